@@ -1,0 +1,52 @@
+"""Project sessions. Run them from the project venv (``bash scripts/setup.sh`` creates it).
+
+Sessions run in the current environment (``venv_backend="none"``): the project venv already has
+every pinned tool, so a session starts at once and tests the exact install that users get.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+NODE_BIN = "node_modules/.bin"
+
+
+@nox.session
+def codegen(session: nox.Session) -> None:
+    """Regenerate generated/ from openapi/ (``-- --check`` fails instead when it is stale)."""
+    session.run("python", "codegen/generate.py", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff on the handwritten code, and the OpenAPI linter on the document."""
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run(f"{NODE_BIN}/redocly", "lint", "--format=summary", "openapi/openapi.yaml", external=True)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy, strict on flow_sdk/."""
+    session.run("mypy")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The default test suite (pass pytest arguments after ``--``)."""
+    session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: medians and ratios against raw httpx measured in the same run."""
+    session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Start a local platform and run FlowSDK against it."""
+    session.run("python", "examples/demo.py", *session.posargs)

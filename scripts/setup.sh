@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Create .venv with everything the project needs (Python 3.11+), and the Node tools when npm exists.
+# Safe to run again: it only installs what is missing or changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+if [ ! -x .venv/bin/uv ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check uv
+fi
+.venv/bin/uv pip install --quiet --python .venv/bin/python -e ".[dev]"
+
+if command -v npm >/dev/null 2>&1; then
+  if [ ! -x node_modules/.bin/redocly ] || [ ! -x node_modules/.bin/prism ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+else
+  echo "npm not found: the OpenAPI lint and the Prism conformance tests will be skipped" >&2
+fi
