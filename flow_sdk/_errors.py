@@ -2,9 +2,10 @@
 
 ::
 
-    FlowSDKError                         SDK-level problems (missing configuration, bad input, timeouts)
-    ├── ExecutionTimeoutError            an execution did not reach a terminal state in time
+    FlowSDKError                         SDK-level problems (bad input, unexpected answers)
+    ├── ConfigurationError               a required setting is missing (also a ValueError)
     ├── PlatformClientError              any other platform API error
+    │   ├── ExecutionTimeoutError        an execution did not finish in time (also a TimeoutError)
     │   ├── PlatformAuthenticationError  401
     │   ├── PlatformPermissionError      403
     │   ├── PlatformNotFoundError        404
@@ -26,6 +27,8 @@ appears in them.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import httpx
@@ -33,6 +36,7 @@ import httpx
 __all__ = [
     "CLIAuthenticationError",
     "CLIClientError",
+    "ConfigurationError",
     "ExecutionTimeoutError",
     "FlowSDKError",
     "GatewayAuthError",
@@ -46,8 +50,12 @@ __all__ = [
     "PlatformExecutionError",
     "PlatformNotFoundError",
     "PlatformPermissionError",
+    "error_class_for",
     "error_from_response",
     "error_from_transport",
+    "map_http_error",
+    "raise_for_response",
+    "translate_errors",
 ]
 
 ErrorFamily = Literal["platform", "gateway", "cli"]
@@ -89,7 +97,22 @@ class FlowSDKError(Exception):
         return f"{type(self).__name__}({self.message!r}, status_code={self.status_code!r})"
 
 
-class ExecutionTimeoutError(FlowSDKError):
+class ConfigurationError(FlowSDKError, ValueError):
+    """A required setting (org id, token, URL, ring id...) is neither passed nor in the environment."""
+
+    @classmethod
+    def missing(cls, env_var: str, argument: str) -> ConfigurationError:
+        """Build the error for a missing setting, naming the variable and the argument."""
+        return cls(
+            f"{env_var} is not set: pass {argument}= or export {env_var}", code="missing_configuration"
+        )
+
+
+class PlatformClientError(FlowSDKError):
+    """A platform API call failed (base class of the Platform*Error family)."""
+
+
+class ExecutionTimeoutError(PlatformClientError, TimeoutError):
     """An execution did not reach a terminal state within ``timeout_seconds``.
 
     Attributes:
@@ -101,10 +124,6 @@ class ExecutionTimeoutError(FlowSDKError):
         super().__init__(message, code="execution_timeout")
         self.execution_id = execution_id
         self.last_status = last_status
-
-
-class PlatformClientError(FlowSDKError):
-    """A platform API call failed (base class of the Platform*Error family)."""
 
 
 class PlatformAuthenticationError(PlatformClientError):
@@ -196,11 +215,12 @@ def error_class_for(status_code: int, family: ErrorFamily = "platform") -> type[
     Returns:
         The most specific documented class, or the family's base class.
     """
-    table: dict[int, Any] = {
+    tables: dict[ErrorFamily, Mapping[int, type[FlowSDKError]]] = {
         "platform": _PLATFORM_BY_STATUS,
         "gateway": _GATEWAY_BY_STATUS,
         "cli": _CLI_BY_STATUS,
-    }[family]
+    }
+    table = tables[family]
     cls: type[FlowSDKError] = table.get(status_code, _BASE_BY_FAMILY[family])
     return cls
 
@@ -222,7 +242,9 @@ def _parse_error_body(response: httpx.Response) -> tuple[str, str | None]:
     return text or response.reason_phrase, None
 
 
-def _request_line(response_or_request: httpx.Response | httpx.Request | None) -> tuple[str | None, str | None]:
+def _request_line(
+    response_or_request: httpx.Response | httpx.Request | None,
+) -> tuple[str | None, str | None]:
     """Return (method, path) of the request behind a response, without query or credentials."""
     request: httpx.Request | None
     if isinstance(response_or_request, httpx.Response):
@@ -287,7 +309,9 @@ def error_from_transport(exc: httpx.HTTPError, family: ErrorFamily = "platform")
     where = f"{method} {path}" if method else "request"
     kind = type(exc).__name__
     message = f"{where} failed: {kind}: {exc}" if str(exc) else f"{where} failed: {kind}"
-    return _BASE_BY_FAMILY[family](message, detail=f"{kind}: {exc}", code="transport_error", method=method, path=path)
+    return _BASE_BY_FAMILY[family](
+        message, detail=f"{kind}: {exc}", code="transport_error", method=method, path=path
+    )
 
 
 def raise_for_response(response: httpx.Response, family: ErrorFamily = "platform") -> None:
@@ -305,3 +329,39 @@ def raise_for_response(response: httpx.Response, family: ErrorFamily = "platform
     error = error_from_response(response, family)
     original = httpx.HTTPStatusError(error.message, request=response.request, response=response)
     raise error from original
+
+
+def map_http_error(
+    source: httpx.Response | httpx.HTTPError, family: ErrorFamily = "platform"
+) -> FlowSDKError:
+    """Map a failed response or a transport error to its typed exception (the one mapping function).
+
+    Args:
+        source: A 4xx/5xx ``httpx.Response`` (body read), an ``httpx.HTTPStatusError`` or any other
+            ``httpx.HTTPError`` (connect error, timeout, protocol error).
+        family: Which client family raised it: "platform", "gateway" or "cli".
+
+    Returns:
+        The exception instance; raise it ``from`` the original.
+    """
+    if isinstance(source, httpx.Response):
+        return error_from_response(source, family)
+    if isinstance(source, httpx.HTTPStatusError):
+        return error_from_response(source.response, family)
+    return error_from_transport(source, family)
+
+
+@contextmanager
+def translate_errors(family: ErrorFamily = "platform") -> Iterator[None]:
+    """Translate any ``httpx.HTTPError`` raised inside the block into the typed exception, ``from`` it.
+
+    Args:
+        family: Which client family raised it: "platform", "gateway" or "cli".
+
+    Yields:
+        Nothing.
+    """
+    try:
+        yield
+    except httpx.HTTPError as exc:
+        raise map_http_error(exc, family) from exc

@@ -2,8 +2,55 @@
 import ssl
 from typing import Any, Self
 
-from attrs import define, field, evolve
 import httpx
+from attrs import define, evolve, field
+
+DEFAULT_TIMEOUT = httpx.Timeout(300.0, connect=10.0)
+"""Used when no ``timeout`` is given: 300 s to read a response (the SDK's default), 10 s to connect."""
+
+
+class _SharedTransport(httpx.BaseTransport):
+    """Sends through the transport (and so the connection pool) of another client, which owns and closes it."""
+
+    def __init__(self, transport: httpx.BaseTransport) -> None:
+        self._transport = transport
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._transport.handle_request(request)
+
+    def close(self) -> None:
+        """Leave the shared transport open: the client that created it closes it."""
+
+
+class _SharedAsyncTransport(httpx.AsyncBaseTransport):
+    """Sends through the transport (and so the connection pool) of another async client, which owns and closes it."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+        self._transport = transport
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Leave the shared transport open: the client that created it closes it."""
+
+
+def _derived_options(parent: httpx.Client | httpx.AsyncClient, changes: dict[str, Any]) -> dict[str, Any]:
+    """Constructor arguments for a client like ``parent`` with ``changes`` (headers, cookies, timeout) applied."""
+    headers = parent.headers.copy()
+    headers.update(changes.get("headers", {}))
+    cookies = httpx.Cookies(parent.cookies)
+    cookies.update(changes.get("cookies", {}))
+    return {
+        "base_url": parent.base_url,
+        "headers": headers,
+        "cookies": cookies,
+        "timeout": changes.get("timeout", parent.timeout),
+        "follow_redirects": parent.follow_redirects,
+        "auth": parent.auth,
+        "event_hooks": parent.event_hooks,
+        "trust_env": parent.trust_env,
+    }
 
 
 @define
@@ -39,36 +86,41 @@ class Client:
     _base_url: str = field(alias="base_url")
     _cookies: dict[str, str] = field(factory=dict, kw_only=True, alias="cookies")
     _headers: dict[str, str] = field(factory=dict, kw_only=True, alias="headers")
-    _timeout: httpx.Timeout | None = field(default=None, kw_only=True, alias="timeout")
+    _timeout: httpx.Timeout | None = field(default=DEFAULT_TIMEOUT, kw_only=True, alias="timeout")
     _verify_ssl: str | bool | ssl.SSLContext = field(default=True, kw_only=True, alias="verify_ssl")
     _follow_redirects: bool = field(default=False, kw_only=True, alias="follow_redirects")
     _httpx_args: dict[str, Any] = field(factory=dict, kw_only=True, alias="httpx_args")
     _client: httpx.Client | None = field(default=None, init=False)
     _async_client: httpx.AsyncClient | None = field(default=None, init=False)
+    _parent: Any = field(default=None, init=False, repr=False)
+    _changes: dict[str, Any] = field(factory=dict, init=False, repr=False)
 
     def with_headers(self, headers: dict[str, str]) -> "Client":
-        """Get a new client matching this one with additional headers"""
-        if self._client is not None:
-            self._client.headers.update(headers)
-        if self._async_client is not None:
-            self._async_client.headers.update(headers)
-        return evolve(self, headers={**self._headers, **headers})
+        """Get a new client matching this one with additional headers.
+
+        The new client shares this one's connection pool and transport; this client is left unchanged.
+        """
+        return self._derive(headers=headers)
 
     def with_cookies(self, cookies: dict[str, str]) -> "Client":
-        """Get a new client matching this one with additional cookies"""
-        if self._client is not None:
-            self._client.cookies.update(cookies)
-        if self._async_client is not None:
-            self._async_client.cookies.update(cookies)
-        return evolve(self, cookies={**self._cookies, **cookies})
+        """Get a new client matching this one with additional cookies (same pool and transport)."""
+        return self._derive(cookies=cookies)
 
     def with_timeout(self, timeout: httpx.Timeout) -> "Client":
-        """Get a new client matching this one with a new timeout configuration"""
-        if self._client is not None:
-            self._client.timeout = timeout
-        if self._async_client is not None:
-            self._async_client.timeout = timeout
-        return evolve(self, timeout=timeout)
+        """Get a new client matching this one with a new timeout configuration (same pool and transport)."""
+        return self._derive(timeout=timeout)
+
+    def _derive(self, **changes: Any) -> "Client":
+        """A copy whose httpx clients send through this client's transports, with ``changes`` applied."""
+        derived = evolve(
+            self,
+            headers={**self._headers, **changes.get("headers", {})},
+            cookies={**self._cookies, **changes.get("cookies", {})},
+            timeout=changes.get("timeout", self._timeout),
+        )
+        derived._parent = self
+        derived._changes = changes
+        return derived
 
     def set_httpx_client(self, client: httpx.Client) -> Self:
         """Manually set the underlying httpx.Client
@@ -80,6 +132,11 @@ class Client:
 
     def get_httpx_client(self) -> httpx.Client:
         """Get the underlying httpx.Client, constructing a new one if not previously set"""
+        if self._client is None and self._parent is not None:
+            parent = self._parent.get_httpx_client()
+            self._client = httpx.Client(
+                **_derived_options(parent, self._changes), transport=_SharedTransport(parent._transport)
+            )
         if self._client is None:
             self._client = httpx.Client(
                 base_url=self._base_url,
@@ -111,6 +168,11 @@ class Client:
 
     def get_async_httpx_client(self) -> httpx.AsyncClient:
         """Get the underlying httpx.AsyncClient, constructing a new one if not previously set"""
+        if self._async_client is None and self._parent is not None:
+            parent = self._parent.get_async_httpx_client()
+            self._async_client = httpx.AsyncClient(
+                **_derived_options(parent, self._changes), transport=_SharedAsyncTransport(parent._transport)
+            )
         if self._async_client is None:
             self._async_client = httpx.AsyncClient(
                 base_url=self._base_url,
@@ -169,40 +231,45 @@ class AuthenticatedClient:
     _base_url: str = field(alias="base_url")
     _cookies: dict[str, str] = field(factory=dict, kw_only=True, alias="cookies")
     _headers: dict[str, str] = field(factory=dict, kw_only=True, alias="headers")
-    _timeout: httpx.Timeout | None = field(default=None, kw_only=True, alias="timeout")
+    _timeout: httpx.Timeout | None = field(default=DEFAULT_TIMEOUT, kw_only=True, alias="timeout")
     _verify_ssl: str | bool | ssl.SSLContext = field(default=True, kw_only=True, alias="verify_ssl")
     _follow_redirects: bool = field(default=False, kw_only=True, alias="follow_redirects")
     _httpx_args: dict[str, Any] = field(factory=dict, kw_only=True, alias="httpx_args")
     _client: httpx.Client | None = field(default=None, init=False)
     _async_client: httpx.AsyncClient | None = field(default=None, init=False)
+    _parent: Any = field(default=None, init=False, repr=False)
+    _changes: dict[str, Any] = field(factory=dict, init=False, repr=False)
 
     token: str
     prefix: str = "Bearer"
     auth_header_name: str = "Authorization"
 
     def with_headers(self, headers: dict[str, str]) -> "AuthenticatedClient":
-        """Get a new client matching this one with additional headers"""
-        if self._client is not None:
-            self._client.headers.update(headers)
-        if self._async_client is not None:
-            self._async_client.headers.update(headers)
-        return evolve(self, headers={**self._headers, **headers})
+        """Get a new client matching this one with additional headers.
+
+        The new client shares this one's connection pool and transport; this client is left unchanged.
+        """
+        return self._derive(headers=headers)
 
     def with_cookies(self, cookies: dict[str, str]) -> "AuthenticatedClient":
-        """Get a new client matching this one with additional cookies"""
-        if self._client is not None:
-            self._client.cookies.update(cookies)
-        if self._async_client is not None:
-            self._async_client.cookies.update(cookies)
-        return evolve(self, cookies={**self._cookies, **cookies})
+        """Get a new client matching this one with additional cookies (same pool and transport)."""
+        return self._derive(cookies=cookies)
 
     def with_timeout(self, timeout: httpx.Timeout) -> "AuthenticatedClient":
-        """Get a new client matching this one with a new timeout configuration"""
-        if self._client is not None:
-            self._client.timeout = timeout
-        if self._async_client is not None:
-            self._async_client.timeout = timeout
-        return evolve(self, timeout=timeout)
+        """Get a new client matching this one with a new timeout configuration (same pool and transport)."""
+        return self._derive(timeout=timeout)
+
+    def _derive(self, **changes: Any) -> "AuthenticatedClient":
+        """A copy whose httpx clients send through this client's transports, with ``changes`` applied."""
+        derived = evolve(
+            self,
+            headers={**self._headers, **changes.get("headers", {})},
+            cookies={**self._cookies, **changes.get("cookies", {})},
+            timeout=changes.get("timeout", self._timeout),
+        )
+        derived._parent = self
+        derived._changes = changes
+        return derived
 
     def set_httpx_client(self, client: httpx.Client) -> Self:
         """Manually set the underlying httpx.Client
@@ -214,6 +281,11 @@ class AuthenticatedClient:
 
     def get_httpx_client(self) -> httpx.Client:
         """Get the underlying httpx.Client, constructing a new one if not previously set"""
+        if self._client is None and self._parent is not None:
+            parent = self._parent.get_httpx_client()
+            self._client = httpx.Client(
+                **_derived_options(parent, self._changes), transport=_SharedTransport(parent._transport)
+            )
         if self._client is None:
             self._headers[self.auth_header_name] = (
                 f"{self.prefix} {self.token}" if self.prefix else self.token
@@ -248,6 +320,11 @@ class AuthenticatedClient:
 
     def get_async_httpx_client(self) -> httpx.AsyncClient:
         """Get the underlying httpx.AsyncClient, constructing a new one if not previously set"""
+        if self._async_client is None and self._parent is not None:
+            parent = self._parent.get_async_httpx_client()
+            self._async_client = httpx.AsyncClient(
+                **_derived_options(parent, self._changes), transport=_SharedAsyncTransport(parent._transport)
+            )
         if self._async_client is None:
             self._headers[self.auth_header_name] = (
                 f"{self.prefix} {self.token}" if self.prefix else self.token

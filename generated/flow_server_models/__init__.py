@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    RootModel,
-    confloat,
-    conint,
-    constr,
-)
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 
 
 class Error(BaseModel):
@@ -20,14 +12,10 @@ class Error(BaseModel):
     The one error shape of every 4xx/5xx answer.
     """
 
-    detail: str = Field(..., description="What was wrong, for a person.")
-    code: str = Field(..., description="Machine-readable code, e.g. `not_found`, `validation_error`.")
-    request_id: str = Field(..., description="Id of the request, for support and logs.")
-    field: str | None = Field(None, description="The request field that was wrong, when one was.")
-
-
-class AnyValue(RootModel[Any]):
-    root: Any = Field(..., description="Any JSON value, including null.")
+    detail: Annotated[str, Field(description="What was wrong, for a person.")]
+    code: Annotated[str, Field(description="Machine-readable code, e.g. `not_found`, `validation_error`.")]
+    request_id: Annotated[str, Field(description="Id of the request, for support and logs.")]
+    field: Annotated[str | None, Field(description="The request field that was wrong, when one was.")] = None
 
 
 class JsonObject(BaseModel):
@@ -37,44 +25,46 @@ class JsonObject(BaseModel):
 
 
 class Health(BaseModel):
-    status: str = Field(..., examples=["ok"])
-    version: str = Field(..., examples=["1.0.0"])
+    status: Annotated[str, Field(examples=["ok"])]
+    version: Annotated[str, Field(examples=["1.0.0"])]
 
 
 class TokenRequest(BaseModel):
-    api_key: constr(min_length=1, max_length=200) = Field(..., examples=["fl_0123456789abcdef"])
-    ttl_minutes: conint(ge=1, le=10080) | None = 60
+    api_key: Annotated[str, Field(examples=["fl_0123456789abcdef"], max_length=200, min_length=1)]
+    ttl_minutes: Annotated[int, Field(ge=1, le=10080)] = 60
 
 
 class TokenResponse(BaseModel):
     access_token: str
-    token_type: str = Field(..., examples=["bearer"])
-    expires_in: int = Field(..., description="Seconds until the token expires.")
+    token_type: Annotated[str, Field(examples=["bearer"])]
+    expires_in: Annotated[int, Field(description="Seconds until the token expires.")]
 
 
 class CliLoginRequest(BaseModel):
     request_id: str
-    user_code: str = Field(..., examples=["WDJB-MJHT"])
+    user_code: Annotated[str, Field(examples=["WDJB-MJHT"])]
     verification_url: str
     expires_in: int
-    interval: int = Field(..., description="Seconds between polls.")
+    interval: Annotated[int, Field(description="Seconds between polls.")]
 
 
 class CliLoginStatus(BaseModel):
     request_id: str
-    status: str = Field(..., description="pending, approved, consumed or expired")
-    access_token: str | None = Field(None, description="Present once, on the first poll after approval.")
+    status: Annotated[str, Field(description="pending, approved, consumed or expired")]
+    access_token: Annotated[
+        str | None, Field(description="Present once, on the first poll after approval.")
+    ] = None
     org_id: str | None = None
     workspace_id: str | None = None
 
 
 class CliLoginApproval(BaseModel):
-    user_code: constr(min_length=1, max_length=32)
+    user_code: Annotated[str, Field(max_length=32, min_length=1)]
 
 
 class CurrentUser(BaseModel):
     subject_id: str
-    token_type: str = Field(..., description="user, execution, service or service_token")
+    token_type: Annotated[str, Field(description="user, execution, service or service_token")]
     org_id: str
     workspace_id: str | None = None
     scopes: list[str]
@@ -97,7 +87,7 @@ class Workspace(BaseModel):
 
 
 class WorkspaceCreate(BaseModel):
-    name: constr(min_length=1, max_length=200)
+    name: Annotated[str, Field(max_length=200, min_length=1)]
 
 
 class ApiKey(BaseModel):
@@ -105,37 +95,22 @@ class ApiKey(BaseModel):
     org_id: str
     workspace_id: str | None = None
     name: str
-    prefix: str = Field(..., description="The first characters of the key, to recognise it.")
+    prefix: Annotated[str, Field(description="The first characters of the key, to recognise it.")]
     created_at: AwareDatetime
 
 
 class ApiKeyCreate(BaseModel):
-    name: constr(min_length=1, max_length=200)
-    workspace_id: str | None = Field(None, description="Limit the key to one workspace.")
+    name: Annotated[str, Field(max_length=200, min_length=1)]
+    workspace_id: Annotated[str | None, Field(description="Limit the key to one workspace.")] = None
 
 
 class ApiKeyCreated(ApiKey):
-    key: str = Field(..., description="The secret (`fl_...`); shown only here.")
+    key: Annotated[str, Field(description="The secret (`fl_...`); shown only here.")]
 
 
-class ComponentType(
-    RootModel[
-        Literal[
-            "agent",
-            "model",
-            "tool",
-            "prompt",
-            "code_block",
-            "workflow",
-            "transform",
-            "validation",
-            "schema",
-            "state",
-            "observability",
-        ]
-    ]
-):
-    root: Literal[
+class Component(BaseModel):
+    id: str
+    component_type: Literal[
         "agent",
         "model",
         "tool",
@@ -148,34 +123,37 @@ class ComponentType(
         "state",
         "observability",
     ]
-
-
-class Component(BaseModel):
-    id: str
-    component_type: ComponentType
     name: str
     description: str | None = None
-    version: conint(ge=1)
-    spec: dict[str, Any] = Field(
-        ...,
-        description="The component's definition; its shape depends on the type: `CodeBlockSpec`, `AgentSpec`,\n`WorkflowSpec`, `TransformSpec`; other types keep a free-form object.\n",
-    )
+    version: Annotated[int, Field(ge=1)]
+    spec: Annotated[
+        dict[str, Any],
+        Field(
+            description="The component's definition; its shape depends on the type: `CodeBlockSpec`, `AgentSpec`,\n`WorkflowSpec`, `TransformSpec`; other types keep a free-form object.\n"
+        ),
+    ]
     created_at: AwareDatetime
     updated_at: AwareDatetime
 
 
 class ComponentCreate(BaseModel):
-    id: constr(pattern=r"^[A-Za-z0-9_.:-]+$", min_length=1, max_length=200) | None = Field(
-        None, description="Optional id; generated when absent."
-    )
-    name: constr(min_length=1, max_length=200)
-    description: constr(max_length=2000) | None = None
-    spec: dict[str, Any] | None = {}
+    id: Annotated[
+        str | None,
+        Field(
+            description="Optional id; generated when absent.",
+            max_length=200,
+            min_length=1,
+            pattern="^[A-Za-z0-9_.:-]+$",
+        ),
+    ] = None
+    name: Annotated[str, Field(max_length=200, min_length=1)]
+    description: Annotated[str | None, Field(max_length=2000)] = None
+    spec: dict[str, Any] = {}
 
 
 class ComponentUpdate(BaseModel):
-    name: constr(min_length=1, max_length=200) | None = None
-    description: constr(max_length=2000) | None = None
+    name: Annotated[str | None, Field(max_length=200, min_length=1)] = None
+    description: Annotated[str | None, Field(max_length=2000)] = None
     spec: dict[str, Any] | None = None
 
 
@@ -192,21 +170,23 @@ class CodeBlockSpec(BaseModel):
     A code block. `source` defines `main`; its parameters are filled from the input parameters.
     """
 
-    source: str = Field(
-        ...,
-        description="Python source that defines `main` (sync or async); a parameter named `flow` receives a ready FlowSDK.",
-    )
-    entrypoint: str | None = "main"
-    timeout_seconds: conint(ge=1) | None = None
-    memory_mb: conint(ge=32) | None = None
+    source: Annotated[
+        str,
+        Field(
+            description="Python source that defines `main` (sync or async); a parameter named `flow` receives a ready FlowSDK."
+        ),
+    ]
+    entrypoint: str = "main"
+    timeout_seconds: Annotated[int | None, Field(ge=1)] = None
+    memory_mb: Annotated[int | None, Field(ge=32)] = None
     state_defaults: dict[str, Any] | None = None
 
 
 class AgentSpec(BaseModel):
-    model: str = Field(..., examples=["offline/echo"])
+    model: Annotated[str, Field(examples=["offline/echo"])]
     system_prompt: str | None = None
-    tools: list[str] | None = Field(None, description="Ids of code blocks offered as tools.")
-    max_steps: conint(ge=1, le=50) | None = 8
+    tools: Annotated[list[str] | None, Field(description="Ids of code blocks offered as tools.")] = None
+    max_steps: Annotated[int, Field(ge=1, le=50)] = 8
     temperature: float | None = None
 
 
@@ -215,46 +195,31 @@ class WorkflowStep(BaseModel):
     component_type: Literal["code_block", "agent", "transform"]
     component_id: str
     depends_on: list[str] | None = None
-    inputs: dict[str, Any] | None = Field(
-        None,
-        description="Input mapping: a value, or a string `$.input.x` / `$.steps.<id>.output.y` taken from the workflow input or an earlier step.",
-    )
+    inputs: Annotated[
+        dict[str, Any] | None,
+        Field(
+            description="Input mapping: a value, or a string `$.input.x` / `$.steps.<id>.output.y` taken from the workflow input or an earlier step."
+        ),
+    ] = None
 
 
 class WorkflowSpec(BaseModel):
     steps: list[WorkflowStep]
-    output: dict[str, Any] | None = Field(
-        None,
-        description="Mapping of the workflow's output, same syntax as step inputs.",
-    )
+    output: Annotated[
+        dict[str, Any] | None,
+        Field(description="Mapping of the workflow's output, same syntax as step inputs."),
+    ] = None
 
 
 class TransformSpec(BaseModel):
-    mapping: dict[str, Any] = Field(
-        ...,
-        description="Output object; string values `$.a.b` are taken from the input.",
-    )
-
-
-class ResourceKind(
-    RootModel[
-        Literal[
-            "solution",
-            "connector",
-            "connector_instance",
-            "component_deployment",
-            "workflow_deployment",
-            "ring",
-            "component_backup",
-            "hosted_service",
-            "policy",
-            "webhook",
-            "mcp_server",
-            "experiment",
-        ]
+    mapping: Annotated[
+        dict[str, Any], Field(description="Output object; string values `$.a.b` are taken from the input.")
     ]
-):
-    root: Literal[
+
+
+class Resource(BaseModel):
+    id: str
+    kind: Literal[
         "solution",
         "connector",
         "connector_instance",
@@ -268,14 +233,9 @@ class ResourceKind(
         "mcp_server",
         "experiment",
     ]
-
-
-class Resource(BaseModel):
-    id: str
-    kind: ResourceKind
     name: str
     description: str | None = None
-    version: conint(ge=1)
+    version: Annotated[int, Field(ge=1)]
     spec: dict[str, Any]
     status: str | None = None
     created_at: AwareDatetime
@@ -283,41 +243,38 @@ class Resource(BaseModel):
 
 
 class ResourceCreate(BaseModel):
-    id: constr(pattern=r"^[A-Za-z0-9_.:-]+$", min_length=1, max_length=200) | None = None
-    name: constr(min_length=1, max_length=200)
-    description: constr(max_length=2000) | None = None
-    spec: dict[str, Any] | None = {}
+    id: Annotated[str | None, Field(max_length=200, min_length=1, pattern="^[A-Za-z0-9_.:-]+$")] = None
+    name: Annotated[str, Field(max_length=200, min_length=1)]
+    description: Annotated[str | None, Field(max_length=2000)] = None
+    spec: dict[str, Any] = {}
 
 
 class ResourceUpdate(BaseModel):
-    name: constr(min_length=1, max_length=200) | None = None
-    description: constr(max_length=2000) | None = None
+    name: Annotated[str | None, Field(max_length=200, min_length=1)] = None
+    description: Annotated[str | None, Field(max_length=2000)] = None
     spec: dict[str, Any] | None = None
 
 
 class ExecutionStatusValue(
     RootModel[Literal["pending", "running", "completed", "failed", "timeout", "cancelled"]]
 ):
-    root: Literal["pending", "running", "completed", "failed", "timeout", "cancelled"] = Field(
-        ..., description="New values may be added; clients must accept unknown ones."
-    )
-
-
-class ExecutableType(RootModel[Literal["code_block", "agent", "workflow"]]):
-    root: Literal["code_block", "agent", "workflow"]
+    root: Annotated[
+        Literal["pending", "running", "completed", "failed", "timeout", "cancelled"],
+        Field(description="New values may be added; clients must accept unknown ones."),
+    ]
 
 
 class ExecutionSubmit(BaseModel):
-    component_type: ExecutableType
-    component_id: constr(min_length=1, max_length=200)
-    input: dict[str, Any] | None = {}
-    ring_id: constr(min_length=1, max_length=200)
-    timeout_seconds: conint(ge=1, le=86400) | None = 300
+    component_type: Literal["code_block", "agent", "workflow"]
+    component_id: Annotated[str, Field(max_length=200, min_length=1)]
+    input: dict[str, Any] = {}
+    ring_id: Annotated[str, Field(max_length=200, min_length=1)]
+    timeout_seconds: Annotated[int, Field(ge=1, le=86400)] = 300
     config: dict[str, Any] | None = None
     context: dict[str, Any] | None = None
-    lifecycle_event: constr(max_length=64) | None = "workflow"
-    caller_deployment_id: constr(max_length=200) | None = None
-    execution_mode: Literal["inline", "isolated"] | None = "isolated"
+    lifecycle_event: Annotated[str, Field(max_length=64)] = "workflow"
+    caller_deployment_id: Annotated[str | None, Field(max_length=200)] = None
+    execution_mode: Literal["inline", "isolated"] = "isolated"
 
 
 class ExecutionHandle(BaseModel):
@@ -331,10 +288,9 @@ class ExecutionHandle(BaseModel):
 
 class Execution(BaseModel):
     execution_id: str
-    status: str = Field(
-        ...,
-        description="One of ExecutionStatusValue; unknown values must be tolerated.",
-    )
+    status: Annotated[
+        str, Field(description="One of ExecutionStatusValue; unknown values must be tolerated.")
+    ]
     component_type: str
     component_id: str
     ring_id: str
@@ -372,34 +328,34 @@ class ExecutionTimings(BaseModel):
 
 class ExecutionEvent(BaseModel):
     seq: int
-    event_type: str = Field(..., description="message, chunk, tool_call, done or error")
+    event_type: Annotated[str, Field(description="message, chunk, tool_call, done or error")]
     data: dict[str, Any]
     created_at: AwareDatetime
 
 
 class TransformExecute(BaseModel):
-    input_data: AnyValue
+    input_data: Annotated[Any, Field(description="Any JSON value, including null.")]
     context: dict[str, Any] | None = None
     caller_deployment_id: str | None = None
 
 
 class TransformResult(BaseModel):
-    output: AnyValue
+    output: Annotated[Any, Field(description="Any JSON value, including null.")]
 
 
 class JobSubmit(BaseModel):
-    service_id: constr(max_length=200) | None = Field(
-        None, description="Target service; the caller's own service when absent."
-    )
-    endpoint_path: constr(min_length=1, max_length=2048) = Field(..., examples=["/heavy-compute"])
-    method: Literal["GET", "POST", "PUT", "DELETE"] | None = "POST"
-    body: AnyValue | None = None
-    lane: constr(min_length=1, max_length=64) | None = "standard"
+    service_id: Annotated[
+        str | None, Field(description="Target service; the caller's own service when absent.", max_length=200)
+    ] = None
+    endpoint_path: Annotated[str, Field(examples=["/heavy-compute"], max_length=2048, min_length=1)]
+    method: Literal["GET", "POST", "PUT", "DELETE"] = "POST"
+    body: Annotated[Any | None, Field(description="Any JSON value, including null.")] = None
+    lane: Annotated[str, Field(max_length=64, min_length=1)] = "standard"
 
 
 class Job(BaseModel):
     job_id: str
-    status: str = Field(..., description="queued, running, completed, failed or cancelled")
+    status: Annotated[str, Field(description="queued, running, completed, failed or cancelled")]
     lane: str
     service_id: str | None = None
     endpoint_path: str
@@ -408,14 +364,14 @@ class Job(BaseModel):
     started_at: AwareDatetime | None = None
     finished_at: AwareDatetime | None = None
     status_code: int | None = None
-    result: AnyValue | None = None
+    result: Annotated[Any | None, Field(description="Any JSON value, including null.")] = None
     error: str | None = None
 
 
 class DatasetField(BaseModel):
-    name: constr(min_length=1, max_length=200)
+    name: Annotated[str, Field(max_length=200, min_length=1)]
     type: Literal["string", "integer", "number", "boolean", "json", "vector"]
-    dimensions: conint(ge=1, le=4096) | None = None
+    dimensions: Annotated[int | None, Field(ge=1, le=4096)] = None
 
 
 class Dataset(BaseModel):
@@ -428,16 +384,16 @@ class Dataset(BaseModel):
 
 
 class DatasetCreate(BaseModel):
-    id: constr(pattern=r"^[A-Za-z0-9_.:-]+$", min_length=1, max_length=200) = Field(
-        ..., examples=["customer-records"]
-    )
-    name: constr(max_length=200) | None = None
-    description: constr(max_length=2000) | None = None
-    fields: list[DatasetField] | None = Field([], validate_default=True)
+    id: Annotated[
+        str, Field(examples=["customer-records"], max_length=200, min_length=1, pattern="^[A-Za-z0-9_.:-]+$")
+    ]
+    name: Annotated[str | None, Field(max_length=200)] = None
+    description: Annotated[str | None, Field(max_length=2000)] = None
+    fields: Annotated[list[DatasetField], Field(validate_default=True)] = []
 
 
 class DatasetRowsInsert(BaseModel):
-    rows: list[JsonObject] = Field(..., max_length=10000)
+    rows: Annotated[list[JsonObject], Field(max_length=10000)]
 
 
 class DatasetRowsInserted(BaseModel):
@@ -445,46 +401,38 @@ class DatasetRowsInserted(BaseModel):
     row_count: int
 
 
-class FilterOp(RootModel[Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "contains"]]):
-    root: Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "contains"]
-
-
 class DatasetFilter(BaseModel):
-    field: constr(min_length=1, max_length=200)
-    op: FilterOp
-    value: AnyValue
+    field: Annotated[str, Field(max_length=200, min_length=1)]
+    op: Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "contains"]
+    value: Annotated[Any, Field(description="Any JSON value, including null.")]
 
 
 class DatasetQuery(BaseModel):
-    fields: list[str] | None = Field(None, description="Fields to return; all when absent.")
-    filters: list[DatasetFilter] | None = Field([], validate_default=True)
+    fields: Annotated[list[str] | None, Field(description="Fields to return; all when absent.")] = None
+    filters: Annotated[list[DatasetFilter], Field(validate_default=True)] = []
     order_by: str | None = None
-    descending: bool | None = False
-    limit: conint(ge=1, le=10000) | None = 100
-    offset: conint(ge=0) | None = 0
+    descending: bool = False
+    limit: Annotated[int, Field(ge=1, le=10000)] = 100
+    offset: Annotated[int, Field(ge=0)] = 0
 
 
 class DatasetQueryResult(BaseModel):
     rows: list[JsonObject]
-    total: int = Field(..., description="Rows matching the filters, before limit and offset.")
-
-
-class DistanceMetric(RootModel[Literal["cosine", "dot", "euclidean"]]):
-    root: Literal["cosine", "dot", "euclidean"]
+    total: Annotated[int, Field(description="Rows matching the filters, before limit and offset.")]
 
 
 class DatasetVectorQuery(BaseModel):
-    embedding: list[float] = Field(..., min_length=1)
-    vector_field: constr(min_length=1, max_length=200)
-    top_k: conint(ge=1, le=1000) | None = 10
-    distance_metric: DistanceMetric | None = None
+    embedding: Annotated[list[float], Field(min_length=1)]
+    vector_field: Annotated[str, Field(max_length=200, min_length=1)]
+    top_k: Annotated[int, Field(ge=1, le=1000)] = 10
+    distance_metric: Literal["cosine", "dot", "euclidean"] | None = None
     fields: list[str] | None = None
-    filters: list[DatasetFilter] | None = Field([], validate_default=True)
+    filters: Annotated[list[DatasetFilter], Field(validate_default=True)] = []
 
 
 class DatasetVectorMatch(BaseModel):
     row: JsonObject
-    score: float = Field(..., description="Similarity for cosine and dot, distance for euclidean.")
+    score: Annotated[float, Field(description="Similarity for cosine and dot, distance for euclidean.")]
 
 
 class DatasetVectorQueryResult(BaseModel):
@@ -492,10 +440,10 @@ class DatasetVectorQueryResult(BaseModel):
 
 
 class ConnectorOperation(BaseModel):
-    operation: constr(min_length=1, max_length=100) = Field(
-        ..., description="read_query, insert_rows or execute_statement"
-    )
-    params: dict[str, Any] | None = {}
+    operation: Annotated[
+        str, Field(description="read_query, insert_rows or execute_statement", max_length=100, min_length=1)
+    ]
+    params: dict[str, Any] = {}
 
 
 class ConnectorOperationResult(BaseModel):
@@ -503,19 +451,19 @@ class ConnectorOperationResult(BaseModel):
     rows: list[JsonObject] | None = None
     columns: list[str] | None = None
     rows_affected: int | None = None
-    job_id: str | None = Field(None, description="Set when the write ran as an asynchronous job.")
+    job_id: Annotated[str | None, Field(description="Set when the write ran as an asynchronous job.")] = None
 
 
 class DdlRequest(BaseModel):
     scope_type: Literal["workspace", "org"]
-    scope_id: constr(max_length=200) | None = None
-    sql: constr(min_length=1, max_length=100000)
-    confirm: bool | None = False
-    reason: constr(max_length=2000) | None = None
+    scope_id: Annotated[str | None, Field(max_length=200)] = None
+    sql: Annotated[str, Field(max_length=100000, min_length=1)]
+    confirm: bool = False
+    reason: Annotated[str | None, Field(max_length=2000)] = None
 
 
 class DdlResult(BaseModel):
-    status: str = Field(..., description="preview or executed")
+    status: Annotated[str, Field(description="preview or executed")]
     statements: list[str]
     executed: bool | None = None
     warnings: list[str] | None = None
@@ -524,7 +472,7 @@ class DdlResult(BaseModel):
 
 class ConnectorWriteJob(BaseModel):
     job_id: str
-    status: str = Field(..., description="queued, running, completed or failed")
+    status: Annotated[str, Field(description="queued, running, completed or failed")]
     instance_id: str
     operation: str
     created_at: AwareDatetime
@@ -534,12 +482,12 @@ class ConnectorWriteJob(BaseModel):
 
 
 class StateValue(BaseModel):
-    value: AnyValue
+    value: Annotated[Any, Field(description="Any JSON value, including null.")]
 
 
 class StateEntry(BaseModel):
     key: str
-    value: AnyValue
+    value: Annotated[Any, Field(description="Any JSON value, including null.")]
     updated_at: AwareDatetime | None = None
 
 
@@ -559,7 +507,7 @@ class SecretInfo(BaseModel):
 
 
 class SecretWrite(BaseModel):
-    value: constr(max_length=65536)
+    value: Annotated[str, Field(max_length=65536)]
 
 
 class StorageObject(BaseModel):
@@ -571,9 +519,9 @@ class StorageObject(BaseModel):
 
 
 class PresignRequest(BaseModel):
-    key: constr(min_length=1, max_length=1024)
+    key: Annotated[str, Field(max_length=1024, min_length=1)]
     method: Literal["GET", "PUT"]
-    ttl_seconds: conint(ge=1, le=604800) | None = 3600
+    ttl_seconds: Annotated[int, Field(ge=1, le=604800)] = 3600
 
 
 class PresignedUrl(BaseModel):
@@ -583,28 +531,28 @@ class PresignedUrl(BaseModel):
 
 
 class VectorIndexCreate(BaseModel):
-    name: constr(min_length=1, max_length=200)
-    dimensions: conint(ge=1, le=4096)
-    metric: DistanceMetric | None = None
+    name: Annotated[str, Field(max_length=200, min_length=1)]
+    dimensions: Annotated[int, Field(ge=1, le=4096)]
+    metric: Literal["cosine", "dot", "euclidean"] | None = None
 
 
 class VectorIndex(BaseModel):
     id: str
     name: str
     dimensions: int
-    metric: DistanceMetric
+    metric: Literal["cosine", "dot", "euclidean"]
     count: int
     created_at: AwareDatetime
 
 
 class VectorRecord(BaseModel):
-    id: constr(min_length=1, max_length=200)
-    values: list[float] = Field(..., min_length=1)
+    id: Annotated[str, Field(max_length=200, min_length=1)]
+    values: Annotated[list[float], Field(min_length=1)]
     metadata: dict[str, Any] | None = None
 
 
 class VectorUpsert(BaseModel):
-    vectors: list[VectorRecord] = Field(..., max_length=10000)
+    vectors: Annotated[list[VectorRecord], Field(max_length=10000)]
 
 
 class VectorUpsertResult(BaseModel):
@@ -613,10 +561,10 @@ class VectorUpsertResult(BaseModel):
 
 
 class VectorSearch(BaseModel):
-    query_embedding: list[float] = Field(..., min_length=1)
-    top_k: conint(ge=1, le=1000) | None = 10
-    filter: dict[str, Any] | None = Field(None, description="Metadata fields that must be equal.")
-    include_values: bool | None = False
+    query_embedding: Annotated[list[float], Field(min_length=1)]
+    top_k: Annotated[int, Field(ge=1, le=1000)] = 10
+    filter: Annotated[dict[str, Any] | None, Field(description="Metadata fields that must be equal.")] = None
+    include_values: bool = False
 
 
 class VectorMatch(BaseModel):
@@ -639,9 +587,9 @@ class VectorDeleteResult(BaseModel):
 
 
 class MemoryStore(BaseModel):
-    content: constr(min_length=1, max_length=100000)
+    content: Annotated[str, Field(max_length=100000, min_length=1)]
     metadata: dict[str, Any] | None = None
-    namespace: constr(min_length=1, max_length=200) | None = "default"
+    namespace: Annotated[str, Field(max_length=200, min_length=1)] = "default"
 
 
 class Memory(BaseModel):
@@ -654,9 +602,9 @@ class Memory(BaseModel):
 
 
 class MemoryRecall(BaseModel):
-    query: constr(min_length=1, max_length=100000)
-    top_k: conint(ge=1, le=100) | None = 5
-    namespace: constr(min_length=1, max_length=200) | None = "default"
+    query: Annotated[str, Field(max_length=100000, min_length=1)]
+    top_k: Annotated[int, Field(ge=1, le=100)] = 5
+    namespace: Annotated[str, Field(max_length=200, min_length=1)] = "default"
     filter: dict[str, Any] | None = None
 
 
@@ -666,7 +614,7 @@ class MemoryRecallResult(BaseModel):
 
 class MemoryForget(BaseModel):
     vector_ids: list[str]
-    namespace: constr(min_length=1, max_length=200) | None = "default"
+    namespace: Annotated[str, Field(max_length=200, min_length=1)] = "default"
 
 
 class MemoryForgetResult(BaseModel):
@@ -689,9 +637,9 @@ class ConversationSummary(BaseModel):
 
 
 class AuditEventCreate(BaseModel):
-    action: constr(min_length=1, max_length=200) = Field(..., examples=["document.reviewed"])
-    resource_type: constr(min_length=1, max_length=200)
-    resource_id: constr(min_length=1, max_length=200)
+    action: Annotated[str, Field(examples=["document.reviewed"], max_length=200, min_length=1)]
+    resource_type: Annotated[str, Field(max_length=200, min_length=1)]
+    resource_id: Annotated[str, Field(max_length=200, min_length=1)]
     details: dict[str, Any] | None = None
 
 
@@ -701,37 +649,40 @@ class AuditEvent(BaseModel):
     resource_type: str
     resource_id: str
     details: dict[str, Any] | None = None
-    actor: str = Field(..., description="Subject of the token that wrote the event.")
+    actor: Annotated[str, Field(description="Subject of the token that wrote the event.")]
     execution_id: str | None = None
     request_id: str | None = None
     created_at: AwareDatetime
 
 
 class HostedServiceDeploy(BaseModel):
-    app: constr(
-        pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$",
-        min_length=3,
-        max_length=200,
-    ) = Field(..., examples=["main:app"])
-    files: dict[str, str] | None = Field(
-        None, description="Source files of the app, path → text; or use `source_dir`."
-    )
-    source_dir: str | None = Field(
-        None,
-        description="A directory on the platform's machine holding the app (local platform only).",
-    )
+    app: Annotated[
+        str,
+        Field(
+            examples=["main:app"],
+            max_length=200,
+            min_length=3,
+            pattern="^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$",
+        ),
+    ]
+    files: Annotated[
+        dict[str, str] | None, Field(description="Source files of the app, path → text; or use `source_dir`.")
+    ] = None
+    source_dir: Annotated[
+        str | None,
+        Field(description="A directory on the platform's machine holding the app (local platform only)."),
+    ] = None
     env: dict[str, str] | None = None
-    component_id: str | None = Field(
-        None,
-        description="Component whose state `flow.state` uses; the service id when absent.",
-    )
+    component_id: Annotated[
+        str | None, Field(description="Component whose state `flow.state` uses; the service id when absent.")
+    ] = None
 
 
 class HostedServiceVersion(BaseModel):
     service_id: str
     version: int
     app: str
-    status: str = Field(..., description="starting, running, failed or stopped")
+    status: Annotated[str, Field(description="starting, running, failed or stopped")]
     created_at: AwareDatetime
     url: str | None = None
 
@@ -756,16 +707,16 @@ class HostedServiceLogs(BaseModel):
 
 class ServiceTokenMint(BaseModel):
     claims: dict[str, Any]
-    ttl_minutes: conint(ge=1, le=10080) | None = 60
-    service_id: constr(max_length=200) | None = Field(
-        None,
-        description="Target (audience) service; the caller's own service when absent.",
-    )
+    ttl_minutes: Annotated[int, Field(ge=1, le=10080)] = 60
+    service_id: Annotated[
+        str | None,
+        Field(description="Target (audience) service; the caller's own service when absent.", max_length=200),
+    ] = None
 
 
 class ServiceToken(BaseModel):
     token: str
-    token_type: str = Field(..., examples=["service_token"])
+    token_type: Annotated[str, Field(examples=["service_token"])]
     service_id: str
     expires_at: AwareDatetime
 
@@ -788,12 +739,12 @@ class ServiceSkills(BaseModel):
 
 class ToolCallFunction(BaseModel):
     name: str
-    arguments: str = Field(..., description="JSON-encoded arguments.")
+    arguments: Annotated[str, Field(description="JSON-encoded arguments.")]
 
 
 class ToolCall(BaseModel):
     id: str
-    type: str = Field(..., examples=["function"])
+    type: Annotated[str, Field(examples=["function"])]
     function: ToolCallFunction
 
 
@@ -806,7 +757,7 @@ class ChatMessage(BaseModel):
 
 
 class ToolFunction(BaseModel):
-    name: constr(min_length=1, max_length=64)
+    name: Annotated[str, Field(max_length=64, min_length=1)]
     description: str | None = None
     parameters: dict[str, Any] | None = None
 
@@ -817,22 +768,22 @@ class ToolDefinition(BaseModel):
 
 
 class ChatCompletionRequest(BaseModel):
-    model: constr(min_length=3, max_length=200) = Field(..., description="`provider/model`")
-    messages: list[ChatMessage] = Field(..., min_length=1)
-    temperature: confloat(ge=0.0, le=2.0) | None = None
-    max_tokens: conint(ge=1) | None = None
-    top_p: confloat(ge=0.0, le=1.0) | None = None
-    stream: bool | None = False
+    model: Annotated[str, Field(description="`provider/model`", max_length=200, min_length=3)]
+    messages: Annotated[list[ChatMessage], Field(min_length=1)]
+    temperature: Annotated[float | None, Field(ge=0.0, le=2.0)] = None
+    max_tokens: Annotated[int | None, Field(ge=1)] = None
+    top_p: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
+    stream: bool = False
     stop: list[str] | None = None
     tools: list[ToolDefinition] | None = None
-    tool_choice: str | None = Field(None, description="auto, none or required")
+    tool_choice: Annotated[str | None, Field(description="auto, none or required")] = None
     user: str | None = None
 
 
 class ChatChoice(BaseModel):
     index: int
     message: ChatMessage
-    finish_reason: str = Field(..., description="stop, length or tool_calls")
+    finish_reason: Annotated[str, Field(description="stop, length or tool_calls")]
 
 
 class ChatUsage(BaseModel):
@@ -843,7 +794,7 @@ class ChatUsage(BaseModel):
 
 class ChatCompletion(BaseModel):
     id: str
-    object: str = Field(..., examples=["chat.completion"])
+    object: Annotated[str, Field(examples=["chat.completion"])]
     created: int
     model: str
     choices: list[ChatChoice]
@@ -868,22 +819,30 @@ class ChatCompletionChunk(BaseModel):
     """
 
     id: str
-    object: str = Field(..., examples=["chat.completion.chunk"])
+    object: Annotated[str, Field(examples=["chat.completion.chunk"])]
     created: int
     model: str
     choices: list[ChatChunkChoice]
     usage: ChatUsage | None = None
 
 
+class Input(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class Input1(RootModel[list[str]]):
+    root: Annotated[list[str], Field(max_length=2048, min_length=1)]
+
+
 class EmbeddingRequest(BaseModel):
-    model: constr(min_length=3, max_length=200)
-    input: constr(min_length=1) | list[str]
-    dimensions: conint(ge=1, le=4096) | None = None
+    model: Annotated[str, Field(max_length=200, min_length=3)]
+    input: Input | Input1
+    dimensions: Annotated[int | None, Field(ge=1, le=4096)] = None
     user: str | None = None
 
 
 class Embedding(BaseModel):
-    object: str = Field(..., examples=["embedding"])
+    object: Annotated[str, Field(examples=["embedding"])]
     index: int
     embedding: list[float]
 
@@ -894,21 +853,21 @@ class EmbeddingUsage(BaseModel):
 
 
 class EmbeddingResponse(BaseModel):
-    object: str = Field(..., examples=["list"])
+    object: Annotated[str, Field(examples=["list"])]
     data: list[Embedding]
     model: str
     usage: EmbeddingUsage
 
 
 class Model(BaseModel):
-    id: str = Field(..., examples=["offline/echo"])
-    object: str = Field(..., examples=["model"])
+    id: Annotated[str, Field(examples=["offline/echo"])]
+    object: Annotated[str, Field(examples=["model"])]
     created: int
     owned_by: str
 
 
 class ModelList(BaseModel):
-    object: str = Field(..., examples=["list"])
+    object: Annotated[str, Field(examples=["list"])]
     data: list[Model]
 
 
@@ -919,13 +878,15 @@ class ExecutionResult(BaseModel):
 
     execution_id: str
     status: str
-    output: AnyValue | None = None
+    output: Annotated[Any | None, Field(description="Any JSON value, including null.")] = None
     error: ExecutionError | None = None
     usage: Usage | None = None
     timings: ExecutionTimings | None = None
     messages: list[ChatMessage] | None = None
     conversation_id: str | None = None
-    steps: dict[str, Any] | None = Field(None, description="Per-step status and output of a workflow.")
+    steps: Annotated[
+        dict[str, Any] | None, Field(description="Per-step status and output of a workflow.")
+    ] = None
     stdout: str | None = None
     stderr: str | None = None
     finished_at: AwareDatetime | None = None

@@ -13,7 +13,7 @@ class Error(TypedDict):
     detail: str
     code: str
     request_id: str
-    field: NotRequired[str]
+    field: NotRequired[str | None]
 
 
 AnyValue: TypeAlias = Any
@@ -50,9 +50,9 @@ class CliLoginRequest(TypedDict):
 class CliLoginStatus(TypedDict):
     request_id: str
     status: str
-    access_token: NotRequired[str]
-    org_id: NotRequired[str]
-    workspace_id: NotRequired[str]
+    access_token: NotRequired[str | None]
+    org_id: NotRequired[str | None]
+    workspace_id: NotRequired[str | None]
 
 
 class CliLoginApproval(TypedDict):
@@ -63,11 +63,11 @@ class CurrentUser(TypedDict):
     subject_id: str
     token_type: str
     org_id: str
-    workspace_id: NotRequired[str]
+    workspace_id: NotRequired[str | None]
     scopes: list[str]
-    email: NotRequired[str]
-    name: NotRequired[str]
-    expires_at: NotRequired[str]
+    email: NotRequired[str | None]
+    name: NotRequired[str | None]
+    expires_at: NotRequired[str | None]
 
 
 class Org(TypedDict):
@@ -90,7 +90,7 @@ class WorkspaceCreate(TypedDict):
 class ApiKey(TypedDict):
     id: str
     org_id: str
-    workspace_id: NotRequired[str]
+    workspace_id: NotRequired[str | None]
     name: str
     prefix: str
     created_at: str
@@ -98,7 +98,7 @@ class ApiKey(TypedDict):
 
 class ApiKeyCreate(TypedDict):
     name: str
-    workspace_id: NotRequired[str]
+    workspace_id: NotRequired[str | None]
 
 
 class ApiKeyCreated(ApiKey):
@@ -124,7 +124,7 @@ class Component(TypedDict):
     id: str
     component_type: ComponentType
     name: str
-    description: NotRequired[str]
+    description: NotRequired[str | None]
     version: int
     spec: dict[str, Any]
     created_at: str
@@ -134,13 +134,13 @@ class Component(TypedDict):
 class ComponentCreate(TypedDict):
     id: NotRequired[str]
     name: str
-    description: NotRequired[str]
+    description: NotRequired[str | None]
     spec: NotRequired[dict[str, Any]]
 
 
 class ComponentUpdate(TypedDict):
     name: NotRequired[str]
-    description: NotRequired[str]
+    description: NotRequired[str | None]
     spec: NotRequired[dict[str, Any]]
 
 
@@ -209,10 +209,10 @@ class Resource(TypedDict):
     id: str
     kind: ResourceKind
     name: str
-    description: NotRequired[str]
+    description: NotRequired[str | None]
     version: int
     spec: dict[str, Any]
-    status: NotRequired[str]
+    status: NotRequired[str | None]
     created_at: str
     updated_at: str
 
@@ -220,13 +220,13 @@ class Resource(TypedDict):
 class ResourceCreate(TypedDict):
     id: NotRequired[str]
     name: str
-    description: NotRequired[str]
+    description: NotRequired[str | None]
     spec: NotRequired[dict[str, Any]]
 
 
 class ResourceUpdate(TypedDict):
     name: NotRequired[str]
-    description: NotRequired[str]
+    description: NotRequired[str | None]
     spec: NotRequired[dict[str, Any]]
 
 
@@ -242,10 +242,10 @@ class ExecutionSubmit(TypedDict):
     input: NotRequired[dict[str, Any]]
     ring_id: str
     timeout_seconds: NotRequired[int]
-    config: NotRequired[dict[str, Any]]
-    context: NotRequired[dict[str, Any]]
+    config: NotRequired[dict[str, Any] | None]
+    context: NotRequired[dict[str, Any] | None]
     lifecycle_event: NotRequired[str]
-    caller_deployment_id: NotRequired[str]
+    caller_deployment_id: NotRequired[str | None]
     execution_mode: NotRequired[Literal["inline", "isolated"]]
 
 
@@ -255,7 +255,7 @@ class ExecutionHandle(TypedDict):
     component_type: str
     component_id: str
     created_at: str
-    billing_txn_id: NotRequired[str]
+    billing_txn_id: NotRequired[str | None]
 
 
 class Execution(TypedDict):
@@ -265,23 +265,23 @@ class Execution(TypedDict):
     component_id: str
     ring_id: str
     created_at: str
-    started_at: NotRequired[str]
-    finished_at: NotRequired[str]
+    started_at: NotRequired[str | None]
+    finished_at: NotRequired[str | None]
     timeout_seconds: NotRequired[int]
     attempt: NotRequired[int]
-    lifecycle_event: NotRequired[str]
-    caller_deployment_id: NotRequired[str]
-    billing_txn_id: NotRequired[str]
-    parent_billing_txn_id: NotRequired[str]
-    context: NotRequired[dict[str, Any]]
-    config: NotRequired[dict[str, Any]]
+    lifecycle_event: NotRequired[str | None]
+    caller_deployment_id: NotRequired[str | None]
+    billing_txn_id: NotRequired[str | None]
+    parent_billing_txn_id: NotRequired[str | None]
+    context: NotRequired[dict[str, Any] | None]
+    config: NotRequired[dict[str, Any] | None]
     cancel_requested: NotRequired[bool]
 
 
 class ExecutionError(TypedDict):
     message: str
-    type: NotRequired[str]
-    traceback: NotRequired[str]
+    type: NotRequired[str | None]
+    traceback: NotRequired[str | None]
 
 
 class Usage(TypedDict):
@@ -305,8 +305,8 @@ class ExecutionEvent(TypedDict):
 
 class TransformExecute(TypedDict):
     input_data: AnyValue
-    context: NotRequired[dict[str, Any]]
-    caller_deployment_id: NotRequired[str]
+    context: NotRequired[dict[str, Any] | None]
+    caller_deployment_id: NotRequired[str | None]
 
 
 class TransformResult(TypedDict):
@@ -314,7 +314,7 @@ class TransformResult(TypedDict):
 
 
 class JobSubmit(TypedDict):
-    service_id: NotRequired[str]
+    service_id: NotRequired[str | None]
     endpoint_path: str
     method: NotRequired[Literal["GET", "POST", "PUT", "DELETE"]]
     body: NotRequired[AnyValue]
@@ -325,27 +325,27 @@ class Job(TypedDict):
     job_id: str
     status: str
     lane: str
-    service_id: NotRequired[str]
+    service_id: NotRequired[str | None]
     endpoint_path: str
     method: NotRequired[str]
     created_at: str
-    started_at: NotRequired[str]
-    finished_at: NotRequired[str]
-    status_code: NotRequired[int]
+    started_at: NotRequired[str | None]
+    finished_at: NotRequired[str | None]
+    status_code: NotRequired[int | None]
     result: NotRequired[AnyValue]
-    error: NotRequired[str]
+    error: NotRequired[str | None]
 
 
 class DatasetField(TypedDict):
     name: str
     type: Literal["string", "integer", "number", "boolean", "json", "vector"]
-    dimensions: NotRequired[int]
+    dimensions: NotRequired[int | None]
 
 
 class Dataset(TypedDict):
     id: str
     name: str
-    description: NotRequired[str]
+    description: NotRequired[str | None]
     fields: list[DatasetField]
     row_count: int
     created_at: str
@@ -354,7 +354,7 @@ class Dataset(TypedDict):
 class DatasetCreate(TypedDict):
     id: str
     name: NotRequired[str]
-    description: NotRequired[str]
+    description: NotRequired[str | None]
     fields: NotRequired[list[DatasetField]]
 
 
@@ -377,9 +377,9 @@ class DatasetFilter(TypedDict):
 
 
 class DatasetQuery(TypedDict):
-    fields: NotRequired[list[str]]
+    fields: NotRequired[list[str] | None]
     filters: NotRequired[list[DatasetFilter]]
-    order_by: NotRequired[str]
+    order_by: NotRequired[str | None]
     descending: NotRequired[bool]
     limit: NotRequired[int]
     offset: NotRequired[int]
@@ -398,7 +398,7 @@ class DatasetVectorQuery(TypedDict):
     vector_field: str
     top_k: NotRequired[int]
     distance_metric: NotRequired[DistanceMetric]
-    fields: NotRequired[list[str]]
+    fields: NotRequired[list[str] | None]
     filters: NotRequired[list[DatasetFilter]]
 
 
@@ -418,18 +418,18 @@ class ConnectorOperation(TypedDict):
 
 class ConnectorOperationResult(TypedDict):
     operation: str
-    rows: NotRequired[list[JsonObject]]
-    columns: NotRequired[list[str]]
-    rows_affected: NotRequired[int]
-    job_id: NotRequired[str]
+    rows: NotRequired[list[JsonObject] | None]
+    columns: NotRequired[list[str] | None]
+    rows_affected: NotRequired[int | None]
+    job_id: NotRequired[str | None]
 
 
 class DdlRequest(TypedDict):
     scope_type: Literal["workspace", "org"]
-    scope_id: NotRequired[str]
+    scope_id: NotRequired[str | None]
     sql: str
     confirm: NotRequired[bool]
-    reason: NotRequired[str]
+    reason: NotRequired[str | None]
 
 
 class DdlResult(TypedDict):
@@ -446,9 +446,9 @@ class ConnectorWriteJob(TypedDict):
     instance_id: str
     operation: str
     created_at: str
-    finished_at: NotRequired[str]
-    rows_affected: NotRequired[int]
-    error: NotRequired[str]
+    finished_at: NotRequired[str | None]
+    rows_affected: NotRequired[int | None]
+    error: NotRequired[str | None]
 
 
 class StateValue(TypedDict):
@@ -458,7 +458,7 @@ class StateValue(TypedDict):
 class StateEntry(TypedDict):
     key: str
     value: AnyValue
-    updated_at: NotRequired[str]
+    updated_at: NotRequired[str | None]
 
 
 class StateSnapshot(TypedDict):
@@ -518,7 +518,7 @@ class VectorIndex(TypedDict):
 class VectorRecord(TypedDict):
     id: str
     values: list[float]
-    metadata: NotRequired[dict[str, Any]]
+    metadata: NotRequired[dict[str, Any] | None]
 
 
 class VectorUpsert(TypedDict):
@@ -533,15 +533,15 @@ class VectorUpsertResult(TypedDict):
 class VectorSearch(TypedDict):
     query_embedding: list[float]
     top_k: NotRequired[int]
-    filter: NotRequired[dict[str, Any]]
+    filter: NotRequired[dict[str, Any] | None]
     include_values: NotRequired[bool]
 
 
 class VectorMatch(TypedDict):
     id: str
     score: float
-    metadata: NotRequired[dict[str, Any]]
-    values: NotRequired[list[float]]
+    metadata: NotRequired[dict[str, Any] | None]
+    values: NotRequired[list[float] | None]
 
 
 class VectorSearchResult(TypedDict):
@@ -558,7 +558,7 @@ class VectorDeleteResult(TypedDict):
 
 class MemoryStore(TypedDict):
     content: str
-    metadata: NotRequired[dict[str, Any]]
+    metadata: NotRequired[dict[str, Any] | None]
     namespace: NotRequired[str]
 
 
@@ -566,8 +566,8 @@ class Memory(TypedDict):
     id: str
     namespace: str
     content: str
-    metadata: NotRequired[dict[str, Any]]
-    score: NotRequired[float]
+    metadata: NotRequired[dict[str, Any] | None]
+    score: NotRequired[float | None]
     created_at: str
 
 
@@ -575,7 +575,7 @@ class MemoryRecall(TypedDict):
     query: str
     top_k: NotRequired[int]
     namespace: NotRequired[str]
-    filter: NotRequired[dict[str, Any]]
+    filter: NotRequired[dict[str, Any] | None]
 
 
 class MemoryRecallResult(TypedDict):
@@ -598,19 +598,19 @@ class MemoryNamespace(TypedDict):
 
 class ConversationSummary(TypedDict):
     id: str
-    agent_id: NotRequired[str]
-    execution_id: NotRequired[str]
-    title: NotRequired[str]
+    agent_id: NotRequired[str | None]
+    execution_id: NotRequired[str | None]
+    title: NotRequired[str | None]
     message_count: int
     created_at: str
-    updated_at: NotRequired[str]
+    updated_at: NotRequired[str | None]
 
 
 class AuditEventCreate(TypedDict):
     action: str
     resource_type: str
     resource_id: str
-    details: NotRequired[dict[str, Any]]
+    details: NotRequired[dict[str, Any] | None]
 
 
 class AuditEvent(TypedDict):
@@ -618,19 +618,19 @@ class AuditEvent(TypedDict):
     action: str
     resource_type: str
     resource_id: str
-    details: NotRequired[dict[str, Any]]
+    details: NotRequired[dict[str, Any] | None]
     actor: str
-    execution_id: NotRequired[str]
-    request_id: NotRequired[str]
+    execution_id: NotRequired[str | None]
+    request_id: NotRequired[str | None]
     created_at: str
 
 
 class HostedServiceDeploy(TypedDict):
     app: str
     files: NotRequired[dict[str, str]]
-    source_dir: NotRequired[str]
-    env: NotRequired[dict[str, str]]
-    component_id: NotRequired[str]
+    source_dir: NotRequired[str | None]
+    env: NotRequired[dict[str, str] | None]
+    component_id: NotRequired[str | None]
 
 
 class HostedServiceVersion(TypedDict):
@@ -639,7 +639,7 @@ class HostedServiceVersion(TypedDict):
     app: str
     status: str
     created_at: str
-    url: NotRequired[str]
+    url: NotRequired[str | None]
 
 
 class Version(TypedDict):
@@ -650,20 +650,20 @@ class Version(TypedDict):
 
 class HostedServiceHealth(TypedDict):
     service_id: str
-    latest_version: NotRequired[int]
+    latest_version: NotRequired[int | None]
     versions: list[Version]
 
 
 class HostedServiceLogs(TypedDict):
     service_id: str
-    version: NotRequired[int]
+    version: NotRequired[int | None]
     lines: list[str]
 
 
 class ServiceTokenMint(TypedDict):
     claims: dict[str, Any]
     ttl_minutes: NotRequired[int]
-    service_id: NotRequired[str]
+    service_id: NotRequired[str | None]
 
 
 class ServiceToken(TypedDict):
@@ -676,16 +676,16 @@ class ServiceToken(TypedDict):
 class SkillEndpoint(TypedDict):
     method: str
     path: str
-    summary: NotRequired[str]
-    description: NotRequired[str]
-    operation_id: NotRequired[str]
-    input_schema: NotRequired[dict[str, Any]]
+    summary: NotRequired[str | None]
+    description: NotRequired[str | None]
+    operation_id: NotRequired[str | None]
+    input_schema: NotRequired[dict[str, Any] | None]
 
 
 class ServiceSkills(TypedDict):
     service_id: str
     version: int
-    name: NotRequired[str]
+    name: NotRequired[str | None]
     endpoints: list[SkillEndpoint]
 
 
@@ -702,10 +702,10 @@ class ToolCall(TypedDict):
 
 class ChatMessage(TypedDict):
     role: Literal["system", "user", "assistant", "tool"]
-    content: NotRequired[str]
-    name: NotRequired[str]
-    tool_calls: NotRequired[list[ToolCall]]
-    tool_call_id: NotRequired[str]
+    content: NotRequired[str | None]
+    name: NotRequired[str | None]
+    tool_calls: NotRequired[list[ToolCall] | None]
+    tool_call_id: NotRequired[str | None]
 
 
 class ToolFunction(TypedDict):
@@ -722,14 +722,14 @@ class ToolDefinition(TypedDict):
 class ChatCompletionRequest(TypedDict):
     model: str
     messages: list[ChatMessage]
-    temperature: NotRequired[float]
-    max_tokens: NotRequired[int]
-    top_p: NotRequired[float]
+    temperature: NotRequired[float | None]
+    max_tokens: NotRequired[int | None]
+    top_p: NotRequired[float | None]
     stream: NotRequired[bool]
-    stop: NotRequired[list[str]]
-    tools: NotRequired[list[ToolDefinition]]
-    tool_choice: NotRequired[str]
-    user: NotRequired[str]
+    stop: NotRequired[list[str] | None]
+    tools: NotRequired[list[ToolDefinition] | None]
+    tool_choice: NotRequired[str | None]
+    user: NotRequired[str | None]
 
 
 class ChatChoice(TypedDict):
@@ -755,14 +755,14 @@ class ChatCompletion(TypedDict):
 
 class ChatDelta(TypedDict):
     role: NotRequired[str]
-    content: NotRequired[str]
-    tool_calls: NotRequired[list[ToolCall]]
+    content: NotRequired[str | None]
+    tool_calls: NotRequired[list[ToolCall] | None]
 
 
 class ChatChunkChoice(TypedDict):
     index: int
     delta: ChatDelta
-    finish_reason: NotRequired[str]
+    finish_reason: NotRequired[str | None]
 
 
 class ChatCompletionChunk(TypedDict):
@@ -775,14 +775,20 @@ class ChatCompletionChunk(TypedDict):
     created: int
     model: str
     choices: list[ChatChunkChoice]
-    usage: NotRequired[ChatUsage]
+    usage: NotRequired[ChatUsage | None]
+
+
+Input: TypeAlias = str
+
+
+Input1: TypeAlias = list[str]
 
 
 class EmbeddingRequest(TypedDict):
     model: str
-    input: str | list[str]
-    dimensions: NotRequired[int]
-    user: NotRequired[str]
+    input: Input | Input1
+    dimensions: NotRequired[int | None]
+    user: NotRequired[str | None]
 
 
 class Embedding(TypedDict):
@@ -823,15 +829,15 @@ class ExecutionResult(TypedDict):
     execution_id: str
     status: str
     output: NotRequired[AnyValue]
-    error: NotRequired[ExecutionError]
-    usage: NotRequired[Usage]
-    timings: NotRequired[ExecutionTimings]
-    messages: NotRequired[list[ChatMessage]]
-    conversation_id: NotRequired[str]
-    steps: NotRequired[dict[str, Any]]
-    stdout: NotRequired[str]
-    stderr: NotRequired[str]
-    finished_at: NotRequired[str]
+    error: NotRequired[ExecutionError | None]
+    usage: NotRequired[Usage | None]
+    timings: NotRequired[ExecutionTimings | None]
+    messages: NotRequired[list[ChatMessage] | None]
+    conversation_id: NotRequired[str | None]
+    steps: NotRequired[dict[str, Any] | None]
+    stdout: NotRequired[str | None]
+    stderr: NotRequired[str | None]
+    finished_at: NotRequired[str | None]
 
 
 class Conversation(ConversationSummary):

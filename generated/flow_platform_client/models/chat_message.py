@@ -2,17 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+from typing import TYPE_CHECKING, Any, BinaryIO, Generator, TextIO, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.chat_message_role import ChatMessageRole, check_chat_message_role
 from ..types import UNSET, Unset
-
-from ..models.chat_message_role import ChatMessageRole
-from ..models.chat_message_role import check_chat_message_role
-from ..types import UNSET, Unset
-from typing import cast
 
 if TYPE_CHECKING:
     from ..models.tool_call import ToolCall

@@ -2,17 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+from typing import TYPE_CHECKING, Any, BinaryIO, Generator, TextIO, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.filter_op import FilterOp, check_filter_op
 from ..types import UNSET, Unset
-
-from ..models.filter_op import check_filter_op
-from ..models.filter_op import FilterOp
-from typing import cast
-
 
 T = TypeVar("T", bound="DatasetFilter")
 

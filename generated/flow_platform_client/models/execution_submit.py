@@ -2,19 +2,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+from typing import TYPE_CHECKING, Any, BinaryIO, Generator, TextIO, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.executable_type import ExecutableType, check_executable_type
+from ..models.execution_submit_execution_mode import (
+    ExecutionSubmitExecutionMode,
+    check_execution_submit_execution_mode,
+)
 from ..types import UNSET, Unset
-
-from ..models.executable_type import check_executable_type
-from ..models.executable_type import ExecutableType
-from ..models.execution_submit_execution_mode import check_execution_submit_execution_mode
-from ..models.execution_submit_execution_mode import ExecutionSubmitExecutionMode
-from ..types import UNSET, Unset
-from typing import cast
 
 if TYPE_CHECKING:
     from ..models.execution_submit_config_type_0 import ExecutionSubmitConfigType0

@@ -2,18 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+from typing import TYPE_CHECKING, Any, BinaryIO, Generator, TextIO, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.job_submit_method import JobSubmitMethod, check_job_submit_method
 from ..types import UNSET, Unset
-
-from ..models.job_submit_method import check_job_submit_method
-from ..models.job_submit_method import JobSubmitMethod
-from ..types import UNSET, Unset
-from typing import cast
-
 
 T = TypeVar("T", bound="JobSubmit")
 

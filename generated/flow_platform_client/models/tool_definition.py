@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+from typing import TYPE_CHECKING, Any, BinaryIO, Generator, TextIO, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.tool_definition_type import ToolDefinitionType, check_tool_definition_type
 from ..types import UNSET, Unset
-
-from ..models.tool_definition_type import check_tool_definition_type
-from ..models.tool_definition_type import ToolDefinitionType
-from typing import cast
 
 if TYPE_CHECKING:
     from ..models.tool_function import ToolFunction

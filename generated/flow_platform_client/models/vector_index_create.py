@@ -2,18 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+from typing import TYPE_CHECKING, Any, BinaryIO, Generator, TextIO, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.distance_metric import DistanceMetric, check_distance_metric
 from ..types import UNSET, Unset
-
-from ..models.distance_metric import check_distance_metric
-from ..models.distance_metric import DistanceMetric
-from ..types import UNSET, Unset
-from typing import cast
-
 
 T = TypeVar("T", bound="VectorIndexCreate")
 

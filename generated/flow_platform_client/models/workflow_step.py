@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+from typing import TYPE_CHECKING, Any, BinaryIO, Generator, TextIO, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.workflow_step_component_type import (
+    WorkflowStepComponentType,
+    check_workflow_step_component_type,
+)
 from ..types import UNSET, Unset
-
-from ..models.workflow_step_component_type import check_workflow_step_component_type
-from ..models.workflow_step_component_type import WorkflowStepComponentType
-from ..types import UNSET, Unset
-from typing import cast
 
 if TYPE_CHECKING:
     from ..models.workflow_step_inputs import WorkflowStepInputs

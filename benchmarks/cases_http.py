@@ -1,0 +1,243 @@
+"""Per-call overhead of FlowSDK and CLIClient against raw httpx, on the fixed-response server.
+
+Each pair is measured interleaved (SDK, baseline, baseline, SDK, ...) on one keep-alive connection
+each, after a warm-up, so both see the same machine state; the ratio is SDK median / httpx median.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from benchmarks.common import (
+    COMPONENT_ID,
+    ORG_ID,
+    SERVICE_ID,
+    STATE_KEY,
+    WORKSPACE_ID,
+    Unavailable,
+    bench_token,
+    chat_body,
+    close_quietly,
+    describe,
+    load,
+    require_method,
+    time_async_calls,
+    time_sync_calls,
+)
+from benchmarks.report import Row, verdict
+from benchmarks.settings import Settings
+from benchmarks.stats import summarize
+
+RATIO_BAR = 1.10
+CHAT_PATH = "/api/v1/gateway/v1/chat/completions"
+STATE_PATH = f"/api/v1/orgs/{ORG_ID}/workspaces/{WORKSPACE_ID}/state/{COMPONENT_ID}/keys/{STATE_KEY}"
+ORGS_PATH = "/api/v1/tenants/orgs"
+
+AsyncCall = Callable[[], Awaitable[Any]]
+
+
+def per_call_rows() -> dict[str, Row]:
+    """The empty rows of the per-call figures, keyed by row key."""
+    rows = [
+        Row(
+            key="gateway_chat_completion",
+            figure="per call: FlowSDK flow.gateway.chat_completion (async)",
+            baseline="httpx.AsyncClient POST same body + .json()",
+            unit="µs/call",
+            bar=f"≤ {RATIO_BAR:.2f}×",
+        ),
+        Row(
+            key="state_get",
+            figure="per call: FlowSDK flow.state.get (async, bound service context)",
+            baseline="httpx.AsyncClient GET same path + .json()",
+            unit="µs/call",
+            bar=f"≤ {RATIO_BAR:.2f}×",
+        ),
+        Row(
+            key="cli_list_orgs",
+            figure="per call: CLIClient.list_orgs (sync)",
+            baseline="httpx.Client GET same path + .json()",
+            unit="µs/call",
+            bar=f"≤ {RATIO_BAR:.2f}×",
+        ),
+    ]
+    return {row.key: row for row in rows}
+
+
+def fill_ratio_row(row: Row, sdk: list[float] | None, base: list[float], reason: str = "") -> Row:
+    """Fill a per-call row from SDK and baseline samples (SDK samples None when unavailable)."""
+    row.baseline_value = summarize(base)
+    if sdk is None:
+        return row.unavailable(reason)
+    row.value = summarize(sdk)
+    row.ratio = row.value.median / row.baseline_value.median
+    row.status = verdict(row.ratio <= RATIO_BAR)
+    return row
+
+
+async def compare_async(pair: dict[str, AsyncCall], settings: Settings) -> dict[str, list[float]]:
+    """Warm up, then time each call of ``pair`` in alternating order; return µs/call samples by name."""
+    for call in pair.values():
+        await time_async_calls(call, settings.warmup_calls)
+    samples: dict[str, list[float]] = {name: [] for name in pair}
+    names = list(pair)
+    for repeat in range(settings.repeats):
+        for name in names if repeat % 2 == 0 else reversed(names):
+            samples[name].append(await time_async_calls(pair[name], settings.calls))
+    return samples
+
+
+def compare_sync(pair: dict[str, Callable[[], Any]], settings: Settings) -> dict[str, list[float]]:
+    """The sync twin of `compare_async`."""
+    for call in pair.values():
+        time_sync_calls(call, settings.warmup_calls)
+    samples: dict[str, list[float]] = {name: [] for name in pair}
+    names = list(pair)
+    for repeat in range(settings.repeats):
+        for name in names if repeat % 2 == 0 else reversed(names):
+            samples[name].append(time_sync_calls(pair[name], settings.calls))
+    return samples
+
+
+def make_flow(url: str, token: str) -> Any:
+    """A FlowSDK pointed at ``url`` for both the platform and the gateway."""
+    flow_sdk_class = load("flow_sdk:FlowSDK")
+    return flow_sdk_class(
+        org_id=ORG_ID, workspace_id=WORKSPACE_ID, auth_token=token, platform_url=url, gateway_url=url
+    )
+
+
+def bind_service_context(flow: Any, token: str) -> Any:
+    """Bind a hosted-service request context with a component_id (what flow.state needs)."""
+    bind = require_method(flow, "bind_request_context", "FlowSDK")
+    return bind(
+        auth={"subject_id": "user-bench", "scopes": ["read", "write"], "token_type": "user", "token": token},
+        headers={"authorization": f"Bearer {token}"},
+        service={"service_id": SERVICE_ID, "component_id": COMPONENT_ID, "version": 1},
+        execution={"execution_id": "exec-bench", "request_id": "req-bench", "job_id": None},
+    )
+
+
+async def gateway_and_state(settings: Settings, url: str, rows: dict[str, Row]) -> None:
+    """Fill the async per-call rows: chat completion and state get, each against raw httpx."""
+    token = bench_token()
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers) as raw:
+
+        async def raw_chat() -> Any:
+            return (await raw.post(CHAT_PATH, json=chat_body())).json()
+
+        async def raw_state() -> Any:
+            return (await raw.get(STATE_PATH)).json()["value"]
+
+        try:
+            flow = make_flow(url, token)
+        except Exception as exc:
+            for key, call in (("gateway_chat_completion", raw_chat), ("state_get", raw_state)):
+                base = await compare_async({"httpx": call}, settings)
+                fill_ratio_row(rows[key], None, base["httpx"], describe(exc))
+            return
+        try:
+            await measure_gateway(flow, raw_chat, settings, rows["gateway_chat_completion"])
+            await measure_state(flow, token, raw_state, settings, rows["state_get"])
+        finally:
+            await close_quietly(flow)
+
+
+async def measure_gateway(flow: Any, raw_chat: AsyncCall, settings: Settings, row: Row) -> None:
+    """Time ``flow.gateway.chat_completion`` against ``raw_chat``."""
+    sdk_chat: AsyncCall | None = None
+    reason = ""
+    try:
+        gateway = flow.gateway
+        chat = require_method(gateway, "chat_completion", "flow.gateway")
+        body = chat_body()
+
+        async def sdk_chat_call() -> Any:
+            return await chat(
+                model=body["model"],
+                messages=body["messages"],
+                temperature=body["temperature"],
+                max_tokens=body["max_tokens"],
+            )
+
+        answer = await sdk_chat_call()
+        if answer["choices"][0]["message"]["content"] is None:
+            raise Unavailable("flow.gateway.chat_completion returned no content")
+        sdk_chat = sdk_chat_call
+    except Exception as exc:
+        reason = describe(exc)
+    pair = {"httpx": raw_chat} if sdk_chat is None else {"sdk": sdk_chat, "httpx": raw_chat}
+    samples = await compare_async(pair, settings)
+    fill_ratio_row(row, samples.get("sdk"), samples["httpx"], reason)
+
+
+async def measure_state(flow: Any, token: str, raw_state: AsyncCall, settings: Settings, row: Row) -> None:
+    """Time ``flow.state.get`` (inside a bound service context) against ``raw_state``."""
+    reason = ""
+    context_token: Any = None
+    sdk_state: AsyncCall | None = None
+    try:
+        context_token = bind_service_context(flow, token)
+        get = require_method(flow.state, "get", "flow.state")
+
+        async def sdk_state_call() -> Any:
+            return await get(STATE_KEY)
+
+        await sdk_state_call()
+        sdk_state = sdk_state_call
+    except Exception as exc:
+        reason = describe(exc)
+    try:
+        pair = {"httpx": raw_state} if sdk_state is None else {"sdk": sdk_state, "httpx": raw_state}
+        samples = await compare_async(pair, settings)
+    finally:
+        if context_token is not None:
+            flow.reset_request_context(context_token)
+    fill_ratio_row(row, samples.get("sdk"), samples["httpx"], reason)
+
+
+def make_cli_client(url: str, token: str) -> Any:
+    """A CLIClient over a FlowConfig built from whichever of its fields exist."""
+    config_class = load("flow_sdk:FlowConfig")
+    client_class = load("flow_sdk.cli_client:CLIClient")
+    values = {
+        "platform_url": url,
+        "access_token": token,
+        "org_id": ORG_ID,
+        "workspace_id": WORKSPACE_ID,
+    }
+    accepted = inspect.signature(config_class).parameters
+    config = config_class(**{name: value for name, value in values.items() if name in accepted})
+    return client_class(config)
+
+
+def cli_list_orgs(settings: Settings, url: str, row: Row) -> None:
+    """Fill the sync per-call row: CLIClient.list_orgs against httpx.Client."""
+    token = bench_token()
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as raw:
+
+        def raw_list() -> Any:
+            return raw.get(ORGS_PATH).json()
+
+        reason = ""
+        pair: dict[str, Callable[[], Any]] = {"httpx": raw_list}
+        cli: Any = None
+        try:
+            cli = make_cli_client(url, token)
+            list_orgs = require_method(cli, "list_orgs", "CLIClient")
+            list_orgs()
+            pair = {"sdk": list_orgs, "httpx": raw_list}
+        except Exception as exc:
+            reason = describe(exc)
+        try:
+            samples = compare_sync(pair, settings)
+        finally:
+            close = getattr(cli, "close", None)
+            if callable(close):
+                close()
+    fill_ratio_row(row, samples.get("sdk"), samples["httpx"], reason)

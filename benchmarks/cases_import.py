@@ -1,0 +1,86 @@
+"""Import cost: wall time of fresh interpreters importing flow_sdk against importing httpx."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from benchmarks.report import INFO, Row, verdict
+from benchmarks.servers import PROJECT_ROOT
+from benchmarks.settings import Settings
+from benchmarks.stats import summarize
+
+RATIO_BAR = 1.10
+STATEMENTS = {
+    "httpx": "import httpx",
+    "flow_sdk": "import flow_sdk",
+    "flow_sdk_facade": "from flow_sdk import FlowSDK",
+}
+
+
+def wall_ms(statement: str) -> float:
+    """Milliseconds for ``python -c statement`` in a fresh interpreter.
+
+    Raises:
+        RuntimeError: When the statement fails.
+    """
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", statement], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
+    )
+    elapsed = (time.perf_counter() - start) * 1000
+    if done.returncode != 0:
+        raise RuntimeError(f"`python -c {statement!r}` failed: {done.stderr.strip().splitlines()[-1:]}")
+    return elapsed
+
+
+def import_samples(settings: Settings) -> tuple[dict[str, list[float]], dict[str, str]]:
+    """Time every statement ``import_repeats`` times, rotating the order; failures are reasons."""
+    failed: dict[str, str] = {}
+    names = list(STATEMENTS)
+    for name in names:
+        try:
+            wall_ms(STATEMENTS[name])
+        except RuntimeError as exc:
+            failed[name] = str(exc)
+    names = [name for name in names if name not in failed]
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for repeat in range(settings.import_repeats):
+        shift = repeat % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(wall_ms(STATEMENTS[name]))
+    return samples, failed
+
+
+def import_rows(settings: Settings) -> list[Row]:
+    """The import rows: ``import flow_sdk`` (with its bar) and ``from flow_sdk import FlowSDK`` (info)."""
+    samples, failed = import_samples(settings)
+    rows = [
+        Row(
+            key="import_flow_sdk",
+            figure='python -c "import flow_sdk" (wall time)',
+            baseline='python -c "import httpx"',
+            unit="ms",
+            bar=f"≤ {RATIO_BAR:.2f}×",
+        ),
+        Row(
+            key="import_flow_sdk_facade",
+            figure='python -c "from flow_sdk import FlowSDK" (wall time, for information)',
+            baseline='python -c "import httpx"',
+            unit="ms",
+            bar="— (no bar; shows the cost of the facade itself)",
+        ),
+    ]
+    for row, name in zip(rows, ("flow_sdk", "flow_sdk_facade"), strict=True):
+        if "httpx" in failed:
+            row.unavailable(failed["httpx"])
+            continue
+        row.baseline_value = summarize(samples["httpx"])
+        if name in failed:
+            row.unavailable(failed[name])
+            continue
+        row.value = summarize(samples[name])
+        row.ratio = row.value.median / row.baseline_value.median
+        row.status = verdict(row.ratio <= RATIO_BAR) if name == "flow_sdk" else INFO
+    return rows

@@ -1,0 +1,111 @@
+"""Vector search on the local platform against an exact numpy search of the same data, in this process."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from benchmarks.common import Unavailable, require_method
+from benchmarks.report import Row, verdict
+from benchmarks.settings import Settings
+from benchmarks.stats import summarize
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from benchmarks.cases_local import LocalTarget
+
+SEARCH_BAR_MS = 20.0
+UPSERT_BATCH = 10_000
+DECIMALS = 4
+
+
+def vector_row(settings: Settings) -> Row:
+    """The empty row of the vector search figure."""
+    return Row(
+        key="vector_search",
+        figure=(
+            f"flow.vector.search, {settings.vector_count:,} × {settings.vector_dimensions}, "
+            f"top {settings.top_k}, cosine (local platform)"
+        ),
+        baseline="exact numpy search (same data, this process)",
+        unit="ms/query",
+        bar=f"exact same results; ≤ {SEARCH_BAR_MS:g} ms median",
+    )
+
+
+def make_data(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic vectors and queries, rounded so their JSON is short and exact."""
+    import numpy as np
+
+    rng = np.random.default_rng(384)
+    data = rng.standard_normal((settings.vector_count, settings.vector_dimensions)).round(DECIMALS)
+    queries = rng.standard_normal((settings.vector_queries, settings.vector_dimensions)).round(DECIMALS)
+    return data, queries
+
+
+def exact_top_k(unit_data: np.ndarray, query: np.ndarray, k: int) -> list[str]:
+    """Ids of the ``k`` best cosine matches, best first (``unit_data`` rows are normalised)."""
+    import numpy as np
+
+    scores = unit_data @ (query / np.linalg.norm(query))
+    best = np.argpartition(-scores, k)[:k]
+    ordered = best[np.argsort(-scores[best], kind="stable")]
+    return [f"v{index}" for index in ordered]
+
+
+async def upload(target: LocalTarget, index_id: str, data: np.ndarray) -> float:
+    """Upsert ``data`` (ids ``v0``...) in batches through the raw client; return seconds taken."""
+    path = f"{target.workspace_path}/vector/indexes/{index_id}/upsert"
+    start = time.perf_counter()
+    for first in range(0, len(data), UPSERT_BATCH):
+        batch = data[first : first + UPSERT_BATCH].tolist()
+        vectors = [{"id": f"v{first + offset}", "values": values} for offset, values in enumerate(batch)]
+        body = json.dumps({"vectors": vectors}, separators=(",", ":")).encode()
+        response = await target.raw.post(path, content=body, headers={"content-type": "application/json"})
+        if response.status_code != 200:
+            raise Unavailable(f"vector upsert answered {response.status_code}: {response.text[:200]}")
+    return time.perf_counter() - start
+
+
+def match_ids(result: Any) -> list[str]:
+    """The ids of a search answer, whether it is a `VectorSearchResult` or a list of matches."""
+    matches = result["matches"] if isinstance(result, dict) else result
+    return [str(match["id"]) for match in matches]
+
+
+async def measure_vector_search(target: LocalTarget, settings: Settings) -> Row:
+    """Fill the vector row: per-query latency through the SDK, checked against exact numpy results."""
+    import numpy as np
+
+    row = vector_row(settings)
+    vector = target.flow.vector
+    create_index = require_method(vector, "create_index", "flow.vector")
+    search = require_method(vector, "search", "flow.vector")
+    data, queries = make_data(settings)
+    index = await create_index(name="bench-vectors", dimensions=settings.vector_dimensions, metric="cosine")
+    upload_seconds = await upload(target, str(index["id"]), data)
+    unit_data = data / np.linalg.norm(data, axis=1, keepdims=True)
+    await search(index_id=index["id"], query_embedding=queries[0].tolist(), top_k=settings.top_k)
+    sdk_ms: list[float] = []
+    numpy_ms: list[float] = []
+    identical = 0
+    for query in queries:
+        start = time.perf_counter()
+        answer = await search(index_id=index["id"], query_embedding=query.tolist(), top_k=settings.top_k)
+        sdk_ms.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        expected = exact_top_k(unit_data, query, settings.top_k)
+        numpy_ms.append((time.perf_counter() - start) * 1000)
+        identical += match_ids(answer) == expected
+    row.value = summarize(sdk_ms)
+    row.baseline_value = summarize(numpy_ms)
+    row.ratio = row.value.median / row.baseline_value.median
+    row.extra = {
+        "identical_results": f"{identical}/{len(queries)}",
+        "upsert_seconds": round(upload_seconds, 2),
+        "upsert_vectors_per_s": round(len(data) / upload_seconds),
+    }
+    row.status = verdict(identical == len(queries) and row.value.median <= SEARCH_BAR_MS)
+    return row

@@ -1,0 +1,245 @@
+"""Connectors: the ``sqlite`` connector type on ``connector_instance`` resources.
+
+An instance's spec is ``{"connector_type": "sqlite", "config": {"database": "name.db"}}``; the file
+lives under ``<data>/connectors/<org_id>/``. Operations: ``read_query`` ({query, params}),
+``insert_rows`` ({table, rows}) and ``execute_statement`` ({statement, params}); DDL is previewed
+(nothing runs) or, with ``confirm``, executed in one transaction; write jobs run in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from flow_server_models import ConnectorOperation, ConnectorWriteJob, DdlRequest
+
+from flow_local.areas.resources import ResourcesBackend
+from flow_local.auth import Principal, get_principal
+from flow_local.core import Platform, platform_of
+from flow_local.errors import ApiError, bad_request, not_found
+from flow_local.values import new_id, now_iso
+
+SCHEMA = [
+    "CREATE TABLE connector_write_jobs (job_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, instance_id TEXT NOT NULL,"
+    " operation TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL, finished_at TEXT,"
+    " rows_affected INTEGER, error TEXT, idempotency_key TEXT, UNIQUE (org_id, idempotency_key))",
+]
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DDL_OBJECT = re.compile(r"\b(?:TABLE|INDEX|VIEW|TRIGGER)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?([\"`\[]?[\w.]+[\"`\]]?)", re.I)
+_WRITE_OPS = ("insert_rows", "execute_statement")
+
+
+def split_statements(sql: str) -> list[str]:
+    """The complete SQL statements of a script, in order."""
+    statements, current = [], ""
+    for line in sql.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return [s for s in statements if s.strip(" ;\n")]
+
+
+class ConnectorsBackend:
+    """Connector instances resolved from resources, and their sqlite databases."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.db = platform.db
+        self.db.migrate("connectors", SCHEMA)
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def instance(self, principal: Principal, instance_id: str) -> dict[str, Any]:
+        """The instance visible to the token (404 otherwise, so other tenants' ids are not revealed)."""
+        for item in self.platform.backend(ResourcesBackend).locate_all("connector_instance", instance_id):
+            org_id, ws_id = item["org_id"], item["workspace_id"]
+            if org_id == principal.org_id and principal.workspace_id in (None, ws_id):
+                return item
+        raise not_found("connector instance", instance_id)
+
+    def database_path(self, item: dict[str, Any]) -> Path:
+        """The sqlite file of an instance (400 for an unsupported type or an unsafe name)."""
+        spec = item["spec"]
+        if spec.get("connector_type") != "sqlite":
+            raise bad_request(f"connector type '{spec.get('connector_type')}' is not supported locally; use 'sqlite'", "connector_type")
+        name = str((spec.get("config") or {}).get("database") or f"{item['id']}.db")
+        if "/" in name or "\\" in name or name.startswith(".") or not name:
+            raise bad_request("config.database must be a plain file name", "config.database")
+        folder = self.platform.settings.data_dir / "connectors" / item["org_id"]
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / name
+
+    def _connect(self, item: dict[str, Any]) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.database_path(item), isolation_level=None, timeout=30.0)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def execute(self, item: dict[str, Any], operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Run one operation."""
+        runners = {"read_query": self._read, "insert_rows": self._insert, "execute_statement": self._statement}
+        if operation not in runners:
+            raise bad_request(f"unknown operation '{operation}'; use read_query, insert_rows or execute_statement", "operation")
+        conn = self._connect(item)
+        try:
+            return {"operation": operation, **runners[operation](conn, params)}
+        except sqlite3.Error as exc:
+            raise bad_request(f"the database refused the operation: {exc}", "params") from exc
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _read(conn: sqlite3.Connection, params: dict[str, Any]) -> dict[str, Any]:
+        query = params.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise bad_request("read_query needs params.query (a SELECT statement)", "params.query")
+        conn.execute("PRAGMA query_only = ON")
+        cursor = conn.execute(query, params.get("params") or [])
+        columns = [c[0] for c in cursor.description or []]
+        return {"rows": [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()], "columns": columns}
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, params: dict[str, Any]) -> dict[str, Any]:
+        table, rows = params.get("table"), params.get("rows")
+        if not isinstance(table, str) or not _IDENT.match(table):
+            raise bad_request("insert_rows needs params.table (a plain table name)", "params.table")
+        if not isinstance(rows, list) or not all(isinstance(r, dict) and r for r in rows):
+            raise bad_request("insert_rows needs params.rows (a list of non-empty objects)", "params.rows")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for row in rows:
+                columns = list(row)
+                if not all(_IDENT.match(c) for c in columns):
+                    raise bad_request("column names must be plain identifiers", "params.rows")
+                conn.execute(f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})', list(row.values()))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return {"rows_affected": len(rows)}
+
+    @staticmethod
+    def _statement(conn: sqlite3.Connection, params: dict[str, Any]) -> dict[str, Any]:
+        statement = params.get("statement") or params.get("sql")
+        if not isinstance(statement, str) or not statement.strip():
+            raise bad_request("execute_statement needs params.statement", "params.statement")
+        cursor = conn.execute(statement, params.get("params") or [])
+        return {"rows_affected": max(cursor.rowcount, 0)}
+
+    def ddl(self, item: dict[str, Any], sql: str, confirm: bool) -> dict[str, Any]:
+        """Preview DDL (nothing runs) or execute it in one transaction."""
+        statements = split_statements(sql)
+        if not statements:
+            raise bad_request("sql holds no statement", "sql")
+        objects = sorted({m.group(1).strip('"`[]') for s in statements for m in _DDL_OBJECT.finditer(s)})
+        warnings = [f"statement {i + 1} drops data" for i, s in enumerate(statements) if re.match(r"\s*(DROP|DELETE|TRUNCATE)\b", s, re.I)]
+        result = {"statements": statements, "affected_objects": objects, "warnings": warnings}
+        if not confirm:
+            return {"status": "preview", "executed": False, **result}
+        conn = self._connect(item)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise bad_request(f"the DDL failed and nothing was applied: {exc}", "sql") from exc
+        finally:
+            conn.close()
+        return {"status": "executed", "executed": True, **result}
+
+    def submit_job(self, principal: Principal, item: dict[str, Any], operation: str, params: dict[str, Any],
+                   idempotency_key: str | None) -> dict[str, Any]:
+        """Queue a write job (the same idempotency key returns the same job)."""
+        if operation not in _WRITE_OPS:
+            raise bad_request(f"write jobs run insert_rows or execute_statement, not '{operation}'", "operation")
+        if idempotency_key:
+            row = self.db.query_one("SELECT job_id FROM connector_write_jobs WHERE org_id=? AND idempotency_key=?",
+                                    (principal.org_id, idempotency_key))
+            if row is not None:
+                return self.job(principal, row[0])
+        job_id = new_id()
+        self.db.execute(
+            "INSERT INTO connector_write_jobs (job_id, org_id, instance_id, operation, status, created_at, idempotency_key)"
+            " VALUES (?,?,?,?, 'queued', ?, ?)",
+            (job_id, principal.org_id, item["id"], operation, now_iso(), idempotency_key),
+        )
+        task = asyncio.get_running_loop().create_task(self._run_job(job_id, item, operation, params))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return self.job(principal, job_id)
+
+    async def _run_job(self, job_id: str, item: dict[str, Any], operation: str, params: dict[str, Any]) -> None:
+        self.db.execute("UPDATE connector_write_jobs SET status='running' WHERE job_id=?", (job_id,))
+        try:
+            result = await asyncio.to_thread(self.execute, item, operation, params)
+            self.db.execute("UPDATE connector_write_jobs SET status='completed', rows_affected=?, finished_at=? WHERE job_id=?",
+                            (result.get("rows_affected"), now_iso(), job_id))
+        except ApiError as exc:
+            self.db.execute("UPDATE connector_write_jobs SET status='failed', error=?, finished_at=? WHERE job_id=?",
+                            (exc.detail, now_iso(), job_id))
+
+    def job(self, principal: Principal, job_id: str) -> dict[str, Any]:
+        """A write job of the caller's org (404 otherwise)."""
+        row = self.db.query_one("SELECT * FROM connector_write_jobs WHERE job_id=? AND org_id=?", (job_id, principal.org_id))
+        if row is None:
+            raise not_found("write job", job_id)
+        record = dict(row)
+        for key in ("org_id", "idempotency_key"):
+            record.pop(key)
+        return {k: v for k, v in record.items() if v is not None or k in ("finished_at", "rows_affected", "error")}
+
+
+router = APIRouter(prefix="/api/v1/connectors", tags=["connectors"])
+
+
+def _connectors(request: Request) -> ConnectorsBackend:
+    return platform_of(request).backend(ConnectorsBackend)
+
+
+@router.post("/instances/{instance_id}/execute")
+async def execute_connector_operation(instance_id: str, body: ConnectorOperation, request: Request,
+                                      principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+    """POST /api/v1/connectors/instances/{instance_id}/execute."""
+    backend = _connectors(request)
+    item = backend.instance(principal, instance_id)
+    return await asyncio.to_thread(backend.execute, item, body.operation, body.params or {})
+
+
+@router.post("/instances/{instance_id}/execute-ddl")
+async def execute_connector_ddl(instance_id: str, body: DdlRequest, request: Request,
+                                principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+    """POST /api/v1/connectors/instances/{instance_id}/execute-ddl."""
+    backend = _connectors(request)
+    item = backend.instance(principal, instance_id)
+    return await asyncio.to_thread(backend.ddl, item, body.sql, bool(body.confirm))
+
+
+@router.post("/instances/{instance_id}/write-jobs", status_code=202)
+async def submit_connector_write_job(instance_id: str, body: ConnectorOperation, request: Request,
+                                     principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+    """POST /api/v1/connectors/instances/{instance_id}/write-jobs."""
+    backend = _connectors(request)
+    item = backend.instance(principal, instance_id)
+    key = request.headers.get("idempotency-key")
+    job = backend.submit_job(principal, item, body.operation, body.params or {}, key)
+    return ConnectorWriteJob(**job).model_dump(mode="json")
+
+
+@router.get("/write-jobs/{job_id}")
+async def get_connector_write_job(job_id: str, request: Request, wait_seconds: float = Query(0, ge=0, le=60),
+                                  principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+    """GET /api/v1/connectors/write-jobs/{job_id}."""
+    backend = _connectors(request)
+    deadline = asyncio.get_running_loop().time() + wait_seconds
+    job = backend.job(principal, job_id)
+    while job["status"] in ("queued", "running") and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+        job = backend.job(principal, job_id)
+    return ConnectorWriteJob(**job).model_dump(mode="json")

@@ -1,0 +1,219 @@
+"""Datasets: rows stored as JSON, structured queries (filters, fields, order, limit/offset, total) and vector queries."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Depends, Request, Response
+from flow_server_models import Dataset, DatasetCreate, DatasetQuery, DatasetRowsInsert, DatasetVectorQuery
+
+from flow_local.areas.tenants import check_workspace
+from flow_local.auth import Principal, get_principal
+from flow_local.core import Platform, platform_of
+from flow_local.db import from_json, to_json
+from flow_local.errors import bad_request, conflict, not_found
+from flow_local.values import now_iso
+
+SCHEMA = [
+    "CREATE TABLE datasets (org_id TEXT NOT NULL, workspace_id TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL,"
+    " description TEXT, fields TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (org_id, workspace_id, id))",
+    "CREATE TABLE dataset_rows (org_id TEXT NOT NULL, workspace_id TEXT NOT NULL, dataset_id TEXT NOT NULL,"
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL)",
+    "CREATE INDEX dataset_rows_ds ON dataset_rows (org_id, workspace_id, dataset_id, seq)",
+]
+
+
+def _compare(op: str, actual: Any, expected: Any) -> bool:
+    if op == "eq":
+        return bool(actual == expected)
+    if op == "ne":
+        return bool(actual != expected)
+    if op == "in":
+        return isinstance(expected, list) and actual in expected
+    if op == "contains":
+        if isinstance(actual, str) and isinstance(expected, str):
+            return expected in actual
+        return isinstance(actual, list) and expected in actual
+    if actual is None or expected is None or isinstance(actual, bool) != isinstance(expected, bool):
+        return False
+    try:
+        return bool({"gt": actual > expected, "gte": actual >= expected, "lt": actual < expected, "lte": actual <= expected}[op])
+    except TypeError:
+        return False
+
+
+def _filter(rows: list[dict[str, Any]], filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for i, f in enumerate(filters):
+        if f["op"] == "in" and not isinstance(f["value"], list):
+            raise bad_request("the 'in' operator needs a list value", f"filters.{i}.value")
+    return [r for r in rows if all(_compare(f["op"], r.get(f["field"]), f["value"]) for f in filters)]
+
+
+def _select(row: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
+    return row if fields is None else {f: row.get(f) for f in fields}
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (0, 0)
+    if isinstance(value, bool | int | float):
+        return (1, float(value))
+    if isinstance(value, str):
+        return (2, value)
+    return (3, to_json(value))
+
+
+class DatasetsBackend:
+    """Datasets of workspaces."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.db = platform.db
+        self.db.migrate("datasets", SCHEMA)
+
+    def create(self, org_id: str, workspace_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Create a dataset (409 when the id exists)."""
+        record = {"id": data["id"], "name": data.get("name") or data["id"], "description": data.get("description"),
+                  "fields": data.get("fields") or [], "created_at": now_iso()}
+        try:
+            self.db.execute(
+                "INSERT INTO datasets VALUES (?,?,?,?,?,?,?)",
+                (org_id, workspace_id, record["id"], record["name"], record["description"], to_json(record["fields"]), record["created_at"]),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise conflict(f"dataset '{record['id']}' exists already") from exc
+        return {**record, "row_count": 0}
+
+    def get(self, org_id: str, workspace_id: str, dataset_id: str) -> dict[str, Any]:
+        """A dataset with its row count (404 when absent)."""
+        row = self.db.query_one("SELECT * FROM datasets WHERE org_id=? AND workspace_id=? AND id=?", (org_id, workspace_id, dataset_id))
+        if row is None:
+            raise not_found("dataset", dataset_id)
+        count = self.db.query_one(
+            "SELECT COUNT(*) FROM dataset_rows WHERE org_id=? AND workspace_id=? AND dataset_id=?", (org_id, workspace_id, dataset_id)
+        )
+        return {"id": row["id"], "name": row["name"], "description": row["description"],
+                "fields": from_json(row["fields"], []), "row_count": int(count[0]) if count else 0, "created_at": row["created_at"]}
+
+    def list(self, org_id: str, workspace_id: str) -> list[dict[str, Any]]:
+        """Datasets of a workspace."""
+        rows = self.db.query("SELECT id FROM datasets WHERE org_id=? AND workspace_id=? ORDER BY created_at, id", (org_id, workspace_id))
+        return [self.get(org_id, workspace_id, r[0]) for r in rows]
+
+    def delete(self, org_id: str, workspace_id: str, dataset_id: str) -> None:
+        """Delete a dataset and its rows."""
+        self.get(org_id, workspace_id, dataset_id)
+        with self.db.transaction() as conn:
+            key = (org_id, workspace_id, dataset_id)
+            conn.execute("DELETE FROM dataset_rows WHERE org_id=? AND workspace_id=? AND dataset_id=?", key)
+            conn.execute("DELETE FROM datasets WHERE org_id=? AND workspace_id=? AND id=?", key)
+
+    def insert(self, org_id: str, workspace_id: str, dataset_id: str, rows: list[dict[str, Any]]) -> dict[str, int]:
+        """Append rows (all or none)."""
+        self.get(org_id, workspace_id, dataset_id)
+        with self.db.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO dataset_rows (org_id, workspace_id, dataset_id, data) VALUES (?,?,?,?)",
+                [(org_id, workspace_id, dataset_id, to_json(r)) for r in rows],
+            )
+        return {"inserted": len(rows), "row_count": self.get(org_id, workspace_id, dataset_id)["row_count"]}
+
+    def _rows(self, org_id: str, workspace_id: str, dataset_id: str) -> list[dict[str, Any]]:
+        self.get(org_id, workspace_id, dataset_id)
+        rows = self.db.query(
+            "SELECT data FROM dataset_rows WHERE org_id=? AND workspace_id=? AND dataset_id=? ORDER BY seq", (org_id, workspace_id, dataset_id)
+        )
+        return [from_json(r[0]) for r in rows]
+
+    def query(self, org_id: str, workspace_id: str, dataset_id: str, q: dict[str, Any]) -> dict[str, Any]:
+        """Filter, order, page and project rows; ``total`` counts matches before paging."""
+        rows = _filter(self._rows(org_id, workspace_id, dataset_id), q.get("filters") or [])
+        if q.get("order_by"):
+            rows.sort(key=lambda r: _sort_key(r.get(q["order_by"])), reverse=bool(q.get("descending")))
+        offset, limit = q.get("offset") or 0, q.get("limit") or 100
+        return {"rows": [_select(r, q.get("fields")) for r in rows[offset: offset + limit]], "total": len(rows)}
+
+    def vector_query(self, org_id: str, workspace_id: str, dataset_id: str, q: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rows nearest to ``embedding`` by ``vector_field``."""
+        query = np.asarray(q["embedding"], dtype=np.float64)
+        field, metric = q["vector_field"], q.get("distance_metric") or "cosine"
+        rows = [r for r in _filter(self._rows(org_id, workspace_id, dataset_id), q.get("filters") or [])
+                if isinstance(r.get(field), list) and len(r[field]) == query.size]
+        if not rows:
+            return []
+        matrix = np.asarray([r[field] for r in rows], dtype=np.float64)
+        if metric == "euclidean":
+            scores = np.linalg.norm(matrix - query, axis=1)
+            order = np.argsort(scores)
+        else:
+            if metric == "cosine":
+                norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
+                scores = (matrix @ query) / np.where(norms == 0, 1.0, norms)
+            else:
+                scores = matrix @ query
+            order = np.argsort(-scores)
+        return [{"row": _select(rows[i], q.get("fields")), "score": float(scores[i])} for i in order[: q.get("top_k") or 10]]
+
+
+router = APIRouter(prefix="/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets", tags=["datasets"])
+
+
+def _datasets(request: Request) -> DatasetsBackend:
+    return platform_of(request).backend(DatasetsBackend)
+
+
+@router.get("")
+async def list_datasets(org_id: str, workspace_id: str, request: Request, principal: Principal = Depends(get_principal)) -> list[dict[str, Any]]:
+    """GET .../datasets."""
+    check_workspace(request, principal, org_id, workspace_id)
+    return [Dataset(**d).model_dump(mode="json") for d in _datasets(request).list(org_id, workspace_id)]
+
+
+@router.post("", status_code=201)
+async def create_dataset(org_id: str, workspace_id: str, body: DatasetCreate, request: Request,
+                         principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+    """POST .../datasets."""
+    check_workspace(request, principal, org_id, workspace_id)
+    return Dataset(**_datasets(request).create(org_id, workspace_id, body.model_dump(mode="json"))).model_dump(mode="json")
+
+
+@router.get("/{dataset_id}")
+async def get_dataset(org_id: str, workspace_id: str, dataset_id: str, request: Request,
+                      principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+    """GET .../datasets/{dataset_id}."""
+    check_workspace(request, principal, org_id, workspace_id)
+    return Dataset(**_datasets(request).get(org_id, workspace_id, dataset_id)).model_dump(mode="json")
+
+
+@router.delete("/{dataset_id}", status_code=204)
+async def delete_dataset(org_id: str, workspace_id: str, dataset_id: str, request: Request,
+                         principal: Principal = Depends(get_principal)) -> Response:
+    """DELETE .../datasets/{dataset_id}."""
+    check_workspace(request, principal, org_id, workspace_id)
+    _datasets(request).delete(org_id, workspace_id, dataset_id)
+    return Response(status_code=204)
+
+
+@router.post("/{dataset_id}/rows")
+async def insert_dataset_rows(org_id: str, workspace_id: str, dataset_id: str, body: DatasetRowsInsert, request: Request,
+                              principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+    """POST .../datasets/{dataset_id}/rows."""
+    check_workspace(request, principal, org_id, workspace_id)
+    return _datasets(request).insert(org_id, workspace_id, dataset_id, body.model_dump(mode="json")["rows"])
+
+
+@router.post("/{dataset_id}/query")
+async def query_dataset(org_id: str, workspace_id: str, dataset_id: str, body: DatasetQuery, request: Request,
+                        principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+    """POST .../datasets/{dataset_id}/query."""
+    check_workspace(request, principal, org_id, workspace_id)
+    return _datasets(request).query(org_id, workspace_id, dataset_id, body.model_dump(mode="json"))
+
+
+@router.post("/{dataset_id}/vector-query")
+async def vector_query_dataset(org_id: str, workspace_id: str, dataset_id: str, body: DatasetVectorQuery, request: Request,
+                               principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+    """POST .../datasets/{dataset_id}/vector-query."""
+    check_workspace(request, principal, org_id, workspace_id)
+    return {"results": _datasets(request).vector_query(org_id, workspace_id, dataset_id, body.model_dump(mode="json"))}

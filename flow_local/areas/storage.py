@@ -1,0 +1,217 @@
+"""Object storage per organization: files under ``<data>/objects/<org_id>/``, presigned URLs.
+
+Keys may contain ``/``; empty, ``.`` and ``..`` segments, absolute keys, backslashes and control
+characters are rejected with 400. A presigned URL carries ``expires`` and an HMAC ``signature`` of
+method, org, key and expiry; it is checked on use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request, Response
+from flow_server_models import PresignedUrl, PresignRequest, StorageObject
+
+from flow_local.areas.tenants import TenantsBackend, check_org
+from flow_local.auth import get_principal
+from flow_local.core import Platform, platform_of
+from flow_local.errors import ApiError, bad_request, forbidden, not_found
+from flow_local.values import iso_from_unix, now_iso
+
+SCHEMA = [
+    "CREATE TABLE storage_objects (org_id TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL,"
+    " content_type TEXT NOT NULL, etag TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (org_id, key))",
+]
+MAX_KEY_LENGTH = 1024
+
+
+def check_key(key: str) -> str:
+    """The key when it is safe to use as a relative path; 400 naming `key` otherwise."""
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise bad_request(f"the key must have 1 to {MAX_KEY_LENGTH} characters", "key")
+    if key.startswith("/") or "\\" in key or any(ord(c) < 32 or ord(c) == 127 for c in key):
+        raise bad_request("the key must be relative and contain no backslash or control character", "key")
+    if any(part in {"", ".", ".."} for part in key.split("/")):
+        raise bad_request("the key must not contain empty, '.' or '..' segments", "key")
+    return key
+
+
+class StorageBackend:
+    """Objects of an organization on disk, with metadata in SQLite."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.db = platform.db
+        self.db.migrate("storage", SCHEMA)
+        self.root = platform.settings.data_dir / "objects"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._key = platform.settings.signing_key
+
+    def _path(self, org_id: str, key: str) -> Path:
+        base = (self.root / org_id).resolve()
+        path = (base / check_key(key)).resolve()
+        if base not in path.parents:
+            raise bad_request("the key escapes the organization's storage", "key")
+        return path
+
+    def put(self, org_id: str, key: str, data: bytes, content_type: str) -> dict[str, Any]:
+        """Store an object atomically (write to a temporary file, fsync, rename, then record it)."""
+        path = self._path(org_id, key)
+        if path.is_dir():
+            raise ApiError(409, "conflict", f"'{key}' is a prefix of other objects", "key")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as exc:
+            raise ApiError(409, "conflict", f"a parent of '{key}' is an object", "key") from exc
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        record = {
+            "key": key,
+            "size": len(data),
+            "content_type": content_type or "application/octet-stream",
+            "etag": hashlib.md5(data, usedforsecurity=False).hexdigest(),
+            "updated_at": now_iso(),
+        }
+        self.db.execute(
+            "INSERT INTO storage_objects (org_id, key, size, content_type, etag, updated_at) VALUES (?,?,?,?,?,?)"
+            " ON CONFLICT(org_id, key) DO UPDATE SET size=excluded.size, content_type=excluded.content_type,"
+            " etag=excluded.etag, updated_at=excluded.updated_at",
+            (org_id, *record.values()),
+        )
+        return record
+
+    def info(self, org_id: str, key: str) -> dict[str, Any]:
+        """An object's metadata (404 when absent)."""
+        check_key(key)
+        row = self.db.query_one(
+            "SELECT key, size, content_type, etag, updated_at FROM storage_objects WHERE org_id=? AND key=?", (org_id, key)
+        )
+        if row is None:
+            raise not_found("object", key)
+        return dict(row)
+
+    def get(self, org_id: str, key: str) -> tuple[bytes, dict[str, Any]]:
+        """An object's bytes and metadata."""
+        meta = self.info(org_id, key)
+        path = self._path(org_id, key)
+        if not path.is_file():
+            raise not_found("object", key)
+        return path.read_bytes(), meta
+
+    def delete(self, org_id: str, key: str) -> None:
+        """Delete an object (404 when absent)."""
+        self.info(org_id, key)
+        self._path(org_id, key).unlink(missing_ok=True)
+        self.db.execute("DELETE FROM storage_objects WHERE org_id=? AND key=?", (org_id, key))
+
+    def list(self, org_id: str, prefix: str) -> list[dict[str, Any]]:
+        """Objects whose key starts with ``prefix``."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self.db.query(
+            "SELECT key, size, content_type, etag, updated_at FROM storage_objects WHERE org_id=? AND key LIKE ? ESCAPE '\\'"
+            " ORDER BY key",
+            (org_id, escaped + "%"),
+        )
+        return [dict(r) for r in rows]
+
+    def _signature(self, method: str, org_id: str, key: str, expires: int) -> str:
+        message = f"{method}\n{org_id}\n{key}\n{expires}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def presign(self, org_id: str, key: str, method: str, ttl_seconds: int) -> dict[str, Any]:
+        """A URL allowing ``method`` on ``key`` until ``now + ttl_seconds``."""
+        check_key(key)
+        expires = int(time.time()) + ttl_seconds
+        signature = self._signature(method, org_id, key, expires)
+        url = (
+            f"{self.platform.url}/api/v1/orgs/{org_id}/storage/objects/{quote(key, safe='/')}"
+            f"?expires={expires}&signature={signature}"
+        )
+        return {"url": url, "method": method, "expires_at": iso_from_unix(expires)}
+
+    def check_presigned(self, method: str, org_id: str, key: str, expires: int | None, signature: str) -> None:
+        """403 unless the signature matches and has not expired."""
+        if expires is None:
+            raise forbidden("a presigned URL needs both 'expires' and 'signature'")
+        expected = self._signature(method, org_id, key, expires)
+        if not hmac.compare_digest(expected, signature):
+            raise forbidden("the presigned URL's signature does not match")
+        if expires < time.time():
+            raise forbidden("the presigned URL has expired")
+
+
+router = APIRouter(prefix="/api/v1/orgs/{org_id}/storage", tags=["storage"])
+
+
+def _storage(request: Request) -> StorageBackend:
+    return platform_of(request).backend(StorageBackend)
+
+
+def _authorize(request: Request, org_id: str, key: str, method: str, expires: int | None, signature: str | None) -> None:
+    """A presigned signature when given, otherwise the bearer token's org."""
+    if signature is not None:
+        _storage(request).check_presigned(method, org_id, key, expires, signature)
+        platform_of(request).backend(TenantsBackend).get_org(org_id)
+        return
+    check_org(request, get_principal(request), org_id)
+
+
+@router.get("/objects")
+async def list_storage_objects(request: Request, org_id: str, prefix: str = Query("", max_length=1024)) -> list[dict[str, Any]]:
+    """GET .../storage/objects?prefix=."""
+    check_org(request, get_principal(request), org_id)
+    return [StorageObject(**o).model_dump(mode="json") for o in _storage(request).list(org_id, prefix)]
+
+
+@router.get("/objects/{key:path}")
+async def download_storage_object(
+    request: Request, org_id: str, key: str, expires: int | None = None, signature: str | None = Query(None, max_length=128)
+) -> Response:
+    """GET .../storage/objects/{key} (bearer token or presigned GET)."""
+    _authorize(request, org_id, key, "GET", expires, signature)
+    data, meta = _storage(request).get(org_id, key)
+    return Response(content=data, media_type=meta["content_type"], headers={"ETag": f'"{meta["etag"]}"'})
+
+
+@router.put("/objects/{key:path}")
+async def upload_storage_object(
+    request: Request, org_id: str, key: str, expires: int | None = None, signature: str | None = Query(None, max_length=128)
+) -> dict[str, Any]:
+    """PUT .../storage/objects/{key}: the body is the raw bytes (bearer token or presigned PUT)."""
+    _authorize(request, org_id, key, "PUT", expires, signature)
+    limit = platform_of(request).settings.max_object_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "too_large", f"objects are limited to {limit} bytes")
+    data = await request.body()
+    if len(data) > limit:
+        raise ApiError(413, "too_large", f"objects are limited to {limit} bytes")
+    content_type = request.headers.get("content-type", "application/octet-stream")
+    return StorageObject(**_storage(request).put(org_id, key, data, content_type)).model_dump(mode="json")
+
+
+@router.delete("/objects/{key:path}", status_code=204)
+async def delete_storage_object(request: Request, org_id: str, key: str) -> Response:
+    """DELETE .../storage/objects/{key}."""
+    check_org(request, get_principal(request), org_id)
+    _storage(request).delete(org_id, key)
+    return Response(status_code=204)
+
+
+@router.post("/presign")
+async def presign_storage_object(request: Request, org_id: str, body: PresignRequest) -> dict[str, Any]:
+    """POST .../storage/presign."""
+    check_org(request, get_principal(request), org_id)
+    result = _storage(request).presign(org_id, body.key, body.method, body.ttl_seconds or 3600)
+    return PresignedUrl(**result).model_dump(mode="json")

@@ -1,0 +1,262 @@
+"""Tokens and identities: API keys (stored hashed), HS256 JWTs, the verified Principal, access checks.
+
+Token types (claim ``token_type``): ``user`` (from an API key or a CLI login), ``execution`` (given to
+code running an execution), ``service`` (given to a hosted service), ``service_token`` (minted for
+calling a hosted service; ``aud`` is ``service:<service_id>``, custom claims under ``claims``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from fastapi import Request
+
+from flow_local.errors import ApiError, forbidden, unauthorized
+
+ALGORITHM = "HS256"
+USER_SCOPES = ["read", "write", "admin"]
+RUNTIME_SCOPES = ["read", "write"]
+RUNTIME_TOKEN_TYPES = frozenset({"execution", "service", "service_token"})
+API_KEY_PREFIX = "fl_"
+
+
+def generate_api_key() -> str:
+    """A new secret API key, ``fl_`` followed by 43 url-safe characters."""
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_api_key(key: str) -> str:
+    """The SHA-256 hex digest under which a key is stored."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The verified identity behind a request's bearer token."""
+
+    subject: str
+    org_id: str
+    workspace_id: str | None
+    scopes: list[str]
+    token_type: str
+    expires_at: int
+    jti: str
+    token: str = field(repr=False, default="")
+    claims: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def is_runtime(self) -> bool:
+        """True for execution and service tokens (code running on the platform)."""
+        return self.token_type in RUNTIME_TOKEN_TYPES
+
+    @property
+    def execution_id(self) -> str | None:
+        """The execution an execution token was minted for."""
+        value = self.raw.get("execution_id")
+        return str(value) if value else None
+
+    @property
+    def service_id(self) -> str | None:
+        """The hosted service a service token belongs to (or, for a service_token, targets)."""
+        value = self.raw.get("service_id")
+        if value:
+            return str(value)
+        aud = self.raw.get("aud")
+        if isinstance(aud, str) and aud.startswith("service:"):
+            return aud.removeprefix("service:")
+        return None
+
+
+class TokenSigner:
+    """Mints and verifies the platform's HS256 JWTs."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("the signing key must be at least 16 bytes")
+        self._key = key
+
+    def mint(
+        self,
+        *,
+        subject: str,
+        org_id: str,
+        workspace_id: str | None = None,
+        token_type: str = "user",
+        scopes: list[str] | None = None,
+        ttl_seconds: int = 3600,
+        extra: dict[str, Any] | None = None,
+    ) -> str:
+        """Sign a token with the common claims plus ``extra`` (e.g. ``aud``, ``claims``, ``execution_id``)."""
+        now = int(time.time())
+        payload: dict[str, Any] = {
+            "sub": subject,
+            "org_id": org_id,
+            "scopes": list(scopes if scopes is not None else USER_SCOPES),
+            "token_type": token_type,
+            "iat": now,
+            "exp": now + int(ttl_seconds),
+            "jti": uuid.uuid4().hex,
+        }
+        if workspace_id:
+            payload["workspace_id"] = workspace_id
+        payload.update(extra or {})
+        return jwt.encode(payload, self._key, algorithm=ALGORITHM)
+
+    def decode(self, token: str, audience: str | None = None) -> dict[str, Any]:
+        """Verify signature, algorithm, expiry and required claims; raise a 401 ApiError otherwise.
+
+        Tokens carrying an ``aud`` claim are accepted only when ``audience`` matches it.
+        """
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise unauthorized("the bearer token is malformed") from exc
+        if header.get("alg") != ALGORITHM:
+            raise unauthorized(f"the bearer token must be signed with {ALGORITHM}")
+        try:
+            return jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                audience=audience,
+                options={"require": ["exp", "iat", "sub", "org_id", "token_type", "jti"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise unauthorized("the bearer token has expired") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise unauthorized("the bearer token is not meant for this endpoint") from exc
+        except jwt.PyJWTError as exc:
+            raise unauthorized(f"the bearer token is invalid: {exc}") from exc
+
+    def verify(self, token: str, audience: str | None = None) -> Principal:
+        """A Principal from a verified token."""
+        claims = self.decode(token, audience)
+        return Principal(
+            subject=str(claims["sub"]),
+            org_id=str(claims["org_id"]),
+            workspace_id=str(claims["workspace_id"]) if claims.get("workspace_id") else None,
+            scopes=[str(s) for s in claims.get("scopes", [])],
+            token_type=str(claims["token_type"]),
+            expires_at=int(claims["exp"]),
+            jti=str(claims["jti"]),
+            token=token,
+            claims=dict(claims.get("claims") or {}),
+            raw=claims,
+        )
+
+    def mint_user_token(
+        self, subject: str, org_id: str, workspace_id: str | None = None, ttl_seconds: int = 3600
+    ) -> str:
+        """A user token (management access to the org, or to one workspace)."""
+        return self.mint(subject=subject, org_id=org_id, workspace_id=workspace_id, ttl_seconds=ttl_seconds)
+
+    def mint_execution_token(
+        self,
+        *,
+        org_id: str,
+        workspace_id: str,
+        execution_id: str,
+        subject: str | None = None,
+        ttl_seconds: int = 3600,
+    ) -> str:
+        """The token handed to code running an execution (AUTH_TOKEN of the runner)."""
+        return self.mint(
+            subject=subject or f"execution:{execution_id}",
+            org_id=org_id,
+            workspace_id=workspace_id,
+            token_type="execution",
+            scopes=RUNTIME_SCOPES,
+            ttl_seconds=ttl_seconds,
+            extra={"execution_id": execution_id},
+        )
+
+    def mint_service_runtime_token(
+        self, *, org_id: str, workspace_id: str, service_id: str, ttl_seconds: int = 86400
+    ) -> str:
+        """The token a hosted service runs with (token_type ``service``)."""
+        return self.mint(
+            subject=f"service:{service_id}",
+            org_id=org_id,
+            workspace_id=workspace_id,
+            token_type="service",
+            scopes=RUNTIME_SCOPES,
+            ttl_seconds=ttl_seconds,
+            extra={"service_id": service_id},
+        )
+
+    def mint_service_token(
+        self,
+        *,
+        org_id: str,
+        workspace_id: str | None,
+        service_id: str,
+        subject: str,
+        claims: dict[str, Any],
+        ttl_seconds: int = 3600,
+        scopes: list[str] | None = None,
+    ) -> str:
+        """An HSL service token: audience ``service:<service_id>``, custom ``claims``."""
+        return self.mint(
+            subject=subject,
+            org_id=org_id,
+            workspace_id=workspace_id,
+            token_type="service_token",
+            scopes=scopes if scopes is not None else RUNTIME_SCOPES,
+            ttl_seconds=ttl_seconds,
+            extra={"aud": f"service:{service_id}", "claims": dict(claims)},
+        )
+
+
+def bearer_token(request: Request) -> str | None:
+    """The bearer token of a request, or None."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def get_principal(request: Request) -> Principal:
+    """FastAPI dependency: the verified Principal of the request (401 when missing or invalid)."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    token = bearer_token(request)
+    if token is None:
+        raise unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+    signer: TokenSigner = request.app.state.platform.tokens
+    principal = signer.verify(token)
+    request.state.principal = principal
+    return principal
+
+
+def require_org(principal: Principal, org_id: str) -> None:
+    """403 unless the token belongs to ``org_id``."""
+    if principal.org_id != org_id:
+        raise forbidden(f"this token does not give access to organization '{org_id}'")
+
+
+def require_workspace(principal: Principal, org_id: str, workspace_id: str) -> None:
+    """403 unless the token belongs to ``org_id`` and (when workspace-bound) to ``workspace_id``."""
+    require_org(principal, org_id)
+    if principal.workspace_id is not None and principal.workspace_id != workspace_id:
+        raise forbidden(f"this token does not give access to workspace '{workspace_id}'")
+
+
+def require_user(principal: Principal, action: str) -> None:
+    """403 for runtime tokens (execution, service): ``action`` is a management operation."""
+    if principal.token_type != "user":
+        raise ApiError(
+            403,
+            "forbidden",
+            f"{action} needs a user token; {principal.token_type} tokens are read-only here",
+        )

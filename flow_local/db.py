@@ -1,0 +1,115 @@
+"""SQLite in WAL mode: one connection per thread, transactions, and per-area schema migrations.
+
+Each area declares its schema as an ordered list of SQL statements and calls
+``db.migrate("area", STATEMENTS)``; statements already applied (recorded in ``schema_migrations``)
+are skipped, new ones are appended at the end of the list and run once.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+_MIGRATIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " area TEXT NOT NULL, step INTEGER NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,"
+    " PRIMARY KEY (area, step))"
+)
+
+
+class Database:
+    """A SQLite database shared by every area of the platform."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        with self.transaction() as conn:
+            conn.execute(_MIGRATIONS_TABLE)
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``): all of it is committed, or none of it.
+
+        Nested use joins the outer transaction.
+        """
+        conn = self.connection()
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def migrate(self, area: str, statements: Sequence[str]) -> None:
+        """Apply the area's schema statements not applied yet, in order, in one transaction."""
+        with self.transaction() as conn:
+            done = {
+                row[0] for row in conn.execute("SELECT step FROM schema_migrations WHERE area = ?", (area,))
+            }
+            for step, sql in enumerate(statements):
+                if step in done:
+                    continue
+                conn.execute(sql)
+                conn.execute("INSERT INTO schema_migrations (area, step) VALUES (?, ?)", (area, step))
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Run a read and return every row."""
+        return self.connection().execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        """Run a read and return its first row, or None."""
+        return self.connection().execute(sql, params).fetchone()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one write in its own transaction; return the number of rows changed."""
+        with self.transaction() as conn:
+            return conn.execute(sql, params).rowcount
+
+    def close(self) -> None:
+        """Close every connection opened by any thread."""
+        with self._lock:
+            for conn in self._connections:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._connections.clear()
+        self._local = threading.local()
+
+
+def to_json(value: Any) -> str:
+    """Serialise a value for a JSON column."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def from_json(text: str | None, default: Any = None) -> Any:
+    """Read a JSON column (``default`` for NULL)."""
+    if text is None:
+        return default
+    return json.loads(text)

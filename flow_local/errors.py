@@ -1,0 +1,141 @@
+"""Typed API errors and the one renderer that turns every failure into the spec's `Error` body.
+
+Areas raise :class:`ApiError` (or one of the helpers below); :func:`install_error_handlers` renders
+it, FastAPI validation errors (as 400 naming the field), unknown routes and unexpected exceptions
+(as 500), always with the request id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+_CODES = {
+    400: "validation_error",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "internal_error",
+    502: "bad_gateway",
+}
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status, machine code, a sentence for a person, the field at fault."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.field = field
+        self.headers = headers or {}
+
+
+def bad_request(detail: str, field: str | None = None) -> ApiError:
+    """A 400 `validation_error` naming the field."""
+    return ApiError(400, "validation_error", detail, field)
+
+
+def unauthorized(detail: str) -> ApiError:
+    """A 401: no valid bearer token."""
+    return ApiError(401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def forbidden(detail: str) -> ApiError:
+    """A 403: the token does not allow this."""
+    return ApiError(403, "forbidden", detail)
+
+
+def not_found(what: str, ident: str) -> ApiError:
+    """A 404 for ``what`` (e.g. ``"component"``) with id ``ident``."""
+    return ApiError(404, "not_found", f"{what} '{ident}' not found")
+
+
+def conflict(detail: str) -> ApiError:
+    """A 409: the resource exists already."""
+    return ApiError(409, "conflict", detail)
+
+
+def request_id_of(request: Request) -> str:
+    """The id the request-id middleware gave this request."""
+    scope_state = request.scope.get("state") or {}
+    return str(scope_state.get("request_id") or getattr(request.state, "request_id", "") or "req_unknown")
+
+
+def error_response(
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Render the spec's `Error` object; the one place an error body is built."""
+    request_id = request_id_of(request)
+    body: dict[str, Any] = {"detail": detail, "code": code, "request_id": request_id, "field": field}
+    all_headers = {"X-Request-Id": request_id, **(headers or {})}
+    return JSONResponse(body, status_code=status, headers=all_headers)
+
+
+def _validation_field(error: dict[str, Any]) -> str | None:
+    """The dotted field name of a pydantic error location, without the `body`/`query` prefix."""
+    loc = [str(part) for part in error.get("loc", ())]
+    if loc and loc[0] in {"body", "query", "path", "header", "cookie"}:
+        loc = loc[1:]
+    return ".".join(loc) or None
+
+
+def _validation_detail(exc: RequestValidationError) -> tuple[str, str | None]:
+    """A sentence naming the first wrong field, and that field."""
+    errors = list(exc.errors())
+    if not errors:
+        return "the request is malformed", None
+    first = errors[0]
+    field = _validation_field(first)
+    message = str(first.get("msg", "is invalid"))
+    if first.get("type") == "json_invalid":
+        return "the request body is not valid JSON", None
+    if field is None:
+        return f"request body: {message}", None
+    return f"field '{field}': {message}", field
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the renderers for ApiError, validation errors and HTTP errors.
+
+    Crashes are answered by :class:`flow_local.middleware.RequestIdMiddleware` (a 500 `Error`).
+    """
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(request, exc.status, exc.code, exc.detail, exc.field, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail, field = _validation_detail(exc)
+        return error_response(request, 400, "validation_error", detail, field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _CODES.get(exc.status_code, "error")
+        detail = str(exc.detail) if exc.detail else code
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no route for {request.method} {request.url.path}"
+        return error_response(request, exc.status_code, code, detail, None, dict(exc.headers or {}))

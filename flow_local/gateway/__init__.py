@@ -1,0 +1,1 @@
+"""The AI gateway: OpenAI-compatible chat completions, embeddings and models, routed by `provider/model`."""

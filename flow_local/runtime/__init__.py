@@ -1,0 +1,1 @@
+"""Execution runtime of the local platform: NATS server, streams, runners, workers and engines."""

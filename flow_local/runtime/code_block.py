@@ -1,0 +1,145 @@
+"""Run a code block: Python source defining ``main`` (sync or async), parameters filled from the input.
+
+A parameter named ``flow`` receives a ready ``FlowSDK()`` (configured from the runtime variables);
+the other parameters are taken from the input by name (``**kwargs`` takes the rest). The return value
+must be JSON. Failures raise :class:`CodeBlockError` carrying the type, message and a traceback that
+shows only the code block's own frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import json
+import linecache
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+FLOW_PARAMETER = "flow"
+_COMPILED: dict[str, Any] = {}
+
+
+class CodeBlockError(Exception):
+    """A code block failed: the error type, its message and the code block's traceback."""
+
+    def __init__(self, error_type: str, message: str, traceback_text: str | None = None) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.message = message
+        self.traceback_text = traceback_text
+
+    def as_dict(self) -> dict[str, Any]:
+        """The spec's ``ExecutionError`` shape: message, type, traceback."""
+        return {"message": self.message, "type": self.error_type, "traceback": self.traceback_text}
+
+
+def _compile(source: str) -> tuple[Any, str]:
+    """The compiled code object of a source (cached by content) and its pseudo file name."""
+    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+    filename = f"<code_block {digest}>"
+    code = _COMPILED.get(digest)
+    if code is None:
+        try:
+            code = compile(source, filename, "exec")
+        except SyntaxError as exc:
+            raise CodeBlockError("SyntaxError", f"{exc.msg} (line {exc.lineno})", None) from exc
+        lines = source.splitlines(keepends=True)
+        linecache.cache[filename] = (len(source), None, lines, filename)
+        _COMPILED[digest] = code
+    return code, filename
+
+
+def load_entrypoint(source: str, entrypoint: str = "main") -> tuple[Callable[..., Any], str]:
+    """Execute the source in a fresh namespace and return its entrypoint function and file name.
+
+    Raises:
+        CodeBlockError: The source does not compile, fails at import, or defines no such function.
+    """
+    code, filename = _compile(source)
+    namespace: dict[str, Any] = {"__name__": "__code_block__"}
+    try:
+        exec(code, namespace)  # noqa: S102 - running user code is what a code block is
+    except Exception as exc:
+        raise failure(exc, filename) from exc
+    function = namespace.get(entrypoint)
+    if not callable(function):
+        raise CodeBlockError("ValueError", f"the code block defines no function '{entrypoint}'")
+    return function, filename
+
+
+def bind_arguments(function: Callable[..., Any], inputs: dict[str, Any], flow_factory: Callable[[], Any]) -> dict[str, Any]:
+    """Keyword arguments for ``function`` from the input by parameter name.
+
+    Raises:
+        CodeBlockError: A required parameter has no value in the input.
+    """
+    arguments: dict[str, Any] = {}
+    takes_rest = False
+    for name, parameter in inspect.signature(function).parameters.items():
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            takes_rest = True
+        elif parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            continue
+        elif name == FLOW_PARAMETER:
+            arguments[name] = flow_factory()
+        elif name in inputs:
+            arguments[name] = inputs[name]
+        elif parameter.default is inspect.Parameter.empty:
+            raise CodeBlockError(
+                "TypeError", f"main() needs the parameter '{name}' but the input has no key '{name}'"
+            )
+    if takes_rest:
+        for key, value in inputs.items():
+            arguments.setdefault(key, value)
+    return arguments
+
+
+async def call_entrypoint(function: Callable[..., Any], arguments: dict[str, Any], filename: str) -> Any:
+    """Call ``function`` (awaited when async; in a thread when sync) and return its JSON result.
+
+    Raises:
+        CodeBlockError: It raised, or returned something that is not JSON.
+    """
+    try:
+        if inspect.iscoroutinefunction(function):
+            result = await function(**arguments)
+        else:
+            result = await asyncio.to_thread(function, **arguments)
+            if inspect.isawaitable(result):
+                result = await result
+    except Exception as exc:
+        raise failure(exc, filename) from exc
+    try:
+        json.dumps(result)
+    except (TypeError, ValueError) as exc:
+        raise CodeBlockError("TypeError", f"main() returned a value that is not JSON: {exc}") from exc
+    return result
+
+
+def failure(exc: BaseException, filename: str) -> CodeBlockError:
+    """A CodeBlockError for an exception raised by user code, its traceback cut to the user's frames."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
+    lines.extend(traceback.format_exception_only(type(exc), exc))
+    return CodeBlockError(type(exc).__name__, str(exc), "".join(lines))
+
+
+async def run_code_block(
+    source: str, inputs: dict[str, Any], flow_factory: Callable[[], Any], entrypoint: str = "main"
+) -> Any:
+    """Load a code block, bind its parameters from ``inputs`` and run it; return its JSON result.
+
+    Raises:
+        CodeBlockError: Any failure of the code block.
+    """
+    function, filename = load_entrypoint(source, entrypoint)
+    arguments = bind_arguments(function, inputs, flow_factory)
+    try:
+        return await call_entrypoint(function, arguments, filename)
+    finally:
+        flow = arguments.get(FLOW_PARAMETER)
+        close = getattr(flow, "close", None)
+        if close is not None:
+            await close()

@@ -1,0 +1,230 @@
+"""A runner: a pool of warm worker processes fed from the shared JetStream work queue ``EXEC_DISPATCH``.
+
+Any number of runners share the durable consumer ``runners``, so a runner started from another shell
+(``flow local runner --nats nats://127.0.0.1:PORT``) takes its part of the queue. A runner claims a job
+(acknowledges it) only when one of its workers is idle, enforces the job's deadline as a fallback to the
+platform's, kills a worker on request (``exec.control.{execution_id}``: cancel or timeout) and replaces
+it, and announces the executions it holds every second on ``exec.runners.heartbeat``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import uuid
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+
+from flow_local.runtime.streams import (
+    DISPATCH_STREAM,
+    HEARTBEAT_SUBJECT,
+    RUNNERS_CONSUMER,
+    decode,
+    encode,
+    ensure_runner_consumer,
+    ensure_streams,
+)
+from flow_local.runtime.worker_process import WorkerDied, WorkerProcess
+
+DEFAULT_WORKERS = 4
+DEADLINE_SLACK_SECONDS = 2.0
+HEARTBEAT_SECONDS = 1.0
+
+
+class Runner:
+    """Pulls jobs and runs each in an idle warm worker.
+
+    Attributes:
+        nats_url: The NATS server of the platform.
+        size: Number of warm worker processes.
+        runner_id: This runner's id in heartbeats.
+    """
+
+    def __init__(self, nats_url: str, size: int = DEFAULT_WORKERS, runner_id: str | None = None) -> None:
+        self.nats_url = nats_url
+        self.size = max(1, size)
+        self.runner_id = runner_id or f"runner-{uuid.uuid4().hex[:8]}"
+        self._nc: NatsClient | None = None
+        self._idle: asyncio.Queue[WorkerProcess] = asyncio.Queue()
+        self._claimed: dict[str, WorkerProcess] = {}
+        self._kill_status: dict[str, str] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopping = asyncio.Event()
+        self._workers: set[WorkerProcess] = set()
+
+    async def start(self) -> None:
+        """Connect, make sure the queue exists, warm the pool, and start pulling."""
+        self._nc = await nats.connect(self.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+        js = self._nc.jetstream()
+        await ensure_streams(js)
+        await ensure_runner_consumer(js)
+        await asyncio.gather(*(self._add_worker() for _ in range(self.size)))
+        await self._nc.subscribe("exec.control.*", cb=self._on_control)
+        self._spawn(self._pull_loop())
+        self._spawn(self._heartbeat_loop())
+
+    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _add_worker(self) -> None:
+        worker = WorkerProcess(self.nats_url)
+        await worker.start()
+        self._workers.add(worker)
+        await self._idle.put(worker)
+
+    async def _pull_loop(self) -> None:
+        assert self._nc is not None
+        subscription = await self._nc.jetstream().pull_subscribe_bind(RUNNERS_CONSUMER, stream=DISPATCH_STREAM)
+        while not self._stopping.is_set():
+            worker = await self._idle.get()
+            message = await self._next_message(subscription)
+            if message is None:
+                await self._idle.put(worker)
+                continue
+            job = decode(message.data)
+            await message.ack_sync()
+            execution_id = str(job.get("execution_id", ""))
+            self._claimed[execution_id] = worker
+            self._spawn(self._handle(worker, job))
+
+    async def _next_message(self, subscription: Any) -> Msg | None:
+        try:
+            messages = await subscription.fetch(1, timeout=1.0)
+        except (NatsTimeoutError, TimeoutError):
+            return None
+        return messages[0] if messages else None
+
+    async def _handle(self, worker: WorkerProcess, job: dict[str, Any]) -> None:
+        execution_id = str(job["execution_id"])
+        deadline = float(job.get("timeout_seconds") or 300) + DEADLINE_SLACK_SECONDS
+        replace = False
+        try:
+            reply = await asyncio.wait_for(worker.run(job), deadline)
+            replace = bool(reply.get("recycle"))
+        except TimeoutError:
+            worker.kill()
+            replace = True
+            await self._publish_end(job, "timeout", f"the execution exceeded {job.get('timeout_seconds')} s")
+        except WorkerDied as exc:
+            replace = True
+            status = self._kill_status.pop(execution_id, "failed")
+            await self._publish_end(job, status, str(exc))
+        finally:
+            self._claimed.pop(execution_id, None)
+            self._kill_status.pop(execution_id, None)
+        if replace:
+            self._spawn(self._replace(worker))
+        else:
+            await self._idle.put(worker)
+
+    async def _replace(self, worker: WorkerProcess) -> None:
+        self._workers.discard(worker)
+        await worker.stop()
+        if not self._stopping.is_set():
+            await self._add_worker()
+
+    async def _publish_end(self, job: dict[str, Any], status: str, message: str) -> None:
+        """Report an execution this runner ended itself (killed worker, deadline, crash)."""
+        assert self._nc is not None
+        execution_id = str(job["execution_id"])
+        js = self._nc.jetstream()
+        with contextlib.suppress(Exception):
+            if status == "failed":
+                error = {"message": message, "type": "WorkerError"}
+                await js.publish(f"exec.events.{execution_id}", encode(_event(job, "error", error)))
+                await js.publish(f"exec.output.{execution_id}", encode(_output(job, message)))
+            else:
+                await js.publish(f"exec.status.{execution_id}", encode({"execution_id": execution_id, "status": status}))
+
+    async def _on_control(self, message: Msg) -> None:
+        request = decode(message.data)
+        execution_id = message.subject.rsplit(".", 1)[-1]
+        worker = self._claimed.get(execution_id)
+        if worker is None or request.get("action") != "kill":
+            return
+        self._kill_status[execution_id] = str(request.get("status") or "cancelled")
+        worker.kill()
+
+    async def _heartbeat_loop(self) -> None:
+        assert self._nc is not None
+        while not self._stopping.is_set():
+            beat = {"runner_id": self.runner_id, "executions": list(self._claimed), "workers": len(self._workers)}
+            with contextlib.suppress(Exception):
+                await self._nc.publish(HEARTBEAT_SUBJECT, encode(beat))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), HEARTBEAT_SECONDS)
+
+    async def stop(self) -> None:
+        """Stop pulling, stop the workers (running executions are killed) and disconnect."""
+        self._stopping.set()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for worker in list(self._workers):
+            worker.kill()
+        await asyncio.gather(*(w.stop() for w in self._workers), return_exceptions=True)
+        if self._nc is not None and not self._nc.is_closed:
+            with contextlib.suppress(Exception):
+                await self._nc.close()
+
+
+def _event(job: dict[str, Any], event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "execution_id": job["execution_id"],
+        "deployment_id": job.get("deployment_id"),
+        "event_type": event_type,
+        "event_data": data,
+    }
+
+
+def _output(job: dict[str, Any], error: str) -> dict[str, Any]:
+    return {
+        "execution_id": job["execution_id"],
+        "deployment_id": job.get("deployment_id"),
+        "output": None,
+        "usage": None,
+        "messages": None,
+        "state": None,
+        "error": error,
+    }
+
+
+async def run_runner(nats_url: str, size: int = DEFAULT_WORKERS, exit_on_stdin_close: bool = False) -> None:
+    """Run a runner until interrupted (or until stdin closes, for a runner owned by a platform)."""
+    runner = Runner(nats_url, size)
+    await runner.start()
+    print(f"runner {runner.runner_id} ready with {runner.size} workers on {nats_url}", flush=True)
+    try:
+        if exit_on_stdin_close:
+            await asyncio.to_thread(sys.stdin.read)
+        else:
+            await asyncio.Event().wait()
+    finally:
+        await runner.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m flow_local.runtime.runner --nats URL [--workers N]``."""
+    parser = argparse.ArgumentParser(description="Run executions of a local platform from its NATS queue.")
+    parser.add_argument("--nats", default=os.environ.get("NATS_URL", ""), help="NATS URL of the platform")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="warm worker processes")
+    parser.add_argument("--exit-on-stdin-close", action="store_true", help="stop when stdin closes")
+    args = parser.parse_args(argv)
+    if not args.nats:
+        parser.error("--nats is required (or set NATS_URL)")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_runner(args.nats, args.workers, args.exit_on_stdin_close))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""Executions and their events in SQLite: every state change is one conditional UPDATE.
+
+A terminal state is written only over a non-terminal one, so whichever of output, timeout, cancel or
+a lost runner comes first wins and later reports are ignored.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from flow_local.db import Database, from_json, to_json
+from flow_local.errors import not_found
+from flow_local.values import now_iso
+
+TERMINAL = ("completed", "failed", "timeout", "cancelled")
+ACTIVE = ("pending", "running")
+JSON_COLUMNS = ("input", "config", "context", "output", "error", "usage", "messages", "steps")
+
+SCHEMA = [
+    "CREATE TABLE executions (execution_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, workspace_id TEXT NOT NULL,"
+    " component_type TEXT NOT NULL, component_id TEXT NOT NULL, component_version INTEGER, ring_id TEXT NOT NULL,"
+    " status TEXT NOT NULL, execution_mode TEXT NOT NULL, input TEXT, config TEXT, context TEXT,"
+    " lifecycle_event TEXT, caller_deployment_id TEXT, timeout_seconds INTEGER NOT NULL,"
+    " idempotency_key TEXT, billing_txn_id TEXT NOT NULL, parent_billing_txn_id TEXT, subject TEXT,"
+    " attempt INTEGER NOT NULL DEFAULT 1, cancel_requested INTEGER NOT NULL DEFAULT 0,"
+    " dispatched INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT,"
+    " created_mono REAL, started_mono REAL, output TEXT, error TEXT, usage TEXT, messages TEXT,"
+    " conversation_id TEXT, steps TEXT, stdout TEXT, stderr TEXT)",
+    "CREATE UNIQUE INDEX executions_idem ON executions (org_id, workspace_id, idempotency_key)"
+    " WHERE idempotency_key IS NOT NULL",
+    "CREATE INDEX executions_ws ON executions (org_id, workspace_id, created_at)",
+    "CREATE INDEX executions_status ON executions (status)",
+    "CREATE TABLE execution_events (execution_id TEXT NOT NULL, seq INTEGER NOT NULL, event_type TEXT NOT NULL,"
+    " data TEXT NOT NULL, created_at TEXT NOT NULL, source_seq INTEGER,"
+    " PRIMARY KEY (execution_id, seq))",
+    "CREATE UNIQUE INDEX execution_events_source ON execution_events (source_seq) WHERE source_seq IS NOT NULL",
+]
+
+
+class ExecutionStore:
+    """Persistence of executions and events."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        db.migrate("executions", SCHEMA)
+
+    @staticmethod
+    def _record(row: sqlite3.Row) -> dict[str, Any]:
+        item = dict(row)
+        for column in JSON_COLUMNS:
+            item[column] = from_json(item[column])
+        item["cancel_requested"] = bool(item["cancel_requested"])
+        return item
+
+    def insert(self, item: dict[str, Any]) -> dict[str, Any]:
+        """Insert a new execution; with an idempotency key already used, return the existing one instead."""
+        row = {k: (to_json(v) if k in JSON_COLUMNS else v) for k, v in item.items()}
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        try:
+            self.db.execute(f"INSERT INTO executions ({columns}) VALUES ({marks})", list(row.values()))
+        except sqlite3.IntegrityError:
+            existing = self.find_by_key(item["org_id"], item["workspace_id"], item.get("idempotency_key"))
+            if existing is None:
+                raise
+            return existing
+        return self.get(item["execution_id"])
+
+    def find_by_key(self, org_id: str, workspace_id: str, key: str | None) -> dict[str, Any] | None:
+        """The execution submitted with an idempotency key, if any."""
+        if not key:
+            return None
+        row = self.db.query_one(
+            "SELECT * FROM executions WHERE org_id=? AND workspace_id=? AND idempotency_key=?",
+            (org_id, workspace_id, key),
+        )
+        return None if row is None else self._record(row)
+
+    def get(self, execution_id: str) -> dict[str, Any]:
+        """One execution (404 when absent)."""
+        row = self.db.query_one("SELECT * FROM executions WHERE execution_id=?", (execution_id,))
+        if row is None:
+            raise not_found("execution", execution_id)
+        return self._record(row)
+
+    def get_in(self, org_id: str, workspace_id: str, execution_id: str) -> dict[str, Any]:
+        """One execution of a workspace (404 when absent or in another workspace)."""
+        item = self.get(execution_id)
+        if item["org_id"] != org_id or item["workspace_id"] != workspace_id:
+            raise not_found("execution", execution_id)
+        return item
+
+    def list(self, org_id: str, workspace_id: str, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
+        """Executions of a workspace, newest first."""
+        sql = "SELECT * FROM executions WHERE org_id=? AND workspace_id=?"
+        params: list[Any] = [org_id, workspace_id]
+        if status:
+            sql += " AND status=?"
+            params.append(status)
+        sql += " ORDER BY created_at DESC, execution_id LIMIT ? OFFSET ?"
+        return [self._record(r) for r in self.db.query(sql, [*params, limit, offset])]
+
+    def active(self) -> list[dict[str, Any]]:
+        """Every pending or running execution, oldest first."""
+        rows = self.db.query("SELECT * FROM executions WHERE status IN ('pending','running') ORDER BY created_at")
+        return [self._record(r) for r in rows]
+
+    def mark_dispatched(self, execution_id: str) -> None:
+        """Record that input and job were published."""
+        self.db.execute("UPDATE executions SET dispatched=1 WHERE execution_id=?", (execution_id,))
+
+    def mark_running(self, execution_id: str, started_mono: float) -> bool:
+        """pending → running; False when it was not pending."""
+        changed = self.db.execute(
+            "UPDATE executions SET status='running', started_at=?, started_mono=? WHERE execution_id=? AND status='pending'",
+            (now_iso(), started_mono, execution_id),
+        )
+        return changed > 0
+
+    def retry(self, execution_id: str) -> bool:
+        """running/pending → pending with the next attempt number; False when already terminal."""
+        changed = self.db.execute(
+            "UPDATE executions SET status='pending', attempt=attempt+1, started_at=NULL, started_mono=NULL,"
+            " dispatched=0 WHERE execution_id=? AND status IN ('pending','running')",
+            (execution_id,),
+        )
+        return changed > 0
+
+    def request_cancel(self, execution_id: str) -> None:
+        """Flag a cancellation request."""
+        self.db.execute("UPDATE executions SET cancel_requested=1 WHERE execution_id=?", (execution_id,))
+
+    def finish(self, execution_id: str, status: str, fields: dict[str, Any]) -> bool:
+        """Move a non-terminal execution to a terminal ``status`` with result ``fields``; False if already terminal."""
+        values = {k: (to_json(v) if k in JSON_COLUMNS else v) for k, v in fields.items()}
+        assignments = "".join(f", {k}=?" for k in values)
+        changed = self.db.execute(
+            f"UPDATE executions SET status=?, finished_at=?{assignments}"
+            " WHERE execution_id=? AND status IN ('pending','running')",
+            (status, now_iso(), *values.values(), execution_id),
+        )
+        return changed > 0
+
+    def set_steps(self, execution_id: str, steps: dict[str, Any]) -> None:
+        """Store a workflow's per-step progress."""
+        self.db.execute("UPDATE executions SET steps=? WHERE execution_id=?", (to_json(steps), execution_id))
+
+    def add_event(self, execution_id: str, event_type: str, data: dict[str, Any], source_seq: int | None) -> int | None:
+        """Append an event (ignored when ``source_seq`` was stored already); return its seq."""
+        with self.db.transaction() as conn:
+            if source_seq is not None and conn.execute(
+                "SELECT 1 FROM execution_events WHERE source_seq=?", (source_seq,)
+            ).fetchone():
+                return None
+            row = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM execution_events WHERE execution_id=?", (execution_id,)
+            ).fetchone()
+            seq = int(row[0])
+            conn.execute(
+                "INSERT INTO execution_events VALUES (?,?,?,?,?,?)",
+                (execution_id, seq, event_type, to_json(data), now_iso(), source_seq),
+            )
+            return seq
+
+    def events(self, execution_id: str, after_seq: int, limit: int = 1000) -> list[dict[str, Any]]:
+        """Events after a sequence number, in order."""
+        rows = self.db.query(
+            "SELECT seq, event_type, data, created_at FROM execution_events WHERE execution_id=? AND seq>?"
+            " ORDER BY seq LIMIT ?",
+            (execution_id, after_seq, limit),
+        )
+        return [{**dict(r), "data": from_json(r["data"], {})} for r in rows]
+
+    def captured(self, execution_id: str) -> tuple[str | None, str | None, dict[str, Any] | None]:
+        """The stdout, stderr and last error event an execution pushed."""
+        out: list[str] = []
+        err: list[str] = []
+        error: dict[str, Any] | None = None
+        for event in self.events(execution_id, 0, 100000):
+            data = event["data"]
+            if event["event_type"] == "message" and data.get("stream") in ("stdout", "stderr"):
+                (out if data["stream"] == "stdout" else err).append(str(data.get("text", "")))
+            elif event["event_type"] == "error":
+                error = data
+        return ("".join(out) or None), ("".join(err) or None), error

@@ -1,0 +1,124 @@
+"""Settings of a local platform: where its data lives, where it listens, its signing key."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+SIGNING_KEY_FILE = "signing.key"
+UPSTREAM_CONFIG_FILE = "gateway.json"
+
+
+def default_data_dir() -> Path:
+    """The data directory used when none is given: ``$FLOW_LOCAL_DATA_DIR`` or the user data dir."""
+    env = os.environ.get("FLOW_LOCAL_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("flow-local", appauthor=False))
+
+
+def load_signing_key(data_dir: Path) -> bytes:
+    """Read the HS256 signing key from the data dir, creating it (mode 0600) on first use."""
+    path = data_dir / SIGNING_KEY_FILE
+    if path.exists():
+        return bytes.fromhex(path.read_text().strip())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(key.hex())
+    tmp.chmod(0o600)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return bytes.fromhex(path.read_text().strip())
+
+
+@dataclass
+class UpstreamConfig:
+    """An OpenAI-compatible upstream the gateway proxies to (``openai/*`` models)."""
+
+    base_url: str
+    api_key: str
+    provider: str = "openai"
+
+
+def load_upstreams(data_dir: Path) -> list[UpstreamConfig]:
+    """Upstreams from ``FLOW_UPSTREAM_BASE_URL``/``FLOW_UPSTREAM_API_KEY`` (or ``OPENAI_BASE_URL``/``OPENAI_API_KEY``)
+    and from ``gateway.json`` in the data dir (``{"upstreams": [{"provider", "base_url", "api_key"}]}``)."""
+    found: list[UpstreamConfig] = []
+    path = data_dir / UPSTREAM_CONFIG_FILE
+    if path.exists():
+        raw = json.loads(path.read_text() or "{}")
+        for item in raw.get("upstreams", []):
+            found.append(
+                UpstreamConfig(
+                    base_url=str(item["base_url"]),
+                    api_key=str(item.get("api_key", "")),
+                    provider=str(item.get("provider", "openai")),
+                )
+            )
+    base = os.environ.get("FLOW_UPSTREAM_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
+    key = os.environ.get("FLOW_UPSTREAM_API_KEY") or os.environ.get("OPENAI_API_KEY", "")
+    if base and not any(u.provider == "openai" for u in found):
+        found.append(UpstreamConfig(base_url=base, api_key=key))
+    return found
+
+
+@dataclass
+class Settings:
+    """Everything a local platform needs to start.
+
+    Attributes:
+        data_dir: Directory holding the SQLite database, objects, vectors and the signing key.
+        host: Interface to listen on (loopback by default).
+        port: TCP port (0 picks a free one at start).
+        signing_key: HS256 key for JWTs and presigned URLs, persisted in the data dir.
+        gateway_rate_limit: Gateway requests allowed per principal per ``rate_window_seconds``.
+        rate_window_seconds: Length of the rate-limit window.
+        upstreams: OpenAI-compatible upstreams for non-offline models.
+        max_object_bytes: Largest storage object accepted.
+        public_url: URL clients use; derived from host and port when empty.
+    """
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    signing_key: bytes = b""
+    gateway_rate_limit: int = 6000
+    rate_window_seconds: float = 60.0
+    upstreams: list[UpstreamConfig] = field(default_factory=list)
+    max_object_bytes: int = 256 * 1024 * 1024
+    public_url: str = ""
+
+    @classmethod
+    def load(
+        cls, data_dir: str | Path | None = None, host: str = "127.0.0.1", port: int = 8080, **extra: object
+    ) -> Settings:
+        """Settings for a data dir, creating the dir and its signing key when missing."""
+        directory = Path(data_dir).expanduser() if data_dir else default_data_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        settings = cls(data_dir=directory.resolve(), host=host, port=port, **extra)  # type: ignore[arg-type]
+        settings.signing_key = load_signing_key(settings.data_dir)
+        if not settings.upstreams:
+            settings.upstreams = load_upstreams(settings.data_dir)
+        return settings
+
+    @property
+    def url(self) -> str:
+        """Base URL of the platform API (also the gateway URL)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite database file."""
+        return self.data_dir / "platform.db"

@@ -1,0 +1,160 @@
+"""The one execution poller, behind ``await_result``, ``run`` and ``await_execution_result``.
+
+It asks the server to hold each request (``GET .../executions/{id}/result?wait_seconds=N``), so a
+finished execution is seen as soon as it finishes and a long one costs one request per ``N`` seconds.
+When the server answers early with a non-terminal status (it does not hold, or the status changed), the
+poller sleeps ``poll_interval_seconds``, growing towards a cap, before asking again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from flow_sdk._errors import (
+    ExecutionTimeoutError,
+    FlowSDKError,
+    PlatformExecutionError,
+    PlatformNotFoundError,
+)
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "PollSettings",
+    "ResultMode",
+    "await_terminal",
+    "unwrap_result",
+]
+
+TERMINAL_STATUSES = frozenset({"completed", "failed", "timeout", "cancelled"})
+ResultMode = Literal["envelope", "output"]
+FetchResult = Callable[[float], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    """How long and how often to wait for an execution.
+
+    Attributes:
+        timeout_seconds: Give up (ExecutionTimeoutError) after this long.
+        poll_interval_seconds: First pause after an early non-terminal answer.
+        not_found_retry_seconds: Keep retrying a 404 this long (a just-submitted execution may lag).
+        max_interval_seconds: Cap of the growing pause.
+        max_wait_seconds: Longest server-side hold asked for in one request.
+    """
+
+    timeout_seconds: float = 300.0
+    poll_interval_seconds: float = 0.5
+    not_found_retry_seconds: float = 30.0
+    max_interval_seconds: float = 5.0
+    max_wait_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.timeout_seconds <= 0:
+            raise FlowSDKError(f"timeout_seconds must be positive, got {self.timeout_seconds!r}")
+        if self.poll_interval_seconds <= 0:
+            raise FlowSDKError(f"poll_interval_seconds must be positive, got {self.poll_interval_seconds!r}")
+        if self.not_found_retry_seconds < 0:
+            raise FlowSDKError(f"not_found_retry_seconds must be >= 0, got {self.not_found_retry_seconds!r}")
+
+
+async def sleep(seconds: float) -> None:
+    """Pause between polls (a module function so tests can patch it)."""
+    await asyncio.sleep(seconds)
+
+
+async def await_terminal(fetch: FetchResult, execution_id: str, settings: PollSettings) -> dict[str, Any]:
+    """Wait until an execution reaches a terminal status and return its result envelope.
+
+    Args:
+        fetch: Calls ``GET .../result?wait_seconds=<arg>`` and returns the envelope.
+        execution_id: The execution (for error messages).
+        settings: Timeouts and intervals.
+
+    Returns:
+        The terminal envelope (status completed, failed, timeout or cancelled).
+
+    Raises:
+        ExecutionTimeoutError: No terminal status within ``timeout_seconds``; carries the last envelope.
+        PlatformNotFoundError: The execution stayed unknown longer than ``not_found_retry_seconds``.
+    """
+    started = time.monotonic()
+    deadline = started + settings.timeout_seconds
+    interval = settings.poll_interval_seconds
+    last: dict[str, Any] | None = None
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _timeout(execution_id, settings.timeout_seconds, last)
+        wait = max(0.0, min(settings.max_wait_seconds, remaining))
+        asked_at = time.monotonic()
+        try:
+            last = await fetch(round(wait, 3))
+        except PlatformNotFoundError:
+            if time.monotonic() - started >= settings.not_found_retry_seconds:
+                raise
+            await sleep(min(interval, max(0.0, deadline - time.monotonic())))
+            interval = min(interval * 1.5, settings.max_interval_seconds)
+            continue
+        if str(last.get("status", "")) in TERMINAL_STATUSES:
+            return last
+        if time.monotonic() - asked_at < wait / 2:
+            await sleep(min(interval, max(0.0, deadline - time.monotonic())))
+            interval = min(interval * 1.5, settings.max_interval_seconds)
+
+
+def _timeout(execution_id: str, timeout_seconds: float, last: dict[str, Any] | None) -> ExecutionTimeoutError:
+    status = last.get("status") if last else None
+    return ExecutionTimeoutError(
+        f"execution {execution_id} did not finish within {timeout_seconds:g} s (last status: {status or 'unknown'})",
+        execution_id=execution_id,
+        last_status=last,
+    )
+
+
+def unwrap_result(envelope: dict[str, Any], result_mode: ResultMode = "envelope") -> Any:
+    """Return a terminal envelope (or just its output), raising for an unsuccessful execution.
+
+    Args:
+        envelope: A terminal result envelope.
+        result_mode: ``"envelope"`` returns the whole envelope, ``"output"`` only ``envelope["output"]``.
+
+    Raises:
+        PlatformExecutionError: The execution failed or was cancelled; carries the remote message and
+            traceback.
+        ExecutionTimeoutError: The platform stopped the execution at its deadline.
+        FlowSDKError: ``result_mode`` is not one of the two modes.
+    """
+    if result_mode not in ("envelope", "output"):
+        raise FlowSDKError(f"result_mode must be 'envelope' or 'output', got {result_mode!r}")
+    status = envelope.get("status")
+    execution_id = str(envelope.get("execution_id", ""))
+    if status == "timeout":
+        raise ExecutionTimeoutError(
+            f"execution {execution_id} exceeded its deadline on the platform",
+            execution_id=execution_id,
+            last_status=envelope,
+        )
+    if status in ("failed", "cancelled"):
+        raise _execution_error(envelope, execution_id, str(status))
+    if result_mode == "output":
+        return envelope.get("output")
+    return envelope
+
+
+def _execution_error(envelope: dict[str, Any], execution_id: str, status: str) -> PlatformExecutionError:
+    error = envelope.get("error") or {}
+    message = str(error.get("message") or status)
+    kind = error.get("type")
+    traceback_text = error.get("traceback")
+    text = f"execution {execution_id} {status}: {f'{kind}: ' if kind else ''}{message}"
+    if traceback_text:
+        text += f"\n\nRemote traceback:\n{traceback_text}"
+    exc = PlatformExecutionError(text, detail=message, code=f"execution_{status}")
+    exc.execution_id = execution_id
+    exc.remote_traceback = traceback_text
+    exc.result = envelope
+    return exc

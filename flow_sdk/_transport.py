@@ -1,0 +1,372 @@
+"""The one place that builds httpx clients: base URL, bearer auth, timeouts, billing headers and retries.
+
+Retries live in a wrapper transport (:class:`AsyncRetryTransport` / :class:`SyncRetryTransport`), so every
+request of every client gets the same policy: connection errors and HTTP 408, 429, 500, 502, 503 and 504
+are retried ``max_retries`` times with exponential backoff and full jitter, honouring ``Retry-After``.
+Every POST carries an ``Idempotency-Key`` header (one is added when the caller did not set one) and a
+retried request is the very same request, so the key stays the same across its retries.
+
+The async and sync variants share :class:`RetryPolicy` and :func:`build_client_options`; only the
+sending and sleeping differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import random
+import time
+import uuid
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT_SECONDS",
+    "RETRYABLE_STATUS_CODES",
+    "TIMEOUT_ENV_VAR",
+    "AsyncHttpSession",
+    "AsyncRetryTransport",
+    "BearerAuth",
+    "RetryPolicy",
+    "SyncRetryTransport",
+    "TokenRefresher",
+    "billing_headers",
+    "build_async_client",
+    "build_client_options",
+    "build_sync_client",
+    "resolve_timeout",
+]
+
+DEFAULT_TIMEOUT_SECONDS = 300.0
+DEFAULT_MAX_RETRIES = 2
+TIMEOUT_ENV_VAR = "FLOW_HTTP_TIMEOUT_SECONDS"
+RETRYABLE_STATUS_CODES = frozenset({408, 429, 500, 502, 503, 504})
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+USER_AGENT = "flow-sdk-python/0.1.0"
+
+TokenRefresher = Callable[[], "str | Awaitable[str]"]
+
+
+async def async_sleep(seconds: float) -> None:
+    """Sleep between async retries (a module function so tests can patch it)."""
+    await asyncio.sleep(seconds)
+
+
+def sync_sleep(seconds: float) -> None:
+    """Sleep between sync retries (a module function so tests can patch it)."""
+    time.sleep(seconds)
+
+
+@dataclass
+class RetryPolicy:
+    """When to retry and how long to wait; shared by the async and sync transports.
+
+    Attributes:
+        max_retries: Retries after the first attempt (0 disables retrying).
+        base_delay: Backoff base in seconds; attempt n waits up to ``base_delay * 2**n``.
+        max_delay: Upper bound of any single wait, including one asked for by ``Retry-After``.
+    """
+
+    max_retries: int = DEFAULT_MAX_RETRIES
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    def should_retry_status(self, status_code: int) -> bool:
+        """Return True when a response with this status is worth another attempt."""
+        return status_code in RETRYABLE_STATUS_CODES
+
+    def delay(self, attempt: int, response: httpx.Response | None = None) -> float:
+        """Return the wait before retry number ``attempt`` (0-based).
+
+        Args:
+            attempt: How many retries already happened.
+            response: The retryable response, whose ``Retry-After`` wins when present.
+
+        Returns:
+            Seconds to wait.
+        """
+        retry_after = parse_retry_after(response.headers.get("retry-after")) if response is not None else None
+        if retry_after is not None:
+            return min(retry_after, self.max_delay)
+        ceiling = min(self.max_delay, self.base_delay * (2**attempt))
+        return self.rng.uniform(0.0, ceiling)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Parse a ``Retry-After`` header (delta seconds or HTTP date) into seconds, or None."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def ensure_idempotency_key(request: httpx.Request) -> None:
+    """Give a POST request an ``Idempotency-Key`` if it has none, so its retries are deduplicated."""
+    if request.method == "POST" and IDEMPOTENCY_HEADER not in request.headers:
+        request.headers[IDEMPOTENCY_HEADER] = str(uuid.uuid4())
+
+
+class AsyncRetryTransport(httpx.AsyncBaseTransport):
+    """Wrap an async transport and retry transient failures (see the module docstring)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, policy: RetryPolicy | None = None) -> None:
+        self.inner = inner
+        self.policy = policy or RetryPolicy()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``, retrying retryable statuses and transport errors."""
+        ensure_idempotency_key(request)
+        attempt = 0
+        while True:
+            try:
+                response = await self.inner.handle_async_request(request)
+            except httpx.TransportError:
+                if attempt >= self.policy.max_retries:
+                    raise
+                await async_sleep(self.policy.delay(attempt))
+                attempt += 1
+                continue
+            if attempt >= self.policy.max_retries or not self.policy.should_retry_status(
+                response.status_code
+            ):
+                return response
+            delay = self.policy.delay(attempt, response)
+            await response.aclose()
+            await async_sleep(delay)
+            attempt += 1
+
+    async def aclose(self) -> None:
+        """Close the wrapped transport."""
+        await self.inner.aclose()
+
+
+class SyncRetryTransport(httpx.BaseTransport):
+    """Wrap a sync transport and retry transient failures (see the module docstring)."""
+
+    def __init__(self, inner: httpx.BaseTransport, policy: RetryPolicy | None = None) -> None:
+        self.inner = inner
+        self.policy = policy or RetryPolicy()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``, retrying retryable statuses and transport errors."""
+        ensure_idempotency_key(request)
+        attempt = 0
+        while True:
+            try:
+                response = self.inner.handle_request(request)
+            except httpx.TransportError:
+                if attempt >= self.policy.max_retries:
+                    raise
+                sync_sleep(self.policy.delay(attempt))
+                attempt += 1
+                continue
+            if attempt >= self.policy.max_retries or not self.policy.should_retry_status(
+                response.status_code
+            ):
+                return response
+            delay = self.policy.delay(attempt, response)
+            response.close()
+            sync_sleep(delay)
+            attempt += 1
+
+    def close(self) -> None:
+        """Close the wrapped transport."""
+        self.inner.close()
+
+
+class BearerAuth(httpx.Auth):
+    """``Authorization: Bearer`` auth whose token can be replaced in place, and refreshed once on a 401.
+
+    The token never appears in ``repr``. A request that already carries an ``Authorization`` header (a
+    forwarded caller token) keeps it. With a ``refresher``, a 401 answer to our own token makes the auth
+    ask it for a new token once and replay the request once.
+    """
+
+    def __init__(self, token: str, refresher: TokenRefresher | None = None) -> None:
+        self.token = token
+        self.refresher = refresher
+
+    def __repr__(self) -> str:
+        return f"BearerAuth(token={'<set>' if self.token else '<unset>'})"
+
+    def _authorize(self, request: httpx.Request, *, replace: bool = False) -> bool:
+        """Set the bearer header unless the request already carries its own (a forwarded token).
+
+        Returns:
+            True when the header is ours (so a 401 may be answered by refreshing our token).
+        """
+        if "Authorization" in request.headers and not replace:
+            return False
+        if self.token:
+            request.headers["Authorization"] = f"Bearer {self.token}"
+        return True
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Authorize the request; on a 401, refresh the token once (sync refresher) and replay."""
+        own = self._authorize(request)
+        response = yield request
+        if response.status_code != 401 or self.refresher is None or not own:
+            return
+        new_token = self.refresher()
+        if inspect.isawaitable(new_token):
+            raise TypeError("an async token refresher cannot be used with a sync client")
+        self.token = new_token
+        self._authorize(request, replace=True)
+        yield request
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """Authorize the request; on a 401, refresh the token once and replay it once."""
+        own = self._authorize(request)
+        response = yield request
+        if response.status_code != 401 or self.refresher is None or not own:
+            return
+        new_token = self.refresher()
+        if inspect.isawaitable(new_token):
+            new_token = await new_token
+        await response.aclose()
+        self.token = str(new_token)
+        self._authorize(request, replace=True)
+        yield request
+
+
+def resolve_timeout(timeout: float | None, default: float = DEFAULT_TIMEOUT_SECONDS) -> float:
+    """Return the request timeout: the argument, else ``FLOW_HTTP_TIMEOUT_SECONDS``, else ``default``.
+
+    Raises:
+        ValueError: If the value is not a positive number.
+    """
+    if timeout is None:
+        raw = os.environ.get(TIMEOUT_ENV_VAR, "").strip()
+        try:
+            timeout = float(raw) if raw else default
+        except ValueError:
+            raise ValueError(f"{TIMEOUT_ENV_VAR} must be a number of seconds, got {raw!r}") from None
+    if timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return float(timeout)
+
+
+def billing_headers(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return the billing context headers taken from ``PARENT_BILLING_TXN_ID`` and ``LIFECYCLE_EVENT``."""
+    env = os.environ if environ is None else environ
+    headers: dict[str, str] = {}
+    if env.get("PARENT_BILLING_TXN_ID"):
+        headers["X-Parent-Billing-Txn-Id"] = env["PARENT_BILLING_TXN_ID"]
+    if env.get("LIFECYCLE_EVENT"):
+        headers["X-Lifecycle-Event"] = env["LIFECYCLE_EVENT"]
+    return headers
+
+
+def build_client_options(
+    base_url: str, auth: httpx.Auth, timeout: float, headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Return the keyword arguments shared by the async and sync httpx clients (no I/O)."""
+    merged = {"User-Agent": USER_AGENT, **billing_headers(), **dict(headers or {})}
+    return {
+        "base_url": base_url.rstrip("/"),
+        "auth": auth,
+        "timeout": httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        "headers": merged,
+        "follow_redirects": False,
+    }
+
+
+def build_async_client(
+    base_url: str,
+    auth: httpx.Auth,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+    headers: Mapping[str, str] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """Build a pooled ``httpx.AsyncClient`` with auth, timeout, billing headers and the retry wrapper."""
+    inner = transport or httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=100))
+    retrying = AsyncRetryTransport(inner, RetryPolicy(max_retries=max_retries))
+    return httpx.AsyncClient(transport=retrying, **build_client_options(base_url, auth, timeout, headers))
+
+
+def build_sync_client(
+    base_url: str,
+    auth: httpx.Auth,
+    *,
+    timeout: float = 30.0,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+    headers: Mapping[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> httpx.Client:
+    """Build an ``httpx.Client`` (for CLIClient) with the same options and retry policy as the async one."""
+    inner = transport or httpx.HTTPTransport()
+    retrying = SyncRetryTransport(inner, RetryPolicy(max_retries=max_retries))
+    return httpx.Client(transport=retrying, **build_client_options(base_url, auth, timeout, headers))
+
+
+class AsyncHttpSession:
+    """One lazily created, pooled async client per base URL, sharing one :class:`BearerAuth`.
+
+    FlowSDK and PlatformClient each own one session; all their namespaces send through it. Replacing
+    the token updates every cached client in place (they share the auth object).
+
+    Attributes:
+        auth: The shared bearer auth.
+        timeout: Request timeout in seconds.
+        max_retries: Retries per request.
+        transport: Optional inner transport (tests pass ``httpx.MockTransport``).
+    """
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        refresher: TokenRefresher | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.auth = BearerAuth(token, refresher)
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.transport = transport
+        self._clients: dict[str, httpx.AsyncClient] = {}
+
+    def __repr__(self) -> str:
+        return f"AsyncHttpSession(clients={sorted(self._clients)!r}, auth={self.auth!r})"
+
+    def client(self, base_url: str) -> httpx.AsyncClient:
+        """Return the pooled client for ``base_url``, creating it on first use."""
+        existing = self._clients.get(base_url)
+        if existing is not None and not existing.is_closed:
+            return existing
+        created = build_async_client(
+            base_url,
+            self.auth,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            transport=self.transport,
+        )
+        self._clients[base_url] = created
+        return created
+
+    def set_token(self, token: str) -> None:
+        """Replace the bearer token of every cached (and future) client in place."""
+        self.auth.token = token
+
+    async def aclose(self) -> None:
+        """Close every cached client."""
+        clients, self._clients = list(self._clients.values()), {}
+        for cached in clients:
+            await cached.aclose()

@@ -1,0 +1,204 @@
+"""GatewayClient: the AI gateway (OpenAI-compatible chat completions, streaming, embeddings, models)."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, cast
+
+import httpx
+
+from flow_sdk._errors import (
+    ConfigurationError,
+    GatewayAuthError,
+    GatewayClientError,
+    GatewayModelNotFoundError,
+    GatewayProviderError,
+    GatewayRateLimitError,
+    GatewayStreamError,
+    map_http_error,
+)
+from flow_sdk._requests import body_model, endpoint, send
+from flow_sdk._sse import ChatCompletionStream
+from flow_sdk._transport import AsyncHttpSession, resolve_timeout
+
+if TYPE_CHECKING:
+    from flow_types import ChatCompletion, EmbeddingResponse, ModelList
+
+__all__ = [
+    "ChatCompletionStream",
+    "GatewayAuthError",
+    "GatewayClient",
+    "GatewayClientError",
+    "GatewayModelNotFoundError",
+    "GatewayProviderError",
+    "GatewayRateLimitError",
+    "GatewayStreamError",
+]
+
+
+class GatewayClient:
+    """Async client of the AI gateway; models are named ``provider/model``.
+
+    Attributes:
+        base_url: Gateway base URL (GATEWAY_URL, falling back to PLATFORM_API_URL).
+        timeout: Request timeout in seconds.
+    """
+
+    def __init__(
+        self, base_url: str | None = None, auth_token: str | None = None, timeout: float | None = None
+    ) -> None:
+        """Initialize the client from arguments, falling back to the environment.
+
+        Args:
+            base_url: Gateway base URL (defaults to GATEWAY_URL, then PLATFORM_API_URL).
+            auth_token: JWT token (defaults to AUTH_TOKEN).
+            timeout: Request timeout in seconds (default: FLOW_HTTP_TIMEOUT_SECONDS or 300).
+
+        Raises:
+            ConfigurationError: The URL or the token is neither passed nor in the environment.
+        """
+        resolved = base_url or os.environ.get("GATEWAY_URL") or os.environ.get("PLATFORM_API_URL", "")
+        if not resolved:
+            raise ConfigurationError.missing("GATEWAY_URL", "gateway_url")
+        token = auth_token or os.environ.get("AUTH_TOKEN", "")
+        if not token:
+            raise ConfigurationError.missing("AUTH_TOKEN", "auth_token")
+        self.base_url = resolved.rstrip("/")
+        self.timeout = resolve_timeout(timeout)
+        self._session = AsyncHttpSession(token, timeout=self.timeout)
+        self._owns_session = True
+
+    def __repr__(self) -> str:
+        return f"GatewayClient(base_url={self.base_url!r})"
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The pooled async HTTP client (created on first use)."""
+        return self._session.client(self.base_url)
+
+    async def __aenter__(self) -> GatewayClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP connections (shared ones are closed by their owner)."""
+        if self._owns_session:
+            await self._session.aclose()
+
+    @staticmethod
+    def _chat_body(model: str, messages: list[dict[str, Any]], stream: bool, options: dict[str, Any]) -> Any:
+        if not model or "/" not in model:
+            raise GatewayClientError(f"model must be named 'provider/model', got {model!r}")
+        if not messages:
+            raise GatewayClientError("messages must contain at least one message")
+        return body_model(
+            "ChatCompletionRequest", {"model": model, "messages": messages, "stream": stream, **options}
+        )
+
+    async def chat_completion(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: list[str] | None = None,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | None = None,
+        user: str | None = None,
+    ) -> ChatCompletion:
+        """Create a chat completion (``POST /api/v1/gateway/v1/chat/completions``)."""
+        options: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "top_p": top_p}
+        options |= {"stop": stop, "tools": tools, "tool_choice": tool_choice, "user": user}
+        body = self._chat_body(model, messages, False, options)
+        kwargs = endpoint("gateway", "create_chat_completion")._get_kwargs(body=body)
+        return cast("ChatCompletion", await send(self.client, kwargs, family="gateway"))
+
+    async def stream_chat_completion(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: list[str] | None = None,
+        tools: list[dict[str, Any]] | None = None,
+        tool_choice: str | None = None,
+        user: str | None = None,
+    ) -> ChatCompletionStream:
+        """Stream a chat completion (``POST .../chat/completions`` with ``stream: true``, SSE).
+
+        Returns:
+            An async iterator of chunks (also an async context manager) once the server accepted it.
+
+        Raises:
+            GatewayClientError: The mapped error when the server refuses the request.
+        """
+        options: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "top_p": top_p}
+        options |= {"stop": stop, "tools": tools, "tool_choice": tool_choice, "user": user}
+        body = self._chat_body(model, messages, True, options)
+        kwargs = endpoint("gateway", "create_chat_completion")._get_kwargs(body=body)
+        kwargs["headers"] = {**kwargs.get("headers", {}), "Accept": "text/event-stream"}
+        return await open_stream(self.client, kwargs)
+
+    async def embedding(
+        self,
+        model: str,
+        input: str | list[str],
+        *,
+        dimensions: int | None = None,
+        user: str | None = None,
+    ) -> EmbeddingResponse:
+        """Create embeddings for a string or a list of strings (``POST /api/v1/gateway/v1/embeddings``)."""
+        if not input:
+            raise GatewayClientError("input must be a non-empty string or list of strings")
+        body = body_model(
+            "EmbeddingRequest", {"model": model, "input": input, "dimensions": dimensions, "user": user}
+        )
+        kwargs = endpoint("gateway", "create_embedding")._get_kwargs(body=body)
+        return cast("EmbeddingResponse", await send(self.client, kwargs, family="gateway"))
+
+    async def embeddings(
+        self,
+        model: str,
+        input: str | list[str],
+        *,
+        dimensions: int | None = None,
+        user: str | None = None,
+    ) -> EmbeddingResponse:
+        """Same as :meth:`embedding` (OpenAI naming)."""
+        return await self.embedding(model, input, dimensions=dimensions, user=user)
+
+    async def list_models(self, scope: str = "all") -> ModelList:
+        """List the models the gateway routes to (``GET /api/v1/gateway/v1/models``)."""
+        if scope not in ("all", "organization", "platform"):
+            raise GatewayClientError(f"scope must be 'all', 'organization' or 'platform', got {scope!r}")
+        kwargs = endpoint("gateway", "list_models")._get_kwargs(scope=scope)
+        return cast("ModelList", await send(self.client, kwargs, family="gateway"))
+
+
+async def open_stream(client: httpx.AsyncClient, kwargs: dict[str, Any]) -> ChatCompletionStream:
+    """Send a streaming request; raise the mapped error for a 4xx/5xx, else wrap the open response."""
+    try:
+        request = client.build_request(**kwargs)
+        response = await client.send(request, stream=True)
+    except httpx.HTTPError as exc:
+        raise map_http_error(exc, "gateway") from exc
+    if response.status_code >= 400:
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        error = map_http_error(response, "gateway")
+        raise error from httpx.HTTPStatusError(error.message, request=response.request, response=response)
+    return ChatCompletionStream(response)

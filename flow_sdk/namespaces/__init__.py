@@ -1,0 +1,1 @@
+"""FlowSDK namespaces: one small class per module, created on first access by ``FlowSDK``."""

@@ -1,0 +1,37 @@
+"""``flow.conversations``: stored agent conversations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from flow_sdk._errors import FlowSDKError
+from flow_sdk.namespaces._base import Namespace
+
+if TYPE_CHECKING:
+    from flow_types import Conversation, ConversationSummary
+
+__all__ = ["ConversationsNamespace"]
+
+
+class ConversationsNamespace(Namespace):
+    """List and retrieve agent conversations."""
+
+    async def list(self, limit: int = 100, offset: int = 0) -> list[ConversationSummary]:
+        """List conversations in the workspace (``GET .../conversations``)."""
+        if limit < 1 or offset < 0:
+            raise FlowSDKError(f"limit must be >= 1 and offset >= 0, got limit={limit}, offset={offset}")
+        org_id, workspace_id = self._flow._workspace()
+        result = await self._call(
+            "conversations", "list_conversations", org_id, workspace_id, limit=limit, offset=offset
+        )
+        return cast("list[ConversationSummary]", result)
+
+    async def get(self, conversation_id: str) -> Conversation:
+        """Retrieve one conversation with its messages (``GET .../conversations/{id}``)."""
+        if not conversation_id:
+            raise FlowSDKError("conversation_id must not be empty")
+        org_id, workspace_id = self._flow._workspace()
+        result = await self._call(
+            "conversations", "get_conversation", org_id, workspace_id, str(conversation_id)
+        )
+        return cast("Conversation", result)

@@ -1,0 +1,30 @@
+"""``flow.secrets``: read-only access to workspace secrets."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from flow_sdk._errors import FlowSDKError
+from flow_sdk.namespaces._base import Namespace
+
+if TYPE_CHECKING:
+    from flow_types import SecretInfo
+
+__all__ = ["SecretsNamespace"]
+
+
+class SecretsNamespace(Namespace):
+    """Read secrets; create and update them through the management API or the CLI."""
+
+    async def get(self, name: str) -> str:
+        """Return a secret's value (``GET .../secrets/{name}``)."""
+        if not name:
+            raise FlowSDKError("secret name must not be empty")
+        org_id, workspace_id = self._flow._workspace()
+        secret = await self._call("secrets", "get_secret", org_id, workspace_id, name)
+        return cast(str, secret["value"])
+
+    async def list(self) -> list[SecretInfo]:
+        """List secret names and metadata, never values (``GET .../secrets``)."""
+        org_id, workspace_id = self._flow._workspace()
+        return cast("list[SecretInfo]", await self._call("secrets", "list_secrets", org_id, workspace_id))

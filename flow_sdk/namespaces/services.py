@@ -1,0 +1,123 @@
+"""``flow.services``: call hosted service endpoints, optionally forwarding the caller's token."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from flow_sdk._errors import FlowSDKError
+from flow_sdk._requests import endpoint
+from flow_sdk.namespaces._base import Namespace
+from flow_sdk.namespaces.service import inbound_token
+
+if TYPE_CHECKING:
+    from flow_types import ServiceSkills
+
+__all__ = ["ServicesNamespace"]
+
+AuthMode = Literal["caller_service_token"]
+_METHODS = frozenset({"GET", "POST", "PUT", "DELETE"})
+
+
+class ServicesNamespace(Namespace):
+    """Generic and per-method calls to ``/api/v1/orgs/{org_id}/services/{service_id}[/v{version}]/{path}``."""
+
+    def _auth_headers(
+        self, headers: dict[str, str] | None, reuse_service_token: bool, auth: AuthMode | None
+    ) -> dict[str, str]:
+        """Merge caller headers with the forwarded caller token according to the auth mode."""
+        merged = dict(headers or {})
+        if auth is not None and auth != "caller_service_token":
+            raise FlowSDKError(f"auth must be None or 'caller_service_token', got {auth!r}")
+        if auth is None and not reuse_service_token:
+            return merged
+        token = inbound_token(self._flow)
+        if not token:
+            raise FlowSDKError(
+                "no inbound caller token to forward: call inside a bound hosted-service request "
+                "(bind_request_context(auth={'token': ...}))",
+                code="caller_token_missing",
+            )
+        has_own = any(name.lower() == "authorization" for name in merged)
+        if auth == "caller_service_token":
+            merged = {name: value for name, value in merged.items() if name.lower() != "authorization"}
+        elif has_own:
+            return merged
+        merged["Authorization"] = f"Bearer {token}"
+        return merged
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        service_id: str | None = None,
+        version: int | None = None,
+        *,
+        query: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        reuse_service_token: bool = False,
+        auth: AuthMode | None = None,
+    ) -> Any:
+        """Call ``method path`` on a hosted service (``/api/v1/orgs/{org}/services/{id}[/v{n}]/{path}``).
+
+        Args:
+            method: GET, POST, PUT or DELETE.
+            path: Endpoint path inside the service, e.g. ``/summarize``.
+            body: JSON body (POST and PUT).
+            service_id: Target service (default: SERVICE_ID).
+            version: Pin a deployed version.
+            query: Query parameters.
+            headers: Extra headers.
+            reuse_service_token: Forward the inbound caller token unless ``headers`` sets Authorization.
+            auth: ``"caller_service_token"`` always forwards the inbound token; caller-supplied
+                Authorization headers cannot override it.
+
+        Returns:
+            The service's JSON answer (or bytes for a non-JSON answer).
+        """
+        verb = method.upper()
+        if verb not in _METHODS:
+            raise FlowSDKError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
+        target = service_id or self._flow._service_id
+        if not target:
+            raise FlowSDKError(
+                "SERVICE_ID is not set: pass service_id= or export SERVICE_ID", code="missing_configuration"
+            )
+        if version is not None and version < 1:
+            raise FlowSDKError(f"version must be >= 1, got {version}")
+        extra = self._auth_headers(headers, reuse_service_token, auth)
+        operation = f"invoke_service_{'version_' if version is not None else ''}{verb.lower()}"
+        args: list[Any] = [self._flow._org(), str(target)]
+        if version is not None:
+            args.append(version)
+        args.append(path.lstrip("/"))
+        options = {"body": body} if verb in ("POST", "PUT") and body is not None else {}
+        request = endpoint("services", operation)._get_kwargs(*args, **options)
+        if query:
+            request["params"] = dict(query)
+        return await self._flow._send(request, extra)
+
+    async def get(self, path: str, **kwargs: Any) -> Any:
+        """GET ``path`` on a service; keyword arguments as for :meth:`call`."""
+        return await self.call("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> Any:
+        """POST ``path`` on a service; keyword arguments as for :meth:`call` (``body=`` is the JSON)."""
+        return await self.call("POST", path, **kwargs)
+
+    async def put(self, path: str, **kwargs: Any) -> Any:
+        """PUT ``path`` on a service; keyword arguments as for :meth:`call`."""
+        return await self.call("PUT", path, **kwargs)
+
+    async def delete(self, path: str, **kwargs: Any) -> Any:
+        """DELETE ``path`` on a service; keyword arguments as for :meth:`call`."""
+        return await self.call("DELETE", path, **kwargs)
+
+    async def skills(self, service_id: str | None = None, version: int | None = None) -> ServiceSkills:
+        """Fetch the HSL skills artifact of a service (``GET .../service-skills/{service_id}``)."""
+        target = service_id or self._flow._service_id
+        if not target:
+            raise FlowSDKError(
+                "SERVICE_ID is not set: pass service_id= or export SERVICE_ID", code="missing_configuration"
+            )
+        return await self._flow._platform().get_service_skills(target, version=version)

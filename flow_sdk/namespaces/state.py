@@ -1,0 +1,63 @@
+"""``flow.state``: component-scoped key-value state; fails closed outside a bound hosted-service request."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from flow_sdk._errors import FlowSDKError, PlatformNotFoundError
+from flow_sdk._requests import body_model
+from flow_sdk.namespaces._base import Namespace
+
+if TYPE_CHECKING:
+    from flow_types import StateEntry, StateSnapshot
+
+__all__ = ["StateNamespace"]
+
+
+class StateNamespace(Namespace):
+    """Persistent state of the running component (``service.component_id`` of the bound request)."""
+
+    def _scope(self, key: str | None = None) -> tuple[str, str, str]:
+        """Return (org_id, workspace_id, component_id), or refuse outside a bound request."""
+        service = self._flow._request_context().get("service") or {}
+        component_id = service.get("component_id") if isinstance(service, dict) else None
+        if not component_id:
+            raise FlowSDKError(
+                "flow.state is only available inside a bound hosted-service request whose service context "
+                "has a component_id (FlowSDK.bind_request_context(service={'component_id': ...}))",
+                code="state_unbound",
+            )
+        if key is not None and not key:
+            raise FlowSDKError("state key must not be empty")
+        org_id, workspace_id = self._flow._workspace()
+        return org_id, workspace_id, str(component_id)
+
+    async def get(self, key: str, default: Any = None) -> Any:
+        """Return the value stored under ``key``, or ``default`` (``GET .../state/{component}/keys/{key}``)."""
+        scope = self._scope(key)
+        try:
+            entry = await self._call("state", "get_state_value", *scope, key)
+        except PlatformNotFoundError:
+            return default
+        return entry.get("value", default)
+
+    async def set(self, key: str, value: Any) -> StateEntry:
+        """Store ``value`` (any JSON) under ``key`` (``PUT .../state/{component}/keys/{key}``)."""
+        scope = self._scope(key)
+        body = body_model("StateValue", {"value": value}) if value is not None else _null_value()
+        return cast("StateEntry", await self._call("state", "set_state_value", *scope, key, body=body))
+
+    async def delete(self, key: str) -> None:
+        """Delete ``key`` (``DELETE .../state/{component}/keys/{key}``)."""
+        await self._call("state", "delete_state_value", *self._scope(key), key)
+
+    async def initialize(self) -> StateSnapshot:
+        """Initialize state from the component spec's defaults (``POST .../state/{component}/initialize``)."""
+        return cast("StateSnapshot", await self._call("state", "initialize_state", *self._scope()))
+
+
+def _null_value() -> Any:
+    """A StateValue body holding JSON null (body_model drops None values)."""
+    from flow_platform_client.models import StateValue
+
+    return StateValue(value=None)

@@ -1,0 +1,59 @@
+"""``flow.workflows``: durable workflow executions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from flow_sdk._polling import ResultMode
+from flow_sdk.namespaces._executions import ExecutionNamespace
+
+if TYPE_CHECKING:
+    from flow_types import ExecutionHandle
+
+__all__ = ["WorkflowsNamespace"]
+
+
+class WorkflowsNamespace(ExecutionNamespace):
+    """Submit and manage durable workflow executions."""
+
+    component_type = "workflow"
+    lifecycle_event = "workflow"
+
+    async def run(
+        self,
+        workflow_id: str | UUID,
+        input_data: dict[str, Any] | None = None,
+        result_mode: ResultMode = "envelope",
+        *,
+        ring_id: str | UUID | None = None,
+        timeout_seconds: int = 300,
+        config: dict[str, Any] | None = None,
+    ) -> Any:
+        """Submit a workflow execution and wait for its result (``POST .../executions``, then poll).
+
+        Returns:
+            The result envelope, or only its output with ``result_mode="output"``.
+        """
+        return await self._run_component(
+            workflow_id,
+            input_data,
+            ring_id=ring_id,
+            result_mode=result_mode,
+            timeout_seconds=timeout_seconds,
+            config=config,
+        )
+
+    async def submit(
+        self,
+        workflow_id: str | UUID,
+        input_data: dict[str, Any] | None = None,
+        *,
+        ring_id: str | UUID | None = None,
+        timeout_seconds: int = 300,
+        config: dict[str, Any] | None = None,
+    ) -> ExecutionHandle:
+        """Submit a workflow execution and return its handle (``POST .../executions``)."""
+        return await self._submit_component(
+            workflow_id, input_data, ring_id=ring_id, timeout_seconds=timeout_seconds, config=config
+        )

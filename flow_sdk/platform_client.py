@@ -1,0 +1,508 @@
+"""PlatformClient: the low-level async client of the platform API and the execution primitives."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, cast
+from uuid import UUID
+
+import httpx
+
+from flow_sdk._errors import (
+    ConfigurationError,
+    PlatformAuthenticationError,
+    PlatformClientError,
+    PlatformExecutionError,
+    PlatformNotFoundError,
+    PlatformPermissionError,
+)
+from flow_sdk._nats import ExecutionTransport
+from flow_sdk._polling import PollSettings, await_terminal, unwrap_result
+from flow_sdk._requests import body_model, endpoint, send
+from flow_sdk._transport import AsyncHttpSession, TokenRefresher, resolve_timeout
+
+if TYPE_CHECKING:
+    from flow_types import Execution, ExecutionHandle, ServiceSkills
+
+__all__ = [
+    "PlatformAuthenticationError",
+    "PlatformClient",
+    "PlatformClientError",
+    "PlatformExecutionError",
+    "PlatformNotFoundError",
+    "PlatformPermissionError",
+]
+
+_GRACE_SECONDS = 30.0
+
+
+class PlatformClient:
+    """Client for calling platform APIs from workflow containers and runners.
+
+    Attributes:
+        base_url: Platform API base URL.
+        org_id: Organization ID (ORG_ID), used by workspace-scoped calls.
+        workspace_id: Workspace ID (WORKSPACE_ID), used by workspace-scoped calls.
+        timeout: Request timeout in seconds.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        auth_token: str | None = None,
+        org_id: str | None = None,
+        workspace_id: str | None = None,
+        timeout: float | None = None,
+        on_auth_token_refresh: TokenRefresher | None = None,
+    ) -> None:
+        """Initialize the client from arguments, falling back to the environment.
+
+        Args:
+            base_url: Platform API base URL (defaults to PLATFORM_API_URL).
+            auth_token: JWT token (defaults to AUTH_TOKEN).
+            org_id: Organization ID (defaults to ORG_ID).
+            workspace_id: Workspace ID (defaults to WORKSPACE_ID).
+            timeout: Request timeout in seconds (default: FLOW_HTTP_TIMEOUT_SECONDS or 300).
+            on_auth_token_refresh: Called (sync or async, no arguments) for a new token after a 401;
+                the request is then retried once.
+
+        Raises:
+            ConfigurationError: (a ValueError) base_url or auth_token is neither passed nor in the environment.
+        """
+        resolved_url = base_url or os.environ.get("PLATFORM_API_URL", "")
+        if not resolved_url:
+            raise ConfigurationError.missing("PLATFORM_API_URL", "base_url")
+        token = auth_token or os.environ.get("AUTH_TOKEN", "")
+        if not token:
+            raise ConfigurationError.missing("AUTH_TOKEN", "auth_token")
+        self.base_url = resolved_url.rstrip("/")
+        self.org_id = str(org_id or os.environ.get("ORG_ID", ""))
+        self.workspace_id = str(workspace_id or os.environ.get("WORKSPACE_ID", ""))
+        self.timeout = resolve_timeout(timeout)
+        self._session = AsyncHttpSession(token, timeout=self.timeout, refresher=on_auth_token_refresh)
+        self._owns_session = True
+        self._execution_transport: ExecutionTransport | None = None
+
+    def __repr__(self) -> str:
+        return f"PlatformClient(base_url={self.base_url!r}, org_id={self.org_id!r}, workspace_id={self.workspace_id!r})"
+
+    @property
+    def auth_token(self) -> str:
+        """The current JWT (replaced in place by a refresh)."""
+        return self._session.auth.token
+
+    @auth_token.setter
+    def auth_token(self, value: str) -> None:
+        self._session.set_token(value)
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The pooled async HTTP client (created on first use)."""
+        return self._session.client(self.base_url)
+
+    async def __aenter__(self) -> PlatformClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP connections and the NATS connection, if any."""
+        if self._owns_session:
+            await self._session.aclose()
+        if self._execution_transport is not None:
+            await self._execution_transport.close()
+            self._execution_transport = None
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        json: Any | None = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """Send an authenticated request to ``path`` and return parsed JSON, or raw bytes otherwise.
+
+        Raises:
+            PlatformClientError: The mapped error for a 4xx/5xx answer or a transport failure.
+        """
+        kwargs: dict[str, Any] = {"method": method.upper(), "url": path}
+        if params is not None:
+            kwargs["params"] = params
+        if json is not None:
+            kwargs["json"] = json
+        if content is not None:
+            kwargs["content"] = content
+        if headers:
+            kwargs["headers"] = headers
+        return await send(self.client, kwargs)
+
+    async def _call(self, tag: str, operation: str, *args: Any, **kwargs: Any) -> Any:
+        """Build a request with a generated endpoint's ``_get_kwargs`` and send it."""
+        return await send(self.client, endpoint(tag, operation)._get_kwargs(*args, **kwargs))
+
+    def _workspace(self) -> tuple[str, str]:
+        if not self.org_id:
+            raise ConfigurationError.missing("ORG_ID", "org_id")
+        if not self.workspace_id:
+            raise ConfigurationError.missing("WORKSPACE_ID", "workspace_id")
+        return self.org_id, self.workspace_id
+
+    def _org(self) -> str:
+        if not self.org_id:
+            raise ConfigurationError.missing("ORG_ID", "org_id")
+        return self.org_id
+
+    @staticmethod
+    def _ring(ring_id: str | UUID | None) -> str:
+        ring = str(ring_id or os.environ.get("RING_ID", ""))
+        if not ring:
+            raise ConfigurationError.missing("RING_ID", "ring_id")
+        return ring
+
+    async def _submit(
+        self,
+        component_type: str,
+        component_id: str | UUID,
+        input_data: dict[str, Any],
+        *,
+        ring_id: str | UUID | None,
+        timeout_seconds: int | None,
+        lifecycle_event: str,
+        config: dict[str, Any] | None = None,
+        context: dict[str, Any] | None = None,
+        caller_deployment_id: str | UUID | None = None,
+        execution_mode: str | None = None,
+    ) -> ExecutionHandle:
+        """Submit a durable execution (``POST .../executions``) with a fresh Idempotency-Key."""
+        org_id, workspace_id = self._workspace()
+        if not str(component_id):
+            raise PlatformClientError(f"{component_type}_id must not be empty")
+        body = body_model(
+            "ExecutionSubmit",
+            {
+                "component_type": component_type,
+                "component_id": str(component_id),
+                "input": dict(input_data or {}),
+                "ring_id": self._ring(ring_id),
+                "timeout_seconds": timeout_seconds,
+                "config": config,
+                "context": context,
+                "lifecycle_event": lifecycle_event,
+                "caller_deployment_id": None if caller_deployment_id is None else str(caller_deployment_id),
+                "execution_mode": execution_mode,
+            },
+        )
+        handle = await self._call(
+            "executions",
+            "submit_execution",
+            org_id,
+            workspace_id,
+            body=body,
+            idempotency_key=str(uuid.uuid4()),
+        )
+        return cast("ExecutionHandle", handle)
+
+    async def get_service_skills(
+        self, service_id: str | UUID, *, version: int | None = None
+    ) -> ServiceSkills:
+        """Fetch the generated HSL skills artifact for a service/version (``GET .../service-skills/{id}``)."""
+        extra = {} if version is None else {"version": version}
+        skills = await self._call("services", "get_service_skills", self._org(), str(service_id), **extra)
+        return cast("ServiceSkills", skills)
+
+    async def execute_code_block(
+        self,
+        code_block_id: str | UUID,
+        input_parameters: dict[str, Any],
+        context: dict[str, Any],
+        scope: str = "workspace",
+        lifecycle_event: str = "workflow",
+        timeout_seconds: int = 300,
+        caller_deployment_id: str | UUID | None = None,
+        ring_id: str | UUID | None = None,
+    ) -> dict[str, Any]:
+        """Execute a code block and wait for its result envelope (submit, then poll).
+
+        Raises:
+            PlatformExecutionError: The execution failed; carries the remote message and traceback.
+            ExecutionTimeoutError: It did not finish in time.
+        """
+        handle = await self._submit(
+            "code_block",
+            code_block_id,
+            input_parameters,
+            ring_id=ring_id,
+            timeout_seconds=timeout_seconds,
+            lifecycle_event=lifecycle_event,
+            config={"scope": scope},
+            context=context,
+            caller_deployment_id=caller_deployment_id,
+        )
+        return cast(dict[str, Any], await self._await_handle(handle, timeout_seconds))
+
+    async def submit_code_block_execution(
+        self,
+        code_block_id: str | UUID,
+        input_parameters: dict[str, Any],
+        config: dict[str, Any] | None = None,
+        lifecycle_event: str = "workflow",
+        ring_id: str | UUID | None = None,
+        timeout_seconds: int = 300,
+    ) -> ExecutionHandle:
+        """Submit a durable code block execution and return its handle (``POST .../executions``)."""
+        return await self._submit(
+            "code_block",
+            code_block_id,
+            input_parameters,
+            ring_id=ring_id,
+            timeout_seconds=timeout_seconds,
+            lifecycle_event=lifecycle_event,
+            config=config,
+        )
+
+    async def execute_agent(
+        self,
+        agent_id: str | UUID,
+        input_data: dict[str, Any],
+        context: dict[str, Any],
+        execution_mode: str = "inline",
+        caller_deployment_id: str | UUID | None = None,
+        ring_id: str | UUID | None = None,
+        timeout_seconds: int = 300,
+    ) -> dict[str, Any]:
+        """Execute an agent and wait for its result envelope (output, usage and messages).
+
+        Raises:
+            PlatformClientError: The execution failed or did not finish in time.
+        """
+        handle = await self._submit(
+            "agent",
+            agent_id,
+            input_data,
+            ring_id=ring_id,
+            timeout_seconds=timeout_seconds,
+            lifecycle_event="agent_run",
+            context=context,
+            caller_deployment_id=caller_deployment_id,
+            execution_mode=execution_mode,
+        )
+        return cast(dict[str, Any], await self._await_handle(handle, timeout_seconds))
+
+    async def execute_transform(
+        self,
+        transform_id: str | UUID,
+        input_data: Any,
+        context: dict[str, Any],
+        caller_deployment_id: str | UUID | None = None,
+    ) -> Any:
+        """Execute a transform synchronously (``POST .../transforms/{id}/execute``) and return its result."""
+        org_id, workspace_id = self._workspace()
+        body = body_model(
+            "TransformExecute",
+            {
+                "input_data": input_data,
+                "context": context,
+                "caller_deployment_id": None if caller_deployment_id is None else str(caller_deployment_id),
+            },
+        )
+        return await self._call(
+            "executions", "execute_transform", org_id, workspace_id, str(transform_id), body=body
+        )
+
+    async def execute_workflow(
+        self,
+        workflow_id: str | UUID,
+        input_data: dict[str, Any],
+        context: dict[str, Any] | None = None,
+        config: dict[str, Any] | None = None,
+        auto_deploy: bool = True,
+        lifecycle_event: str = "workflow",
+        caller_deployment_id: str | UUID | None = None,
+        ring_id: str | UUID | None = None,
+        timeout_seconds: int | None = None,
+    ) -> dict[str, Any]:
+        """Execute a workflow and wait for its result envelope (outputs, step results and errors).
+
+        Raises:
+            PlatformClientError: The execution failed or did not finish in time.
+        """
+        handle = await self._submit(
+            "workflow",
+            workflow_id,
+            input_data,
+            ring_id=ring_id,
+            timeout_seconds=timeout_seconds,
+            lifecycle_event=lifecycle_event,
+            config={**(config or {}), "auto_deploy": auto_deploy},
+            context=context,
+            caller_deployment_id=caller_deployment_id,
+        )
+        return cast(dict[str, Any], await self._await_handle(handle, timeout_seconds or 300))
+
+    async def submit_workflow_execution(
+        self,
+        workflow_id: str | UUID,
+        input_data: dict[str, Any],
+        config: dict[str, Any] | None = None,
+        lifecycle_event: str = "workflow",
+        ring_id: str | UUID | None = None,
+        timeout_seconds: int = 300,
+    ) -> ExecutionHandle:
+        """Submit a durable workflow execution and return its handle (``POST .../executions``)."""
+        return await self._submit(
+            "workflow",
+            workflow_id,
+            input_data,
+            ring_id=ring_id,
+            timeout_seconds=timeout_seconds,
+            lifecycle_event=lifecycle_event,
+            config=config,
+        )
+
+    async def submit_agent_execution(
+        self,
+        agent_id: str | UUID,
+        input_data: dict[str, Any],
+        config: dict[str, Any] | None = None,
+        lifecycle_event: str = "agent_run",
+        ring_id: str | UUID | None = None,
+        timeout_seconds: int = 300,
+    ) -> ExecutionHandle:
+        """Submit a durable isolated-agent execution and return its handle (``POST .../executions``)."""
+        return await self._submit(
+            "agent",
+            agent_id,
+            input_data,
+            ring_id=ring_id,
+            timeout_seconds=timeout_seconds,
+            lifecycle_event=lifecycle_event,
+            config=config,
+            execution_mode="isolated",
+        )
+
+    async def get_execution_status(self, execution_id: str | UUID) -> Execution:
+        """Fetch durable execution status (``GET .../executions/{id}``)."""
+        org_id, workspace_id = self._workspace()
+        status = await self._call("executions", "get_execution", org_id, workspace_id, str(execution_id))
+        return cast("Execution", status)
+
+    async def cancel_execution(self, execution_id: str | UUID) -> Execution:
+        """Request best-effort cancellation of an execution (``POST .../executions/{id}/cancel``)."""
+        org_id, workspace_id = self._workspace()
+        status = await self._call("executions", "cancel_execution", org_id, workspace_id, str(execution_id))
+        return cast("Execution", status)
+
+    async def get_execution_result(
+        self, execution_id: str | UUID, *, wait_seconds: float = 0.0
+    ) -> dict[str, Any]:
+        """Fetch the result envelope, letting the server hold up to ``wait_seconds`` for a terminal state."""
+        org_id, workspace_id = self._workspace()
+        result = await self._call(
+            "executions",
+            "get_execution_result",
+            org_id,
+            workspace_id,
+            str(execution_id),
+            wait_seconds=wait_seconds,
+        )
+        return cast(dict[str, Any], result)
+
+    async def await_execution_result(
+        self,
+        execution_id: str | UUID,
+        *,
+        timeout_seconds: float = 300,
+        poll_interval_seconds: float = 0.5,
+        not_found_retry_seconds: float = 30.0,
+    ) -> dict[str, Any]:
+        """Poll durable execution state until terminal and return the result envelope.
+
+        Raises:
+            PlatformExecutionError: The execution failed or was cancelled (remote message and traceback).
+            ExecutionTimeoutError: No terminal state within ``timeout_seconds``; carries the last status.
+        """
+        envelope = await self._await_terminal(
+            str(execution_id),
+            PollSettings(
+                timeout_seconds=timeout_seconds,
+                poll_interval_seconds=poll_interval_seconds,
+                not_found_retry_seconds=not_found_retry_seconds,
+                max_wait_seconds=max(0.0, min(30.0, self.timeout - 5.0)),
+            ),
+        )
+        return cast(dict[str, Any], unwrap_result(envelope, "envelope"))
+
+    async def _await_terminal(self, execution_id: str, settings: PollSettings) -> dict[str, Any]:
+        async def fetch(wait_seconds: float) -> dict[str, Any]:
+            return await self.get_execution_result(execution_id, wait_seconds=wait_seconds)
+
+        return await await_terminal(fetch, execution_id, settings)
+
+    async def _await_handle(self, handle: ExecutionHandle, timeout_seconds: float) -> Any:
+        return await self.await_execution_result(
+            handle["execution_id"], timeout_seconds=timeout_seconds + _GRACE_SECONDS
+        )
+
+    def _transport(self) -> ExecutionTransport:
+        if self._execution_transport is None:
+            self._execution_transport = ExecutionTransport()
+        return self._execution_transport
+
+    async def fetch_execution_input(
+        self, deployment_id: str | UUID | None, execution_id: str | UUID
+    ) -> dict[str, Any]:
+        """Fetch input data for pull-based execution via NATS (``exec.input.{execution_id}``).
+
+        Returns:
+            The input message: input_data, session_id, messages, state, config and context.
+        """
+        return await self._transport().fetch_input(
+            None if deployment_id is None else str(deployment_id), str(execution_id)
+        )
+
+    async def push_execution_output(
+        self,
+        deployment_id: str | UUID | None,
+        execution_id: str | UUID,
+        output: Any,
+        usage: dict[str, Any] | None = None,
+        messages: list[dict[str, Any]] | None = None,
+        state: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Push execution output back to the platform via NATS (``exec.output.{execution_id}``)."""
+        await self._transport().push_output(
+            None if deployment_id is None else str(deployment_id),
+            str(execution_id),
+            output,
+            usage=usage,
+            messages=messages,
+            state=state,
+            error=error,
+        )
+
+    async def push_execution_event(
+        self,
+        deployment_id: str | UUID | None,
+        execution_id: str | UUID,
+        event_type: str,
+        event_data: dict[str, Any],
+    ) -> None:
+        """Push a streaming event during execution via NATS (``exec.events.{execution_id}``)."""
+        await self._transport().push_event(
+            None if deployment_id is None else str(deployment_id), str(execution_id), event_type, event_data
+        )
+
+    async def publish_execution_status(self, execution_id: str | UUID, status: str) -> None:
+        """Publish execution status via NATS (``exec.status.{execution_id}``)."""
+        await self._transport().publish_status(str(execution_id), status)

@@ -1,0 +1,114 @@
+"""codegen/generate.py: pinned tool versions, --check, idempotent rewrites and the lock between runs.
+
+Every run that writes works on a copy of generated/ in a temporary directory (``--generated``), so the
+real generated/ is only ever read.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from .conftest import ROOT
+
+GENERATE = ROOT / "codegen" / "generate.py"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(GENERATE), *args], capture_output=True, text=True, timeout=45, check=False, cwd=ROOT
+    )
+
+
+@pytest.fixture
+def copy_of_generated(tmp_path: Path) -> Path:
+    """A copy of generated/ (without caches) that a test may change."""
+    target = tmp_path / "generated"
+    shutil.copytree(ROOT / "generated", target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def _mtimes(tree: Path) -> dict[Path, int]:
+    return {path: path.stat().st_mtime_ns for path in tree.rglob("*") if path.is_file()}
+
+
+def test_pins_are_read_from_pyproject_and_installed(generate: ModuleType) -> None:
+    pins = generate.pinned_versions()
+    assert pins == {"openapi-python-client": "0.29.1", "datamodel-code-generator": "0.89.0", "ruff": "0.17.6"}
+    generate.check_tool_versions(pins, generate.installed_versions())
+
+
+def test_other_tool_versions_are_refused_with_a_clear_message(generate: ModuleType) -> None:
+    pins = {"openapi-python-client": "0.29.1", "datamodel-code-generator": "0.89.0", "ruff": "0.17.6"}
+    installed = {"openapi-python-client": "0.30.0", "datamodel-code-generator": "0.89.0", "ruff": None}
+    with pytest.raises(generate.CodegenError) as caught:
+        generate.check_tool_versions(pins, installed)
+    message = str(caught.value)
+    assert "openapi-python-client==0.29.1 is pinned but 0.30.0 is installed" in message
+    assert "ruff==0.17.6 is pinned but nothing is installed" in message
+    assert "datamodel-code-generator" not in message.split("Install the pins")[0]
+
+
+def test_main_refuses_to_run_with_a_wrong_version(
+    generate: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(generate, "installed_versions", lambda: {"openapi-python-client": "0.28.0"})
+    target = tmp_path / "generated"
+    assert generate.main(["--generated", str(target)]) == 2
+    assert "refusing to generate" in capsys.readouterr().err
+    assert not target.exists()
+
+
+@pytest.mark.slow
+def test_real_generated_tree_is_up_to_date() -> None:
+    result = _run("--check")
+    assert result.returncode == 0, result.stderr + "\nrun: .venv/bin/python codegen/generate.py"
+
+
+@pytest.mark.slow
+def test_check_names_stale_files_and_a_rewrite_restores_them(copy_of_generated: Path) -> None:
+    changed = copy_of_generated / "flow_types" / "__init__.py"
+    changed.write_text(changed.read_text() + "\nEXTRA = 1\n")
+    (copy_of_generated / "flow_platform_client" / "api" / "auth" / "get_current_user.py").unlink()
+    (copy_of_generated / "flow_server_models" / "stray.py").write_text("")
+
+    check = _run("--check", "--generated", str(copy_of_generated))
+    assert check.returncode == 1
+    for name in ("flow_types/__init__.py", "api/auth/get_current_user.py", "flow_server_models/stray.py"):
+        assert name in check.stderr
+    assert "EXTRA = 1" in changed.read_text(), "--check must not write"
+
+    rewrite = _run("--generated", str(copy_of_generated))
+    assert rewrite.returncode == 0, rewrite.stderr
+    assert "3 files changed" in rewrite.stdout
+    reference = ROOT / "generated"
+    stale = subprocess.run(
+        ["diff", "-r", "-x", "__pycache__", str(reference), str(copy_of_generated)], capture_output=True, text=True
+    )
+    assert stale.returncode == 0, stale.stdout
+    assert [p.name for p in copy_of_generated.parent.iterdir()] == ["generated"], "staging directories left behind"
+
+
+@pytest.mark.slow
+def test_second_run_changes_nothing_and_waits_for_the_lock(generate: ModuleType, copy_of_generated: Path) -> None:
+    before = _mtimes(copy_of_generated)
+    with generate.codegen_lock(copy_of_generated):
+        process = subprocess.Popen(
+            [sys.executable, str(GENERATE), "--generated", str(copy_of_generated)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.0)
+        assert process.poll() is None, "the run must wait while another holds the lock"
+    stdout, stderr = process.communicate(timeout=45)
+    assert process.returncode == 0, stderr
+    assert "waiting for another codegen run" in stderr
+    assert "is up to date" in stdout
+    assert _mtimes(copy_of_generated) == before
