@@ -30,7 +30,7 @@ from benchmarks.common import (
 )
 from benchmarks.report import Row, verdict
 from benchmarks.settings import Settings
-from benchmarks.stats import summarize
+from benchmarks.stats import paired_ratio, summarize
 
 RATIO_BAR = 1.10
 CHAT_PATH = "/api/v1/gateway/v1/chat/completions"
@@ -74,7 +74,9 @@ def fill_ratio_row(row: Row, sdk: list[float] | None, base: list[float], reason:
     if sdk is None:
         return row.unavailable(reason)
     row.value = summarize(sdk)
-    row.ratio = row.value.median / row.baseline_value.median
+    ratios = paired_ratio(sdk, base)
+    row.ratio = ratios.median
+    row.extra["paired_ratio_iqr"] = f"{ratios.q1:.3f}–{ratios.q3:.3f}"
     row.status = verdict(row.ratio <= RATIO_BAR)
     return row
 

@@ -14,7 +14,7 @@ from benchmarks.cases_http import CHAT_PATH, make_flow
 from benchmarks.common import bench_token, chat_body, close_quietly, describe, require_method
 from benchmarks.report import Row, verdict
 from benchmarks.settings import Settings
-from benchmarks.stats import summarize
+from benchmarks.stats import paired_ratio, summarize
 
 RATIO_BAR = 0.90
 
@@ -105,7 +105,9 @@ async def measure_stream(settings: Settings, url: str) -> Row:
     if "sdk" not in samples:
         return row.unavailable(row.reason)
     row.value = summarize(samples["sdk"])
-    row.ratio = row.value.median / row.baseline_value.median
+    ratios = paired_ratio(samples["sdk"], samples["httpx"])
+    row.ratio = ratios.median
+    row.extra["paired_ratio_iqr"] = f"{ratios.q1:.3f}–{ratios.q3:.3f}"
     row.status = verdict(row.ratio >= RATIO_BAR)
     return row
 

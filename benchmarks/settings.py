@@ -50,12 +50,12 @@ class Settings:
 
 FULL = Settings(
     quick=False,
-    repeats=15,
-    calls=300,
+    repeats=41,
+    calls=100,
     warmup_calls=200,
     import_repeats=20,
     stream_chunks=5000,
-    stream_repeats=9,
+    stream_repeats=15,
     exec_sleep_seconds=2.0,
     exec_repeats=5,
     run_warmup=10,

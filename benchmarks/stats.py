@@ -47,3 +47,17 @@ def summarize(samples: list[float]) -> Stat:
     else:
         q1, _, q3 = statistics.quantiles(ordered, n=4, method="inclusive")
     return Stat(median=median, q1=q1, q3=q3, low=ordered[0], high=ordered[-1], n=len(ordered))
+
+
+def paired_ratio(values: list[float], baselines: list[float]) -> Stat:
+    """The spread of ratios of samples taken side by side (value i over baseline i).
+
+    Pairs are measured back to back, so a burst of load from elsewhere on the machine moves both
+    members of a pair; the median of the paired ratios is steadier than the ratio of medians.
+
+    Raises:
+        ValueError: When the lists are empty or of different lengths.
+    """
+    if len(values) != len(baselines):
+        raise ValueError(f"paired_ratio needs lists of equal length, got {len(values)} and {len(baselines)}")
+    return summarize([value / baseline for value, baseline in zip(values, baselines, strict=True)])

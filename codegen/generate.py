@@ -74,7 +74,8 @@ DATAMODEL_OPTIONS = [
 ]
 # A pydantic RootModel field holds a wrapper object (`model.kind.root`), so the server models inline them.
 PYDANTIC_OPTIONS = ["--output-model-type", "pydantic_v2.BaseModel", "--collapse-root-models"]
-TYPEDDICT_OPTIONS = ["--output-model-type", "typing.TypedDict"]
+# Without `from __future__ import annotations`, so NotRequired keys show at runtime (`__optional_keys__`).
+TYPEDDICT_OPTIONS = ["--output-model-type", "typing.TypedDict", "--disable-future-imports"]
 
 
 class CodegenError(Exception):
@@ -92,7 +93,9 @@ def pinned_versions(pyproject: Path = PYPROJECT) -> dict[str, str]:
             pins[match.group(1).lower()] = match.group(2)
     missing = sorted(set(PINNED_TOOLS) - set(pins))
     if missing:
-        raise CodegenError(f"pyproject.toml does not pin {', '.join(missing)} with '=='; pin every generator tool")
+        raise CodegenError(
+            f"pyproject.toml does not pin {', '.join(missing)} with '=='; pin every generator tool"
+        )
     return pins
 
 
@@ -133,7 +136,8 @@ def slash_parameters(spec: Mapping[str, Any]) -> dict[str, list[str]]:
             return parameter
         if not ref.startswith("#/components/parameters/"):
             raise CodegenError(f"unsupported parameter reference {ref!r}")
-        return shared[ref.rsplit("/", 1)[1]]
+        resolved: Mapping[str, Any] = shared[ref.rsplit("/", 1)[1]]
+        return resolved
 
     found: dict[str, list[str]] = {}
     for path, item in spec.get("paths", {}).items():
@@ -164,7 +168,9 @@ def _finish(process: subprocess.Popen[str], name: str) -> None:
     if process.returncode != 0:
         raise CodegenError(f"{name} failed (exit {process.returncode}):\n{stdout}{stderr}")
     if "warning" in (stdout + stderr).lower():
-        raise CodegenError(f"{name} reported warnings; fix the document so nothing is skipped:\n{stdout}{stderr}")
+        raise CodegenError(
+            f"{name} reported warnings; fix the document so nothing is skipped:\n{stdout}{stderr}"
+        )
 
 
 def _run(args: list[str], name: str) -> None:
@@ -201,13 +207,31 @@ def _client_command(out: Path, templates: Path) -> list[str]:
 def _datamodel_command(out: Path, package: str, options: list[str]) -> list[str]:
     (out / package).mkdir(parents=True, exist_ok=True)
     target = out / package / "__init__.py"
-    return [_tool("datamodel-codegen"), "--input", str(SPEC), "--output", str(target), *DATAMODEL_OPTIONS, *options]
+    return [
+        _tool("datamodel-codegen"),
+        "--input",
+        str(SPEC),
+        "--output",
+        str(target),
+        *DATAMODEL_OPTIONS,
+        *options,
+    ]
 
 
 def _format(out: Path) -> None:
     """Sort imports and format with fixed settings (``--isolated``: no config file changes the output)."""
-    common = ["--isolated", "--quiet", "--no-respect-gitignore", "--line-length", LINE_LENGTH, "--target-version"]
-    _run([_tool("ruff"), "check", *common, "py311", "--select", "I", "--fix", "--exit-zero", str(out)], "ruff check")
+    common = [
+        "--isolated",
+        "--quiet",
+        "--no-respect-gitignore",
+        "--line-length",
+        LINE_LENGTH,
+        "--target-version",
+    ]
+    _run(
+        [_tool("ruff"), "check", *common, "py311", "--select", "I", "--fix", "--exit-zero", str(out)],
+        "ruff check",
+    )
     _run([_tool("ruff"), "format", *common, "py311", str(out)], "ruff format")
 
 
@@ -229,7 +253,9 @@ def generate(out: Path) -> None:
         jobs = {
             "openapi-python-client": _start(_client_command(out, templates)),
             "datamodel-codegen (TypedDict)": _start(_datamodel_command(out, "flow_types", TYPEDDICT_OPTIONS)),
-            "datamodel-codegen (pydantic)": _start(_datamodel_command(out, "flow_server_models", PYDANTIC_OPTIONS)),
+            "datamodel-codegen (pydantic)": _start(
+                _datamodel_command(out, "flow_server_models", PYDANTIC_OPTIONS)
+            ),
         }
         for name, process in jobs.items():
             _finish(process, name)
@@ -318,7 +344,7 @@ def _exchange(first: Path, second: Path) -> bool:
     except (OSError, AttributeError):
         return False
     at_fdcwd, rename_exchange = -100, 2
-    result = renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange)
+    result: int = renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange)
     return result == 0
 
 
@@ -367,7 +393,9 @@ def run(target: Path, *, check: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run; a failed step exits 2 with its message."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the generated tree is stale; write nothing")
+    parser.add_argument(
+        "--check", action="store_true", help="fail if the generated tree is stale; write nothing"
+    )
     parser.add_argument(
         "--generated",
         type=Path,

@@ -20,6 +20,7 @@ from flow_local.areas import (
     connectors,
     conversations,
     datasets,
+    executions,
     memory,
     resources,
     secrets,
@@ -35,6 +36,7 @@ from flow_local.gateway import routes as gateway
 from flow_local.core import Platform, PlatformComponent
 from flow_local.errors import install_error_handlers
 from flow_local.middleware import RequestIdMiddleware
+from flow_local.runtime.service import ExecutionService
 from flow_local.settings import Settings
 
 logger = logging.getLogger("flow_local")
@@ -56,9 +58,10 @@ ROUTERS: list[APIRouter] = [
     memory.router,
     datasets.router,
     connectors.router,
+    executions.router,
 ]
 
-COMPONENT_FACTORIES: list[Callable[[], PlatformComponent]] = []
+COMPONENT_FACTORIES: list[Callable[[], PlatformComponent]] = [ExecutionService]
 
 
 def create_app(settings: Settings) -> FastAPI:

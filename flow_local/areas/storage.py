@@ -145,7 +145,7 @@ class StorageBackend:
         if expires is None:
             raise forbidden("a presigned URL needs both 'expires' and 'signature'")
         expected = self._signature(method, org_id, key, expires)
-        if not hmac.compare_digest(expected, signature):
+        if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
             raise forbidden("the presigned URL's signature does not match")
         if expires < time.time():
             raise forbidden("the presigned URL has expired")

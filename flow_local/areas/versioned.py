@@ -11,7 +11,7 @@ import sqlite3
 from typing import Any
 
 from flow_local.db import Database, from_json, to_json
-from flow_local.errors import conflict, not_found
+from flow_local.errors import bad_request, conflict, not_found
 from flow_local.values import new_id, now_iso
 
 
@@ -123,6 +123,9 @@ class VersionedStore:
         self, org_id: str, workspace_id: str, kind: str, item_id: str, changes: dict[str, Any]
     ) -> dict[str, Any]:
         """Apply ``changes`` (name, description, spec, status) as a new version."""
+        for key in ("name", "spec"):
+            if key in changes and changes[key] is None:
+                raise bad_request(f"field '{key}' cannot be null", key)
         with self.db.transaction() as conn:
             item = self.get(org_id, workspace_id, kind, item_id)
             for key in ("name", "description", "spec", "status"):

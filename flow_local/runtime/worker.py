@@ -140,7 +140,7 @@ class Worker:
 
             return await run_isolated_agent(self.client({}), job, spec, inputs, message)
         output = await run_code_block(
-            str(spec.get("source", "")), inputs, _flow_factory, str(spec.get("entrypoint") or "main")
+            str(spec.get("source", "")), inputs, lambda: _bound_flow(job), str(spec.get("entrypoint") or "main")
         )
         return {"output": output}
 
@@ -170,10 +170,18 @@ class Worker:
         )
 
 
-def _flow_factory() -> Any:
+def _bound_flow(job: dict[str, Any]) -> Any:
+    """A ``FlowSDK()`` from the runtime variables, bound to the code block's request context."""
     from flow_sdk import FlowSDK  # noqa: PLC0415 - only code blocks that ask for `flow` pay the import
 
-    return FlowSDK()
+    flow = FlowSDK()
+    flow.bind_request_context(
+        auth={"subject_id": f"execution:{job['execution_id']}", "scopes": ["read", "write"],
+              "token_type": "execution", "custom_claims": {}, "token": os.environ.get("AUTH_TOKEN", "")},
+        execution={"execution_id": job["execution_id"], "request_id": None, "job_id": None},
+        service={"service_id": None, "component_id": job.get("component_id"), "version": None},
+    )
+    return flow
 
 
 def _protocol_stream() -> IO[str]:

@@ -21,7 +21,9 @@ from flow_platform_client.api.storage import download_storage_object
 from flow_platform_client.models import ChatCompletion, ChatCompletionRequest, ChatMessage, ModelList
 
 BASE_URL = "http://platform.test"
-CHAT_BODY = ChatCompletionRequest.from_dict({"model": "offline/echo", "messages": [{"role": "user", "content": "hi"}]})
+CHAT_BODY = ChatCompletionRequest.from_dict(
+    {"model": "offline/echo", "messages": [{"role": "user", "content": "hi"}]}
+)
 COMPLETION = {
     "id": "cmpl-1",
     "object": "chat.completion",
@@ -54,7 +56,9 @@ def test_service_path_slashes_stay_unescaped() -> None:
     assert invoke_service_get._get_kwargs(org_id="o", service_id="s", path="v1/items/42")["url"] == (
         "/api/v1/orgs/o/services/s/v1/items/42"
     )
-    kwargs = invoke_service_version_post._get_kwargs(org_id="o", service_id="s", version=2, path="a/b", body=None)
+    kwargs = invoke_service_version_post._get_kwargs(
+        org_id="o", service_id="s", version=2, path="a/b", body=None
+    )
     assert kwargs["url"] == "/api/v1/orgs/o/services/s/v2/a/b"
 
 
@@ -70,7 +74,9 @@ def test_slashed_key_reaches_the_server_as_path_segments() -> None:
         seen.append(request.url.raw_path)
         return httpx.Response(200, content=b"%PDF", headers={"content-type": "application/octet-stream"})
 
-    response = download_storage_object.sync_detailed(org_id="org-1", key="reports/q4.pdf", client=_client(handler))
+    response = download_storage_object.sync_detailed(
+        org_id="org-1", key="reports/q4.pdf", client=_client(handler)
+    )
     assert response.status_code == 200 and response.content == b"%PDF"
     assert seen == [b"/api/v1/orgs/org-1/storage/objects/reports/q4.pdf"]
 
@@ -115,7 +121,9 @@ def test_event_stream_answer_is_not_parsed_as_json() -> None:
     stream = b'data: {"id": "c1"}\n\ndata: [DONE]\n\n'
 
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=stream, headers={"content-type": "text/event-stream; charset=utf-8"})
+        return httpx.Response(
+            200, content=stream, headers={"content-type": "text/event-stream; charset=utf-8"}
+        )
 
     response = create_chat_completion.sync_detailed(client=_client(handler), body=CHAT_BODY)
     assert response.status_code == 200
@@ -188,7 +196,9 @@ async def test_async_with_headers_keeps_the_custom_transport() -> None:
         return httpx.Response(200, json={"object": "list", "data": []})
 
     parent = Client(base_url=BASE_URL)
-    parent.set_async_httpx_client(httpx.AsyncClient(base_url=BASE_URL, transport=httpx.MockTransport(handler)))
+    parent.set_async_httpx_client(
+        httpx.AsyncClient(base_url=BASE_URL, transport=httpx.MockTransport(handler))
+    )
     child = parent.with_timeout(httpx.Timeout(5.0)).with_headers({"X-Trace": "t-1"})
     response = await list_models.asyncio_detailed(client=child)
     assert response.status_code == 200

@@ -22,7 +22,12 @@ GENERATE = ROOT / "codegen" / "generate.py"
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(GENERATE), *args], capture_output=True, text=True, timeout=45, check=False, cwd=ROOT
+        [sys.executable, str(GENERATE), *args],
+        capture_output=True,
+        text=True,
+        timeout=45,
+        check=False,
+        cwd=ROOT,
     )
 
 
@@ -89,14 +94,20 @@ def test_check_names_stale_files_and_a_rewrite_restores_them(copy_of_generated: 
     assert "3 files changed" in rewrite.stdout
     reference = ROOT / "generated"
     stale = subprocess.run(
-        ["diff", "-r", "-x", "__pycache__", str(reference), str(copy_of_generated)], capture_output=True, text=True
+        ["diff", "-r", "-x", "__pycache__", str(reference), str(copy_of_generated)],
+        capture_output=True,
+        text=True,
     )
     assert stale.returncode == 0, stale.stdout
-    assert [p.name for p in copy_of_generated.parent.iterdir()] == ["generated"], "staging directories left behind"
+    assert [p.name for p in copy_of_generated.parent.iterdir()] == ["generated"], (
+        "staging directories left behind"
+    )
 
 
 @pytest.mark.slow
-def test_second_run_changes_nothing_and_waits_for_the_lock(generate: ModuleType, copy_of_generated: Path) -> None:
+def test_second_run_changes_nothing_and_waits_for_the_lock(
+    generate: ModuleType, copy_of_generated: Path
+) -> None:
     before = _mtimes(copy_of_generated)
     with generate.codegen_lock(copy_of_generated):
         process = subprocess.Popen(
@@ -112,3 +123,21 @@ def test_second_run_changes_nothing_and_waits_for_the_lock(generate: ModuleType,
     assert "waiting for another codegen run" in stderr
     assert "is up to date" in stdout
     assert _mtimes(copy_of_generated) == before
+
+
+@pytest.mark.parametrize("atomic", [True, False], ids=["rename-exchange", "two-renames"])
+def test_install_replaces_the_tree_and_leaves_no_staging_behind(
+    generate: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, atomic: bool
+) -> None:
+    if not atomic:
+        monkeypatch.setattr(generate, "_exchange", lambda first, second: False)
+    fresh, target = tmp_path / "fresh", tmp_path / "out" / "generated"
+    (fresh / "pkg").mkdir(parents=True)
+    (fresh / "pkg" / "new.py").write_text("NEW = 1\n")
+    (target / "pkg").mkdir(parents=True)
+    (target / "pkg" / "old.py").write_text("OLD = 1\n")
+    generate.install(fresh, target)
+    assert generate.differences(fresh, target) == []
+    assert [p.name for p in target.parent.iterdir()] == ["generated"]
+    if atomic:
+        assert generate._exchange(target, fresh), "renameat2(RENAME_EXCHANGE) should exist on this Linux"

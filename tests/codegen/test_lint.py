@@ -14,7 +14,12 @@ REDOCLY = ROOT / "node_modules" / ".bin" / "redocly"
 
 
 def _lint() -> dict[str, object]:
-    env = {**os.environ, "REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true", "NO_COLOR": "1"}
+    env = {
+        **os.environ,
+        "REDOCLY_TELEMETRY": "off",
+        "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true",
+        "NO_COLOR": "1",
+    }
     result = subprocess.run(
         [str(REDOCLY), "lint", "openapi/openapi.yaml", "--format=json"],
         cwd=ROOT,
@@ -27,12 +32,16 @@ def _lint() -> dict[str, object]:
     try:
         report: dict[str, object] = json.loads(result.stdout)
     except json.JSONDecodeError:
-        pytest.fail(f"redocly lint gave no JSON report (exit {result.returncode}):\n{result.stdout}{result.stderr}")
+        pytest.fail(
+            f"redocly lint gave no JSON report (exit {result.returncode}):\n{result.stdout}{result.stderr}"
+        )
     report["exit_code"] = result.returncode
     return report
 
 
-@pytest.mark.skipif(not REDOCLY.exists(), reason="node_modules/.bin/redocly is absent: run `npm ci` to lint the spec")
+@pytest.mark.skipif(
+    not REDOCLY.exists(), reason="node_modules/.bin/redocly is absent: run `npm ci` to lint the spec"
+)
 def test_openapi_document_has_no_lint_errors() -> None:
     report = _lint()
     totals = report["totals"]

@@ -31,7 +31,10 @@ SEED_REQUESTS = [
     ("GET", "/api/v1/orgs/{org_id}/storage/objects/{key}"),
     ("POST", "/api/v1/connectors/instances/{instance_id}/execute-ddl"),
     ("POST", "/api/v1/orgs/{org}/workspaces/{ws}/components/{component_type}"),
-    *[(method, "/api/v1/orgs/{org}/services/{service_id}/{path}") for method in ("GET", "POST", "PUT", "DELETE")],
+    *[
+        (method, "/api/v1/orgs/{org}/services/{service_id}/{path}")
+        for method in ("GET", "POST", "PUT", "DELETE")
+    ],
     *[
         (method, "/api/v1/orgs/{org}/services/{service_id}/v{version}/{path}")
         for method in ("GET", "POST", "PUT", "DELETE")
@@ -60,9 +63,13 @@ def _resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("method", "path"), SEED_REQUESTS, ids=[f"{m} {p}" for m, p in SEED_REQUESTS])
-def test_seed_request_is_in_the_document(operations: list[tuple[str, str, dict[str, Any]]], method: str, path: str) -> None:
+def test_seed_request_is_in_the_document(
+    operations: list[tuple[str, str, dict[str, Any]]], method: str, path: str
+) -> None:
     documented = {(m, _shape(p)) for m, p, _ in operations}
-    assert (method, _shape(path)) in documented, f"{method} {path} (shown in the seeds) is not in openapi.yaml"
+    assert (method, _shape(path)) in documented, (
+        f"{method} {path} (shown in the seeds) is not in openapi.yaml"
+    )
 
 
 def test_every_operation_has_id_one_declared_tag_and_summary(
@@ -108,7 +115,9 @@ def test_every_operation_documents_its_errors_with_the_error_schema(
     assert not problems, "\n".join(problems)
 
 
-def test_every_operation_has_its_generated_endpoint_module(operations: list[tuple[str, str, dict[str, Any]]]) -> None:
+def test_every_operation_has_its_generated_endpoint_module(
+    operations: list[tuple[str, str, dict[str, Any]]],
+) -> None:
     missing = []
     for method, path, operation in operations:
         name = f"flow_platform_client.api.{operation['tags'][0]}.{_snake(operation['operationId'])}"
@@ -126,7 +135,9 @@ def test_every_operation_has_its_generated_endpoint_module(operations: list[tupl
         if module.stem != "__init__"
     }
     assert not missing, "generated/ lacks endpoint modules (run codegen/generate.py):\n" + "\n".join(missing)
-    assert len(generated) == len(operations), "generated/ has endpoint modules for operations not in the document"
+    assert len(generated) == len(operations), (
+        "generated/ has endpoint modules for operations not in the document"
+    )
 
 
 def test_storage_key_keeps_its_slashes_in_the_request_path() -> None:
@@ -135,7 +146,9 @@ def test_storage_key_keeps_its_slashes_in_the_request_path() -> None:
 
     kwargs = download_storage_object._get_kwargs(org_id="org-1", key="reports/q4.pdf")
     assert kwargs["url"] == "/api/v1/orgs/org-1/storage/objects/reports/q4.pdf"
-    upload = upload_storage_object._get_kwargs(org_id="org-1", key="reports/q4.pdf", body=File(payload=io.BytesIO(b"%PDF")))
+    upload = upload_storage_object._get_kwargs(
+        org_id="org-1", key="reports/q4.pdf", body=File(payload=io.BytesIO(b"%PDF"))
+    )
     assert upload["url"].endswith("/storage/objects/reports/q4.pdf")
 
 

@@ -29,6 +29,8 @@ from schemathesis.specs.openapi.checks import (
 )
 from schemathesis.checks import not_a_server_error
 
+from flow_server_models import ChatCompletionChunk
+
 from flow_local.app import create_app
 from flow_local.bootstrap import admin_token
 from flow_local.settings import Settings
@@ -94,4 +96,20 @@ def test_conforms(case: schemathesis.Case) -> None:
             case.path_parameters["workspace_id"] = DEFAULTS.workspace_id
     response = case.call(app=APP, headers={"Authorization": f"Bearer {TOKEN}"})
     STATUSES[response.status_code] += 1
+    if response.headers.get("content-type", [""])[0].startswith("text/event-stream"):
+        case.validate_response(response, checks=[c for c in CHECKS if c is not response_schema_conformance])
+        _check_event_stream(response.content.decode())
+        return
     case.validate_response(response, checks=CHECKS)
+
+
+def _check_event_stream(text: str) -> None:
+    """Every `data:` event is a ChatCompletionChunk, and the stream ends with `data: [DONE]`.
+
+    (The document types the event stream as a string, which schemathesis cannot apply per event, so the
+    events are checked against the document's ChatCompletionChunk model here.)
+    """
+    events = [line.removeprefix("data: ") for line in text.splitlines() if line.startswith("data: ")]
+    assert events and events[-1] == "[DONE]", text[-200:]
+    for event in events[:-1]:
+        ChatCompletionChunk.model_validate_json(event)

@@ -15,7 +15,9 @@ TOKEN = "tok-SECRET-abc123"
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-def error_response(status: int, detail: str = "boom", code: str = "some_code", request_id: str = "req-1") -> httpx.Response:
+def error_response(
+    status: int, detail: str = "boom", code: str = "some_code", request_id: str = "req-1"
+) -> httpx.Response:
     """The spec's error body with an X-Request-Id header."""
     body = {"detail": detail, "code": code, "request_id": request_id, "field": None}
     return httpx.Response(status, json=body, headers={"X-Request-Id": request_id})
@@ -38,10 +40,22 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Remove every runtime variable so configuration comes only from arguments."""
-    for name in (
-        "ORG_ID WORKSPACE_ID AUTH_TOKEN PLATFORM_API_URL GATEWAY_URL SERVICE_ID EXECUTION_ID JOB_ID "
-        "REQUEST_ID RING_ID PARENT_BILLING_TXN_ID LIFECYCLE_EVENT NATS_URL FLOW_HTTP_TIMEOUT_SECONDS"
-    ).split():
+    for name in [
+        "ORG_ID",
+        "WORKSPACE_ID",
+        "AUTH_TOKEN",
+        "PLATFORM_API_URL",
+        "GATEWAY_URL",
+        "SERVICE_ID",
+        "EXECUTION_ID",
+        "JOB_ID",
+        "REQUEST_ID",
+        "RING_ID",
+        "PARENT_BILLING_TXN_ID",
+        "LIFECYCLE_EVENT",
+        "NATS_URL",
+        "FLOW_HTTP_TIMEOUT_SECONDS",
+    ]:
         monkeypatch.delenv(name, raising=False)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import pytest
 from flow_unit_helpers import TOKEN, json_body, make_flow
@@ -72,8 +70,12 @@ def test_auth_namespace_reads_bound_context() -> None:
     flow = make_flow(lambda request: httpx.Response(200))
     assert flow.auth.subject_id is None and flow.auth.scopes == []
     token = flow.bind_request_context(
-        auth={"subject_id": "user-123", "scopes": ["read", "admin"], "token_type": "service_token",
-              "custom_claims": {"tenant_id": "t-1"}},
+        auth={
+            "subject_id": "user-123",
+            "scopes": ["read", "admin"],
+            "token_type": "service_token",
+            "custom_claims": {"tenant_id": "t-1"},
+        },
         headers={"X-Trace": "abc"},
     )
     try:
@@ -95,8 +97,13 @@ async def test_caller_service_token_cannot_be_overridden() -> None:
     flow = make_flow(handler)
     token = flow.bind_request_context(auth={"subject_id": "u", "token": "inbound-tok"})
     try:
-        await flow.services.post("/process", body={"data": 1}, service_id="down", auth="caller_service_token",
-                                 headers={"authorization": "Bearer forged"})
+        await flow.services.post(
+            "/process",
+            body={"data": 1},
+            service_id="down",
+            auth="caller_service_token",
+            headers={"authorization": "Bearer forged"},
+        )
         await flow.services.post("/process", body={"data": 1}, service_id="down", reuse_service_token=True)
         await flow.services.call("GET", "/health", service_id="down", version=2)
         assert flow.service.auth.reuse(required=True) == {"Authorization": "Bearer inbound-tok"}
@@ -114,8 +121,13 @@ async def test_caller_service_token_cannot_be_overridden() -> None:
 
 async def test_large_insert_goes_through_write_job(sleeps: list[float]) -> None:
     seen: list[httpx.Request] = []
-    job = {"job_id": "wj1", "status": "queued", "instance_id": "i1", "operation": "insert_rows",
-           "created_at": "2026-01-01T00:00:00Z"}
+    job = {
+        "job_id": "wj1",
+        "status": "queued",
+        "instance_id": "i1",
+        "operation": "insert_rows",
+        "created_at": "2026-01-01T00:00:00Z",
+    }
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
@@ -123,7 +135,9 @@ async def test_large_insert_goes_through_write_job(sleeps: list[float]) -> None:
             return httpx.Response(202, json=job)
         if request.url.path == "/api/v1/connectors/write-jobs/wj1":
             done = len([r for r in seen if "write-jobs/wj1" in r.url.path]) > 1
-            return httpx.Response(200, json={**job, "status": "completed" if done else "running", "rows_affected": 150})
+            return httpx.Response(
+                200, json={**job, "status": "completed" if done else "running", "rows_affected": 150}
+            )
         return httpx.Response(200, json={"operation": "insert_rows", "rows_affected": 2})
 
     flow = make_flow(handler)
@@ -134,7 +148,9 @@ async def test_large_insert_goes_through_write_job(sleeps: list[float]) -> None:
     assert seen[1].url.path == "/api/v1/connectors/instances/i1/write-jobs"
     assert "Idempotency-Key" in seen[1].headers and len(json_body(seen[1])["params"]["rows"]) == 150
     assert all(float(r.url.params["wait_seconds"]) > 0 for r in seen[2:])
-    wide = await flow.connectors.execute_operation("i1", "insert_rows", {"table": "t", "rows": [{"blob": "x" * 300_000}]})
+    wide = await flow.connectors.execute_operation(
+        "i1", "insert_rows", {"table": "t", "rows": [{"blob": "x" * 300_000}]}
+    )
     assert wide["job_id"] == "wj1"
     await flow.close()
 
@@ -147,4 +163,3 @@ async def test_invalid_body_is_a_clear_error() -> None:
         await flow.storage.download("../etc/passwd")
     with pytest.raises(FlowSDKError, match="claims must be a dict"):
         await flow.service_tokens.mint("fl_key")  # type: ignore[arg-type]
-

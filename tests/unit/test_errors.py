@@ -47,7 +47,9 @@ GATEWAY = [
 
 @pytest.mark.parametrize(("status", "cls"), PLATFORM)
 async def test_platform_status_maps_to_documented_class(status: int, cls: type, sleeps: list[float]) -> None:
-    client = make_platform(lambda request: error_response(status, detail=f"detail {status}", request_id="rid-7"))
+    client = make_platform(
+        lambda request: error_response(status, detail=f"detail {status}", request_id="rid-7")
+    )
     with pytest.raises(cls) as info:
         await client._request("GET", "/api/v1/tenants/orgs")
     error = info.value
@@ -66,7 +68,9 @@ async def test_platform_status_maps_to_documented_class(status: int, cls: type, 
 async def test_gateway_status_maps_to_documented_class(status: int, cls: type, sleeps: list[float]) -> None:
     flow = make_flow(lambda request: error_response(status, detail="gw", request_id="rid-8"))
     with pytest.raises(cls) as info:
-        await flow.gateway.chat_completion(model="openai/gpt-4o", messages=[{"role": "user", "content": "hi"}])
+        await flow.gateway.chat_completion(
+            model="openai/gpt-4o", messages=[{"role": "user", "content": "hi"}]
+        )
     assert type(info.value) is cls
     assert info.value.status_code == status and info.value.request_id == "rid-8" and info.value.detail == "gw"
     assert TOKEN not in str(info.value)

@@ -9,8 +9,13 @@ from flow_unit_helpers import error_response, make_flow
 from flow_sdk import ExecutionTimeoutError, PlatformExecutionError, PlatformNotFoundError
 from flow_sdk._polling import PollSettings, await_terminal
 
-HANDLE = {"execution_id": "ex1", "status": "pending", "component_type": "code_block", "component_id": "cb1",
-          "created_at": "2026-01-01T00:00:00Z"}
+HANDLE = {
+    "execution_id": "ex1",
+    "status": "pending",
+    "component_type": "code_block",
+    "component_id": "cb1",
+    "created_at": "2026-01-01T00:00:00Z",
+}
 
 
 def envelope(status: str, **extra: object) -> dict[str, object]:
@@ -47,7 +52,9 @@ async def test_result_mode_output_unwraps(sleeps: list[float]) -> None:
 
 async def test_unknown_and_pending_statuses_keep_polling_with_growing_interval(sleeps: list[float]) -> None:
     waits: list[str] = []
-    results = [httpx.Response(200, json=envelope(s)) for s in ("pending", "queued_for_gpu", "running", "running")]
+    results = [
+        httpx.Response(200, json=envelope(s)) for s in ("pending", "queued_for_gpu", "running", "running")
+    ]
     results.append(httpx.Response(200, json=envelope("completed", output=1)))
     flow = make_flow(scripted(results, waits))
     assert await flow.agents.await_result("ex1", timeout_seconds=60, result_mode="output") == 1
@@ -58,8 +65,14 @@ async def test_unknown_and_pending_statuses_keep_polling_with_growing_interval(s
 
 async def test_failed_execution_raises_with_remote_message_and_traceback(sleeps: list[float]) -> None:
     waits: list[str] = []
-    failed = envelope("failed", error={"message": "division by zero", "type": "ZeroDivisionError",
-                                       "traceback": "Traceback...\nZeroDivisionError: division by zero"})
+    failed = envelope(
+        "failed",
+        error={
+            "message": "division by zero",
+            "type": "ZeroDivisionError",
+            "traceback": "Traceback...\nZeroDivisionError: division by zero",
+        },
+    )
     flow = make_flow(scripted([httpx.Response(200, json=failed)], waits))
     with pytest.raises(PlatformExecutionError) as info:
         await flow.workflows.await_result("ex1")
@@ -107,6 +120,8 @@ async def test_not_found_is_retried_within_grace_then_raised(sleeps: list[float]
 async def test_platform_client_await_execution_result_signature_defaults(sleeps: list[float]) -> None:
     waits: list[str] = []
     flow = make_flow(scripted([httpx.Response(200, json=envelope("completed", output=3))], waits))
-    result = await flow._platform().await_execution_result("ex1", timeout_seconds=5, poll_interval_seconds=0.1)
+    result = await flow._platform().await_execution_result(
+        "ex1", timeout_seconds=5, poll_interval_seconds=0.1
+    )
     assert result["output"] == 3 and float(waits[0]) <= 5
     await flow.close()

@@ -61,11 +61,14 @@ def flow_streaming(stream: httpx.AsyncByteStream):  # type: ignore[no-untyped-de
 
 
 async def test_chunks_arrive_in_order_and_done_ends_the_stream() -> None:
-    body = TrackedStream([data(chunk(i)).encode() for i in range(5)] + [b"data: [DONE]\n\n", data(chunk(99)).encode()])
+    body = TrackedStream(
+        [data(chunk(i)).encode() for i in range(5)] + [b"data: [DONE]\n\n", data(chunk(99)).encode()]
+    )
     flow = flow_streaming(body)
-    seen = [c["choices"][0]["delta"]["content"] async for c in await flow.gateway.stream_chat_completion(
-        model="offline/echo", messages=MESSAGES
-    )]
+    seen = [
+        c["choices"][0]["delta"]["content"]
+        async for c in await flow.gateway.stream_chat_completion(model="offline/echo", messages=MESSAGES)
+    ]
     assert seen == [f"w{i} " for i in range(5)]
     assert body.closed
     await flow.close()
@@ -75,7 +78,9 @@ async def test_multiline_data_and_comments_are_decoded() -> None:
     payload = json.dumps(chunk(1), indent=1).split("\n")
     event = ": keep-alive\n" + "".join(f"data: {line}\n" for line in payload) + "\n"
     flow = flow_streaming(TrackedStream([event.encode(), b"data: [DONE]\n\n"]))
-    chunks = [c async for c in await flow.gateway.stream_chat_completion(model="offline/echo", messages=MESSAGES)]
+    chunks = [
+        c async for c in await flow.gateway.stream_chat_completion(model="offline/echo", messages=MESSAGES)
+    ]
     assert chunks == [chunk(1)]
     await flow.close()
 
@@ -101,7 +106,9 @@ async def test_end_without_done_raises_typed_error() -> None:
 
 async def test_error_event_raises_with_detail_and_request_id() -> None:
     error = {"detail": "provider exploded", "code": "provider_error", "request_id": "rid-s", "field": None}
-    flow = flow_streaming(TrackedStream([data(chunk(0)).encode(), f"event: error\ndata: {json.dumps(error)}\n\n".encode()]))
+    flow = flow_streaming(
+        TrackedStream([data(chunk(0)).encode(), f"event: error\ndata: {json.dumps(error)}\n\n".encode()])
+    )
     with pytest.raises(GatewayStreamError) as info:
         async for _ in await flow.gateway.stream_chat_completion(model="offline/echo", messages=MESSAGES):
             pass

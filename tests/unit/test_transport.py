@@ -7,7 +7,13 @@ import pytest
 from flow_unit_helpers import TOKEN, error_response, make_flow, make_platform
 
 from flow_sdk import PlatformClientError
-from flow_sdk._transport import DEFAULT_MAX_RETRIES, RETRYABLE_STATUS_CODES, RetryPolicy, build_sync_client, BearerAuth
+from flow_sdk._transport import (
+    DEFAULT_MAX_RETRIES,
+    RETRYABLE_STATUS_CODES,
+    BearerAuth,
+    RetryPolicy,
+    build_sync_client,
+)
 
 HANDLE = {
     "execution_id": "ex1",
@@ -19,12 +25,16 @@ HANDLE = {
 
 
 @pytest.mark.parametrize("status", sorted(RETRYABLE_STATUS_CODES))
-async def test_retryable_status_is_retried_with_the_same_idempotency_key(status: int, sleeps: list[float]) -> None:
+async def test_retryable_status_is_retried_with_the_same_idempotency_key(
+    status: int, sleeps: list[float]
+) -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return error_response(status) if len(seen) <= DEFAULT_MAX_RETRIES else httpx.Response(202, json=HANDLE)
+        return (
+            error_response(status) if len(seen) <= DEFAULT_MAX_RETRIES else httpx.Response(202, json=HANDLE)
+        )
 
     flow = make_flow(handler)
     handle = await flow.code_blocks.submit("cb1", {"x": 1})
@@ -167,7 +177,9 @@ async def test_401_after_refresh_raises_without_second_refresh(sleeps: list[floa
         refreshes += 1
         return "still-bad"
 
-    client = make_platform(lambda request: error_response(401, detail="expired"), on_auth_token_refresh=refresh)
+    client = make_platform(
+        lambda request: error_response(401, detail="expired"), on_auth_token_refresh=refresh
+    )
     from flow_sdk.platform_client import PlatformAuthenticationError
 
     with pytest.raises(PlatformAuthenticationError):
@@ -233,7 +245,9 @@ def test_sync_client_retries_with_the_same_policy(sleeps: list[float]) -> None:
         keys.append(request.headers["Idempotency-Key"])
         return error_response(502) if len(keys) == 1 else httpx.Response(200, json={"ok": True})
 
-    client = build_sync_client("http://platform.test", BearerAuth(TOKEN), transport=httpx.MockTransport(handler))
+    client = build_sync_client(
+        "http://platform.test", BearerAuth(TOKEN), transport=httpx.MockTransport(handler)
+    )
     response = client.post("/api/v1/auth/token", json={"api_key": "fl_x"})
     assert response.json() == {"ok": True}
     assert len(keys) == 2 and len(set(keys)) == 1

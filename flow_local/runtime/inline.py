@@ -1,0 +1,127 @@
+"""Executions that run inside the platform process: workflows and inline agents.
+
+Their code-block and agent steps run as child executions (through the runners), each carrying the
+parent's billing transaction as ``parent_billing_txn_id``; transform steps run in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from flow_local.runtime.agent import agent_loop
+from flow_local.runtime.transform import run_transform
+from flow_local.runtime.workflow import WorkflowError, run_workflow
+
+if TYPE_CHECKING:
+    from flow_local.runtime.service import ExecutionService
+
+
+class ChildExecutionError(Exception):
+    """A child execution ended without completing."""
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        error = record.get("error") or {}
+        super().__init__(f"{record['component_type']} '{record['component_id']}' {record['status']}: {error.get('message', '')}")
+        self.record = record
+
+
+async def run_child(
+    service: ExecutionService, parent: dict[str, Any], component_type: str, component_id: str, inputs: dict[str, Any]
+) -> Any:
+    """Submit a child execution of ``parent`` and return its output once it completes.
+
+    Raises:
+        ChildExecutionError: The child failed, timed out or was cancelled.
+    """
+    from flow_local.areas.executions import submit_record  # noqa: PLC0415
+
+    assert service.platform is not None
+    remaining = max(1, int(parent["timeout_seconds"] - (time.time() - float(parent.get("started_mono") or time.time()))))
+    submission = {
+        "component_type": component_type,
+        "component_id": component_id,
+        "input": inputs,
+        "ring_id": parent["ring_id"],
+        "timeout_seconds": remaining,
+        "lifecycle_event": parent.get("lifecycle_event") or "workflow",
+        "execution_mode": "isolated",
+        "context": {"parent_execution_id": parent["execution_id"]},
+    }
+    child = await submit_record(service.platform, parent["org_id"], parent["workspace_id"], submission,
+                                parent_billing_txn_id=parent["billing_txn_id"], subject=parent.get("subject"))
+    try:
+        record = await service.wait_terminal(child["execution_id"], remaining + 5)
+        if record["status"] not in ("completed",):
+            if record["status"] in ("pending", "running"):
+                await service.cancel(child["execution_id"])
+            raise ChildExecutionError(service.store.get(child["execution_id"]))  # type: ignore[union-attr]
+    except asyncio.CancelledError:
+        await service.cancel(child["execution_id"])
+        raise
+    return record["output"]
+
+
+async def run_inline(service: ExecutionService, record: dict[str, Any], spec: dict[str, Any]) -> None:
+    """Run a workflow or an inline agent to a terminal state."""
+    assert service.store is not None
+    execution_id = record["execution_id"]
+    service.store.mark_running(execution_id, time.time())
+    record = service.store.get(execution_id)
+    service._schedule_deadline(execution_id, float(record["timeout_seconds"]))
+    try:
+        if record["component_type"] == "workflow":
+            fields = await _workflow(service, record, spec)
+        else:
+            fields = await _agent(service, record, spec)
+    except asyncio.CancelledError:
+        return
+    except WorkflowError as exc:
+        error = {"message": str(exc), "type": exc.error_type, "step": exc.step_id}
+        service.finish(execution_id, "failed", {"error": error})
+        return
+    except Exception as exc:  # noqa: BLE001 - any failure ends the execution as failed
+        error = {"message": str(exc), "type": type(exc).__name__, "traceback": traceback.format_exc()}
+        service.finish(execution_id, "failed", {"error": error})
+        return
+    service.finish(execution_id, "completed", fields)
+
+
+async def _workflow(service: ExecutionService, record: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    from flow_local.areas.executions import find_component  # noqa: PLC0415
+
+    assert service.store is not None and service.platform is not None
+
+    async def run_step(step: dict[str, Any], inputs: dict[str, Any]) -> Any:
+        kind, component_id = str(step.get("component_type")), str(step["component_id"])
+        if kind == "transform":
+            component = find_component(service.platform, record["org_id"], record["workspace_id"], "transform", component_id)  # type: ignore[arg-type]
+            return run_transform(component["spec"], inputs)
+        return await run_child(service, record, kind, component_id, inputs)
+
+    def on_progress(steps: dict[str, Any]) -> None:
+        service.store.set_steps(record["execution_id"], steps)  # type: ignore[union-attr]
+
+    output, steps = await run_workflow(spec, record.get("input") or {}, run_step, on_progress)
+    return {"output": output, "steps": steps}
+
+
+async def _agent(service: ExecutionService, record: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    from flow_local.gateway.routes import GatewayBackend  # noqa: PLC0415
+
+    assert service.platform is not None
+    gateway = service.platform.backend(GatewayBackend)
+    execution_id = record["execution_id"]
+
+    async def chat(request: dict[str, Any]) -> dict[str, Any]:
+        return await gateway.chat({k: v for k, v in request.items() if v is not None})
+
+    async def run_tool(component_id: str, arguments: dict[str, Any]) -> Any:
+        return await run_child(service, record, "code_block", component_id, arguments)
+
+    async def emit(event_type: str, data: dict[str, Any]) -> None:
+        service.add_event(execution_id, event_type, data)
+
+    return await agent_loop(spec, record.get("input") or {}, chat, run_tool, emit)

@@ -1,0 +1,463 @@
+"""The execution service: a platform component that owns NATS, the local runner and every execution's state.
+
+It starts ``nats-server`` (JetStream store under ``<data dir>/nats``, port kept across restarts so
+external runners reconnect), creates the streams, starts a local runner process with a warm pool,
+consumes ``exec.output.*``, ``exec.events.*`` and ``exec.status.*`` through durable consumers, enforces
+deadlines, cancels, and recovers after a restart (pending executions are dispatched, executions a lost
+runner held are retried once, then failed). Waiters are woken by asyncio events, never by polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from flow_local.core import Platform
+from flow_local.runtime.nats_server import NatsServer, free_port
+from flow_local.runtime.store import TERMINAL, ExecutionStore
+from flow_local.runtime.streams import (
+    DISPATCH_STREAM,
+    EVENTS_STREAM,
+    HEARTBEAT_SUBJECT,
+    INPUT_STREAM,
+    OUTPUT_STREAM,
+    STATUS_STREAM,
+    control_subject,
+    decode,
+    dispatch_subject,
+    encode,
+    ensure_runner_consumer,
+    ensure_streams,
+    input_subject,
+)
+
+logger = logging.getLogger("flow_local.executions")
+
+LOST_AFTER_SECONDS = 3.0
+MONITOR_SECONDS = 0.5
+MAX_ATTEMPTS = 2
+WORKERS_ENV = "FLOW_LOCAL_RUNNER_WORKERS"
+
+
+class ExecutionService:
+    """State machine and transport of durable executions.
+
+    Attributes:
+        workers: Warm workers of the local runner (0: no local runner, only external ones).
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = int(os.environ.get(WORKERS_ENV, "4")) if workers is None else workers
+        self.platform: Platform | None = None
+        self.store: ExecutionStore | None = None
+        self.nats_server: NatsServer | None = None
+        self.nc: NatsClient | None = None
+        self.js: JetStreamContext | None = None
+        self._runner: asyncio.subprocess.Process | None = None
+        self._terminal: dict[str, asyncio.Event] = {}
+        self._new_event: dict[str, asyncio.Event] = {}
+        self._deadlines: dict[str, asyncio.TimerHandle] = {}
+        self._last_seen: dict[str, float] = {}
+        self._inline: dict[str, asyncio.Task[Any]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._events_done_seq = 0
+        self._events_progress = asyncio.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def nats_url(self) -> str:
+        """URL of the platform's NATS server."""
+        assert self.nats_server is not None
+        return self.nats_server.url
+
+    async def start(self, platform: Platform) -> None:
+        """Start NATS, the streams, the consumers and the local runner; then recover."""
+        self.platform = platform
+        self.store = ExecutionStore(platform.db)
+        store_dir = platform.settings.data_dir / "nats"
+        self.nats_server = NatsServer(store_dir, port=_kept_port(store_dir / "port"))
+        await self.nats_server.start()
+        self.nc = await nats.connect(self.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+        self.js = self.nc.jetstream()
+        await ensure_streams(self.js)
+        await ensure_runner_consumer(self.js)
+        await self._subscribe()
+        platform.extras["nats_url"] = self.nats_url
+        if self.workers > 0:
+            await self._start_runner()
+        await self._recover()
+        self._spawn(self._monitor())
+
+    async def _subscribe(self) -> None:
+        assert self.js is not None and self.nc is not None
+        handlers = ((OUTPUT_STREAM, "exec.output.>", self._on_output), (EVENTS_STREAM, "exec.events.>", self._on_event),
+                    (STATUS_STREAM, "exec.status.>", self._on_status))
+        for stream, subject, handler in handlers:
+            config = ConsumerConfig(deliver_policy=DeliverPolicy.NEW, ack_wait=30)
+            await self.js.subscribe(subject, durable=f"platform_{stream.lower()}", stream=stream, cb=handler,
+                                    manual_ack=True, config=config)
+        await self.nc.subscribe(HEARTBEAT_SUBJECT, cb=self._on_heartbeat)
+
+    async def _start_runner(self) -> None:
+        command = [sys.executable, "-m", "flow_local.runtime.runner", "--nats", self.nats_url,
+                   "--workers", str(self.workers), "--exit-on-stdin-close"]
+        self._runner = await asyncio.create_subprocess_exec(
+            *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        assert self._runner.stdout is not None
+        line = await asyncio.wait_for(self._runner.stdout.readline(), 60.0)
+        if not line:
+            raise RuntimeError(f"the local runner exited with code {await self._runner.wait()}")
+
+    async def stop(self) -> None:
+        """Stop the runner, the consumers and NATS; running executions stay recorded for recovery."""
+        for task in [*self._tasks, *self._inline.values()]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._inline.values(), return_exceptions=True)
+        for handle in self._deadlines.values():
+            handle.cancel()
+        if self._runner is not None and self._runner.returncode is None:
+            assert self._runner.stdin is not None
+            self._runner.stdin.close()
+            try:
+                await asyncio.wait_for(self._runner.wait(), 10.0)
+            except TimeoutError:
+                self._runner.kill()
+                await self._runner.wait()
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await self.nc.close()
+        if self.nats_server is not None:
+            await self.nats_server.stop()
+
+    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ------------------------------------------------------------------ dispatch
+    async def start_execution(self, record: dict[str, Any], spec: dict[str, Any]) -> None:
+        """Start a stored pending execution: inline in this process, or published to the runners."""
+        if record["execution_mode"] == "inline":
+            from flow_local.runtime.inline import run_inline  # noqa: PLC0415
+
+            execution_id = record["execution_id"]
+            task = asyncio.create_task(run_inline(self, record, spec))
+            self._inline[execution_id] = task
+            task.add_done_callback(lambda _t: self._inline.pop(execution_id, None))
+            return
+        await self._dispatch(record, spec)
+
+    async def _dispatch(self, record: dict[str, Any], spec: dict[str, Any]) -> None:
+        """Publish the input, then the job (the input is there before any runner can see the job)."""
+        assert self.js is not None and self.store is not None
+        execution_id = record["execution_id"]
+        message = {
+            "execution_id": execution_id,
+            "deployment_id": record.get("caller_deployment_id"),
+            "input_data": record.get("input") or {},
+            "session_id": None,
+            "messages": None,
+            "state": None,
+            "config": record.get("config"),
+            "context": record.get("context"),
+        }
+        await self.js.publish(input_subject(execution_id), encode(message))
+        job = {
+            "execution_id": execution_id,
+            "component_type": record["component_type"],
+            "component_id": record["component_id"],
+            "spec": spec,
+            "env": self.runtime_env(record),
+            "timeout_seconds": record["timeout_seconds"],
+            "memory_mb": spec.get("memory_mb"),
+            "deployment_id": record.get("caller_deployment_id"),
+            "attempt": record["attempt"],
+        }
+        await self.js.publish(dispatch_subject(execution_id), encode(job))
+        self.store.mark_dispatched(execution_id)
+
+    def runtime_env(self, record: dict[str, Any]) -> dict[str, str]:
+        """The runtime variables of an execution, with a fresh execution token."""
+        assert self.platform is not None
+        token = self.platform.tokens.mint_execution_token(
+            org_id=record["org_id"], workspace_id=record["workspace_id"], execution_id=record["execution_id"],
+            ttl_seconds=int(record["timeout_seconds"]) + 600,
+        )
+        return {
+            "ORG_ID": record["org_id"],
+            "WORKSPACE_ID": record["workspace_id"],
+            "AUTH_TOKEN": token,
+            "PLATFORM_API_URL": self.platform.url,
+            "GATEWAY_URL": self.platform.url,
+            "EXECUTION_ID": record["execution_id"],
+            "RING_ID": record["ring_id"],
+            "PARENT_BILLING_TXN_ID": record["billing_txn_id"],
+            "LIFECYCLE_EVENT": record.get("lifecycle_event") or "",
+            "NATS_URL": self.nats_url,
+        }
+
+    # ------------------------------------------------------------------ messages from runners
+    async def _on_status(self, msg: Msg) -> None:
+        assert self.store is not None
+        payload = decode(msg.data)
+        execution_id = str(payload.get("execution_id") or msg.subject.rsplit(".", 1)[-1])
+        status = str(payload.get("status", ""))
+        self._last_seen[execution_id] = time.monotonic()
+        if status == "running":
+            await self._mark_running(execution_id)
+        elif status in ("timeout", "cancelled"):
+            self.finish(execution_id, status, {"error": {"message": f"the execution was {status} by its runner", "type": status}})
+        await msg.ack()
+
+    async def _mark_running(self, execution_id: str) -> None:
+        assert self.store is not None
+        if self.store.mark_running(execution_id, time.time()):
+            record = self.store.get(execution_id)
+            self._schedule_deadline(execution_id, float(record["timeout_seconds"]))
+            return
+        record = self.store.get(execution_id)
+        if record["status"] in TERMINAL:
+            await self.kill(execution_id, record["status"])
+
+    async def _on_event(self, msg: Msg) -> None:
+        assert self.store is not None
+        payload = decode(msg.data)
+        execution_id = str(payload.get("execution_id") or msg.subject.rsplit(".", 1)[-1])
+        data = payload.get("event_data")
+        seq = self.store.add_event(execution_id, str(payload.get("event_type", "message")),
+                                   data if isinstance(data, dict) else {"value": data}, msg.metadata.sequence.stream)
+        self._events_done_seq = max(self._events_done_seq, msg.metadata.sequence.stream)
+        self._events_progress.set()
+        self._events_progress = asyncio.Event()
+        if seq is not None:
+            self._notify_event(execution_id)
+        await msg.ack()
+
+    async def _on_output(self, msg: Msg) -> None:
+        assert self.store is not None
+        payload = decode(msg.data)
+        execution_id = str(payload.get("execution_id") or msg.subject.rsplit(".", 1)[-1])
+        await self._events_caught_up()
+        stdout, stderr, error_event = self.store.captured(execution_id)
+        fields: dict[str, Any] = {"stdout": stdout, "stderr": stderr, "usage": payload.get("usage"),
+                                  "messages": payload.get("messages")}
+        if payload.get("error"):
+            error = dict(error_event or {})
+            error.setdefault("message", str(payload["error"]))
+            self.finish(execution_id, "failed", {**fields, "error": error})
+        else:
+            self.finish(execution_id, "completed", {**fields, "output": payload.get("output")})
+        await msg.ack()
+
+    async def _events_caught_up(self, timeout: float = 1.0) -> None:
+        """Wait until every event published before now is stored (events travel in another stream)."""
+        assert self.js is not None
+        info = await self.js.stream_info(EVENTS_STREAM)
+        deadline = time.monotonic() + timeout
+        while self._events_done_seq < info.state.last_seq and time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._events_progress.wait(), deadline - time.monotonic())
+
+    async def _on_heartbeat(self, msg: Msg) -> None:
+        now = time.monotonic()
+        for execution_id in decode(msg.data).get("executions") or []:
+            self._last_seen[str(execution_id)] = now
+
+    # ------------------------------------------------------------------ state changes and waiters
+    def finish(self, execution_id: str, status: str, fields: dict[str, Any]) -> bool:
+        """Move an execution to a terminal state (first writer wins), store a conversation, wake waiters."""
+        assert self.store is not None
+        if status == "completed" and fields.get("messages"):
+            fields["conversation_id"] = self._save_conversation(execution_id, fields["messages"])
+        changed = self.store.finish(execution_id, status, fields)
+        if changed:
+            handle = self._deadlines.pop(execution_id, None)
+            if handle is not None:
+                handle.cancel()
+            self._last_seen.pop(execution_id, None)
+            event = self._terminal.pop(execution_id, None)
+            if event is not None:
+                event.set()
+            self._notify_event(execution_id)
+        return changed
+
+    def _save_conversation(self, execution_id: str, messages: list[dict[str, Any]]) -> str | None:
+        from flow_local.areas.conversations import ConversationsBackend  # noqa: PLC0415
+
+        assert self.platform is not None and self.store is not None
+        record = self.store.get(execution_id)
+        if record["status"] in TERMINAL:
+            return None
+        backend = self.platform.backend(ConversationsBackend)
+        return backend.save(record["org_id"], record["workspace_id"], messages,
+                            agent_id=record["component_id"], execution_id=execution_id)
+
+    def _notify_event(self, execution_id: str) -> None:
+        event = self._new_event.pop(execution_id, None)
+        if event is not None:
+            event.set()
+
+    async def wait_terminal(self, execution_id: str, timeout: float) -> dict[str, Any]:
+        """The execution once terminal, or as it is after ``timeout`` seconds."""
+        assert self.store is not None
+        record = self.store.get(execution_id)
+        if record["status"] in TERMINAL or timeout <= 0:
+            return record
+        event = self._terminal.setdefault(execution_id, asyncio.Event())
+        record = self.store.get(execution_id)
+        if record["status"] not in TERMINAL:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout)
+        return self.store.get(execution_id)
+
+    async def wait_events(self, execution_id: str, after_seq: int, timeout: float) -> list[dict[str, Any]]:
+        """Events after ``after_seq``, waiting up to ``timeout`` for one when there are none yet."""
+        assert self.store is not None
+        events = self.store.events(execution_id, after_seq)
+        if events or timeout <= 0 or self.store.get(execution_id)["status"] in TERMINAL:
+            return events
+        event = self._new_event.setdefault(execution_id, asyncio.Event())
+        events = self.store.events(execution_id, after_seq)
+        if not events:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout)
+            events = self.store.events(execution_id, after_seq)
+        return events
+
+    def add_event(self, execution_id: str, event_type: str, data: dict[str, Any]) -> None:
+        """Store an event produced inside the platform (inline agents and workflows)."""
+        assert self.store is not None
+        self.store.add_event(execution_id, event_type, data, None)
+        self._notify_event(execution_id)
+
+    # ------------------------------------------------------------------ deadlines, cancel, kill
+    def _schedule_deadline(self, execution_id: str, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        old = self._deadlines.pop(execution_id, None)
+        if old is not None:
+            old.cancel()
+        self._deadlines[execution_id] = loop.call_later(max(0.0, seconds), self._on_deadline, execution_id)
+
+    def _on_deadline(self, execution_id: str) -> None:
+        self._deadlines.pop(execution_id, None)
+        assert self.store is not None
+        timeout = self.store.get(execution_id)["timeout_seconds"]
+        error = {"message": f"the execution exceeded its timeout of {timeout} s", "type": "TimeoutError"}
+        if self.finish(execution_id, "timeout", {"error": error}):
+            self._spawn(self.kill(execution_id, "timeout"))
+
+    async def cancel(self, execution_id: str) -> dict[str, Any]:
+        """Cancel a pending or running execution; the process running it is killed."""
+        assert self.store is not None
+        self.store.request_cancel(execution_id)
+        error = {"message": "the execution was cancelled", "type": "CancelledError"}
+        if self.finish(execution_id, "cancelled", {"error": error}):
+            await self.kill(execution_id, "cancelled")
+        return self.store.get(execution_id)
+
+    async def kill(self, execution_id: str, status: str) -> None:
+        """Stop an execution wherever it is: its inline task, its queued job, or its worker process."""
+        task = self._inline.get(execution_id)
+        if task is not None:
+            task.cancel()
+        assert self.nc is not None and self.js is not None
+        for stream, subject in ((DISPATCH_STREAM, dispatch_subject(execution_id)), (INPUT_STREAM, input_subject(execution_id))):
+            with contextlib.suppress(NotFoundError, Exception):
+                found = await self.js.get_last_msg(stream, subject)
+                await self.js.delete_msg(stream, found.seq)
+        await self.nc.publish(control_subject(execution_id), encode({"action": "kill", "status": status}))
+
+    # ------------------------------------------------------------------ restart safety
+    async def _recover(self) -> None:
+        """Dispatch what was accepted but not published; watch what was running for a live runner."""
+        assert self.store is not None and self.js is not None
+        now = time.monotonic()
+        for record in self.store.active():
+            execution_id = record["execution_id"]
+            if record["execution_mode"] == "inline":
+                await self._retry_or_fail(record, "the platform restarted while it ran")
+            elif not record["dispatched"]:
+                await self.start_execution(record, self._spec_of(record))
+            else:
+                self._last_seen[execution_id] = now
+                if record["status"] == "running" and record.get("started_mono"):
+                    remaining = float(record["started_mono"]) + float(record["timeout_seconds"]) - time.time()
+                    self._schedule_deadline(execution_id, remaining)
+
+    async def _monitor(self) -> None:
+        """Retry (once) or fail executions whose runner stopped announcing them."""
+        while True:
+            await asyncio.sleep(MONITOR_SECONDS)
+            try:
+                await self._check_lost()
+            except Exception:
+                logger.exception("checking for lost executions failed")
+
+    async def _check_lost(self) -> None:
+        assert self.store is not None and self.js is not None
+        now = time.monotonic()
+        for execution_id, seen in list(self._last_seen.items()):
+            if now - seen < LOST_AFTER_SECONDS:
+                continue
+            self._last_seen.pop(execution_id, None)
+            record = self.store.get(execution_id)
+            if record["status"] in TERMINAL or record["execution_mode"] == "inline":
+                continue
+            with contextlib.suppress(NotFoundError):
+                await self.js.get_last_msg(DISPATCH_STREAM, dispatch_subject(execution_id))
+                continue
+            await self._retry_or_fail(record, "its runner stopped while it ran")
+
+    async def _retry_or_fail(self, record: dict[str, Any], why: str) -> None:
+        assert self.store is not None
+        execution_id = record["execution_id"]
+        if record["attempt"] >= MAX_ATTEMPTS:
+            self.finish(execution_id, "failed", {"error": {"message": f"the execution was lost: {why} (attempt {record['attempt']})", "type": "ExecutionLost"}})
+            return
+        if record["execution_mode"] != "inline":
+            await self.kill(execution_id, "failed")
+        if self.store.retry(execution_id):
+            await self.start_execution(self.store.get(execution_id), self._spec_of(record))
+
+    def _spec_of(self, record: dict[str, Any]) -> dict[str, Any]:
+        from flow_local.areas.executions import resolve_spec  # noqa: PLC0415
+
+        assert self.platform is not None
+        return resolve_spec(self.platform, record)
+
+
+def _kept_port(path: Path) -> int:
+    """The NATS port used last time on this data dir when it is free again, else a new free port."""
+    if path.exists():
+        port = int(path.read_text().strip() or 0)
+        with contextlib.suppress(OSError):
+            import socket  # noqa: PLC0415
+
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                sock.bind(("127.0.0.1", port))
+            return port
+    port = free_port()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(str(port))
+    return port
+
+
+def new_billing_txn_id() -> str:
+    """A new billing transaction id."""
+    return f"btx_{uuid.uuid4().hex}"

@@ -1,0 +1,204 @@
+"""ServiceHost: the platform component that runs hosted-service versions and forwards calls to them.
+
+It starts one process per deployed version (see :mod:`.process`), restarts the versions recorded as
+running when the platform starts again, forwards calls through one pooled httpx client with a signed
+``X-Flow-Context`` header, and stops every process with the platform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from flow_local.runtime.services.context import CONTEXT_HEADER, JOB_HEADER, CallerContext, sign_context
+from flow_local.runtime.services.process import ServiceProcess, ServiceStartError
+
+if TYPE_CHECKING:
+    from flow_local.core import Platform
+
+logger = logging.getLogger("flow_local.services")
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        CONTEXT_HEADER,
+        JOB_HEADER,
+        "x-flow-forwarded-by",
+    }
+)
+FORWARD_TIMEOUT_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class VersionKey:
+    """Identifies one version of one service of one org."""
+
+    org_id: str
+    service_id: str
+    version: int
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    """What a version process needs: the app, its source, the runtime variables."""
+
+    key: VersionKey
+    app: str
+    source_dir: Path
+    log_path: Path
+    port: int
+    context_key: str
+    variables: Mapping[str, str]
+
+
+def forward_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Request headers to pass on to a service: all but hop-by-hop and the platform's own."""
+    return {name: value for name, value in headers if name.lower() not in HOP_BY_HOP}
+
+
+class ServiceHost:
+    """Runs hosted-service version processes for one platform."""
+
+    def __init__(self) -> None:
+        self.platform: Platform | None = None
+        self.client: httpx.AsyncClient | None = None
+        self._processes: dict[VersionKey, ServiceProcess] = {}
+        self._starting: dict[VersionKey, asyncio.Task[ServiceProcess]] = {}
+
+    async def start(self, platform: Platform) -> None:
+        """Open the pooled client and restart the versions recorded as running."""
+        self.platform = platform
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        self.client = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(FORWARD_TIMEOUT_SECONDS, connect=5.0))
+        from flow_local.areas.services import HostedServicesBackend
+
+        for spec in platform.backend(HostedServicesBackend).launch_specs_to_restore():
+            self._starting[spec.key] = asyncio.create_task(self._launch(spec))
+
+    async def stop(self) -> None:
+        """Stop every version process and close the client."""
+        for task in self._starting.values():
+            task.cancel()
+        processes, self._processes = list(self._processes.values()), {}
+        await asyncio.gather(*(asyncio.to_thread(p.terminate) for p in processes))
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+
+    def _client(self) -> httpx.AsyncClient:
+        if self.client is None:
+            raise RuntimeError("the service host is not started")
+        return self.client
+
+    async def _launch(self, spec: LaunchSpec) -> ServiceProcess:
+        process = ServiceProcess(spec.app, spec.source_dir, spec.port, spec.context_key, spec.log_path)
+        process.spawn(dict(spec.variables))
+        try:
+            await process.wait_healthy(self._client())
+        except BaseException:
+            await asyncio.to_thread(process.terminate)
+            raise
+        self._processes[spec.key] = process
+        return process
+
+    async def launch(self, spec: LaunchSpec) -> ServiceProcess:
+        """Start a version and wait until it is healthy.
+
+        Raises:
+            ServiceStartError: It exited or never answered (the message holds its last log lines).
+        """
+        task = asyncio.create_task(self._launch(spec))
+        self._starting[spec.key] = task
+        try:
+            return await task
+        finally:
+            self._starting.pop(spec.key, None)
+
+    async def process(self, key: VersionKey) -> ServiceProcess | None:
+        """The running process of a version (waiting for one that is starting), or None."""
+        starting = self._starting.get(key)
+        if starting is not None:
+            try:
+                await asyncio.shield(starting)
+            except (ServiceStartError, asyncio.CancelledError):
+                return None
+            finally:
+                if starting.done():
+                    self._starting.pop(key, None)
+        found = self._processes.get(key)
+        return found if found is not None and found.alive else None
+
+    async def halt(self, key: VersionKey) -> None:
+        """Stop a version's process (nothing when it does not run)."""
+        task = self._starting.pop(key, None)
+        if task is not None:
+            task.cancel()
+        process = self._processes.pop(key, None)
+        if process is not None:
+            await asyncio.to_thread(process.terminate)
+
+    async def healthy(self, key: VersionKey) -> bool:
+        """True when the version's process answers its health check."""
+        process = self._processes.get(key)
+        return process is not None and await process.check_health(self._client())
+
+    async def send(
+        self,
+        process: ServiceProcess,
+        method: str,
+        path: str,
+        *,
+        caller: CallerContext,
+        headers: Mapping[str, str] | None = None,
+        params: Any = None,
+        content: bytes | None = None,
+        stream: bool = False,
+    ) -> httpx.Response:
+        """Send one request to a version process with the signed caller context.
+
+        Raises:
+            httpx.HTTPError: The process could not be reached.
+        """
+        outgoing = dict(headers or {})
+        outgoing[CONTEXT_HEADER] = sign_context(caller, process.context_key)
+        outgoing["x-request-id"] = caller.request_id
+        if caller.job_id:
+            outgoing[JOB_HEADER] = caller.job_id
+        url = f"{process.url}/{path.lstrip('/')}"
+        request = self._client().build_request(method, url, headers=outgoing, params=params, content=content)
+        return await self._client().send(request, stream=stream)
+
+    async def fetch_openapi(self, process: ServiceProcess, caller: CallerContext) -> dict[str, Any] | None:
+        """The app's ``/openapi.json`` (None when it has none)."""
+        try:
+            response = await self.send(process, "GET", "/openapi.json", caller=caller)
+        except httpx.HTTPError:
+            logger.warning("cannot fetch /openapi.json from %s", process.url)
+            return None
+        if response.status_code != 200:
+            return None
+        try:
+            document = response.json()
+        except ValueError:
+            return None
+        return document if isinstance(document, dict) else None
+
+
+def service_host_factory() -> ServiceHost:
+    """The factory registered in the app's component list."""
+    return ServiceHost()

@@ -1,0 +1,66 @@
+"""Shared fixtures: one real local platform (NATS, runners, SQLite) per test module."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from flow_local.platform import LocalPlatform
+from flow_sdk import FlowSDK
+
+WORKERS = "3"
+
+
+def start_platform(**kwargs: Any) -> LocalPlatform:
+    """A started LocalPlatform with a small warm pool."""
+    previous = os.environ.get("FLOW_LOCAL_RUNNER_WORKERS")
+    os.environ["FLOW_LOCAL_RUNNER_WORKERS"] = kwargs.pop("workers", WORKERS)
+    try:
+        return LocalPlatform(**kwargs).start()
+    finally:
+        if previous is None:
+            os.environ.pop("FLOW_LOCAL_RUNNER_WORKERS", None)
+        else:
+            os.environ["FLOW_LOCAL_RUNNER_WORKERS"] = previous
+
+
+@pytest.fixture(scope="module")
+def lp() -> Iterator[LocalPlatform]:
+    platform = start_platform()
+    yield platform
+    platform.stop()
+
+
+@pytest.fixture
+def runtime_env(lp: LocalPlatform, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The platform's runtime variables exported, as FlowSDK() reads them."""
+    env = lp.env()
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+async def flow(runtime_env: dict[str, str]) -> AsyncIterator[FlowSDK]:
+    sdk = FlowSDK()
+    yield sdk
+    await sdk.close()
+
+
+def api(lp: LocalPlatform) -> httpx.Client:
+    """An admin HTTP client on the default workspace."""
+    base = f"{lp.url}/api/v1/orgs/{lp.org_id}/workspaces/{lp.workspace_id}"
+    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {lp.admin_token}"}, timeout=30)
+
+
+def create_component(lp: LocalPlatform, component_type: str, component_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Create (or replace) a catalog component with a chosen id."""
+    with api(lp) as client:
+        client.delete(f"/components/{component_type}/{component_id}")
+        response = client.post(f"/components/{component_type}", json={"id": component_id, "name": component_id, "spec": spec})
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
