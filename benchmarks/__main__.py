@@ -37,7 +37,9 @@ RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny counts (seconds, not minutes); no meaningful bars")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny counts (seconds, not minutes); no meaningful bars"
+    )
     parser.add_argument("--json", type=Path, default=None, help="where to write the JSON table")
     parser.add_argument(
         "--only", default=",".join(GROUPS), help=f"comma-separated groups to run, among {', '.join(GROUPS)}"
@@ -113,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = QUICK if args.quick else FULL
     console = Console(width=None if sys.stdout.isatty() else 200)
-    console.print(f"[bold]flow-sdk benchmarks[/] ({'quick' if settings.quick else 'full'} run: {', '.join(args.groups)})")
+    console.print(
+        f"[bold]flow-sdk benchmarks[/] ({'quick' if settings.quick else 'full'} run: {', '.join(args.groups)})"
+    )
     start = time.perf_counter()
     rows = run(settings, args.groups)
     meta = metadata(settings, args.groups, time.perf_counter() - start)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
 
-from benchmarks.report import INFO, Row, verdict
+from benchmarks.common import Samples
+from benchmarks.report import DASH, INFO, TIMES, Row, verdict
 from benchmarks.servers import PROJECT_ROOT
 from benchmarks.settings import Settings
 from benchmarks.stats import paired_ratio, summarize
@@ -29,12 +31,14 @@ def import_env() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 
 
-def wall_ms(statement: str) -> float:
-    """Milliseconds for ``python -c statement`` in a fresh interpreter (bytecode caches allowed).
+def wall_ms(statement: str) -> tuple[float, float]:
+    """Milliseconds of CPU (user + system) and of wall time for ``python -c statement`` in a fresh
+    interpreter (bytecode caches allowed).
 
     Raises:
         RuntimeError: When the statement fails.
     """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", statement],
@@ -45,12 +49,14 @@ def wall_ms(statement: str) -> float:
         check=False,
     )
     elapsed = (time.perf_counter() - start) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise RuntimeError(f"`python -c {statement!r}` failed: {done.stderr.strip().splitlines()[-1:]}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    return cpu, elapsed
 
 
-def import_samples(settings: Settings) -> tuple[dict[str, list[float]], dict[str, str]]:
+def import_samples(settings: Settings) -> tuple[dict[str, Samples], dict[str, str]]:
     """Time every statement ``import_repeats`` times, rotating the order; failures are reasons."""
     failed: dict[str, str] = {}
     names = list(STATEMENTS)
@@ -60,11 +66,11 @@ def import_samples(settings: Settings) -> tuple[dict[str, list[float]], dict[str
         except RuntimeError as exc:
             failed[name] = str(exc)
     names = [name for name in names if name not in failed]
-    samples: dict[str, list[float]] = {name: [] for name in names}
+    samples = {name: Samples() for name in names}
     for repeat in range(settings.import_repeats):
         shift = repeat % len(names)
         for name in names[shift:] + names[:shift]:
-            samples[name].append(wall_ms(STATEMENTS[name]))
+            samples[name].add(*wall_ms(STATEMENTS[name]))
     return samples, failed
 
 
@@ -77,7 +83,7 @@ def import_rows(settings: Settings) -> list[Row]:
             figure='python -c "import flow_sdk" (wall time)',
             baseline='python -c "import httpx"',
             unit="ms",
-            bar=f"≤ {RATIO_BAR:.2f}×",
+            bar=f"≤ {RATIO_BAR:.2f}{TIMES}",
         ),
         Row(
             key="import_flow_sdk_facade",
@@ -91,13 +97,17 @@ def import_rows(settings: Settings) -> list[Row]:
         if "httpx" in failed:
             row.unavailable(failed["httpx"])
             continue
-        row.baseline_value = summarize(samples["httpx"])
+        base = samples["httpx"]
+        row.baseline_value = summarize(base.wall)
         if name in failed:
             row.unavailable(failed[name])
             continue
-        row.value = summarize(samples[name])
-        ratios = paired_ratio(samples[name], samples["httpx"])
+        row.value = summarize(samples[name].wall)
+        ratios = paired_ratio(samples[name].wall, base.wall)
         row.ratio = ratios.median
-        row.extra["paired_ratio_iqr"] = f"{ratios.q1:.3f}–{ratios.q3:.3f}"
+        row.extra["paired_ratio_iqr"] = f"{ratios.q1:.3f}{DASH}{ratios.q3:.3f}"
+        row.extra["cpu_ms_median"] = summarize(samples[name].cpu).median
+        row.extra["baseline_cpu_ms_median"] = summarize(base.cpu).median
+        row.extra["cpu_ratio"] = round(paired_ratio(samples[name].cpu, base.cpu).median, 3)
         row.status = verdict(row.ratio <= RATIO_BAR) if name == "flow_sdk" else INFO
     return rows

@@ -157,7 +157,9 @@ async def measure_await_result(target: LocalTarget, settings: Settings) -> Row:
             envelope = await await_result(execution_id, timeout_seconds=60)
             returned = time.time()
         if envelope.get("status") != "completed":
-            raise Unavailable(f"the sleeping code block ended {envelope.get('status')}: {envelope.get('error')}")
+            raise Unavailable(
+                f"the sleeping code block ended {envelope.get('status')}: {envelope.get('error')}"
+            )
         lags.append((returned - timestamp(envelope.get("finished_at"))) * 1000)
         requests.append(len(seen))
     row.value = summarize(lags)
@@ -237,7 +239,9 @@ async def run_local_cases(settings: Settings, platform: Any) -> list[Row]:
         return unavailable_rows([await_row(), *run_rows(), vector_row(settings)], exc)
     rows: list[Row] = []
     async with httpx.AsyncClient(
-        base_url=str(platform.url), headers={"Authorization": f"Bearer {platform_token(platform)}"}, timeout=300
+        base_url=str(platform.url),
+        headers={"Authorization": f"Bearer {platform_token(platform)}"},
+        timeout=300,
     ) as raw:
         target = LocalTarget(platform, flow, raw)
         try:

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 
 from benchmarks.cases_http import CHAT_PATH, make_flow
-from benchmarks.common import bench_token, chat_body, close_quietly, describe, require_method
-from benchmarks.report import Row, verdict
+from benchmarks.common import Samples, bench_token, chat_body, close_quietly, describe, require_method
+from benchmarks.report import DASH, TIMES, Row, verdict
 from benchmarks.settings import Settings
 from benchmarks.stats import paired_ratio, summarize
 
@@ -27,24 +27,25 @@ def stream_row() -> Row:
         key="sse_stream",
         figure="SSE chat stream through flow.gateway.stream_chat_completion",
         baseline="httpx stream + aiter_lines + json.loads (same stream)",
-        unit="chunks/s",
-        bar=f"≥ {RATIO_BAR:.2f}×",
+        unit="chunks/CPU-s",
+        bar=f"≥ {RATIO_BAR:.2f}{TIMES}",
     )
 
 
-async def chunks_per_second(read: StreamReader, expected: int) -> float:
-    """Read one whole stream with ``read``; return chunks per second.
+async def chunks_per_second(read: StreamReader, expected: int, into: Samples | None = None) -> None:
+    """Read one whole stream with ``read``; record chunks per second of client CPU and of wall time.
 
     Raises:
         RuntimeError: When the stream did not yield ``expected`` chunks.
     """
     gc.collect()
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     count = await read()
-    elapsed = time.perf_counter() - start
+    cpu_seconds, wall_seconds = time.process_time() - cpu, time.perf_counter() - wall
     if count != expected:
         raise RuntimeError(f"stream yielded {count} chunks, expected {expected}")
-    return count / elapsed
+    if into is not None:
+        into.add(count / max(cpu_seconds, 1e-9), count / wall_seconds)
 
 
 def raw_reader(raw: httpx.AsyncClient) -> StreamReader:
@@ -101,24 +102,29 @@ async def measure_stream(settings: Settings, url: str) -> Row:
         finally:
             if flow is not None:
                 await close_quietly(flow)
-    row.baseline_value = summarize(samples["httpx"])
+    base = samples["httpx"]
+    row.baseline_value = summarize(base.cpu)
+    row.extra["baseline_wall_median"] = summarize(base.wall).median
     if "sdk" not in samples:
         return row.unavailable(row.reason)
-    row.value = summarize(samples["sdk"])
-    ratios = paired_ratio(samples["sdk"], samples["httpx"])
+    sdk = samples["sdk"]
+    row.value = summarize(sdk.cpu)
+    ratios = paired_ratio(sdk.cpu, base.cpu)
     row.ratio = ratios.median
-    row.extra["paired_ratio_iqr"] = f"{ratios.q1:.3f}–{ratios.q3:.3f}"
+    row.extra["paired_ratio_iqr"] = f"{ratios.q1:.3f}{DASH}{ratios.q3:.3f}"
+    row.extra["wall_median"] = summarize(sdk.wall).median
+    row.extra["wall_ratio"] = round(paired_ratio(sdk.wall, base.wall).median, 3)
     row.status = verdict(row.ratio >= RATIO_BAR)
     return row
 
 
-async def alternate(readers: dict[str, StreamReader], settings: Settings) -> dict[str, list[float]]:
+async def alternate(readers: dict[str, StreamReader], settings: Settings) -> dict[str, Samples]:
     """Warm up each reader once, then read ``stream_repeats`` streams with each, alternating order."""
     names = list(readers)
     for name in names:
         await chunks_per_second(readers[name], settings.stream_chunks)
-    samples: dict[str, list[float]] = {name: [] for name in names}
+    samples = {name: Samples() for name in names}
     for repeat in range(settings.stream_repeats):
         for name in names if repeat % 2 == 0 else reversed(names):
-            samples[name].append(await chunks_per_second(readers[name], settings.stream_chunks))
+            await chunks_per_second(readers[name], settings.stream_chunks, samples[name])
     return samples

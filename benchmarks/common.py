@@ -6,6 +6,7 @@ import gc
 import importlib
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 ORG_ID = "org-bench"
@@ -67,28 +68,55 @@ def bench_token(org_id: str = ORG_ID, workspace_id: str = WORKSPACE_ID) -> str:
 
 def chat_body(stream: bool = False) -> dict[str, Any]:
     """The chat completion request body both the SDK and the baseline send."""
-    body: dict[str, Any] = {"model": CHAT_MODEL, "messages": CHAT_MESSAGES, "temperature": 0.7, "max_tokens": 256}
+    body: dict[str, Any] = {
+        "model": CHAT_MODEL,
+        "messages": CHAT_MESSAGES,
+        "temperature": 0.7,
+        "max_tokens": 256,
+    }
     if stream:
         body["stream"] = True
     return body
 
 
-async def time_async_calls(call: Callable[[], Awaitable[Any]], calls: int) -> float:
-    """Run ``call`` ``calls`` times in a row; return microseconds per call."""
+@dataclass
+class Samples:
+    """Paired clocks of repeated timed blocks: client CPU time and wall time, one entry per block.
+
+    Attributes:
+        cpu: This process's CPU time (user + system) per unit, one entry per block.
+        wall: Wall-clock time per unit, one entry per block.
+    """
+
+    cpu: list[float] = field(default_factory=list)
+    wall: list[float] = field(default_factory=list)
+
+    def add(self, cpu: float, wall: float) -> None:
+        """Record one block."""
+        self.cpu.append(cpu)
+        self.wall.append(wall)
+
+
+async def time_async_calls(
+    call: Callable[[], Awaitable[Any]], calls: int, into: Samples | None = None
+) -> None:
+    """Run ``call`` ``calls`` times in a row; record microseconds per call (CPU and wall) ``into``."""
     gc.collect()
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(calls):
         await call()
-    return (time.perf_counter() - start) / calls * 1e6
+    if into is not None:
+        into.add((time.process_time() - cpu) / calls * 1e6, (time.perf_counter() - wall) / calls * 1e6)
 
 
-def time_sync_calls(call: Callable[[], Any], calls: int) -> float:
-    """Run ``call`` ``calls`` times in a row; return microseconds per call."""
+def time_sync_calls(call: Callable[[], Any], calls: int, into: Samples | None = None) -> None:
+    """The sync twin of `time_async_calls`."""
     gc.collect()
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(calls):
         call()
-    return (time.perf_counter() - start) / calls * 1e6
+    if into is not None:
+        into.add((time.process_time() - cpu) / calls * 1e6, (time.perf_counter() - wall) / calls * 1e6)
 
 
 async def close_quietly(obj: Any) -> None:

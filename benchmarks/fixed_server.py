@@ -81,7 +81,12 @@ def component_body() -> dict[str, Any]:
 
 def error_body(path: str) -> dict[str, Any]:
     """The document's `Error` object for an unknown path."""
-    return {"detail": f"no fixed answer for {path}", "code": "not_found", "request_id": REQUEST_ID, "field": None}
+    return {
+        "detail": f"no fixed answer for {path}",
+        "code": "not_found",
+        "request_id": REQUEST_ID,
+        "field": None,
+    }
 
 
 def json_response(status: int, payload: Any) -> bytes:

@@ -17,6 +17,8 @@ MET = "met"
 MISSED = "missed"
 NOT_AVAILABLE = "not available"
 INFO = "info"
+TIMES = "\N{MULTIPLICATION SIGN}"
+DASH = "\N{EN DASH}"
 
 
 @dataclass
@@ -28,7 +30,7 @@ class Row:
         figure: What is measured, in words.
         baseline: What it is compared with, in words ("—" when nothing).
         unit: The unit of ``value`` and ``baseline_value``.
-        bar: The bar, in words (for example "≤ 1.10×").
+        bar: The bar, in words (for example "≤ 1.10" followed by a multiplication sign).
         status: One of "met", "missed", "not available", "info".
         value: The measured figure.
         baseline_value: The baseline measured in the same run.
@@ -73,7 +75,7 @@ class Row:
 
 
 def verdict(ok: bool) -> str:
-    """"met" when ``ok``, else "missed"."""
+    """ "met" when ``ok``, else "missed"."""
     return MET if ok else MISSED
 
 
@@ -90,7 +92,7 @@ def spread(stat: Stat | None) -> str:
     """The interquartile range and extremes of a stat, in words."""
     if stat is None:
         return "—"
-    return f"IQR {fmt(stat.q1)}–{fmt(stat.q3)}\nmin–max {fmt(stat.low)}–{fmt(stat.high)}\nn={stat.n}"
+    return f"IQR {fmt(stat.q1)}{DASH}{fmt(stat.q3)}\nmin{DASH}max {fmt(stat.low)}{DASH}{fmt(stat.high)}\nn={stat.n}"
 
 
 STATUS_STYLE = {MET: "bold green", MISSED: "bold red", NOT_AVAILABLE: "yellow", INFO: "cyan"}
@@ -98,7 +100,9 @@ STATUS_STYLE = {MET: "bold green", MISSED: "bold red", NOT_AVAILABLE: "yellow", 
 
 def render(rows: list[Row], console: Console) -> None:
     """Print the rows as a table."""
-    table = Table(title="flow-sdk benchmarks (ratios against baselines measured in this run)", show_lines=True)
+    table = Table(
+        title="flow-sdk benchmarks (ratios against baselines measured in this run)", show_lines=True
+    )
     table.add_column("Figure (vs baseline)", ratio=4, overflow="fold")
     table.add_column("Median", justify="right", ratio=1)
     table.add_column("Spread", ratio=2)
@@ -115,7 +119,7 @@ def render(rows: list[Row], console: Console) -> None:
             with_unit(row.value, row.unit),
             spread(row.value),
             with_unit(row.baseline_value, row.unit),
-            f"{row.ratio:.3f}×" if row.ratio is not None else "—",
+            f"{row.ratio:.3f}{TIMES}" if row.ratio is not None else "—",
             row.bar,
             result + extras_text(row.extra),
         )

@@ -21,10 +21,12 @@ from flow_local.areas import (
     conversations,
     datasets,
     executions,
+    jobs,
     memory,
     resources,
     secrets,
     service_tokens,
+    services,
     state,
     storage,
     system,
@@ -32,11 +34,12 @@ from flow_local.areas import (
     vector,
 )
 from flow_local.bootstrap import ensure_defaults
-from flow_local.gateway import routes as gateway
 from flow_local.core import Platform, PlatformComponent
 from flow_local.errors import install_error_handlers
+from flow_local.gateway import routes as gateway
 from flow_local.middleware import RequestIdMiddleware
 from flow_local.runtime.service import ExecutionService
+from flow_local.runtime.services.host import service_host_factory
 from flow_local.settings import Settings
 
 logger = logging.getLogger("flow_local")
@@ -59,9 +62,15 @@ ROUTERS: list[APIRouter] = [
     datasets.router,
     connectors.router,
     executions.router,
+    services.router,
+    jobs.router,
 ]
 
-COMPONENT_FACTORIES: list[Callable[[], PlatformComponent]] = [ExecutionService]
+COMPONENT_FACTORIES: list[Callable[[], PlatformComponent]] = [
+    ExecutionService,
+    service_host_factory,
+    jobs.job_runner_factory,
+]
 
 
 def create_app(settings: Settings) -> FastAPI:

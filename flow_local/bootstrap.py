@@ -43,7 +43,10 @@ def ensure_defaults(platform: Platform) -> Defaults:
         org = tenants.create_org("Local organization")
         workspace = tenants.create_workspace(org["id"], "default")
         ring = platform.backend(ResourcesBackend).create(
-            org["id"], workspace["id"], "ring", {"name": "dev", "description": "Development ring", "spec": {"stage": "dev"}}
+            org["id"],
+            workspace["id"],
+            "ring",
+            {"name": "dev", "description": "Development ring", "spec": {"stage": "dev"}},
         )
         key = tenants.create_api_key(org["id"], "dev key")
         _write_secret(key_path, key["key"])

@@ -17,7 +17,9 @@ SERVER_FILE = "server.json"
 
 local_app = typer.Typer(help="Run the Manifest Platform on this machine.", no_args_is_help=True)
 
-DataDirOption = typer.Option(None, "--data-dir", help="Data directory (default: $FLOW_LOCAL_DATA_DIR or the user data dir).")
+DataDirOption = typer.Option(
+    None, "--data-dir", help="Data directory (default: $FLOW_LOCAL_DATA_DIR or the user data dir)."
+)
 
 
 def _recorded_url(settings: Settings) -> str:
@@ -51,7 +53,7 @@ def serve(
             f"  org        {defaults.org_id}\n"
             f"  workspace  {defaults.workspace_id}\n"
             f"  dev ring   {defaults.ring_id}\n"
-            f"Get the environment for FlowSDK():  eval \"$(flow local env --data-dir {shlex.quote(str(settings.data_dir))})\"\n"
+            f'Get the environment for FlowSDK():  eval "$(flow local env --data-dir {shlex.quote(str(settings.data_dir))})"\n'
             "Stop with Ctrl+C."
         )
     uvicorn.run(app, host=host, port=port, log_level="warning" if quiet else "info")
@@ -72,7 +74,10 @@ def env(data_dir: Path | None = DataDirOption) -> None:
 
 
 @local_app.command()
-def approve(code: str = typer.Argument(..., help="The user code the CLI login shows, e.g. WDJB-MJHT."), data_dir: Path | None = DataDirOption) -> None:
+def approve(
+    code: str = typer.Argument(..., help="The user code the CLI login shows, e.g. WDJB-MJHT."),
+    data_dir: Path | None = DataDirOption,
+) -> None:
     """Approve a pending CLI login request as the local admin."""
     settings = Settings.load(data_dir)
     url = _recorded_url(settings)
@@ -95,3 +100,8 @@ def approve(code: str = typer.Argument(..., help="The user code the CLI login sh
         typer.echo(f"approval failed ({response.status_code}): {response.json().get('detail')}", err=True)
         raise typer.Exit(1)
     typer.echo(f"approved login request {code}")
+
+
+from flow_local.runtime.cli import runner_command  # noqa: E402
+
+local_app.command("runner")(runner_command)

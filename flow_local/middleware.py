@@ -35,7 +35,9 @@ class RequestIdMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                headers: list[Any] = [h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"]
+                headers: list[Any] = [
+                    h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"
+                ]
                 headers.append((b"x-request-id", raw_id))
                 message["headers"] = headers
             await send(message)
@@ -60,7 +62,12 @@ class RequestIdMiddleware:
 async def _send_crash(send: Send, request_id: str, exc: Exception) -> None:
     """Answer 500 with the spec's Error body."""
     body = json.dumps(
-        {"detail": f"the platform failed: {type(exc).__name__}", "code": "internal_error", "request_id": request_id, "field": None}
+        {
+            "detail": f"the platform failed: {type(exc).__name__}",
+            "code": "internal_error",
+            "request_id": request_id,
+            "field": None,
+        }
     ).encode()
     headers = [
         (b"content-type", b"application/json"),

@@ -108,13 +108,15 @@ class LocalPlatform:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"the local platform exited with {self.process.returncode}; see {self.data_dir}/server.log")
+                raise RuntimeError(
+                    f"the local platform exited with {self.process.returncode}; see {self.data_dir}/server.log"
+                )
             if self._server is not None and self._thread is not None and not self._thread.is_alive():
                 raise RuntimeError("the local platform thread stopped during start")
             try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1.0).status_code == 200:
-                    if self._server is None or self._server.started:
-                        return
+                healthy = httpx.get(f"{self.url}/api/v1/health", timeout=1.0).status_code == 200
+                if healthy and (self._server is None or self._server.started):
+                    return
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
@@ -155,7 +157,9 @@ class LocalPlatform:
     def __enter__(self) -> LocalPlatform:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     async def __aenter__(self) -> LocalPlatform:

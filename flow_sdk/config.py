@@ -154,22 +154,22 @@ class FlowConfig:
         file_path = Path(path) if path is not None else config_dir() / CONFIG_FILE_NAME
         return sorted(_read_document(file_path).get("profiles", {}))
 
-    def require(self) -> FlowConfig:
-        """Return self when URL, token, org and workspace are set.
+    def require(self, *, workspace: bool = True) -> FlowConfig:
+        """Return self when URL, token, org and (with ``workspace``) workspace are set.
 
         Raises:
             ConfigurationError: Naming what is missing and how to fix it.
         """
+        if not self.access_token:
+            raise ConfigurationError("not logged in: run `flow login` or export AUTH_TOKEN", code="not_logged_in")
         if not self.platform_url:
             raise ConfigurationError(
                 "no platform URL: run `flow login --url URL` or export PLATFORM_API_URL",
                 code="not_logged_in",
             )
-        if not self.access_token:
-            raise ConfigurationError("not logged in: run `flow login` or export AUTH_TOKEN", code="not_logged_in")
         if not self.org_id:
             raise ConfigurationError("no organization selected: run `flow login` or export ORG_ID")
-        if not self.workspace_id:
+        if workspace and not self.workspace_id:
             raise ConfigurationError(
                 "no workspace selected: run `flow workspaces use WORKSPACE_ID` or export WORKSPACE_ID"
             )

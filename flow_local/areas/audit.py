@@ -36,8 +36,15 @@ class AuditBackend:
         self.db = platform.db
         self.db.migrate("audit", SCHEMA)
 
-    def append(self, org_id: str, workspace_id: str, event: dict[str, Any], actor: str,
-               execution_id: str | None = None, request_id: str | None = None) -> dict[str, Any]:
+    def append(
+        self,
+        org_id: str,
+        workspace_id: str,
+        event: dict[str, Any],
+        actor: str,
+        execution_id: str | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
         """Append an event (action, resource_type, resource_id, details)."""
         record = {
             "id": new_id(),
@@ -56,8 +63,15 @@ class AuditBackend:
         )
         return record
 
-    def list(self, org_id: str, workspace_id: str, limit: int, offset: int,
-             action: str | None = None, resource_id: str | None = None) -> list[dict[str, Any]]:
+    def list(
+        self,
+        org_id: str,
+        workspace_id: str,
+        limit: int,
+        offset: int,
+        action: str | None = None,
+        resource_id: str | None = None,
+    ) -> list[dict[str, Any]]:
         """Events, newest first, optionally filtered."""
         sql = f"SELECT {_COLUMNS} FROM audit_events WHERE org_id=? AND workspace_id=?"
         params: list[Any] = [org_id, workspace_id]
@@ -96,16 +110,27 @@ async def list_audit_events(
 ) -> list[dict[str, Any]]:
     """GET .../audit/events."""
     check_workspace(request, principal, org_id, workspace_id)
-    return [_render(e) for e in _audit(request).list(org_id, workspace_id, limit, offset, action, resource_id)]
+    return [
+        _render(e) for e in _audit(request).list(org_id, workspace_id, limit, offset, action, resource_id)
+    ]
 
 
 @router.post("", status_code=201)
 async def write_audit_event(
-    org_id: str, workspace_id: str, body: AuditEventCreate, request: Request, principal: Principal = Depends(get_principal)
+    org_id: str,
+    workspace_id: str,
+    body: AuditEventCreate,
+    request: Request,
+    principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     """POST .../audit/events."""
     check_workspace(request, principal, org_id, workspace_id)
     record = _audit(request).append(
-        org_id, workspace_id, body.model_dump(), principal.subject, principal.execution_id, request_id_of(request)
+        org_id,
+        workspace_id,
+        body.model_dump(),
+        principal.subject,
+        principal.execution_id,
+        request_id_of(request),
     )
     return _render(record)

@@ -7,7 +7,14 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from flow_server_models import CliLoginApproval, CliLoginRequest, CliLoginStatus, CurrentUser, TokenRequest, TokenResponse
+from flow_server_models import (
+    CliLoginApproval,
+    CliLoginRequest,
+    CliLoginStatus,
+    CurrentUser,
+    TokenRequest,
+    TokenResponse,
+)
 
 from flow_local.areas.tenants import TenantsBackend
 from flow_local.auth import Principal, get_principal, require_user
@@ -71,7 +78,9 @@ class AuthBackend:
                 status = "expired"
             result: dict[str, Any] = {"request_id": request_id, "status": status}
             if status == "approved":
-                result.update(access_token=row["token"], org_id=row["org_id"], workspace_id=row["workspace_id"])
+                result.update(
+                    access_token=row["token"], org_id=row["org_id"], workspace_id=row["workspace_id"]
+                )
                 conn.execute(
                     "UPDATE cli_login_requests SET status='consumed', token=NULL WHERE id = ?", (request_id,)
                 )
@@ -85,15 +94,25 @@ class AuthBackend:
             if row is None:
                 raise ApiError(404, "not_found", f"no login request with code '{code}'", "user_code")
             if row["status"] != "pending" or row["expires_at"] < time.time():
-                raise ApiError(400, "invalid_state", f"login request '{code}' is no longer pending", "user_code")
+                raise ApiError(
+                    400, "invalid_state", f"login request '{code}' is no longer pending", "user_code"
+                )
             token = self.platform.tokens.mint_user_token(
-                principal.subject, principal.org_id, principal.workspace_id, ttl_seconds=LOGIN_TOKEN_TTL_SECONDS
+                principal.subject,
+                principal.org_id,
+                principal.workspace_id,
+                ttl_seconds=LOGIN_TOKEN_TTL_SECONDS,
             )
             conn.execute(
                 "UPDATE cli_login_requests SET status='approved', org_id=?, workspace_id=?, token=? WHERE id=?",
                 (principal.org_id, principal.workspace_id, token, row["id"]),
             )
-        return {"request_id": row["id"], "status": "approved", "org_id": principal.org_id, "workspace_id": principal.workspace_id}
+        return {
+            "request_id": row["id"],
+            "status": "approved",
+            "org_id": principal.org_id,
+            "workspace_id": principal.workspace_id,
+        }
 
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])

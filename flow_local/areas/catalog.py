@@ -11,8 +11,8 @@ from flow_local.areas.tenants import check_workspace
 from flow_local.areas.versioned import VersionedStore, schema
 from flow_local.auth import Principal, get_principal, require_user
 from flow_local.core import Platform, platform_of
-from flow_local.spec import schema_enum
 from flow_local.errors import bad_request
+from flow_local.spec import schema_enum
 
 COMPONENT_TYPES: tuple[str, ...] = schema_enum("ComponentType")
 
@@ -33,7 +33,9 @@ class CatalogBackend:
                 "component_type",
             )
 
-    def create(self, org_id: str, workspace_id: str, component_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    def create(
+        self, org_id: str, workspace_id: str, component_type: str, data: dict[str, Any]
+    ) -> dict[str, Any]:
         """Create a component at version 1."""
         self.check_type(component_type)
         return self.store.create(org_id, workspace_id, component_type, data)
@@ -47,7 +49,9 @@ class CatalogBackend:
         """A component by id whatever its type (404 when absent)."""
         return self.store.find(org_id, workspace_id, component_id)
 
-    def list(self, org_id: str, workspace_id: str, component_type: str, limit: int, offset: int) -> list[dict[str, Any]]:
+    def list(
+        self, org_id: str, workspace_id: str, component_type: str, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
         """Components of one type."""
         self.check_type(component_type)
         return self.store.list(org_id, workspace_id, component_type, limit, offset)
@@ -59,7 +63,9 @@ class CatalogBackend:
         self.check_type(component_type)
         return self.store.update(org_id, workspace_id, component_type, component_id, changes)
 
-    def upsert(self, org_id: str, workspace_id: str, component_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    def upsert(
+        self, org_id: str, workspace_id: str, component_type: str, data: dict[str, Any]
+    ) -> dict[str, Any]:
         """Update the component ``data['id']`` as a new version, or create it when absent."""
         try:
             self.store.get(org_id, workspace_id, component_type, data["id"])
@@ -73,7 +79,9 @@ class CatalogBackend:
         self.check_type(component_type)
         self.store.delete(org_id, workspace_id, component_type, component_id)
 
-    def versions(self, org_id: str, workspace_id: str, component_type: str, component_id: str) -> list[dict[str, Any]]:
+    def versions(
+        self, org_id: str, workspace_id: str, component_type: str, component_id: str
+    ) -> list[dict[str, Any]]:
         """Every version of a component."""
         self.check_type(component_type)
         return self.store.versions(org_id, workspace_id, component_type, component_id)

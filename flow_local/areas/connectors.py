@@ -29,7 +29,9 @@ SCHEMA = [
     " rows_affected INTEGER, error TEXT, idempotency_key TEXT, UNIQUE (org_id, idempotency_key))",
 ]
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_DDL_OBJECT = re.compile(r"\b(?:TABLE|INDEX|VIEW|TRIGGER)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?([\"`\[]?[\w.]+[\"`\]]?)", re.I)
+_DDL_OBJECT = re.compile(
+    r"\b(?:TABLE|INDEX|VIEW|TRIGGER)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?([\"`\[]?[\w.]+[\"`\]]?)", re.I
+)
 _WRITE_OPS = ("insert_rows", "execute_statement")
 
 
@@ -67,7 +69,10 @@ class ConnectorsBackend:
         """The sqlite file of an instance (400 for an unsupported type or an unsafe name)."""
         spec = item["spec"]
         if spec.get("connector_type") != "sqlite":
-            raise bad_request(f"connector type '{spec.get('connector_type')}' is not supported locally; use 'sqlite'", "connector_type")
+            raise bad_request(
+                f"connector type '{spec.get('connector_type')}' is not supported locally; use 'sqlite'",
+                "connector_type",
+            )
         name = str((spec.get("config") or {}).get("database") or f"{item['id']}.db")
         if "/" in name or "\\" in name or name.startswith(".") or not name:
             raise bad_request("config.database must be a plain file name", "config.database")
@@ -82,9 +87,16 @@ class ConnectorsBackend:
 
     def execute(self, item: dict[str, Any], operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """Run one operation."""
-        runners = {"read_query": self._read, "insert_rows": self._insert, "execute_statement": self._statement}
+        runners = {
+            "read_query": self._read,
+            "insert_rows": self._insert,
+            "execute_statement": self._statement,
+        }
         if operation not in runners:
-            raise bad_request(f"unknown operation '{operation}'; use read_query, insert_rows or execute_statement", "operation")
+            raise bad_request(
+                f"unknown operation '{operation}'; use read_query, insert_rows or execute_statement",
+                "operation",
+            )
         conn = self._connect(item)
         try:
             return {"operation": operation, **runners[operation](conn, params)}
@@ -101,7 +113,10 @@ class ConnectorsBackend:
         conn.execute("PRAGMA query_only = ON")
         cursor = conn.execute(query, params.get("params") or [])
         columns = [c[0] for c in cursor.description or []]
-        return {"rows": [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()], "columns": columns}
+        return {
+            "rows": [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()],
+            "columns": columns,
+        }
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, params: dict[str, Any]) -> dict[str, Any]:
@@ -116,7 +131,10 @@ class ConnectorsBackend:
                 columns = list(row)
                 if not all(_IDENT.match(c) for c in columns):
                     raise bad_request("column names must be plain identifiers", "params.rows")
-                conn.execute(f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})', list(row.values()))
+                conn.execute(
+                    f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})',
+                    list(row.values()),
+                )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -137,7 +155,11 @@ class ConnectorsBackend:
         if not statements:
             raise bad_request("sql holds no statement", "sql")
         objects = sorted({m.group(1).strip('"`[]') for s in statements for m in _DDL_OBJECT.finditer(s)})
-        warnings = [f"statement {i + 1} drops data" for i, s in enumerate(statements) if re.match(r"\s*(DROP|DELETE|TRUNCATE)\b", s, re.I)]
+        warnings = [
+            f"statement {i + 1} drops data"
+            for i, s in enumerate(statements)
+            if re.match(r"\s*(DROP|DELETE|TRUNCATE)\b", s, re.I)
+        ]
         result = {"statements": statements, "affected_objects": objects, "warnings": warnings}
         if not confirm:
             return {"status": "preview", "executed": False, **result}
@@ -154,14 +176,24 @@ class ConnectorsBackend:
             conn.close()
         return {"status": "executed", "executed": True, **result}
 
-    def submit_job(self, principal: Principal, item: dict[str, Any], operation: str, params: dict[str, Any],
-                   idempotency_key: str | None) -> dict[str, Any]:
+    def submit_job(
+        self,
+        principal: Principal,
+        item: dict[str, Any],
+        operation: str,
+        params: dict[str, Any],
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
         """Queue a write job (the same idempotency key returns the same job)."""
         if operation not in _WRITE_OPS:
-            raise bad_request(f"write jobs run insert_rows or execute_statement, not '{operation}'", "operation")
+            raise bad_request(
+                f"write jobs run insert_rows or execute_statement, not '{operation}'", "operation"
+            )
         if idempotency_key:
-            row = self.db.query_one("SELECT job_id FROM connector_write_jobs WHERE org_id=? AND idempotency_key=?",
-                                    (principal.org_id, idempotency_key))
+            row = self.db.query_one(
+                "SELECT job_id FROM connector_write_jobs WHERE org_id=? AND idempotency_key=?",
+                (principal.org_id, idempotency_key),
+            )
             if row is not None:
                 return self.job(principal, row[0])
         job_id = new_id()
@@ -175,25 +207,35 @@ class ConnectorsBackend:
         task.add_done_callback(self.tasks.discard)
         return self.job(principal, job_id)
 
-    async def _run_job(self, job_id: str, item: dict[str, Any], operation: str, params: dict[str, Any]) -> None:
+    async def _run_job(
+        self, job_id: str, item: dict[str, Any], operation: str, params: dict[str, Any]
+    ) -> None:
         self.db.execute("UPDATE connector_write_jobs SET status='running' WHERE job_id=?", (job_id,))
         try:
             result = await asyncio.to_thread(self.execute, item, operation, params)
-            self.db.execute("UPDATE connector_write_jobs SET status='completed', rows_affected=?, finished_at=? WHERE job_id=?",
-                            (result.get("rows_affected"), now_iso(), job_id))
+            self.db.execute(
+                "UPDATE connector_write_jobs SET status='completed', rows_affected=?, finished_at=? WHERE job_id=?",
+                (result.get("rows_affected"), now_iso(), job_id),
+            )
         except ApiError as exc:
-            self.db.execute("UPDATE connector_write_jobs SET status='failed', error=?, finished_at=? WHERE job_id=?",
-                            (exc.detail, now_iso(), job_id))
+            self.db.execute(
+                "UPDATE connector_write_jobs SET status='failed', error=?, finished_at=? WHERE job_id=?",
+                (exc.detail, now_iso(), job_id),
+            )
 
     def job(self, principal: Principal, job_id: str) -> dict[str, Any]:
         """A write job of the caller's org (404 otherwise)."""
-        row = self.db.query_one("SELECT * FROM connector_write_jobs WHERE job_id=? AND org_id=?", (job_id, principal.org_id))
+        row = self.db.query_one(
+            "SELECT * FROM connector_write_jobs WHERE job_id=? AND org_id=?", (job_id, principal.org_id)
+        )
         if row is None:
             raise not_found("write job", job_id)
         record = dict(row)
         for key in ("org_id", "idempotency_key"):
             record.pop(key)
-        return {k: v for k, v in record.items() if v is not None or k in ("finished_at", "rows_affected", "error")}
+        return {
+            k: v for k, v in record.items() if v is not None or k in ("finished_at", "rows_affected", "error")
+        }
 
 
 router = APIRouter(prefix="/api/v1/connectors", tags=["connectors"])
@@ -204,8 +246,12 @@ def _connectors(request: Request) -> ConnectorsBackend:
 
 
 @router.post("/instances/{instance_id}/execute")
-async def execute_connector_operation(instance_id: str, body: ConnectorOperation, request: Request,
-                                      principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def execute_connector_operation(
+    instance_id: str,
+    body: ConnectorOperation,
+    request: Request,
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
     """POST /api/v1/connectors/instances/{instance_id}/execute."""
     backend = _connectors(request)
     item = backend.instance(principal, instance_id)
@@ -213,8 +259,9 @@ async def execute_connector_operation(instance_id: str, body: ConnectorOperation
 
 
 @router.post("/instances/{instance_id}/execute-ddl")
-async def execute_connector_ddl(instance_id: str, body: DdlRequest, request: Request,
-                                principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def execute_connector_ddl(
+    instance_id: str, body: DdlRequest, request: Request, principal: Principal = Depends(get_principal)
+) -> dict[str, Any]:
     """POST /api/v1/connectors/instances/{instance_id}/execute-ddl."""
     backend = _connectors(request)
     item = backend.instance(principal, instance_id)
@@ -222,8 +269,12 @@ async def execute_connector_ddl(instance_id: str, body: DdlRequest, request: Req
 
 
 @router.post("/instances/{instance_id}/write-jobs", status_code=202)
-async def submit_connector_write_job(instance_id: str, body: ConnectorOperation, request: Request,
-                                     principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def submit_connector_write_job(
+    instance_id: str,
+    body: ConnectorOperation,
+    request: Request,
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
     """POST /api/v1/connectors/instances/{instance_id}/write-jobs."""
     backend = _connectors(request)
     item = backend.instance(principal, instance_id)
@@ -233,8 +284,12 @@ async def submit_connector_write_job(instance_id: str, body: ConnectorOperation,
 
 
 @router.get("/write-jobs/{job_id}")
-async def get_connector_write_job(job_id: str, request: Request, wait_seconds: float = Query(0, ge=0, le=60),
-                                  principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def get_connector_write_job(
+    job_id: str,
+    request: Request,
+    wait_seconds: float = Query(0, ge=0, le=60),
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
     """GET /api/v1/connectors/write-jobs/{job_id}."""
     backend = _connectors(request)
     deadline = asyncio.get_running_loop().time() + wait_seconds

@@ -54,7 +54,17 @@ class ConversationsBackend:
                 first_user = next((m.get("content") for m in messages if m.get("role") == "user"), None)
                 conn.execute(
                     "INSERT INTO conversations VALUES (?,?,?,?,?,?,?,?,?)",
-                    (new, org_id, workspace_id, agent_id, execution_id, title or _title(first_user), to_json(messages), now, now),
+                    (
+                        new,
+                        org_id,
+                        workspace_id,
+                        agent_id,
+                        execution_id,
+                        title or _title(first_user),
+                        to_json(messages),
+                        now,
+                        now,
+                    ),
                 )
                 return new
             combined = from_json(row[0], []) + list(messages)
@@ -67,7 +77,8 @@ class ConversationsBackend:
     def get(self, org_id: str, workspace_id: str, conversation_id: str) -> dict[str, Any]:
         """A conversation with its messages (404 when absent)."""
         row = self.db.query_one(
-            "SELECT * FROM conversations WHERE id=? AND org_id=? AND workspace_id=?", (conversation_id, org_id, workspace_id)
+            "SELECT * FROM conversations WHERE id=? AND org_id=? AND workspace_id=?",
+            (conversation_id, org_id, workspace_id),
         )
         if row is None:
             raise not_found("conversation", conversation_id)
@@ -95,7 +106,9 @@ def _record(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "messages": messages, "message_count": len(messages)}
 
 
-router = APIRouter(prefix="/api/v1/orgs/{org_id}/workspaces/{workspace_id}/conversations", tags=["conversations"])
+router = APIRouter(
+    prefix="/api/v1/orgs/{org_id}/workspaces/{workspace_id}/conversations", tags=["conversations"]
+)
 
 
 def _conversations(request: Request) -> ConversationsBackend:
@@ -114,12 +127,19 @@ async def list_conversations(
     """GET .../conversations."""
     check_workspace(request, principal, org_id, workspace_id)
     items = _conversations(request).list(org_id, workspace_id, limit, offset)
-    return [ConversationSummary(**{k: v for k, v in c.items() if k != "messages"}).model_dump(mode="json") for c in items]
+    return [
+        ConversationSummary(**{k: v for k, v in c.items() if k != "messages"}).model_dump(mode="json")
+        for c in items
+    ]
 
 
 @router.get("/{conversation_id}")
 async def get_conversation(
-    org_id: str, workspace_id: str, conversation_id: str, request: Request, principal: Principal = Depends(get_principal)
+    org_id: str,
+    workspace_id: str,
+    conversation_id: str,
+    request: Request,
+    principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     """GET .../conversations/{conversation_id}."""
     check_workspace(request, principal, org_id, workspace_id)

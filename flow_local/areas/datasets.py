@@ -39,7 +39,14 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
     if actual is None or expected is None or isinstance(actual, bool) != isinstance(expected, bool):
         return False
     try:
-        return bool({"gt": actual > expected, "gte": actual >= expected, "lt": actual < expected, "lte": actual <= expected}[op])
+        return bool(
+            {
+                "gt": actual > expected,
+                "gte": actual >= expected,
+                "lt": actual < expected,
+                "lte": actual <= expected,
+            }[op]
+        )
     except TypeError:
         return False
 
@@ -74,12 +81,25 @@ class DatasetsBackend:
 
     def create(self, org_id: str, workspace_id: str, data: dict[str, Any]) -> dict[str, Any]:
         """Create a dataset (409 when the id exists)."""
-        record = {"id": data["id"], "name": data.get("name") or data["id"], "description": data.get("description"),
-                  "fields": data.get("fields") or [], "created_at": now_iso()}
+        record = {
+            "id": data["id"],
+            "name": data.get("name") or data["id"],
+            "description": data.get("description"),
+            "fields": data.get("fields") or [],
+            "created_at": now_iso(),
+        }
         try:
             self.db.execute(
                 "INSERT INTO datasets VALUES (?,?,?,?,?,?,?)",
-                (org_id, workspace_id, record["id"], record["name"], record["description"], to_json(record["fields"]), record["created_at"]),
+                (
+                    org_id,
+                    workspace_id,
+                    record["id"],
+                    record["name"],
+                    record["description"],
+                    to_json(record["fields"]),
+                    record["created_at"],
+                ),
             )
         except sqlite3.IntegrityError as exc:
             raise conflict(f"dataset '{record['id']}' exists already") from exc
@@ -87,18 +107,31 @@ class DatasetsBackend:
 
     def get(self, org_id: str, workspace_id: str, dataset_id: str) -> dict[str, Any]:
         """A dataset with its row count (404 when absent)."""
-        row = self.db.query_one("SELECT * FROM datasets WHERE org_id=? AND workspace_id=? AND id=?", (org_id, workspace_id, dataset_id))
+        row = self.db.query_one(
+            "SELECT * FROM datasets WHERE org_id=? AND workspace_id=? AND id=?",
+            (org_id, workspace_id, dataset_id),
+        )
         if row is None:
             raise not_found("dataset", dataset_id)
         count = self.db.query_one(
-            "SELECT COUNT(*) FROM dataset_rows WHERE org_id=? AND workspace_id=? AND dataset_id=?", (org_id, workspace_id, dataset_id)
+            "SELECT COUNT(*) FROM dataset_rows WHERE org_id=? AND workspace_id=? AND dataset_id=?",
+            (org_id, workspace_id, dataset_id),
         )
-        return {"id": row["id"], "name": row["name"], "description": row["description"],
-                "fields": from_json(row["fields"], []), "row_count": int(count[0]) if count else 0, "created_at": row["created_at"]}
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "description": row["description"],
+            "fields": from_json(row["fields"], []),
+            "row_count": int(count[0]) if count else 0,
+            "created_at": row["created_at"],
+        }
 
     def list(self, org_id: str, workspace_id: str) -> list[dict[str, Any]]:
         """Datasets of a workspace."""
-        rows = self.db.query("SELECT id FROM datasets WHERE org_id=? AND workspace_id=? ORDER BY created_at, id", (org_id, workspace_id))
+        rows = self.db.query(
+            "SELECT id FROM datasets WHERE org_id=? AND workspace_id=? ORDER BY created_at, id",
+            (org_id, workspace_id),
+        )
         return [self.get(org_id, workspace_id, r[0]) for r in rows]
 
     def delete(self, org_id: str, workspace_id: str, dataset_id: str) -> None:
@@ -109,7 +142,9 @@ class DatasetsBackend:
             conn.execute("DELETE FROM dataset_rows WHERE org_id=? AND workspace_id=? AND dataset_id=?", key)
             conn.execute("DELETE FROM datasets WHERE org_id=? AND workspace_id=? AND id=?", key)
 
-    def insert(self, org_id: str, workspace_id: str, dataset_id: str, rows: list[dict[str, Any]]) -> dict[str, int]:
+    def insert(
+        self, org_id: str, workspace_id: str, dataset_id: str, rows: list[dict[str, Any]]
+    ) -> dict[str, int]:
         """Append rows (all or none)."""
         self.get(org_id, workspace_id, dataset_id)
         with self.db.transaction() as conn:
@@ -122,7 +157,8 @@ class DatasetsBackend:
     def _rows(self, org_id: str, workspace_id: str, dataset_id: str) -> list[dict[str, Any]]:
         self.get(org_id, workspace_id, dataset_id)
         rows = self.db.query(
-            "SELECT data FROM dataset_rows WHERE org_id=? AND workspace_id=? AND dataset_id=? ORDER BY seq", (org_id, workspace_id, dataset_id)
+            "SELECT data FROM dataset_rows WHERE org_id=? AND workspace_id=? AND dataset_id=? ORDER BY seq",
+            (org_id, workspace_id, dataset_id),
         )
         return [from_json(r[0]) for r in rows]
 
@@ -132,14 +168,22 @@ class DatasetsBackend:
         if q.get("order_by"):
             rows.sort(key=lambda r: _sort_key(r.get(q["order_by"])), reverse=bool(q.get("descending")))
         offset, limit = q.get("offset") or 0, q.get("limit") or 100
-        return {"rows": [_select(r, q.get("fields")) for r in rows[offset: offset + limit]], "total": len(rows)}
+        return {
+            "rows": [_select(r, q.get("fields")) for r in rows[offset : offset + limit]],
+            "total": len(rows),
+        }
 
-    def vector_query(self, org_id: str, workspace_id: str, dataset_id: str, q: dict[str, Any]) -> list[dict[str, Any]]:
+    def vector_query(
+        self, org_id: str, workspace_id: str, dataset_id: str, q: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         """The rows nearest to ``embedding`` by ``vector_field``."""
         query = np.asarray(q["embedding"], dtype=np.float64)
         field, metric = q["vector_field"], q.get("distance_metric") or "cosine"
-        rows = [r for r in _filter(self._rows(org_id, workspace_id, dataset_id), q.get("filters") or [])
-                if isinstance(r.get(field), list) and len(r[field]) == query.size]
+        rows = [
+            r
+            for r in _filter(self._rows(org_id, workspace_id, dataset_id), q.get("filters") or [])
+            if isinstance(r.get(field), list) and len(r[field]) == query.size
+        ]
         if not rows:
             return []
         matrix = np.asarray([r[field] for r in rows], dtype=np.float64)
@@ -153,7 +197,10 @@ class DatasetsBackend:
             else:
                 scores = matrix @ query
             order = np.argsort(-scores)
-        return [{"row": _select(rows[i], q.get("fields")), "score": float(scores[i])} for i in order[: q.get("top_k") or 10]]
+        return [
+            {"row": _select(rows[i], q.get("fields")), "score": float(scores[i])}
+            for i in order[: q.get("top_k") or 10]
+        ]
 
 
 router = APIRouter(prefix="/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets", tags=["datasets"])
@@ -164,31 +211,50 @@ def _datasets(request: Request) -> DatasetsBackend:
 
 
 @router.get("")
-async def list_datasets(org_id: str, workspace_id: str, request: Request, principal: Principal = Depends(get_principal)) -> list[dict[str, Any]]:
+async def list_datasets(
+    org_id: str, workspace_id: str, request: Request, principal: Principal = Depends(get_principal)
+) -> list[dict[str, Any]]:
     """GET .../datasets."""
     check_workspace(request, principal, org_id, workspace_id)
     return [Dataset(**d).model_dump(mode="json") for d in _datasets(request).list(org_id, workspace_id)]
 
 
 @router.post("", status_code=201)
-async def create_dataset(org_id: str, workspace_id: str, body: DatasetCreate, request: Request,
-                         principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def create_dataset(
+    org_id: str,
+    workspace_id: str,
+    body: DatasetCreate,
+    request: Request,
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
     """POST .../datasets."""
     check_workspace(request, principal, org_id, workspace_id)
-    return Dataset(**_datasets(request).create(org_id, workspace_id, body.model_dump(mode="json"))).model_dump(mode="json")
+    return Dataset(
+        **_datasets(request).create(org_id, workspace_id, body.model_dump(mode="json"))
+    ).model_dump(mode="json")
 
 
 @router.get("/{dataset_id}")
-async def get_dataset(org_id: str, workspace_id: str, dataset_id: str, request: Request,
-                      principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def get_dataset(
+    org_id: str,
+    workspace_id: str,
+    dataset_id: str,
+    request: Request,
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
     """GET .../datasets/{dataset_id}."""
     check_workspace(request, principal, org_id, workspace_id)
     return Dataset(**_datasets(request).get(org_id, workspace_id, dataset_id)).model_dump(mode="json")
 
 
 @router.delete("/{dataset_id}", status_code=204)
-async def delete_dataset(org_id: str, workspace_id: str, dataset_id: str, request: Request,
-                         principal: Principal = Depends(get_principal)) -> Response:
+async def delete_dataset(
+    org_id: str,
+    workspace_id: str,
+    dataset_id: str,
+    request: Request,
+    principal: Principal = Depends(get_principal),
+) -> Response:
     """DELETE .../datasets/{dataset_id}."""
     check_workspace(request, principal, org_id, workspace_id)
     _datasets(request).delete(org_id, workspace_id, dataset_id)
@@ -196,24 +262,46 @@ async def delete_dataset(org_id: str, workspace_id: str, dataset_id: str, reques
 
 
 @router.post("/{dataset_id}/rows")
-async def insert_dataset_rows(org_id: str, workspace_id: str, dataset_id: str, body: DatasetRowsInsert, request: Request,
-                              principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def insert_dataset_rows(
+    org_id: str,
+    workspace_id: str,
+    dataset_id: str,
+    body: DatasetRowsInsert,
+    request: Request,
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
     """POST .../datasets/{dataset_id}/rows."""
     check_workspace(request, principal, org_id, workspace_id)
     return _datasets(request).insert(org_id, workspace_id, dataset_id, body.model_dump(mode="json")["rows"])
 
 
 @router.post("/{dataset_id}/query")
-async def query_dataset(org_id: str, workspace_id: str, dataset_id: str, body: DatasetQuery, request: Request,
-                        principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def query_dataset(
+    org_id: str,
+    workspace_id: str,
+    dataset_id: str,
+    body: DatasetQuery,
+    request: Request,
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
     """POST .../datasets/{dataset_id}/query."""
     check_workspace(request, principal, org_id, workspace_id)
     return _datasets(request).query(org_id, workspace_id, dataset_id, body.model_dump(mode="json"))
 
 
 @router.post("/{dataset_id}/vector-query")
-async def vector_query_dataset(org_id: str, workspace_id: str, dataset_id: str, body: DatasetVectorQuery, request: Request,
-                               principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def vector_query_dataset(
+    org_id: str,
+    workspace_id: str,
+    dataset_id: str,
+    body: DatasetVectorQuery,
+    request: Request,
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
     """POST .../datasets/{dataset_id}/vector-query."""
     check_workspace(request, principal, org_id, workspace_id)
-    return {"results": _datasets(request).vector_query(org_id, workspace_id, dataset_id, body.model_dump(mode="json"))}
+    return {
+        "results": _datasets(request).vector_query(
+            org_id, workspace_id, dataset_id, body.model_dump(mode="json")
+        )
+    }

@@ -35,18 +35,42 @@ class MemoryBackend:
         vectors = await self.platform.backend(GatewayBackend).embed(EMBEDDING_MODEL, [text])
         return np.asarray(vectors[0], dtype=np.float32)
 
-    async def store(self, org_id: str, workspace_id: str, namespace: str, content: str, metadata: dict[str, Any] | None) -> dict[str, Any]:
+    async def store(
+        self, org_id: str, workspace_id: str, namespace: str, content: str, metadata: dict[str, Any] | None
+    ) -> dict[str, Any]:
         """Embed and store a memory."""
         vector = await self._embed(content)
-        record = {"id": new_id(), "namespace": namespace, "content": content, "metadata": metadata, "created_at": now_iso()}
+        record = {
+            "id": new_id(),
+            "namespace": namespace,
+            "content": content,
+            "metadata": metadata,
+            "created_at": now_iso(),
+        }
         self.db.execute(
             "INSERT INTO memories (id, org_id, workspace_id, namespace, content, metadata, vec, created_at) VALUES (?,?,?,?,?,?,?,?)",
-            (record["id"], org_id, workspace_id, namespace, content, to_json(metadata), vector.tobytes(), record["created_at"]),
+            (
+                record["id"],
+                org_id,
+                workspace_id,
+                namespace,
+                content,
+                to_json(metadata),
+                vector.tobytes(),
+                record["created_at"],
+            ),
         )
         return record
 
-    async def recall(self, org_id: str, workspace_id: str, namespace: str, query: str, top_k: int,
-                     flt: dict[str, Any] | None) -> list[dict[str, Any]]:
+    async def recall(
+        self,
+        org_id: str,
+        workspace_id: str,
+        namespace: str,
+        query: str,
+        top_k: int,
+        flt: dict[str, Any] | None,
+    ) -> list[dict[str, Any]]:
         """The most similar memories of a namespace, best first, with their cosine score."""
         rows = self.db.query(
             "SELECT id, namespace, content, metadata, vec, created_at FROM memories WHERE org_id=? AND workspace_id=? AND namespace=?",
@@ -93,34 +117,61 @@ def _memory(request: Request) -> MemoryBackend:
 
 
 @router.post("/store", status_code=201)
-async def store_memory(org_id: str, workspace_id: str, body: MemoryStore, request: Request,
-                       principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def store_memory(
+    org_id: str,
+    workspace_id: str,
+    body: MemoryStore,
+    request: Request,
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
     """POST .../memory/store."""
     check_workspace(request, principal, org_id, workspace_id)
-    record = await _memory(request).store(org_id, workspace_id, body.namespace or "default", body.content, body.metadata)
+    record = await _memory(request).store(
+        org_id, workspace_id, body.namespace or "default", body.content, body.metadata
+    )
     return Memory(**record).model_dump(mode="json", exclude_unset=True)
 
 
 @router.post("/recall")
-async def recall_memories(org_id: str, workspace_id: str, body: MemoryRecall, request: Request,
-                          principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def recall_memories(
+    org_id: str,
+    workspace_id: str,
+    body: MemoryRecall,
+    request: Request,
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
     """POST .../memory/recall."""
     check_workspace(request, principal, org_id, workspace_id)
-    found = await _memory(request).recall(org_id, workspace_id, body.namespace or "default", body.query, body.top_k or 5, body.filter)
+    found = await _memory(request).recall(
+        org_id, workspace_id, body.namespace or "default", body.query, body.top_k or 5, body.filter
+    )
     return {"memories": [Memory(**m).model_dump(mode="json") for m in found]}
 
 
 @router.post("/forget")
-async def forget_memories(org_id: str, workspace_id: str, body: MemoryForget, request: Request,
-                          principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def forget_memories(
+    org_id: str,
+    workspace_id: str,
+    body: MemoryForget,
+    request: Request,
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
     """POST .../memory/forget."""
     check_workspace(request, principal, org_id, workspace_id)
-    return {"forgotten": _memory(request).forget(org_id, workspace_id, body.namespace or "default", body.vector_ids)}
+    return {
+        "forgotten": _memory(request).forget(
+            org_id, workspace_id, body.namespace or "default", body.vector_ids
+        )
+    }
 
 
 @router.get("/namespaces")
-async def list_memory_namespaces(org_id: str, workspace_id: str, request: Request,
-                                 principal: Principal = Depends(get_principal)) -> list[dict[str, Any]]:
+async def list_memory_namespaces(
+    org_id: str, workspace_id: str, request: Request, principal: Principal = Depends(get_principal)
+) -> list[dict[str, Any]]:
     """GET .../memory/namespaces."""
     check_workspace(request, principal, org_id, workspace_id)
-    return [MemoryNamespace(**n).model_dump(mode="json") for n in _memory(request).namespaces(org_id, workspace_id)]
+    return [
+        MemoryNamespace(**n).model_dump(mode="json")
+        for n in _memory(request).namespaces(org_id, workspace_id)
+    ]

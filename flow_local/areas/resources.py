@@ -14,8 +14,8 @@ from flow_local.areas.tenants import check_workspace
 from flow_local.areas.versioned import VersionedStore, schema
 from flow_local.auth import Principal, get_principal, require_user
 from flow_local.core import Platform, platform_of
-from flow_local.spec import schema_enum
 from flow_local.errors import bad_request, not_found
+from flow_local.spec import schema_enum
 
 RESOURCE_KINDS: tuple[str, ...] = schema_enum("ResourceKind")
 
@@ -32,7 +32,9 @@ class ResourcesBackend:
     def check_kind(kind: str) -> None:
         """400 unless ``kind`` is a known resource kind."""
         if kind not in RESOURCE_KINDS:
-            raise bad_request(f"unknown resource kind '{kind}'; use one of {', '.join(RESOURCE_KINDS)}", "resource_kind")
+            raise bad_request(
+                f"unknown resource kind '{kind}'; use one of {', '.join(RESOURCE_KINDS)}", "resource_kind"
+            )
 
     def create(
         self, org_id: str, workspace_id: str, kind: str, data: dict[str, Any], status: str | None = None
@@ -49,7 +51,8 @@ class ResourcesBackend:
     def find_in_org(self, org_id: str, kind: str, resource_id: str) -> dict[str, Any]:
         """A resource by kind and id in any workspace of the org (404 when absent)."""
         row = self.platform.db.query_one(
-            "SELECT workspace_id FROM resources WHERE org_id=? AND kind=? AND id=?", (org_id, kind, resource_id)
+            "SELECT workspace_id FROM resources WHERE org_id=? AND kind=? AND id=?",
+            (org_id, kind, resource_id),
         )
         if row is None:
             raise not_found(kind.replace("_", " "), resource_id)
@@ -62,7 +65,9 @@ class ResourcesBackend:
         )
         return [self.get(r[0], r[1], kind, resource_id) for r in rows]
 
-    def list(self, org_id: str, workspace_id: str, kind: str, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    def list(
+        self, org_id: str, workspace_id: str, kind: str, limit: int = 100, offset: int = 0
+    ) -> list[dict[str, Any]]:
         """Resources of one kind."""
         self.check_kind(kind)
         return self.store.list(org_id, workspace_id, kind, limit, offset)

@@ -29,7 +29,8 @@ class SecretsBackend:
     def get(self, org_id: str, workspace_id: str, name: str) -> dict[str, Any]:
         """A secret's value (404 when absent)."""
         row = self.db.query_one(
-            "SELECT value FROM secrets WHERE org_id=? AND workspace_id=? AND name=?", (org_id, workspace_id, name)
+            "SELECT value FROM secrets WHERE org_id=? AND workspace_id=? AND name=?",
+            (org_id, workspace_id, name),
         )
         if row is None:
             raise not_found("secret", name)
@@ -56,7 +57,8 @@ class SecretsBackend:
     def list(self, org_id: str, workspace_id: str) -> list[dict[str, Any]]:
         """Names and update times."""
         rows = self.db.query(
-            "SELECT name, updated_at FROM secrets WHERE org_id=? AND workspace_id=? ORDER BY name", (org_id, workspace_id)
+            "SELECT name, updated_at FROM secrets WHERE org_id=? AND workspace_id=? ORDER BY name",
+            (org_id, workspace_id),
         )
         return [dict(r) for r in rows]
 
@@ -69,7 +71,9 @@ def _secrets(request: Request) -> SecretsBackend:
 
 
 @router.get("")
-async def list_secrets(org_id: str, workspace_id: str, request: Request, principal: Principal = Depends(get_principal)) -> list[dict[str, Any]]:
+async def list_secrets(
+    org_id: str, workspace_id: str, request: Request, principal: Principal = Depends(get_principal)
+) -> list[dict[str, Any]]:
     """GET .../secrets (management)."""
     check_workspace(request, principal, org_id, workspace_id)
     require_user(principal, "listing secrets")
@@ -77,7 +81,9 @@ async def list_secrets(org_id: str, workspace_id: str, request: Request, princip
 
 
 @router.get("/{name}")
-async def get_secret(org_id: str, workspace_id: str, name: str, request: Request, principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def get_secret(
+    org_id: str, workspace_id: str, name: str, request: Request, principal: Principal = Depends(get_principal)
+) -> dict[str, Any]:
     """GET .../secrets/{name}."""
     check_workspace(request, principal, org_id, workspace_id)
     return Secret(**_secrets(request).get(org_id, workspace_id, name)).model_dump(mode="json")
@@ -85,7 +91,12 @@ async def get_secret(org_id: str, workspace_id: str, name: str, request: Request
 
 @router.put("/{name}")
 async def set_secret(
-    org_id: str, workspace_id: str, name: str, body: SecretWrite, request: Request, principal: Principal = Depends(get_principal)
+    org_id: str,
+    workspace_id: str,
+    name: str,
+    body: SecretWrite,
+    request: Request,
+    principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     """PUT .../secrets/{name} (user tokens only)."""
     check_workspace(request, principal, org_id, workspace_id)
@@ -94,7 +105,9 @@ async def set_secret(
 
 
 @router.delete("/{name}", status_code=204)
-async def delete_secret(org_id: str, workspace_id: str, name: str, request: Request, principal: Principal = Depends(get_principal)) -> Response:
+async def delete_secret(
+    org_id: str, workspace_id: str, name: str, request: Request, principal: Principal = Depends(get_principal)
+) -> Response:
     """DELETE .../secrets/{name} (user tokens only)."""
     check_workspace(request, principal, org_id, workspace_id)
     require_user(principal, "deleting a secret")

@@ -36,6 +36,6 @@ async def mint_service_token(
         ttl_seconds=ttl_seconds,
     )
     expires_at = iso_from_unix(int(time.time()) + ttl_seconds)
-    return ServiceToken(token=token, token_type="service_token", service_id=service_id, expires_at=expires_at).model_dump(
-        mode="json"
-    )
+    return ServiceToken(
+        token=token, token_type="service_token", service_id=service_id, expires_at=expires_at
+    ).model_dump(mode="json")

@@ -73,7 +73,9 @@ class StateBackend:
             spec = self.platform.backend(CatalogBackend).find(org_id, workspace_id, component_id)["spec"]
         except ApiError:
             try:
-                spec = self.platform.backend(ResourcesBackend).get(org_id, workspace_id, "hosted_service", component_id)["spec"]
+                spec = self.platform.backend(ResourcesBackend).get(
+                    org_id, workspace_id, "hosted_service", component_id
+                )["spec"]
             except ApiError:
                 return {}
         defaults = spec.get("state_defaults") or {}
@@ -93,7 +95,9 @@ class StateBackend:
         return {"component_id": component_id, "values": self.snapshot(org_id, workspace_id, component_id)}
 
 
-router = APIRouter(prefix="/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}", tags=["state"])
+router = APIRouter(
+    prefix="/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}", tags=["state"]
+)
 
 
 def _state(request: Request) -> StateBackend:
@@ -102,7 +106,12 @@ def _state(request: Request) -> StateBackend:
 
 @router.get("/keys/{key}")
 async def get_state_value(
-    org_id: str, workspace_id: str, component_id: str, key: str, request: Request, principal: Principal = Depends(get_principal)
+    org_id: str,
+    workspace_id: str,
+    component_id: str,
+    key: str,
+    request: Request,
+    principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     """GET .../state/{component_id}/keys/{key}."""
     check_workspace(request, principal, org_id, workspace_id)
@@ -127,7 +136,12 @@ async def set_state_value(
 
 @router.delete("/keys/{key}", status_code=204)
 async def delete_state_value(
-    org_id: str, workspace_id: str, component_id: str, key: str, request: Request, principal: Principal = Depends(get_principal)
+    org_id: str,
+    workspace_id: str,
+    component_id: str,
+    key: str,
+    request: Request,
+    principal: Principal = Depends(get_principal),
 ) -> Response:
     """DELETE .../state/{component_id}/keys/{key}."""
     check_workspace(request, principal, org_id, workspace_id)
@@ -137,8 +151,14 @@ async def delete_state_value(
 
 @router.post("/initialize")
 async def initialize_state(
-    org_id: str, workspace_id: str, component_id: str, request: Request, principal: Principal = Depends(get_principal)
+    org_id: str,
+    workspace_id: str,
+    component_id: str,
+    request: Request,
+    principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     """POST .../state/{component_id}/initialize."""
     check_workspace(request, principal, org_id, workspace_id)
-    return StateSnapshot(**_state(request).initialize(org_id, workspace_id, component_id)).model_dump(mode="json")
+    return StateSnapshot(**_state(request).initialize(org_id, workspace_id, component_id)).model_dump(
+        mode="json"
+    )

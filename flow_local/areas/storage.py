@@ -95,7 +95,8 @@ class StorageBackend:
         """An object's metadata (404 when absent)."""
         check_key(key)
         row = self.db.query_one(
-            "SELECT key, size, content_type, etag, updated_at FROM storage_objects WHERE org_id=? AND key=?", (org_id, key)
+            "SELECT key, size, content_type, etag, updated_at FROM storage_objects WHERE org_id=? AND key=?",
+            (org_id, key),
         )
         if row is None:
             raise not_found("object", key)
@@ -140,7 +141,9 @@ class StorageBackend:
         )
         return {"url": url, "method": method, "expires_at": iso_from_unix(expires)}
 
-    def check_presigned(self, method: str, org_id: str, key: str, expires: int | None, signature: str) -> None:
+    def check_presigned(
+        self, method: str, org_id: str, key: str, expires: int | None, signature: str
+    ) -> None:
         """403 unless the signature matches and has not expired."""
         if expires is None:
             raise forbidden("a presigned URL needs both 'expires' and 'signature'")
@@ -158,7 +161,9 @@ def _storage(request: Request) -> StorageBackend:
     return platform_of(request).backend(StorageBackend)
 
 
-def _authorize(request: Request, org_id: str, key: str, method: str, expires: int | None, signature: str | None) -> None:
+def _authorize(
+    request: Request, org_id: str, key: str, method: str, expires: int | None, signature: str | None
+) -> None:
     """A presigned signature when given, otherwise the bearer token's org."""
     if signature is not None:
         _storage(request).check_presigned(method, org_id, key, expires, signature)
@@ -168,7 +173,9 @@ def _authorize(request: Request, org_id: str, key: str, method: str, expires: in
 
 
 @router.get("/objects")
-async def list_storage_objects(request: Request, org_id: str, prefix: str = Query("", max_length=1024)) -> list[dict[str, Any]]:
+async def list_storage_objects(
+    request: Request, org_id: str, prefix: str = Query("", max_length=1024)
+) -> list[dict[str, Any]]:
     """GET .../storage/objects?prefix=."""
     check_org(request, get_principal(request), org_id)
     return [StorageObject(**o).model_dump(mode="json") for o in _storage(request).list(org_id, prefix)]
@@ -176,7 +183,11 @@ async def list_storage_objects(request: Request, org_id: str, prefix: str = Quer
 
 @router.get("/objects/{key:path}")
 async def download_storage_object(
-    request: Request, org_id: str, key: str, expires: int | None = None, signature: str | None = Query(None, max_length=128)
+    request: Request,
+    org_id: str,
+    key: str,
+    expires: int | None = None,
+    signature: str | None = Query(None, max_length=128),
 ) -> Response:
     """GET .../storage/objects/{key} (bearer token or presigned GET)."""
     _authorize(request, org_id, key, "GET", expires, signature)
@@ -186,7 +197,11 @@ async def download_storage_object(
 
 @router.put("/objects/{key:path}")
 async def upload_storage_object(
-    request: Request, org_id: str, key: str, expires: int | None = None, signature: str | None = Query(None, max_length=128)
+    request: Request,
+    org_id: str,
+    key: str,
+    expires: int | None = None,
+    signature: str | None = Query(None, max_length=128),
 ) -> dict[str, Any]:
     """PUT .../storage/objects/{key}: the body is the raw bytes (bearer token or presigned PUT)."""
     _authorize(request, org_id, key, "PUT", expires, signature)

@@ -79,7 +79,11 @@ class MatrixIndex:
         if position != last:
             moved = self.ids[last]
             self.matrix[position] = self.matrix[last]
-            self.ids[position], self.metadata[position], self.raw[position] = moved, self.metadata[last], self.raw[last]
+            self.ids[position], self.metadata[position], self.raw[position] = (
+                moved,
+                self.metadata[last],
+                self.raw[last],
+            )
             self.positions[moved] = position
         self.ids.pop()
         self.metadata.pop()
@@ -122,9 +126,17 @@ class VectorBackend:
         self._loaded: dict[str, MatrixIndex] = {}
         self._lock = threading.Lock()
 
-    def create(self, org_id: str, workspace_id: str, name: str, dimensions: int, metric: str) -> dict[str, Any]:
+    def create(
+        self, org_id: str, workspace_id: str, name: str, dimensions: int, metric: str
+    ) -> dict[str, Any]:
         """Create an index (409 on a duplicate name)."""
-        record = {"id": new_id(), "name": name, "dimensions": dimensions, "metric": metric, "created_at": now_iso()}
+        record = {
+            "id": new_id(),
+            "name": name,
+            "dimensions": dimensions,
+            "metric": metric,
+            "created_at": now_iso(),
+        }
         try:
             self.db.execute(
                 "INSERT INTO vector_indexes (id, org_id, workspace_id, name, dimensions, metric, created_at) VALUES (?,?,?,?,?,?,?)",
@@ -147,7 +159,8 @@ class VectorBackend:
     def list(self, org_id: str, workspace_id: str) -> list[dict[str, Any]]:
         """Indexes of a workspace."""
         rows = self.db.query(
-            "SELECT id FROM vector_indexes WHERE org_id=? AND workspace_id=? ORDER BY created_at", (org_id, workspace_id)
+            "SELECT id FROM vector_indexes WHERE org_id=? AND workspace_id=? ORDER BY created_at",
+            (org_id, workspace_id),
         )
         return [self.get(org_id, workspace_id, r[0]) for r in rows]
 
@@ -164,40 +177,63 @@ class VectorBackend:
             index = self._loaded.get(record["id"])
             if index is None:
                 index = MatrixIndex(record["dimensions"], record["metric"])
-                for row in self.db.query("SELECT id, vec, metadata FROM vector_items WHERE index_id=?", (record["id"],)):
+                for row in self.db.query(
+                    "SELECT id, vec, metadata FROM vector_items WHERE index_id=?", (record["id"],)
+                ):
                     index.put(row[0], np.frombuffer(row[1], dtype=np.float32).copy(), from_json(row[2]))
                 self._loaded[record["id"]] = index
             return index
 
-    def upsert(self, org_id: str, workspace_id: str, index_id: str, vectors: list[dict[str, Any]]) -> dict[str, int]:
+    def upsert(
+        self, org_id: str, workspace_id: str, index_id: str, vectors: list[dict[str, Any]]
+    ) -> dict[str, int]:
         """Insert or replace vectors; all are checked before any is written."""
         record = self.get(org_id, workspace_id, index_id)
         arrays = []
         for i, item in enumerate(vectors):
             array = np.asarray(item["values"], dtype=np.float32)
             if array.shape != (record["dimensions"],):
-                raise bad_request(f"vector {i} has {array.size} values; the index has {record['dimensions']} dimensions", f"vectors.{i}.values")
+                raise bad_request(
+                    f"vector {i} has {array.size} values; the index has {record['dimensions']} dimensions",
+                    f"vectors.{i}.values",
+                )
             if not np.all(np.isfinite(array)):
-                raise bad_request(f"vector {i} holds a value that is not a finite number", f"vectors.{i}.values")
+                raise bad_request(
+                    f"vector {i} holds a value that is not a finite number", f"vectors.{i}.values"
+                )
             arrays.append(array)
         index = self._index(record)
         with index.lock:
             with self.db.transaction() as conn:
                 conn.executemany(
                     "INSERT OR REPLACE INTO vector_items (index_id, id, vec, metadata) VALUES (?,?,?,?)",
-                    [(index_id, v["id"], a.tobytes(), to_json(v.get("metadata"))) for v, a in zip(vectors, arrays, strict=True)],
+                    [
+                        (index_id, v["id"], a.tobytes(), to_json(v.get("metadata")))
+                        for v, a in zip(vectors, arrays, strict=True)
+                    ],
                 )
             for item, array in zip(vectors, arrays, strict=True):
                 index.put(item["id"], array, item.get("metadata"))
         return {"upserted": len(vectors), "count": index.size}
 
-    def search(self, org_id: str, workspace_id: str, index_id: str, query: list[float], top_k: int,
-               flt: dict[str, Any] | None, include_values: bool) -> list[dict[str, Any]]:
+    def search(
+        self,
+        org_id: str,
+        workspace_id: str,
+        index_id: str,
+        query: list[float],
+        top_k: int,
+        flt: dict[str, Any] | None,
+        include_values: bool,
+    ) -> list[dict[str, Any]]:
         """The nearest vectors."""
         record = self.get(org_id, workspace_id, index_id)
         array = np.asarray(query, dtype=np.float32)
         if array.shape != (record["dimensions"],):
-            raise bad_request(f"query_embedding has {array.size} values; the index has {record['dimensions']} dimensions", "query_embedding")
+            raise bad_request(
+                f"query_embedding has {array.size} values; the index has {record['dimensions']} dimensions",
+                "query_embedding",
+            )
         if not np.all(np.isfinite(array)):
             raise bad_request("query_embedding holds a value that is not a finite number", "query_embedding")
         index = self._index(record)
@@ -205,7 +241,11 @@ class VectorBackend:
             hits = index.search(array, top_k, flt)
             out = []
             for position, score in hits:
-                match: dict[str, Any] = {"id": index.ids[position], "score": score, "metadata": index.metadata[position]}
+                match: dict[str, Any] = {
+                    "id": index.ids[position],
+                    "score": score,
+                    "metadata": index.metadata[position],
+                }
                 if include_values:
                     match["values"] = index.raw[position].tolist()
                 out.append(match)
@@ -217,7 +257,9 @@ class VectorBackend:
         index = self._index(record)
         with index.lock:
             with self.db.transaction() as conn:
-                conn.executemany("DELETE FROM vector_items WHERE index_id=? AND id=?", [(index_id, i) for i in ids])
+                conn.executemany(
+                    "DELETE FROM vector_items WHERE index_id=? AND id=?", [(index_id, i) for i in ids]
+                )
             return sum(1 for i in set(ids) if index.remove(i))
 
 
@@ -229,32 +271,51 @@ def _vector(request: Request) -> VectorBackend:
 
 
 @router.get("")
-async def list_vector_indexes(org_id: str, workspace_id: str, request: Request, principal: Principal = Depends(get_principal)) -> list[dict[str, Any]]:
+async def list_vector_indexes(
+    org_id: str, workspace_id: str, request: Request, principal: Principal = Depends(get_principal)
+) -> list[dict[str, Any]]:
     """GET .../vector/indexes."""
     check_workspace(request, principal, org_id, workspace_id)
     return [VectorIndex(**i).model_dump(mode="json") for i in _vector(request).list(org_id, workspace_id)]
 
 
 @router.post("", status_code=201)
-async def create_vector_index(org_id: str, workspace_id: str, body: VectorIndexCreate, request: Request,
-                              principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def create_vector_index(
+    org_id: str,
+    workspace_id: str,
+    body: VectorIndexCreate,
+    request: Request,
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
     """POST .../vector/indexes."""
     check_workspace(request, principal, org_id, workspace_id)
     metric = body.model_dump(mode="json").get("metric") or "cosine"
-    return VectorIndex(**_vector(request).create(org_id, workspace_id, body.name, body.dimensions, metric)).model_dump(mode="json")
+    return VectorIndex(
+        **_vector(request).create(org_id, workspace_id, body.name, body.dimensions, metric)
+    ).model_dump(mode="json")
 
 
 @router.get("/{index_id}")
-async def get_vector_index(org_id: str, workspace_id: str, index_id: str, request: Request,
-                           principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def get_vector_index(
+    org_id: str,
+    workspace_id: str,
+    index_id: str,
+    request: Request,
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
     """GET .../vector/indexes/{index_id}."""
     check_workspace(request, principal, org_id, workspace_id)
     return VectorIndex(**_vector(request).get(org_id, workspace_id, index_id)).model_dump(mode="json")
 
 
 @router.delete("/{index_id}", status_code=204)
-async def delete_vector_index(org_id: str, workspace_id: str, index_id: str, request: Request,
-                              principal: Principal = Depends(get_principal)) -> Response:
+async def delete_vector_index(
+    org_id: str,
+    workspace_id: str,
+    index_id: str,
+    request: Request,
+    principal: Principal = Depends(get_principal),
+) -> Response:
     """DELETE .../vector/indexes/{index_id}."""
     check_workspace(request, principal, org_id, workspace_id)
     _vector(request).drop(org_id, workspace_id, index_id)
@@ -262,8 +323,14 @@ async def delete_vector_index(org_id: str, workspace_id: str, index_id: str, req
 
 
 @router.post("/{index_id}/upsert")
-async def upsert_vectors(org_id: str, workspace_id: str, index_id: str, body: VectorUpsert, request: Request,
-                         principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def upsert_vectors(
+    org_id: str,
+    workspace_id: str,
+    index_id: str,
+    body: VectorUpsert,
+    request: Request,
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
     """POST .../vector/indexes/{index_id}/upsert."""
     check_workspace(request, principal, org_id, workspace_id)
     vectors = body.model_dump(mode="json")["vectors"]
@@ -271,18 +338,37 @@ async def upsert_vectors(org_id: str, workspace_id: str, index_id: str, body: Ve
 
 
 @router.post("/{index_id}/search")
-async def search_vectors(org_id: str, workspace_id: str, index_id: str, body: VectorSearch, request: Request,
-                         principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def search_vectors(
+    org_id: str,
+    workspace_id: str,
+    index_id: str,
+    body: VectorSearch,
+    request: Request,
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
     """POST .../vector/indexes/{index_id}/search."""
     check_workspace(request, principal, org_id, workspace_id)
-    matches = _vector(request).search(org_id, workspace_id, index_id, body.query_embedding, body.top_k or 10,
-                                      body.filter, bool(body.include_values))
+    matches = _vector(request).search(
+        org_id,
+        workspace_id,
+        index_id,
+        body.query_embedding,
+        body.top_k or 10,
+        body.filter,
+        bool(body.include_values),
+    )
     return {"matches": matches}
 
 
 @router.post("/{index_id}/delete")
-async def delete_vectors(org_id: str, workspace_id: str, index_id: str, body: VectorDelete, request: Request,
-                         principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def delete_vectors(
+    org_id: str,
+    workspace_id: str,
+    index_id: str,
+    body: VectorDelete,
+    request: Request,
+    principal: Principal = Depends(get_principal),
+) -> dict[str, Any]:
     """POST .../vector/indexes/{index_id}/delete."""
     check_workspace(request, principal, org_id, workspace_id)
     return {"deleted": _vector(request).delete(org_id, workspace_id, index_id, body.ids)}

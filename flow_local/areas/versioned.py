@@ -99,7 +99,9 @@ class VersionedStore:
             raise not_found(self.noun, item_id)
         return self._row(row)
 
-    def find(self, org_id: str, workspace_id: str, item_id: str, kinds: list[str] | None = None) -> dict[str, Any]:
+    def find(
+        self, org_id: str, workspace_id: str, item_id: str, kinds: list[str] | None = None
+    ) -> dict[str, Any]:
         """A record by id alone (any kind, or one of ``kinds``); 404 when absent."""
         rows = self.db.query(
             f"SELECT * FROM {self.table} WHERE org_id=? AND workspace_id=? AND id=?",
@@ -110,7 +112,9 @@ class VersionedStore:
                 return self._row(row)
         raise not_found(self.noun, item_id)
 
-    def list(self, org_id: str, workspace_id: str, kind: str, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    def list(
+        self, org_id: str, workspace_id: str, kind: str, limit: int = 100, offset: int = 0
+    ) -> list[dict[str, Any]]:
         """Records of one kind, oldest first."""
         rows = self.db.query(
             f"SELECT * FROM {self.table} WHERE org_id=? AND workspace_id=? AND kind=?"

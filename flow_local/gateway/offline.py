@@ -8,6 +8,7 @@ L2-normalise, so texts sharing words are close.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import time
@@ -38,7 +39,9 @@ def _prompt_tokens(messages: list[dict[str, Any]]) -> int:
     return sum(4 + count_tokens(_message_text(m)) for m in messages) + 2
 
 
-def _choose_tool(messages: list[dict[str, Any]], tools: list[dict[str, Any]], tool_choice: str | None) -> dict[str, Any] | None:
+def _choose_tool(
+    messages: list[dict[str, Any]], tools: list[dict[str, Any]], tool_choice: str | None
+) -> dict[str, Any] | None:
     """The tool to call, when tools are offered, allowed, and the last user turn asks for one."""
     if not tools or tool_choice == "none" or (messages and messages[-1].get("role") == "tool"):
         return None
@@ -91,8 +94,11 @@ def chat(request: dict[str, Any]) -> dict[str, Any]:
     if tool is not None:
         user_text = next((_message_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
         arguments = json.dumps(_arguments(tool, user_text))
-        call = {"id": f"call_{uuid.uuid4().hex[:16]}", "type": "function",
-                "function": {"name": tool["function"]["name"], "arguments": arguments}}
+        call = {
+            "id": f"call_{uuid.uuid4().hex[:16]}",
+            "type": "function",
+            "function": {"name": tool["function"]["name"], "arguments": arguments},
+        }
         message.update(content=None, tool_calls=[call])
         finish, completion_tokens = "tool_calls", count_tokens(arguments) + 3
     else:
@@ -105,8 +111,11 @@ def chat(request: dict[str, Any]) -> dict[str, Any]:
         "created": int(time.time()),
         "model": request["model"],
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens},
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
     }
 
 
@@ -127,28 +136,41 @@ def _truncate(text: str, max_tokens: int | None) -> tuple[str, str]:
 
 def stream_chunks(completion: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The ChatCompletionChunks of a completion: role, content word by word (or tool calls), finish + usage."""
-    base = {"id": completion["id"], "object": "chat.completion.chunk", "created": completion["created"],
-            "model": completion["model"]}
+    base = {
+        "id": completion["id"],
+        "object": "chat.completion.chunk",
+        "created": completion["created"],
+        "model": completion["model"],
+    }
     choice = completion["choices"][0]
     message = choice["message"]
-    yield {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
+    yield {
+        **base,
+        "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
+    }
     if message.get("tool_calls"):
-        yield {**base, "choices": [{"index": 0, "delta": {"tool_calls": message["tool_calls"]}, "finish_reason": None}]}
+        yield {
+            **base,
+            "choices": [{"index": 0, "delta": {"tool_calls": message["tool_calls"]}, "finish_reason": None}],
+        }
     else:
         for piece in re.findall(r"\s*\S+", message.get("content") or ""):
             yield {**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
-    yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}],
-           "usage": completion["usage"]}
+    yield {
+        **base,
+        "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}],
+        "usage": completion["usage"],
+    }
 
 
 def _features(text: str) -> list[tuple[str, float]]:
     lowered = text.lower()
     words = _WORD.findall(lowered)
     feats = [(f"w:{w}", 1.0) for w in words]
-    feats += [(f"b:{a} {b}", 0.5) for a, b in zip(words, words[1:], strict=False)]
+    feats += [(f"b:{a} {b}", 0.5) for a, b in itertools.pairwise(words)]
     for word in words:
         padded = f"#{word}#"
-        feats += [(f"c:{padded[i:i + 3]}", 0.25) for i in range(max(1, len(padded) - 2))]
+        feats += [(f"c:{padded[i : i + 3]}", 0.25) for i in range(max(1, len(padded) - 2))]
     return feats
 
 
@@ -162,7 +184,9 @@ def embed_one(text: str, dimensions: int = DEFAULT_DIMENSIONS) -> np.ndarray:
         vector[index] += sign * weight
     norm = float(np.linalg.norm(vector))
     if norm == 0.0:
-        vector[int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest(), "little") % dimensions] = 1.0
+        vector[
+            int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest(), "little") % dimensions
+        ] = 1.0
         return vector
     return vector / norm
 

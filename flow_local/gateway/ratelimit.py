@@ -28,7 +28,9 @@ class RateLimiter:
             if count >= self.limit:
                 retry = max(1, math.ceil(start + self.window - now))
                 raise ApiError(
-                    429, "rate_limited", f"rate limit of {self.limit} requests per {self.window:g}s reached; retry later",
+                    429,
+                    "rate_limited",
+                    f"rate limit of {self.limit} requests per {self.window:g}s reached; retry later",
                     headers={"Retry-After": str(retry)},
                 )
             self._counts[key] = (start, count + 1)

@@ -9,7 +9,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from flow_server_models import ChatCompletion, ChatCompletionRequest, EmbeddingRequest, EmbeddingResponse, ModelList
+from flow_server_models import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    ModelList,
+)
 
 from flow_local.auth import Principal, get_principal
 from flow_local.core import Platform, platform_of
@@ -34,11 +40,17 @@ class GatewayBackend:
             raise ApiError(404, "model_not_found", f"model '{model}' must be named provider/model", "model")
         if provider == "offline":
             if model not in offline.MODELS:
-                raise ApiError(404, "model_not_found", f"unknown offline model '{model}'; use one of {', '.join(offline.MODELS)}", "model")
+                raise ApiError(
+                    404,
+                    "model_not_found",
+                    f"unknown offline model '{model}'; use one of {', '.join(offline.MODELS)}",
+                    "model",
+                )
             return provider, name
         if provider not in self.upstreams:
             raise ApiError(
-                404, "model_not_found",
+                404,
+                "model_not_found",
                 f"no provider serves '{model}': configure an upstream for '{provider}' (FLOW_UPSTREAM_BASE_URL or gateway.json)",
                 "model",
             )
@@ -74,8 +86,12 @@ class GatewayBackend:
     def models(self) -> list[dict[str, Any]]:
         """Models served: the offline ones and one wildcard entry per upstream."""
         created = int(time.time())
-        items = [{"id": m, "object": "model", "created": created, "owned_by": "offline"} for m in offline.MODELS]
-        items += [{"id": f"{p}/*", "object": "model", "created": created, "owned_by": p} for p in self.upstreams]
+        items = [
+            {"id": m, "object": "model", "created": created, "owned_by": "offline"} for m in offline.MODELS
+        ]
+        items += [
+            {"id": f"{p}/*", "object": "model", "created": created, "owned_by": p} for p in self.upstreams
+        ]
         return items
 
 
@@ -103,7 +119,9 @@ async def create_chat_completion(
     payload = body.model_dump(mode="json", exclude_unset=True)
     if body.stream:
         stream = await gateway.chat_stream(payload)
-        return StreamingResponse(stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        return StreamingResponse(
+            stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        )
     return ChatCompletion(**await gateway.chat(payload)).model_dump(mode="json", exclude_unset=True)
 
 

@@ -37,12 +37,18 @@ class UpstreamProvider:
         try:
             response = await self._client.post(f"{self.base_url}{path}", json=self._body(request, model))
         except httpx.HTTPError as exc:
-            raise ApiError(502, "upstream_unavailable", f"the {self.config.provider} upstream failed: {type(exc).__name__}") from exc
+            raise ApiError(
+                502,
+                "upstream_unavailable",
+                f"the {self.config.provider} upstream failed: {type(exc).__name__}",
+            ) from exc
         self._raise_for_status(response.status_code, response.text, response.headers)
         try:
             return response.json()  # type: ignore[no-any-return]
         except ValueError as exc:
-            raise ApiError(502, "upstream_invalid", f"the {self.config.provider} upstream sent invalid JSON") from exc
+            raise ApiError(
+                502, "upstream_invalid", f"the {self.config.provider} upstream sent invalid JSON"
+            ) from exc
 
     async def open_stream(self, request: dict[str, Any], model: str) -> AsyncIterator[bytes]:
         """Open a streamed chat completion; errors before the first byte raise ApiError."""
@@ -51,7 +57,11 @@ class UpstreamProvider:
         try:
             response = await self._client.send(req, stream=True)
         except httpx.HTTPError as exc:
-            raise ApiError(502, "upstream_unavailable", f"the {self.config.provider} upstream failed: {type(exc).__name__}") from exc
+            raise ApiError(
+                502,
+                "upstream_unavailable",
+                f"the {self.config.provider} upstream failed: {type(exc).__name__}",
+            ) from exc
         if response.status_code >= 400:
             text = (await response.aread()).decode(errors="replace")
             await response.aclose()
@@ -63,8 +73,12 @@ class UpstreamProvider:
             async for line in response.aiter_lines():
                 yield (line + "\n").encode()
         except httpx.HTTPError as exc:
-            error = {"detail": f"the upstream stream broke: {type(exc).__name__}", "code": "bad_gateway",
-                     "request_id": "", "field": None}
+            error = {
+                "detail": f"the upstream stream broke: {type(exc).__name__}",
+                "code": "bad_gateway",
+                "request_id": "",
+                "field": None,
+            }
             yield f"event: error\ndata: {json.dumps(error)}\n\n".encode()
         finally:
             await response.aclose()
@@ -77,10 +91,16 @@ class UpstreamProvider:
             raise ApiError(404, "model_not_found", f"the {self.config.provider} upstream: {detail}", "model")
         if status == 429:
             retry = headers.get("retry-after", "1")
-            raise ApiError(429, "rate_limited", f"the {self.config.provider} upstream is rate limiting: {detail}",
-                           headers={"Retry-After": retry})
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"the {self.config.provider} upstream is rate limiting: {detail}",
+                headers={"Retry-After": retry},
+            )
         if status == 400:
-            raise ApiError(400, "validation_error", f"the {self.config.provider} upstream refused the request: {detail}")
+            raise ApiError(
+                400, "validation_error", f"the {self.config.provider} upstream refused the request: {detail}"
+            )
         raise ApiError(502, "bad_gateway", f"the {self.config.provider} upstream answered {status}: {detail}")
 
     async def close(self) -> None:

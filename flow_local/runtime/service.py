@@ -257,9 +257,9 @@ class ExecutionService:
         stdout, stderr, error_event = self.store.captured(execution_id)
         fields: dict[str, Any] = {"stdout": stdout, "stderr": stderr, "usage": payload.get("usage"),
                                   "messages": payload.get("messages")}
-        if payload.get("error"):
+        if payload.get("error") is not None:
             error = dict(error_event or {})
-            error.setdefault("message", str(payload["error"]))
+            error["message"] = error.get("message") or str(payload["error"]) or "the execution failed"
             self.finish(execution_id, "failed", {**fields, "error": error})
         else:
             self.finish(execution_id, "completed", {**fields, "output": payload.get("output")})

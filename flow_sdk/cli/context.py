@@ -29,6 +29,7 @@ __all__ = [
     "load_config",
     "make_client",
     "parse_json_object",
+    "state",
 ]
 
 EXIT_OK = 0
@@ -71,7 +72,7 @@ def load_config(ctx: typer.Context) -> FlowConfig:
     return config
 
 
-def make_client(ctx: typer.Context) -> CLIClient:
+def make_client(ctx: typer.Context, *, workspace: bool = True) -> CLIClient:
     """A :class:`CLIClient` for the selected profile, with its token refreshed when it expired.
 
     Raises:
@@ -79,7 +80,7 @@ def make_client(ctx: typer.Context) -> CLIClient:
     """
     from flow_sdk.cli_client import CLIClient
 
-    config = load_config(ctx).require().ensure_fresh_token()
+    config = load_config(ctx).require(workspace=workspace).ensure_fresh_token()
     client = CLIClient(config)
     ctx.call_on_close(client.close)
     return client

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from flow_sdk.cli import auth_commands, component_commands, run_commands, service_commands, tenancy_commands
-from flow_sdk.cli.context import describe_error, state
+from flow_sdk.cli.context import EXIT_USAGE, describe_error, state
 
-__all__ = ["app", "main"]
+__all__ = ["app"]
 
 
 class FlowGroup(TyperGroup):
     """The root group: turns SDK errors into one line and an exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
         except Exception as exc:
@@ -31,35 +30,36 @@ class FlowGroup(TyperGroup):
             if not isinstance(exc, FlowSDKError):
                 raise
             code, line = describe_error(exc, state(ctx).platform_url)  # type: ignore[arg-type]
-            click.echo(line, err=True)
+            typer.echo(line, err=True)
             raise typer.Exit(code) from None
 
 
-class LazyLocalGroup(click.Group):
+class LazyLocalGroup(TyperGroup):
     """``flow local``: a stand-in that loads ``flow_local.cli.local_app`` on first real use."""
 
-    def __init__(self) -> None:
-        super().__init__(name="local", help="Run the Manifest Platform on this machine (serve, env, approve).")
-        self._real: click.Group | None = None
+    _real: TyperGroup | None = None
 
-    def _load(self) -> click.Group:
+    def _load(self) -> TyperGroup:
         if self._real is None:
             try:
                 from flow_local.cli import local_app
             except ImportError as exc:
-                raise click.ClickException(
-                    f"the local platform is not installed ({exc.name} is missing): pip install 'flow-sdk[local]'"
-                ) from None
+                typer.echo(
+                    f"error: the local platform is not installed ({exc.name} is missing): "
+                    "pip install 'flow-sdk[local]'",
+                    err=True,
+                )
+                raise typer.Exit(EXIT_USAGE) from None
             command = typer.main.get_command(local_app)
-            if not isinstance(command, click.Group):
-                raise click.ClickException("flow_local.cli.local_app is not a command group")
+            if not isinstance(command, TyperGroup):
+                raise TypeError("flow_local.cli.local_app must be a typer app with commands")
             self._real = command
         return self._real
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
         return self._load().list_commands(ctx)
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # type: ignore[override]
         return self._load().get_command(ctx, cmd_name)
 
 
@@ -92,17 +92,8 @@ tenancy_commands.register(app)
 component_commands.register(app)
 run_commands.register(app)
 service_commands.register(app)
-
-
-def _mount_local() -> None:
-    command = typer.main.get_command(app)
-    if isinstance(command, click.Group):
-        command.add_command(LazyLocalGroup())
-
-
-def main() -> None:
-    """Run the ``flow`` command (with ``flow local`` mounted)."""
-    command = typer.main.get_command(app)
-    if isinstance(command, click.Group):
-        command.add_command(LazyLocalGroup())
-    command()
+app.add_typer(
+    typer.Typer(cls=LazyLocalGroup, no_args_is_help=True),
+    name="local",
+    help="Run the Manifest Platform on this machine (serve, env, approve).",
+)

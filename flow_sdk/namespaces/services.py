@@ -43,6 +43,9 @@ class ServicesNamespace(Namespace):
         elif has_own:
             return merged
         merged["Authorization"] = f"Bearer {token}"
+        own = self._flow._auth_token
+        if own and own != token:  # lets the platform accept a caller token forwarded by this service
+            merged["X-Flow-Forwarded-By"] = f"Bearer {own}"
         return merged
 
     async def call(

@@ -64,3 +64,10 @@ def create_component(lp: LocalPlatform, component_type: str, component_id: str, 
         response = client.post(f"/components/{component_type}", json={"id": component_id, "name": component_id, "spec": spec})
         assert response.status_code == 201, response.text
         return response.json()  # type: ignore[no-any-return]
+
+
+def create_ring(lp: LocalPlatform, ring_id: str) -> None:
+    """Create a ``ring`` resource with a chosen id (kept when it exists)."""
+    with api(lp) as client:
+        response = client.post("/resources/ring", json={"id": ring_id, "name": ring_id})
+        assert response.status_code in (201, 409), response.text

@@ -20,7 +20,9 @@ def local() -> Iterator[LocalPlatform]:
 @pytest.fixture()
 def client(local: LocalPlatform) -> Iterator[httpx.Client]:
     """An httpx client authenticated as the default org's admin."""
-    with httpx.Client(base_url=local.url, headers={"Authorization": f"Bearer {local.admin_token}"}, timeout=30) as c:
+    with httpx.Client(
+        base_url=local.url, headers={"Authorization": f"Bearer {local.admin_token}"}, timeout=30
+    ) as c:
         yield c
 
 

@@ -20,16 +20,15 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
+from flow_server_models import ChatCompletionChunk
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
-from schemathesis.checks import not_a_server_error
-
-from flow_server_models import ChatCompletionChunk
 
 from flow_local.app import create_app
 from flow_local.bootstrap import admin_token
@@ -58,7 +57,9 @@ def _not_owned_operation_ids() -> list[str]:
             if method == "parameters" or not isinstance(operation, dict):
                 continue
             tags = set(operation.get("tags", []))
-            if tags & NOT_OWNED_TAGS or ("services" in tags and operation["operationId"] not in OWNED_SERVICE_OPERATIONS):
+            if tags & NOT_OWNED_TAGS or (
+                "services" in tags and operation["operationId"] not in OWNED_SERVICE_OPERATIONS
+            ):
                 found.append(operation["operationId"])
     return found
 

@@ -13,7 +13,9 @@ import pytest
 from flow_local.platform import LocalPlatform
 
 
-@pytest.mark.parametrize("raw_key", ["..%2Fescape", "a/%2E%2E/b", "%2Fetc%2Fpasswd", "a//b", "a/./b", "a%5C..%5Cb"])
+@pytest.mark.parametrize(
+    "raw_key", ["..%2Fescape", "a/%2E%2E/b", "%2Fetc%2Fpasswd", "a//b", "a/%2E/b", "a%5C..%5Cb"]
+)
 def test_storage_rejects_unsafe_keys(local: LocalPlatform, client: httpx.Client, raw_key: str) -> None:
     url = f"{local.url}/api/v1/orgs/{local.org_id}/storage/objects/{raw_key}"
     response = client.send(client.build_request("PUT", httpx.URL(url), content=b"x"))
@@ -24,7 +26,9 @@ def test_storage_rejects_unsafe_keys(local: LocalPlatform, client: httpx.Client,
 def test_presigned_urls_are_checked(local: LocalPlatform, client: httpx.Client) -> None:
     org = f"/api/v1/orgs/{local.org_id}"
     client.put(f"{org}/storage/objects/docs/a.txt", content=b"secret")
-    signed = client.post(f"{org}/storage/presign", json={"key": "docs/a.txt", "method": "GET", "ttl_seconds": 60}).json()
+    signed = client.post(
+        f"{org}/storage/presign", json={"key": "docs/a.txt", "method": "GET", "ttl_seconds": 60}
+    ).json()
     assert httpx.get(signed["url"]).content == b"secret"
     tampered = signed["url"].replace("docs/a.txt", "docs/b.txt")
     assert httpx.get(tampered).status_code == 403
@@ -33,7 +37,9 @@ def test_presigned_urls_are_checked(local: LocalPlatform, client: httpx.Client) 
     later = signed["url"].replace("expires=", "expires=9")
     assert httpx.get(later).status_code == 403
     assert httpx.put(signed["url"], content=b"overwrite").status_code == 403  # a GET URL does not allow PUT
-    put = client.post(f"{org}/storage/presign", json={"key": "docs/up.bin", "method": "PUT", "ttl_seconds": 60}).json()
+    put = client.post(
+        f"{org}/storage/presign", json={"key": "docs/up.bin", "method": "PUT", "ttl_seconds": 60}
+    ).json()
     assert httpx.put(put["url"], content=b"uploaded").status_code == 200
     assert client.get(f"{org}/storage/objects/docs/up.bin").content == b"uploaded"
 
@@ -53,8 +59,16 @@ def test_expired_presigned_url(local: LocalPlatform, client: httpx.Client) -> No
 
 def _claims(local: LocalPlatform, **extra: object) -> dict[str, object]:
     now = int(time.time())
-    return {"sub": "x", "org_id": local.org_id, "scopes": ["admin"], "token_type": "user", "iat": now,
-            "exp": now + 600, "jti": "j", **extra}
+    return {
+        "sub": "x",
+        "org_id": local.org_id,
+        "scopes": ["admin"],
+        "token_type": "user",
+        "iat": now,
+        "exp": now + 600,
+        "jti": "j",
+        **extra,
+    }
 
 
 def _me(local: LocalPlatform, token: str) -> httpx.Response:
@@ -83,7 +97,10 @@ def test_alg_none_token_is_refused(local: LocalPlatform) -> None:
 
 
 def test_service_token_is_refused_by_the_platform_api(local: LocalPlatform, client: httpx.Client) -> None:
-    minted = client.post(f"/api/v1/orgs/{local.org_id}/service-tokens", json={"claims": {"role": "reader"}, "service_id": "svc"}).json()
+    minted = client.post(
+        f"/api/v1/orgs/{local.org_id}/service-tokens",
+        json={"claims": {"role": "reader"}, "service_id": "svc"},
+    ).json()
     assert _me(local, minted["token"]).status_code == 401
     assert local.platform is not None
     claims = local.platform.tokens.verify(minted["token"], audience="service:svc")
@@ -92,7 +109,9 @@ def test_service_token_is_refused_by_the_platform_api(local: LocalPlatform, clie
 
 def test_runtime_tokens_cannot_write_secrets(local: LocalPlatform, ws_path: str) -> None:
     assert local.platform is not None
-    token = local.platform.tokens.mint_execution_token(org_id=local.org_id, workspace_id=local.workspace_id, execution_id="e1")
+    token = local.platform.tokens.mint_execution_token(
+        org_id=local.org_id, workspace_id=local.workspace_id, execution_id="e1"
+    )
     with httpx.Client(base_url=local.url, headers={"Authorization": f"Bearer {token}"}) as c:
         assert c.put(f"{ws_path}/secrets/X", json={"value": "v"}).status_code == 403
         assert c.delete(f"{ws_path}/secrets/X").status_code == 403

@@ -1,4 +1,4 @@
-"""Tenancy: two orgs × two workspaces; every token is denied the other tenants' data, for every kind of data."""
+"""Tenancy: two orgs by two workspaces; every token is denied the other tenants' data, for every kind of data."""
 
 from __future__ import annotations
 
@@ -33,9 +33,23 @@ def _writes(t: dict[str, str]) -> list[tuple[str, str, dict[str, Any] | bytes, s
     org = f"/api/v1/orgs/{t['org_id']}"
     items: list[tuple[str, str, dict[str, Any] | bytes, str]] = []
     for ctype in COMPONENT_TYPES:
-        items.append(("POST", f"{ws}/components/{ctype}", {"id": f"c-{ctype}", "name": ctype}, f"{ws}/components/{ctype}/c-{ctype}"))
+        items.append(
+            (
+                "POST",
+                f"{ws}/components/{ctype}",
+                {"id": f"c-{ctype}", "name": ctype},
+                f"{ws}/components/{ctype}/c-{ctype}",
+            )
+        )
     for kind in RESOURCE_KINDS:
-        items.append(("POST", f"{ws}/resources/{kind}", {"id": f"r-{kind}", "name": kind}, f"{ws}/resources/{kind}/r-{kind}"))
+        items.append(
+            (
+                "POST",
+                f"{ws}/resources/{kind}",
+                {"id": f"r-{kind}", "name": kind},
+                f"{ws}/resources/{kind}/r-{kind}",
+            )
+        )
     items += [
         ("PUT", f"{ws}/state/comp/keys/k", {"value": 1}, f"{ws}/state/comp/keys/k"),
         ("PUT", f"{ws}/secrets/S", {"value": "v"}, f"{ws}/secrets/S"),
@@ -55,7 +69,8 @@ def tenants(local: LocalPlatform) -> list[dict[str, str]]:
                 response = c.request(method, path, **kwargs)
                 assert response.status_code in (200, 201), (path, response.text)
             created = c.post(
-                f"/api/v1/orgs/{t['org_id']}/workspaces/{t['workspace_id']}/vector/indexes", json={"name": "v", "dimensions": 2}
+                f"/api/v1/orgs/{t['org_id']}/workspaces/{t['workspace_id']}/vector/indexes",
+                json={"name": "v", "dimensions": 2},
             )
             t["index_id"] = created.json()["id"]
     return tenants
@@ -83,7 +98,9 @@ def test_every_token_is_denied_the_others_data(local: LocalPlatform, tenants: li
                     assert status in (403, 404), (read, status)
                     denied += 1
                 ws = f"/api/v1/orgs/{owner['org_id']}/workspaces/{owner['workspace_id']}"
-                assert c.post(f"{ws}/vector/indexes/{owner['index_id']}/search", json={"query_embedding": [1, 0]}).status_code in (403, 404)
+                assert c.post(
+                    f"{ws}/vector/indexes/{owner['index_id']}/search", json={"query_embedding": [1, 0]}
+                ).status_code in (403, 404)
                 assert c.get(f"{ws}/audit/events").status_code == 403
                 assert c.get(f"/api/v1/tenants/orgs/{owner['org_id']}/workspaces").status_code in (200, 403)
     assert denied > 4 * 3 * 20

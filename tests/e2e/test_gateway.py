@@ -1,0 +1,104 @@
+"""The seed's gateway examples against the local platform's offline provider.
+
+The seed names ``openai/gpt-4o`` and ``anthropic/claude-...``: those need a configured upstream, which a
+fresh local platform has none of, so here they must fail with GatewayModelNotFoundError; the examples
+themselves run with the offline models (``offline/chat``, ``offline/embed``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from flow_sdk import FlowSDK
+from flow_sdk.gateway_client import GatewayClient, GatewayModelNotFoundError
+
+
+async def test_chat_completion(flow: FlowSDK) -> None:
+    response = await flow.gateway.chat_completion(
+        model="offline/chat",
+        messages=[
+            {"role": "system", "content": "You are a helpful assistant."},
+            {"role": "user", "content": "What is the capital of France?"},
+        ],
+        temperature=0.7,
+        max_tokens=256,
+    )
+    assert response["choices"][0]["message"]["content"] == "You said: What is the capital of France?"
+    assert response["model"] == "offline/chat"
+    assert response["usage"]["total_tokens"] == response["usage"]["prompt_tokens"] + response["usage"]["completion_tokens"]
+
+
+async def test_chat_completion_max_tokens_truncates(flow: FlowSDK) -> None:
+    response = await flow.gateway.chat_completion(
+        model="offline/chat", messages=[{"role": "user", "content": "one two three four five six"}], max_tokens=3
+    )
+    assert response["choices"][0]["finish_reason"] == "length"
+    assert response["usage"]["completion_tokens"] <= 3
+
+
+async def test_stream_chat_completion(flow: FlowSDK) -> None:
+    pieces: list[str] = []
+    async for chunk in await flow.gateway.stream_chat_completion(
+        model="offline/chat",
+        messages=[{"role": "user", "content": "Write a haiku about code."}],
+    ):
+        delta = chunk["choices"][0]["delta"]
+        pieces.append(delta.get("content", ""))
+    assert "".join(pieces) == "You said: Write a haiku about code."
+    assert len([p for p in pieces if p]) > 1, "the answer must arrive in several chunks"
+
+
+async def test_embedding(flow: FlowSDK) -> None:
+    result = await flow.gateway.embedding(
+        model="offline/embed",
+        input="Manifest Platform is an enterprise AI operating system.",
+    )
+    vector = result["data"][0]["embedding"]
+    assert len(vector) == 384
+    assert math.isclose(math.sqrt(sum(v * v for v in vector)), 1.0, rel_tol=1e-4)
+    again = await flow.gateway.embedding(model="offline/embed", input="Manifest Platform is an enterprise AI operating system.")
+    assert again["data"][0]["embedding"] == vector
+
+
+async def test_embedding_batch_keeps_order(flow: FlowSDK) -> None:
+    result = await flow.gateway.embedding(model="offline/embed", input=["alpha", "beta", "gamma"])
+    assert [item["index"] for item in result["data"]] == [0, 1, 2]
+    single = await flow.gateway.embedding(model="offline/embed", input="beta")
+    assert result["data"][1]["embedding"] == single["data"][0]["embedding"]
+
+
+@pytest.mark.parametrize("model", ["openai/gpt-4o", "anthropic/claude-sonnet-4-20250514", "nosuch/model", "offline/nope"])
+async def test_model_without_provider_is_not_found(flow: FlowSDK, model: str) -> None:
+    with pytest.raises(GatewayModelNotFoundError) as caught:
+        await flow.gateway.chat_completion(model=model, messages=[{"role": "user", "content": "hi"}])
+    assert caught.value.status_code == 404
+    assert caught.value.request_id
+    assert model in str(caught.value.detail)
+
+
+async def test_stream_of_unknown_model_is_not_found(flow: FlowSDK) -> None:
+    with pytest.raises(GatewayModelNotFoundError):
+        async for _chunk in await flow.gateway.stream_chat_completion(
+            model="anthropic/claude-sonnet-4-20250514",
+            messages=[{"role": "user", "content": "Write a haiku about code."}],
+        ):
+            pass
+
+
+async def test_embedding_of_unknown_model_is_not_found(flow: FlowSDK) -> None:
+    with pytest.raises(GatewayModelNotFoundError):
+        await flow.gateway.embedding(model="openai/text-embedding-3-small", input="x")
+
+
+async def test_models_list_offline(flow: FlowSDK) -> None:
+    models = await flow.gateway.list_models()
+    ids = {model["id"] for model in models["data"]}
+    assert {"offline/chat", "offline/embed"} <= ids
+
+
+async def test_gateway_client_standalone(runtime_env: dict[str, str]) -> None:
+    async with GatewayClient(runtime_env["GATEWAY_URL"], runtime_env["AUTH_TOKEN"]) as client:
+        response = await client.chat_completion("offline/echo", [{"role": "user", "content": "ping"}])
+    assert response["choices"][0]["message"]["content"].endswith("ping")
