@@ -6,6 +6,8 @@ every pinned tool, so a session starts at once and tests the exact install that 
 
 from __future__ import annotations
 
+import sys
+
 import nox
 
 nox.options.default_venv_backend = "none"
@@ -48,5 +50,5 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Start a local platform and run FlowSDK against it."""
-    session.run("python", "examples/demo.py", *session.posargs)
+    """Start a local platform and run FlowSDK against it (with nox's own interpreter, the project venv)."""
+    session.run(sys.executable, "examples/demo.py", *session.posargs)

@@ -105,3 +105,7 @@ def approve(
 from flow_local.runtime.cli import runner_command  # noqa: E402
 
 local_app.command("runner")(runner_command)
+
+from flow_local.runtime.services.cli import services_app  # noqa: E402
+
+local_app.add_typer(services_app, name="services")

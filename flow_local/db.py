@@ -80,15 +80,17 @@ class Database:
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Run a read and return every row."""
-        return self.connection().execute(sql, params).fetchall()
+        with _numbers_in_range():
+            return self.connection().execute(sql, params).fetchall()
 
     def query_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         """Run a read and return its first row, or None."""
-        return self.connection().execute(sql, params).fetchone()
+        with _numbers_in_range():
+            return self.connection().execute(sql, params).fetchone()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one write in its own transaction; return the number of rows changed."""
-        with self.transaction() as conn:
+        with _numbers_in_range(), self.transaction() as conn:
             return conn.execute(sql, params).rowcount
 
     def close(self) -> None:
@@ -99,6 +101,17 @@ class Database:
                     conn.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+@contextmanager
+def _numbers_in_range() -> Iterator[None]:
+    """Turn SQLite's OverflowError (an integer beyond 64 bits in the request) into a 400."""
+    try:
+        yield
+    except OverflowError as exc:
+        from flow_local.errors import bad_request
+
+        raise bad_request("a number in the request is too large") from exc
 
 
 def to_json(value: Any) -> str:

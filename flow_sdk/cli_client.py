@@ -152,14 +152,13 @@ def _unauthenticated_send(platform_url: str, kwargs: Mapping[str, Any], what: st
 class CLIClient:
     """Synchronous HTTP client backed by :class:`FlowConfig` credentials."""
 
-    def __init__(self, config: FlowConfig, *, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, config: FlowConfig) -> None:
         self._config = config
         refresher = config.refresh_access_token if config.api_key else None
         raw_client = build_sync_client(
             config.platform_url or "http://127.0.0.1:8080",
             BearerAuth(config.access_token, refresher),
             timeout=CLIENT_TIMEOUT_SECONDS,
-            transport=transport,
         )
         self._client = _SafeSyncClient(raw_client)
 
@@ -293,7 +292,9 @@ class CLIClient:
         """
         request_id = str(login_request["request_id"])
         interval = max(0.2, float(login_request.get("interval") or 1))
-        limit = float(timeout_seconds if timeout_seconds is not None else login_request.get("expires_in") or 600)
+        limit = float(
+            timeout_seconds if timeout_seconds is not None else login_request.get("expires_in") or 600
+        )
         deadline = time.monotonic() + limit
         while True:
             status = CLIClient.poll_cli_login_request(platform_url, request_id)
@@ -331,7 +332,8 @@ class CLIClient:
         org_id, workspace_id = self._tenant()
         body = body_model("ComponentCreate", data)
         return cast(
-            dict[str, Any], self._call("catalog", "create_component", org_id, workspace_id, component_type, body=body)
+            dict[str, Any],
+            self._call("catalog", "create_component", org_id, workspace_id, component_type, body=body),
         )
 
     def list_orgs(self) -> list[dict]:  # type: ignore[type-arg]
@@ -371,7 +373,9 @@ class CLIClient:
         if reason:
             body["reason"] = reason
         request = body_model("DdlRequest", body)
-        return cast(dict[str, Any], self._call("connectors", "execute_connector_ddl", instance_id, body=request))
+        return cast(
+            dict[str, Any], self._call("connectors", "execute_connector_ddl", instance_id, body=request)
+        )
 
     def invoke_service(
         self,
@@ -386,7 +390,9 @@ class CLIClient:
         """Invoke an HSL service endpoint (``/api/v1/orgs/{org}/services/{id}[/v{version}]/{path}``)."""
         verb = method.upper()
         if verb not in SERVICE_METHODS:
-            raise CLIClientError(f"method must be one of {', '.join(sorted(SERVICE_METHODS))}, got {method!r}")
+            raise CLIClientError(
+                f"method must be one of {', '.join(sorted(SERVICE_METHODS))}, got {method!r}"
+            )
         if version is not None and version < 1:
             raise CLIClientError(f"version must be >= 1, got {version}")
         operation = f"invoke_service_{'version_' if version is not None else ''}{verb.lower()}"
@@ -429,7 +435,9 @@ class CLIClient:
                 "execution_mode": "isolated" if component_type == "agent" else None,
             },
         )
-        return cast(dict[str, Any], self._call("executions", "submit_execution", org_id, workspace_id, body=body))
+        return cast(
+            dict[str, Any], self._call("executions", "submit_execution", org_id, workspace_id, body=body)
+        )
 
     def _default_ring(self) -> str:
         """The workspace's ring named ``dev``, or its only ring; else a clear error."""
@@ -443,7 +451,9 @@ class CLIClient:
             )
         return str(chosen[0]["id"])
 
-    def list_executions(self, *, limit: int = 100, offset: int = 0, status: str | None = None) -> list[dict[str, Any]]:
+    def list_executions(
+        self, *, limit: int = 100, offset: int = 0, status: str | None = None
+    ) -> list[dict[str, Any]]:
         """List executions of the workspace, newest first (``GET .../executions``)."""
         org_id, workspace_id = self._tenant()
         options: dict[str, Any] = {"limit": limit, "offset": offset}
@@ -456,12 +466,16 @@ class CLIClient:
     def get_execution(self, execution_id: str) -> dict[str, Any]:
         """Status of an execution (``GET .../executions/{execution_id}``)."""
         org_id, workspace_id = self._tenant()
-        return cast(dict[str, Any], self._call("executions", "get_execution", org_id, workspace_id, execution_id))
+        return cast(
+            dict[str, Any], self._call("executions", "get_execution", org_id, workspace_id, execution_id)
+        )
 
     def cancel_execution(self, execution_id: str) -> dict[str, Any]:
         """Request best-effort cancellation (``POST .../executions/{execution_id}/cancel``)."""
         org_id, workspace_id = self._tenant()
-        return cast(dict[str, Any], self._call("executions", "cancel_execution", org_id, workspace_id, execution_id))
+        return cast(
+            dict[str, Any], self._call("executions", "cancel_execution", org_id, workspace_id, execution_id)
+        )
 
     def get_execution_result(self, execution_id: str, *, wait_seconds: float = 0.0) -> dict[str, Any]:
         """The result envelope, held up to ``wait_seconds`` by the server (``GET .../result``)."""
@@ -469,7 +483,12 @@ class CLIClient:
         return cast(
             dict[str, Any],
             self._call(
-                "executions", "get_execution_result", org_id, workspace_id, execution_id, wait_seconds=wait_seconds
+                "executions",
+                "get_execution_result",
+                org_id,
+                workspace_id,
+                execution_id,
+                wait_seconds=wait_seconds,
             ),
         )
 

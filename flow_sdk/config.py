@@ -28,7 +28,14 @@ from typing import Any
 
 from flow_sdk._errors import ConfigurationError
 
-__all__ = ["CONFIG_DIR_ENV", "CONFIG_FILE_NAME", "DEFAULT_PROFILE", "FlowConfig", "config_dir", "token_expiry"]
+__all__ = [
+    "CONFIG_DIR_ENV",
+    "CONFIG_FILE_NAME",
+    "DEFAULT_PROFILE",
+    "FlowConfig",
+    "config_dir",
+    "token_expiry",
+]
 
 CONFIG_DIR_ENV = "FLOW_CONFIG_DIR"
 CONFIG_FILE_NAME = "config.json"
@@ -137,7 +144,9 @@ class FlowConfig:
         env = os.environ if environ is None else environ
         file_path = Path(path) if path is not None else config_dir(env) / CONFIG_FILE_NAME
         document = _read_document(file_path)
-        name = profile or env.get(PROFILE_ENV, "").strip() or document.get("current_profile") or DEFAULT_PROFILE
+        name = (
+            profile or env.get(PROFILE_ENV, "").strip() or document.get("current_profile") or DEFAULT_PROFILE
+        )
         values: dict[str, Any] = dict(document.get("profiles", {}).get(name, {}))
         overridden: set[str] = set()
         if use_env:
@@ -161,7 +170,9 @@ class FlowConfig:
             ConfigurationError: Naming what is missing and how to fix it.
         """
         if not self.access_token:
-            raise ConfigurationError("not logged in: run `flow login` or export AUTH_TOKEN", code="not_logged_in")
+            raise ConfigurationError(
+                "not logged in: run `flow login` or export AUTH_TOKEN", code="not_logged_in"
+            )
         if not self.platform_url:
             raise ConfigurationError(
                 "no platform URL: run `flow login --url URL` or export PLATFORM_API_URL",
@@ -195,7 +206,8 @@ class FlowConfig:
         """
         if not self.api_key:
             raise ConfigurationError(
-                "the access token expired and no API key is stored: run `flow login` again", code="token_expired"
+                "the access token expired and no API key is stored: run `flow login` again",
+                code="token_expired",
             )
         from flow_sdk.cli_client import CLIClient
 

@@ -42,7 +42,9 @@ async def me_strict() -> dict[str, Any]:
 @app.get("/me/pinned/{version}", summary="Ask one pinned version of the profile service")
 async def me_pinned(version: int) -> dict[str, Any]:
     """Call a given version of the profile service with the caller's token."""
-    return await flow.services.call("GET", "/whoami", service_id=PROFILE, version=version, reuse_service_token=True)
+    return await flow.services.call(
+        "GET", "/whoami", service_id=PROFILE, version=version, reuse_service_token=True
+    )
 
 
 @app.get("/as-service", summary="Call the profile service as this service, not as the caller")
@@ -54,7 +56,9 @@ async def as_service() -> dict[str, Any]:
 @app.post("/visit/{page}", summary="Record a page visit in the profile service")
 async def visit(page: str) -> dict[str, Any]:
     """POST to the profile service with the caller's token."""
-    return await flow.services.post("/visits", body={"page": page}, service_id=PROFILE, reuse_service_token=True)
+    return await flow.services.post(
+        "/visits", body={"page": page}, service_id=PROFILE, reuse_service_token=True
+    )
 
 
 @app.post("/reports/{name}", summary="Queue a report on the profile service as an async job")

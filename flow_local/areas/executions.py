@@ -27,12 +27,37 @@ from flow_local.runtime.workflow import WorkflowError, check_steps
 from flow_local.values import new_id, now_iso
 
 EXECUTION_FIELDS = (
-    "execution_id", "status", "component_type", "component_id", "ring_id", "created_at", "started_at",
-    "finished_at", "timeout_seconds", "attempt", "lifecycle_event", "caller_deployment_id", "billing_txn_id",
-    "parent_billing_txn_id", "context", "config", "cancel_requested",
+    "execution_id",
+    "status",
+    "component_type",
+    "component_id",
+    "ring_id",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "timeout_seconds",
+    "attempt",
+    "lifecycle_event",
+    "caller_deployment_id",
+    "billing_txn_id",
+    "parent_billing_txn_id",
+    "context",
+    "config",
+    "cancel_requested",
 )
-RESULT_FIELDS = ("execution_id", "status", "output", "error", "usage", "messages", "conversation_id", "steps",
-                 "stdout", "stderr", "finished_at")
+RESULT_FIELDS = (
+    "execution_id",
+    "status",
+    "output",
+    "error",
+    "usage",
+    "messages",
+    "conversation_id",
+    "steps",
+    "stdout",
+    "stderr",
+    "finished_at",
+)
 
 
 def service_of(platform: Platform) -> ExecutionService:
@@ -43,7 +68,9 @@ def service_of(platform: Platform) -> ExecutionService:
     return service
 
 
-def find_component(platform: Platform, org_id: str, workspace_id: str, component_type: str, component_id: str) -> dict[str, Any]:
+def find_component(
+    platform: Platform, org_id: str, workspace_id: str, component_type: str, component_id: str
+) -> dict[str, Any]:
     """A catalog component of a type (404 naming it when absent)."""
     try:
         return platform.backend(CatalogBackend).get(org_id, workspace_id, component_type, component_id)
@@ -63,7 +90,10 @@ def resolve_spec(platform: Platform, record: dict[str, Any]) -> dict[str, Any]:
     if kind == "agent":
         if not spec.get("model"):
             raise bad_request(f"agent '{component_id}' has no 'model' in its spec", "component_id")
-        tools = [find_component(platform, org_id, workspace_id, "code_block", str(t)) for t in spec.get("tools") or []]
+        tools = [
+            find_component(platform, org_id, workspace_id, "code_block", str(t))
+            for t in spec.get("tools") or []
+        ]
         spec["tool_definitions"] = [tool_definition(t) for t in tools]
     if kind == "workflow":
         try:
@@ -71,7 +101,9 @@ def resolve_spec(platform: Platform, record: dict[str, Any]) -> dict[str, Any]:
         except WorkflowError as exc:
             raise bad_request(f"workflow '{component_id}': {exc}", "component_id") from exc
         for step in steps:
-            find_component(platform, org_id, workspace_id, str(step.get("component_type")), str(step.get("component_id")))
+            find_component(
+                platform, org_id, workspace_id, str(step.get("component_type")), str(step.get("component_id"))
+            )
     return spec
 
 
@@ -80,7 +112,9 @@ def _check_ring(platform: Platform, org_id: str, workspace_id: str, ring_id: str
         platform.backend(ResourcesBackend).get(org_id, workspace_id, "ring", ring_id)
     except ApiError as exc:
         if exc.status == 404:
-            raise ApiError(404, "not_found", f"ring '{ring_id}' not found in this workspace", "ring_id") from exc
+            raise ApiError(
+                404, "not_found", f"ring '{ring_id}' not found in this workspace", "ring_id"
+            ) from exc
         raise
 
 
@@ -103,8 +137,19 @@ async def submit_record(
         return existing
     _check_ring(platform, org_id, workspace_id, str(submission["ring_id"]))
     kind = submission["component_type"]
-    mode = {"code_block": "isolated", "workflow": "inline"}.get(kind, submission.get("execution_mode") or "isolated")
-    record = _new_record(org_id, workspace_id, submission, mode, idempotency_key, parent_billing_txn_id, lifecycle_header, subject)
+    mode = {"code_block": "isolated", "workflow": "inline"}.get(
+        kind, submission.get("execution_mode") or "isolated"
+    )
+    record = _new_record(
+        org_id,
+        workspace_id,
+        submission,
+        mode,
+        idempotency_key,
+        parent_billing_txn_id,
+        lifecycle_header,
+        subject,
+    )
     spec = resolve_spec(platform, record)
     if kind == "code_block" and spec.get("timeout_seconds"):
         record["timeout_seconds"] = min(int(record["timeout_seconds"]), int(spec["timeout_seconds"]))
@@ -175,7 +220,9 @@ def _timings(record: dict[str, Any]) -> dict[str, float] | None:
         return None
     timings = {"total_ms": round((finished - created) * 1000, 3)}
     if started is not None:
-        timings.update(queued_ms=round((started - created) * 1000, 3), run_ms=round((finished - started) * 1000, 3))
+        timings.update(
+            queued_ms=round((started - created) * 1000, 3), run_ms=round((finished - started) * 1000, 3)
+        )
     return timings
 
 
@@ -218,15 +265,25 @@ async def submit_execution(
     _scoped(request, principal, org_id, workspace_id)
     submission = body.model_dump(mode="json")
     record = await submit_record(
-        platform_of(request), org_id, workspace_id, submission, idempotency_key=idempotency_key,
-        parent_billing_txn_id=parent_billing_txn_id, lifecycle_header=lifecycle_event, subject=principal.subject,
+        platform_of(request),
+        org_id,
+        workspace_id,
+        submission,
+        idempotency_key=idempotency_key,
+        parent_billing_txn_id=parent_billing_txn_id,
+        lifecycle_header=lifecycle_event,
+        subject=principal.subject,
     )
     return render_handle(record)
 
 
 @router.get("/executions/{execution_id}")
 async def get_execution(
-    org_id: str, workspace_id: str, execution_id: str, request: Request, principal: Principal = Depends(get_principal)
+    org_id: str,
+    workspace_id: str,
+    execution_id: str,
+    request: Request,
+    principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     """GET .../executions/{execution_id}."""
     store = _scoped(request, principal, org_id, workspace_id).store
@@ -236,7 +293,11 @@ async def get_execution(
 
 @router.post("/executions/{execution_id}/cancel")
 async def cancel_execution(
-    org_id: str, workspace_id: str, execution_id: str, request: Request, principal: Principal = Depends(get_principal)
+    org_id: str,
+    workspace_id: str,
+    execution_id: str,
+    request: Request,
+    principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     """POST .../executions/{execution_id}/cancel: a terminal execution is returned unchanged."""
     service = _scoped(request, principal, org_id, workspace_id)

@@ -61,22 +61,42 @@ class JobsBackend:
         platform.db.migrate("jobs", SCHEMA)
         self.db = platform.db
 
-    def create(self, org_id: str, service_id: str, body: JobSubmit, principal: Principal, key: str | None) -> dict[str, Any]:
+    def create(
+        self, org_id: str, service_id: str, body: JobSubmit, principal: Principal, key: str | None
+    ) -> dict[str, Any]:
         """Queue a job; the same idempotency key returns the job it created first."""
         if key:
-            existing = self.db.query_one("SELECT job_id FROM jobs WHERE org_id=? AND idempotency_key=?", (org_id, key))
+            existing = self.db.query_one(
+                "SELECT job_id FROM jobs WHERE org_id=? AND idempotency_key=?", (org_id, key)
+            )
             if existing is not None:
                 return self.get(org_id, existing[0])
         caller = {
-            "subject": principal.subject, "scopes": principal.scopes, "token_type": principal.token_type,
-            "claims": principal.claims, "workspace_id": principal.workspace_id,
+            "subject": principal.subject,
+            "scopes": principal.scopes,
+            "token_type": principal.token_type,
+            "claims": principal.claims,
+            "workspace_id": principal.workspace_id,
         }
         job_id = new_id()
         self.db.execute(
             "INSERT INTO jobs (job_id, org_id, workspace_id, service_id, endpoint_path, method, body, lane, status,"
             " caller, token, idempotency_key, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (job_id, org_id, principal.workspace_id, service_id, body.endpoint_path, body.method,
-             to_json(body.body), body.lane, "queued", to_json(caller), principal.token, key, now_iso()),
+            (
+                job_id,
+                org_id,
+                principal.workspace_id,
+                service_id,
+                body.endpoint_path,
+                body.method,
+                to_json(body.body),
+                body.lane,
+                "queued",
+                to_json(caller),
+                principal.token,
+                key,
+                now_iso(),
+            ),
         )
         return self.get(org_id, job_id)
 
@@ -102,12 +122,22 @@ class JobsBackend:
 
     def claim(self, job_id: str) -> bool:
         """Move a queued job to running; False when it is no longer queued."""
-        return self.db.execute(
-            "UPDATE jobs SET status='running', started_at=? WHERE job_id=? AND status='queued'", (now_iso(), job_id)
-        ) == 1
+        return (
+            self.db.execute(
+                "UPDATE jobs SET status='running', started_at=? WHERE job_id=? AND status='queued'",
+                (now_iso(), job_id),
+            )
+            == 1
+        )
 
     def finish(
-        self, job_id: str, status: str, *, status_code: int | None = None, result: Any = None, error: str | None = None
+        self,
+        job_id: str,
+        status: str,
+        *,
+        status_code: int | None = None,
+        result: Any = None,
+        error: str | None = None,
     ) -> None:
         """Record a terminal status (only once)."""
         self.db.execute(
@@ -128,10 +158,18 @@ class JobsBackend:
 def render(item: dict[str, Any]) -> dict[str, Any]:
     """A stored job as the spec's `Job`."""
     return Job(
-        job_id=item["job_id"], status=item["status"], lane=item["lane"], service_id=item["service_id"],
-        endpoint_path=item["endpoint_path"], method=item["method"], created_at=item["created_at"],
-        started_at=item["started_at"], finished_at=item["finished_at"], status_code=item["status_code"],
-        result=item["result"], error=item["error"],
+        job_id=item["job_id"],
+        status=item["status"],
+        lane=item["lane"],
+        service_id=item["service_id"],
+        endpoint_path=item["endpoint_path"],
+        method=item["method"],
+        created_at=item["created_at"],
+        started_at=item["started_at"],
+        finished_at=item["finished_at"],
+        status_code=item["status_code"],
+        result=item["result"],
+        error=item["error"],
     ).model_dump(mode="json")
 
 
@@ -201,9 +239,14 @@ class JobRunner:
         process = await target_process(self.platform, job["org_id"], job["service_id"], None)
         caller = job["caller"]
         context = CallerContext(
-            subject_id=caller["subject"], scopes=caller["scopes"], token_type=caller["token_type"],
-            custom_claims=caller.get("claims") or {}, org_id=job["org_id"], workspace_id=caller.get("workspace_id"),
-            request_id=f"job_{job['job_id']}", job_id=job["job_id"],
+            subject_id=caller["subject"],
+            scopes=caller["scopes"],
+            token_type=caller["token_type"],
+            custom_claims=caller.get("claims") or {},
+            org_id=job["org_id"],
+            workspace_id=caller.get("workspace_id"),
+            request_id=f"job_{job['job_id']}",
+            job_id=job["job_id"],
         )
         headers = {"content-type": "application/json"}
         if job["token"]:
@@ -217,7 +260,12 @@ class JobRunner:
             return "failed", 502, None, f"the service did not answer: {type(exc).__name__}"
         result = _parse(response)
         if response.status_code >= 400:
-            return "failed", response.status_code, result, f"the service answered {response.status_code}: {response.text[:_ERROR_EXCERPT]}"
+            return (
+                "failed",
+                response.status_code,
+                result,
+                f"the service answered {response.status_code}: {response.text[:_ERROR_EXCERPT]}",
+            )
         return "completed", response.status_code, result, None
 
     async def cancel(self, org_id: str, job_id: str) -> dict[str, Any]:
@@ -274,20 +322,26 @@ async def submit_job(
         raise bad_request("service_id is required when the caller is not a hosted service", "service_id")
     platform_of(request).backend(HostedServicesBackend).workspace_of(org_id, service_id)
     runner = _runner(request)
-    job = platform_of(request).backend(JobsBackend).create(org_id, service_id, body, principal, idempotency_key)
+    job = (
+        platform_of(request).backend(JobsBackend).create(org_id, service_id, body, principal, idempotency_key)
+    )
     runner.dispatch()
     return render(platform_of(request).backend(JobsBackend).get(org_id, job["job_id"]))
 
 
 @router.get("/{job_id}")
-async def get_job(org_id: str, job_id: str, request: Request, principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def get_job(
+    org_id: str, job_id: str, request: Request, principal: Principal = Depends(get_principal)
+) -> dict[str, Any]:
     """GET /api/v1/orgs/{org_id}/jobs/{job_id}."""
     check_org(request, principal, org_id)
     return render(platform_of(request).backend(JobsBackend).get(org_id, job_id))
 
 
 @router.post("/{job_id}/cancel")
-async def cancel_job(org_id: str, job_id: str, request: Request, principal: Principal = Depends(get_principal)) -> dict[str, Any]:
+async def cancel_job(
+    org_id: str, job_id: str, request: Request, principal: Principal = Depends(get_principal)
+) -> dict[str, Any]:
     """POST /api/v1/orgs/{org_id}/jobs/{job_id}/cancel."""
     check_org(request, principal, org_id)
     return render(await _runner(request).cancel(org_id, job_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -10,13 +11,14 @@ from flow_server_models import Secret, SecretInfo, SecretWrite
 from flow_local.areas.tenants import check_workspace
 from flow_local.auth import Principal, get_principal, require_user
 from flow_local.core import Platform, platform_of
-from flow_local.errors import not_found
+from flow_local.errors import bad_request, not_found
 from flow_local.values import now_iso
 
 SCHEMA = [
     "CREATE TABLE secrets (org_id TEXT NOT NULL, workspace_id TEXT NOT NULL, name TEXT NOT NULL,"
     " value TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (org_id, workspace_id, name))",
 ]
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 
 
 class SecretsBackend:
@@ -37,7 +39,9 @@ class SecretsBackend:
         return {"name": name, "value": row[0]}
 
     def set(self, org_id: str, workspace_id: str, name: str, value: str) -> dict[str, Any]:
-        """Create or replace a secret."""
+        """Create or replace a secret (400 for a name outside the spec's SecretName pattern)."""
+        if not NAME_PATTERN.fullmatch(name):
+            raise bad_request("a secret name has 1 to 200 characters among A-Z, a-z, 0-9, '_', '.' and '-'", "name")
         now = now_iso()
         self.db.execute(
             "INSERT INTO secrets (org_id, workspace_id, name, value, updated_at) VALUES (?,?,?,?,?)"

@@ -74,7 +74,9 @@ class HostedServicesBackend:
             found = resources.find_in_org(org_id, "hosted_service", service_id)
         except ApiError:
             try:
-                return resources.create(org_id, workspace_id, "hosted_service", {"id": service_id, "name": service_id})
+                return resources.create(
+                    org_id, workspace_id, "hosted_service", {"id": service_id, "name": service_id}
+                )
             except ApiError as exc:  # created meanwhile by a concurrent deploy
                 if exc.status != 409:
                     raise
@@ -93,7 +95,8 @@ class HostedServicesBackend:
         if row is not None:
             return str(row[0])
         row = self.db.query_one(
-            "SELECT workspace_id FROM resources WHERE org_id=? AND kind='hosted_service' AND id=?", (org_id, service_id)
+            "SELECT workspace_id FROM resources WHERE org_id=? AND kind='hosted_service' AND id=?",
+            (org_id, service_id),
         )
         if row is None and required:
             raise not_found("hosted service", service_id)
@@ -114,12 +117,23 @@ class HostedServicesBackend:
             conn.execute(
                 "INSERT INTO hosted_service_versions (org_id, workspace_id, service_id, version, app, status,"
                 " component_id, env, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                (org_id, workspace_id, service_id, version, body.app, "starting", component_id,
-                 to_json(body.env or {}), now_iso()),
+                (
+                    org_id,
+                    workspace_id,
+                    service_id,
+                    version,
+                    body.app,
+                    "starting",
+                    component_id,
+                    to_json(body.env or {}),
+                    now_iso(),
+                ),
             )
         return self.version(org_id, service_id, version)
 
-    def set_status(self, org_id: str, service_id: str, version: int, status: str, error: str | None = None) -> None:
+    def set_status(
+        self, org_id: str, service_id: str, version: int, status: str, error: str | None = None
+    ) -> None:
         """Change a version's status."""
         self.db.execute(
             "UPDATE hosted_service_versions SET status=?, error=? WHERE org_id=? AND service_id=? AND version=?",
@@ -175,7 +189,9 @@ class HostedServicesBackend:
         org_id, service_id, version = item["org_id"], item["service_id"], int(item["version"])
         context_key = new_context_key()
         token = self.platform.tokens.mint_service_runtime_token(
-            org_id=org_id, workspace_id=item["workspace_id"], service_id=service_id,
+            org_id=org_id,
+            workspace_id=item["workspace_id"],
+            service_id=service_id,
             ttl_seconds=RUNTIME_TOKEN_TTL_SECONDS,
         )
         variables = dict(item["env"])
@@ -228,8 +244,12 @@ def render_version(platform: Platform, item: dict[str, Any]) -> dict[str, Any]:
     """A stored version as the spec's `HostedServiceVersion`."""
     url = f"{platform.url}/api/v1/orgs/{item['org_id']}/services/{item['service_id']}/v{item['version']}"
     return HostedServiceVersion(
-        service_id=item["service_id"], version=item["version"], app=item["app"], status=item["status"],
-        created_at=item["created_at"], url=url,
+        service_id=item["service_id"],
+        version=item["version"],
+        app=item["app"],
+        status=item["status"],
+        created_at=item["created_at"],
+        url=url,
     ).model_dump(mode="json")
 
 
@@ -241,7 +261,9 @@ def host_of(platform: Platform) -> ServiceHost:
     return host
 
 
-async def deploy(platform: Platform, org_id: str, workspace_id: str, service_id: str, body: HostedServiceDeploy) -> dict[str, Any]:
+async def deploy(
+    platform: Platform, org_id: str, workspace_id: str, service_id: str, body: HostedServiceDeploy
+) -> dict[str, Any]:
     """Create the next version, start it, wait for health, derive its skills; the version record."""
     backend = platform.backend(HostedServicesBackend)
     host = host_of(platform)
@@ -249,7 +271,9 @@ async def deploy(platform: Platform, org_id: str, workspace_id: str, service_id:
     item = backend.add_version(org_id, workspace_id, service_id, body)
     version = int(item["version"])
     try:
-        materialize(backend.version_dir(org_id, service_id, version) / "src", body.app, body.files, body.source_dir)
+        materialize(
+            backend.version_dir(org_id, service_id, version) / "src", body.app, body.files, body.source_dir
+        )
     except ApiError:
         backend.set_status(org_id, service_id, version, "failed", "invalid source")
         shutil.rmtree(backend.version_dir(org_id, service_id, version), ignore_errors=True)
@@ -258,14 +282,21 @@ async def deploy(platform: Platform, org_id: str, workspace_id: str, service_id:
         process = await host.launch(backend.launch_spec(item))
     except ServiceStartError as exc:
         backend.set_status(org_id, service_id, version, "failed", str(exc))
-        raise ApiError(400, "service_start_failed", f"version {version} of '{service_id}' did not start: {exc}") from exc
+        raise ApiError(
+            400, "service_start_failed", f"version {version} of '{service_id}' did not start: {exc}"
+        ) from exc
     await _store_skills(host, backend, process, org_id, service_id, version)
     backend.set_status(org_id, service_id, version, "running")
     return backend.version(org_id, service_id, version)
 
 
 async def _store_skills(
-    host: ServiceHost, backend: HostedServicesBackend, process: ServiceProcess, org_id: str, service_id: str, version: int
+    host: ServiceHost,
+    backend: HostedServicesBackend,
+    process: ServiceProcess,
+    org_id: str,
+    service_id: str,
+    version: int,
 ) -> None:
     document = await host.fetch_openapi(process, PLATFORM_CALLER)
     backend.set_skills(org_id, service_id, version, skills_from_openapi(document or {}, service_id, version))
@@ -281,7 +312,11 @@ def _backend(request: Request) -> HostedServicesBackend:
 
 @router.get(_MANAGE + "/versions")
 async def list_hosted_service_versions(
-    org_id: str, workspace_id: str, service_id: str, request: Request, principal: Principal = Depends(get_principal)
+    org_id: str,
+    workspace_id: str,
+    service_id: str,
+    request: Request,
+    principal: Principal = Depends(get_principal),
 ) -> list[dict[str, Any]]:
     """GET .../hosted-services/{service_id}/versions."""
     check_workspace(request, principal, org_id, workspace_id)
@@ -307,7 +342,11 @@ async def deploy_hosted_service_version(
 
 @router.delete(_MANAGE + "/versions/{version}", status_code=204)
 async def undeploy_hosted_service_version(
-    org_id: str, workspace_id: str, service_id: str, version: int, request: Request,
+    org_id: str,
+    workspace_id: str,
+    service_id: str,
+    version: int,
+    request: Request,
     principal: Principal = Depends(get_principal),
 ) -> Response:
     """DELETE .../versions/{version}: stop the version (it stays listed as ``stopped``)."""
@@ -322,7 +361,11 @@ async def undeploy_hosted_service_version(
 
 @router.get(_MANAGE + "/health")
 async def get_hosted_service_health(
-    org_id: str, workspace_id: str, service_id: str, request: Request, principal: Principal = Depends(get_principal)
+    org_id: str,
+    workspace_id: str,
+    service_id: str,
+    request: Request,
+    principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     """GET .../hosted-services/{service_id}/health: each version's status and live health check."""
     check_workspace(request, principal, org_id, workspace_id)
@@ -330,7 +373,9 @@ async def get_hosted_service_health(
     host = host_of(platform_of(request))
     versions, latest = [], None
     for item in _backend(request).versions(org_id, service_id):
-        healthy = item["status"] == "running" and await host.healthy(VersionKey(org_id, service_id, item["version"]))
+        healthy = item["status"] == "running" and await host.healthy(
+            VersionKey(org_id, service_id, item["version"])
+        )
         versions.append({"version": item["version"], "status": item["status"], "healthy": healthy})
         if item["status"] == "running":
             latest = item["version"]
@@ -363,13 +408,20 @@ async def get_hosted_service_logs(
 
 @router.get("/api/v1/orgs/{org_id}/service-skills/{service_id}")
 async def get_service_skills(
-    org_id: str, service_id: str, request: Request, version: int | None = Query(None, ge=1),
+    org_id: str,
+    service_id: str,
+    request: Request,
+    version: int | None = Query(None, ge=1),
     principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     """GET /api/v1/orgs/{org_id}/service-skills/{service_id}: the stored skills artifact."""
     check_org(request, principal, org_id)
     backend = _backend(request)
-    item = backend.version(org_id, service_id, version) if version else backend.latest_running(org_id, service_id)
+    item = (
+        backend.version(org_id, service_id, version)
+        if version
+        else backend.latest_running(org_id, service_id)
+    )
     if item["skills"] is None:
         raise not_found("skills artifact of hosted service version", f"{service_id} v{item['version']}")
     return dict(item["skills"])
@@ -383,18 +435,29 @@ def split_version(path: str) -> tuple[int | None, str]:
     return int(match.group(1)), match.group(2) or ""
 
 
-async def target_process(platform: Platform, org_id: str, service_id: str, version: int | None) -> ServiceProcess:
+async def target_process(
+    platform: Platform, org_id: str, service_id: str, version: int | None
+) -> ServiceProcess:
     backend = platform.backend(HostedServicesBackend)
-    item = backend.version(org_id, service_id, version) if version else backend.latest_running(org_id, service_id)
+    item = (
+        backend.version(org_id, service_id, version)
+        if version
+        else backend.latest_running(org_id, service_id)
+    )
     if item["status"] != "running":
         raise not_found("running version of hosted service", f"{service_id} v{item['version']}")
     process = await host_of(platform).process(VersionKey(org_id, service_id, int(item["version"])))
     if process is None:
-        raise ApiError(502, "bad_gateway", f"version {item['version']} of '{service_id}' is not running; see its logs")
+        raise ApiError(
+            502, "bad_gateway", f"version {item['version']} of '{service_id}' is not running; see its logs"
+        )
     return process
 
 
-@router.api_route("/api/v1/orgs/{org_id}/services/{service_id}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@router.api_route(
+    "/api/v1/orgs/{org_id}/services/{service_id}/{path:path}",
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+)
 async def invoke_service(org_id: str, service_id: str, path: str, request: Request) -> StreamingResponse:
     """Any method on /api/v1/orgs/{org_id}/services/{service_id}[/v{version}]/{path}: forward to the service."""
     platform = platform_of(request)
@@ -404,13 +467,23 @@ async def invoke_service(org_id: str, service_id: str, path: str, request: Reque
     caller = caller_context(principal, request_id_of(request))
     try:
         upstream = await host_of(platform).send(
-            process, request.method, inner_path, caller=caller, headers=forward_headers(request.headers.items()),
-            params=request.query_params.multi_items(), content=await request.body(), stream=True,
+            process,
+            request.method,
+            inner_path,
+            caller=caller,
+            headers=forward_headers(request.headers.items()),
+            params=request.query_params.multi_items(),
+            content=await request.body(),
+            stream=True,
         )
     except httpx.HTTPError as exc:
-        raise ApiError(502, "bad_gateway", f"hosted service '{service_id}' did not answer: {type(exc).__name__}") from exc
+        raise ApiError(
+            502, "bad_gateway", f"hosted service '{service_id}' did not answer: {type(exc).__name__}"
+        ) from exc
     headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _RESPONSE_HOP_BY_HOP}
     return StreamingResponse(
-        upstream.aiter_raw(), status_code=upstream.status_code, headers=headers, background=BackgroundTask(upstream.aclose)
+        upstream.aiter_raw(),
+        status_code=upstream.status_code,
+        headers=headers,
+        background=BackgroundTask(upstream.aclose),
     )
-

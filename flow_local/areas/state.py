@@ -104,7 +104,7 @@ def _state(request: Request) -> StateBackend:
     return platform_of(request).backend(StateBackend)
 
 
-@router.get("/keys/{key}")
+@router.get("/keys/{key:path}")
 async def get_state_value(
     org_id: str,
     workspace_id: str,
@@ -118,7 +118,7 @@ async def get_state_value(
     return StateEntry(**_state(request).get(org_id, workspace_id, component_id, key)).model_dump(mode="json")
 
 
-@router.put("/keys/{key}")
+@router.put("/keys/{key:path}")
 async def set_state_value(
     org_id: str,
     workspace_id: str,
@@ -134,7 +134,7 @@ async def set_state_value(
     return StateEntry(**entry).model_dump(mode="json")
 
 
-@router.delete("/keys/{key}", status_code=204)
+@router.delete("/keys/{key:path}", status_code=204)
 async def delete_state_value(
     org_id: str,
     workspace_id: str,

@@ -13,7 +13,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 DEFAULT_MAX_STEPS = 8
-_ANNOTATION_TYPES = {"int": "integer", "float": "number", "str": "string", "bool": "boolean", "list": "array", "dict": "object"}
+_ANNOTATION_TYPES = {
+    "int": "integer",
+    "float": "number",
+    "str": "string",
+    "bool": "boolean",
+    "list": "array",
+    "dict": "object",
+}
 _PROMPT_KEYS = ("question", "message", "prompt", "input", "text", "query")
 
 Chat = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -56,7 +63,9 @@ def tool_definition(component: dict[str, Any]) -> dict[str, Any]:
         "function": {
             "name": tool_name(str(component["id"])),
             "description": str(component.get("description") or component.get("name") or component["id"]),
-            "parameters": parameters_schema(str(spec.get("source", "")), str(spec.get("entrypoint") or "main")),
+            "parameters": parameters_schema(
+                str(spec.get("source", "")), str(spec.get("entrypoint") or "main")
+            ),
         },
         "x-component-id": str(component["id"]),
     }
@@ -78,7 +87,9 @@ def _add_usage(total: dict[str, int], usage: dict[str, Any] | None) -> None:
         total[key] += int((usage or {}).get(key) or 0)
 
 
-async def agent_loop(spec: dict[str, Any], input_data: dict[str, Any], chat: Chat, run_tool: RunTool, emit: Emit) -> dict[str, Any]:
+async def agent_loop(
+    spec: dict[str, Any], input_data: dict[str, Any], chat: Chat, run_tool: RunTool, emit: Emit
+) -> dict[str, Any]:
     """Run the loop; return ``{"output", "usage", "messages"}``.
 
     Raises:
@@ -105,43 +116,62 @@ async def agent_loop(spec: dict[str, Any], input_data: dict[str, Any], chat: Cha
         message = dict(completion["choices"][0]["message"])
         message = {k: v for k, v in message.items() if v is not None}
         messages.append(message)
-        await emit("message", {"role": "assistant", "content": message.get("content"), "tool_calls": message.get("tool_calls")})
+        await emit(
+            "message",
+            {"role": "assistant", "content": message.get("content"), "tool_calls": message.get("tool_calls")},
+        )
         calls = message.get("tool_calls") or []
         if not calls:
             answer = message.get("content") or ""
             break
         for call in calls:
             messages.append(await _call_tool(call, by_name, run_tool, emit))
-    output = {"answer": answer, "steps": sum(1 for m in messages if m.get("role") == "assistant"), "finished": answer is not None}
+    output = {
+        "answer": answer,
+        "steps": sum(1 for m in messages if m.get("role") == "assistant"),
+        "finished": answer is not None,
+    }
     await emit("done", {"answer": answer})
     return {"output": output, "usage": usage, "messages": messages}
 
 
-async def _call_tool(call: dict[str, Any], by_name: dict[str, str], run_tool: RunTool, emit: Emit) -> dict[str, Any]:
+async def _call_tool(
+    call: dict[str, Any], by_name: dict[str, str], run_tool: RunTool, emit: Emit
+) -> dict[str, Any]:
     name = call["function"]["name"]
     if name not in by_name:
         raise ValueError(f"the model called the tool '{name}', which this agent does not offer")
     arguments = json.loads(call["function"].get("arguments") or "{}")
     result = await run_tool(by_name[name], arguments)
-    await emit("tool_call", {"name": name, "component_id": by_name[name], "arguments": arguments, "result": result})
+    await emit(
+        "tool_call", {"name": name, "component_id": by_name[name], "arguments": arguments, "result": result}
+    )
     return {"role": "tool", "tool_call_id": call["id"], "name": name, "content": json.dumps(result)}
 
 
 async def run_isolated_agent(
-    client: Any, job: dict[str, Any], spec: dict[str, Any], input_data: dict[str, Any], message: dict[str, Any]
+    client: Any,
+    job: dict[str, Any],
+    spec: dict[str, Any],
+    input_data: dict[str, Any],
+    message: dict[str, Any],
 ) -> dict[str, Any]:
     """Run the loop in a worker: the gateway and tools through ``FlowSDK()`` (runtime variables)."""
-    from flow_sdk import FlowSDK  # noqa: PLC0415
+    from flow_sdk import FlowSDK
 
     execution_id = str(job["execution_id"])
     flow = FlowSDK()
 
     async def chat(request: dict[str, Any]) -> dict[str, Any]:
         body = {k: v for k, v in request.items() if k not in ("model", "messages")}
-        return dict(await flow.gateway.chat_completion(model=request["model"], messages=request["messages"], **body))
+        return dict(
+            await flow.gateway.chat_completion(model=request["model"], messages=request["messages"], **body)
+        )
 
     async def run_tool(component_id: str, arguments: dict[str, Any]) -> Any:
-        return await flow.code_blocks.run(code_block_id=component_id, input_parameters=arguments, result_mode="output")
+        return await flow.code_blocks.run(
+            code_block_id=component_id, input_parameters=arguments, result_mode="output"
+        )
 
     async def emit(event_type: str, data: dict[str, Any]) -> None:
         await client.push_execution_event(job.get("deployment_id"), execution_id, event_type, data)

@@ -12,7 +12,9 @@ from flow_local.runtime.runner import DEFAULT_WORKERS, run_runner
 
 
 def runner_command(
-    nats: str = typer.Option(os.environ.get("NATS_URL", ""), "--nats", help="NATS URL of the platform (nats://127.0.0.1:PORT)."),
+    nats: str = typer.Option(
+        os.environ.get("NATS_URL", ""), "--nats", help="NATS URL of the platform (nats://127.0.0.1:PORT)."
+    ),
     workers: int = typer.Option(DEFAULT_WORKERS, "--workers", help="Warm worker processes."),
 ) -> None:
     """Run executions from the platform's queue with a pool of warm workers (Ctrl+C to stop)."""

@@ -60,7 +60,7 @@ def load_entrypoint(source: str, entrypoint: str = "main") -> tuple[Callable[...
     code, filename = _compile(source)
     namespace: dict[str, Any] = {"__name__": "__code_block__"}
     try:
-        exec(code, namespace)  # noqa: S102 - running user code is what a code block is
+        exec(code, namespace)
     except Exception as exc:
         raise failure(exc, filename) from exc
     function = namespace.get(entrypoint)
@@ -69,7 +69,9 @@ def load_entrypoint(source: str, entrypoint: str = "main") -> tuple[Callable[...
     return function, filename
 
 
-def bind_arguments(function: Callable[..., Any], inputs: dict[str, Any], flow_factory: Callable[[], Any]) -> dict[str, Any]:
+def bind_arguments(
+    function: Callable[..., Any], inputs: dict[str, Any], flow_factory: Callable[[], Any]
+) -> dict[str, Any]:
     """Keyword arguments for ``function`` from the input by parameter name.
 
     Raises:

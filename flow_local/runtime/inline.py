@@ -24,22 +24,30 @@ class ChildExecutionError(Exception):
 
     def __init__(self, record: dict[str, Any]) -> None:
         error = record.get("error") or {}
-        super().__init__(f"{record['component_type']} '{record['component_id']}' {record['status']}: {error.get('message', '')}")
+        super().__init__(
+            f"{record['component_type']} '{record['component_id']}' {record['status']}: {error.get('message', '')}"
+        )
         self.record = record
 
 
 async def run_child(
-    service: ExecutionService, parent: dict[str, Any], component_type: str, component_id: str, inputs: dict[str, Any]
+    service: ExecutionService,
+    parent: dict[str, Any],
+    component_type: str,
+    component_id: str,
+    inputs: dict[str, Any],
 ) -> Any:
     """Submit a child execution of ``parent`` and return its output once it completes.
 
     Raises:
         ChildExecutionError: The child failed, timed out or was cancelled.
     """
-    from flow_local.areas.executions import submit_record  # noqa: PLC0415
+    from flow_local.areas.executions import submit_record
 
     assert service.platform is not None
-    remaining = max(1, int(parent["timeout_seconds"] - (time.time() - float(parent.get("started_mono") or time.time()))))
+    remaining = max(
+        1, int(parent["timeout_seconds"] - (time.time() - float(parent.get("started_mono") or time.time())))
+    )
     submission = {
         "component_type": component_type,
         "component_id": component_id,
@@ -50,8 +58,14 @@ async def run_child(
         "execution_mode": "isolated",
         "context": {"parent_execution_id": parent["execution_id"]},
     }
-    child = await submit_record(service.platform, parent["org_id"], parent["workspace_id"], submission,
-                                parent_billing_txn_id=parent["billing_txn_id"], subject=parent.get("subject"))
+    child = await submit_record(
+        service.platform,
+        parent["org_id"],
+        parent["workspace_id"],
+        submission,
+        parent_billing_txn_id=parent["billing_txn_id"],
+        subject=parent.get("subject"),
+    )
     try:
         record = await service.wait_terminal(child["execution_id"], remaining + 5)
         if record["status"] not in ("completed",):
@@ -82,22 +96,26 @@ async def run_inline(service: ExecutionService, record: dict[str, Any], spec: di
         error = {"message": str(exc), "type": exc.error_type, "step": exc.step_id}
         service.finish(execution_id, "failed", {"error": error})
         return
-    except Exception as exc:  # noqa: BLE001 - any failure ends the execution as failed
+    except Exception as exc:
         error = {"message": str(exc), "type": type(exc).__name__, "traceback": traceback.format_exc()}
         service.finish(execution_id, "failed", {"error": error})
         return
     service.finish(execution_id, "completed", fields)
 
 
-async def _workflow(service: ExecutionService, record: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
-    from flow_local.areas.executions import find_component  # noqa: PLC0415
+async def _workflow(
+    service: ExecutionService, record: dict[str, Any], spec: dict[str, Any]
+) -> dict[str, Any]:
+    from flow_local.areas.executions import find_component
 
     assert service.store is not None and service.platform is not None
 
     async def run_step(step: dict[str, Any], inputs: dict[str, Any]) -> Any:
         kind, component_id = str(step.get("component_type")), str(step["component_id"])
         if kind == "transform":
-            component = find_component(service.platform, record["org_id"], record["workspace_id"], "transform", component_id)  # type: ignore[arg-type]
+            component = find_component(
+                service.platform, record["org_id"], record["workspace_id"], "transform", component_id
+            )  # type: ignore[arg-type]
             return run_transform(component["spec"], inputs)
         return await run_child(service, record, kind, component_id, inputs)
 
@@ -109,7 +127,7 @@ async def _workflow(service: ExecutionService, record: dict[str, Any], spec: dic
 
 
 async def _agent(service: ExecutionService, record: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
-    from flow_local.gateway.routes import GatewayBackend  # noqa: PLC0415
+    from flow_local.gateway.routes import GatewayBackend
 
     assert service.platform is not None
     gateway = service.platform.backend(GatewayBackend)

@@ -92,7 +92,9 @@ class NatsServer:
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
-                raise NatsServerError(f"nats-server exited with code {self._process.returncode}; see {self._log_path}")
+                raise NatsServerError(
+                    f"nats-server exited with code {self._process.returncode}; see {self._log_path}"
+                )
             try:
                 _reader, writer = await asyncio.open_connection(self.host, self.port)
             except OSError:

@@ -55,6 +55,7 @@ class Runner:
         self._idle: asyncio.Queue[WorkerProcess] = asyncio.Queue()
         self._claimed: dict[str, WorkerProcess] = {}
         self._kill_status: dict[str, str] = {}
+        self._attempts: dict[str, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
         self._workers: set[WorkerProcess] = set()
@@ -84,7 +85,9 @@ class Runner:
 
     async def _pull_loop(self) -> None:
         assert self._nc is not None
-        subscription = await self._nc.jetstream().pull_subscribe_bind(RUNNERS_CONSUMER, stream=DISPATCH_STREAM)
+        subscription = await self._nc.jetstream().pull_subscribe_bind(
+            RUNNERS_CONSUMER, stream=DISPATCH_STREAM
+        )
         while not self._stopping.is_set():
             worker = await self._idle.get()
             message = await self._next_message(subscription)
@@ -95,6 +98,7 @@ class Runner:
             await message.ack_sync()
             execution_id = str(job.get("execution_id", ""))
             self._claimed[execution_id] = worker
+            self._attempts[execution_id] = int(job.get("attempt") or 1)
             self._spawn(self._handle(worker, job))
 
     async def _next_message(self, subscription: Any) -> Msg | None:
@@ -111,6 +115,8 @@ class Runner:
         try:
             reply = await asyncio.wait_for(worker.run(job), deadline)
             replace = bool(reply.get("recycle"))
+            if reply.get("error"):
+                await self._publish_end(job, "failed", f"the worker could not run it: {reply['error']}")
         except TimeoutError:
             worker.kill()
             replace = True
@@ -121,6 +127,7 @@ class Runner:
             await self._publish_end(job, status, str(exc))
         finally:
             self._claimed.pop(execution_id, None)
+            self._attempts.pop(execution_id, None)
             self._kill_status.pop(execution_id, None)
         if replace:
             self._spawn(self._replace(worker))
@@ -144,7 +151,9 @@ class Runner:
                 await js.publish(f"exec.events.{execution_id}", encode(_event(job, "error", error)))
                 await js.publish(f"exec.output.{execution_id}", encode(_output(job, message)))
             else:
-                await js.publish(f"exec.status.{execution_id}", encode({"execution_id": execution_id, "status": status}))
+                await js.publish(
+                    f"exec.status.{execution_id}", encode({"execution_id": execution_id, "status": status})
+                )
 
     async def _on_control(self, message: Msg) -> None:
         request = decode(message.data)
@@ -152,13 +161,20 @@ class Runner:
         worker = self._claimed.get(execution_id)
         if worker is None or request.get("action") != "kill":
             return
+        attempt = request.get("attempt")
+        if attempt is not None and int(self._attempts.get(execution_id, 1)) > int(attempt):
+            return
         self._kill_status[execution_id] = str(request.get("status") or "cancelled")
         worker.kill()
 
     async def _heartbeat_loop(self) -> None:
         assert self._nc is not None
         while not self._stopping.is_set():
-            beat = {"runner_id": self.runner_id, "executions": list(self._claimed), "workers": len(self._workers)}
+            beat = {
+                "runner_id": self.runner_id,
+                "executions": list(self._claimed),
+                "workers": len(self._workers),
+            }
             with contextlib.suppress(Exception):
                 await self._nc.publish(HEARTBEAT_SUBJECT, encode(beat))
             with contextlib.suppress(TimeoutError):

@@ -104,17 +104,34 @@ class ExecutionService:
 
     async def _subscribe(self) -> None:
         assert self.js is not None and self.nc is not None
-        handlers = ((OUTPUT_STREAM, "exec.output.>", self._on_output), (EVENTS_STREAM, "exec.events.>", self._on_event),
-                    (STATUS_STREAM, "exec.status.>", self._on_status))
+        handlers = (
+            (OUTPUT_STREAM, "exec.output.>", self._on_output),
+            (EVENTS_STREAM, "exec.events.>", self._on_event),
+            (STATUS_STREAM, "exec.status.>", self._on_status),
+        )
         for stream, subject, handler in handlers:
             config = ConsumerConfig(deliver_policy=DeliverPolicy.NEW, ack_wait=30)
-            await self.js.subscribe(subject, durable=f"platform_{stream.lower()}", stream=stream, cb=handler,
-                                    manual_ack=True, config=config)
+            await self.js.subscribe(
+                subject,
+                durable=f"platform_{stream.lower()}",
+                stream=stream,
+                cb=handler,
+                manual_ack=True,
+                config=config,
+            )
         await self.nc.subscribe(HEARTBEAT_SUBJECT, cb=self._on_heartbeat)
 
     async def _start_runner(self) -> None:
-        command = [sys.executable, "-m", "flow_local.runtime.runner", "--nats", self.nats_url,
-                   "--workers", str(self.workers), "--exit-on-stdin-close"]
+        command = [
+            sys.executable,
+            "-m",
+            "flow_local.runtime.runner",
+            "--nats",
+            self.nats_url,
+            "--workers",
+            str(self.workers),
+            "--exit-on-stdin-close",
+        ]
         self._runner = await asyncio.create_subprocess_exec(
             *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
         )
@@ -154,7 +171,7 @@ class ExecutionService:
     async def start_execution(self, record: dict[str, Any], spec: dict[str, Any]) -> None:
         """Start a stored pending execution: inline in this process, or published to the runners."""
         if record["execution_mode"] == "inline":
-            from flow_local.runtime.inline import run_inline  # noqa: PLC0415
+            from flow_local.runtime.inline import run_inline
 
             execution_id = record["execution_id"]
             task = asyncio.create_task(run_inline(self, record, spec))
@@ -196,7 +213,9 @@ class ExecutionService:
         """The runtime variables of an execution, with a fresh execution token."""
         assert self.platform is not None
         token = self.platform.tokens.mint_execution_token(
-            org_id=record["org_id"], workspace_id=record["workspace_id"], execution_id=record["execution_id"],
+            org_id=record["org_id"],
+            workspace_id=record["workspace_id"],
+            execution_id=record["execution_id"],
             ttl_seconds=int(record["timeout_seconds"]) + 600,
         )
         return {
@@ -222,7 +241,11 @@ class ExecutionService:
         if status == "running":
             await self._mark_running(execution_id)
         elif status in ("timeout", "cancelled"):
-            self.finish(execution_id, status, {"error": {"message": f"the execution was {status} by its runner", "type": status}})
+            self.finish(
+                execution_id,
+                status,
+                {"error": {"message": f"the execution was {status} by its runner", "type": status}},
+            )
         await msg.ack()
 
     async def _mark_running(self, execution_id: str) -> None:
@@ -240,8 +263,12 @@ class ExecutionService:
         payload = decode(msg.data)
         execution_id = str(payload.get("execution_id") or msg.subject.rsplit(".", 1)[-1])
         data = payload.get("event_data")
-        seq = self.store.add_event(execution_id, str(payload.get("event_type", "message")),
-                                   data if isinstance(data, dict) else {"value": data}, msg.metadata.sequence.stream)
+        seq = self.store.add_event(
+            execution_id,
+            str(payload.get("event_type", "message")),
+            data if isinstance(data, dict) else {"value": data},
+            msg.metadata.sequence.stream,
+        )
         self._events_done_seq = max(self._events_done_seq, msg.metadata.sequence.stream)
         self._events_progress.set()
         self._events_progress = asyncio.Event()
@@ -255,8 +282,12 @@ class ExecutionService:
         execution_id = str(payload.get("execution_id") or msg.subject.rsplit(".", 1)[-1])
         await self._events_caught_up()
         stdout, stderr, error_event = self.store.captured(execution_id)
-        fields: dict[str, Any] = {"stdout": stdout, "stderr": stderr, "usage": payload.get("usage"),
-                                  "messages": payload.get("messages")}
+        fields: dict[str, Any] = {
+            "stdout": stdout,
+            "stderr": stderr,
+            "usage": payload.get("usage"),
+            "messages": payload.get("messages"),
+        }
         if payload.get("error") is not None:
             error = dict(error_event or {})
             error["message"] = error.get("message") or str(payload["error"]) or "the execution failed"
@@ -298,15 +329,20 @@ class ExecutionService:
         return changed
 
     def _save_conversation(self, execution_id: str, messages: list[dict[str, Any]]) -> str | None:
-        from flow_local.areas.conversations import ConversationsBackend  # noqa: PLC0415
+        from flow_local.areas.conversations import ConversationsBackend
 
         assert self.platform is not None and self.store is not None
         record = self.store.get(execution_id)
         if record["status"] in TERMINAL:
             return None
         backend = self.platform.backend(ConversationsBackend)
-        return backend.save(record["org_id"], record["workspace_id"], messages,
-                            agent_id=record["component_id"], execution_id=execution_id)
+        return backend.save(
+            record["org_id"],
+            record["workspace_id"],
+            messages,
+            agent_id=record["component_id"],
+            execution_id=execution_id,
+        )
 
     def _notify_event(self, execution_id: str) -> None:
         event = self._new_event.pop(execution_id, None)
@@ -371,17 +407,25 @@ class ExecutionService:
             await self.kill(execution_id, "cancelled")
         return self.store.get(execution_id)
 
-    async def kill(self, execution_id: str, status: str) -> None:
-        """Stop an execution wherever it is: its inline task, its queued job, or its worker process."""
+    async def kill(self, execution_id: str, status: str, attempt: int | None = None) -> None:
+        """Stop an execution wherever it is: its inline task, its queued job, or its worker process.
+
+        With ``attempt``, a runner kills only that attempt or an older one (a retry is left alone).
+        """
         task = self._inline.get(execution_id)
         if task is not None:
             task.cancel()
         assert self.nc is not None and self.js is not None
-        for stream, subject in ((DISPATCH_STREAM, dispatch_subject(execution_id)), (INPUT_STREAM, input_subject(execution_id))):
+        for stream, subject in (
+            (DISPATCH_STREAM, dispatch_subject(execution_id)),
+            (INPUT_STREAM, input_subject(execution_id)),
+        ):
             with contextlib.suppress(NotFoundError, Exception):
                 found = await self.js.get_last_msg(stream, subject)
                 await self.js.delete_msg(stream, found.seq)
-        await self.nc.publish(control_subject(execution_id), encode({"action": "kill", "status": status}))
+        await self.nc.publish(
+            control_subject(execution_id), encode({"action": "kill", "status": status, "attempt": attempt})
+        )
 
     # ------------------------------------------------------------------ restart safety
     async def _recover(self) -> None:
@@ -428,15 +472,34 @@ class ExecutionService:
         assert self.store is not None
         execution_id = record["execution_id"]
         if record["attempt"] >= MAX_ATTEMPTS:
-            self.finish(execution_id, "failed", {"error": {"message": f"the execution was lost: {why} (attempt {record['attempt']})", "type": "ExecutionLost"}})
+            self.finish(
+                execution_id,
+                "failed",
+                {
+                    "error": {
+                        "message": f"the execution was lost: {why} (attempt {record['attempt']})",
+                        "type": "ExecutionLost",
+                    }
+                },
+            )
             return
         if record["execution_mode"] != "inline":
-            await self.kill(execution_id, "failed")
+            await self.kill(execution_id, "failed", attempt=int(record["attempt"]))
+        await self._drop_input_consumers(execution_id)
         if self.store.retry(execution_id):
             await self.start_execution(self.store.get(execution_id), self._spec_of(record))
 
+    async def _drop_input_consumers(self, execution_id: str) -> None:
+        """Delete consumers a lost attempt left on its input subject (a work queue allows one per subject)."""
+        assert self.js is not None
+        subject = input_subject(execution_id)
+        with contextlib.suppress(Exception):
+            for info in await self.js.consumers_info(INPUT_STREAM):
+                if info.config.filter_subject == subject:
+                    await self.js.delete_consumer(INPUT_STREAM, info.name)
+
     def _spec_of(self, record: dict[str, Any]) -> dict[str, Any]:
-        from flow_local.areas.executions import resolve_spec  # noqa: PLC0415
+        from flow_local.areas.executions import resolve_spec
 
         assert self.platform is not None
         return resolve_spec(self.platform, record)
@@ -447,7 +510,7 @@ def _kept_port(path: Path) -> int:
     if path.exists():
         port = int(path.read_text().strip() or 0)
         with contextlib.suppress(OSError):
-            import socket  # noqa: PLC0415
+            import socket
 
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
                 sock.bind(("127.0.0.1", port))

@@ -91,7 +91,9 @@ class ExecutionStore:
             raise not_found("execution", execution_id)
         return item
 
-    def list(self, org_id: str, workspace_id: str, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
+    def list(
+        self, org_id: str, workspace_id: str, status: str | None, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
         """Executions of a workspace, newest first."""
         sql = "SELECT * FROM executions WHERE org_id=? AND workspace_id=?"
         params: list[Any] = [org_id, workspace_id]
@@ -103,7 +105,9 @@ class ExecutionStore:
 
     def active(self) -> list[dict[str, Any]]:
         """Every pending or running execution, oldest first."""
-        rows = self.db.query("SELECT * FROM executions WHERE status IN ('pending','running') ORDER BY created_at")
+        rows = self.db.query(
+            "SELECT * FROM executions WHERE status IN ('pending','running') ORDER BY created_at"
+        )
         return [self._record(r) for r in rows]
 
     def mark_dispatched(self, execution_id: str) -> None:
@@ -146,12 +150,17 @@ class ExecutionStore:
         """Store a workflow's per-step progress."""
         self.db.execute("UPDATE executions SET steps=? WHERE execution_id=?", (to_json(steps), execution_id))
 
-    def add_event(self, execution_id: str, event_type: str, data: dict[str, Any], source_seq: int | None) -> int | None:
+    def add_event(
+        self, execution_id: str, event_type: str, data: dict[str, Any], source_seq: int | None
+    ) -> int | None:
         """Append an event (ignored when ``source_seq`` was stored already); return its seq."""
         with self.db.transaction() as conn:
-            if source_seq is not None and conn.execute(
-                "SELECT 1 FROM execution_events WHERE source_seq=?", (source_seq,)
-            ).fetchone():
+            if (
+                source_seq is not None
+                and conn.execute(
+                    "SELECT 1 FROM execution_events WHERE source_seq=?", (source_seq,)
+                ).fetchone()
+            ):
                 return None
             row = conn.execute(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM execution_events WHERE execution_id=?", (execution_id,)

@@ -22,9 +22,8 @@ import sys
 import threading
 from typing import IO, Any
 
-from flow_sdk.platform_client import PlatformClient
-
 from flow_local.runtime.code_block import CodeBlockError, run_code_block
+from flow_sdk.platform_client import PlatformClient
 
 RUNTIME_VARIABLES = (
     "ORG_ID",
@@ -119,28 +118,40 @@ class Worker:
         result: dict[str, Any] = {}
         error: dict[str, Any] | None = None
         try:
-            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-                with memory_limit(job.get("memory_mb")):
-                    result = await self._execute(job, message)
+            with (
+                contextlib.redirect_stdout(stdout),
+                contextlib.redirect_stderr(stderr),
+                memory_limit(job.get("memory_mb")),
+            ):
+                result = await self._execute(job, message)
         except CodeBlockError as exc:
             error = exc.as_dict()
             recycle = exc.error_type == "MemoryError"
         except MemoryError:
             error, recycle = {"message": "the execution ran out of memory", "type": "MemoryError"}, True
-        except Exception as exc:  # noqa: BLE001 - any failure of user-facing code becomes a failed execution
+        except Exception as exc:
             error = CodeBlockError(type(exc).__name__, str(exc)).as_dict()
-        await self._report(client, deployment_id, execution_id, stdout.getvalue(), stderr.getvalue(), result, error)
-        return {"execution_id": execution_id, "status": "failed" if error else "completed", "recycle": recycle}
+        await self._report(
+            client, deployment_id, execution_id, stdout.getvalue(), stderr.getvalue(), result, error
+        )
+        return {
+            "execution_id": execution_id,
+            "status": "failed" if error else "completed",
+            "recycle": recycle,
+        }
 
     async def _execute(self, job: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
         spec = job.get("spec") or {}
         inputs = message.get("input_data") or {}
         if job.get("component_type") == "agent":
-            from flow_local.runtime.agent import run_isolated_agent  # noqa: PLC0415
+            from flow_local.runtime.agent import run_isolated_agent
 
             return await run_isolated_agent(self.client({}), job, spec, inputs, message)
         output = await run_code_block(
-            str(spec.get("source", "")), inputs, lambda: _bound_flow(job), str(spec.get("entrypoint") or "main")
+            str(spec.get("source", "")),
+            inputs,
+            lambda: _bound_flow(job),
+            str(spec.get("entrypoint") or "main"),
         )
         return {"output": output}
 
@@ -156,7 +167,9 @@ class Worker:
     ) -> None:
         for stream, text in (("stdout", stdout), ("stderr", stderr)):
             if text:
-                await client.push_execution_event(deployment_id, execution_id, "message", {"stream": stream, "text": text})
+                await client.push_execution_event(
+                    deployment_id, execution_id, "message", {"stream": stream, "text": text}
+                )
         if error is not None:
             await client.push_execution_event(deployment_id, execution_id, "error", error)
             await client.push_execution_output(deployment_id, execution_id, None, error=error["message"])
@@ -172,12 +185,17 @@ class Worker:
 
 def _bound_flow(job: dict[str, Any]) -> Any:
     """A ``FlowSDK()`` from the runtime variables, bound to the code block's request context."""
-    from flow_sdk import FlowSDK  # noqa: PLC0415 - only code blocks that ask for `flow` pay the import
+    from flow_sdk import FlowSDK
 
     flow = FlowSDK()
     flow.bind_request_context(
-        auth={"subject_id": f"execution:{job['execution_id']}", "scopes": ["read", "write"],
-              "token_type": "execution", "custom_claims": {}, "token": os.environ.get("AUTH_TOKEN", "")},
+        auth={
+            "subject_id": f"execution:{job['execution_id']}",
+            "scopes": ["read", "write"],
+            "token_type": "execution",
+            "custom_claims": {},
+            "token": os.environ.get("AUTH_TOKEN", ""),
+        },
         execution={"execution_id": job["execution_id"], "request_id": None, "job_id": None},
         service={"service_id": None, "component_id": job.get("component_id"), "version": None},
     )
@@ -210,8 +228,13 @@ async def serve() -> None:
         job = await queue.get()
         try:
             reply = await worker.run(job)
-        except Exception as exc:  # noqa: BLE001 - the transport failed; the runner reports it
-            reply = {"execution_id": job.get("execution_id"), "status": "failed", "recycle": True, "error": str(exc)}
+        except Exception as exc:
+            reply = {
+                "execution_id": job.get("execution_id"),
+                "status": "failed",
+                "recycle": True,
+                "error": str(exc),
+            }
         protocol.write(json.dumps(reply) + "\n")
 
 

@@ -55,14 +55,23 @@ def _check_acyclic(graph: dict[str, list[str]]) -> None:
         done.update(ready)
 
 
-async def run_workflow(spec: dict[str, Any], input_data: dict[str, Any], run_step: RunStep, on_progress: OnProgress) -> tuple[Any, dict[str, Any]]:
+async def run_workflow(
+    spec: dict[str, Any], input_data: dict[str, Any], run_step: RunStep, on_progress: OnProgress
+) -> tuple[Any, dict[str, Any]]:
     """Run every step; return the workflow output and the per-step record.
 
     Raises:
         WorkflowError: A step failed (``step_id`` names it) or a mapping points at nothing.
     """
     steps = check_steps(spec)
-    record: dict[str, Any] = {s["id"]: {"status": "pending", "component_type": s.get("component_type"), "component_id": s.get("component_id")} for s in steps}
+    record: dict[str, Any] = {
+        s["id"]: {
+            "status": "pending",
+            "component_type": s.get("component_type"),
+            "component_id": s.get("component_id"),
+        }
+        for s in steps
+    }
     outputs: dict[str, Any] = {}
     done: dict[str, asyncio.Event] = {s["id"]: asyncio.Event() for s in steps}
     failure: list[WorkflowError] = []

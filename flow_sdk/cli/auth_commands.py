@@ -33,9 +33,13 @@ def login(
         envvar="FLOW_API_KEY",
         help="Log in with an org API key (fl_...); `-` reads it from stdin. Without it, a login code is shown.",
     ),
-    url: str | None = typer.Option(None, "--url", help=f"Platform URL (default: the profile's, else {DEFAULT_URL})."),
+    url: str | None = typer.Option(
+        None, "--url", help=f"Platform URL (default: the profile's, else {DEFAULT_URL})."
+    ),
     workspace: str | None = typer.Option(None, "--workspace", "-w", help="Workspace to select."),
-    timeout: float | None = typer.Option(None, "--timeout", help="Seconds to wait for the login code's approval."),
+    timeout: float | None = typer.Option(
+        None, "--timeout", help="Seconds to wait for the login code's approval."
+    ),
 ) -> None:
     """Log in and save the credentials to the profile (mode 0600)."""
     from flow_sdk.cli_client import CLIClient

@@ -55,6 +55,7 @@ COMPONENT_TYPES = (
     "observability",
 )
 Json = dict[str, Any]
+JsonList = list[dict[str, Any]]
 
 
 class _Namespace:
@@ -85,18 +86,29 @@ class ComponentTypeNamespace(_Namespace):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.component_type}>"
 
-    def list(self, *, limit: int = 100, offset: int = 0) -> list[Json]:
+    def list(self, *, limit: int = 100, offset: int = 0) -> JsonList:
         """List components of this type (``GET .../components/{type}``)."""
         org_id, workspace_id = self._client._tenant()
         return cast(
-            list[Json],
-            self._call("catalog", "list_components", org_id, workspace_id, self.component_type, limit=limit, offset=offset),
+            JsonList,
+            self._call(
+                "catalog",
+                "list_components",
+                org_id,
+                workspace_id,
+                self.component_type,
+                limit=limit,
+                offset=offset,
+            ),
         )
 
     def get(self, component_id: str) -> Json:
         """One component at its latest version (``GET .../components/{type}/{id}``)."""
         org_id, workspace_id = self._client._tenant()
-        return cast(Json, self._call("catalog", "get_component", org_id, workspace_id, self.component_type, component_id))
+        return cast(
+            Json,
+            self._call("catalog", "get_component", org_id, workspace_id, self.component_type, component_id),
+        )
 
     def create(self, data: Json) -> Json:
         """Create a component from ``{"name", "spec", "id"?, "description"?}`` (``POST .../components/{type}``)."""
@@ -108,7 +120,15 @@ class ComponentTypeNamespace(_Namespace):
         body = body_model("ComponentUpdate", data)
         return cast(
             Json,
-            self._call("catalog", "update_component", org_id, workspace_id, self.component_type, component_id, body=body),
+            self._call(
+                "catalog",
+                "update_component",
+                org_id,
+                workspace_id,
+                self.component_type,
+                component_id,
+                body=body,
+            ),
         )
 
     def delete(self, component_id: str) -> None:
@@ -116,12 +136,14 @@ class ComponentTypeNamespace(_Namespace):
         org_id, workspace_id = self._client._tenant()
         self._call("catalog", "delete_component", org_id, workspace_id, self.component_type, component_id)
 
-    def versions(self, component_id: str) -> list[Json]:
+    def versions(self, component_id: str) -> JsonList:
         """Every version of a component, oldest first (``GET .../components/{type}/{id}/versions``)."""
         org_id, workspace_id = self._client._tenant()
         return cast(
-            list[Json],
-            self._call("catalog", "list_component_versions", org_id, workspace_id, self.component_type, component_id),
+            JsonList,
+            self._call(
+                "catalog", "list_component_versions", org_id, workspace_id, self.component_type, component_id
+            ),
         )
 
 
@@ -199,30 +221,40 @@ class ResourceNamespace(_Namespace):
 
     kind = ""
 
-    def list(self, *, limit: int = 100, offset: int = 0) -> list[Json]:
+    def list(self, *, limit: int = 100, offset: int = 0) -> JsonList:
         """List resources of this kind (``GET .../resources/{kind}``)."""
         org_id, workspace_id = self._client._tenant()
         return cast(
-            list[Json], self._call("resources", "list_resources", org_id, workspace_id, self.kind, limit=limit, offset=offset)
+            JsonList,
+            self._call(
+                "resources", "list_resources", org_id, workspace_id, self.kind, limit=limit, offset=offset
+            ),
         )
 
     def get(self, resource_id: str) -> Json:
         """One resource (``GET .../resources/{kind}/{id}``)."""
         org_id, workspace_id = self._client._tenant()
-        return cast(Json, self._call("resources", "get_resource", org_id, workspace_id, self.kind, resource_id))
+        return cast(
+            Json, self._call("resources", "get_resource", org_id, workspace_id, self.kind, resource_id)
+        )
 
     def create(self, data: Json) -> Json:
         """Create a resource from ``{"name", "spec", "id"?, "description"?}`` (``POST .../resources/{kind}``)."""
         org_id, workspace_id = self._client._tenant()
         body = body_model("ResourceCreate", data)
-        return cast(Json, self._call("resources", "create_resource", org_id, workspace_id, self.kind, body=body))
+        return cast(
+            Json, self._call("resources", "create_resource", org_id, workspace_id, self.kind, body=body)
+        )
 
     def update(self, resource_id: str, data: Json) -> Json:
         """Update a resource; makes a new version (``PUT .../resources/{kind}/{id}``)."""
         org_id, workspace_id = self._client._tenant()
         body = body_model("ResourceUpdate", data)
         return cast(
-            Json, self._call("resources", "update_resource", org_id, workspace_id, self.kind, resource_id, body=body)
+            Json,
+            self._call(
+                "resources", "update_resource", org_id, workspace_id, self.kind, resource_id, body=body
+            ),
         )
 
     def delete(self, resource_id: str) -> None:
@@ -253,7 +285,9 @@ class CLIConnectorInstancesNamespace(ResourceNamespace):
         body = body_model("ConnectorOperation", {"operation": operation, "params": params or {}})
         return cast(Json, self._call("connectors", "execute_connector_operation", instance_id, body=body))
 
-    def execute_ddl(self, instance_id: str, sql: str, *, confirm: bool = False, reason: str | None = None) -> Json:
+    def execute_ddl(
+        self, instance_id: str, sql: str, *, confirm: bool = False, reason: str | None = None
+    ) -> Json:
         """Preview (or, with ``confirm=True``, execute) DDL; see :meth:`CLIClient.execute_ddl`."""
         return cast(Json, self._client.execute_ddl(instance_id, sql, confirm=confirm, reason=reason))
 
@@ -303,7 +337,9 @@ class CLIComponentBackupsNamespace(ResourceNamespace):
     def restore(self, backup_id: str) -> Json:
         """Restore the backed-up component as a new version (``POST .../component-backups/{id}/restore``)."""
         org_id, workspace_id = self._client._tenant()
-        return cast(Json, self._call("resources", "restore_component_backup", org_id, workspace_id, backup_id))
+        return cast(
+            Json, self._call("resources", "restore_component_backup", org_id, workspace_id, backup_id)
+        )
 
 
 class CLIHostedServicesNamespace(ResourceNamespace):
@@ -311,11 +347,12 @@ class CLIHostedServicesNamespace(ResourceNamespace):
 
     kind = "hosted_service"
 
-    def versions(self, service_id: str) -> list[Json]:
+    def versions(self, service_id: str) -> JsonList:
         """Deployed versions of a service (``GET .../hosted-services/{id}/versions``)."""
         org_id, workspace_id = self._client._tenant()
         return cast(
-            list[Json], self._call("services", "list_hosted_service_versions", org_id, workspace_id, service_id)
+            JsonList,
+            self._call("services", "list_hosted_service_versions", org_id, workspace_id, service_id),
         )
 
     def deploy(
@@ -333,10 +370,19 @@ class CLIHostedServicesNamespace(ResourceNamespace):
         Sends ``POST .../hosted-services/{id}/versions``.
         """
         org_id, workspace_id = self._client._tenant()
-        data = {"app": app, "files": files, "source_dir": source_dir, "env": env, "component_id": component_id}
+        data = {
+            "app": app,
+            "files": files,
+            "source_dir": source_dir,
+            "env": env,
+            "component_id": component_id,
+        }
         body = body_model("HostedServiceDeploy", data)
         return cast(
-            Json, self._call("services", "deploy_hosted_service_version", org_id, workspace_id, service_id, body=body)
+            Json,
+            self._call(
+                "services", "deploy_hosted_service_version", org_id, workspace_id, service_id, body=body
+            ),
         )
 
     def undeploy(self, service_id: str, version: int) -> None:
@@ -347,7 +393,9 @@ class CLIHostedServicesNamespace(ResourceNamespace):
     def health(self, service_id: str) -> Json:
         """Health of a service's versions (``GET .../hosted-services/{id}/health``)."""
         org_id, workspace_id = self._client._tenant()
-        return cast(Json, self._call("services", "get_hosted_service_health", org_id, workspace_id, service_id))
+        return cast(
+            Json, self._call("services", "get_hosted_service_health", org_id, workspace_id, service_id)
+        )
 
     def logs(self, service_id: str, *, version: int | None = None, tail: int = 200) -> Json:
         """The last ``tail`` log lines of a service (``GET .../hosted-services/{id}/logs``)."""
@@ -356,7 +404,8 @@ class CLIHostedServicesNamespace(ResourceNamespace):
         if version is not None:
             options["version"] = version
         return cast(
-            Json, self._call("services", "get_hosted_service_logs", org_id, workspace_id, service_id, **options)
+            Json,
+            self._call("services", "get_hosted_service_logs", org_id, workspace_id, service_id, **options),
         )
 
     def invoke(
@@ -401,10 +450,10 @@ class CLIExperimentsNamespace(ResourceNamespace):
 class CLIDatasetsNamespace(_Namespace):
     """Workspace datasets (``.../datasets``): CRUD, row inserts, structured and vector queries."""
 
-    def list(self) -> list[Json]:
+    def list(self) -> JsonList:
         """List datasets (``GET .../datasets``)."""
         org_id, workspace_id = self._client._tenant()
-        return cast(list[Json], self._call("datasets", "list_datasets", org_id, workspace_id))
+        return cast(JsonList, self._call("datasets", "list_datasets", org_id, workspace_id))
 
     def get(self, dataset_id: str) -> Json:
         """One dataset (``GET .../datasets/{id}``)."""
@@ -422,17 +471,21 @@ class CLIDatasetsNamespace(_Namespace):
         org_id, workspace_id = self._client._tenant()
         self._call("datasets", "delete_dataset", org_id, workspace_id, dataset_id)
 
-    def insert_rows(self, dataset_id: str, rows: list[Json]) -> Json:
+    def insert_rows(self, dataset_id: str, rows: JsonList) -> Json:
         """Append rows (``POST .../datasets/{id}/rows``)."""
         org_id, workspace_id = self._client._tenant()
         body = body_model("DatasetRowsInsert", {"rows": rows})
-        return cast(Json, self._call("datasets", "insert_dataset_rows", org_id, workspace_id, dataset_id, body=body))
+        return cast(
+            Json, self._call("datasets", "insert_dataset_rows", org_id, workspace_id, dataset_id, body=body)
+        )
 
     def query(self, dataset_id: str, request: Json | None = None) -> Json:
         """Structured query: fields, filters, order, limit (``POST .../datasets/{id}/query``)."""
         org_id, workspace_id = self._client._tenant()
         body = body_model("DatasetQuery", request or {})
-        return cast(Json, self._call("datasets", "query_dataset", org_id, workspace_id, dataset_id, body=body))
+        return cast(
+            Json, self._call("datasets", "query_dataset", org_id, workspace_id, dataset_id, body=body)
+        )
 
     def vector_query(self, dataset_id: str, request: Json) -> Json:
         """Vector similarity search (``POST .../datasets/{id}/vector-query``)."""

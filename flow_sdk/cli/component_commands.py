@@ -12,7 +12,9 @@ from flow_sdk.cli.output import console, print_json, print_record, print_table
 
 __all__ = ["register"]
 
-components_app = typer.Typer(help="Components of the workspace (code blocks, agents, workflows, ...).", no_args_is_help=True)
+components_app = typer.Typer(
+    help="Components of the workspace (code blocks, agents, workflows, ...).", no_args_is_help=True
+)
 
 TypeArgument = typer.Argument(..., help=f"Component type: {', '.join(COMPONENT_TYPES)} (- or _ both work).")
 
@@ -47,7 +49,9 @@ def list_components(
     if as_json:
         print_json(items)
     else:
-        print_table(items, ["id", "name", "version", "updated_at"], title=f"{component_type_of(component_type)}s")
+        print_table(
+            items, ["id", "name", "version", "updated_at"], title=f"{component_type_of(component_type)}s"
+        )
 
 
 @components_app.command("get")
@@ -75,7 +79,9 @@ def create_component(
     spec: str | None = typer.Option(None, "--spec", help="The spec as a JSON object."),
     spec_file: Path | None = typer.Option(None, "--spec-file", help="A file holding the spec as JSON."),
     source_file: Path | None = typer.Option(
-        None, "--source-file", help="A Python file that defines main(...), stored as spec.source (code blocks)."
+        None,
+        "--source-file",
+        help="A Python file that defines main(...), stored as spec.source (code blocks).",
     ),
     as_json: bool = JsonOption,
 ) -> None:

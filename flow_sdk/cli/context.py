@@ -122,6 +122,8 @@ def describe_error(exc: Exception, platform_url: str | None) -> tuple[int, str]:
     suffix = f" (request {exc.request_id})" if exc.request_id else ""
     if isinstance(exc, ConfigurationError):
         return EXIT_AUTH if exc.code in ("not_logged_in", "token_expired") else EXIT_USAGE, f"error: {detail}"
+    if status is None and exc.code == "missing_configuration":
+        return EXIT_USAGE, f"error: {detail}"
     if status is None and exc.code == "transport_error":
         where = platform_url or "the platform"
         return EXIT_CONNECTION, f"error: cannot reach {where}: {detail}"

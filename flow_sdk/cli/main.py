@@ -21,7 +21,7 @@ __all__ = ["app"]
 class FlowGroup(TyperGroup):
     """The root group: turns SDK errors into one line and an exit code."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except Exception as exc:
@@ -77,7 +77,11 @@ app = typer.Typer(
 def root(
     ctx: typer.Context,
     profile: str | None = typer.Option(
-        None, "--profile", "-p", envvar="FLOW_PROFILE", help="Config profile to use (default: the current one)."
+        None,
+        "--profile",
+        "-p",
+        envvar="FLOW_PROFILE",
+        help="Config profile to use (default: the current one).",
     ),
 ) -> None:
     """The Manifest Platform from your terminal. Start with `flow login`.

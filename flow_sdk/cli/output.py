@@ -41,7 +41,9 @@ def _cell(value: Any) -> Text:
     return Text(str(value))
 
 
-def print_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], *, title: str | None = None) -> None:
+def print_table(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], *, title: str | None = None
+) -> None:
     """Print ``rows`` as a table of ``columns``; an empty list prints a one-line note."""
     items = list(rows)
     if not items:

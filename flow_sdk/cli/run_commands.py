@@ -20,7 +20,7 @@ __all__ = ["register"]
 run_app = typer.Typer(help="Run a code block, agent or workflow and show its result.", no_args_is_help=True)
 executions_app = typer.Typer(help="Inspect and cancel executions.", no_args_is_help=True)
 
-InputOption = typer.Option(None, "--input", "-i", help="Input as a JSON object, e.g. '{\"text\": \"hi\"}'.")
+InputOption = typer.Option(None, "--input", "-i", help='Input as a JSON object, e.g. \'{"text": "hi"}\'.')
 InputFileOption = typer.Option(None, "--input-file", help="A file holding the input JSON object.")
 RingOption = typer.Option(None, "--ring", help="Ring id (default: RING_ID, else the workspace's dev ring).")
 TimeoutOption = typer.Option(300, "--timeout", min=1, help="Seconds the execution may take.")
@@ -46,7 +46,16 @@ def run_code_block(
     as_json: bool = JsonOption,
 ) -> None:
     """Run a code block and show its result."""
-    _run(ctx, "code_block", component_id, parse_json_object(input_json, input_file, "--input"), ring, timeout, no_wait, as_json)
+    _run(
+        ctx,
+        "code_block",
+        component_id,
+        parse_json_object(input_json, input_file, "--input"),
+        ring,
+        timeout,
+        no_wait,
+        as_json,
+    )
 
 
 @run_app.command("agent")
@@ -61,7 +70,16 @@ def run_agent(
     as_json: bool = JsonOption,
 ) -> None:
     """Run an agent and show its result."""
-    _run(ctx, "agent", component_id, parse_json_object(input_json, input_file, "--input"), ring, timeout, no_wait, as_json)
+    _run(
+        ctx,
+        "agent",
+        component_id,
+        parse_json_object(input_json, input_file, "--input"),
+        ring,
+        timeout,
+        no_wait,
+        as_json,
+    )
 
 
 @run_app.command("workflow")
@@ -76,7 +94,16 @@ def run_workflow(
     as_json: bool = JsonOption,
 ) -> None:
     """Run a workflow and show its result."""
-    _run(ctx, "workflow", component_id, parse_json_object(input_json, input_file, "--input"), ring, timeout, no_wait, as_json)
+    _run(
+        ctx,
+        "workflow",
+        component_id,
+        parse_json_object(input_json, input_file, "--input"),
+        ring,
+        timeout,
+        no_wait,
+        as_json,
+    )
 
 
 def _run(
@@ -91,7 +118,9 @@ def _run(
 ) -> None:
     """Submit, show a live status while waiting, then print the output (or the failure)."""
     client = make_client(ctx)
-    handle = client.submit_execution(component_type, component_id, input_data, ring_id=ring, timeout_seconds=timeout)
+    handle = client.submit_execution(
+        component_type, component_id, input_data, ring_id=ring, timeout_seconds=timeout
+    )
     execution_id = str(handle["execution_id"])
     if no_wait:
         if as_json:
@@ -104,13 +133,18 @@ def _run(
     _show_result(envelope, label, as_json)
 
 
-def _await_with_status(client: CLIClient, execution_id: str, label: str, timeout: float, *, quiet: bool) -> dict[str, Any]:
+def _await_with_status(
+    client: CLIClient, execution_id: str, label: str, timeout: float, *, quiet: bool
+) -> dict[str, Any]:
     """Wait for the terminal envelope, showing a spinner with the current status on stderr."""
     if quiet:
         return client.await_execution_result(execution_id, timeout_seconds=timeout)
     with err_console.status(f"{label}: pending") as status:
         return client.await_execution_result(
-            execution_id, timeout_seconds=timeout, max_wait_seconds=5.0, on_status=_status_updater(status, label)
+            execution_id,
+            timeout_seconds=timeout,
+            max_wait_seconds=5.0,
+            on_status=_status_updater(status, label),
         )
 
 
@@ -139,7 +173,9 @@ def _show_result(envelope: dict[str, Any], label: str, as_json: bool) -> None:
 
 
 @executions_app.command("status")
-def execution_status(ctx: typer.Context, execution_id: str = ExecutionArgument, as_json: bool = JsonOption) -> None:
+def execution_status(
+    ctx: typer.Context, execution_id: str = ExecutionArgument, as_json: bool = JsonOption
+) -> None:
     """Show the status of an execution."""
     execution = make_client(ctx).get_execution(execution_id)
     if as_json:
@@ -149,27 +185,35 @@ def execution_status(ctx: typer.Context, execution_id: str = ExecutionArgument, 
 
 
 @executions_app.command("cancel")
-def cancel_execution(ctx: typer.Context, execution_id: str = ExecutionArgument, as_json: bool = JsonOption) -> None:
+def cancel_execution(
+    ctx: typer.Context, execution_id: str = ExecutionArgument, as_json: bool = JsonOption
+) -> None:
     """Ask the platform to cancel an execution (best effort)."""
     execution = make_client(ctx).cancel_execution(execution_id)
     if as_json:
         print_json(execution)
     else:
-        console.print(f"Cancellation requested for {execution_id}; status: {execution.get('status')}", markup=False)
+        console.print(
+            f"Cancellation requested for {execution_id}; status: {execution.get('status')}", markup=False
+        )
 
 
 @executions_app.command("logs")
 def execution_logs(
     ctx: typer.Context,
     execution_id: str = ExecutionArgument,
-    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new events until the execution ends."),
+    follow: bool = typer.Option(
+        False, "--follow", "-f", help="Keep printing new events until the execution ends."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Show the events an execution pushed (message, chunk, tool_call, done, error)."""
     client = make_client(ctx)
     after = 0
     while True:
-        events = client.list_execution_events(execution_id, after_seq=after, wait_seconds=10.0 if follow else 0.0)
+        events = client.list_execution_events(
+            execution_id, after_seq=after, wait_seconds=10.0 if follow else 0.0
+        )
         for event in events:
             after = max(after, int(event.get("seq", after)))
         if as_json:
@@ -178,5 +222,10 @@ def execution_logs(
             print_table(events, ["seq", "event_type", "data", "created_at"], title="events")
         if not follow or any(e.get("event_type") in ("done", "error") for e in events):
             return
-        if not events and client.get_execution(execution_id).get("status") in ("completed", "failed", "timeout", "cancelled"):
+        if not events and client.get_execution(execution_id).get("status") in (
+            "completed",
+            "failed",
+            "timeout",
+            "cancelled",
+        ):
             return

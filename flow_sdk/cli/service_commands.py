@@ -57,7 +57,9 @@ def invoke(
     verb = method.upper()
     if verb not in ("GET", "POST", "PUT", "DELETE"):
         raise typer.BadParameter(f"method must be GET, POST, PUT or DELETE, got {method!r}")
-    payload = parse_json_object(body, body_file, "--body") if body is not None or body_file is not None else None
+    payload = (
+        parse_json_object(body, body_file, "--body") if body is not None or body_file is not None else None
+    )
     answer = make_client(ctx).invoke_service(
         service_id, verb, path, body=payload, query=_parse_query(query) or None, version=version
     )

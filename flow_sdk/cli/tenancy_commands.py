@@ -47,7 +47,9 @@ def list_workspaces(
 
 
 @workspaces_app.command("use")
-def use_workspace(ctx: typer.Context, workspace_id: str = typer.Argument(..., help="Workspace id or name.")) -> None:
+def use_workspace(
+    ctx: typer.Context, workspace_id: str = typer.Argument(..., help="Workspace id or name.")
+) -> None:
     """Select the workspace later commands use (saved in the profile)."""
     client = make_client(ctx, workspace=False)
     config = client.config
@@ -59,7 +61,9 @@ def use_workspace(ctx: typer.Context, workspace_id: str = typer.Argument(..., he
         )
         raise typer.Exit(EXIT_NOT_FOUND)
     if "workspace_id" in config.from_env:
-        err_console.print("note: WORKSPACE_ID is set in the environment and overrides the profile", markup=False)
+        err_console.print(
+            "note: WORKSPACE_ID is set in the environment and overrides the profile", markup=False
+        )
     config.workspace_id = str(match[0]["id"])
     config.from_env = config.from_env - {"workspace_id"}
     config.save()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, cast
 
 from flow_sdk._errors import FlowSDKError
@@ -12,14 +13,19 @@ if TYPE_CHECKING:
 
 __all__ = ["SecretsNamespace"]
 
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,200}")
+
 
 class SecretsNamespace(Namespace):
     """Read secrets; create and update them through the management API or the CLI."""
 
     async def get(self, name: str) -> str:
         """Return a secret's value (``GET .../secrets/{name}``)."""
-        if not name:
-            raise FlowSDKError("secret name must not be empty")
+        if not _NAME.fullmatch(name) or name in (".", ".."):
+            raise FlowSDKError(
+                f"invalid secret name {name!r}: use 1 to 200 of A-Z, a-z, 0-9, '_', '.', '-' (not '.' or '..')",
+                code="invalid_name",
+            )
         org_id, workspace_id = self._flow._workspace()
         secret = await self._call("secrets", "get_secret", org_id, workspace_id, name)
         return cast(str, secret["value"])

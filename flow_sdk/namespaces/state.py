@@ -27,8 +27,10 @@ class StateNamespace(Namespace):
                 "has a component_id (FlowSDK.bind_request_context(service={'component_id': ...}))",
                 code="state_unbound",
             )
-        if key is not None and not key:
-            raise FlowSDKError("state key must not be empty")
+        if key is not None and key in ("", ".", ".."):
+            raise FlowSDKError(
+                f"invalid state key {key!r}: use a non-empty key other than '.' or '..'", code="invalid_key"
+            )
         org_id, workspace_id = self._flow._workspace()
         return org_id, workspace_id, str(component_id)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import threading
 import time
 import uuid
 
@@ -23,7 +22,9 @@ def _json(result: object) -> object:
 
 
 # ---------------------------------------------------------------------------- login
-def test_login_with_api_key_writes_private_config_and_never_prints_it(flow: FlowRunner, platform: LocalPlatform) -> None:
+def test_login_with_api_key_writes_private_config_and_never_prints_it(
+    flow: FlowRunner, platform: LocalPlatform
+) -> None:
     result = flow("login", "--url", platform.url, "--api-key", platform.api_key)
 
     assert result.returncode == 0, result.stderr
@@ -62,7 +63,9 @@ def _pending_code(platform: LocalPlatform, process_stderr_path: str) -> str:
     raise AssertionError("the login code was never shown")
 
 
-def _login_by_code(flow: FlowRunner, platform: LocalPlatform, tmp_path: object, approve: object) -> tuple[int, str, str]:
+def _login_by_code(
+    flow: FlowRunner, platform: LocalPlatform, tmp_path: object, approve: object
+) -> tuple[int, str, str]:
     """Run `flow login` (no key) in the background, approve the code it shows with ``approve(code)``."""
     import subprocess
     import sys
@@ -88,7 +91,10 @@ def _login_by_code(flow: FlowRunner, platform: LocalPlatform, tmp_path: object, 
     return returncode, out_path.read_text(), err_path.read_text()
 
 
-def test_login_by_code_approved_through_the_api(flow: FlowRunner, platform: LocalPlatform, tmp_path: object) -> None:
+@pytest.mark.slow
+def test_login_by_code_approved_through_the_api(
+    flow: FlowRunner, platform: LocalPlatform, tmp_path: object
+) -> None:
     def approve(code: str) -> None:
         response = httpx.post(
             f"{platform.url}/api/v1/auth/cli-login-requests/approve",
@@ -104,6 +110,7 @@ def test_login_by_code_approved_through_the_api(flow: FlowRunner, platform: Loca
     assert flow("workspaces", "list").returncode == 0
 
 
+@pytest.mark.slow
 def test_login_by_code_approved_with_flow_local_approve(
     flow: FlowRunner, platform: LocalPlatform, tmp_path: object
 ) -> None:
@@ -111,7 +118,7 @@ def test_login_by_code_approved_with_flow_local_approve(
         result = flow("local", "approve", code, "--data-dir", str(platform.data_dir))
         assert result.returncode == 0, result.stderr
 
-    returncode, out, err = _login_by_code(flow, platform, tmp_path, approve)
+    returncode, _out, err = _login_by_code(flow, platform, tmp_path, approve)
 
     assert returncode == 0, err
     me = flow("whoami", "--json")
@@ -123,7 +130,9 @@ def test_logout_removes_the_profile(logged_in: FlowRunner) -> None:
     assert logged_in("logout").returncode == 0
     result = logged_in("orgs", "list")
     assert result.returncode == 3
-    assert result.stderr.strip().splitlines() == ["error: not logged in: run `flow login` or export AUTH_TOKEN"]
+    assert result.stderr.strip().splitlines() == [
+        "error: not logged in: run `flow login` or export AUTH_TOKEN"
+    ]
 
 
 # ---------------------------------------------------------------------------- one clear line per failure
@@ -170,7 +179,9 @@ def test_unknown_id_is_one_line_and_exit_4(logged_in: FlowRunner) -> None:
 
 def test_bad_input_is_a_usage_error(logged_in: FlowRunner) -> None:
     assert logged_in("components", "list", "spaceship").returncode == 2
-    assert logged_in("components", "create", "code_block", "--name", "x", "--spec", "{not json").returncode == 2
+    assert (
+        logged_in("components", "create", "code_block", "--name", "x", "--spec", "{not json").returncode == 2
+    )
 
 
 # ---------------------------------------------------------------------------- listing and creating
@@ -192,7 +203,16 @@ def test_create_list_get_delete_a_code_block(logged_in: FlowRunner, tmp_path: ob
     block_id = f"cli-{uuid.uuid4().hex[:8]}"
 
     created = logged_in(
-        "components", "create", "code-block", "--name", "word-count", "--id", block_id, "--source-file", str(source), "--json"
+        "components",
+        "create",
+        "code-block",
+        "--name",
+        "word-count",
+        "--id",
+        block_id,
+        "--source-file",
+        str(source),
+        "--json",
     )
     assert created.returncode == 0, created.stderr
     assert _json(created)["spec"]["source"] == WORD_COUNT  # type: ignore[index]
@@ -213,7 +233,12 @@ def test_run_a_code_block(logged_in: FlowRunner, platform: LocalPlatform) -> Non
         pytest.skip("the local platform has no executions area yet (GET .../executions is not routed)")
     block_id = f"run-{uuid.uuid4().hex[:8]}"
     with workspace_api(platform) as api:
-        assert api.post("/components/code_block", json={"id": block_id, "name": "wc", "spec": {"source": WORD_COUNT}}).status_code == 201
+        assert (
+            api.post(
+                "/components/code_block", json={"id": block_id, "name": "wc", "spec": {"source": WORD_COUNT}}
+            ).status_code
+            == 201
+        )
 
     result = logged_in("run", "code-block", block_id, "--input", '{"text": "one two three"}', timeout=120)
 
@@ -228,12 +253,18 @@ def test_run_a_code_block(logged_in: FlowRunner, platform: LocalPlatform) -> Non
 
 
 # ---------------------------------------------------------------------------- DDL
-def test_ddl_shows_the_preview_then_executes_after_confirmation(logged_in: FlowRunner, platform: LocalPlatform) -> None:
+def test_ddl_shows_the_preview_then_executes_after_confirmation(
+    logged_in: FlowRunner, platform: LocalPlatform
+) -> None:
     if not route_exists(platform, "POST", "/api/v1/connectors/instances/probe/execute-ddl"):
         pytest.skip("the local platform has no connectors area yet (execute-ddl is not routed)")
     instance_id = f"db-{uuid.uuid4().hex[:8]}"
     with workspace_api(platform) as api:
-        body = {"id": instance_id, "name": "notes db", "spec": {"connector_type": "sqlite", "config": {"database": f"{instance_id}.db"}}}
+        body = {
+            "id": instance_id,
+            "name": "notes db",
+            "spec": {"connector_type": "sqlite", "config": {"database": f"{instance_id}.db"}},
+        }
         assert api.post("/resources/connector_instance", json=body).status_code == 201
     sql = "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"
 
@@ -245,8 +276,8 @@ def test_ddl_shows_the_preview_then_executes_after_confirmation(logged_in: FlowR
     assert confirmed.returncode == 0, confirmed.stderr
     assert "Executed" in confirmed.stdout
 
-    read = logged_in("ddl", instance_id, "CREATE TABLE notes (id INTEGER)", "--yes")
-    assert read.returncode != 0  # the table exists now: the platform refuses to create it twice
+    again = logged_in("ddl", instance_id, "CREATE TABLE notes (id INTEGER)", "--yes")
+    assert again.returncode != 0  # the table exists now: the platform refuses to create it twice
 
 
 # ---------------------------------------------------------------------------- hosted services
@@ -266,9 +297,15 @@ def test_services_invoke(logged_in: FlowRunner, platform: LocalPlatform) -> None
     service_id = f"svc-{uuid.uuid4().hex[:8]}"
     versions_path = f"/api/v1/orgs/{platform.org_id}/workspaces/{platform.workspace_id}/hosted-services/{service_id}/versions"
     if not route_exists(platform, "GET", versions_path):
-        pytest.skip("the local platform has no hosted services yet (.../hosted-services/{id}/versions is not routed)")
+        pytest.skip(
+            "the local platform has no hosted services yet (.../hosted-services/{id}/versions is not routed)"
+        )
     with workspace_api(platform) as api:
-        deployed = api.post(f"/hosted-services/{service_id}/versions", json={"app": "main:app", "files": {"main.py": SERVICE_APP}}, timeout=60)
+        deployed = api.post(
+            f"/hosted-services/{service_id}/versions",
+            json={"app": "main:app", "files": {"main.py": SERVICE_APP}},
+            timeout=60,
+        )
         assert deployed.status_code == 201, deployed.text
 
     result = logged_in("services", "invoke", service_id, "POST", "/echo", "--body", '{"x": 1}', timeout=60)

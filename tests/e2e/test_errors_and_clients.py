@@ -109,7 +109,8 @@ async def test_gateway_rate_limit(lp: LocalPlatform, monkeypatch: pytest.MonkeyP
         slept.append(seconds)
 
     monkeypatch.setattr(transport, "async_sleep", no_wait)
-    token = lp.platform.tokens.mint_user_token("rate-limited-user", lp.org_id) if lp.platform else ""
+    assert lp.platform is not None
+    token = lp.platform.tokens.mint_user_token("rate-limited-user", lp.org_id)
     async with FlowSDK(org_id=lp.org_id, workspace_id=lp.workspace_id, auth_token=token, platform_url=lp.url) as flow:
         for _ in range(GATEWAY_LIMIT):
             await flow.gateway.embedding(model="offline/embed", input="x")
@@ -192,10 +193,12 @@ async def test_flow_sdk_from_runtime_environment(lp: LocalPlatform, monkeypatch:
     try:
         event = await flow.audit.log(action="env.configured", resource_type="sdk", resource_id="flow-sdk")
         assert event["actor"] == "local-admin"
-        secret_names = [item["name"] for item in await flow.secrets.list()]
-        assert isinstance(secret_names, list)
-        handle = await flow.code_blocks.submit(code_block_id="nonexistent-uuid", input_parameters={}) if False else None
-        assert handle is None
+        assert [e["id"] for e in await flow.audit.list(action="env.configured")] == [event["id"]]
+        # RING_ID comes from the environment too: the submit reaches the server, which reports the missing block.
+        with pytest.raises(PlatformNotFoundError, match="nonexistent-uuid"):
+            await flow.code_blocks.submit(code_block_id="nonexistent-uuid", input_parameters={})
+        answer = await flow.gateway.chat_completion(model="offline/echo", messages=[{"role": "user", "content": "env"}])
+        assert answer["choices"][0]["message"]["content"].endswith("env")
     finally:
         await flow.close()
 

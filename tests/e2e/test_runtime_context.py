@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -130,6 +131,29 @@ async def test_state_is_scoped_to_the_component(flow: FlowSDK, component_id: str
         flow.reset_request_context(token)
 
 
+@pytest.mark.parametrize("key", ["reports/2025/q4", "with space", "a?b#c", "100%", "ü-clé"])
+async def test_state_keys_with_url_characters(flow: FlowSDK, component_id: str, key: str) -> None:
+    token = flow.bind_request_context(service={"component_id": component_id})
+    try:
+        entry = await flow.state.set(key, {"key": key})
+        assert entry["key"] == key
+        assert await flow.state.get(key) == {"key": key}
+        await flow.state.delete(key)
+        assert await flow.state.get(key, "gone") == "gone"
+    finally:
+        flow.reset_request_context(token)
+
+
+@pytest.mark.parametrize("key", ["", ".", ".."])
+async def test_state_rejects_unaddressable_keys(flow: FlowSDK, component_id: str, key: str) -> None:
+    token = flow.bind_request_context(service={"component_id": component_id})
+    try:
+        with pytest.raises(FlowSDKError, match="state key"):
+            await flow.state.set(key, 1)
+    finally:
+        flow.reset_request_context(token)
+
+
 async def test_state_fails_closed_outside_a_bound_request(flow: FlowSDK) -> None:
     with pytest.raises(FlowSDKError) as caught:
         await flow.state.get("last_sync_cursor")
@@ -164,6 +188,19 @@ async def test_secrets_set_by_management_api_read_at_runtime(flow: FlowSDK, admi
     assert not hasattr(flow.secrets, "set"), "flow.secrets is read-only at runtime"
     with pytest.raises(PlatformNotFoundError):
         await flow.secrets.get("NOT_A_SECRET")
+
+
+@pytest.mark.parametrize("name", ["with space", "ü", "x" * 201])
+def test_management_api_rejects_secret_names_outside_the_spec(admin: httpx.Client, name: str) -> None:
+    response = admin.put(f"/secrets/{quote(name, safe='')}", json={"value": "v"})
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "with space", "a/b"])
+async def test_secret_names_are_checked_before_sending(flow: FlowSDK, name: str) -> None:
+    with pytest.raises(FlowSDKError, match="secret name"):
+        await flow.secrets.get(name)
 
 
 async def test_audit_log_and_flow_log(flow: FlowSDK, admin: httpx.Client) -> None:

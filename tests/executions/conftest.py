@@ -57,11 +57,15 @@ def api(lp: LocalPlatform) -> httpx.Client:
     return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {lp.admin_token}"}, timeout=30)
 
 
-def create_component(lp: LocalPlatform, component_type: str, component_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+def create_component(
+    lp: LocalPlatform, component_type: str, component_id: str, spec: dict[str, Any]
+) -> dict[str, Any]:
     """Create (or replace) a catalog component with a chosen id."""
     with api(lp) as client:
         client.delete(f"/components/{component_type}/{component_id}")
-        response = client.post(f"/components/{component_type}", json={"id": component_id, "name": component_id, "spec": spec})
+        response = client.post(
+            f"/components/{component_type}", json={"id": component_id, "name": component_id, "spec": spec}
+        )
         assert response.status_code == 201, response.text
         return response.json()  # type: ignore[no-any-return]
 

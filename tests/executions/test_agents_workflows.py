@@ -16,7 +16,9 @@ AGENT_UUID = "00000000-0000-0000-0000-0000000a9e27"
 WORKFLOW_UUID = "00000000-0000-0000-0000-00000000f10e"
 TRANSFORM_UUID = "00000000-0000-0000-0000-0000000007f0"
 ADD = "def main(a: int, b: int) -> dict:\n    return {'sum': a + b}\n"
-FETCH = "def main(document_url: str) -> dict:\n    return {'text': 'report from ' + document_url, 'pages': 3}\n"
+FETCH = (
+    "def main(document_url: str) -> dict:\n    return {'text': 'report from ' + document_url, 'pages': 3}\n"
+)
 COUNT = "def main(text: str) -> dict:\n    return {'words': len(text.split())}\n"
 SUMMARY = "def main(words: int, pages: int, title: str) -> dict:\n    return {'summary': f'{title}: {words} words on {pages} pages'}\n"
 
@@ -28,21 +30,49 @@ def components(lp: LocalPlatform) -> None:
     create_component(lp, "code_block", "cb-fetch", {"source": FETCH})
     create_component(lp, "code_block", "cb-count", {"source": COUNT})
     create_component(lp, "code_block", "cb-summary", {"source": SUMMARY})
-    agent = {"model": "offline/echo", "system_prompt": "You add numbers.", "tools": ["cb-add"], "max_steps": 4}
+    agent = {
+        "model": "offline/echo",
+        "system_prompt": "You add numbers.",
+        "tools": ["cb-add"],
+        "max_steps": 4,
+    }
     create_component(lp, "agent", "agent-uuid-here", agent)
     create_component(lp, "agent", AGENT_UUID, agent)
-    create_component(lp, "transform", "tf-title", {"mapping": {"title": "$.meta.title", "first_tag": "$.tags[0]"}})
+    create_component(
+        lp, "transform", "tf-title", {"mapping": {"title": "$.meta.title", "first_tag": "$.tags[0]"}}
+    )
     create_component(lp, "transform", TRANSFORM_UUID, {"mapping": {"doubled": ["$.value", "$.value"]}})
     steps = [
-        {"id": "fetch", "component_type": "code_block", "component_id": "cb-fetch",
-         "inputs": {"document_url": "$.input.document_url"}},
-        {"id": "title", "component_type": "transform", "component_id": "tf-title",
-         "inputs": {"meta": {"title": "Quarterly"}, "tags": ["finance"]}},
-        {"id": "count", "component_type": "code_block", "component_id": "cb-count", "depends_on": ["fetch"],
-         "inputs": {"text": "$.steps.fetch.output.text"}},
-        {"id": "summary", "component_type": "code_block", "component_id": "cb-summary", "depends_on": ["count", "title"],
-         "inputs": {"words": "$.steps.count.output.words", "pages": "$.steps.fetch.output.pages",
-                    "title": "$.steps.title.output.title"}},
+        {
+            "id": "fetch",
+            "component_type": "code_block",
+            "component_id": "cb-fetch",
+            "inputs": {"document_url": "$.input.document_url"},
+        },
+        {
+            "id": "title",
+            "component_type": "transform",
+            "component_id": "tf-title",
+            "inputs": {"meta": {"title": "Quarterly"}, "tags": ["finance"]},
+        },
+        {
+            "id": "count",
+            "component_type": "code_block",
+            "component_id": "cb-count",
+            "depends_on": ["fetch"],
+            "inputs": {"text": "$.steps.fetch.output.text"},
+        },
+        {
+            "id": "summary",
+            "component_type": "code_block",
+            "component_id": "cb-summary",
+            "depends_on": ["count", "title"],
+            "inputs": {
+                "words": "$.steps.count.output.words",
+                "pages": "$.steps.fetch.output.pages",
+                "title": "$.steps.title.output.title",
+            },
+        },
     ]
     workflow = {"steps": steps, "output": {"summary": "$.steps.summary.output.summary"}}
     create_component(lp, "workflow", "workflow-uuid-here", workflow)
@@ -67,7 +97,9 @@ async def test_seed_agent_examples(flow: FlowSDK) -> None:
 
 
 async def test_isolated_agent_calls_a_code_block_tool(lp: LocalPlatform, flow: FlowSDK) -> None:
-    result = await flow.agents.run(agent_id="agent-uuid-here", input_data={"question": "Use the tool to add 2 and 3"}, ring_id=lp.ring_id)
+    result = await flow.agents.run(
+        agent_id="agent-uuid-here", input_data={"question": "Use the tool to add 2 and 3"}, ring_id=lp.ring_id
+    )
     assert '"sum": 5' in result["output"]["answer"]
     assert [m["role"] for m in result["messages"]] == ["system", "user", "assistant", "tool", "assistant"]
     assert result["usage"]["total_tokens"] > 0
@@ -100,7 +132,15 @@ async def test_inline_agent_through_platform_client(runtime_env: dict[str, str])
             ring_id="dev-ring-uuid",
         )
         assert isolated["output"]["answer"] == "You said: What are the trends?"
-        tool_child = [e for e in await client._request("GET", f"/api/v1/orgs/{client.org_id}/workspaces/{client.workspace_id}/executions", params={"limit": 20}) if e["component_id"] == "cb-add"]
+        tool_child = [
+            e
+            for e in await client._request(
+                "GET",
+                f"/api/v1/orgs/{client.org_id}/workspaces/{client.workspace_id}/executions",
+                params={"limit": 20},
+            )
+            if e["component_id"] == "cb-add"
+        ]
         parent = await client.get_execution_status(result["execution_id"])
         assert any(e["parent_billing_txn_id"] == parent["billing_txn_id"] for e in tool_child)
 
@@ -113,7 +153,11 @@ async def test_seed_workflow_examples(flow: FlowSDK, runtime_env: dict[str, str]
     )
     assert result["output"] == {"summary": "Quarterly: 3 words on 3 pages"}
     assert {k: v["status"] for k, v in result["steps"].items()} == {
-        "fetch": "completed", "title": "completed", "count": "completed", "summary": "completed"}
+        "fetch": "completed",
+        "title": "completed",
+        "count": "completed",
+        "summary": "completed",
+    }
     assert result["steps"]["title"]["output"] == {"title": "Quarterly", "first_tag": "finance"}
     async with PlatformClient() as client:
         result = await client.execute_workflow(
@@ -123,29 +167,45 @@ async def test_seed_workflow_examples(flow: FlowSDK, runtime_env: dict[str, str]
             timeout_seconds=300,
         )
         assert result["status"] == "completed"
-        handle = await client.submit_workflow_execution(workflow_id=UUID(WORKFLOW_UUID), input_data={"document_url": "u"}, ring_id="dev-ring-uuid")
+        handle = await client.submit_workflow_execution(
+            workflow_id=UUID(WORKFLOW_UUID), input_data={"document_url": "u"}, ring_id="dev-ring-uuid"
+        )
         done = await client.await_execution_result(handle["execution_id"], timeout_seconds=60)
         assert done["output"]["summary"] == "Quarterly: 3 words on 3 pages"
 
 
 async def test_failed_step_fails_the_workflow_naming_it(lp: LocalPlatform, flow: FlowSDK) -> None:
-    create_component(lp, "code_block", "cb-broken", {"source": "def main():\n    raise RuntimeError('disk on fire')\n"})
+    create_component(
+        lp, "code_block", "cb-broken", {"source": "def main():\n    raise RuntimeError('disk on fire')\n"}
+    )
     steps = [
         {"id": "first", "component_type": "code_block", "component_id": "cb-add", "inputs": {"a": 1, "b": 2}},
         {"id": "boom", "component_type": "code_block", "component_id": "cb-broken", "depends_on": ["first"]},
-        {"id": "after", "component_type": "code_block", "component_id": "cb-add", "depends_on": ["boom"], "inputs": {"a": 1, "b": 1}},
+        {
+            "id": "after",
+            "component_type": "code_block",
+            "component_id": "cb-add",
+            "depends_on": ["boom"],
+            "inputs": {"a": 1, "b": 1},
+        },
     ]
     create_component(lp, "workflow", "wf-broken", {"steps": steps})
     with pytest.raises(PlatformExecutionError, match="step 'boom'") as caught:
         await flow.workflows.run(workflow_id="wf-broken", input_data={}, ring_id=lp.ring_id)
     steps_record = caught.value.result["steps"]
-    assert [steps_record[s]["status"] for s in ("first", "boom", "after")] == ["completed", "failed", "skipped"]
+    assert [steps_record[s]["status"] for s in ("first", "boom", "after")] == [
+        "completed",
+        "failed",
+        "skipped",
+    ]
     assert "disk on fire" in str(caught.value)
 
 
 async def test_transform_runs_synchronously(lp: LocalPlatform, runtime_env: dict[str, str]) -> None:
     async with PlatformClient() as client:
-        result = await client.execute_transform(transform_id=UUID(TRANSFORM_UUID), input_data={"value": 4}, context={})
+        result = await client.execute_transform(
+            transform_id=UUID(TRANSFORM_UUID), input_data={"value": 4}, context={}
+        )
         assert result == {"output": {"doubled": [4, 4]}}
     with api(lp) as http:
         bad = http.post("/transforms/tf-title/execute", json={"input_data": {"meta": {}}})

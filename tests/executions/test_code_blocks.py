@@ -18,11 +18,11 @@ from flow_sdk.platform_client import PlatformExecutionError, PlatformNotFoundErr
 
 from .conftest import api, create_component, create_ring
 
-SEED_SOURCE = '''
+SEED_SOURCE = """
 def main(url: str = "", text: str = "", data: str = "") -> dict:
     return {"url": url, "text": text, "data": data, "words": len(text.split())}
-'''
-PUSH_EVENTS = '''
+"""
+PUSH_EVENTS = """
 import os
 from flow_sdk import PlatformClient
 
@@ -32,7 +32,7 @@ async def main(count: int) -> int:
         await client.push_execution_event(None, os.environ["EXECUTION_ID"], "chunk", {"index": index})
     await client.close()
     return count
-'''
+"""
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -98,7 +98,9 @@ async def test_seed_platform_client_durable_api(runtime_env: dict[str, str]) -> 
             timeout_seconds=120,
         )
         assert result["output"]["words"] == 2
-        assert (await client.get_execution_status(result["execution_id"]))["context"]["workspace_id"] == runtime_env["WORKSPACE_ID"]
+        assert (await client.get_execution_status(result["execution_id"]))["context"][
+            "workspace_id"
+        ] == runtime_env["WORKSPACE_ID"]
 
 
 async def test_failure_carries_the_remote_traceback(lp: LocalPlatform, flow: FlowSDK) -> None:
@@ -108,7 +110,9 @@ async def test_failure_carries_the_remote_traceback(lp: LocalPlatform, flow: Flo
         await flow.code_blocks.run(code_block_id="cb-fails", input_parameters={"n": 7}, ring_id=lp.ring_id)
     text = str(caught.value)
     assert "ValueError" in text and "bad n=7" in text
-    assert "in helper" in caught.value.remote_traceback and "raise ValueError" in caught.value.remote_traceback
+    assert (
+        "in helper" in caught.value.remote_traceback and "raise ValueError" in caught.value.remote_traceback
+    )
     assert caught.value.result["stdout"] == "before\n"
 
 
@@ -124,7 +128,12 @@ async def test_timeout_kills_the_process(lp: LocalPlatform, flow: FlowSDK, tmp_p
     source = "import os, time\n\ndef main(pidfile: str):\n    open(pidfile, 'w').write(str(os.getpid()))\n    time.sleep(30)\n"
     create_component(lp, "code_block", "cb-sleeps", {"source": source})
     pidfile = tmp_path / "pid"
-    handle = await flow.code_blocks.submit(code_block_id="cb-sleeps", input_parameters={"pidfile": str(pidfile)}, ring_id=lp.ring_id, timeout_seconds=1)
+    handle = await flow.code_blocks.submit(
+        code_block_id="cb-sleeps",
+        input_parameters={"pidfile": str(pidfile)},
+        ring_id=lp.ring_id,
+        timeout_seconds=1,
+    )
     result = await flow._platform().get_execution_result(handle["execution_id"], wait_seconds=10)
     assert result["status"] == "timeout"
     assert "timeout" in result["error"]["message"]
@@ -135,7 +144,9 @@ async def test_cancel_running_stops_the_worker(lp: LocalPlatform, flow: FlowSDK,
     source = "import os, time\n\ndef main(pidfile: str):\n    open(pidfile, 'w').write(str(os.getpid()))\n    time.sleep(30)\n"
     create_component(lp, "code_block", "cb-sleeps", {"source": source})
     pidfile = tmp_path / "pid"
-    handle = await flow.code_blocks.submit(code_block_id="cb-sleeps", input_parameters={"pidfile": str(pidfile)}, ring_id=lp.ring_id)
+    handle = await flow.code_blocks.submit(
+        code_block_id="cb-sleeps", input_parameters={"pidfile": str(pidfile)}, ring_id=lp.ring_id
+    )
     await _wait_for(lambda: pidfile.exists() and pidfile.read_text() != "")
     assert (await flow.code_blocks.get_status(handle["execution_id"]))["status"] == "running"
     cancelled = await flow.code_blocks.cancel(handle["execution_id"])
@@ -150,16 +161,26 @@ async def test_cancel_pending_never_runs(lp: LocalPlatform, flow: FlowSDK, tmp_p
     marker = "def main(path: str):\n    open(path, 'w').write('ran')\n"
     create_component(lp, "code_block", "cb-blocker", {"source": blocker})
     create_component(lp, "code_block", "cb-marker", {"source": marker})
-    blockers = [await flow.code_blocks.submit(code_block_id="cb-blocker", input_parameters={}, ring_id=lp.ring_id) for _ in range(3)]
+    blockers = [
+        await flow.code_blocks.submit(code_block_id="cb-blocker", input_parameters={}, ring_id=lp.ring_id)
+        for _ in range(3)
+    ]
     for handle in blockers:
         await _wait_for_status(flow, handle["execution_id"], "running")
     path = tmp_path / "ran"
-    pending = await flow.code_blocks.submit(code_block_id="cb-marker", input_parameters={"path": str(path)}, ring_id=lp.ring_id)
+    pending = await flow.code_blocks.submit(
+        code_block_id="cb-marker", input_parameters={"path": str(path)}, ring_id=lp.ring_id
+    )
     assert (await flow.code_blocks.get_status(pending["execution_id"]))["status"] == "pending"
     assert (await flow.code_blocks.cancel(pending["execution_id"]))["status"] == "cancelled"
     for handle in blockers:
         await flow.code_blocks.cancel(handle["execution_id"])
-    probe = await flow.code_blocks.run(code_block_id="cb-uuid-here", input_parameters={"text": "a b"}, ring_id=lp.ring_id, result_mode="output")
+    probe = await flow.code_blocks.run(
+        code_block_id="cb-uuid-here",
+        input_parameters={"text": "a b"},
+        ring_id=lp.ring_id,
+        result_mode="output",
+    )
     assert probe["words"] == 2
     assert not path.exists()
     assert (await flow.code_blocks.get_status(pending["execution_id"]))["status"] == "cancelled"
@@ -192,7 +213,7 @@ async def test_runtime_variables_and_billing_chain(lp: LocalPlatform, flow: Flow
 
 
 async def test_code_block_uses_flow_sdk_without_arguments(lp: LocalPlatform, flow: FlowSDK) -> None:
-    source = '''
+    source = """
 from flow_sdk import FlowSDK
 
 async def main(name: str) -> dict:
@@ -208,16 +229,26 @@ async def main(name: str) -> dict:
     reply = await flow.gateway.chat_completion(model="offline/echo", messages=[{"role": "user", "content": name}])
     await flow.close()
     return {"greeted": greeted, "stored": stored, "reply": reply["choices"][0]["message"]["content"]}
-'''
+"""
     create_component(lp, "code_block", "cb-sdk", {"source": source})
-    output = await flow.code_blocks.run(code_block_id="cb-sdk", input_parameters={"name": "ada"}, ring_id=lp.ring_id, result_mode="output")
+    output = await flow.code_blocks.run(
+        code_block_id="cb-sdk", input_parameters={"name": "ada"}, ring_id=lp.ring_id, result_mode="output"
+    )
     assert output["greeted"] == "ada" and output["stored"] == "hello ada" and "ada" in output["reply"]
 
 
 async def test_flow_parameter_and_memory_limit(lp: LocalPlatform, flow: FlowSDK) -> None:
     source = "async def main(flow, key: str):\n    await flow.state.set(key, 42)\n    return await flow.state.get(key)\n"
     create_component(lp, "code_block", "cb-flow-param", {"source": source})
-    assert await flow.code_blocks.run(code_block_id="cb-flow-param", input_parameters={"key": "k"}, ring_id=lp.ring_id, result_mode="output") == 42
+    assert (
+        await flow.code_blocks.run(
+            code_block_id="cb-flow-param",
+            input_parameters={"key": "k"},
+            ring_id=lp.ring_id,
+            result_mode="output",
+        )
+        == 42
+    )
     hog = "def main():\n    block = bytearray(512 * 1024 * 1024)\n    return len(block)\n"
     create_component(lp, "code_block", "cb-hog", {"source": hog, "memory_mb": 64})
     with pytest.raises(PlatformExecutionError, match="MemoryError"):
@@ -226,20 +257,36 @@ async def test_flow_parameter_and_memory_limit(lp: LocalPlatform, flow: FlowSDK)
 
 async def test_events_follow_live(lp: LocalPlatform, flow: FlowSDK) -> None:
     create_component(lp, "code_block", "cb-events", {"source": PUSH_EVENTS})
-    result = await flow.code_blocks.run(code_block_id="cb-events", input_parameters={"count": 3}, ring_id=lp.ring_id)
+    result = await flow.code_blocks.run(
+        code_block_id="cb-events", input_parameters={"count": 3}, ring_id=lp.ring_id
+    )
     with api(lp) as client:
         events = client.get(f"/executions/{result['execution_id']}/events").json()
         assert [e["data"]["index"] for e in events if e["event_type"] == "chunk"] == [0, 1, 2]
-        later = client.get(f"/executions/{result['execution_id']}/events", params={"after_seq": events[1]["seq"]}).json()
+        later = client.get(
+            f"/executions/{result['execution_id']}/events", params={"after_seq": events[1]["seq"]}
+        ).json()
         assert [e["seq"] for e in later] == [e["seq"] for e in events[2:]]
         started = time.monotonic()
-        empty = client.get(f"/executions/{result['execution_id']}/events", params={"after_seq": events[-1]["seq"], "wait_seconds": 5}).json()
+        empty = client.get(
+            f"/executions/{result['execution_id']}/events",
+            params={"after_seq": events[-1]["seq"], "wait_seconds": 5},
+        ).json()
         assert empty == [] and time.monotonic() - started < 2
 
 
 async def test_idempotency_ring_and_component_checks(lp: LocalPlatform, flow: FlowSDK) -> None:
-    body = {"component_type": "code_block", "component_id": "cb-uuid-here", "input": {"text": "x"}, "ring_id": lp.ring_id}
-    key = {"Idempotency-Key": f"key-{uuid.uuid4()}", "X-Parent-Billing-Txn-Id": "btx_parent", "X-Lifecycle-Event": "test"}
+    body = {
+        "component_type": "code_block",
+        "component_id": "cb-uuid-here",
+        "input": {"text": "x"},
+        "ring_id": lp.ring_id,
+    }
+    key = {
+        "Idempotency-Key": f"key-{uuid.uuid4()}",
+        "X-Parent-Billing-Txn-Id": "btx_parent",
+        "X-Lifecycle-Event": "test",
+    }
     with api(lp) as client:
         first = client.post("/executions", json=body, headers=key)
         second = client.post("/executions", json=body, headers=key)
@@ -252,7 +299,9 @@ async def test_idempotency_ring_and_component_checks(lp: LocalPlatform, flow: Fl
         missing_ring = client.post("/executions", json={**body, "ring_id": "no-such-ring"})
         assert missing_ring.status_code == 404 and "ring" in missing_ring.json()["detail"]
     with pytest.raises(PlatformNotFoundError):
-        await flow.code_blocks.submit(code_block_id="nonexistent-uuid", input_parameters={}, ring_id=lp.ring_id)
+        await flow.code_blocks.submit(
+            code_block_id="nonexistent-uuid", input_parameters={}, ring_id=lp.ring_id
+        )
 
 
 async def _wait_for(condition: object, timeout: float = 10.0) -> None:

@@ -21,7 +21,9 @@ SLOW = "import os, time\n\ndef main(log: str, seconds: float):\n    open(log, 'a
 
 def _submit(lp: LocalPlatform, body: dict[str, object]) -> str:
     base = f"{lp.url}/api/v1/orgs/{lp.org_id}/workspaces/{lp.workspace_id}"
-    response = httpx.post(f"{base}/executions", json=body, headers={"Authorization": f"Bearer {lp.admin_token}"}, timeout=30)
+    response = httpx.post(
+        f"{base}/executions", json=body, headers={"Authorization": f"Bearer {lp.admin_token}"}, timeout=30
+    )
     assert response.status_code == 202, response.text
     return str(response.json()["execution_id"])
 
@@ -31,10 +33,18 @@ def _result(lp: LocalPlatform, execution_id: str, wait: float = 30) -> dict[str,
     headers = {"Authorization": f"Bearer {lp.admin_token}"}
     deadline = time.monotonic() + wait
     while True:
-        response = httpx.get(f"{base}/executions/{execution_id}/result", params={"wait_seconds": 10}, headers=headers, timeout=30)
+        response = httpx.get(
+            f"{base}/executions/{execution_id}/result",
+            params={"wait_seconds": 10},
+            headers=headers,
+            timeout=30,
+        )
         body = response.json()
         if body["status"] not in ("pending", "running") or time.monotonic() > deadline:
-            return {**body, "attempt": httpx.get(f"{base}/executions/{execution_id}", headers=headers).json()["attempt"]}
+            return {
+                **body,
+                "attempt": httpx.get(f"{base}/executions/{execution_id}", headers=headers).json()["attempt"],
+            }
 
 
 def _wait_running(lp: LocalPlatform, execution_id: str) -> None:
@@ -61,8 +71,12 @@ async def test_two_external_runners_share_the_queue(tmp_path: Path) -> None:
         nats_url = lp.platform.extras["nats_url"]
         runners = await asyncio.gather(*(asyncio.to_thread(_start_runner, nats_url) for _ in range(2)))
         create_component(lp, "code_block", "cb-slow", {"source": SLOW})
-        body = {"component_type": "code_block", "component_id": "cb-slow", "ring_id": lp.ring_id,
-                "input": {"log": str(tmp_path / "log"), "seconds": 0.3}}
+        body = {
+            "component_type": "code_block",
+            "component_id": "cb-slow",
+            "ring_id": lp.ring_id,
+            "input": {"log": str(tmp_path / "log"), "seconds": 0.3},
+        }
         ids = [_submit(lp, body) for _ in range(4)]
         results = await asyncio.gather(*(asyncio.to_thread(_result, lp, i) for i in ids))
         assert all(r["status"] == "completed" for r in results)
@@ -80,8 +94,12 @@ def test_restart_keeps_accepted_work_and_retries_a_lost_run_once(tmp_path: Path)
     log = tmp_path / "log"
     first = start_platform(data_dir=data_dir, subprocess=True, workers="0")
     create_component(first, "code_block", "cb-slow", {"source": SLOW})
-    body = {"component_type": "code_block", "component_id": "cb-slow", "ring_id": first.ring_id,
-            "input": {"log": str(log), "seconds": 0.1}}
+    body = {
+        "component_type": "code_block",
+        "component_id": "cb-slow",
+        "ring_id": first.ring_id,
+        "input": {"log": str(log), "seconds": 0.1},
+    }
     pending = _submit(first, body)
     first.kill()
 

@@ -19,7 +19,9 @@ async def _call_all(deployment: Deployment, service_id: str) -> list[tuple[int, 
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=CALLERS)) as client:
 
         async def one(i: int) -> tuple[int, dict]:
-            response = await client.get(url, params={"delay": 0.2}, headers={"Authorization": f"Bearer {tokens[i]}"})
+            response = await client.get(
+                url, params={"delay": 0.2}, headers={"Authorization": f"Bearer {tokens[i]}"}
+            )
             assert response.status_code == 200, response.text
             return i, response.json()
 

@@ -48,7 +48,12 @@ def test_service_token_claims_reach_the_service(deployment: Deployment) -> None:
 def test_expired_service_token_is_rejected(deployment: Deployment) -> None:
     assert deployment.lp.platform is not None
     expired = deployment.lp.platform.tokens.mint_service_token(
-        org_id=deployment.org_id, workspace_id=None, service_id=PROFILE, subject="bob", claims={}, ttl_seconds=-5
+        org_id=deployment.org_id,
+        workspace_id=None,
+        service_id=PROFILE,
+        subject="bob",
+        claims={},
+        ttl_seconds=-5,
     )
     response = whoami(deployment, expired)
     assert response.status_code == 401
@@ -74,7 +79,9 @@ def test_tampered_service_token_is_rejected(deployment: Deployment) -> None:
     token = deployment.mint("bob", {"tenant_id": "t-1"}, PROFILE)
     tampered = _tamper(token, claims={"tenant_id": "t-admin"}, sub="root")
     assert whoami(deployment, tampered).status_code == 401
-    wrong_key = jwt.encode(jwt.decode(token, options={"verify_signature": False}), "x" * 32, algorithm="HS256")
+    wrong_key = jwt.encode(
+        jwt.decode(token, options={"verify_signature": False}), "x" * 32, algorithm="HS256"
+    )
     assert whoami(deployment, wrong_key).status_code == 401
 
 

@@ -11,7 +11,10 @@ from flow_sdk import FlowSDKError
 
 def frontdoor(deployment: Deployment, path: str, token: str, method: str = "GET") -> dict:
     response = httpx.request(
-        method, deployment.service_url(FRONTDOOR, path), headers={"Authorization": f"Bearer {token}"}, timeout=15
+        method,
+        deployment.service_url(FRONTDOOR, path),
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=15,
     )
     assert response.status_code == 200, response.text
     return response.json()

@@ -64,7 +64,9 @@ def test_bad_deploys_are_400_naming_the_field(deployment: Deployment, kwargs: di
 
 def test_app_that_crashes_at_import_fails_with_its_log(deployment: Deployment) -> None:
     with pytest.raises(FlowSDKError) as caught:
-        deployment.cli.hosted_services.deploy("crashy", "main:app", files={"main.py": "raise RuntimeError('boom')\n"})
+        deployment.cli.hosted_services.deploy(
+            "crashy", "main:app", files={"main.py": "raise RuntimeError('boom')\n"}
+        )
     assert caught.value.status_code == 400
     assert "boom" in str(caught.value.detail)
     assert deployment.cli.hosted_services.versions("crashy")[-1]["status"] == "failed"

@@ -84,7 +84,9 @@ class ServiceHost:
         """Open the pooled client and restart the versions recorded as running."""
         self.platform = platform
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-        self.client = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(FORWARD_TIMEOUT_SECONDS, connect=5.0))
+        self.client = httpx.AsyncClient(
+            limits=limits, timeout=httpx.Timeout(FORWARD_TIMEOUT_SECONDS, connect=5.0)
+        )
         from flow_local.areas.services import HostedServicesBackend
 
         for spec in platform.backend(HostedServicesBackend).launch_specs_to_restore():

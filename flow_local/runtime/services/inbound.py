@@ -55,7 +55,9 @@ def authenticate_caller(request: Request, signer: TokenSigner, org_id: str, serv
     return principal
 
 
-def _delegated(request: Request, signer: TokenSigner, token: str, audience: str, service_id: str) -> Principal:
+def _delegated(
+    request: Request, signer: TokenSigner, token: str, audience: str, service_id: str
+) -> Principal:
     """A service token for another service, accepted only when forwarded by that service."""
     principal = signer.verify(token, audience=audience)
     forwarder = _forwarder(request, signer)

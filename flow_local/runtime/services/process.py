@@ -115,7 +115,9 @@ class ServiceProcess:
                 return
             await asyncio.sleep(0.05)
         self.terminate()
-        raise ServiceStartError(self._failure(f"the service did not answer its health check within {timeout:g} s"))
+        raise ServiceStartError(
+            self._failure(f"the service did not answer its health check within {timeout:g} s")
+        )
 
     async def check_health(self, client: httpx.AsyncClient) -> bool:
         """One health check."""

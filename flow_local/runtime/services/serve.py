@@ -30,7 +30,9 @@ def load_app(target: str, source_dir: Path) -> Any:
     try:
         return getattr(module, attribute)
     except AttributeError:
-        raise SystemExit(f"module {module_name!r} has no attribute {attribute!r} (from --app {target!r})") from None
+        raise SystemExit(
+            f"module {module_name!r} has no attribute {attribute!r} (from --app {target!r})"
+        ) from None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,7 +30,9 @@ def _resolve(node: Any, document: dict[str, Any], depth: int = 0) -> Any:
     return {key: _resolve(value, document, depth) for key, value in node.items()}
 
 
-def _input_schema(operation: dict[str, Any], shared: list[Any], document: dict[str, Any]) -> dict[str, Any] | None:
+def _input_schema(
+    operation: dict[str, Any], shared: list[Any], document: dict[str, Any]
+) -> dict[str, Any] | None:
     properties: dict[str, Any] = {}
     required: list[str] = []
     for raw in [*shared, *(operation.get("parameters") or [])]:

@@ -8,7 +8,9 @@ from pathlib import Path, PurePosixPath
 from flow_local.errors import bad_request
 
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
-_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".venv", "venv", "node_modules", ".pytest_cache")
+_IGNORED = shutil.ignore_patterns(
+    "__pycache__", "*.pyc", ".git", ".venv", "venv", "node_modules", ".pytest_cache"
+)
 
 
 def _safe_relative(name: str) -> PurePosixPath:
@@ -35,15 +37,28 @@ def copy_source_dir(source_dir: str, target: Path) -> None:
     """Copy a directory of the platform's machine under ``target`` (caches and virtualenvs left out)."""
     source = Path(source_dir).expanduser()
     if not source.is_dir():
-        raise bad_request(f"source_dir '{source_dir}' is not a directory on the platform's machine", "source_dir")
-    shutil.copytree(source, target, ignore=_IGNORED, dirs_exist_ok=True)
+        raise bad_request(
+            f"source_dir '{source_dir}' is not a directory on the platform's machine", "source_dir"
+        )
+    if target.resolve().is_relative_to(source.resolve()):
+        raise bad_request(
+            f"source_dir '{source_dir}' holds the platform's data directory; deploy the app's own folder",
+            "source_dir",
+        )
+    try:
+        shutil.copytree(source, target, ignore=_IGNORED, dirs_exist_ok=True)
+    except (shutil.Error, OSError) as exc:
+        raise bad_request(f"source_dir '{source_dir}' could not be copied: {exc}", "source_dir") from exc
 
 
 def check_app_module(app: str, source: Path) -> None:
     """400 unless the module of ``module:app`` is a file or package in ``source``."""
     module = app.partition(":")[0]
     relative = Path(*module.split("."))
-    if not (source / relative.with_suffix(".py")).is_file() and not (source / relative / "__init__.py").is_file():
+    if (
+        not (source / relative.with_suffix(".py")).is_file()
+        and not (source / relative / "__init__.py").is_file()
+    ):
         raise bad_request(f"app '{app}': no module '{module}' in the deployed source", "app")
 
 

@@ -16,7 +16,6 @@ from contextvars import Token
 from pathlib import Path
 from typing import Any
 
-from flow_sdk import FlowSDK
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flow_local.runtime.services.binding import discover_flows
@@ -26,6 +25,7 @@ from flow_local.runtime.services.context import (
     ContextError,
     verify_context,
 )
+from flow_sdk import FlowSDK
 
 HEALTH_PATH = "/__flow/health"
 
@@ -136,6 +136,11 @@ class FlowRuntimeMiddleware:
             "job_id": caller.job_id,
         }
         return [
-            (flow, flow.bind_request_context(auth=auth, execution=execution, headers=headers, service=self.service))
+            (
+                flow,
+                flow.bind_request_context(
+                    auth=auth, execution=execution, headers=headers, service=self.service
+                ),
+            )
             for flow in self.flows()
         ]
