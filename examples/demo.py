@@ -20,11 +20,11 @@ from flow_sdk import CLIClient, FlowConfig, FlowSDK, PlatformClientError, Platfo
 
 console = Console(highlight=False)
 
-CODE_BLOCK = '''
+CODE_BLOCK = """
 async def main(text: str, flow) -> dict:
     reply = await flow.gateway.chat_completion(model="offline/chat", messages=[{"role": "user", "content": text}])
     return {"words": len(text.split()), "reply": reply["choices"][0]["message"]["content"]}
-'''
+"""
 CUSTOMERS = [
     {"name": "Ada", "email": "ada@example.com", "plan": "enterprise"},
     {"name": "Linus", "email": "linus@example.com", "plan": "free"},
@@ -50,7 +50,9 @@ async def gateway(flow: FlowSDK) -> None:
 
 
 async def storage(flow: FlowSDK) -> None:
-    await flow.storage.upload(key="reports/q4-summary.pdf", data=b"%PDF-1.7 demo", content_type="application/pdf")
+    await flow.storage.upload(
+        key="reports/q4-summary.pdf", data=b"%PDF-1.7 demo", content_type="application/pdf"
+    )
     content = await flow.storage.download("reports/q4-summary.pdf")
     url = await flow.storage.presign_get("reports/q4-summary.pdf", ttl_seconds=600)
     shared = httpx.get(url)  # a pre-signed URL needs no token
@@ -61,23 +63,33 @@ async def storage(flow: FlowSDK) -> None:
 async def data(flow: FlowSDK, admin: CLIClient) -> None:
     admin.datasets.create({"id": "customer-records", "name": "Customers"})
     await flow.datasets.insert_rows("customer-records", CUSTOMERS)
-    request = {"fields": ["name"], "filters": [{"field": "plan", "op": "eq", "value": "enterprise"}], "limit": 50}
+    request = {
+        "fields": ["name"],
+        "filters": [{"field": "plan", "op": "eq", "value": "enterprise"}],
+        "limit": 50,
+    }
     rows = await flow.datasets.query(dataset_id="customer-records", request=request)
     show("datasets", f"enterprise customers: {[row['name'] for row in rows['rows']]}")
 
     docs = {"doc-1": "Reset your password in settings.", "doc-2": "Invoices are emailed monthly."}
     embedded = await flow.gateway.embedding(model="offline/embed", input=list(docs.values()))
     index = await flow.vector.create_index(name="help-articles", dimensions=384, metric="cosine")
-    vectors = [{"id": doc_id, "values": item["embedding"], "metadata": {"text": text}}
-               for (doc_id, text), item in zip(docs.items(), embedded["data"], strict=True)]
+    vectors = [
+        {"id": doc_id, "values": item["embedding"], "metadata": {"text": text}}
+        for (doc_id, text), item in zip(docs.items(), embedded["data"], strict=True)
+    ]
     await flow.vector.upsert(index_id=index["id"], vectors=vectors)
     query = await flow.gateway.embedding(model="offline/embed", input="how do I reset my password?")
-    results = await flow.vector.search(index_id=index["id"], query_embedding=query["data"][0]["embedding"], top_k=1)
+    results = await flow.vector.search(
+        index_id=index["id"], query_embedding=query["data"][0]["embedding"], top_k=1
+    )
     show("vector", f"nearest to 'reset my password': {results['matches'][0]['metadata']['text']!r}")
 
     await flow.memory.store(content="The customer prefers email communication.", namespace="customer-prefs")
     await flow.memory.store(content="The customer is based in Lisbon.", namespace="customer-prefs")
-    memories = await flow.memory.recall(query="How should we contact the customer?", top_k=1, namespace="customer-prefs")
+    memories = await flow.memory.recall(
+        query="How should we contact the customer?", top_k=1, namespace="customer-prefs"
+    )
     show("memory", f"recalled {memories['memories'][0]['content']!r}")
 
 
@@ -88,14 +100,20 @@ async def request_scoped(flow: FlowSDK) -> None:
     )
     try:
         await flow.state.set("last_sync_cursor", "2025-01-15T10:30:00Z")
-        show("state", f"last_sync_cursor = {await flow.state.get('last_sync_cursor')} (as {flow.auth.subject_id})")
+        show(
+            "state",
+            f"last_sync_cursor = {await flow.state.get('last_sync_cursor')} (as {flow.auth.subject_id})",
+        )
         event = await flow.audit.log(
             action="document.reviewed",
             resource_type="document",
             resource_id="doc-1",
             details={"reviewer": flow.auth.subject_id, "decision": "approved"},
         )
-        show("audit", f"{event['action']} on {event['resource_type']}/{event['resource_id']} by {event['actor']}")
+        show(
+            "audit",
+            f"{event['action']} on {event['resource_type']}/{event['resource_id']} by {event['actor']}",
+        )
     finally:
         flow.reset_request_context(token)
 
@@ -107,7 +125,9 @@ async def executions_available(flow: FlowSDK) -> bool:
     except PlatformNotFoundError:
         return True
     except PlatformClientError as exc:
-        console.print(f"[yellow]-[/] [bold]{'code block':<11}[/] skipped: executions unavailable ({exc.detail})")
+        console.print(
+            f"[yellow]-[/] [bold]{'code block':<11}[/] skipped: executions unavailable ({exc.detail})"
+        )
         return False
     return True
 

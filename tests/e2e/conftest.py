@@ -6,7 +6,6 @@ files, NATS server and execution runners; the SDK reaches it exactly as it reach
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -38,7 +37,14 @@ def lp() -> Iterator[LocalPlatform]:
 def runtime_env(lp: LocalPlatform, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Export the platform's runtime variables, as the platform does for code running on it."""
     env = lp.env()
-    for name in ("SERVICE_ID", "EXECUTION_ID", "JOB_ID", "REQUEST_ID", "PARENT_BILLING_TXN_ID", "LIFECYCLE_EVENT"):
+    for name in (
+        "SERVICE_ID",
+        "EXECUTION_ID",
+        "JOB_ID",
+        "REQUEST_ID",
+        "PARENT_BILLING_TXN_ID",
+        "LIFECYCLE_EVENT",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -64,11 +70,7 @@ def admin(lp: LocalPlatform) -> Iterator[httpx.Client]:
 
 def created(response: httpx.Response) -> Any:
     """The JSON body of a successful management call (fails the test with the server's answer otherwise)."""
-    assert response.is_success, f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text}"
+    assert response.is_success, (
+        f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text}"
+    )
     return response.json()
-
-
-def ensure_not_in_env(*names: str) -> None:
-    """Fail fast when a test's premise (a variable being unset) does not hold."""
-    present = [name for name in names if os.environ.get(name)]
-    assert not present, f"unexpected variables in the environment: {present}"

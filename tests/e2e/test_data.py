@@ -31,7 +31,9 @@ ARTICLES = [
 def connector_instance_id(lp: LocalPlatform) -> Iterator[str]:
     """A sqlite connector instance with a ``users`` table of 12 rows, created through the management API."""
     base = f"{lp.url}/api/v1/orgs/{lp.org_id}/workspaces/{lp.workspace_id}"
-    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {lp.admin_token}"}, timeout=30) as admin:
+    with httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {lp.admin_token}"}, timeout=30
+    ) as admin:
         spec = {"connector_type": "sqlite", "config": {"database": "crm.db"}}
         instance = created(admin.post("/resources/connector_instance", json={"name": "crm", "spec": spec}))
     yield str(instance["id"])
@@ -49,7 +51,9 @@ async def _seed_users(flow: FlowSDK, instance_id: str) -> None:
 
 async def _count_users(flow: FlowSDK, instance_id: str) -> int:
     result = await flow.connectors.execute_operation(
-        connector_instance_id=instance_id, operation="read_query", params={"query": "SELECT COUNT(*) AS n FROM users"}
+        connector_instance_id=instance_id,
+        operation="read_query",
+        params={"query": "SELECT COUNT(*) AS n FROM users"},
     )
     return int(result["rows"][0]["n"])
 
@@ -83,7 +87,12 @@ async def test_datasets_structured_query(flow: FlowSDK, admin: httpx.Client) -> 
 
     ordered = await flow.datasets.query(
         dataset_id="customer-records",
-        request={"fields": ["name"], "filters": [{"field": "seats", "op": "gte", "value": 8}], "order_by": "seats", "limit": 2},
+        request={
+            "fields": ["name"],
+            "filters": [{"field": "seats", "op": "gte", "value": 8}],
+            "order_by": "seats",
+            "limit": 2,
+        },
     )
     assert ordered == {"rows": [{"name": "Alan"}, {"name": "Grace"}], "total": 3}
 
@@ -135,7 +144,9 @@ async def test_connector_read_query(flow: FlowSDK, connector_instance_id: str) -
 async def test_connector_read_query_refuses_writes(flow: FlowSDK, connector_instance_id: str) -> None:
     with pytest.raises(PlatformClientError) as caught:
         await flow.connectors.execute_operation(
-            connector_instance_id=connector_instance_id, operation="read_query", params={"query": "DELETE FROM users"}
+            connector_instance_id=connector_instance_id,
+            operation="read_query",
+            params={"query": "DELETE FROM users"},
         )
     assert caught.value.status_code == 400
 
@@ -195,7 +206,9 @@ async def test_small_insert_runs_inline(flow: FlowSDK, connector_instance_id: st
 async def test_failed_write_job_raises(flow: FlowSDK, connector_instance_id: str) -> None:
     rows = [{"name": f"x-{i}"} for i in range(101)]
     with pytest.raises(PlatformExecutionError) as caught:
-        await flow.connectors.execute_operation(connector_instance_id, "insert_rows", {"table": "no_such_table", "rows": rows})
+        await flow.connectors.execute_operation(
+            connector_instance_id, "insert_rows", {"table": "no_such_table", "rows": rows}
+        )
     assert "no_such_table" in str(caught.value)
 
 

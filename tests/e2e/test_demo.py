@@ -24,25 +24,41 @@ def load_demo() -> ModuleType:
 
 @pytest.mark.slow
 def test_demo_runs_every_section() -> None:
-    done = subprocess.run([sys.executable, str(DEMO)], capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, str(DEMO)], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     for section in SECTIONS:
-        assert any(line.startswith(f"✓ {section}") for line in lines), f"no '{section}' line in:\n{done.stdout}"
+        assert any(line.startswith(f"✓ {section}") for line in lines), (
+            f"no '{section}' line in:\n{done.stdout}"
+        )
     assert "You said: What is the capital of France?" in done.stdout
     assert "enterprise customers: ['Ada', 'Grace']" in done.stdout
     assert "'Reset your password in settings.'" in done.stdout
 
 
 @pytest.mark.slow
-def test_demo_exits_non_zero_when_a_step_fails(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_exits_non_zero_when_a_step_fails(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     demo = load_demo()
 
     async def broken_storage(flow: object) -> None:
         raise RuntimeError("storage is down")
 
     monkeypatch.setattr(demo, "storage", broken_storage)
-    for name in ("ORG_ID", "WORKSPACE_ID", "AUTH_TOKEN", "PLATFORM_API_URL", "GATEWAY_URL", "RING_ID", "FLOW_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
+    for name in (
+        "ORG_ID",
+        "WORKSPACE_ID",
+        "AUTH_TOKEN",
+        "PLATFORM_API_URL",
+        "GATEWAY_URL",
+        "RING_ID",
+        "FLOW_API_KEY",
+    ):
+        monkeypatch.setenv(
+            name, ""
+        )  # records the original, so what the demo exports is undone after the test
     assert demo.main() == 1
     assert "demo failed: RuntimeError: storage is down" in capsys.readouterr().out

@@ -111,26 +111,39 @@ async def test_gateway_rate_limit(lp: LocalPlatform, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(transport, "async_sleep", no_wait)
     assert lp.platform is not None
     token = lp.platform.tokens.mint_user_token("rate-limited-user", lp.org_id)
-    async with FlowSDK(org_id=lp.org_id, workspace_id=lp.workspace_id, auth_token=token, platform_url=lp.url) as flow:
+    async with FlowSDK(
+        org_id=lp.org_id, workspace_id=lp.workspace_id, auth_token=token, platform_url=lp.url
+    ) as flow:
         for _ in range(GATEWAY_LIMIT):
             await flow.gateway.embedding(model="offline/embed", input="x")
         with pytest.raises(GatewayRateLimitError) as caught:
             await flow.gateway.embedding(model="offline/embed", input="x")
     assert caught.value.status_code == 429
-    assert len(slept) == transport.DEFAULT_MAX_RETRIES, "429 is retried, honouring Retry-After, before it surfaces"
+    assert len(slept) == transport.DEFAULT_MAX_RETRIES, (
+        "429 is retried, honouring Retry-After, before it surfaces"
+    )
 
 
 async def test_gateway_bad_token(runtime_env: dict[str, str]) -> None:
     async with FlowSDK(auth_token=BAD_TOKEN) as flow:
         with pytest.raises(GatewayAuthError) as caught:
-            await flow.gateway.chat_completion(model="offline/chat", messages=[{"role": "user", "content": "hi"}])
+            await flow.gateway.chat_completion(
+                model="offline/chat", messages=[{"role": "user", "content": "hi"}]
+            )
     assert caught.value.status_code == 401
 
 
-async def test_platform_client_request_examples(runtime_env: dict[str, str], admin: httpx.Client, lp: LocalPlatform) -> None:
+async def test_platform_client_request_examples(
+    runtime_env: dict[str, str], admin: httpx.Client, lp: LocalPlatform
+) -> None:
     org_id, ws_id, dataset_id = lp.org_id, lp.workspace_id, "people"
     created(admin.post("/datasets", json={"id": dataset_id}))
-    created(admin.post(f"/datasets/{dataset_id}/rows", json={"rows": [{"name": "Ada", "email": "ada@example.com", "x": 1}]}))
+    created(
+        admin.post(
+            f"/datasets/{dataset_id}/rows",
+            json={"rows": [{"name": "Ada", "email": "ada@example.com", "x": 1}]},
+        )
+    )
     file_bytes = b"%PDF-1.4 client example"
 
     async with PlatformClient() as client:
@@ -197,7 +210,9 @@ async def test_flow_sdk_from_runtime_environment(lp: LocalPlatform, monkeypatch:
         # RING_ID comes from the environment too: the submit reaches the server, which reports the missing block.
         with pytest.raises(PlatformNotFoundError, match="nonexistent-uuid"):
             await flow.code_blocks.submit(code_block_id="nonexistent-uuid", input_parameters={})
-        answer = await flow.gateway.chat_completion(model="offline/echo", messages=[{"role": "user", "content": "env"}])
+        answer = await flow.gateway.chat_completion(
+            model="offline/echo", messages=[{"role": "user", "content": "env"}]
+        )
         assert answer["choices"][0]["message"]["content"].endswith("env")
     finally:
         await flow.close()
@@ -214,9 +229,13 @@ async def test_flow_sdk_explicit_configuration(lp: LocalPlatform, monkeypatch: p
         gateway_url=lp.url,
     )
     try:
-        response = await flow.gateway.chat_completion(model="offline/echo", messages=[{"role": "user", "content": "hi"}])
+        response = await flow.gateway.chat_completion(
+            model="offline/echo", messages=[{"role": "user", "content": "hi"}]
+        )
         assert response["choices"][0]["message"]["content"].endswith("hi")
-        assert (await flow.audit.log(action="explicit", resource_type="sdk", resource_id="1"))["action"] == "explicit"
+        assert (await flow.audit.log(action="explicit", resource_type="sdk", resource_id="1"))[
+            "action"
+        ] == "explicit"
     finally:
         await flow.close()
 

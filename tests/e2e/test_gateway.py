@@ -27,12 +27,17 @@ async def test_chat_completion(flow: FlowSDK) -> None:
     )
     assert response["choices"][0]["message"]["content"] == "You said: What is the capital of France?"
     assert response["model"] == "offline/chat"
-    assert response["usage"]["total_tokens"] == response["usage"]["prompt_tokens"] + response["usage"]["completion_tokens"]
+    assert (
+        response["usage"]["total_tokens"]
+        == response["usage"]["prompt_tokens"] + response["usage"]["completion_tokens"]
+    )
 
 
 async def test_chat_completion_max_tokens_truncates(flow: FlowSDK) -> None:
     response = await flow.gateway.chat_completion(
-        model="offline/chat", messages=[{"role": "user", "content": "one two three four five six"}], max_tokens=3
+        model="offline/chat",
+        messages=[{"role": "user", "content": "one two three four five six"}],
+        max_tokens=3,
     )
     assert response["choices"][0]["finish_reason"] == "length"
     assert response["usage"]["completion_tokens"] <= 3
@@ -58,7 +63,9 @@ async def test_embedding(flow: FlowSDK) -> None:
     vector = result["data"][0]["embedding"]
     assert len(vector) == 384
     assert math.isclose(math.sqrt(sum(v * v for v in vector)), 1.0, rel_tol=1e-4)
-    again = await flow.gateway.embedding(model="offline/embed", input="Manifest Platform is an enterprise AI operating system.")
+    again = await flow.gateway.embedding(
+        model="offline/embed", input="Manifest Platform is an enterprise AI operating system."
+    )
     assert again["data"][0]["embedding"] == vector
 
 
@@ -69,7 +76,9 @@ async def test_embedding_batch_keeps_order(flow: FlowSDK) -> None:
     assert result["data"][1]["embedding"] == single["data"][0]["embedding"]
 
 
-@pytest.mark.parametrize("model", ["openai/gpt-4o", "anthropic/claude-sonnet-4-20250514", "nosuch/model", "offline/nope"])
+@pytest.mark.parametrize(
+    "model", ["openai/gpt-4o", "anthropic/claude-sonnet-4-20250514", "nosuch/model", "offline/nope"]
+)
 async def test_model_without_provider_is_not_found(flow: FlowSDK, model: str) -> None:
     with pytest.raises(GatewayModelNotFoundError) as caught:
         await flow.gateway.chat_completion(model=model, messages=[{"role": "user", "content": "hi"}])

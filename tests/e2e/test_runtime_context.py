@@ -109,7 +109,11 @@ async def test_state_inside_a_bound_request(flow: FlowSDK, component_id: str) ->
         assert await flow.state.get("last_sync_cursor") is None
 
         snapshot = await flow.state.initialize()
-        assert snapshot["values"] == {"counter": 0, "mode": "full", "nested": {"pages": [1, 2], "done": False}}
+        assert snapshot["values"] == {
+            "counter": 0,
+            "mode": "full",
+            "nested": {"pages": [1, 2], "done": False},
+        }
         await flow.state.set("counter", 5)
         again = await flow.state.initialize()
         assert again["values"]["counter"] == 5, "initialize must not overwrite values already set"
@@ -204,7 +208,9 @@ async def test_secret_names_are_checked_before_sending(flow: FlowSDK, name: str)
 
 
 async def test_audit_log_and_flow_log(flow: FlowSDK, admin: httpx.Client) -> None:
-    token = flow.bind_request_context(auth={"subject_id": "user-123", "scopes": ["read"], "token_type": "user"})
+    token = flow.bind_request_context(
+        auth={"subject_id": "user-123", "scopes": ["read"], "token_type": "user"}
+    )
     try:
         await flow.audit.log(
             action="document.reviewed",

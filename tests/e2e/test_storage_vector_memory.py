@@ -137,7 +137,9 @@ async def test_memory_store_recall_forget(flow: FlowSDK) -> None:
         namespace="customer-prefs",
     )
     assert forgotten["forgotten"] == 1
-    after = await flow.memory.recall(query="How does the customer prefer to be contacted?", top_k=3, namespace="customer-prefs")
+    after = await flow.memory.recall(
+        query="How does the customer prefer to be contacted?", top_k=3, namespace="customer-prefs"
+    )
     assert [memory["id"] for memory in after["memories"]] == [other["id"]]
     elsewhere = await flow.memory.recall(query="email", top_k=3, namespace="elsewhere")
     assert len(elsewhere["memories"]) == 1

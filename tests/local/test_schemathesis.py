@@ -9,7 +9,7 @@ Operations of areas wired by other modules (executions, jobs, hosted services an
 invocation, skills) are excluded here while those areas are not part of this module's scope; they
 are listed in ``NOT_OWNED``.
 
-``FLOW_SCHEMATHESIS_EXAMPLES`` sets examples per operation (default 8).
+``FLOW_SCHEMATHESIS_EXAMPLES`` sets examples per operation (default 4).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from flow_local.bootstrap import admin_token
 from flow_local.settings import Settings
 from flow_local.spec import document_path, load_document
 
-EXAMPLES = int(os.environ.get("FLOW_SCHEMATHESIS_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("FLOW_SCHEMATHESIS_EXAMPLES", "4"))
 NOT_OWNED_TAGS = {"executions", "jobs"}
 OWNED_SERVICE_OPERATIONS = {"mintServiceToken"}
 
