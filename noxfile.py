@@ -14,41 +14,43 @@ nox.options.default_venv_backend = "none"
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
 NODE_BIN = "node_modules/.bin"
+# The interpreter nox runs under: the project venv, whether or not it is activated.
+PYTHON = sys.executable
 
 
 @nox.session
 def codegen(session: nox.Session) -> None:
     """Regenerate generated/ from openapi/ (``-- --check`` fails instead when it is stale)."""
-    session.run("python", "codegen/generate.py", *session.posargs)
+    session.run(PYTHON, "codegen/generate.py", *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff on the handwritten code, and the OpenAPI linter on the document."""
-    session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", ".")
+    session.run(PYTHON, "-m", "ruff", "check", ".")
+    session.run(PYTHON, "-m", "ruff", "format", "--check", ".")
     session.run(f"{NODE_BIN}/redocly", "lint", "--format=summary", "openapi/openapi.yaml", external=True)
 
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy, strict on flow_sdk/."""
-    session.run("mypy")
+    session.run(PYTHON, "-m", "mypy")
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """The default test suite (pass pytest arguments after ``--``)."""
-    session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
+    session.run(PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: medians and ratios against raw httpx measured in the same run."""
-    session.run("python", "-m", "benchmarks", *session.posargs)
+    session.run(PYTHON, "-m", "benchmarks", *session.posargs)
 
 
 @nox.session
 def demo(session: nox.Session) -> None:
     """Start a local platform and run FlowSDK against it (with nox's own interpreter, the project venv)."""
-    session.run(sys.executable, "examples/demo.py", *session.posargs)
+    session.run(PYTHON, "examples/demo.py", *session.posargs)

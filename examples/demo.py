@@ -55,12 +55,12 @@ async def storage(flow: FlowSDK) -> None:
     )
     content = await flow.storage.download("reports/q4-summary.pdf")
     url = await flow.storage.presign_get("reports/q4-summary.pdf", ttl_seconds=600)
-    shared = httpx.get(url)  # a pre-signed URL needs no token
+    shared = await asyncio.to_thread(httpx.get, url)  # a pre-signed URL needs no token
     show("storage", f"read back {len(content)} bytes; presigned GET without token: HTTP {shared.status_code}")
     shared.raise_for_status()
 
 
-async def data(flow: FlowSDK, admin: CLIClient) -> None:
+async def datasets(flow: FlowSDK, admin: CLIClient) -> None:
     admin.datasets.create({"id": "customer-records", "name": "Customers"})
     await flow.datasets.insert_rows("customer-records", CUSTOMERS)
     request = {
@@ -71,6 +71,8 @@ async def data(flow: FlowSDK, admin: CLIClient) -> None:
     rows = await flow.datasets.query(dataset_id="customer-records", request=request)
     show("datasets", f"enterprise customers: {[row['name'] for row in rows['rows']]}")
 
+
+async def vector(flow: FlowSDK) -> None:
     docs = {"doc-1": "Reset your password in settings.", "doc-2": "Invoices are emailed monthly."}
     embedded = await flow.gateway.embedding(model="offline/embed", input=list(docs.values()))
     index = await flow.vector.create_index(name="help-articles", dimensions=384, metric="cosine")
@@ -85,6 +87,8 @@ async def data(flow: FlowSDK, admin: CLIClient) -> None:
     )
     show("vector", f"nearest to 'reset my password': {results['matches'][0]['metadata']['text']!r}")
 
+
+async def memory(flow: FlowSDK) -> None:
     await flow.memory.store(content="The customer prefers email communication.", namespace="customer-prefs")
     await flow.memory.store(content="The customer is based in Lisbon.", namespace="customer-prefs")
     memories = await flow.memory.recall(
@@ -144,24 +148,34 @@ async def code_block(flow: FlowSDK, admin: CLIClient) -> None:
 
 async def tour(lp: LocalPlatform) -> None:
     os.environ.update(lp.env())  # what the platform injects into code running on it
-    admin = CLIClient(FlowConfig(lp.url, lp.admin_token, lp.org_id, lp.workspace_id))
-    async with FlowSDK() as flow:
-        await gateway(flow)
-        await storage(flow)
-        await data(flow, admin)
-        await request_scoped(flow)
-        await code_block(flow, admin)
+    config = FlowConfig(lp.url, lp.admin_token, lp.org_id, lp.workspace_id)
+    with CLIClient(config) as admin:  # management API, as scripts and the CLI use it
+        async with FlowSDK() as flow:
+            await gateway(flow)
+            await storage(flow)
+            await datasets(flow, admin)
+            await vector(flow)
+            await memory(flow)
+            await request_scoped(flow)
+            await code_block(flow, admin)
 
 
 def main() -> int:
     """Start the platform, run the tour, and return the exit status."""
     try:
-        with console.status("starting a local platform..."), LocalPlatform() as lp:
-            console.print(f"Local platform at [bold]{lp.url}[/] (data in {lp.data_dir})\n")
-            asyncio.run(tour(lp))
+        with console.status("starting a local platform..."):
+            lp = LocalPlatform().start()
+    except Exception as exc:
+        console.print(f"[red]✗ the local platform did not start:[/] {type(exc).__name__}: {exc}")
+        return 1
+    console.print(f"Local platform at [bold]{lp.url}[/]\n[dim]temporary data dir: {lp.data_dir}[/]\n")
+    try:
+        asyncio.run(tour(lp))
     except Exception as exc:
         console.print(f"\n[red]✗ demo failed:[/] {type(exc).__name__}: {exc}")
         return 1
+    finally:
+        lp.stop()
     console.print("\n[bold green]All done.[/] Next: read README.md, or run `nox -s tests`.")
     return 0
 

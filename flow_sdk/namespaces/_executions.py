@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -15,7 +16,11 @@ __all__ = ["ExecutionNamespace"]
 
 
 class ExecutionNamespace(Namespace):
-    """Submit, inspect, await and cancel durable executions of one component type."""
+    """Submit, inspect, await and cancel durable executions of one component type.
+
+    A submission inherits the caller's ``LIFECYCLE_EVENT`` (billing discount propagation: a code block
+    run during a ``test`` is billed as a test), else uses the namespace's own lifecycle event.
+    """
 
     component_type = ""
     lifecycle_event = "workflow"
@@ -36,7 +41,7 @@ class ExecutionNamespace(Namespace):
             dict(input_data or {}),
             ring_id=self._flow._ring(ring_id),
             timeout_seconds=timeout_seconds,
-            lifecycle_event=self.lifecycle_event,
+            lifecycle_event=os.environ.get("LIFECYCLE_EVENT") or self.lifecycle_event,
             config=config,
             execution_mode="isolated" if self.component_type == "agent" else None,
         )

@@ -36,6 +36,9 @@ def test_demo_runs_every_section() -> None:
     assert "You said: What is the capital of France?" in done.stdout
     assert "enterprise customers: ['Ada', 'Grace']" in done.stdout
     assert "'Reset your password in settings.'" in done.stdout
+    assert "'reply': 'You said: Analyze this.'" in done.stdout, (
+        "the code block calls the gateway with FlowSDK()"
+    )
 
 
 @pytest.mark.slow

@@ -92,7 +92,7 @@ async def test_other_tenant_is_refused(flow: FlowSDK, lp: LocalPlatform) -> None
     async with FlowSDK(
         org_id=other["org_id"], workspace_id=lp.workspace_id, auth_token=other["token"], platform_url=lp.url
     ) as intruder:
-        with pytest.raises((PlatformPermissionError, PlatformNotFoundError)):
+        with pytest.raises(PlatformNotFoundError, match="workspace"):
             await intruder.audit.log(action="x", resource_type="y", resource_id="z")
     async with FlowSDK(
         org_id=lp.org_id, workspace_id=lp.workspace_id, auth_token=other["token"], platform_url=lp.url
@@ -246,3 +246,23 @@ async def test_flow_sdk_without_configuration_names_the_variable(monkeypatch: py
     async with FlowSDK() as flow:
         with pytest.raises(ConfigurationError, match="ORG_ID"):
             await flow.audit.log(action="x", resource_type="y", resource_id="z")
+
+
+async def test_billing_context_is_forwarded(
+    lp: LocalPlatform, admin: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    block = created(
+        admin.post(
+            "/components/code_block", json={"name": "noop", "spec": {"source": "def main():\n    return 1\n"}}
+        )
+    )
+    for name, value in lp.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PARENT_BILLING_TXN_ID", "txn-parent-123")
+    monkeypatch.setenv("LIFECYCLE_EVENT", "test")
+    async with FlowSDK() as flow:
+        handle = await flow.code_blocks.submit(code_block_id=block["id"], input_parameters={})
+        status = await flow.code_blocks.get_status(handle["execution_id"])
+        await flow.code_blocks.await_result(handle["execution_id"], timeout_seconds=60)
+    assert status["parent_billing_txn_id"] == "txn-parent-123"
+    assert status["lifecycle_event"] == "test", "the caller's lifecycle event propagates to nested executions"
