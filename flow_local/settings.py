@@ -72,6 +72,12 @@ def load_upstreams(data_dir: Path) -> list[UpstreamConfig]:
     return found
 
 
+def standins_from_env() -> bool:
+    """Whether gateway stand-ins are on: ``FLOW_LOCAL_GATEWAY_STANDINS`` unset or not 0/false/no/off."""
+    value = os.environ.get("FLOW_LOCAL_GATEWAY_STANDINS", "1").strip().lower()
+    return value not in ("0", "false", "no", "off")
+
+
 @dataclass
 class Settings:
     """Everything a local platform needs to start.
@@ -86,6 +92,8 @@ class Settings:
         upstreams: OpenAI-compatible upstreams for non-offline models.
         max_object_bytes: Largest storage object accepted.
         public_url: URL clients use; derived from host and port when empty.
+        gateway_standins: Serve well-known model names offline when their provider has no upstream
+            (``FLOW_LOCAL_GATEWAY_STANDINS=0`` turns this off).
     """
 
     data_dir: Path
@@ -97,6 +105,7 @@ class Settings:
     upstreams: list[UpstreamConfig] = field(default_factory=list)
     max_object_bytes: int = 256 * 1024 * 1024
     public_url: str = ""
+    gateway_standins: bool = True
 
     @classmethod
     def load(
@@ -109,6 +118,8 @@ class Settings:
         settings.signing_key = load_signing_key(settings.data_dir)
         if not settings.upstreams:
             settings.upstreams = load_upstreams(settings.data_dir)
+        if "gateway_standins" not in extra:
+            settings.gateway_standins = standins_from_env()
         return settings
 
     @property

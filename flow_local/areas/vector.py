@@ -8,10 +8,12 @@ candidates than asked, and an exact float64 re-scoring of those candidates from 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sqlite3
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -37,13 +39,15 @@ SCHEMA = [
 ]
 
 PARALLEL_MIN_VALUES = 4_000_000
-"""Matrices with at least this many values are multiplied in row blocks on the thread pool."""
+"""Matrices with at least this many values may be multiplied in row blocks on the thread pool."""
 EXTRA_CANDIDATES = 16
 """Candidates taken beyond ``top_k`` from the float32 scores before the exact float64 re-scoring."""
+CALIBRATION_ROUNDS = 3
 
 _POOL_SIZE = max(1, min(4, os.cpu_count() or 1))
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
+_use_blocks: bool | None = None
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -55,23 +59,49 @@ def _thread_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def product(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """``rows @ query`` (float32); big matrices are split into row blocks computed in parallel.
+def _one_call(rows: np.ndarray, query: np.ndarray, out: np.ndarray) -> None:
+    np.matmul(rows, query, out=out)
 
-    Each block writes its own slice of one preallocated output, so the values are those of a single
-    product.
-    """
-    out = np.empty(rows.shape[0], dtype=np.float32)
-    if rows.size < PARALLEL_MIN_VALUES or _POOL_SIZE == 1:
-        np.matmul(rows, query, out=out)
-        return out
-    edges = np.linspace(0, rows.shape[0], _POOL_SIZE + 1).astype(int)
-    blocks = [
-        _thread_pool().submit(np.matmul, rows[a:b], query, out=out[a:b])
-        for a, b in zip(edges[:-1], edges[1:], strict=True)
-    ]
+
+def _in_blocks(rows: np.ndarray, query: np.ndarray, out: np.ndarray) -> None:
+    """Row blocks on the pool (the first in this thread), each writing its own slice of ``out``."""
+    edges = np.linspace(0, rows.shape[0], _POOL_SIZE + 1).astype(int).tolist()
+    spans = list(itertools.pairwise(edges))
+    blocks = [_thread_pool().submit(np.matmul, rows[a:b], query, out=out[a:b]) for a, b in spans[1:]]
+    first, end = spans[0]
+    np.matmul(rows[first:end], query, out=out[first:end])
     for block in blocks:
         block.result()
+
+
+def _blocks_are_faster(rows: np.ndarray, query: np.ndarray, out: np.ndarray) -> bool:
+    """Time both ways a few times, interleaved: a BLAS that already threads matrix-vector products
+    gains nothing from row blocks, a single-threaded one runs about twice as fast with them."""
+    best = {_one_call: float("inf"), _in_blocks: float("inf")}
+    for _ in range(CALIBRATION_ROUNDS):
+        for way in best:
+            started = time.perf_counter()
+            way(rows, query, out)
+            best[way] = min(best[way], time.perf_counter() - started)
+    return best[_in_blocks] < 0.8 * best[_one_call]
+
+
+def product(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """``rows @ query`` in float32 into one preallocated output.
+
+    For big matrices on a machine with several cores, the first call measures whether splitting the
+    rows into blocks computed on a thread pool is faster, and later calls use the faster way. The
+    float32 values may differ in the last bit between the two ways; the search re-scores its
+    candidates exactly, so its answers do not.
+    """
+    global _use_blocks
+    out = np.empty(rows.shape[0], dtype=np.float32)
+    if rows.size < PARALLEL_MIN_VALUES or _POOL_SIZE == 1:
+        _one_call(rows, query, out)
+        return out
+    if _use_blocks is None:
+        _use_blocks = _blocks_are_faster(rows, query, out)
+    (_in_blocks if _use_blocks else _one_call)(rows, query, out)
     return out
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from flow_server_models import (
     ChatCompletion,
@@ -20,9 +21,34 @@ from flow_server_models import (
 from flow_local.auth import Principal, get_principal
 from flow_local.core import Platform, platform_of
 from flow_local.errors import ApiError, bad_request
-from flow_local.gateway import offline
+from flow_local.gateway import catalog, offline
 from flow_local.gateway.ratelimit import RateLimiter
 from flow_local.gateway.upstream import UpstreamProvider
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a model's requests go.
+
+    Attributes:
+        provider: The model's provider prefix (``offline``, ``openai``, ...).
+        name: The model name without the prefix (what an upstream is sent).
+        stand_in: The offline stand-in serving it, when one does.
+    """
+
+    provider: str
+    name: str
+    stand_in: catalog.StandIn | None = None
+
+    @property
+    def offline(self) -> bool:
+        """Whether the offline provider answers (an ``offline/*`` model or a stand-in)."""
+        return self.provider == "offline" or self.stand_in is not None
+
+    @property
+    def served_by(self) -> str:
+        """The ``X-Flow-Provider`` header value: ``offline``, ``offline-stand-in`` or the upstream's name."""
+        return catalog.STANDIN_PROVIDER if self.stand_in is not None else self.provider
 
 
 class GatewayBackend:
@@ -32,9 +58,10 @@ class GatewayBackend:
         settings = platform.settings
         self.limiter = RateLimiter(settings.gateway_rate_limit, settings.rate_window_seconds)
         self.upstreams = {u.provider: UpstreamProvider(u) for u in settings.upstreams}
+        self.standins_enabled = settings.gateway_standins
 
-    def route(self, model: str) -> tuple[str, str]:
-        """``(provider, model_name)`` for a `provider/model`; 404 for models nothing serves."""
+    def resolve(self, model: str) -> Target:
+        """The target of a `provider/model`; 404 for models nothing serves."""
         provider, sep, name = model.partition("/")
         if not sep or not name:
             raise ApiError(404, "model_not_found", f"model '{model}' must be named provider/model", "model")
@@ -46,53 +73,116 @@ class GatewayBackend:
                     f"unknown offline model '{model}'; use one of {', '.join(offline.MODELS)}",
                     "model",
                 )
-            return provider, name
-        if provider not in self.upstreams:
-            raise ApiError(
-                404,
-                "model_not_found",
-                f"no provider serves '{model}': configure an upstream for '{provider}' (FLOW_UPSTREAM_BASE_URL or gateway.json)",
-                "model",
-            )
-        return provider, name
+            return Target(provider, name)
+        if provider in self.upstreams:
+            return Target(provider, name)
+        stand_in = catalog.find(model) if self.standins_enabled else None
+        if stand_in is not None:
+            return Target(provider, name, stand_in)
+        raise ApiError(404, "model_not_found", self._not_served(model, provider), "model")
+
+    def route(self, model: str) -> tuple[str, str]:
+        """``(provider, model_name)`` for a `provider/model`; 404 for models nothing serves."""
+        target = self.resolve(model)
+        return target.provider, target.name
+
+    def _not_served(self, model: str, provider: str) -> str:
+        detail = (
+            f"no provider serves '{model}': configure an upstream for '{provider}' "
+            "(FLOW_UPSTREAM_BASE_URL or gateway.json)"
+        )
+        names = catalog.names_for(provider)
+        if not names:
+            return detail
+        if not self.standins_enabled:
+            return f"{detail}; offline stand-ins are off (FLOW_LOCAL_GATEWAY_STANDINS=0)"
+        return f"{detail}; without one, the offline stand-ins {', '.join(names)} answer"
+
+    def _check_kind(self, target: Target, model: str, kind: str) -> None:
+        stand_in = target.stand_in
+        if stand_in is not None and stand_in.kind != kind:
+            endpoint = "POST /embeddings" if stand_in.kind == catalog.EMBEDDING else "POST /chat/completions"
+            raise bad_request(f"'{model}' is {_article(stand_in.kind)} model; use {endpoint}", "model")
 
     async def chat(self, request: dict[str, Any]) -> dict[str, Any]:
         """A chat completion (JSON)."""
-        provider, name = self.route(request["model"])
-        if provider == "offline":
-            return offline.chat(request)
-        answer = await self.upstreams[provider].post_json("/chat/completions", request, name)
-        answer["model"] = request["model"]
+        answer, _target = await self.chat_with_target(request)
         return answer
+
+    async def chat_with_target(self, request: dict[str, Any]) -> tuple[dict[str, Any], Target]:
+        """A chat completion (JSON) and the target that answered it."""
+        target = self.resolve(request["model"])
+        self._check_kind(target, request["model"], catalog.CHAT)
+        if target.offline:
+            return offline.chat(request), target
+        answer = await self.upstreams[target.provider].post_json("/chat/completions", request, target.name)
+        answer["model"] = request["model"]
+        return answer, target
 
     async def chat_stream(self, request: dict[str, Any]) -> AsyncIterator[bytes]:
         """A streamed chat completion: SSE bytes ending with ``data: [DONE]``."""
-        provider, name = self.route(request["model"])
-        if provider == "offline":
-            return _offline_stream(offline.chat(request))
-        return await self.upstreams[provider].open_stream(request, name)
+        stream, _target = await self.chat_stream_with_target(request)
+        return stream
+
+    async def chat_stream_with_target(self, request: dict[str, Any]) -> tuple[AsyncIterator[bytes], Target]:
+        """A streamed chat completion and the target that answers it."""
+        target = self.resolve(request["model"])
+        self._check_kind(target, request["model"], catalog.CHAT)
+        if target.offline:
+            return _offline_stream(offline.chat(request)), target
+        return await self.upstreams[target.provider].open_stream(request, target.name), target
 
     async def embed(self, model: str, texts: list[str], dimensions: int | None = None) -> list[list[float]]:
         """Embeddings of ``texts`` (the entry point memory uses)."""
-        provider, name = self.route(model)
-        if provider == "offline":
-            return offline.embed(texts, dimensions)
+        vectors, _target = await self.embed_with_target(model, texts, dimensions)
+        return vectors
+
+    async def embed_with_target(
+        self, model: str, texts: list[str], dimensions: int | None = None
+    ) -> tuple[list[list[float]], Target]:
+        """Embeddings of ``texts`` and the target that computed them."""
+        target = self.resolve(model)
+        self._check_kind(target, model, catalog.EMBEDDING)
+        if target.stand_in is not None:
+            return offline.embed(texts, _stand_in_dimensions(target.stand_in, dimensions)), target
+        if target.offline:
+            return offline.embed(texts, dimensions), target
         request: dict[str, Any] = {"input": texts}
         if dimensions:
             request["dimensions"] = dimensions
-        answer = await self.upstreams[provider].post_json("/embeddings", request, name)
-        return [item["embedding"] for item in sorted(answer["data"], key=lambda d: d["index"])]
+        answer = await self.upstreams[target.provider].post_json("/embeddings", request, target.name)
+        return [item["embedding"] for item in sorted(answer["data"], key=lambda d: d["index"])], target
 
     def models(self) -> list[dict[str, Any]]:
-        """Models served: the offline ones and one wildcard entry per upstream."""
+        """Models served: the offline ones, the stand-ins of providers without an upstream, one wildcard per upstream."""
         created = int(time.time())
         items = [
             {"id": m, "object": "model", "created": created, "owned_by": "offline"} for m in offline.MODELS
         ]
+        if self.standins_enabled:
+            items += [
+                {"id": s.model, "object": "model", "created": created, "owned_by": s.owned_by}
+                for s in catalog.STANDINS.values()
+                if s.provider not in self.upstreams
+            ]
         items += [
             {"id": f"{p}/*", "object": "model", "created": created, "owned_by": p} for p in self.upstreams
         ]
         return items
+
+
+def _article(kind: str) -> str:
+    return "an embedding" if kind == catalog.EMBEDDING else "a chat"
+
+
+def _stand_in_dimensions(stand_in: catalog.StandIn, dimensions: int | None) -> int:
+    """The requested size, or the model's default; 400 beyond what the real model offers."""
+    native = stand_in.dimensions or offline.DEFAULT_DIMENSIONS
+    if dimensions is None:
+        return native
+    if dimensions > native:
+        raise bad_request(f"dimensions must be at most {native} for '{stand_in.model}'", "dimensions")
+    return dimensions
 
 
 async def _offline_stream(completion: dict[str, Any]) -> AsyncIterator[bytes]:
@@ -112,22 +202,29 @@ def _gateway(request: Request, principal: Principal) -> GatewayBackend:
 
 @router.post("/chat/completions", response_model=None)
 async def create_chat_completion(
-    body: ChatCompletionRequest, request: Request, principal: Principal = Depends(get_principal)
+    body: ChatCompletionRequest,
+    request: Request,
+    response: Response,
+    principal: Principal = Depends(get_principal),
 ) -> dict[str, Any] | StreamingResponse:
     """POST /api/v1/gateway/v1/chat/completions (JSON, or SSE with ``stream: true``)."""
     gateway = _gateway(request, principal)
     payload = body.model_dump(mode="json", exclude_unset=True)
     if body.stream:
-        stream = await gateway.chat_stream(payload)
-        return StreamingResponse(
-            stream, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
-        )
-    return ChatCompletion(**await gateway.chat(payload)).model_dump(mode="json", exclude_unset=True)
+        stream, target = await gateway.chat_stream_with_target(payload)
+        headers = {"Cache-Control": "no-cache", catalog.PROVIDER_HEADER: target.served_by}
+        return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+    answer, target = await gateway.chat_with_target(payload)
+    response.headers[catalog.PROVIDER_HEADER] = target.served_by
+    return ChatCompletion(**answer).model_dump(mode="json", exclude_unset=True)
 
 
 @router.post("/embeddings")
 async def create_embedding(
-    body: EmbeddingRequest, request: Request, principal: Principal = Depends(get_principal)
+    body: EmbeddingRequest,
+    request: Request,
+    response: Response,
+    principal: Principal = Depends(get_principal),
 ) -> dict[str, Any]:
     """POST /api/v1/gateway/v1/embeddings."""
     gateway = _gateway(request, principal)
@@ -135,14 +232,16 @@ async def create_embedding(
     texts = [raw] if isinstance(raw, str) else list(raw)
     if not texts or any(not isinstance(t, str) for t in texts):
         raise bad_request("input must be a string or a list of strings", "input")
-    vectors = await gateway.embed(body.model, texts, body.dimensions)
+    vectors, target = await gateway.embed_with_target(body.model, texts, body.dimensions)
+    response.headers[catalog.PROVIDER_HEADER] = target.served_by
     tokens = sum(offline.count_tokens(t) for t in texts)
-    return EmbeddingResponse(
-        object="list",
-        data=[{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
-        model=body.model,
-        usage={"prompt_tokens": tokens, "total_tokens": tokens},
-    ).model_dump(mode="json")
+    answer = {
+        "object": "list",
+        "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
+        "model": body.model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
+    return EmbeddingResponse.model_validate(answer).model_dump(mode="json")
 
 
 @router.get("/models")
@@ -153,4 +252,4 @@ async def list_models(
 ) -> dict[str, Any]:
     """GET /api/v1/gateway/v1/models."""
     gateway = _gateway(request, principal)
-    return ModelList(object="list", data=gateway.models()).model_dump(mode="json")
+    return ModelList.model_validate({"object": "list", "data": gateway.models()}).model_dump(mode="json")

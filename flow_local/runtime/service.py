@@ -76,6 +76,8 @@ class ExecutionService:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._events_done_seq = 0
         self._events_progress = asyncio.Event()
+        self._last_seq_wanted: asyncio.Future[int] | None = None
+        self._last_seq_asking = False
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -277,6 +279,16 @@ class ExecutionService:
         await msg.ack()
 
     async def _on_output(self, msg: Msg) -> None:
+        """Store each output in its own task, so one output's wait for its events never holds up the next."""
+        self._spawn(self._store_output(msg))
+
+    async def _store_output(self, msg: Msg) -> None:
+        try:
+            await self._finish_from_output(msg)
+        except Exception:
+            logger.exception("storing the output on %s failed (it is delivered again)", msg.subject)
+
+    async def _finish_from_output(self, msg: Msg) -> None:
         assert self.store is not None
         payload = decode(msg.data)
         execution_id = str(payload.get("execution_id") or msg.subject.rsplit(".", 1)[-1])
@@ -298,12 +310,38 @@ class ExecutionService:
 
     async def _events_caught_up(self, timeout: float = 1.0) -> None:
         """Wait until every event published before now is stored (events travel in another stream)."""
-        assert self.js is not None
-        info = await self.js.stream_info(EVENTS_STREAM)
+        last_seq = await self._events_last_seq()
         deadline = time.monotonic() + timeout
-        while self._events_done_seq < info.state.last_seq and time.monotonic() < deadline:
+        while self._events_done_seq < last_seq and time.monotonic() < deadline:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._events_progress.wait(), deadline - time.monotonic())
+
+    async def _events_last_seq(self) -> int:
+        """The last sequence of the events stream, from a request sent after this call began.
+
+        Callers arriving together share one ``STREAM.INFO`` request: a burst of outputs costs a few
+        round trips, not one each.
+        """
+        if self._last_seq_wanted is None:
+            self._last_seq_wanted = asyncio.get_running_loop().create_future()
+            if not self._last_seq_asking:
+                self._spawn(self._ask_last_seq())
+        return await asyncio.shield(self._last_seq_wanted)
+
+    async def _ask_last_seq(self) -> None:
+        assert self.js is not None
+        self._last_seq_asking = True
+        try:
+            while self._last_seq_wanted is not None:
+                wanted, self._last_seq_wanted = self._last_seq_wanted, None
+                try:
+                    info = await self.js.stream_info(EVENTS_STREAM)
+                except Exception as exc:
+                    wanted.set_exception(exc)
+                else:
+                    wanted.set_result(int(info.state.last_seq))
+        finally:
+            self._last_seq_asking = False
 
     async def _on_heartbeat(self, msg: Msg) -> None:
         now = time.monotonic()

@@ -5,9 +5,10 @@ Protocol with the runner (one JSON object per line): jobs arrive on stdin; for e
 stderr so stray prints cannot corrupt it). The worker exits when stdin closes (its runner is gone).
 
 For each job the worker sets the runtime variables (ORG_ID, AUTH_TOKEN, EXECUTION_ID, ...), publishes the
-``running`` status, fetches the input from ``exec.input.{execution_id}``, runs the code block or agent with
-stdout/stderr captured and an address-space limit, and pushes events and the output back over NATS with
-the SDK's own PlatformClient transport methods.
+``running`` status while it reads the input from ``exec.input.{execution_id}`` (a direct stream read, see
+:mod:`flow_local.runtime.inputs`; the SDK's consumer-based fetch is the fallback), runs the code block or
+agent with stdout/stderr captured and an address-space limit, and pushes events and the output back over
+NATS with the SDK's own PlatformClient transport methods.
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ import sys
 import threading
 from typing import IO, Any
 
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.js.client import JetStreamContext
+
 from flow_local.runtime.code_block import CodeBlockError, run_code_block
+from flow_local.runtime.inputs import StoredInput, read_input, remove_input
 from flow_sdk.platform_client import PlatformClient
 
 RUNTIME_VARIABLES = (
@@ -92,6 +98,13 @@ class Worker:
 
     def __init__(self) -> None:
         self._client: PlatformClient | None = None
+        self._nc: NatsClient | None = None
+
+    async def jetstream(self) -> JetStreamContext:
+        """This worker's own warm JetStream connection (for reading inputs)."""
+        if self._nc is None or self._nc.is_closed:
+            self._nc = await nats.connect(os.environ["NATS_URL"], max_reconnect_attempts=-1)
+        return self._nc.jetstream()
 
     def client(self, env: dict[str, str]) -> PlatformClient:
         """The PlatformClient whose NATS methods carry input, events, status and output."""
@@ -111,8 +124,12 @@ class Worker:
         env = {k: str(v) for k, v in (job.get("env") or {}).items() if v is not None}
         apply_environment(env)
         client = self.client(env)
-        await client.publish_execution_status(execution_id, "running")
-        message = await client.fetch_execution_input(deployment_id, execution_id)
+        js = await self.jetstream()
+        _, stored = await asyncio.gather(
+            client.publish_execution_status(execution_id, "running"),
+            read_input(js, execution_id, deployment_id),
+        )
+        message = await self._take_input(client, js, stored, deployment_id, execution_id)
         stdout, stderr = _Capture(), _Capture()
         recycle = False
         result: dict[str, Any] = {}
@@ -139,6 +156,20 @@ class Worker:
             "status": "failed" if error else "completed",
             "recycle": recycle,
         }
+
+    @staticmethod
+    async def _take_input(
+        client: PlatformClient,
+        js: JetStreamContext,
+        stored: StoredInput | None,
+        deployment_id: str | None,
+        execution_id: str,
+    ) -> dict[str, Any]:
+        """Remove the stored input from the work queue, or wait for it with the SDK's fetch when absent."""
+        if stored is None:
+            return await client.fetch_execution_input(deployment_id, execution_id)
+        await remove_input(js, execution_id, stored.seq)
+        return stored.message
 
     async def _execute(self, job: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
         spec = job.get("spec") or {}

@@ -1,8 +1,8 @@
-"""The seed's gateway examples against the local platform's offline provider.
+"""The seed's gateway examples against the local platform, with no model upstream configured.
 
-The seed names ``openai/gpt-4o`` and ``anthropic/claude-...``: those need a configured upstream, which a
-fresh local platform has none of, so here they must fail with GatewayModelNotFoundError; the examples
-themselves run with the offline models (``offline/chat``, ``offline/embed``).
+The seed's own model names (``openai/gpt-4o``, ``anthropic/claude-sonnet-4-20250514``,
+``openai/text-embedding-3-small``) run as written: the offline provider answers them as stand-ins.
+The offline models (``offline/chat``, ``offline/embed``) run too; unknown names are 404.
 """
 
 from __future__ import annotations
@@ -76,10 +76,49 @@ async def test_embedding_batch_keeps_order(flow: FlowSDK) -> None:
     assert result["data"][1]["embedding"] == single["data"][0]["embedding"]
 
 
-@pytest.mark.parametrize(
-    "model", ["openai/gpt-4o", "anthropic/claude-sonnet-4-20250514", "nosuch/model", "offline/nope"]
-)
-async def test_model_without_provider_is_not_found(flow: FlowSDK, model: str) -> None:
+async def test_seed_chat_example_runs_as_written(flow: FlowSDK) -> None:
+    response = await flow.gateway.chat_completion(
+        model="openai/gpt-4o",
+        messages=[
+            {"role": "system", "content": "You are a helpful assistant."},
+            {"role": "user", "content": "What is the capital of France?"},
+        ],
+        temperature=0.7,
+        max_tokens=256,
+    )
+    print(response["choices"][0]["message"]["content"])
+    assert response["choices"][0]["message"]["content"] == "You said: What is the capital of France?"
+    assert response["model"] == "openai/gpt-4o"
+
+
+async def test_seed_stream_example_runs_as_written(flow: FlowSDK) -> None:
+    pieces: list[str] = []
+    models: set[str] = set()
+    async for chunk in await flow.gateway.stream_chat_completion(
+        model="anthropic/claude-sonnet-4-20250514",
+        messages=[{"role": "user", "content": "Write a haiku about code."}],
+    ):
+        delta = chunk["choices"][0]["delta"]
+        print(delta.get("content", ""), end="", flush=True)
+        pieces.append(delta.get("content", ""))
+        models.add(chunk["model"])
+    assert "".join(pieces) == "You said: Write a haiku about code."
+    assert models == {"anthropic/claude-sonnet-4-20250514"}
+
+
+async def test_seed_embedding_example_runs_as_written(flow: FlowSDK) -> None:
+    result = await flow.gateway.embedding(
+        model="openai/text-embedding-3-small",
+        input="Manifest Platform is an enterprise AI operating system.",
+    )
+    vector = result["data"][0]["embedding"]
+    assert len(vector) == 1536
+    assert result["model"] == "openai/text-embedding-3-small"
+    assert math.isclose(math.sqrt(sum(v * v for v in vector)), 1.0, rel_tol=1e-4)
+
+
+@pytest.mark.parametrize("model", ["openai/does-not-exist", "nope/model", "offline/nope"])
+async def test_unknown_model_is_not_found(flow: FlowSDK, model: str) -> None:
     with pytest.raises(GatewayModelNotFoundError) as caught:
         await flow.gateway.chat_completion(model=model, messages=[{"role": "user", "content": "hi"}])
     assert caught.value.status_code == 404
@@ -90,7 +129,7 @@ async def test_model_without_provider_is_not_found(flow: FlowSDK, model: str) ->
 async def test_stream_of_unknown_model_is_not_found(flow: FlowSDK) -> None:
     with pytest.raises(GatewayModelNotFoundError):
         async for _chunk in await flow.gateway.stream_chat_completion(
-            model="anthropic/claude-sonnet-4-20250514",
+            model="anthropic/claude-does-not-exist",
             messages=[{"role": "user", "content": "Write a haiku about code."}],
         ):
             pass
@@ -98,13 +137,16 @@ async def test_stream_of_unknown_model_is_not_found(flow: FlowSDK) -> None:
 
 async def test_embedding_of_unknown_model_is_not_found(flow: FlowSDK) -> None:
     with pytest.raises(GatewayModelNotFoundError):
-        await flow.gateway.embedding(model="openai/text-embedding-3-small", input="x")
+        await flow.gateway.embedding(model="openai/text-embedding-does-not-exist", input="x")
 
 
 async def test_models_list_offline(flow: FlowSDK) -> None:
     models = await flow.gateway.list_models()
-    ids = {model["id"] for model in models["data"]}
-    assert {"offline/chat", "offline/embed"} <= ids
+    owners = {model["id"]: model["owned_by"] for model in models["data"]}
+    assert {"offline/chat", "offline/embed"} <= owners.keys()
+    assert owners["openai/gpt-4o"] == "offline (stand-in for openai)"
+    assert owners["anthropic/claude-sonnet-4-20250514"] == "offline (stand-in for anthropic)"
+    assert "openai/does-not-exist" not in owners
 
 
 async def test_gateway_client_standalone(runtime_env: dict[str, str]) -> None:

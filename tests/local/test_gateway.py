@@ -1,4 +1,4 @@
-"""Gateway: offline JSON and streaming answers, tool calls, embeddings, rate limits, and the upstream proxy.
+"""Gateway: offline JSON and streaming answers, tool calls, embeddings, stand-ins, rate limits, upstream proxy.
 
 The upstream is a second local server started by this test, speaking the OpenAI wire format; it
 stands in for a remote model provider (the only part mocked, because it is remote).
@@ -101,6 +101,116 @@ def test_unknown_model_is_404(client: httpx.Client) -> None:
     assert response.status_code == 404 and response.json()["field"] == "model"
 
 
+def test_standin_chat_keeps_model_and_marks_provider(client: httpx.Client) -> None:
+    for model in ("openai/gpt-4o", "openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest"):
+        response = client.post(
+            f"{G}/chat/completions", json={"model": model, "messages": [{"role": "user", "content": "hi"}]}
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["x-flow-provider"] == "offline-stand-in"
+        assert response.json()["model"] == model
+        assert response.json()["choices"][0]["message"]["content"] == "You said: hi"
+    own = client.post(
+        f"{G}/chat/completions",
+        json={"model": "offline/echo", "messages": [{"role": "user", "content": "x"}]},
+    )
+    assert own.headers["x-flow-provider"] == "offline"
+
+
+def test_standin_stream(client: httpx.Client) -> None:
+    body = {
+        "model": "anthropic/claude-sonnet-4-20250514",
+        "stream": True,
+        "messages": [{"role": "user", "content": "one two"}],
+    }
+    with client.stream("POST", f"{G}/chat/completions", json=body) as response:
+        assert response.headers["x-flow-provider"] == "offline-stand-in"
+        lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+    chunks = [json.loads(x[6:]) for x in lines[:-1]]
+    assert lines[-1] == "data: [DONE]"
+    assert {c["model"] for c in chunks} == {"anthropic/claude-sonnet-4-20250514"}
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks) == "You said: one two"
+
+
+@pytest.mark.parametrize(
+    ("model", "dimensions", "expected"),
+    [
+        ("openai/text-embedding-3-small", None, 1536),
+        ("openai/text-embedding-3-large", None, 3072),
+        ("openai/text-embedding-3-small", 256, 256),
+        ("openai/text-embedding-3-large", 1024, 1024),
+    ],
+)
+def test_standin_embedding_dimensions(
+    client: httpx.Client, model: str, dimensions: int | None, expected: int
+) -> None:
+    body: dict[str, object] = {"model": model, "input": ["a cat", "a dog"]}
+    if dimensions is not None:
+        body["dimensions"] = dimensions
+    response = client.post(f"{G}/embeddings", json=body)
+    assert response.status_code == 200, response.text
+    assert response.headers["x-flow-provider"] == "offline-stand-in"
+    answer = response.json()
+    assert answer["model"] == model
+    assert [len(d["embedding"]) for d in answer["data"]] == [expected, expected]
+
+
+def test_standin_embedding_refuses_more_dimensions_than_the_model_has(client: httpx.Client) -> None:
+    response = client.post(
+        f"{G}/embeddings", json={"model": "openai/text-embedding-3-small", "input": "x", "dimensions": 2048}
+    )
+    assert response.status_code == 400
+    assert response.json()["field"] == "dimensions" and "1536" in response.json()["detail"]
+
+
+def test_standin_used_for_the_wrong_kind_is_400(client: httpx.Client) -> None:
+    chat = client.post(
+        f"{G}/chat/completions",
+        json={"model": "openai/text-embedding-3-small", "messages": [{"role": "user", "content": "x"}]},
+    )
+    assert chat.status_code == 400 and chat.json()["field"] == "model"
+    assert "embedding model" in chat.json()["detail"]
+    embed = client.post(f"{G}/embeddings", json={"model": "openai/gpt-4o", "input": "x"})
+    assert embed.status_code == 400 and "chat model" in embed.json()["detail"]
+
+
+def test_unknown_name_of_a_standin_provider_is_404_naming_the_standins(client: httpx.Client) -> None:
+    response = client.post(
+        f"{G}/chat/completions",
+        json={"model": "openai/does-not-exist", "messages": [{"role": "user", "content": "x"}]},
+    )
+    assert response.status_code == 404 and response.json()["code"] == "model_not_found"
+    assert "openai/gpt-4o" in response.json()["detail"]
+
+
+def test_models_lists_standins(client: httpx.Client) -> None:
+    owners = {m["id"]: m["owned_by"] for m in client.get(f"{G}/models").json()["data"]}
+    assert owners["openai/gpt-4o"] == "offline (stand-in for openai)"
+    assert owners["openai/text-embedding-3-large"] == "offline (stand-in for openai)"
+    assert owners["anthropic/claude-3-5-haiku-latest"] == "offline (stand-in for anthropic)"
+    assert owners["offline/echo"] == "offline"
+
+
+def test_standins_off_by_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOW_LOCAL_GATEWAY_STANDINS", "0")
+    with LocalPlatform() as lp:
+        headers = {"Authorization": f"Bearer {lp.admin_token}"}
+        chat = httpx.post(
+            f"{lp.url}{G}/chat/completions",
+            headers=headers,
+            json={"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "x"}]},
+        )
+        assert chat.status_code == 404 and "FLOW_LOCAL_GATEWAY_STANDINS=0" in chat.json()["detail"]
+        embed = httpx.post(
+            f"{lp.url}{G}/embeddings",
+            headers=headers,
+            json={"model": "openai/text-embedding-3-small", "input": "x"},
+        )
+        assert embed.status_code == 404
+        ids = {m["id"] for m in httpx.get(f"{lp.url}{G}/models", headers=headers).json()["data"]}
+        assert "offline/echo" in ids and not any(i.startswith(("openai/", "anthropic/")) for i in ids)
+
+
 def test_rate_limit_answers_429_with_retry_after() -> None:
     with LocalPlatform(gateway_rate_limit=3) as lp:
         headers = {"Authorization": f"Bearer {lp.admin_token}"}
@@ -148,6 +258,20 @@ def _upstream_app(seen: list[dict[str, object]]) -> FastAPI:
             "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
         }
 
+    @app.post("/v1/embeddings")
+    async def embeddings(request: Request) -> object:
+        body = await request.json()
+        seen.append({"auth": request.headers.get("authorization"), **body})
+        data = [
+            {"object": "embedding", "index": i, "embedding": [0.5] * 8} for i in range(len(body["input"]))
+        ]
+        return {
+            "object": "list",
+            "data": data,
+            "model": body["model"],
+            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+        }
+
     return app
 
 
@@ -182,6 +306,13 @@ def test_upstream_proxy(upstream: tuple[str, list[dict[str, object]]]) -> None:
             and answer["model"] == "openai/gpt-4o"
         )
         assert seen[-1]["model"] == "gpt-4o" and seen[-1]["auth"] == "Bearer sk-test"
+        assert (
+            c.post(
+                f"{G}/chat/completions",
+                json={"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+            ).headers["x-flow-provider"]
+            == "openai"
+        )
         streamed = c.post(
             f"{G}/chat/completions",
             json={"model": "openai/gpt-4o", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
@@ -200,3 +331,25 @@ def test_upstream_proxy(upstream: tuple[str, list[dict[str, object]]]) -> None:
             json={"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
         )
         assert down.status_code == 502
+
+
+def _check_upstream_replaces_standins_of_its_provider_only(
+    c: httpx.Client, seen: list[dict[str, object]]
+) -> None:
+    """With an ``openai`` upstream, openai names go upstream; anthropic stand-ins still answer offline."""
+    embedded = c.post(f"{G}/embeddings", json={"model": "openai/text-embedding-3-small", "input": "x"})
+    assert embedded.headers["x-flow-provider"] == "openai"
+    assert embedded.json()["data"][0]["embedding"] == [0.5] * 8
+    assert seen[-1]["model"] == "text-embedding-3-small"
+    claude = c.post(
+        f"{G}/chat/completions",
+        json={
+            "model": "anthropic/claude-sonnet-4-20250514",
+            "messages": [{"role": "user", "content": "hi"}],
+        },
+    )
+    assert claude.headers["x-flow-provider"] == "offline-stand-in"
+    assert claude.json()["choices"][0]["message"]["content"] == "You said: hi"
+    owners = {m["id"]: m["owned_by"] for m in c.get(f"{G}/models").json()["data"]}
+    assert owners["openai/*"] == "openai" and "openai/gpt-4o" not in owners
+    assert owners["anthropic/claude-sonnet-4-20250514"] == "offline (stand-in for anthropic)"

@@ -1,0 +1,53 @@
+"""Read an execution's input from ``EXEC_INPUT`` with two cheap stream requests instead of a consumer.
+
+The platform publishes the input on ``exec.input.{execution_id}`` before it publishes the job, so a
+worker holding the job finds the input already stored: it reads the last message of that subject
+(``STREAM.MSG.GET``) and removes it by purging the subject up to that sequence (``STREAM.PURGE``), which
+leaves the work queue empty as a consumer's ack would. Creating, fetching from and deleting a
+per-execution consumer costs the server several times more and adds two round trips to every execution.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nats.js.client import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from flow_local.runtime.streams import INPUT_STREAM, decode, input_subject
+
+INPUT_KEYS = ("input_data", "session_id", "messages", "state", "config", "context")
+
+
+class StoredInput:
+    """An input message read from the stream, with the sequence that identifies it.
+
+    Attributes:
+        message: The decoded input (``input_data``, ``session_id``, ``messages``, ``state``, ...).
+        seq: Its stream sequence.
+    """
+
+    def __init__(self, message: dict[str, Any], seq: int) -> None:
+        self.message = message
+        self.seq = seq
+
+
+async def read_input(
+    js: JetStreamContext, execution_id: str, deployment_id: str | None
+) -> StoredInput | None:
+    """The stored input of an execution, or None when none is stored (yet)."""
+    try:
+        raw = await js.get_last_msg(INPUT_STREAM, input_subject(execution_id))
+    except NotFoundError:
+        return None
+    message = decode(raw.data or b"")
+    message.setdefault("execution_id", execution_id)
+    message.setdefault("deployment_id", deployment_id)
+    for key in INPUT_KEYS:
+        message.setdefault(key, None)
+    return StoredInput(message, int(raw.seq or 0))
+
+
+async def remove_input(js: JetStreamContext, execution_id: str, seq: int) -> None:
+    """Remove the input messages of an execution up to and including ``seq`` (a retry's newer input stays)."""
+    await js.purge_stream(INPUT_STREAM, seq=seq + 1, subject=input_subject(execution_id))
