@@ -41,7 +41,9 @@ class SecretsBackend:
     def set(self, org_id: str, workspace_id: str, name: str, value: str) -> dict[str, Any]:
         """Create or replace a secret (400 for a name outside the spec's SecretName pattern)."""
         if not NAME_PATTERN.fullmatch(name):
-            raise bad_request("a secret name has 1 to 200 characters among A-Z, a-z, 0-9, '_', '.' and '-'", "name")
+            raise bad_request(
+                "a secret name has 1 to 200 characters among A-Z, a-z, 0-9, '_', '.' and '-'", "name"
+            )
         now = now_iso()
         self.db.execute(
             "INSERT INTO secrets (org_id, workspace_id, name, value, updated_at) VALUES (?,?,?,?,?)"

@@ -23,7 +23,11 @@ def test_five_minute_example_runs_against_the_local_platform(lp: LocalPlatform, 
     script = tmp_path / "example.py"
     script.write_text(_first_python_block("## The local platform in five minutes"))
     result = subprocess.run(
-        [sys.executable, str(script)], env={**lp.env(), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60
+        [sys.executable, str(script)],
+        env={**lp.env(), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "What is the capital of France?" in result.stdout
