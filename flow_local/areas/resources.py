@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from flow_server_models import Resource, ResourceCreate, ResourceUpdate
+from flow_server_models import Resource, ResourceCreate, ResourceUpdate, ResourceVersion
 
 from flow_local.areas.catalog import COMPONENT_TYPES, CatalogBackend
 from flow_local.areas.catalog import render as render_component
@@ -79,6 +79,11 @@ class ResourcesBackend:
         self.check_kind(kind)
         return self.store.update(org_id, workspace_id, kind, resource_id, changes)
 
+    def versions(self, org_id: str, workspace_id: str, kind: str, resource_id: str) -> list[dict[str, Any]]:
+        """Every version of a resource, oldest first (404 when absent)."""
+        self.check_kind(kind)
+        return self.store.history(org_id, workspace_id, kind, resource_id)
+
     def delete(self, org_id: str, workspace_id: str, kind: str, resource_id: str) -> None:
         """Delete a resource."""
         self.check_kind(kind)
@@ -116,6 +121,19 @@ def render(item: dict[str, Any]) -> dict[str, Any]:
         status=item["status"],
         created_at=item["created_at"],
         updated_at=item["updated_at"],
+    ).model_dump(mode="json", exclude_unset=True)
+
+
+def render_version(item: dict[str, Any]) -> dict[str, Any]:
+    """A stored version as the spec's `ResourceVersion`."""
+    return ResourceVersion(
+        resource_id=item["id"],
+        kind=item["kind"],
+        version=item["version"],
+        name=item["name"],
+        description=item["description"],
+        spec=item["spec"],
+        created_at=item["created_at"],
     ).model_dump(mode="json", exclude_unset=True)
 
 
@@ -169,6 +187,21 @@ async def get_resource(
     """GET .../resources/{resource_kind}/{resource_id}."""
     check_workspace(request, principal, org_id, workspace_id)
     return render(_resources(request).get(org_id, workspace_id, resource_kind, resource_id))
+
+
+@router.get("/resources/{resource_kind}/{resource_id}/versions")
+async def list_resource_versions(
+    org_id: str,
+    workspace_id: str,
+    resource_kind: str,
+    resource_id: str,
+    request: Request,
+    principal: Principal = Depends(get_principal),
+) -> list[dict[str, Any]]:
+    """GET .../resources/{resource_kind}/{resource_id}/versions: oldest first."""
+    check_workspace(request, principal, org_id, workspace_id)
+    items = _resources(request).versions(org_id, workspace_id, resource_kind, resource_id)
+    return [render_version(i) for i in items]
 
 
 @router.put("/resources/{resource_kind}/{resource_id}")

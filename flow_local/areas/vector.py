@@ -2,8 +2,11 @@
 
 Vectors are loaded into memory on first use of an index. Cosine indexes keep unit-normalised rows,
 euclidean indexes keep each row's squared norm, so a search is one float32 matrix-vector product
-(split into row blocks on a small thread pool for big indexes), an ``argpartition`` for a few more
-candidates than asked, and an exact float64 re-scoring of those candidates from the stored vectors.
+(for big indexes, split into row blocks on a small thread pool when that measures faster than one
+BLAS call), an ``argpartition`` for a few more candidates than asked, and an exact float64
+re-scoring of those candidates from the stored vectors, so answers equal a float64 brute force.
+Index records are cached after their first read (they never change), and the search handler parses
+its body with the model's JSON validator and encodes its answer once.
 """
 
 from __future__ import annotations
@@ -190,7 +193,8 @@ class MatrixIndex:
         rows = np.stack([self.raw[i] for i in positions]).astype(np.float64)
         wide = query.astype(np.float64)
         if self.metric == "euclidean":
-            return -np.sqrt(((rows - wide) ** 2).sum(axis=1))
+            distances: np.ndarray = np.sqrt(((rows - wide) ** 2).sum(axis=1))
+            return -distances
         scores = rows @ wide
         if self.metric == "cosine":
             norms = np.linalg.norm(rows, axis=1) * np.linalg.norm(wide)
@@ -245,7 +249,7 @@ class VectorBackend:
         self, org_id: str, workspace_id: str, name: str, dimensions: int, metric: str
     ) -> dict[str, Any]:
         """Create an index (409 on a duplicate name)."""
-        record = {
+        record: dict[str, Any] = {
             "id": new_id(),
             "name": name,
             "dimensions": dimensions,

@@ -168,20 +168,27 @@ class VersionedStore:
             conn.execute(f"DELETE FROM {self.table}_versions {where}", key)
 
     def versions(self, org_id: str, workspace_id: str, kind: str, item_id: str) -> list[dict[str, Any]]:
-        """Every version, oldest first (404 when the record is absent)."""
+        """Every version as the spec's `ComponentVersion`, oldest first (404 when the record is absent)."""
+        return [
+            {
+                "component_id": v["id"],
+                "version": v["version"],
+                "name": v["name"],
+                "spec": v["spec"],
+                "created_at": v["created_at"],
+            }
+            for v in self.history(org_id, workspace_id, kind, item_id)
+        ]
+
+    def history(self, org_id: str, workspace_id: str, kind: str, item_id: str) -> list[dict[str, Any]]:
+        """Every saved version (id, kind, version, name, description, spec, created_at), oldest first.
+
+        404 when the record is absent.
+        """
         self.get(org_id, workspace_id, kind, item_id)
         rows = self.db.query(
-            f"SELECT id, version, name, spec, created_at FROM {self.table}_versions"
+            f"SELECT id, kind, version, name, description, spec, created_at FROM {self.table}_versions"
             " WHERE org_id=? AND workspace_id=? AND kind=? AND id=? ORDER BY version",
             (org_id, workspace_id, kind, item_id),
         )
-        return [
-            {
-                "component_id": r["id"],
-                "version": r["version"],
-                "name": r["name"],
-                "spec": from_json(r["spec"], {}),
-                "created_at": r["created_at"],
-            }
-            for r in rows
-        ]
+        return [self._row(r) for r in rows]

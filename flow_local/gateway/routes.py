@@ -153,8 +153,9 @@ class GatewayBackend:
         answer = await self.upstreams[target.provider].post_json("/embeddings", request, target.name)
         return [item["embedding"] for item in sorted(answer["data"], key=lambda d: d["index"])], target
 
-    def models(self) -> list[dict[str, Any]]:
-        """Models served: the offline ones, the stand-ins of providers without an upstream, one wildcard per upstream."""
+    async def models(self) -> list[dict[str, Any]]:
+        """Models served: the offline ones, the stand-ins of providers without an upstream, and each
+        upstream's own list (``provider/<id>``; a ``provider/*`` wildcard when it cannot list them)."""
         created = int(time.time())
         items = [
             {"id": m, "object": "model", "created": created, "owned_by": "offline"} for m in offline.MODELS
@@ -165,9 +166,22 @@ class GatewayBackend:
                 for s in catalog.STANDINS.values()
                 if s.provider not in self.upstreams
             ]
-        items += [
-            {"id": f"{p}/*", "object": "model", "created": created, "owned_by": p} for p in self.upstreams
-        ]
+        for provider, upstream in self.upstreams.items():
+            listed = await upstream.models()
+            if listed is None:
+                items.append(
+                    {"id": f"{provider}/*", "object": "model", "created": created, "owned_by": provider}
+                )
+                continue
+            items += [
+                {
+                    "id": f"{provider}/{m['id']}",
+                    "object": "model",
+                    "created": m["created"] if isinstance(m.get("created"), int) else created,
+                    "owned_by": str(m.get("owned_by") or provider),
+                }
+                for m in listed
+            ]
         return items
 
 
@@ -252,4 +266,5 @@ async def list_models(
 ) -> dict[str, Any]:
     """GET /api/v1/gateway/v1/models."""
     gateway = _gateway(request, principal)
-    return ModelList.model_validate({"object": "list", "data": gateway.models()}).model_dump(mode="json")
+    models = await gateway.models()
+    return ModelList.model_validate({"object": "list", "data": models}).model_dump(mode="json")

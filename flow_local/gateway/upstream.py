@@ -6,7 +6,9 @@ Connection failures and upstream 5xx become 502; upstream 404 becomes 404; 429 k
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,6 +18,11 @@ from flow_local.errors import ApiError
 from flow_local.settings import UpstreamConfig
 
 TIMEOUT = httpx.Timeout(120.0, connect=10.0)
+MODELS_TIMEOUT = httpx.Timeout(5.0)
+MODELS_TTL_SECONDS = 600.0
+"""How long the upstream's model list is kept."""
+MODELS_RETRY_SECONDS = 60.0
+"""How long a failed model-list fetch is remembered before the upstream is asked again."""
 
 
 class UpstreamProvider:
@@ -25,6 +32,9 @@ class UpstreamProvider:
         self.config = config
         self.base_url = config.base_url.rstrip("/")
         self._client = httpx.AsyncClient(timeout=TIMEOUT, headers=self._headers())
+        self._models: list[dict[str, Any]] | None = None
+        self._models_until = 0.0
+        self._models_lock = asyncio.Lock()
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.config.api_key}"} if self.config.api_key else {}
@@ -102,6 +112,29 @@ class UpstreamProvider:
                 400, "validation_error", f"the {self.config.provider} upstream refused the request: {detail}"
             )
         raise ApiError(502, "bad_gateway", f"the {self.config.provider} upstream answered {status}: {detail}")
+
+    async def models(self) -> list[dict[str, Any]] | None:
+        """The upstream's ``GET /models`` entries (``id``, ``created``, ``owned_by``), cached.
+
+        Fetched once and kept for :data:`MODELS_TTL_SECONDS`; None when the upstream cannot list its
+        models (then it is asked again after :data:`MODELS_RETRY_SECONDS`).
+        """
+        async with self._models_lock:
+            if time.monotonic() >= self._models_until:
+                self._models = await self._fetch_models()
+                ttl = MODELS_TTL_SECONDS if self._models is not None else MODELS_RETRY_SECONDS
+                self._models_until = time.monotonic() + ttl
+            return self._models
+
+    async def _fetch_models(self) -> list[dict[str, Any]] | None:
+        try:
+            response = await self._client.get(f"{self.base_url}/models", timeout=MODELS_TIMEOUT)
+            data = response.json().get("data") if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None
+        if not isinstance(data, list):
+            return None
+        return [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str) and m["id"]]
 
     async def close(self) -> None:
         """Close the HTTP client."""

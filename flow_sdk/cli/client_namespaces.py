@@ -262,6 +262,14 @@ class ResourceNamespace(_Namespace):
         org_id, workspace_id = self._client._tenant()
         self._call("resources", "delete_resource", org_id, workspace_id, self.kind, resource_id)
 
+    def versions(self, resource_id: str) -> JsonList:
+        """Every saved version of a resource, oldest first (``GET .../resources/{kind}/{id}/versions``)."""
+        org_id, workspace_id = self._client._tenant()
+        return cast(
+            JsonList,
+            self._call("resources", "list_resource_versions", org_id, workspace_id, self.kind, resource_id),
+        )
+
 
 class SolutionsNamespace(ResourceNamespace):
     """Solutions (``resources/solution``)."""
@@ -348,7 +356,10 @@ class CLIHostedServicesNamespace(ResourceNamespace):
     kind = "hosted_service"
 
     def versions(self, service_id: str) -> JsonList:
-        """Deployed versions of a service (``GET .../hosted-services/{id}/versions``)."""
+        """Deployed versions of a service (``GET .../hosted-services/{id}/versions``).
+
+        (For hosted services this lists deployments, not the saved versions of the resource.)
+        """
         org_id, workspace_id = self._client._tenant()
         return cast(
             JsonList,

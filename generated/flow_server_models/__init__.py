@@ -242,6 +242,33 @@ class Resource(BaseModel):
     updated_at: AwareDatetime
 
 
+class ResourceVersion(BaseModel):
+    """
+    One version of a resource as it was saved (status is not versioned).
+    """
+
+    resource_id: str
+    kind: Literal[
+        "solution",
+        "connector",
+        "connector_instance",
+        "component_deployment",
+        "workflow_deployment",
+        "ring",
+        "component_backup",
+        "hosted_service",
+        "policy",
+        "webhook",
+        "mcp_server",
+        "experiment",
+    ]
+    version: Annotated[int, Field(ge=1)]
+    name: str
+    description: str | None = None
+    spec: dict[str, Any]
+    created_at: AwareDatetime
+
+
 class ResourceCreate(BaseModel):
     id: Annotated[str | None, Field(max_length=200, min_length=1, pattern="^[A-Za-z0-9_.:-]+$")] = None
     name: Annotated[str, Field(max_length=200, min_length=1)]

@@ -215,6 +215,20 @@ class Resource(TypedDict):
     updated_at: str
 
 
+class ResourceVersion(TypedDict):
+    """
+    One version of a resource as it was saved (status is not versioned).
+    """
+
+    resource_id: str
+    kind: ResourceKind
+    version: int
+    name: str
+    description: NotRequired[str | None]
+    spec: dict[str, Any]
+    created_at: str
+
+
 class ResourceCreate(TypedDict):
     id: NotRequired[str]
     name: str

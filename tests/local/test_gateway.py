@@ -324,6 +324,7 @@ def test_upstream_proxy(upstream: tuple[str, list[dict[str, object]]]) -> None:
             json={"model": "openai/broken", "messages": [{"role": "user", "content": "hi"}]},
         )
         assert failed.status_code == 502 and "overloaded" in failed.json()["detail"]
+        _check_upstream_replaces_standins_of_its_provider_only(c, seen)
     with LocalPlatform(upstreams=[UpstreamConfig(base_url="http://127.0.0.1:9/v1", api_key="")]) as lp:
         down = httpx.post(
             f"{lp.url}{G}/chat/completions",
@@ -353,3 +354,55 @@ def _check_upstream_replaces_standins_of_its_provider_only(
     owners = {m["id"]: m["owned_by"] for m in c.get(f"{G}/models").json()["data"]}
     assert owners["openai/*"] == "openai" and "openai/gpt-4o" not in owners
     assert owners["anthropic/claude-sonnet-4-20250514"] == "offline (stand-in for anthropic)"
+
+
+def _listing_upstream_app(calls: list[str]) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/v1/models")
+    async def models(request: Request) -> object:
+        calls.append(str(request.headers.get("authorization")))
+        return {
+            "object": "list",
+            "data": [
+                {"id": "big-model", "object": "model", "created": 1700000000, "owned_by": "acme"},
+                {"id": "small-model", "object": "model"},
+                {"object": "model"},
+            ],
+        }
+
+    return app
+
+
+def test_models_lists_an_upstreams_models_fetched_once() -> None:
+    """The upstream's GET /models is asked once; its models are listed as ``provider/<id>``."""
+    from flow_local.settings import UpstreamConfig
+
+    calls: list[str] = []
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(_listing_upstream_app(calls), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.02)
+    try:
+        config = UpstreamConfig(base_url=f"http://127.0.0.1:{port}/v1", api_key="sk-list", provider="acme")
+        with LocalPlatform(upstreams=[config]) as lp:
+            c = httpx.Client(base_url=lp.url, headers={"Authorization": f"Bearer {lp.admin_token}"})
+            first = {m["id"]: m for m in c.get(f"{G}/models").json()["data"]}
+            second = {m["id"]: m for m in c.get(f"{G}/models").json()["data"]}
+    finally:
+        server.should_exit = True
+        thread.join(5)
+    assert calls == ["Bearer sk-list"]
+    assert first == second
+    assert first["acme/big-model"] == {
+        "id": "acme/big-model",
+        "object": "model",
+        "created": 1700000000,
+        "owned_by": "acme",
+    }
+    assert first["acme/small-model"]["owned_by"] == "acme"
+    assert "acme/*" not in first and "offline/echo" in first

@@ -114,6 +114,8 @@ from .resource_kind import ResourceKind
 from .resource_spec import ResourceSpec
 from .resource_update import ResourceUpdate
 from .resource_update_spec import ResourceUpdateSpec
+from .resource_version import ResourceVersion
+from .resource_version_spec import ResourceVersionSpec
 from .secret import Secret
 from .secret_info import SecretInfo
 from .secret_write import SecretWrite
@@ -277,6 +279,8 @@ __all__ = (
     "ResourceSpec",
     "ResourceUpdate",
     "ResourceUpdateSpec",
+    "ResourceVersion",
+    "ResourceVersionSpec",
     "Secret",
     "SecretInfo",
     "SecretWrite",

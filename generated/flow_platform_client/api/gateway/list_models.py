@@ -95,6 +95,10 @@ def sync_detailed(
 ) -> Response[Error | ModelList]:
     """Models the gateway routes, named `provider/model`.
 
+     The offline models, the offline stand-ins of providers without an upstream, and each configured
+    upstream's models as listed by its `GET /models` (fetched once and cached for ten minutes); an
+    upstream that cannot list its models appears as one `provider/*` entry.
+
     Args:
         scope (ListModelsScope | Unset):  Default: 'all'.
 
@@ -124,6 +128,10 @@ def sync(
 ) -> Error | ModelList | None:
     """Models the gateway routes, named `provider/model`.
 
+     The offline models, the offline stand-ins of providers without an upstream, and each configured
+    upstream's models as listed by its `GET /models` (fetched once and cached for ten minutes); an
+    upstream that cannot list its models appears as one `provider/*` entry.
+
     Args:
         scope (ListModelsScope | Unset):  Default: 'all'.
 
@@ -147,6 +155,10 @@ async def asyncio_detailed(
     scope: ListModelsScope | Unset = "all",
 ) -> Response[Error | ModelList]:
     """Models the gateway routes, named `provider/model`.
+
+     The offline models, the offline stand-ins of providers without an upstream, and each configured
+    upstream's models as listed by its `GET /models` (fetched once and cached for ten minutes); an
+    upstream that cannot list its models appears as one `provider/*` entry.
 
     Args:
         scope (ListModelsScope | Unset):  Default: 'all'.
@@ -174,6 +186,10 @@ async def asyncio(
     scope: ListModelsScope | Unset = "all",
 ) -> Error | ModelList | None:
     """Models the gateway routes, named `provider/model`.
+
+     The offline models, the offline stand-ins of providers without an upstream, and each configured
+    upstream's models as listed by its `GET /models` (fetched once and cached for ten minutes); an
+    upstream that cannot list its models appears as one `provider/*` entry.
 
     Args:
         scope (ListModelsScope | Unset):  Default: 'all'.
