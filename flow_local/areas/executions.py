@@ -318,8 +318,8 @@ async def get_execution_result(
     """GET .../executions/{execution_id}/result: held up to ``wait_seconds`` until terminal."""
     service = _scoped(request, principal, org_id, workspace_id)
     assert service.store is not None
-    service.store.get_in(org_id, workspace_id, execution_id)
-    return render_result(await service.wait_terminal(execution_id, wait_seconds))
+    record = service.store.get_in(org_id, workspace_id, execution_id)
+    return render_result(await service.wait_terminal(execution_id, wait_seconds, record))
 
 
 @router.get("/executions/{execution_id}/events")

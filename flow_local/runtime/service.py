@@ -51,6 +51,7 @@ LOST_AFTER_SECONDS = 3.0
 MONITOR_SECONDS = 0.5
 MAX_ATTEMPTS = 2
 WORKERS_ENV = "FLOW_LOCAL_RUNNER_WORKERS"
+LOST_AFTER_ENV = "FLOW_LOCAL_LOST_AFTER_SECONDS"
 
 
 class ExecutionService:
@@ -58,10 +59,13 @@ class ExecutionService:
 
     Attributes:
         workers: Warm workers of the local runner (0: no local runner, only external ones).
+        lost_after: Seconds without a heartbeat naming a running execution before it counts as lost
+            (``FLOW_LOCAL_LOST_AFTER_SECONDS``, default 3; runners beat every second).
     """
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = int(os.environ.get(WORKERS_ENV, "4")) if workers is None else workers
+        self.lost_after = float(os.environ.get(LOST_AFTER_ENV) or LOST_AFTER_SECONDS)
         self.platform: Platform | None = None
         self.store: ExecutionStore | None = None
         self.nats_server: NatsServer | None = None
@@ -91,7 +95,7 @@ class ExecutionService:
         self.platform = platform
         self.store = ExecutionStore(platform.db)
         store_dir = platform.settings.data_dir / "nats"
-        self.nats_server = NatsServer(store_dir, port=_kept_port(store_dir / "port"))
+        self.nats_server = NatsServer(store_dir, port=kept_port(store_dir / "port"))
         await self.nats_server.start()
         self.nc = await nats.connect(self.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
         self.js = self.nc.jetstream()
@@ -252,9 +256,9 @@ class ExecutionService:
 
     async def _mark_running(self, execution_id: str) -> None:
         assert self.store is not None
-        if self.store.mark_running(execution_id, time.time()):
-            record = self.store.get(execution_id)
-            self._schedule_deadline(execution_id, float(record["timeout_seconds"]))
+        timeout = self.store.mark_running(execution_id, time.time())
+        if timeout is not None:
+            self._schedule_deadline(execution_id, float(timeout))
             return
         record = self.store.get(execution_id)
         if record["status"] in TERMINAL:
@@ -387,17 +391,26 @@ class ExecutionService:
         if event is not None:
             event.set()
 
-    async def wait_terminal(self, execution_id: str, timeout: float) -> dict[str, Any]:
-        """The execution once terminal, or as it is after ``timeout`` seconds."""
+    async def wait_terminal(
+        self, execution_id: str, timeout: float, record: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The execution once terminal, or as it is after ``timeout`` seconds.
+
+        Args:
+            execution_id: The execution.
+            timeout: Longest wait in seconds.
+            record: The execution as just read by the caller (with no ``await`` since), saving a read.
+        """
         assert self.store is not None
-        record = self.store.get(execution_id)
+        if record is None:
+            record = self.store.get(execution_id)
         if record["status"] in TERMINAL or timeout <= 0:
             return record
+        # No await between the read above and registering the waiter: finish() runs on this loop too,
+        # so it cannot slip in between, and it sets this event once it has stored the terminal state.
         event = self._terminal.setdefault(execution_id, asyncio.Event())
-        record = self.store.get(execution_id)
-        if record["status"] not in TERMINAL:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
         return self.store.get(execution_id)
 
     async def wait_events(self, execution_id: str, after_seq: int, timeout: float) -> list[dict[str, Any]]:
@@ -460,7 +473,8 @@ class ExecutionService:
         ):
             with contextlib.suppress(NotFoundError, Exception):
                 found = await self.js.get_last_msg(stream, subject)
-                await self.js.delete_msg(stream, found.seq)
+                if found.seq is not None:
+                    await self.js.delete_msg(stream, found.seq)
         await self.nc.publish(
             control_subject(execution_id), encode({"action": "kill", "status": status, "attempt": attempt})
         )
@@ -495,7 +509,7 @@ class ExecutionService:
         assert self.store is not None and self.js is not None
         now = time.monotonic()
         for execution_id, seen in list(self._last_seen.items()):
-            if now - seen < LOST_AFTER_SECONDS:
+            if now - seen < self.lost_after:
                 continue
             self._last_seen.pop(execution_id, None)
             record = self.store.get(execution_id)
@@ -543,14 +557,19 @@ class ExecutionService:
         return resolve_spec(self.platform, record)
 
 
-def _kept_port(path: Path) -> int:
-    """The NATS port used last time on this data dir when it is free again, else a new free port."""
+def kept_port(path: Path) -> int:
+    """The NATS port used last time on this data dir when it is free again, else a new free port.
+
+    The probe sets SO_REUSEADDR as nats-server's own listener does, so the connections a killed server
+    leaves in TIME_WAIT do not make the platform move to another port (runners would lose it).
+    """
     if path.exists():
         port = int(path.read_text().strip() or 0)
         with contextlib.suppress(OSError):
             import socket
 
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.bind(("127.0.0.1", port))
             return port
     port = free_port()

@@ -1,12 +1,15 @@
 """Executions and their events in SQLite: every state change is one conditional UPDATE.
 
 A terminal state is written only over a non-terminal one, so whichever of output, timeout, cancel or
-a lost runner comes first wins and later reports are ignored.
+a lost runner comes first wins and later reports are ignored. Each change is a single statement (with
+``RETURNING`` where the caller needs the row), which SQLite commits on its own: no separate read after a
+write and no BEGIN/COMMIT round around one statement, as every execution passes here several times.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from flow_local.db import Database, from_json, to_json
@@ -15,6 +18,7 @@ from flow_local.values import now_iso
 
 TERMINAL = ("completed", "failed", "timeout", "cancelled")
 ACTIVE = ("pending", "running")
+Records = list[dict[str, Any]]
 JSON_COLUMNS = ("input", "config", "context", "output", "error", "usage", "messages", "steps")
 
 SCHEMA = [
@@ -53,19 +57,28 @@ class ExecutionStore:
         item["cancel_requested"] = bool(item["cancel_requested"])
         return item
 
+    def _change(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+        """Run one write statement (its own transaction, or part of the caller's) and return its rows.
+
+        Every row is fetched, so a ``RETURNING`` statement is complete (and committed) on return.
+        """
+        return self.db.query(sql, params)
+
     def insert(self, item: dict[str, Any]) -> dict[str, Any]:
         """Insert a new execution; with an idempotency key already used, return the existing one instead."""
         row = {k: (to_json(v) if k in JSON_COLUMNS else v) for k, v in item.items()}
         columns = ", ".join(row)
         marks = ", ".join("?" for _ in row)
         try:
-            self.db.execute(f"INSERT INTO executions ({columns}) VALUES ({marks})", list(row.values()))
+            rows = self._change(
+                f"INSERT INTO executions ({columns}) VALUES ({marks}) RETURNING *", list(row.values())
+            )
         except sqlite3.IntegrityError:
             existing = self.find_by_key(item["org_id"], item["workspace_id"], item.get("idempotency_key"))
             if existing is None:
                 raise
             return existing
-        return self.get(item["execution_id"])
+        return self._record(rows[0])
 
     def find_by_key(self, org_id: str, workspace_id: str, key: str | None) -> dict[str, Any] | None:
         """The execution submitted with an idempotency key, if any."""
@@ -103,7 +116,7 @@ class ExecutionStore:
         sql += " ORDER BY created_at DESC, execution_id LIMIT ? OFFSET ?"
         return [self._record(r) for r in self.db.query(sql, [*params, limit, offset])]
 
-    def active(self) -> list[dict[str, Any]]:
+    def active(self) -> Records:
         """Every pending or running execution, oldest first."""
         rows = self.db.query(
             "SELECT * FROM executions WHERE status IN ('pending','running') ORDER BY created_at"
@@ -112,15 +125,16 @@ class ExecutionStore:
 
     def mark_dispatched(self, execution_id: str) -> None:
         """Record that input and job were published."""
-        self.db.execute("UPDATE executions SET dispatched=1 WHERE execution_id=?", (execution_id,))
+        self._change("UPDATE executions SET dispatched=1 WHERE execution_id=?", (execution_id,))
 
-    def mark_running(self, execution_id: str, started_mono: float) -> bool:
-        """pending → running; False when it was not pending."""
-        changed = self.db.execute(
-            "UPDATE executions SET status='running', started_at=?, started_mono=? WHERE execution_id=? AND status='pending'",
+    def mark_running(self, execution_id: str, started_mono: float) -> int | None:
+        """pending → running; return the execution's ``timeout_seconds``, or None when it was not pending."""
+        rows = self._change(
+            "UPDATE executions SET status='running', started_at=?, started_mono=?"
+            " WHERE execution_id=? AND status='pending' RETURNING timeout_seconds",
             (now_iso(), started_mono, execution_id),
         )
-        return changed > 0
+        return int(rows[0][0]) if rows else None
 
     def retry(self, execution_id: str) -> bool:
         """running/pending → pending with the next attempt number; False when already terminal."""
@@ -139,12 +153,12 @@ class ExecutionStore:
         """Move a non-terminal execution to a terminal ``status`` with result ``fields``; False if already terminal."""
         values = {k: (to_json(v) if k in JSON_COLUMNS else v) for k, v in fields.items()}
         assignments = "".join(f", {k}=?" for k in values)
-        changed = self.db.execute(
+        rows = self._change(
             f"UPDATE executions SET status=?, finished_at=?{assignments}"
-            " WHERE execution_id=? AND status IN ('pending','running')",
+            " WHERE execution_id=? AND status IN ('pending','running') RETURNING 1",
             (status, now_iso(), *values.values(), execution_id),
         )
-        return changed > 0
+        return bool(rows)
 
     def set_steps(self, execution_id: str, steps: dict[str, Any]) -> None:
         """Store a workflow's per-step progress."""
@@ -172,7 +186,7 @@ class ExecutionStore:
             )
             return seq
 
-    def events(self, execution_id: str, after_seq: int, limit: int = 1000) -> list[dict[str, Any]]:
+    def events(self, execution_id: str, after_seq: int, limit: int = 1000) -> Records:
         """Events after a sequence number, in order."""
         rows = self.db.query(
             "SELECT seq, event_type, data, created_at FROM execution_events WHERE execution_id=? AND seq>?"

@@ -94,16 +94,22 @@ class _Capture(io.StringIO):
 
 
 class Worker:
-    """Runs jobs handed over by a runner, keeping its NATS connection warm between them."""
+    """Runs jobs handed over by a runner, keeping its NATS connection warm between them.
 
-    def __init__(self) -> None:
+    Attributes:
+        nats_url: The NATS server of this worker's runner (``NATS_URL`` at start). It replaces the one in
+            a job's variables: a job queued before a platform restart may name a server that is gone.
+    """
+
+    def __init__(self, nats_url: str | None = None) -> None:
+        self.nats_url = nats_url or os.environ["NATS_URL"]
         self._client: PlatformClient | None = None
         self._nc: NatsClient | None = None
 
     async def jetstream(self) -> JetStreamContext:
         """This worker's own warm JetStream connection (for reading inputs)."""
         if self._nc is None or self._nc.is_closed:
-            self._nc = await nats.connect(os.environ["NATS_URL"], max_reconnect_attempts=-1)
+            self._nc = await nats.connect(self.nats_url, max_reconnect_attempts=-1)
         return self._nc.jetstream()
 
     def client(self, env: dict[str, str]) -> PlatformClient:
@@ -122,6 +128,7 @@ class Worker:
         execution_id = str(job["execution_id"])
         deployment_id = job.get("deployment_id")
         env = {k: str(v) for k, v in (job.get("env") or {}).items() if v is not None}
+        env["NATS_URL"] = self.nats_url
         apply_environment(env)
         client = self.client(env)
         js = await self.jetstream()

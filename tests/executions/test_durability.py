@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
 import pytest
 
 from flow_local.platform import LocalPlatform
+from flow_local.runtime.service import kept_port
 
 from .conftest import create_component, start_platform
 
 SLOW = "import os, time\n\ndef main(log: str, seconds: float):\n    open(log, 'a').write('start\\n')\n    time.sleep(seconds)\n    open(log, 'a').write('done\\n')\n    return os.getppid()\n"
 
 
-def _submit(lp: LocalPlatform, body: dict[str, object]) -> str:
+def _submit(lp: LocalPlatform, body: Mapping[str, object]) -> str:
     base = f"{lp.url}/api/v1/orgs/{lp.org_id}/workspaces/{lp.workspace_id}"
     response = httpx.post(
         f"{base}/executions", json=body, headers={"Authorization": f"Bearer {lp.admin_token}"}, timeout=30
@@ -89,34 +92,33 @@ async def test_two_external_runners_share_the_queue(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_restart_keeps_accepted_work_and_retries_a_lost_run_once(tmp_path: Path) -> None:
+def test_restart_keeps_accepted_work_and_retries_a_lost_run_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One worker runs a job while a second waits in the queue; the platform is killed (its runner dies
+    with it). After a restart the queued job runs once, and the lost one runs again as attempt 2."""
+    monkeypatch.setenv("FLOW_LOCAL_LOST_AFTER_SECONDS", "1.5")
     data_dir = tmp_path / "data"
-    log = tmp_path / "log"
-    first = start_platform(data_dir=data_dir, subprocess=True, workers="0")
-    create_component(first, "code_block", "cb-slow", {"source": SLOW})
-    body = {
-        "component_type": "code_block",
-        "component_id": "cb-slow",
-        "ring_id": first.ring_id,
-        "input": {"log": str(log), "seconds": 0.1},
-    }
-    pending = _submit(first, body)
-    first.kill()
+    lost_log, queued_log = tmp_path / "lost.log", tmp_path / "queued.log"
+    first = start_platform(data_dir=data_dir, subprocess=True, workers="1")
+    try:
+        create_component(first, "code_block", "cb-slow", {"source": SLOW})
+        body = {"component_type": "code_block", "component_id": "cb-slow", "ring_id": first.ring_id}
+        lost = _submit(first, {**body, "input": {"log": str(lost_log), "seconds": 1.0}})
+        _wait_running(first, lost)
+        queued = _submit(first, {**body, "input": {"log": str(queued_log), "seconds": 0.1}})
+    finally:
+        first.kill()
 
     second = start_platform(data_dir=data_dir, subprocess=True, workers="1")
-    assert _result(second, pending)["status"] == "completed"
-    log.unlink()
-    running = _submit(second, {**body, "input": {"log": str(log), "seconds": 1.5}})
-    _wait_running(second, running)
-    second.kill()
-
-    third = start_platform(data_dir=data_dir, subprocess=True, workers="1")
     try:
-        result = _result(third, running)
-        assert result["status"] == "completed" and result["attempt"] == 2
-        assert log.read_text().splitlines() == ["start", "start", "done"]
+        queued_result, lost_result = _result(second, queued), _result(second, lost)
     finally:
-        third.stop()
+        second.stop()
+    assert queued_result["status"] == "completed" and queued_result["attempt"] == 1
+    assert queued_log.read_text().splitlines() == ["start", "done"]
+    assert lost_result["status"] == "completed" and lost_result["attempt"] == 2
+    assert lost_log.read_text().splitlines() == ["start", "start", "done"]
     assert not any(p for p in os.listdir("/proc") if p.isdigit() and _is_nats_of(p, data_dir))
 
 
@@ -125,3 +127,20 @@ def _is_nats_of(pid: str, data_dir: Path) -> bool:
         return str(data_dir) in Path(f"/proc/{pid}/cmdline").read_text()
     except OSError:
         return False
+
+
+def test_the_nats_port_is_kept_while_a_killed_servers_connections_linger(tmp_path: Path) -> None:
+    """Connections the old server closed sit in TIME_WAIT on its port; the platform still takes it back."""
+    path = tmp_path / "port"
+    port = kept_port(path)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = listener.accept()
+        accepted.close()
+        client.close()
+    with pytest.raises(OSError), socket.socket(socket.AF_INET, socket.SOCK_STREAM) as plain:
+        plain.bind(("127.0.0.1", port))
+    assert kept_port(path) == port
