@@ -8,60 +8,28 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from flow_server_models import Component, ComponentCreate, ComponentUpdate, ComponentVersion
 
 from flow_local.areas.tenants import check_workspace
-from flow_local.areas.versioned import VersionedStore, schema
+from flow_local.areas.versioned import KindCheckedBackend, VersionedStore, schema
 from flow_local.auth import Principal, get_principal, require_user
 from flow_local.core import Platform, platform_of
-from flow_local.errors import bad_request
 from flow_local.spec import schema_enum
 
 COMPONENT_TYPES: tuple[str, ...] = schema_enum("ComponentType")
 
 
-class CatalogBackend:
+class CatalogBackend(KindCheckedBackend):
     """Components with version history, per workspace and type."""
+
+    kinds = COMPONENT_TYPES
+    kind_label = "component type"
+    kind_field = "component_type"
 
     def __init__(self, platform: Platform) -> None:
         platform.db.migrate("catalog", schema("components"))
-        self.store = VersionedStore(platform.db, "components", "component")
-
-    @staticmethod
-    def check_type(component_type: str) -> None:
-        """400 unless ``component_type`` is a known type."""
-        if component_type not in COMPONENT_TYPES:
-            raise bad_request(
-                f"unknown component type '{component_type}'; use one of {', '.join(COMPONENT_TYPES)}",
-                "component_type",
-            )
-
-    def create(
-        self, org_id: str, workspace_id: str, component_type: str, data: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Create a component at version 1."""
-        self.check_type(component_type)
-        return self.store.create(org_id, workspace_id, component_type, data)
-
-    def get(self, org_id: str, workspace_id: str, component_type: str, component_id: str) -> dict[str, Any]:
-        """A component at its latest version."""
-        self.check_type(component_type)
-        return self.store.get(org_id, workspace_id, component_type, component_id)
+        super().__init__(VersionedStore(platform.db, "components", "component"))
 
     def find(self, org_id: str, workspace_id: str, component_id: str) -> dict[str, Any]:
         """A component by id whatever its type (404 when absent)."""
         return self.store.find(org_id, workspace_id, component_id)
-
-    def list(
-        self, org_id: str, workspace_id: str, component_type: str, limit: int, offset: int
-    ) -> list[dict[str, Any]]:
-        """Components of one type."""
-        self.check_type(component_type)
-        return self.store.list(org_id, workspace_id, component_type, limit, offset)
-
-    def update(
-        self, org_id: str, workspace_id: str, component_type: str, component_id: str, changes: dict[str, Any]
-    ) -> dict[str, Any]:
-        """A new version with ``changes`` applied."""
-        self.check_type(component_type)
-        return self.store.update(org_id, workspace_id, component_type, component_id, changes)
 
     def upsert(
         self, org_id: str, workspace_id: str, component_type: str, data: dict[str, Any]
@@ -74,16 +42,11 @@ class CatalogBackend:
         changes = {k: data[k] for k in ("name", "description", "spec") if k in data}
         return self.update(org_id, workspace_id, component_type, data["id"], changes)
 
-    def delete(self, org_id: str, workspace_id: str, component_type: str, component_id: str) -> None:
-        """Delete a component and its versions."""
-        self.check_type(component_type)
-        self.store.delete(org_id, workspace_id, component_type, component_id)
-
     def versions(
         self, org_id: str, workspace_id: str, component_type: str, component_id: str
     ) -> list[dict[str, Any]]:
-        """Every version of a component."""
-        self.check_type(component_type)
+        """Every version of a component, as the spec's `ComponentVersion`."""
+        self.check_kind(component_type)
         return self.store.versions(org_id, workspace_id, component_type, component_id)
 
 

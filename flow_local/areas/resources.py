@@ -11,7 +11,7 @@ from flow_server_models import Resource, ResourceCreate, ResourceUpdate, Resourc
 from flow_local.areas.catalog import COMPONENT_TYPES, CatalogBackend
 from flow_local.areas.catalog import render as render_component
 from flow_local.areas.tenants import check_workspace
-from flow_local.areas.versioned import VersionedStore, schema
+from flow_local.areas.versioned import KindCheckedBackend, VersionedStore, schema
 from flow_local.auth import Principal, get_principal, require_user
 from flow_local.core import Platform, platform_of
 from flow_local.errors import bad_request, not_found
@@ -20,33 +20,17 @@ from flow_local.spec import schema_enum
 RESOURCE_KINDS: tuple[str, ...] = schema_enum("ResourceKind")
 
 
-class ResourcesBackend:
+class ResourcesBackend(KindCheckedBackend):
     """Resources with version history, per workspace and kind."""
+
+    kinds = RESOURCE_KINDS
+    kind_label = "resource kind"
+    kind_field = "resource_kind"
 
     def __init__(self, platform: Platform) -> None:
         platform.db.migrate("resources", schema("resources"))
         self.platform = platform
-        self.store = VersionedStore(platform.db, "resources", "resource")
-
-    @staticmethod
-    def check_kind(kind: str) -> None:
-        """400 unless ``kind`` is a known resource kind."""
-        if kind not in RESOURCE_KINDS:
-            raise bad_request(
-                f"unknown resource kind '{kind}'; use one of {', '.join(RESOURCE_KINDS)}", "resource_kind"
-            )
-
-    def create(
-        self, org_id: str, workspace_id: str, kind: str, data: dict[str, Any], status: str | None = None
-    ) -> dict[str, Any]:
-        """Create a resource at version 1."""
-        self.check_kind(kind)
-        return self.store.create(org_id, workspace_id, kind, data, status=status)
-
-    def get(self, org_id: str, workspace_id: str, kind: str, resource_id: str) -> dict[str, Any]:
-        """One resource (404 when absent)."""
-        self.check_kind(kind)
-        return self.store.get(org_id, workspace_id, kind, resource_id)
+        super().__init__(VersionedStore(platform.db, "resources", "resource"))
 
     def find_in_org(self, org_id: str, kind: str, resource_id: str) -> dict[str, Any]:
         """A resource by kind and id in any workspace of the org (404 when absent)."""
@@ -65,29 +49,10 @@ class ResourcesBackend:
         )
         return [self.get(r[0], r[1], kind, resource_id) for r in rows]
 
-    def list(
-        self, org_id: str, workspace_id: str, kind: str, limit: int = 100, offset: int = 0
-    ) -> list[dict[str, Any]]:
-        """Resources of one kind."""
-        self.check_kind(kind)
-        return self.store.list(org_id, workspace_id, kind, limit, offset)
-
-    def update(
-        self, org_id: str, workspace_id: str, kind: str, resource_id: str, changes: dict[str, Any]
-    ) -> dict[str, Any]:
-        """A new version with ``changes`` (name, description, spec, status) applied."""
-        self.check_kind(kind)
-        return self.store.update(org_id, workspace_id, kind, resource_id, changes)
-
     def versions(self, org_id: str, workspace_id: str, kind: str, resource_id: str) -> list[dict[str, Any]]:
         """Every version of a resource, oldest first (404 when absent)."""
         self.check_kind(kind)
         return self.store.history(org_id, workspace_id, kind, resource_id)
-
-    def delete(self, org_id: str, workspace_id: str, kind: str, resource_id: str) -> None:
-        """Delete a resource."""
-        self.check_kind(kind)
-        self.store.delete(org_id, workspace_id, kind, resource_id)
 
     def restore_backup(self, org_id: str, workspace_id: str, backup_id: str) -> dict[str, Any]:
         """Restore the component a backup holds (spec ``{component_type, component_id, name?, spec}``)."""

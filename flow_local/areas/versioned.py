@@ -192,3 +192,56 @@ class VersionedStore:
             (org_id, workspace_id, kind, item_id),
         )
         return [self._row(r) for r in rows]
+
+
+class KindCheckedBackend:
+    """An area backend over one `VersionedStore` whose kinds are a closed set (400 for any other kind).
+
+    Subclasses set ``kinds`` (the spec's enum), ``kind_label`` (for the message) and ``kind_field``
+    (the path parameter named in the error).
+    """
+
+    kinds: tuple[str, ...] = ()
+    kind_label = "kind"
+    kind_field = "kind"
+
+    def __init__(self, store: VersionedStore) -> None:
+        self.store = store
+
+    def check_kind(self, kind: str) -> None:
+        """400 unless ``kind`` is one of ``kinds``."""
+        if kind not in self.kinds:
+            raise bad_request(
+                f"unknown {self.kind_label} '{kind}'; use one of {', '.join(self.kinds)}", self.kind_field
+            )
+
+    def create(
+        self, org_id: str, workspace_id: str, kind: str, data: dict[str, Any], status: str | None = None
+    ) -> dict[str, Any]:
+        """Create a record at version 1 (409 when the id exists)."""
+        self.check_kind(kind)
+        return self.store.create(org_id, workspace_id, kind, data, status=status)
+
+    def get(self, org_id: str, workspace_id: str, kind: str, item_id: str) -> dict[str, Any]:
+        """A record at its latest version (404 when absent)."""
+        self.check_kind(kind)
+        return self.store.get(org_id, workspace_id, kind, item_id)
+
+    def list(
+        self, org_id: str, workspace_id: str, kind: str, limit: int = 100, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Records of one kind, oldest first."""
+        self.check_kind(kind)
+        return self.store.list(org_id, workspace_id, kind, limit, offset)
+
+    def update(
+        self, org_id: str, workspace_id: str, kind: str, item_id: str, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A new version with ``changes`` (name, description, spec, status) applied."""
+        self.check_kind(kind)
+        return self.store.update(org_id, workspace_id, kind, item_id, changes)
+
+    def delete(self, org_id: str, workspace_id: str, kind: str, item_id: str) -> None:
+        """Delete a record and its versions (404 when absent)."""
+        self.check_kind(kind)
+        self.store.delete(org_id, workspace_id, kind, item_id)
