@@ -94,14 +94,19 @@ class GatewayClient:
             await self._session.aclose()
 
     @staticmethod
-    def _chat_body(model: str, messages: list[dict[str, Any]], stream: bool, options: dict[str, Any]) -> Any:
+    def _chat_request(
+        model: str, messages: list[dict[str, Any]], stream: bool, options: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Check ``model`` and ``messages``, then build ``POST .../chat/completions`` (request kwargs)."""
         if not model or "/" not in model:
             raise GatewayClientError(f"model must be named 'provider/model', got {model!r}")
         if not messages:
             raise GatewayClientError("messages must contain at least one message")
-        return body_model(
+        body = body_model(
             "ChatCompletionRequest", {"model": model, "messages": messages, "stream": stream, **options}
         )
+        kwargs: dict[str, Any] = endpoint("gateway", "create_chat_completion")._get_kwargs(body=body)
+        return kwargs
 
     async def chat_completion(
         self,
@@ -119,8 +124,7 @@ class GatewayClient:
         """Create a chat completion (``POST /api/v1/gateway/v1/chat/completions``)."""
         options: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "top_p": top_p}
         options |= {"stop": stop, "tools": tools, "tool_choice": tool_choice, "user": user}
-        body = self._chat_body(model, messages, False, options)
-        kwargs = endpoint("gateway", "create_chat_completion")._get_kwargs(body=body)
+        kwargs = self._chat_request(model, messages, False, options)
         return cast("ChatCompletion", await send(self.client, kwargs, family="gateway"))
 
     async def stream_chat_completion(
@@ -146,8 +150,7 @@ class GatewayClient:
         """
         options: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "top_p": top_p}
         options |= {"stop": stop, "tools": tools, "tool_choice": tool_choice, "user": user}
-        body = self._chat_body(model, messages, True, options)
-        kwargs = endpoint("gateway", "create_chat_completion")._get_kwargs(body=body)
+        kwargs = self._chat_request(model, messages, True, options)
         kwargs["headers"] = {**kwargs.get("headers", {}), "Accept": "text/event-stream"}
         return await open_stream(self.client, kwargs)
 

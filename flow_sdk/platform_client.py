@@ -248,7 +248,7 @@ class PlatformClient:
             context=context,
             caller_deployment_id=caller_deployment_id,
         )
-        return cast(dict[str, Any], await self._await_handle(handle, timeout_seconds))
+        return await self._await_handle(handle, timeout_seconds)
 
     async def submit_code_block_execution(
         self,
@@ -296,7 +296,7 @@ class PlatformClient:
             caller_deployment_id=caller_deployment_id,
             execution_mode=execution_mode,
         )
-        return cast(dict[str, Any], await self._await_handle(handle, timeout_seconds))
+        return await self._await_handle(handle, timeout_seconds)
 
     async def execute_transform(
         self,
@@ -347,7 +347,7 @@ class PlatformClient:
             context=context,
             caller_deployment_id=caller_deployment_id,
         )
-        return cast(dict[str, Any], await self._await_handle(handle, timeout_seconds or 300))
+        return await self._await_handle(handle, timeout_seconds or 300)
 
     async def submit_workflow_execution(
         self,
@@ -431,16 +431,20 @@ class PlatformClient:
             PlatformExecutionError: The execution failed or was cancelled (remote message and traceback).
             ExecutionTimeoutError: No terminal state within ``timeout_seconds``; carries the last status.
         """
-        envelope = await self._await_terminal(
-            str(execution_id),
-            PollSettings(
-                timeout_seconds=timeout_seconds,
-                poll_interval_seconds=poll_interval_seconds,
-                not_found_retry_seconds=not_found_retry_seconds,
-                max_wait_seconds=max(0.0, min(30.0, self.timeout - 5.0)),
-            ),
-        )
+        settings = self._poll_settings(timeout_seconds, poll_interval_seconds, not_found_retry_seconds)
+        envelope = await self._await_terminal(str(execution_id), settings)
         return cast(dict[str, Any], unwrap_result(envelope, "envelope"))
+
+    def _poll_settings(
+        self, timeout_seconds: float, poll_interval_seconds: float, not_found_retry_seconds: float
+    ) -> PollSettings:
+        """Polling settings whose server-side hold stays below this client's request timeout."""
+        return PollSettings(
+            timeout_seconds=timeout_seconds,
+            poll_interval_seconds=poll_interval_seconds,
+            not_found_retry_seconds=not_found_retry_seconds,
+            max_wait_seconds=max(0.0, min(30.0, self.timeout - 5.0)),
+        )
 
     async def _await_terminal(self, execution_id: str, settings: PollSettings) -> dict[str, Any]:
         async def fetch(wait_seconds: float) -> dict[str, Any]:
@@ -448,7 +452,7 @@ class PlatformClient:
 
         return await await_terminal(fetch, execution_id, settings)
 
-    async def _await_handle(self, handle: ExecutionHandle, timeout_seconds: float) -> Any:
+    async def _await_handle(self, handle: ExecutionHandle, timeout_seconds: float) -> dict[str, Any]:
         return await self.await_execution_result(
             handle["execution_id"], timeout_seconds=timeout_seconds + _GRACE_SECONDS
         )

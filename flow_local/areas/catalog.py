@@ -39,7 +39,7 @@ class CatalogBackend(KindCheckedBackend):
             self.store.get(org_id, workspace_id, component_type, data["id"])
         except Exception:
             return self.create(org_id, workspace_id, component_type, data)
-        changes = {k: data[k] for k in ("name", "description", "spec") if k in data}
+        changes: dict[str, Any] = {k: data[k] for k in ("name", "description", "spec") if k in data}
         return self.update(org_id, workspace_id, component_type, data["id"], changes)
 
     def versions(

@@ -46,16 +46,7 @@ def run_code_block(
     as_json: bool = JsonOption,
 ) -> None:
     """Run a code block and show its result."""
-    _run(
-        ctx,
-        "code_block",
-        component_id,
-        parse_json_object(input_json, input_file, "--input"),
-        ring,
-        timeout,
-        no_wait,
-        as_json,
-    )
+    _run(ctx, "code_block", component_id, input_json, input_file, ring, timeout, no_wait, as_json)
 
 
 @run_app.command("agent")
@@ -70,16 +61,7 @@ def run_agent(
     as_json: bool = JsonOption,
 ) -> None:
     """Run an agent and show its result."""
-    _run(
-        ctx,
-        "agent",
-        component_id,
-        parse_json_object(input_json, input_file, "--input"),
-        ring,
-        timeout,
-        no_wait,
-        as_json,
-    )
+    _run(ctx, "agent", component_id, input_json, input_file, ring, timeout, no_wait, as_json)
 
 
 @run_app.command("workflow")
@@ -94,29 +76,22 @@ def run_workflow(
     as_json: bool = JsonOption,
 ) -> None:
     """Run a workflow and show its result."""
-    _run(
-        ctx,
-        "workflow",
-        component_id,
-        parse_json_object(input_json, input_file, "--input"),
-        ring,
-        timeout,
-        no_wait,
-        as_json,
-    )
+    _run(ctx, "workflow", component_id, input_json, input_file, ring, timeout, no_wait, as_json)
 
 
 def _run(
     ctx: typer.Context,
     component_type: str,
     component_id: str,
-    input_data: dict[str, Any],
+    input_json: str | None,
+    input_file: Path | None,
     ring: str | None,
     timeout: int,
     no_wait: bool,
     as_json: bool,
 ) -> None:
-    """Submit, show a live status while waiting, then print the output (or the failure)."""
+    """Read the input, submit, show a live status while waiting, then print the output (or the failure)."""
+    input_data = parse_json_object(input_json, input_file, "--input")
     client = make_client(ctx)
     handle = client.submit_execution(
         component_type, component_id, input_data, ring_id=ring, timeout_seconds=timeout

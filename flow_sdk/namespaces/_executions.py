@@ -6,7 +6,7 @@ import os
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from flow_sdk._polling import PollSettings, ResultMode, unwrap_result
+from flow_sdk._polling import ResultMode, unwrap_result
 from flow_sdk.namespaces._base import Namespace
 
 if TYPE_CHECKING:
@@ -73,12 +73,7 @@ class ExecutionNamespace(Namespace):
             ExecutionTimeoutError: Not terminal within ``timeout_seconds``; carries the last status.
         """
         platform = self._flow._platform()
-        settings = PollSettings(
-            timeout_seconds=timeout_seconds,
-            poll_interval_seconds=poll_interval_seconds,
-            not_found_retry_seconds=not_found_retry_seconds,
-            max_wait_seconds=max(0.0, min(30.0, platform.timeout - 5.0)),
-        )
+        settings = platform._poll_settings(timeout_seconds, poll_interval_seconds, not_found_retry_seconds)
         envelope = await platform._await_terminal(str(execution_id), settings)
         return unwrap_result(envelope, result_mode)
 
