@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ USER_SCOPES = ["read", "write", "admin"]
 RUNTIME_SCOPES = ["read", "write"]
 RUNTIME_TOKEN_TYPES = frozenset({"execution", "service", "service_token"})
 API_KEY_PREFIX = "fl_"
+VERIFIED_CACHE_SIZE = 4096
 
 
 def generate_api_key() -> str:
@@ -81,6 +83,8 @@ class TokenSigner:
         if len(key) < 16:
             raise ValueError("the signing key must be at least 16 bytes")
         self._key = key
+        self._verified: dict[tuple[str, str | None], Principal] = {}
+        self._lock = threading.Lock()
 
     def mint(
         self,
@@ -136,8 +140,34 @@ class TokenSigner:
             raise unauthorized(f"the bearer token is invalid: {exc}") from exc
 
     def verify(self, token: str, audience: str | None = None) -> Principal:
-        """A Principal from a verified token."""
-        claims = self.decode(token, audience)
+        """A Principal from a verified token.
+
+        A token that verified once is remembered (with its audience) until it expires: the same
+        string cannot verify differently later (the key is fixed, tokens are not revocable), so a
+        hit skips the signature check. An expired entry is dropped and checked again, which raises
+        the usual 401. Failures are never remembered. The Principal is shared: treat it read-only.
+        """
+        cache_key = (token, audience)
+        cached = self._verified.get(cache_key)
+        if cached is not None:
+            if time.time() < cached.expires_at:
+                return cached
+            with self._lock:
+                self._verified.pop(cache_key, None)
+        principal = self._principal(token, self.decode(token, audience))
+        self._remember(cache_key, principal)
+        return principal
+
+    def _remember(self, cache_key: tuple[str, str | None], principal: Principal) -> None:
+        """Keep a verified Principal, dropping the oldest entry when the cache is full."""
+        with self._lock:
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.pop(next(iter(self._verified)), None)
+            self._verified[cache_key] = principal
+
+    @staticmethod
+    def _principal(token: str, claims: dict[str, Any]) -> Principal:
+        """The Principal carried by verified ``claims``."""
         return Principal(
             subject=str(claims["sub"]),
             org_id=str(claims["org_id"]),
@@ -225,8 +255,17 @@ def bearer_token(request: Request) -> str | None:
     return value.strip()
 
 
-def get_principal(request: Request) -> Principal:
-    """FastAPI dependency: the verified Principal of the request (401 when missing or invalid)."""
+async def get_principal(request: Request) -> Principal:
+    """FastAPI dependency: the verified Principal of the request (401 when missing or invalid).
+
+    A coroutine on purpose: verification is CPU-only (HMAC, cached per token), so it runs on the
+    event loop instead of costing a thread-pool hop per request as a sync dependency would.
+    """
+    return principal_of(request)
+
+
+def principal_of(request: Request) -> Principal:
+    """The verified Principal of the request (401 when missing or invalid), for direct calls."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
