@@ -17,7 +17,6 @@ import inspect
 import os
 import random
 import time
-import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -117,7 +116,7 @@ def parse_retry_after(value: str | None) -> float | None:
 def ensure_idempotency_key(request: httpx.Request) -> None:
     """Give a POST request an ``Idempotency-Key`` if it has none, so its retries are deduplicated."""
     if request.method == "POST" and IDEMPOTENCY_HEADER not in request.headers:
-        request.headers[IDEMPOTENCY_HEADER] = str(uuid.uuid4())
+        request.headers[IDEMPOTENCY_HEADER] = os.urandom(16).hex()
 
 
 class AsyncRetryTransport(httpx.AsyncBaseTransport):
