@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
@@ -208,7 +207,6 @@ class PlatformClient:
             org_id,
             workspace_id,
             body=body,
-            idempotency_key=str(uuid.uuid4()),
         )
         return cast("ExecutionHandle", handle)
 

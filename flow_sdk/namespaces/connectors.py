@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from typing import TYPE_CHECKING, Any, cast
 
 from flow_sdk._errors import ExecutionTimeoutError, FlowSDKError, PlatformExecutionError
@@ -105,7 +104,6 @@ class ConnectorsNamespace(Namespace):
             "submit_connector_write_job",
             instance_id,
             body=body,
-            idempotency_key=str(uuid.uuid4()),
         )
         job = await self._await_write_job(cast("ConnectorWriteJob", job))
         if job["status"] != "completed":

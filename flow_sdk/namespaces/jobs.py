@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any, cast
 
 from flow_sdk._errors import FlowSDKError
@@ -40,9 +39,7 @@ class JobsNamespace(Namespace):
                 "service_id": service_id or self._flow._service_id or None,
             },
         )
-        result = await self._call(
-            "jobs", "submit_job", self._flow._org(), body=request, idempotency_key=str(uuid.uuid4())
-        )
+        result = await self._call("jobs", "submit_job", self._flow._org(), body=request)
         return cast("Job", result)
 
     async def get_status(self, job_id: str) -> Job:
