@@ -10,9 +10,10 @@ import uuid
 
 import httpx
 import pytest
-from conftest import FlowRunner, route_exists, workspace_api
 
 from flow_local.platform import LocalPlatform, free_port
+
+from .conftest import FlowRunner, route_exists, workspace_api
 
 WORD_COUNT = "def main(text: str) -> dict:\n    return {'words': len(text.split())}\n"
 

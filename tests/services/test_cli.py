@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
-from conftest import EXAMPLES, Deployment
 from typer.testing import CliRunner
 
 from flow_local.cli import local_app
+
+from .conftest import EXAMPLES, Deployment
 
 
 def test_deploy_and_logs_commands(deployment: Deployment) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from conftest import FRONTDOOR, PROFILE, Deployment
+
+from .conftest import FRONTDOOR, PROFILE, Deployment
 
 CALLERS = 50
 

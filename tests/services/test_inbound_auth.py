@@ -8,9 +8,10 @@ import json
 import httpx
 import jwt
 import pytest
-from conftest import FRONTDOOR, PROFILE, Deployment
 
 from flow_local.runtime.services.host import ServiceHost, VersionKey
+
+from .conftest import FRONTDOOR, PROFILE, Deployment
 
 
 def whoami(deployment: Deployment, token: str | None, **headers: str) -> httpx.Response:

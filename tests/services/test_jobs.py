@@ -9,9 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import FRONTDOOR, PROFILE, Deployment
 
 from flow_sdk import FlowSDK, PlatformClientError
+
+from .conftest import FRONTDOOR, PROFILE, Deployment
 
 TERMINAL = {"completed", "failed", "cancelled"}
 

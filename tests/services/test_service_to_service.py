@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import FRONTDOOR, PROFILE, Deployment
 
 from flow_sdk import FlowSDKError
+
+from .conftest import FRONTDOOR, PROFILE, Deployment
 
 
 def frontdoor(deployment: Deployment, path: str, token: str, method: str = "GET") -> dict:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-from conftest import EXAMPLES, PROFILE, Deployment
-
 from flow_local.runtime.services.skills import skills_from_openapi
 from flow_sdk import PlatformClient
+
+from .conftest import EXAMPLES, PROFILE, Deployment
 
 
 def _profile_openapi() -> dict[str, Any]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import EXAMPLES, PROFILE, Deployment
 
 from flow_sdk import CLIClientError, FlowSDKError
+
+from .conftest import EXAMPLES, PROFILE, Deployment
 
 
 def version_of(deployment: Deployment, version: int | None) -> httpx.Response:
