@@ -23,6 +23,7 @@ from flow_sdk._errors import (
 
 __all__ = [
     "TERMINAL_STATUSES",
+    "PollPlan",
     "PollSettings",
     "ResultMode",
     "await_terminal",
@@ -66,6 +67,54 @@ async def sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
+class PollPlan:
+    """The part of waiting for an execution that does no I/O, shared by the async and sync pollers.
+
+    Per round: :meth:`next_wait` says how long the server may hold the next request (or raises
+    ExecutionTimeoutError once the deadline passed); then :meth:`answered` or :meth:`not_found` says how
+    long to pause before the next round, or ``None`` to stop (terminal envelope, or a 404 that lasted).
+    """
+
+    def __init__(self, execution_id: str, settings: PollSettings) -> None:
+        self.execution_id = execution_id
+        self.settings = settings
+        self.started = time.monotonic()
+        self.deadline = self.started + settings.timeout_seconds
+        self.interval = settings.poll_interval_seconds
+        self.last: dict[str, Any] | None = None
+        self._asked_at = self.started
+        self._wait = 0.0
+
+    def next_wait(self) -> float:
+        """Seconds the server may hold the next request; raises ExecutionTimeoutError past the deadline."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise _timeout(self.execution_id, self.settings.timeout_seconds, self.last)
+        self._wait = round(max(0.0, min(self.settings.max_wait_seconds, remaining)), 3)
+        self._asked_at = time.monotonic()
+        return self._wait
+
+    def answered(self, envelope: dict[str, Any]) -> float | None:
+        """None when ``envelope`` is terminal, else the pause before asking again (0 after a held request)."""
+        self.last = envelope
+        if str(envelope.get("status", "")) in TERMINAL_STATUSES:
+            return None
+        if time.monotonic() - self._asked_at < self._wait / 2:
+            return self._pause()
+        return 0.0
+
+    def not_found(self) -> float | None:
+        """The pause before asking again about an unknown execution, or None once it stayed unknown too long."""
+        if time.monotonic() - self.started >= self.settings.not_found_retry_seconds:
+            return None
+        return self._pause()
+
+    def _pause(self) -> float:
+        pause = min(self.interval, max(0.0, self.deadline - time.monotonic()))
+        self.interval = min(self.interval * 1.5, self.settings.max_interval_seconds)
+        return pause
+
+
 async def await_terminal(fetch: FetchResult, execution_id: str, settings: PollSettings) -> dict[str, Any]:
     """Wait until an execution reaches a terminal status and return its result envelope.
 
@@ -81,29 +130,21 @@ async def await_terminal(fetch: FetchResult, execution_id: str, settings: PollSe
         ExecutionTimeoutError: No terminal status within ``timeout_seconds``; carries the last envelope.
         PlatformNotFoundError: The execution stayed unknown longer than ``not_found_retry_seconds``.
     """
-    started = time.monotonic()
-    deadline = started + settings.timeout_seconds
-    interval = settings.poll_interval_seconds
-    last: dict[str, Any] | None = None
+    plan = PollPlan(execution_id, settings)
     while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _timeout(execution_id, settings.timeout_seconds, last)
-        wait = max(0.0, min(settings.max_wait_seconds, remaining))
-        asked_at = time.monotonic()
+        wait = plan.next_wait()
         try:
-            last = await fetch(round(wait, 3))
+            envelope = await fetch(wait)
         except PlatformNotFoundError:
-            if time.monotonic() - started >= settings.not_found_retry_seconds:
+            pause = plan.not_found()
+            if pause is None:
                 raise
-            await sleep(min(interval, max(0.0, deadline - time.monotonic())))
-            interval = min(interval * 1.5, settings.max_interval_seconds)
-            continue
-        if str(last.get("status", "")) in TERMINAL_STATUSES:
-            return last
-        if time.monotonic() - asked_at < wait / 2:
-            await sleep(min(interval, max(0.0, deadline - time.monotonic())))
-            interval = min(interval * 1.5, settings.max_interval_seconds)
+        else:
+            pause = plan.answered(envelope)
+            if pause is None:
+                return envelope
+        if pause:
+            await sleep(pause)
 
 
 def _timeout(execution_id: str, timeout_seconds: float, last: dict[str, Any] | None) -> ExecutionTimeoutError:

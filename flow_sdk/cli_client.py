@@ -20,12 +20,11 @@ import httpx
 from flow_sdk._errors import (
     CLIAuthenticationError,
     CLIClientError,
-    ExecutionTimeoutError,
     FlowSDKError,
     error_from_response,
     error_from_transport,
 )
-from flow_sdk._polling import TERMINAL_STATUSES
+from flow_sdk._polling import PollPlan, PollSettings
 from flow_sdk._requests import body_model, endpoint, parse_response
 from flow_sdk._transport import BearerAuth, build_sync_client
 from flow_sdk.cli.client_namespaces import (
@@ -536,31 +535,26 @@ class CLIClient:
         Raises:
             ExecutionTimeoutError: Not terminal within ``timeout_seconds``.
         """
-        started = time.monotonic()
-        deadline = started + timeout_seconds
-        interval = poll_interval_seconds
-        hold_cap = min(max_wait_seconds, CLIENT_TIMEOUT_SECONDS - 5.0)
-        last: dict[str, Any] | None = None
-        while (remaining := deadline - time.monotonic()) > 0:
-            wait = round(max(0.0, min(hold_cap, remaining)), 3)
-            asked_at = time.monotonic()
-            try:
-                last = self.get_execution_result(execution_id, wait_seconds=wait)
-            except CLIClientError as exc:
-                if exc.status_code != 404 or time.monotonic() - started >= not_found_retry_seconds:
-                    raise
-                last = None
-            if last is not None:
-                if on_status is not None:
-                    on_status(last)
-                if str(last.get("status", "")) in TERMINAL_STATUSES:
-                    return last
-            if last is None or time.monotonic() - asked_at < wait / 2:
-                time.sleep(max(0.0, min(interval, deadline - time.monotonic())))
-                interval = min(interval * 1.5, 5.0)
-        status = last.get("status") if last else None
-        raise ExecutionTimeoutError(
-            f"execution {execution_id} did not finish within {timeout_seconds:g} s (last status: {status or 'unknown'})",
-            execution_id=execution_id,
-            last_status=last,
+        settings = PollSettings(
+            timeout_seconds=timeout_seconds,
+            poll_interval_seconds=poll_interval_seconds,
+            not_found_retry_seconds=not_found_retry_seconds,
+            max_wait_seconds=min(max_wait_seconds, CLIENT_TIMEOUT_SECONDS - 5.0),
         )
+        plan = PollPlan(execution_id, settings)
+        while True:
+            wait = plan.next_wait()
+            try:
+                envelope = self.get_execution_result(execution_id, wait_seconds=wait)
+            except CLIClientError as exc:
+                pause = plan.not_found() if exc.status_code == 404 else None
+                if pause is None:
+                    raise
+            else:
+                if on_status is not None:
+                    on_status(envelope)
+                pause = plan.answered(envelope)
+                if pause is None:
+                    return envelope
+            if pause:
+                time.sleep(pause)
