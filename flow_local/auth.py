@@ -23,7 +23,6 @@ from flow_local.errors import ApiError, forbidden, unauthorized
 ALGORITHM = "HS256"
 USER_SCOPES = ["read", "write", "admin"]
 RUNTIME_SCOPES = ["read", "write"]
-RUNTIME_TOKEN_TYPES = frozenset({"execution", "service", "service_token"})
 API_KEY_PREFIX = "fl_"
 VERIFIED_CACHE_SIZE = 4096
 
@@ -52,11 +51,6 @@ class Principal:
     token: str = field(repr=False, default="")
     claims: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def is_runtime(self) -> bool:
-        """True for execution and service tokens (code running on the platform)."""
-        return self.token_type in RUNTIME_TOKEN_TYPES
 
     @property
     def execution_id(self) -> str | None:

@@ -60,7 +60,6 @@ class LocalPlatform:
         self.host = host
         self.port = port or free_port(host)
         self.use_subprocess = subprocess
-        self._overrides = settings_overrides
         self.settings = Settings.load(self.data_dir, host=host, port=self.port, **settings_overrides)
         self.platform: Platform | None = None
         self._defaults: Defaults | None = None

@@ -232,11 +232,6 @@ class CLIClient:
             )
         return self._org(), self._config.workspace_id
 
-    def _tenant_url(self, suffix: str) -> str:
-        """Return ``/api/v1/orgs/{org}/workspaces/{ws}/{suffix}``."""
-        org_id, workspace_id = self._tenant()
-        return f"/api/v1/orgs/{org_id}/workspaces/{workspace_id}/{suffix.lstrip('/')}"
-
     # ------------------------------------------------------------ static: auth
     @staticmethod
     def exchange_api_key(platform_url: str, api_key: str, ttl_minutes: int = 60) -> str:

@@ -81,11 +81,6 @@ class GatewayBackend:
             return Target(provider, name, stand_in)
         raise ApiError(404, "model_not_found", self._not_served(model, provider), "model")
 
-    def route(self, model: str) -> tuple[str, str]:
-        """``(provider, model_name)`` for a `provider/model`; 404 for models nothing serves."""
-        target = self.resolve(model)
-        return target.provider, target.name
-
     def _not_served(self, model: str, provider: str) -> str:
         detail = (
             f"no provider serves '{model}': configure an upstream for '{provider}' "
@@ -118,11 +113,6 @@ class GatewayBackend:
         answer = await self.upstreams[target.provider].post_json("/chat/completions", request, target.name)
         answer["model"] = request["model"]
         return answer, target
-
-    async def chat_stream(self, request: dict[str, Any]) -> AsyncIterator[bytes]:
-        """A streamed chat completion: SSE bytes ending with ``data: [DONE]``."""
-        stream, _target = await self.chat_stream_with_target(request)
-        return stream
 
     async def chat_stream_with_target(self, request: dict[str, Any]) -> tuple[AsyncIterator[bytes], Target]:
         """A streamed chat completion and the target that answers it."""

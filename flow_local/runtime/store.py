@@ -17,7 +17,6 @@ from flow_local.errors import not_found
 from flow_local.values import now_iso
 
 TERMINAL = ("completed", "failed", "timeout", "cancelled")
-ACTIVE = ("pending", "running")
 Records = list[dict[str, Any]]
 JSON_COLUMNS = ("input", "config", "context", "output", "error", "usage", "messages", "steps")
 
