@@ -6,7 +6,9 @@ Three outputs, all from the one document:
   with the template overrides in ``codegen/templates``;
 * ``generated/flow_types``: datamodel-code-generator TypedDicts, the SDK's return types;
 * ``generated/flow_server_models``: datamodel-code-generator pydantic models, the local platform's
-  request and response models.
+  request and response models;
+* ``generated/flow_server_routers``: the local platform's FastAPI routers and backend Protocols, from
+  the templates in ``codegen/server`` (see ``codegen/server/routers.py``).
 
 Usage::
 
@@ -24,6 +26,7 @@ import argparse
 import ctypes
 import filecmp
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -37,6 +40,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -235,12 +239,23 @@ def _format(out: Path) -> None:
     _run([_tool("ruff"), "format", *common, "py311", str(out)], "ruff format")
 
 
+def _server_routers() -> ModuleType:
+    """``codegen/server/routers.py``, loaded by path (codegen/ is not a package)."""
+    path = CODEGEN / "server" / "routers.py"
+    spec = importlib.util.spec_from_file_location("flow_codegen_server_routers", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
+
+
 def _stamp(out: Path) -> None:
     for path in sorted(out.rglob("*.py")):
         text = path.read_text()
         if not text.startswith(HEADER):
             path.write_text(HEADER + text)
-    for package in ("flow_platform_client", "flow_types", "flow_server_models"):
+    for package in ("flow_platform_client", "flow_types", "flow_server_models", "flow_server_routers"):
         (out / package / "py.typed").write_text("")
 
 
@@ -257,8 +272,14 @@ def generate(out: Path) -> None:
                 _datamodel_command(out, "flow_server_models", PYDANTIC_OPTIONS)
             ),
         }
-        for name, process in jobs.items():
-            _finish(process, name)
+        routers = _server_routers()
+        try:
+            routers.write_routers(spec, out / "flow_server_routers")
+        except routers.RouterSpecError as exc:
+            raise CodegenError(f"server routers: {exc}") from exc
+        finally:
+            for name, process in jobs.items():
+                _finish(process, name)
     _format(out)
     _stamp(out)
 

@@ -230,7 +230,7 @@ class LocalPlatform:
             raise RuntimeError("create_tenant() needs the in-process (thread) mode")
         tenants = self.platform.backend(TenantsBackend)
         org = tenants.create_org(org_name)
-        ws = tenants.create_workspace(org["id"], "default")
+        ws = tenants.add_workspace(org["id"], "default")
         token = self.platform.tokens.mint_user_token("tenant-admin", org["id"])
         return {"org_id": org["id"], "workspace_id": ws["id"], "token": token}
 

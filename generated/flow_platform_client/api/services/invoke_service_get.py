@@ -87,7 +87,7 @@ def sync_detailed(
     service_id: str,
     path: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 ) -> Response[Any | Error]:
     """GET an endpoint of the latest version of a hosted service.
 
@@ -122,7 +122,7 @@ def sync(
     service_id: str,
     path: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 ) -> Any | Error | None:
     """GET an endpoint of the latest version of a hosted service.
 
@@ -152,7 +152,7 @@ async def asyncio_detailed(
     service_id: str,
     path: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 ) -> Response[Any | Error]:
     """GET an endpoint of the latest version of a hosted service.
 
@@ -185,7 +185,7 @@ async def asyncio(
     service_id: str,
     path: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 ) -> Any | Error | None:
     """GET an endpoint of the latest version of a hosted service.
 

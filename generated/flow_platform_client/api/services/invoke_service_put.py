@@ -96,7 +96,7 @@ def sync_detailed(
     service_id: str,
     path: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: Any | Unset = UNSET,
 ) -> Response[Any | Error]:
     """PUT to an endpoint of the latest version of a hosted service.
@@ -134,7 +134,7 @@ def sync(
     service_id: str,
     path: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: Any | Unset = UNSET,
 ) -> Any | Error | None:
     """PUT to an endpoint of the latest version of a hosted service.
@@ -167,7 +167,7 @@ async def asyncio_detailed(
     service_id: str,
     path: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: Any | Unset = UNSET,
 ) -> Response[Any | Error]:
     """PUT to an endpoint of the latest version of a hosted service.
@@ -203,7 +203,7 @@ async def asyncio(
     service_id: str,
     path: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: Any | Unset = UNSET,
 ) -> Any | Error | None:
     """PUT to an endpoint of the latest version of a hosted service.

@@ -90,7 +90,7 @@ def sync_detailed(
     version: int,
     path: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 ) -> Response[Any | Error]:
     """GET an endpoint of one version of a hosted service.
 
@@ -128,7 +128,7 @@ def sync(
     version: int,
     path: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 ) -> Any | Error | None:
     """GET an endpoint of one version of a hosted service.
 
@@ -161,7 +161,7 @@ async def asyncio_detailed(
     version: int,
     path: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 ) -> Response[Any | Error]:
     """GET an endpoint of one version of a hosted service.
 
@@ -197,7 +197,7 @@ async def asyncio(
     version: int,
     path: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
 ) -> Any | Error | None:
     """GET an endpoint of one version of a hosted service.
 

@@ -99,7 +99,7 @@ def sync_detailed(
     version: int,
     path: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: Any | Unset = UNSET,
 ) -> Response[Any | Error]:
     """PUT to an endpoint of one version of a hosted service.
@@ -140,7 +140,7 @@ def sync(
     version: int,
     path: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: Any | Unset = UNSET,
 ) -> Any | Error | None:
     """PUT to an endpoint of one version of a hosted service.
@@ -176,7 +176,7 @@ async def asyncio_detailed(
     version: int,
     path: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: Any | Unset = UNSET,
 ) -> Response[Any | Error]:
     """PUT to an endpoint of one version of a hosted service.
@@ -215,7 +215,7 @@ async def asyncio(
     version: int,
     path: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: Any | Unset = UNSET,
 ) -> Any | Error | None:
     """PUT to an endpoint of one version of a hosted service.
