@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -137,25 +137,30 @@ def _new_sdk(env: dict[str, str]) -> FlowSDK:
     )
 
 
-try:
-    import pytest_asyncio
-except ImportError:  # without pytest-asyncio the SDK's connections are dropped, not closed
+def _plain_flow(flow_env: dict[str, str]) -> FlowSDK:
+    """A FlowSDK bound to this test's own org and workspace."""
+    return _new_sdk(flow_env)
 
-    @pytest.fixture
-    def flow(flow_env: dict[str, str]) -> FlowSDK:
-        """A FlowSDK bound to this test's own org and workspace."""
-        return _new_sdk(flow_env)
 
-else:
+async def _closing_flow(flow_env: dict[str, str]) -> AsyncIterator[FlowSDK]:
+    """A FlowSDK bound to this test's own org and workspace, closed after the test."""
+    sdk = _new_sdk(flow_env)
+    try:
+        yield sdk
+    finally:
+        await sdk.close()
 
-    @pytest_asyncio.fixture  # type: ignore[no-redef]
-    async def flow(flow_env: dict[str, str]) -> AsyncIterator[FlowSDK]:
-        """A FlowSDK bound to this test's own org and workspace (closed after the test)."""
-        sdk = _new_sdk(flow_env)
-        try:
-            yield sdk
-        finally:
-            await sdk.close()
+
+def _flow_fixture() -> Any:
+    """``flow`` as an async fixture (closed in the test's loop) when pytest-asyncio is installed."""
+    try:
+        import pytest_asyncio
+    except ImportError:
+        return pytest.fixture(_plain_flow, name="flow")
+    return pytest_asyncio.fixture(_closing_flow, name="flow")
+
+
+flow = _flow_fixture()
 
 
 @pytest.fixture
