@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess as sp
 import sys
 import tempfile
@@ -28,16 +27,10 @@ import uvicorn
 
 from flow_local.bootstrap import Defaults, admin_token, ensure_defaults, runtime_env
 from flow_local.core import Platform
+from flow_local.ports import free_port
 from flow_local.settings import Settings
 
 START_TIMEOUT_SECONDS = 30.0
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free on ``host`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 class LocalPlatform:
