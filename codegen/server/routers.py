@@ -203,6 +203,12 @@ class _Reader:
             annotation, default = f"{annotation} | None", "None"
         return Parameter(name, to_snake(name), location, annotation, default, constraints)
 
+    def _may_hold_slash(self, raw: Mapping[str, Any], path: str) -> bool:
+        """A last-segment string parameter with no pattern: its value may hold an escaped ``/``, which
+        the server sees decoded, so the route must take the rest of the path."""
+        kind, schema = self._scalar(raw["schema"], raw["name"])
+        return kind == "str" and "pattern" not in schema and path.endswith(f"/{{{raw['name']}}}")
+
     def _route_path(self, path: str, parameters: list[Mapping[str, Any]]) -> str:
         """The Starlette path: ``{key:path}`` for parameters that may hold ``/``; ``{name:int}`` for an
         integer that shares its segment with text (``v{version}``), so other text falls through."""
@@ -210,7 +216,7 @@ class _Reader:
             if raw["in"] != "path":
                 continue
             name = raw["name"]
-            if raw.get(SLASH_EXTENSION) is True:
+            if raw.get(SLASH_EXTENSION) is True or self._may_hold_slash(raw, path):
                 path = path.replace(f"{{{name}}}", f"{{{name}:path}}")
             elif re.search(rf"[^/]\{{{name}\}}|\{{{name}\}}[^/]", path):
                 kind, _ = self._scalar(raw["schema"], name)

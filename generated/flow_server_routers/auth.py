@@ -46,15 +46,6 @@ class AuthOperations(Protocol[CallT]):
         """POST ``/api/v1/auth/cli-login-requests``: Start a CLI login; a user approves the returned code and the CLI polls."""
         ...
 
-    async def poll_cli_login_request(
-        self,
-        call: CallT,
-        *,
-        request_id: str,
-    ) -> CliLoginStatus:
-        """GET ``/api/v1/auth/cli-login-requests/{request_id}``: Poll a CLI login request; once approved it carries the access token (handed out once)."""
-        ...
-
     async def approve_cli_login_request(
         self,
         call: CallT,
@@ -71,12 +62,21 @@ class AuthOperations(Protocol[CallT]):
         """GET ``/api/v1/auth/me``: The identity behind the bearer token."""
         ...
 
+    async def poll_cli_login_request(
+        self,
+        call: CallT,
+        *,
+        request_id: str,
+    ) -> CliLoginStatus:
+        """GET ``/api/v1/auth/cli-login-requests/{request_id}``: Poll a CLI login request; once approved it carries the access token (handed out once)."""
+        ...
+
 
 _EXCHANGE_API_KEY_ANSWER = TypeAdapter(TokenResponse)
 _CREATE_CLI_LOGIN_REQUEST_ANSWER = TypeAdapter(CliLoginRequest)
-_POLL_CLI_LOGIN_REQUEST_ANSWER = TypeAdapter(CliLoginStatus)
 _APPROVE_CLI_LOGIN_REQUEST_ANSWER = TypeAdapter(CliLoginStatus)
 _GET_CURRENT_USER_ANSWER = TypeAdapter(CurrentUser)
+_POLL_CLI_LOGIN_REQUEST_ANSWER = TypeAdapter(CliLoginStatus)
 
 
 def auth_router(backend: Callable[[Request], AuthOperations[C]], access: Access[C]) -> APIRouter:
@@ -119,25 +119,6 @@ def auth_router(backend: Callable[[Request], AuthOperations[C]], access: Access[
         )
         return json_answer(_CREATE_CLI_LOGIN_REQUEST_ANSWER, result, 201)
 
-    @router.get(
-        "/api/v1/auth/cli-login-requests/{request_id}",
-        operation_id="pollCliLoginRequest",
-        status_code=200,
-        response_model=CliLoginStatus,
-    )
-    async def poll_cli_login_request(
-        request: Request,
-        *,
-        call: Annotated[C, Depends(access.public)],
-        request_id: Annotated[str, Path(min_length=1, max_length=200)],
-    ) -> Response:
-        """GET ``/api/v1/auth/cli-login-requests/{request_id}``: Poll a CLI login request; once approved it carries the access token (handed out once)."""
-        result = await backend(request).poll_cli_login_request(
-            call,
-            request_id=request_id,
-        )
-        return json_answer(_POLL_CLI_LOGIN_REQUEST_ANSWER, result, 200)
-
     @router.post(
         "/api/v1/auth/cli-login-requests/approve",
         operation_id="approveCliLoginRequest",
@@ -173,5 +154,24 @@ def auth_router(backend: Callable[[Request], AuthOperations[C]], access: Access[
             call,
         )
         return json_answer(_GET_CURRENT_USER_ANSWER, result, 200)
+
+    @router.get(
+        "/api/v1/auth/cli-login-requests/{request_id:path}",
+        operation_id="pollCliLoginRequest",
+        status_code=200,
+        response_model=CliLoginStatus,
+    )
+    async def poll_cli_login_request(
+        request: Request,
+        *,
+        call: Annotated[C, Depends(access.public)],
+        request_id: Annotated[str, Path(min_length=1, max_length=200)],
+    ) -> Response:
+        """GET ``/api/v1/auth/cli-login-requests/{request_id}``: Poll a CLI login request; once approved it carries the access token (handed out once)."""
+        result = await backend(request).poll_cli_login_request(
+            call,
+            request_id=request_id,
+        )
+        return json_answer(_POLL_CLI_LOGIN_REQUEST_ANSWER, result, 200)
 
     return router

@@ -83,7 +83,7 @@ def conversations_router(
         return json_answer(_LIST_CONVERSATIONS_ANSWER, result, 200)
 
     @router.get(
-        "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/conversations/{conversation_id}",
+        "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/conversations/{conversation_id:path}",
         operation_id="getConversation",
         status_code=200,
         response_model=Conversation,

@@ -23,6 +23,17 @@ C = TypeVar("C")
 class StateOperations(Protocol[CallT]):
     """The ``state`` operations; ``call`` is what the access rule of each operation returned."""
 
+    async def initialize_state(
+        self,
+        call: CallT,
+        *,
+        org_id: str,
+        workspace_id: str,
+        component_id: str,
+    ) -> StateSnapshot:
+        """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/initialize``: Fill absent state keys from the defaults in the component's spec (`state_defaults`)."""
+        ...
+
     async def get_state_value(
         self,
         call: CallT,
@@ -60,29 +71,41 @@ class StateOperations(Protocol[CallT]):
         """DELETE ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/keys/{key}``: Delete one state value of a component."""
         ...
 
-    async def initialize_state(
-        self,
-        call: CallT,
-        *,
-        org_id: str,
-        workspace_id: str,
-        component_id: str,
-    ) -> StateSnapshot:
-        """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/initialize``: Fill absent state keys from the defaults in the component's spec (`state_defaults`)."""
-        ...
 
-
+_INITIALIZE_STATE_ANSWER = TypeAdapter(StateSnapshot)
 _GET_STATE_VALUE_ANSWER = TypeAdapter(StateEntry)
 _SET_STATE_VALUE_ANSWER = TypeAdapter(StateEntry)
-_INITIALIZE_STATE_ANSWER = TypeAdapter(StateSnapshot)
 
 
 def state_router(backend: Callable[[Request], StateOperations[C]], access: Access[C]) -> APIRouter:
     """The ``state`` routes, calling the backend that ``backend(request)`` returns."""
     router = APIRouter(tags=["state"])
 
+    @router.post(
+        "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/initialize",
+        operation_id="initializeState",
+        status_code=200,
+        response_model=StateSnapshot,
+    )
+    async def initialize_state(
+        request: Request,
+        *,
+        call: Annotated[C, Depends(access.workspace)],
+        org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
+        workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
+        component_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
+    ) -> Response:
+        """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/initialize``: Fill absent state keys from the defaults in the component's spec (`state_defaults`)."""
+        result = await backend(request).initialize_state(
+            call,
+            org_id=org_id,
+            workspace_id=workspace_id,
+            component_id=component_id,
+        )
+        return json_answer(_INITIALIZE_STATE_ANSWER, result, 200)
+
     @router.get(
-        "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/keys/{key}",
+        "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/keys/{key:path}",
         operation_id="getStateValue",
         status_code=200,
         response_model=StateEntry,
@@ -107,7 +130,7 @@ def state_router(backend: Callable[[Request], StateOperations[C]], access: Acces
         return json_answer(_GET_STATE_VALUE_ANSWER, result, 200)
 
     @router.put(
-        "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/keys/{key}",
+        "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/keys/{key:path}",
         operation_id="setStateValue",
         status_code=200,
         response_model=StateEntry,
@@ -134,7 +157,7 @@ def state_router(backend: Callable[[Request], StateOperations[C]], access: Acces
         return json_answer(_SET_STATE_VALUE_ANSWER, result, 200)
 
     @router.delete(
-        "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/keys/{key}",
+        "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/keys/{key:path}",
         operation_id="deleteStateValue",
         status_code=204,
     )
@@ -156,28 +179,5 @@ def state_router(backend: Callable[[Request], StateOperations[C]], access: Acces
             key=key,
         )
         return Response(status_code=204)
-
-    @router.post(
-        "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/initialize",
-        operation_id="initializeState",
-        status_code=200,
-        response_model=StateSnapshot,
-    )
-    async def initialize_state(
-        request: Request,
-        *,
-        call: Annotated[C, Depends(access.workspace)],
-        org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
-        workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
-        component_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
-    ) -> Response:
-        """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/initialize``: Fill absent state keys from the defaults in the component's spec (`state_defaults`)."""
-        result = await backend(request).initialize_state(
-            call,
-            org_id=org_id,
-            workspace_id=workspace_id,
-            component_id=component_id,
-        )
-        return json_answer(_INITIALIZE_STATE_ANSWER, result, 200)
 
     return router
