@@ -11,7 +11,7 @@ import nats
 import pytest
 from nats.js.client import JetStreamContext
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 from flow_local.runtime.inputs import read_input, remove_input
 from flow_local.runtime.nats_server import NatsServer, free_port
 from flow_local.runtime.streams import INPUT_STREAM, ensure_streams, input_subject
