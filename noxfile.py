@@ -53,10 +53,13 @@ def wheel(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the documentation site into site/, every warning an error (``-- serve`` to preview it)."""
+    quiet = {"NO_MKDOCS_2_WARNING": "1"}  # the theme's banner about its successor, printed on every build
     if session.posargs[:1] == ["serve"]:
-        session.run(PYTHON, "-m", "mkdocs", "serve", "--strict", *session.posargs[1:])
+        session.run(PYTHON, "-m", "mkdocs", "serve", "--strict", *session.posargs[1:], env=quiet)
         return
-    session.run(PYTHON, "-m", "mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs)
+    session.run(
+        PYTHON, "-m", "mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs, env=quiet
+    )
 
 
 @nox.session
