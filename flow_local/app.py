@@ -16,38 +16,48 @@ from contextlib import asynccontextmanager
 from typing import TypeVar
 
 from fastapi import APIRouter, FastAPI
+from flow_server_routers.audit import audit_router
 from flow_server_routers.auth import auth_router
+from flow_server_routers.catalog import catalog_router
+from flow_server_routers.connectors import connectors_router
+from flow_server_routers.conversations import conversations_router
+from flow_server_routers.datasets import datasets_router
+from flow_server_routers.executions import executions_router
+from flow_server_routers.gateway import gateway_router
+from flow_server_routers.jobs import jobs_router
+from flow_server_routers.memory import memory_router
+from flow_server_routers.resources import resources_router
+from flow_server_routers.secrets import secrets_router
+from flow_server_routers.services import services_router
 from flow_server_routers.state import state_router
 from flow_server_routers.storage import storage_router
 from flow_server_routers.system import system_router
 from flow_server_routers.tenants import tenants_router
+from flow_server_routers.vector import vector_router
 from starlette.requests import Request
 
-from flow_local.areas import (
-    audit,
-    catalog,
-    connectors,
-    conversations,
-    datasets,
-    executions,
-    jobs,
-    memory,
-    resources,
-    secrets,
-    service_tokens,
-    services,
-    vector,
-)
 from flow_local.areas.access import PlatformAccess
+from flow_local.areas.audit import AuditBackend
 from flow_local.areas.auth import AuthBackend
+from flow_local.areas.catalog import CatalogBackend
+from flow_local.areas.connectors import ConnectorsBackend
+from flow_local.areas.conversations import ConversationsBackend
+from flow_local.areas.datasets import DatasetsBackend
+from flow_local.areas.executions import ExecutionsBackend
+from flow_local.areas.jobs import JobsBackend, job_runner_factory
+from flow_local.areas.memory import MemoryBackend
+from flow_local.areas.resources import ResourcesBackend
+from flow_local.areas.secrets import SecretsBackend
+from flow_local.areas.services import HostedServicesBackend
 from flow_local.areas.state import StateBackend
 from flow_local.areas.storage import StorageBackend
 from flow_local.areas.system import SystemBackend, document_router
 from flow_local.areas.tenants import TenantsBackend
+from flow_local.areas.vector import VectorBackend
 from flow_local.bootstrap import ensure_defaults
 from flow_local.core import Platform, PlatformComponent, platform_of
 from flow_local.errors import install_error_handlers
-from flow_local.gateway import routes as gateway
+from flow_local.gateway.backend import GatewayBackend
 from flow_local.middleware import RequestIdMiddleware
 from flow_local.runtime.service import ExecutionService
 from flow_local.runtime.services.host import service_host_factory
@@ -74,35 +84,28 @@ def routers() -> list[APIRouter]:
         system_router(backend_of(SystemBackend), access),
         auth_router(backend_of(AuthBackend), access),
         tenants_router(backend_of(TenantsBackend), access),
-        *LEGACY_ROUTERS[:2],
+        catalog_router(backend_of(CatalogBackend), access),
+        resources_router(backend_of(ResourcesBackend), access),
         state_router(backend_of(StateBackend), access),
-        LEGACY_ROUTERS[2],
+        secrets_router(backend_of(SecretsBackend), access),
         storage_router(backend_of(StorageBackend), access),
-        *LEGACY_ROUTERS[3:],
+        audit_router(backend_of(AuditBackend), access),
+        conversations_router(backend_of(ConversationsBackend), access),
+        gateway_router(backend_of(GatewayBackend), access),
+        vector_router(backend_of(VectorBackend), access),
+        memory_router(backend_of(MemoryBackend), access),
+        datasets_router(backend_of(DatasetsBackend), access),
+        connectors_router(backend_of(ConnectorsBackend), access),
+        executions_router(backend_of(ExecutionsBackend), access),
+        services_router(backend_of(HostedServicesBackend), access),
+        jobs_router(backend_of(JobsBackend), access),
     ]
 
-
-LEGACY_ROUTERS: list[APIRouter] = [
-    catalog.router,
-    resources.router,
-    secrets.router,
-    audit.router,
-    conversations.router,
-    service_tokens.router,
-    gateway.router,
-    vector.router,
-    memory.router,
-    datasets.router,
-    connectors.router,
-    executions.router,
-    services.router,
-    jobs.router,
-]
 
 COMPONENT_FACTORIES: list[Callable[[], PlatformComponent]] = [
     ExecutionService,
     service_host_factory,
-    jobs.job_runner_factory,
+    job_runner_factory,
 ]
 
 

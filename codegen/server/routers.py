@@ -257,6 +257,8 @@ class _Reader:
                 raise RouterSpecError(f"{operation['operationId']}: a JSON body must reference a schema")
             if name in PASS_THROUGH_SCHEMAS:
                 return "raw", None, required
+            if not required:
+                raise RouterSpecError(f"{operation['operationId']}: an optional JSON body must be AnyValue")
             tag.models.add(name)
             return "model", name, required
         if set(content) == {"application/octet-stream"}:

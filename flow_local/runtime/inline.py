@@ -127,7 +127,7 @@ async def _workflow(
 
 
 async def _agent(service: ExecutionService, record: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
-    from flow_local.gateway.routes import GatewayBackend
+    from flow_local.gateway.backend import GatewayBackend
 
     assert service.platform is not None
     gateway = service.platform.backend(GatewayBackend)
