@@ -1,28 +1,47 @@
-"""The one place that builds httpx clients: base URL, bearer auth, timeouts, billing headers and retries.
+"""The one place that builds httpx clients: base URL, bearer auth, timeouts, billing headers, proxies,
+logging and retries.
 
 Retries live in a wrapper transport (:class:`AsyncRetryTransport` / :class:`SyncRetryTransport`), so every
-request of every client gets the same policy: connection errors and HTTP 408, 429, 500, 502, 503 and 504
-are retried ``max_retries`` times with exponential backoff and full jitter, honouring ``Retry-After``.
-Every POST carries an ``Idempotency-Key`` header (one is added when the caller did not set one) and a
-retried request is the very same request, so the key stays the same across its retries.
+request of every client gets the same policy, and only what is safe to send again is sent again:
+
+- a failure to connect (nothing was sent) is retried for every request;
+- other transport errors and HTTP 408, 429, 500, 502, 503 and 504 are retried only for idempotent
+  methods (GET, PUT, DELETE, ...) and for requests carrying an ``Idempotency-Key`` (the submissions whose
+  operations declare that header; the platform runs them once however often they arrive);
+- a request marked ``retry="connect"`` (a call to a user's hosted service) is retried only when the
+  connection failed;
+- an ``x-should-retry: true`` / ``false`` answer header overrides the status rule.
+
+Waits use exponential backoff with full jitter, honouring ``Retry-After``. A retried request is the very
+same request, so its Idempotency-Key stays the same. Each retry is logged at INFO on the ``flow_sdk``
+logger with the request id; each request and answer at DEBUG, credentials redacted.
 
 The async and sync variants share :class:`RetryPolicy` and :func:`build_client_options`; only the
-sending and sleeping differ.
+sending and sleeping differ. Environment proxies (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``,
+``NO_PROXY``) are honoured as httpx itself would, also when our retry transport is installed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import ipaddress
 import os
+import platform
 import random
 import time
+import urllib.request
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+from flow_platform_client.request import IDEMPOTENT_METHODS
+
+from flow_sdk._logging import log_request, log_response, logger
+from flow_sdk._metadata import DISTRIBUTION, version
+from flow_sdk._requests import RETRY_EXTENSION
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -39,6 +58,7 @@ __all__ = [
     "build_async_client",
     "build_client_options",
     "build_sync_client",
+    "environment_proxies",
     "resolve_timeout",
 ]
 
@@ -47,7 +67,11 @@ DEFAULT_MAX_RETRIES = 2
 TIMEOUT_ENV_VAR = "FLOW_HTTP_TIMEOUT_SECONDS"
 RETRYABLE_STATUS_CODES = frozenset({408, 429, 500, 502, 503, 504})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-USER_AGENT = "flow-sdk-python/0.1.0"
+CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
+USER_AGENT = (
+    f"{DISTRIBUTION}/{version()} Python/{platform.python_version()} "
+    f"{platform.system() or 'unknown'}/{platform.release() or 'unknown'}"
+)
 
 TokenRefresher = Callable[[], "str | Awaitable[str]"]
 
@@ -78,8 +102,27 @@ class RetryPolicy:
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     def should_retry_status(self, status_code: int) -> bool:
-        """Return True when a response with this status is worth another attempt."""
+        """Return True when a response with this status is worth another attempt (if resending is safe)."""
         return status_code in RETRYABLE_STATUS_CODES
+
+    def retry_after_error(self, request: httpx.Request, error: httpx.TransportError, attempt: int) -> bool:
+        """Whether to send ``request`` again after a transport failure (see the module docstring)."""
+        if attempt >= self.max_retries:
+            return False
+        if isinstance(error, CONNECT_ERRORS):
+            return True
+        return _retry_mode(request) == "safe" and _may_resend(request)
+
+    def retry_after_response(self, request: httpx.Request, response: httpx.Response, attempt: int) -> bool:
+        """Whether to send ``request`` again after ``response`` (see the module docstring)."""
+        if attempt >= self.max_retries or _retry_mode(request) == "connect":
+            return False
+        hint = response.headers.get("x-should-retry")
+        if hint == "true":
+            return True
+        if hint == "false":
+            return False
+        return self.should_retry_status(response.status_code) and _may_resend(request)
 
     def delay(self, attempt: int, response: httpx.Response | None = None) -> float:
         """Return the wait before retry number ``attempt`` (0-based).
@@ -113,37 +156,61 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def ensure_idempotency_key(request: httpx.Request) -> None:
-    """Give a POST request an ``Idempotency-Key`` if it has none, so its retries are deduplicated."""
-    if request.method == "POST" and IDEMPOTENCY_HEADER not in request.headers:
-        request.headers[IDEMPOTENCY_HEADER] = os.urandom(16).hex()
+def _retry_mode(request: httpx.Request) -> str:
+    mode = request.extensions.get(RETRY_EXTENSION)
+    return mode if isinstance(mode, str) else "safe"
+
+
+def _may_resend(request: httpx.Request) -> bool:
+    """An idempotent method, or a request the server deduplicates by its Idempotency-Key."""
+    return request.method in IDEMPOTENT_METHODS or IDEMPOTENCY_HEADER in request.headers
+
+
+def _log_retry(
+    request: httpx.Request, attempt: int, limit: int, delay: float, why: str, request_id: str
+) -> None:
+    logger.info(
+        "retrying %s %s in %.2f s (retry %d of %d) after %s (request_id=%s)",
+        request.method,
+        request.url.path,
+        delay,
+        attempt + 1,
+        limit,
+        why,
+        request_id or "none",
+    )
 
 
 class AsyncRetryTransport(httpx.AsyncBaseTransport):
-    """Wrap an async transport and retry transient failures (see the module docstring)."""
+    """Wrap an async transport and retry what is safe to retry (see the module docstring)."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport, policy: RetryPolicy | None = None) -> None:
         self.inner = inner
         self.policy = policy or RetryPolicy()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request``, retrying retryable statuses and transport errors."""
-        ensure_idempotency_key(request)
+        """Send ``request``, retrying safe failures."""
         attempt = 0
         while True:
+            log_request(request, attempt)
             try:
                 response = await self.inner.handle_async_request(request)
-            except httpx.TransportError:
-                if attempt >= self.policy.max_retries:
+            except httpx.TransportError as exc:
+                if not self.policy.retry_after_error(request, exc, attempt):
                     raise
-                await async_sleep(self.policy.delay(attempt))
+                delay = self.policy.delay(attempt)
+                _log_retry(request, attempt, self.policy.max_retries, delay, type(exc).__name__, "")
+                await async_sleep(delay)
                 attempt += 1
                 continue
-            if attempt >= self.policy.max_retries or not self.policy.should_retry_status(
-                response.status_code
-            ):
+            log_response(request, response)
+            if not self.policy.retry_after_response(request, response, attempt):
                 return response
             delay = self.policy.delay(attempt, response)
+            request_id = response.headers.get("x-request-id", "")
+            _log_retry(
+                request, attempt, self.policy.max_retries, delay, f"HTTP {response.status_code}", request_id
+            )
             await response.aclose()
             await async_sleep(delay)
             attempt += 1
@@ -154,30 +221,35 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
 
 
 class SyncRetryTransport(httpx.BaseTransport):
-    """Wrap a sync transport and retry transient failures (see the module docstring)."""
+    """Wrap a sync transport and retry what is safe to retry (see the module docstring)."""
 
     def __init__(self, inner: httpx.BaseTransport, policy: RetryPolicy | None = None) -> None:
         self.inner = inner
         self.policy = policy or RetryPolicy()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request``, retrying retryable statuses and transport errors."""
-        ensure_idempotency_key(request)
+        """Send ``request``, retrying safe failures."""
         attempt = 0
         while True:
+            log_request(request, attempt)
             try:
                 response = self.inner.handle_request(request)
-            except httpx.TransportError:
-                if attempt >= self.policy.max_retries:
+            except httpx.TransportError as exc:
+                if not self.policy.retry_after_error(request, exc, attempt):
                     raise
-                sync_sleep(self.policy.delay(attempt))
+                delay = self.policy.delay(attempt)
+                _log_retry(request, attempt, self.policy.max_retries, delay, type(exc).__name__, "")
+                sync_sleep(delay)
                 attempt += 1
                 continue
-            if attempt >= self.policy.max_retries or not self.policy.should_retry_status(
-                response.status_code
-            ):
+            log_response(request, response)
+            if not self.policy.retry_after_response(request, response, attempt):
                 return response
             delay = self.policy.delay(attempt, response)
+            request_id = response.headers.get("x-request-id", "")
+            _log_retry(
+                request, attempt, self.policy.max_retries, delay, f"HTTP {response.status_code}", request_id
+            )
             response.close()
             sync_sleep(delay)
             attempt += 1
@@ -284,6 +356,37 @@ def build_client_options(
     }
 
 
+def environment_proxies() -> dict[str, str | None]:
+    """Return httpx mount patterns for the proxy environment variables (``None``: no proxy).
+
+    The same reading as httpx's own when it builds its default transport: ``HTTP_PROXY``,
+    ``HTTPS_PROXY`` and ``ALL_PROXY`` (upper or lower case), and ``NO_PROXY`` host names, IP
+    addresses and domain suffixes, where ``*`` turns proxies off.
+    """
+    found = urllib.request.getproxies()
+    mounts: dict[str, str | None] = {}
+    for scheme in ("http", "https", "all"):
+        url = found.get(scheme)
+        if url:
+            mounts[f"{scheme}://"] = url if "://" in url else f"http://{url}"
+    for host in (part.strip() for part in found.get("no", "").split(",")):
+        if host == "*":
+            return {}
+        if host:
+            mounts[_no_proxy_pattern(host)] = None
+    return mounts
+
+
+def _no_proxy_pattern(host: str) -> str:
+    if "://" in host:
+        return host
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"all://{host}" if host.lower() == "localhost" else f"all://*{host}"
+    return f"all://[{host}]" if address.version == 6 else f"all://{host}"
+
+
 def build_async_client(
     base_url: str,
     auth: httpx.Auth,
@@ -293,10 +396,27 @@ def build_async_client(
     headers: Mapping[str, str] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
-    """Build a pooled ``httpx.AsyncClient`` with auth, timeout, billing headers and the retry wrapper."""
-    inner = transport or httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=100))
-    retrying = AsyncRetryTransport(inner, RetryPolicy(max_retries=max_retries))
-    return httpx.AsyncClient(transport=retrying, **build_client_options(base_url, auth, timeout, headers))
+    """Build a pooled ``httpx.AsyncClient`` with auth, timeout, billing headers, proxies and retries.
+
+    Without a ``transport`` (tests pass ``httpx.MockTransport``), the proxy environment variables are
+    honoured: each proxy gets its own retrying transport, mounted as httpx would mount it.
+    """
+    policy = RetryPolicy(max_retries=max_retries)
+    limits = httpx.Limits(max_connections=100)
+    mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
+    if transport is None:
+        for pattern, proxy in environment_proxies().items():
+            mounts[pattern] = (
+                None
+                if proxy is None
+                else AsyncRetryTransport(httpx.AsyncHTTPTransport(proxy=proxy, limits=limits), policy)
+            )
+    inner = transport or httpx.AsyncHTTPTransport(limits=limits)
+    return httpx.AsyncClient(
+        transport=AsyncRetryTransport(inner, policy),
+        mounts=mounts or None,
+        **build_client_options(base_url, auth, timeout, headers),
+    )
 
 
 def build_sync_client(
@@ -308,17 +428,29 @@ def build_sync_client(
     headers: Mapping[str, str] | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> httpx.Client:
-    """Build an ``httpx.Client`` (for CLIClient) with the same options and retry policy as the async one."""
+    """Build an ``httpx.Client`` (for CLIClient) with the same options, proxies and retries as the async one."""
+    policy = RetryPolicy(max_retries=max_retries)
+    mounts: dict[str, httpx.BaseTransport | None] = {}
+    if transport is None:
+        for pattern, proxy in environment_proxies().items():
+            mounts[pattern] = (
+                None if proxy is None else SyncRetryTransport(httpx.HTTPTransport(proxy=proxy), policy)
+            )
     inner = transport or httpx.HTTPTransport()
-    retrying = SyncRetryTransport(inner, RetryPolicy(max_retries=max_retries))
-    return httpx.Client(transport=retrying, **build_client_options(base_url, auth, timeout, headers))
+    return httpx.Client(
+        transport=SyncRetryTransport(inner, policy),
+        mounts=mounts or None,
+        **build_client_options(base_url, auth, timeout, headers),
+    )
 
 
 class AsyncHttpSession:
-    """One lazily created, pooled async client per base URL, sharing one :class:`BearerAuth`.
+    """Pooled async clients per base URL and per running event loop, sharing one :class:`BearerAuth`.
 
-    FlowSDK and PlatformClient each own one session; all their namespaces send through it. Replacing
-    the token updates every cached client in place (they share the auth object).
+    FlowSDK and PlatformClient each own one session; all their namespaces send through it. A client
+    belongs to the event loop it was created in: a FlowSDK used by several ``asyncio.run`` calls in turn
+    gets a fresh pool in each loop, and pools of loops that have closed are dropped (their sockets went
+    with the loop). Replacing the token updates every cached client in place (they share the auth object).
 
     Attributes:
         auth: The shared bearer auth.
@@ -340,13 +472,18 @@ class AsyncHttpSession:
         self.timeout = timeout
         self.max_retries = max_retries
         self.transport = transport
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._clients: dict[str, httpx.AsyncClient] = {}
 
     def __repr__(self) -> str:
         return f"AsyncHttpSession(clients={sorted(self._clients)!r}, auth={self.auth!r})"
 
     def client(self, base_url: str) -> httpx.AsyncClient:
-        """Return the pooled client for ``base_url``, creating it on first use."""
+        """Return the pooled client for ``base_url`` in the running event loop, creating it on first use."""
+        loop = _running_loop()
+        if loop is not None and loop is not self._loop:
+            self._loop = loop
+            self._clients = {}  # the previous loop's pools cannot be used (or closed) from this one
         existing = self._clients.get(base_url)
         if existing is not None and not existing.is_closed:
             return existing
@@ -365,7 +502,16 @@ class AsyncHttpSession:
         self.auth.token = token
 
     async def aclose(self) -> None:
-        """Close every cached client."""
+        """Close every cached client of the running loop (those of closed loops are dropped)."""
         clients, self._clients = list(self._clients.values()), {}
+        if self._loop is not None and self._loop is not _running_loop():
+            return
         for cached in clients:
             await cached.aclose()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

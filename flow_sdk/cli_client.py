@@ -56,9 +56,9 @@ from flow_sdk._errors import (
     FlowSDKError,
 )
 from flow_sdk._executions import submit_request
+from flow_sdk._hosted_service_request import service_call_request
 from flow_sdk._polling import PollSettings, StatusCallback, await_terminal_sync
 from flow_sdk._requests import checked_body, choose, send_sync
-from flow_sdk._service_calls import service_call_request
 from flow_sdk._transport import BearerAuth, build_sync_client
 from flow_sdk.cli.client_namespaces import (
     CLIComponentBackupsNamespace,

@@ -26,14 +26,14 @@ if TYPE_CHECKING:
     from flow_sdk.namespaces.code_blocks import CodeBlocksNamespace
     from flow_sdk.namespaces.connectors import ConnectorsNamespace
     from flow_sdk.namespaces.conversations import ConversationsNamespace
+    from flow_sdk.namespaces.current_service import ServiceNamespace
     from flow_sdk.namespaces.datasets import DatasetsNamespace
     from flow_sdk.namespaces.gateway import GatewayNamespace
     from flow_sdk.namespaces.jobs import JobsNamespace
     from flow_sdk.namespaces.memory import MemoryNamespace
     from flow_sdk.namespaces.secrets import SecretsNamespace
-    from flow_sdk.namespaces.service import ServiceNamespace
+    from flow_sdk.namespaces.service_calls import ServicesNamespace
     from flow_sdk.namespaces.service_tokens import ServiceTokensNamespace
-    from flow_sdk.namespaces.services import ServicesNamespace
     from flow_sdk.namespaces.state import StateNamespace
     from flow_sdk.namespaces.storage import StorageNamespace
     from flow_sdk.namespaces.vector import VectorNamespace
@@ -50,7 +50,7 @@ def _env(value: object, name: str, default: str = "") -> str:
 
 
 class FlowSDK:
-    """Unified SDK facade for HSL customer code blocks.
+    """Unified SDK facade for code that runs on the platform: code blocks, agents, workflows and hosted services.
 
     Initializes from environment variables when called with no arguments (the normal case inside
     platform execution contexts). Namespaces are created on first access and share one pooled HTTP
@@ -181,7 +181,7 @@ class FlowSDK:
         headers: dict[str, str] | None = None,
         service: dict[str, Any] | None = None,
     ) -> Token[dict[str, Any] | None]:
-        """Bind request-scoped HSL context (auth, execution, inbound headers, service) for this task."""
+        """Bind the context of one hosted-service request (auth, execution, inbound headers, service) for this task."""
         normalized_headers: dict[str, str] = {}
         for key, value in (headers or {}).items():
             normalized_key = str(key).strip().lower()
@@ -197,7 +197,7 @@ class FlowSDK:
         )
 
     def reset_request_context(self, token: Token[dict[str, Any] | None]) -> None:
-        """Reset request-scoped HSL context to what it was before the matching bind."""
+        """Reset the hosted-service request context to what it was before the matching bind."""
         self._request_context_var.reset(token)
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -271,8 +271,8 @@ class FlowSDK:
 
     @cached_property
     def services(self) -> ServicesNamespace:
-        """Calls to hosted service endpoints."""
-        from flow_sdk.namespaces.services import ServicesNamespace
+        """Calls to hosted services (this one or others) by method and path."""
+        from flow_sdk.namespaces.service_calls import ServicesNamespace
 
         return ServicesNamespace(self)
 
@@ -341,7 +341,7 @@ class FlowSDK:
 
     @cached_property
     def service_tokens(self) -> ServiceTokensNamespace:
-        """HSL service tokens."""
+        """Service tokens: short-lived tokens a hosted service mints for its callers."""
         from flow_sdk.namespaces.service_tokens import ServiceTokensNamespace
 
         return ServiceTokensNamespace(self)
@@ -355,7 +355,7 @@ class FlowSDK:
 
     @cached_property
     def service(self) -> ServiceNamespace:
-        """The running hosted service: its identity and inbound auth."""
-        from flow_sdk.namespaces.service import ServiceNamespace
+        """The hosted service this code runs in (the current service): its identity and inbound auth."""
+        from flow_sdk.namespaces.current_service import ServiceNamespace
 
         return ServiceNamespace(self)
