@@ -5,8 +5,9 @@ Retries live in a wrapper transport (:class:`AsyncRetryTransport` / :class:`Sync
 request of every client gets the same policy, and only what is safe to send again is sent again:
 
 - a failure to connect (nothing was sent) is retried for every request;
-- other transport errors and HTTP 408, 429, 500, 502, 503 and 504 are retried only for idempotent
-  methods (GET, PUT, DELETE, ...) and for requests carrying an ``Idempotency-Key`` (the submissions whose
+- HTTP 429 (refused before any work was done) is retried for every request;
+- other transport errors and HTTP 408, 500, 502, 503 and 504 are retried only for idempotent methods
+  (GET, PUT, DELETE, ...) and for requests carrying an ``Idempotency-Key`` (the submissions whose
   operations declare that header; the platform runs them once however often they arrive);
 - a request marked ``retry="connect"`` (a call to a user's hosted service) is retried only when the
   connection failed;
@@ -51,7 +52,9 @@ __all__ = [
     "AsyncHttpSession",
     "AsyncRetryTransport",
     "BearerAuth",
+    "ClientTransport",
     "RetryPolicy",
+    "SyncClientTransport",
     "SyncRetryTransport",
     "TokenRefresher",
     "billing_headers",
@@ -92,11 +95,14 @@ class RetryPolicy:
 
     Attributes:
         max_retries: Retries after the first attempt (0 disables retrying).
+        idempotency_key: Replaces the fresh ``Idempotency-Key`` of a request that carries one (a key
+            chosen by the caller with ``with_options(idempotency_key=...)``).
         base_delay: Backoff base in seconds; attempt n waits up to ``base_delay * 2**n``.
         max_delay: Upper bound of any single wait, including one asked for by ``Retry-After``.
     """
 
     max_retries: int = DEFAULT_MAX_RETRIES
+    idempotency_key: str | None = None
     base_delay: float = 0.5
     max_delay: float = 30.0
     rng: random.Random = field(default_factory=random.Random, repr=False)
@@ -104,6 +110,11 @@ class RetryPolicy:
     def should_retry_status(self, status_code: int) -> bool:
         """Return True when a response with this status is worth another attempt (if resending is safe)."""
         return status_code in RETRYABLE_STATUS_CODES
+
+    def apply_idempotency_key(self, request: httpx.Request) -> None:
+        """Put the caller's chosen key on a request that carries an Idempotency-Key."""
+        if self.idempotency_key is not None and IDEMPOTENCY_HEADER in request.headers:
+            request.headers[IDEMPOTENCY_HEADER] = self.idempotency_key
 
     def retry_after_error(self, request: httpx.Request, error: httpx.TransportError, attempt: int) -> bool:
         """Whether to send ``request`` again after a transport failure (see the module docstring)."""
@@ -122,6 +133,8 @@ class RetryPolicy:
             return True
         if hint == "false":
             return False
+        if response.status_code == 429:  # refused before any work was done: safe to send again
+            return True
         return self.should_retry_status(response.status_code) and _may_resend(request)
 
     def delay(self, attempt: int, response: httpx.Response | None = None) -> float:
@@ -190,6 +203,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``, retrying safe failures."""
+        self.policy.apply_idempotency_key(request)
         attempt = 0
         while True:
             log_request(request, attempt)
@@ -229,6 +243,7 @@ class SyncRetryTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``, retrying safe failures."""
+        self.policy.apply_idempotency_key(request)
         attempt = 0
         while True:
             log_request(request, attempt)
@@ -395,13 +410,14 @@ def build_async_client(
     max_retries: int = DEFAULT_MAX_RETRIES,
     headers: Mapping[str, str] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    idempotency_key: str | None = None,
 ) -> httpx.AsyncClient:
     """Build a pooled ``httpx.AsyncClient`` with auth, timeout, billing headers, proxies and retries.
 
     Without a ``transport`` (tests pass ``httpx.MockTransport``), the proxy environment variables are
     honoured: each proxy gets its own retrying transport, mounted as httpx would mount it.
     """
-    policy = RetryPolicy(max_retries=max_retries)
+    policy = RetryPolicy(max_retries=max_retries, idempotency_key=idempotency_key)
     limits = httpx.Limits(max_connections=100)
     mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
     if transport is None:
@@ -427,9 +443,10 @@ def build_sync_client(
     max_retries: int = DEFAULT_MAX_RETRIES,
     headers: Mapping[str, str] | None = None,
     transport: httpx.BaseTransport | None = None,
+    idempotency_key: str | None = None,
 ) -> httpx.Client:
     """Build an ``httpx.Client`` (for CLIClient) with the same options, proxies and retries as the async one."""
-    policy = RetryPolicy(max_retries=max_retries)
+    policy = RetryPolicy(max_retries=max_retries, idempotency_key=idempotency_key)
     mounts: dict[str, httpx.BaseTransport | None] = {}
     if transport is None:
         for pattern, proxy in environment_proxies().items():
@@ -444,6 +461,32 @@ def build_sync_client(
     )
 
 
+class ClientTransport(httpx.AsyncBaseTransport):
+    """Send through an ``httpx.AsyncClient`` the caller brought (``with_options(http_client=...)``).
+
+    Requests arrive complete (absolute URL, auth header, timeouts); the caller's client adds its own
+    transport, proxies, event hooks and limits. Closing this transport leaves the caller's client open.
+    """
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` with the caller's client, leaving the body to be read by ours."""
+        return await self.client.send(request, stream=True)
+
+
+class SyncClientTransport(httpx.BaseTransport):
+    """The sync twin of :class:`ClientTransport`, for ``CLIClient.with_options(http_client=...)``."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` with the caller's client, leaving the body to be read by ours."""
+        return self.client.send(request, stream=True)
+
+
 class AsyncHttpSession:
     """Pooled async clients per base URL and per running event loop, sharing one :class:`BearerAuth`.
 
@@ -456,7 +499,9 @@ class AsyncHttpSession:
         auth: The shared bearer auth.
         timeout: Request timeout in seconds.
         max_retries: Retries per request.
-        transport: Optional inner transport (tests pass ``httpx.MockTransport``).
+        headers: Headers sent with every request (``with_options(extra_headers=...)``).
+        transport: Optional inner transport (tests pass ``httpx.MockTransport``; a brought
+            ``http_client`` is wrapped in :class:`ClientTransport`).
     """
 
     def __init__(
@@ -467,13 +512,43 @@ class AsyncHttpSession:
         max_retries: int = DEFAULT_MAX_RETRIES,
         refresher: TokenRefresher | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
     ) -> None:
         self.auth = BearerAuth(token, refresher)
+        self.idempotency_key = idempotency_key
         self.timeout = timeout
         self.max_retries = max_retries
         self.transport = transport
+        self.headers = dict(headers or {})
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clients: dict[str, httpx.AsyncClient] = {}
+        self._derived: list[AsyncHttpSession] = []
+
+    def derive(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> AsyncHttpSession:
+        """Return a session with other options and its own pools, sharing this one's auth (and token).
+
+        The derived session's pools are closed with this session's.
+        """
+        derived = AsyncHttpSession(
+            "",
+            timeout=resolve_timeout(timeout) if timeout is not None else self.timeout,
+            max_retries=self.max_retries if max_retries is None else max_retries,
+            transport=ClientTransport(http_client) if http_client is not None else self.transport,
+            headers={**self.headers, **(headers or {})},
+            idempotency_key=self.idempotency_key if idempotency_key is None else idempotency_key,
+        )
+        derived.auth = self.auth
+        self._derived.append(derived)
+        return derived
 
     def __repr__(self) -> str:
         return f"AsyncHttpSession(clients={sorted(self._clients)!r}, auth={self.auth!r})"
@@ -492,7 +567,9 @@ class AsyncHttpSession:
             self.auth,
             timeout=self.timeout,
             max_retries=self.max_retries,
+            headers=self.headers,
             transport=self.transport,
+            idempotency_key=self.idempotency_key,
         )
         self._clients[base_url] = created
         return created
@@ -502,7 +579,13 @@ class AsyncHttpSession:
         self.auth.token = token
 
     async def aclose(self) -> None:
-        """Close every cached client of the running loop (those of closed loops are dropped)."""
+        """Close every cached client of the running loop and of the derived sessions.
+
+        Clients of a loop that is no longer running are dropped, not closed (their loop is gone).
+        """
+        derived, self._derived = self._derived, []
+        for session in derived:
+            await session.aclose()
         clients, self._clients = list(self._clients.values()), {}
         if self._loop is not None and self._loop is not _running_loop():
             return

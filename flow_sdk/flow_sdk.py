@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping
 from contextvars import ContextVar, Token
@@ -167,6 +168,48 @@ class FlowSDK:
             client._session, client._owns_session = self._session, False
             self._gateway_client = client
         return self._gateway_client
+
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> FlowSDK:
+        """Return a copy of this SDK whose calls use other request options.
+
+        The copy shares the configuration, the token (a refresh reaches both) and the bound request
+        context; it has its own connection pools, closed by :meth:`close` of either.
+
+        Args:
+            timeout: Request timeout in seconds.
+            max_retries: Retries of a failed request that is safe to send again (0: none).
+            extra_headers: Headers added to every request.
+            idempotency_key: The ``Idempotency-Key`` of the copy's submissions (the operations that take
+                one), e.g. to submit an execution exactly once across restarts of the caller: the
+                platform runs a submission once per key.
+            http_client: An ``httpx.AsyncClient`` to send through (its transport, proxies, limits and
+                event hooks); base URL, auth, headers, timeouts and retries stay the SDK's.
+
+        Example:
+            >>> quick = flow.with_options(timeout=5, max_retries=0)
+            >>> await quick.secrets.get("API_KEY")
+        """
+        clone = copy.copy(self)
+        for name in [name for name, value in vars(type(self)).items() if isinstance(value, cached_property)]:
+            clone.__dict__.pop(name, None)
+        clone._session = self._session.derive(
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=extra_headers,
+            idempotency_key=idempotency_key,
+            http_client=http_client,
+        )
+        clone._platform_client = None
+        clone._gateway_client = None
+        return clone
 
     # -- request context -----------------------------------------------------------------------------
 

@@ -15,10 +15,13 @@ import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from flow_local.harness import LocalPlatform
 from flow_sdk import CLIClient, FlowConfig, FlowSDK, PlatformExecutionError
+
+from .conftest import created
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 FAILING_SERVICE = """
@@ -165,3 +168,51 @@ def test_debug_log_shows_requests_and_never_the_token(lp: LocalPlatform, runtime
     assert "-> 200 (request_id=" in result.stderr
     assert "'authorization': '<redacted>'" in result.stderr.lower()
     assert runtime_env["AUTH_TOKEN"] not in result.stderr + result.stdout
+
+
+def test_with_options_sends_through_a_brought_client_with_its_own_options(
+    runtime_env: dict[str, str],
+) -> None:
+    seen: list[httpx.Request] = []
+
+    async def record(request: httpx.Request) -> None:
+        seen.append(request)
+
+    async def main() -> None:
+        async with httpx.AsyncClient(event_hooks={"request": [record]}) as mine, FlowSDK() as flow:
+            tuned = flow.with_options(
+                timeout=7, max_retries=0, extra_headers={"X-Trace": "t1"}, http_client=mine
+            )
+            assert await tuned.secrets.list() == await flow.secrets.list()
+
+    asyncio.run(main())
+    assert len(seen) == 1, "only the configured copy sends through the brought client"
+    assert seen[0].headers["X-Trace"] == "t1"
+    assert seen[0].headers["Authorization"] == f"Bearer {runtime_env['AUTH_TOKEN']}"
+    assert seen[0].extensions["timeout"]["read"] == 7
+
+
+async def test_one_idempotency_key_submits_an_execution_once(flow: FlowSDK, admin: httpx.Client) -> None:
+    block = created(
+        admin.post(
+            "/components/code_block", json={"name": "once", "spec": {"source": "def main():\n    return 1\n"}}
+        )
+    )
+    keyed = flow.with_options(idempotency_key="submit-once-1")
+    first = await keyed.code_blocks.submit(block["id"], {})
+    again = await flow.with_options(idempotency_key="submit-once-1").code_blocks.submit(block["id"], {})
+    other = await flow.code_blocks.submit(block["id"], {})
+    assert first["execution_id"] == again["execution_id"] != other["execution_id"]
+
+
+def test_cli_client_with_options_keeps_the_configuration(lp: LocalPlatform) -> None:
+    seen: list[httpx.Request] = []
+    config = FlowConfig(platform_url=lp.url, access_token=lp.admin_token, org_id=lp.org_id)
+    with (
+        httpx.Client(event_hooks={"request": [seen.append]}) as mine,
+        CLIClient(config) as cli,
+        cli.with_options(timeout=9, extra_headers={"X-Trace": "t2"}, http_client=mine) as tuned,
+    ):
+        assert tuned.list_orgs() == cli.list_orgs()
+    assert len(seen) == 1 and seen[0].headers["X-Trace"] == "t2"
+    assert seen[0].extensions["timeout"]["read"] == 9
