@@ -10,11 +10,17 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flow_platform_client import AuthenticatedClient
-from flow_platform_client.api.auth import approve_cli_login_request
-from flow_platform_client.models import CliLoginApproval
+from flow_platform_client.auth import build_approve_cli_login_request_request
+from flow_types import (
+    Execution,
+    ExecutionEvent,
+    ExecutionResult,
+    HostedServiceLogs,
+    Workspace,
+)
 
 from flow_sdk import CLIClient, FlowConfig, FlowSDK
+from flow_sdk._errors import PlatformNotFoundError
 
 T = TypeVar("T")
 TERMINAL = ("completed", "failed", "timeout", "cancelled")
@@ -54,50 +60,49 @@ class ConsoleData:
     async def _sync(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(call, *args, **kwargs)
 
-    async def workspaces(self) -> list[dict[str, Any]]:
+    async def workspaces(self) -> list[Workspace]:
         """Workspaces of the org."""
         return await self._sync(self.cli.list_workspaces, self.org_id)
 
-    async def executions(
-        self, status: str | None, kind: str | None, limit: int = 100
-    ) -> list[dict[str, Any]]:
+    async def executions(self, status: str | None, kind: str | None, limit: int = 100) -> list[Execution]:
         """Executions, newest first, by status (server-side) and kind (component type)."""
         found = await self._sync(self.cli.list_executions, limit=limit, status=status or None)
         return [item for item in found if not kind or item.get("component_type") == kind]
 
-    async def execution(self, execution_id: str) -> dict[str, Any]:
+    async def execution(self, execution_id: str) -> Execution:
         """One execution's record."""
         return await self._sync(self.cli.get_execution, execution_id)
 
-    async def result(self, execution_id: str) -> dict[str, Any]:
+    async def result(self, execution_id: str) -> ExecutionResult:
         """The result envelope (status, output, error, stdout, stderr, usage) as it stands."""
         return await self._sync(self.cli.get_execution_result, execution_id)
 
-    async def events(self, execution_id: str, after_seq: int, wait_seconds: float) -> list[dict[str, Any]]:
+    async def events(self, execution_id: str, after_seq: int, wait_seconds: float) -> list[ExecutionEvent]:
         """Events after ``after_seq``, held up to ``wait_seconds`` for new ones."""
         return await self._sync(
             self.cli.list_execution_events, execution_id, after_seq=after_seq, wait_seconds=wait_seconds
         )
 
-    async def cancel(self, execution_id: str) -> dict[str, Any]:
+    async def cancel(self, execution_id: str) -> Execution:
         """Ask the platform to cancel an execution."""
         return await self._sync(self.cli.cancel_execution, execution_id)
 
     async def services(self) -> list[dict[str, Any]]:
         """Hosted services with their versions."""
-        services = await self._sync(self.cli.hosted_services.list)
-        for service in services:
-            service["versions"] = await self._sync(self.cli.hosted_services.versions, str(service["id"]))
-        return services
+        found = []
+        for service in await self._sync(self.cli.hosted_services.list):
+            versions = await self._sync(self.cli.hosted_services.versions, str(service["id"]))
+            found.append({**service, "versions": versions})
+        return found
 
     async def service(self, service_id: str) -> dict[str, Any]:
         """A service with its versions and their health."""
         service = await self._sync(self.cli.hosted_services.get, service_id)
-        service["versions"] = await self._sync(self.cli.hosted_services.versions, service_id)
-        service["health"] = await self._sync(self.cli.hosted_services.health, service_id)
-        return service
+        versions = await self._sync(self.cli.hosted_services.versions, service_id)
+        health = await self._sync(self.cli.hosted_services.health, service_id)
+        return {**service, "versions": versions, "health": health}
 
-    async def service_logs(self, service_id: str, tail: int = 200) -> dict[str, Any]:
+    async def service_logs(self, service_id: str, tail: int = 200) -> HostedServiceLogs:
         """The last log lines of a service's newest version."""
         return await self._sync(self.cli.hosted_services.logs, service_id, tail=tail)
 
@@ -113,11 +118,11 @@ class ConsoleData:
         """Audit events of the workspace, newest first."""
         return [dict(item) for item in await self.sdk.audit.list(limit=limit)]
 
-    async def approve_login(self, user_code: str) -> int:
-        """Approve a pending CLI login for this user; returns the HTTP status of the answer."""
-        client = AuthenticatedClient(base_url=self.url, token=self.token)
-        async with client as opened:
-            answer = await approve_cli_login_request.asyncio_detailed(
-                client=opened, body=CliLoginApproval(user_code=user_code)
-            )
-        return int(answer.status_code)
+    async def approve_login(self, user_code: str) -> bool:
+        """Approve a pending CLI login for this user; False when no pending login has this code."""
+        request = build_approve_cli_login_request_request(body={"user_code": user_code})
+        try:
+            await self._sync(self.cli.send_request, request)
+        except PlatformNotFoundError:
+            return False
+        return True

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import typer
+from flow_types import CliLoginStatus
 
 from flow_sdk.cli.context import EXIT_NOT_FOUND, JsonOption, load_config, make_client, state
 from flow_sdk.cli.output import echo, echo_err, print_json, print_record, status
@@ -54,7 +56,7 @@ def login(
         api_key = sys.stdin.readline().strip()
     if api_key:
         token = CLIClient.exchange_api_key(platform_url, api_key)
-        approved: dict[str, Any] = {}
+        approved: Mapping[str, Any] = {}
     else:
         approved = _login_by_code(platform_url, timeout)
         token = str(approved["access_token"])
@@ -81,7 +83,7 @@ def login(
     echo(f"Profile '{config.profile}' saved to {path}")
 
 
-def _login_by_code(platform_url: str, timeout: float | None) -> dict[str, Any]:
+def _login_by_code(platform_url: str, timeout: float | None) -> CliLoginStatus:
     """Create a CLI login request, show its code, and poll until it is approved."""
     from flow_sdk.cli_client import CLIClient
 

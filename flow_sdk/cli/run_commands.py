@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from flow_types import ExecutionResult
 
 from flow_sdk.cli.context import EXIT_API, JsonOption, make_client, parse_json_object
 from flow_sdk.cli.output import echo, echo_err, print_data, print_json, print_record, print_table, status
@@ -114,7 +116,7 @@ def _run(
 
 def _await_with_status(
     client: CLIClient, execution_id: str, label: str, timeout: float, *, quiet: bool
-) -> dict[str, Any]:
+) -> ExecutionResult:
     """Wait for the terminal envelope, showing a spinner with the current status on stderr."""
     if quiet:
         return client.await_execution_result(execution_id, timeout_seconds=timeout)
@@ -134,7 +136,7 @@ def _status_updater(status: Status, label: str) -> Any:
     return update
 
 
-def _show_result(envelope: dict[str, Any], label: str, as_json: bool) -> None:
+def _show_result(envelope: ExecutionResult, label: str, as_json: bool) -> None:
     """Print what the run printed (on stderr), then its output; for any other end, the error and exit 1.
 
     The block's own stdout and stderr go to stderr so that stdout holds only the output (``| jq`` works).
@@ -148,7 +150,7 @@ def _show_result(envelope: dict[str, Any], label: str, as_json: bool) -> None:
             print_data(envelope.get("output"))
     if state == "completed":
         return
-    error = envelope.get("error") or {}
+    error: Mapping[str, Any] = envelope.get("error") or {}
     kind = f"{error.get('type')}: " if error.get("type") else ""
     echo_err(f"error: {label} {state}: {kind}{error.get('message') or state}")
     if error.get("traceback") and not as_json:
@@ -156,7 +158,7 @@ def _show_result(envelope: dict[str, Any], label: str, as_json: bool) -> None:
     raise typer.Exit(EXIT_API)
 
 
-def _show_streams(envelope: dict[str, Any]) -> None:
+def _show_streams(envelope: ExecutionResult) -> None:
     """Print the stdout and stderr an execution captured, as it printed them, on stderr."""
     for stream in ("stdout", "stderr"):
         text = envelope.get(stream)
@@ -267,7 +269,7 @@ def execution_logs(
             return
 
 
-def _print_event(event: dict[str, Any], as_json: bool) -> None:
+def _print_event(event: Mapping[str, Any], as_json: bool) -> None:
     """One event: a JSON line, or ``seq  type  data``; printed at once so a follower sees it live."""
     if as_json:
         echo(json.dumps(event, sort_keys=True, default=str))

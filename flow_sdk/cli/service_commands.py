@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from flow_types import DdlResult
 
 from flow_sdk.cli.context import JsonOption, make_client, parse_json_object
 from flow_sdk.cli.output import echo, echo_err, print_json, print_table
@@ -52,7 +54,7 @@ def list_services(ctx: typer.Context, as_json: bool = JsonOption) -> None:
         print_table(services, columns, title="hosted services")
 
 
-def _with_running_version(service: dict[str, Any], client: CLIClient) -> dict[str, Any]:
+def _with_running_version(service: Mapping[str, Any], client: CLIClient) -> dict[str, Any]:
     """The service with ``running_version`` (newest running one), ``latest_version`` and ``status``."""
     versions = client.hosted_services.versions(str(service["id"]))
     running = [v["version"] for v in versions if v.get("status") == "running"]
@@ -118,7 +120,7 @@ def ddl(
         _show_ddl(result, "Executed" if result.get("executed", True) else "Result")
 
 
-def _show_ddl(result: dict[str, Any], heading: str) -> None:
+def _show_ddl(result: DdlResult, heading: str) -> None:
     echo(f"{heading} ({result.get('status')}):")
     for statement in result.get("statements", []):
         echo(f"  {statement}")
