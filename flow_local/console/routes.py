@@ -263,14 +263,14 @@ async def approve(request: Request) -> HTMLResponse:
     check_csrf(request, session, form.get("csrf", ""))
     code = form.get("code", "").strip().upper()
     async with _data(request, session) as data:
-        answer = await data.approve_login(code)
+        approved = await data.approve_login(code)
     message = (
         f"Approved: the terminal showing {code} is now logged in."
-        if answer == 200
+        if approved
         else (f"No pending login with code {code} (it may have expired): start `flow login` again.")
     )
     return _page(
-        "approve.html", request, session, 200 if answer == 200 else 404, code=code, message=message, ws=""
+        "approve.html", request, session, 200 if approved else 404, code=code, message=message, ws=""
     )
 
 

@@ -30,7 +30,7 @@ from flow_sdk.cli.output import OutputFormat, echo, echo_err, set_output_format
 
 __all__ = ["app"]
 
-DISTRIBUTION = "flow-sdk"
+DISTRIBUTION = "manifest-flow-sdk"
 
 
 class FlowGroup(TyperGroup):
@@ -97,7 +97,7 @@ class LazyLocalGroup(TyperGroup):
             except ImportError as exc:
                 echo_err(
                     f"error: the local platform is not installed ({exc.name} is missing): "
-                    "pip install 'flow-sdk[local]'"
+                    "pip install 'manifest-flow-sdk[local]'"
                 )
                 raise typer.Exit(EXIT_USAGE) from None
             command = typer.main.get_command(local_app)
@@ -143,7 +143,7 @@ def _show_version(value: bool) -> None:
         try:
             echo(f"flow {version(DISTRIBUTION)}")
         except PackageNotFoundError:
-            echo("flow (version unknown: the flow-sdk package is not installed)")
+            echo(f"flow (version unknown: the {DISTRIBUTION} package is not installed)")
         raise typer.Exit()
 
 

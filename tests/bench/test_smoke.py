@@ -18,6 +18,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ROW_KEYS = [
     "import_flow_sdk",
     "import_flow_sdk_facade",
+    "flow_help",
+    "serve_first_health",
     "gateway_chat_completion",
     "state_get",
     "cli_list_orgs",
