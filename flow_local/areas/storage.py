@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, Response
 from flow_server_models import PresignedUrl, PresignRequest, StorageObject
+from flow_server_routers._support import RawBody
+from flow_server_routers.storage import StorageOperations
+from starlette.responses import Response
 
-from flow_local.areas.tenants import TenantsBackend, check_org
-from flow_local.auth import principal_of
-from flow_local.core import Platform, platform_of
+from flow_local.areas.tenants import TenantsBackend
+from flow_local.auth import require_org
+from flow_local.call import Call
+from flow_local.core import Platform
 from flow_local.errors import ApiError, bad_request, forbidden, not_found
 from flow_local.values import iso_from_unix, now_iso
 
@@ -43,7 +46,7 @@ def check_key(key: str) -> str:
     return key
 
 
-class StorageBackend:
+class StorageBackend(StorageOperations[Call]):
     """Objects of an organization on disk, with metadata in SQLite."""
 
     def __init__(self, platform: Platform) -> None:
@@ -116,7 +119,7 @@ class StorageBackend:
         self._path(org_id, key).unlink(missing_ok=True)
         self.db.execute("DELETE FROM storage_objects WHERE org_id=? AND key=?", (org_id, key))
 
-    def list(self, org_id: str, prefix: str) -> list[dict[str, Any]]:
+    def list_objects(self, org_id: str, prefix: str) -> list[dict[str, Any]]:
         """Objects whose key starts with ``prefix``."""
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         rows = self.db.query(
@@ -153,80 +156,57 @@ class StorageBackend:
         if expires < time.time():
             raise forbidden("the presigned URL has expired")
 
+    def _authorize(
+        self, call: Call, org_id: str, key: str, method: str, expires: int | None, signature: str | None
+    ) -> None:
+        """A presigned signature when given, otherwise the bearer token's organization."""
+        if signature is not None:
+            self.check_presigned(method, org_id, key, expires, signature)
+            self.platform.backend(TenantsBackend).get_org(org_id)
+            return
+        require_org(call.principal, org_id)
+        self.platform.backend(TenantsBackend).get_org(org_id)
 
-router = APIRouter(prefix="/api/v1/orgs/{org_id}/storage", tags=["storage"])
+    async def list_storage_objects(self, call: Call, *, org_id: str, prefix: str) -> list[StorageObject]:
+        """Objects whose key starts with ``prefix``."""
+        return [StorageObject.model_validate(o) for o in self.list_objects(org_id, prefix)]
 
+    async def download_storage_object(
+        self, call: Call, *, org_id: str, key: str, expires: int | None, signature: str | None
+    ) -> Response:
+        """An object's bytes with its content type (bearer token or presigned GET)."""
+        self._authorize(call, org_id, key, "GET", expires, signature)
+        data, meta = self.get(org_id, key)
+        return Response(content=data, media_type=meta["content_type"], headers={"ETag": f'"{meta["etag"]}"'})
 
-def _storage(request: Request) -> StorageBackend:
-    return platform_of(request).backend(StorageBackend)
+    async def upload_storage_object(
+        self,
+        call: Call,
+        *,
+        org_id: str,
+        key: str,
+        expires: int | None,
+        signature: str | None,
+        body: RawBody,
+    ) -> StorageObject:
+        """Store the raw body (bearer token or presigned PUT); 413 past the object size limit."""
+        self._authorize(call, org_id, key, "PUT", expires, signature)
+        limit = self.platform.settings.max_object_bytes
+        declared = body.declared_length
+        if declared is not None and declared > limit:
+            raise ApiError(413, "too_large", f"objects are limited to {limit} bytes")
+        data = await body.read()
+        if len(data) > limit:
+            raise ApiError(413, "too_large", f"objects are limited to {limit} bytes")
+        content_type = body.content_type or "application/octet-stream"
+        return StorageObject.model_validate(self.put(org_id, key, data, content_type))
 
+    async def delete_storage_object(
+        self, call: Call, *, org_id: str, key: str, expires: int | None, signature: str | None
+    ) -> None:
+        """Delete an object (bearer token only: a presigned URL never deletes)."""
+        self.delete(org_id, key)
 
-def _authorize(
-    request: Request, org_id: str, key: str, method: str, expires: int | None, signature: str | None
-) -> None:
-    """A presigned signature when given, otherwise the bearer token's org."""
-    if signature is not None:
-        _storage(request).check_presigned(method, org_id, key, expires, signature)
-        platform_of(request).backend(TenantsBackend).get_org(org_id)
-        return
-    check_org(request, principal_of(request), org_id)
-
-
-@router.get("/objects")
-async def list_storage_objects(
-    request: Request, org_id: str, prefix: str = Query("", max_length=1024)
-) -> list[dict[str, Any]]:
-    """GET .../storage/objects?prefix=."""
-    check_org(request, principal_of(request), org_id)
-    return [StorageObject(**o).model_dump(mode="json") for o in _storage(request).list(org_id, prefix)]
-
-
-@router.get("/objects/{key:path}")
-async def download_storage_object(
-    request: Request,
-    org_id: str,
-    key: str,
-    expires: int | None = None,
-    signature: str | None = Query(None, max_length=128),
-) -> Response:
-    """GET .../storage/objects/{key} (bearer token or presigned GET)."""
-    _authorize(request, org_id, key, "GET", expires, signature)
-    data, meta = _storage(request).get(org_id, key)
-    return Response(content=data, media_type=meta["content_type"], headers={"ETag": f'"{meta["etag"]}"'})
-
-
-@router.put("/objects/{key:path}")
-async def upload_storage_object(
-    request: Request,
-    org_id: str,
-    key: str,
-    expires: int | None = None,
-    signature: str | None = Query(None, max_length=128),
-) -> dict[str, Any]:
-    """PUT .../storage/objects/{key}: the body is the raw bytes (bearer token or presigned PUT)."""
-    _authorize(request, org_id, key, "PUT", expires, signature)
-    limit = platform_of(request).settings.max_object_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "too_large", f"objects are limited to {limit} bytes")
-    data = await request.body()
-    if len(data) > limit:
-        raise ApiError(413, "too_large", f"objects are limited to {limit} bytes")
-    content_type = request.headers.get("content-type", "application/octet-stream")
-    return StorageObject(**_storage(request).put(org_id, key, data, content_type)).model_dump(mode="json")
-
-
-@router.delete("/objects/{key:path}", status_code=204)
-async def delete_storage_object(request: Request, org_id: str, key: str) -> Response:
-    """DELETE .../storage/objects/{key}."""
-    check_org(request, principal_of(request), org_id)
-    _storage(request).delete(org_id, key)
-    return Response(status_code=204)
-
-
-@router.post("/presign")
-async def presign_storage_object(request: Request, org_id: str, body: PresignRequest) -> dict[str, Any]:
-    """POST .../storage/presign."""
-    check_org(request, principal_of(request), org_id)
-    result = _storage(request).presign(org_id, body.key, body.method, body.ttl_seconds or 3600)
-    return PresignedUrl(**result).model_dump(mode="json")
+    async def presign_storage_object(self, call: Call, *, org_id: str, body: PresignRequest) -> PresignedUrl:
+        """A URL allowing one method on one key until it expires."""
+        return PresignedUrl.model_validate(self.presign(org_id, body.key, body.method, body.ttl_seconds))
