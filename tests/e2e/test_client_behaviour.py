@@ -216,3 +216,17 @@ def test_cli_client_with_options_keeps_the_configuration(lp: LocalPlatform) -> N
         assert tuned.list_orgs() == cli.list_orgs()
     assert len(seen) == 1 and seen[0].headers["X-Trace"] == "t2"
     assert seen[0].extensions["timeout"]["read"] == 9
+
+
+async def test_with_raw_response_gives_status_headers_and_request_id(
+    flow: FlowSDK, lp: LocalPlatform
+) -> None:
+    await flow.storage.upload("raw/a.txt", b"a")
+    raw = await flow.with_raw_response.storage.list("raw/")
+    assert raw.status_code == 200 and raw.request_id
+    assert raw.headers["content-type"].startswith("application/json")
+    assert [item["key"] for item in raw.parsed] == ["raw/a.txt"]
+    config = FlowConfig(platform_url=lp.url, access_token=lp.admin_token, org_id=lp.org_id)
+    with CLIClient(config) as cli:
+        orgs = cli.with_raw_response.list_orgs()
+        assert orgs.status_code == 200 and orgs.request_id and orgs.parsed == cli.list_orgs()
