@@ -92,7 +92,7 @@ class LocalPlatform:
     def _start_process(self) -> None:
         log = (self.data_dir / "server.log").open("ab")
         command = [sys.executable, "-m", "flow_local", "serve", "--host", self.host, "--port", str(self.port)]
-        command += ["--data-dir", str(self.data_dir), "--quiet"]
+        command += ["--data-dir", str(self.data_dir), "--quiet", "--direct"]
         self.process = sp.Popen(command, stdout=log, stderr=sp.STDOUT, start_new_session=True)
         log.close()
 
@@ -229,11 +229,11 @@ class LocalPlatform:
             raise RuntimeError("create_tenant() needs the in-process (thread) mode")
         tenants = self.platform.backend(TenantsBackend)
         org = tenants.create_org(org_name)
-        ws = tenants.create_workspace(org["id"], "default")
+        ws = tenants.add_workspace(org["id"], "default")
         ring = self.platform.backend(ResourcesBackend).create(
             org["id"], ws["id"], "ring", {"name": "dev", "spec": {"stage": "dev"}}
         )
-        key = tenants.create_api_key(org["id"], "test key")
+        key = tenants.add_api_key(org["id"], "test key")
         token = self.platform.tokens.mint_user_token("tenant-admin", org["id"], ttl_seconds=24 * 3600)
         return {
             "org_id": org["id"],
