@@ -55,6 +55,7 @@ from flow_local.areas.system import SystemBackend, document_router
 from flow_local.areas.tenants import TenantsBackend
 from flow_local.areas.vector import VectorBackend
 from flow_local.bootstrap import ensure_defaults
+from flow_local.console import install_console
 from flow_local.core import Platform, PlatformComponent, platform_of
 from flow_local.errors import install_error_handlers
 from flow_local.gateway.backend import GatewayBackend
@@ -128,6 +129,7 @@ def create_app(settings: Settings) -> FastAPI:
             for component in reversed(started):
                 try:
                     await component.stop()
+                    logger.info("stopped %s", type(component).__name__)
                 except Exception:
                     logger.exception("stopping %r failed", component)
             platform.components.clear()
@@ -143,5 +145,6 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     for router in routers():
         app.include_router(router)
+    install_console(app)
     app.add_middleware(RequestIdMiddleware)
     return app
