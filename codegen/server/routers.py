@@ -3,7 +3,8 @@ FastAPI router that validates each request exactly as the document says and call
 
 One module per tag (``storage.py``: ``StorageOperations`` and ``storage_router()``), plus:
 
-* ``types.py``: the enums that parameters use, as ``Literal`` aliases (``ComponentType``, ...);
+* ``types.py``: the document's named enums and the enums of parameters, as ``Literal`` aliases
+  (``ComponentType``, ``TokenScope``, ...);
 * ``_support.py``: the pieces every router shares (``Access``, ``RawBody``, the JSON renderer).
 
 ``generate.py`` calls :func:`write_routers`; the output is formatted and stamped with the rest of
@@ -329,6 +330,12 @@ class _Reader:
             answer_type=answer_type,
         )
 
+    def named_enums(self) -> None:
+        """Register every named enum schema of the document, so backends import its values."""
+        for name, schema in self.schemas.items():
+            if "enum" in schema:
+                self._enum_alias(name, list(schema["enum"]))
+
     def tags(self) -> list[Tag]:
         """Every tag of the document with its operations; catch-all routes come last in each tag."""
         tags = {
@@ -370,6 +377,7 @@ def _environment() -> jinja2.Environment:
 def write_routers(spec: Mapping[str, Any], out: Path) -> list[Path]:
     """Write the package into ``out`` (created) and return the files written."""
     reader = _Reader(spec)
+    reader.named_enums()
     tags = reader.tags()
     env = _environment()
     out.mkdir(parents=True, exist_ok=True)

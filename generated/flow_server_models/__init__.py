@@ -67,7 +67,7 @@ class CurrentUser(BaseModel):
     token_type: Annotated[str, Field(description="user, execution, service or service_token")]
     org_id: str
     workspace_id: str | None = None
-    scopes: list[str]
+    scopes: list[Literal["read", "write", "admin"]]
     email: str | None = None
     name: str | None = None
     expires_at: AwareDatetime | None = None

@@ -37,7 +37,9 @@ def _rename_in_document(document: Path) -> None:
     spec = yaml.safe_load(document.read_text())
     presign = spec["components"]["schemas"]["PresignRequest"]
     presign["properties"]["ttl_secs"] = presign["properties"].pop("ttl_seconds")
-    presign["required"] = ["ttl_secs" if name == "ttl_seconds" else name for name in presign.get("required", [])]
+    presign["required"] = [
+        "ttl_secs" if name == "ttl_seconds" else name for name in presign.get("required", [])
+    ]
     listing = spec["paths"]["/api/v1/orgs/{org_id}/storage/objects"]["get"]
     (prefix,) = [p for p in listing["parameters"] if p.get("name") == "prefix"]
     prefix["name"] = "key_prefix"
@@ -48,11 +50,20 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
+def _type_errors(tree: Path, cache: Path) -> tuple[set[str], str]:
+    """The ``path:line: error`` lines of mypy over both packages, and the whole output."""
+    checked = _run([sys.executable, "-m", "mypy", "flow_local", "flow_sdk", "--cache-dir", str(cache)], tree)
+    output = checked.stdout + checked.stderr
+    assert checked.returncode in (0, 1), output
+    return {line for line in output.splitlines() if ": error:" in line}, output
+
+
 @pytest.mark.slow
 def test_renames_in_the_document_fail_the_type_check_on_both_sides(tmp_path: Path) -> None:
     tree = tmp_path / "tree"
     tree.mkdir()
     _copy_tree(tree)
+    before, _ = _type_errors(tree, tmp_path / "cache")
     _rename_in_document(tree / "openapi" / "openapi.yaml")
 
     generated = _run([sys.executable, "codegen/generate.py"], tree)
@@ -60,21 +71,15 @@ def test_renames_in_the_document_fail_the_type_check_on_both_sides(tmp_path: Pat
     routers = (tree / "generated" / "flow_server_routers" / "storage.py").read_text()
     assert "key_prefix: str," in routers and " prefix: str," not in routers
 
-    checked = _run(
-        [sys.executable, "-m", "mypy", "flow_local", "flow_sdk", "--cache-dir", str(tmp_path / "cache")], tree
-    )
-    output = checked.stdout + checked.stderr
-    assert checked.returncode == 1, output
-    failing = {line.split(":", 1)[0] for line in output.splitlines() if ": error:" in line}
-    # The platform side: the backend that implements the storage Protocol, at the renamed names.
-    assert "flow_local/areas/storage.py" in failing, output
-    assert any(
-        "flow_local/areas/storage.py" in line and "list_storage_objects" in line for line in output.splitlines()
-    ), output
-    assert any(
-        "flow_local/areas/storage.py" in line and "ttl_seconds" in line for line in output.splitlines()
-    ), output
-    # The SDK side: the storage namespace that sends both.
-    assert "flow_sdk/namespaces/storage.py" in failing, output
-    # Nothing else breaks: the renames touch storage only.
-    assert failing <= {"flow_local/areas/storage.py", "flow_sdk/namespaces/storage.py"}, output
+    after, output = _type_errors(tree, tmp_path / "cache")
+    new = after - before
+    files = {line.split(":", 1)[0] for line in new}
+    # The platform side: the backend implementing the storage Protocol no longer matches it, and it
+    # reads the renamed field.
+    assert any("flow_local/areas/storage.py" in e and '"list_storage_objects"' in e for e in new), output
+    assert any("flow_local/areas/storage.py" in e and '"ttl_seconds"' in e for e in new), output
+    # The SDK side: the storage namespace passes the old keyword and builds the old body key.
+    assert any("flow_sdk/namespaces/storage.py" in e and '"prefix"' in e for e in new), output
+    assert any("flow_sdk/namespaces/storage.py" in e and '"ttl_seconds"' in e for e in new), output
+    # Nothing else breaks: the renames reach only the code that uses them.
+    assert files == {"flow_local/areas/storage.py", "flow_sdk/namespaces/storage.py"}, output
