@@ -18,7 +18,6 @@ from flow_local.runtime.streams import decode
 from flow_sdk.runtime_contract import INPUT_KEYS, INPUT_STREAM, input_subject
 
 
-
 class StoredInput:
     """An input message read from the stream, with the sequence that identifies it.
 

@@ -123,7 +123,11 @@ class Runner:
         except (NatsTimeoutError, TimeoutError):
             return None
         except Exception as exc:
-            print(f"runner {self.runner_id}: fetching a job failed ({exc}); retrying", file=sys.stderr, flush=True)
+            print(
+                f"runner {self.runner_id}: fetching a job failed ({exc}); retrying",
+                file=sys.stderr,
+                flush=True,
+            )
             await asyncio.sleep(RETRY_FETCH_SECONDS)
             return None
         return messages[0] if messages else None
@@ -176,9 +180,9 @@ class Runner:
         error = result.get("error")
         output = _output(job, str(error.get("message") or "the execution failed") if error else None)
         if not error:
-            output.update(
-                output=result.get("output"), usage=result.get("usage"), messages=result.get("messages")
-            )
+            output["output"] = result.get("output")
+            output["usage"] = result.get("usage")
+            output["messages"] = result.get("messages")
         await js.publish(output_subject(execution_id), encode(output))
 
     async def _take_input(self, execution_id: str, deployment_id: str | None) -> dict[str, Any]:

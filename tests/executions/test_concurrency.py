@@ -90,7 +90,9 @@ async def test_remove_input_keeps_a_newer_input_of_the_same_execution(js: JetStr
     assert await read_input(js, "ex-retry", None) is None
 
 
-async def test_runner_waits_for_an_input_published_after_the_job(server: NatsServer, js: JetStreamContext) -> None:
+async def test_runner_waits_for_an_input_published_after_the_job(
+    server: NatsServer, js: JetStreamContext
+) -> None:
     """The fallback path: no input stored when the runner takes the job, so it waits for it (SDK fetch)."""
     job = {
         "execution_id": "ex-late",
