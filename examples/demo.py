@@ -15,7 +15,7 @@ import sys
 import httpx
 from rich.console import Console
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 from flow_sdk import CLIClient, FlowConfig, FlowSDK, PlatformClientError, PlatformNotFoundError
 
 console = Console(highlight=False)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flow_local.app import create_app
-    from flow_local.platform import LocalPlatform
+    from flow_local.harness import LocalPlatform
     from flow_local.settings import Settings
 
 __all__ = ["LocalPlatform", "Settings", "create_app"]
@@ -17,7 +17,7 @@ __all__ = ["LocalPlatform", "Settings", "create_app"]
 
 def __getattr__(name: str) -> Any:
     if name == "LocalPlatform":
-        from flow_local.platform import LocalPlatform
+        from flow_local.harness import LocalPlatform
 
         return LocalPlatform
     if name == "create_app":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 from pathlib import Path
 
 import httpx
@@ -100,6 +101,35 @@ def approve(
         typer.echo(f"approval failed ({response.status_code}): {response.json().get('detail')}", err=True)
         raise typer.Exit(1)
     typer.echo(f"approved login request {code}")
+
+
+@local_app.command()
+def reset(
+    data_dir: Path | None = DataDirOption,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete everything the local platform stored (it must be stopped); the next start begins afresh."""
+    settings = Settings.load(data_dir)
+    url = _recorded_url(settings)
+    if _answers(url):
+        typer.echo(f"error: a platform is running on {settings.data_dir} ({url}); stop it first", err=True)
+        raise typer.Exit(1)
+    if not yes:
+        typer.confirm(f"Delete everything in {settings.data_dir}?", abort=True, err=True)
+    for entry in settings.data_dir.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    typer.echo(f"reset {settings.data_dir}")
+
+
+def _answers(url: str) -> bool:
+    """True when a platform answers its health check at ``url``."""
+    try:
+        return httpx.get(f"{url}/api/v1/health", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 from flow_local.runtime.cli import runner_command  # noqa: E402

@@ -2,6 +2,9 @@
 
 ``import flow_sdk`` is cheap: every public name is loaded from its module on first access.
 
+``flow_sdk.__version__`` is the installed distribution's version, read from its metadata on first
+access.
+
 Example:
     >>> from flow_sdk import FlowSDK
     >>> flow = FlowSDK()
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
     from flow_sdk.flow_sdk import FlowSDK
     from flow_sdk.gateway_client import GatewayClient
     from flow_sdk.platform_client import PlatformClient
+
+    __version__: str
 
 __all__ = [
     "CLIAuthenticationError",
@@ -72,6 +77,10 @@ _MODULE_OF: dict[str, str] = {
 
 def __getattr__(name: str) -> Any:
     """Load a public name from its module on first access (PEP 562)."""
+    if name == "__version__":
+        from flow_sdk._metadata import version
+
+        return version()
     if name not in __all__:
         raise AttributeError(f"module 'flow_sdk' has no attribute {name!r}")
     module = importlib.import_module(_MODULE_OF.get(name, "flow_sdk._errors"))

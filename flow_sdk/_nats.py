@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from flow_sdk._errors import ConfigurationError, FlowSDKError, PlatformClientError
+from flow_sdk._metadata import install_hint
 from flow_sdk.runtime_contract import (
     EVENT_TYPES,
     INPUT_KEYS,
@@ -61,8 +62,13 @@ class ExecutionTransport:
             return self._js
         if not self.nats_url:
             raise ConfigurationError.missing("NATS_URL", "nats_url")
-        import nats
-
+        try:
+            import nats
+        except ImportError:
+            raise ConfigurationError(
+                f"the NATS execution transport needs the nats-py package: {install_hint('nats')}",
+                code="missing_dependency",
+            ) from None
         try:
             self._nc = await nats.connect(self.nats_url, connect_timeout=5, max_reconnect_attempts=3)
         except Exception as exc:
@@ -76,10 +82,10 @@ class ExecutionTransport:
         Raises:
             PlatformClientError: No input arrived within ``fetch_timeout_seconds``.
         """
+        js = await self._jetstream()
         from nats.errors import TimeoutError as NatsTimeoutError
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-        js = await self._jetstream()
         subject = input_subject(execution_id)
         config = ConsumerConfig(
             deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.EXPLICIT, filter_subject=subject

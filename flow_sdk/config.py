@@ -282,11 +282,16 @@ def _read_document(path: Path) -> dict[str, Any]:
 
 
 def _write_private(path: Path, document: dict[str, Any]) -> None:
-    """Write JSON to ``path`` atomically with mode 0600 (directory 0700 when created)."""
+    """Write JSON to ``path`` atomically with mode 0600 (directory 0700 when created).
+
+    ``mkstemp`` creates the file readable and writable by its owner only (0600 on POSIX), on every
+    platform and Python version; ``os.replace`` then swaps it in, so the file is never group- or
+    world-readable, not even for a moment. (``os.fchmod`` would add nothing, and Windows lacks it
+    before Python 3.13.)
+    """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(document, handle, indent=2, sort_keys=True)
             handle.write("\n")

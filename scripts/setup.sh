@@ -11,6 +11,8 @@ fi
 if [ ! -x .venv/bin/uv ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check uv
 fi
+# The distribution was called flow-sdk before it took a name of its own on the package index.
+.venv/bin/uv pip uninstall --quiet --python .venv/bin/python flow-sdk 2>/dev/null || true
 .venv/bin/uv pip install --quiet --python .venv/bin/python -e ".[dev]"
 
 if command -v npm >/dev/null 2>&1; then

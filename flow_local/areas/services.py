@@ -27,7 +27,7 @@ from flow_local.auth import Principal, get_principal, require_user
 from flow_local.core import Platform, platform_of
 from flow_local.db import from_json, to_json
 from flow_local.errors import ApiError, conflict, not_found, request_id_of
-from flow_local.platform import free_port
+from flow_local.ports import free_port
 from flow_local.runtime.services.context import CallerContext, new_context_key
 from flow_local.runtime.services.host import LaunchSpec, ServiceHost, VersionKey, forward_headers
 from flow_local.runtime.services.inbound import authenticate_caller, caller_context

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 
 TRIVIAL = "def main(x: int) -> int:\n    return x + 1\n"
 COMPONENT_ID = "bench-trivial"

@@ -12,6 +12,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from flow_sdk._metadata import install_hint
 from flow_sdk.cli import auth_commands, component_commands, run_commands, service_commands, tenancy_commands
 from flow_sdk.cli.context import EXIT_USAGE, describe_error, state
 
@@ -46,7 +47,7 @@ class LazyLocalGroup(TyperGroup):
             except ImportError as exc:
                 typer.echo(
                     f"error: the local platform is not installed ({exc.name} is missing): "
-                    "pip install 'flow-sdk[local]'",
+                    + install_hint("local"),
                     err=True,
                 )
                 raise typer.Exit(EXIT_USAGE) from None

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 
 # Variables of the developer's shell that would change what `flow` does; every test starts without them.
 CLEARED_VARIABLES = (

@@ -11,7 +11,8 @@ import uuid
 import httpx
 import pytest
 
-from flow_local.platform import LocalPlatform, free_port
+from flow_local.harness import LocalPlatform
+from flow_local.ports import free_port
 
 from .conftest import FlowRunner, route_exists, workspace_api
 

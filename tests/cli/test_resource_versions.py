@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 from flow_sdk._errors import CLIClientError
 from flow_sdk.cli_client import CLIClient
 from flow_sdk.config import FlowConfig

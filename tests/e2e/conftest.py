@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 from flow_sdk import FlowSDK
 
 RUNNER_WORKERS = "2"

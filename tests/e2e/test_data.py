@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 from flow_sdk import FlowSDK
 from flow_sdk.platform_client import PlatformClientError, PlatformExecutionError, PlatformNotFoundError
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 import flow_sdk._transport as transport
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 from flow_sdk import ConfigurationError, FlowSDK, FlowSDKError, PlatformClient
 from flow_sdk.gateway_client import GatewayAuthError, GatewayRateLimitError
 from flow_sdk.platform_client import (

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

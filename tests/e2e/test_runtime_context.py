@@ -9,7 +9,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 from flow_sdk import FlowSDK, FlowSDKError
 from flow_sdk.platform_client import PlatformNotFoundError
 

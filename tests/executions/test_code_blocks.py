@@ -12,7 +12,7 @@ from uuid import UUID
 import jwt
 import pytest
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 from flow_sdk import FlowSDK, PlatformClient
 from flow_sdk.platform_client import PlatformExecutionError, PlatformNotFoundError
 

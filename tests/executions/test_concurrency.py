@@ -11,7 +11,7 @@ import nats
 import pytest
 from nats.js.client import JetStreamContext
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 from flow_local.runtime.inputs import read_input, remove_input
 from flow_local.runtime.nats_server import PLATFORM_USER, RUNNER_USER, NatsServer
 from flow_local.runtime.runner import Runner

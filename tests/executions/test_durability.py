@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 from flow_local.runtime.service import kept_port
 
 from .conftest import create_component, start_platform

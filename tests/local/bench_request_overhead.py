@@ -14,7 +14,7 @@ import time
 import httpx
 import numpy as np
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 
 DIMENSIONS = 384
 CHUNK = 10_000

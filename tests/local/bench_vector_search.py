@@ -16,7 +16,7 @@ import numpy as np
 
 from flow_local.areas import vector
 from flow_local.areas.vector import VectorBackend
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 
 DIMENSIONS = 384
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 
 
 @pytest.fixture(scope="module")

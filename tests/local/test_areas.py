@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import httpx
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 
 
 def test_state_initialize_from_component_defaults(client: httpx.Client, ws_path: str) -> None:

@@ -7,7 +7,7 @@ import tempfile
 import httpx
 import pytest
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 
 
 @pytest.mark.slow

@@ -16,7 +16,8 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from flow_local.platform import LocalPlatform, free_port
+from flow_local.harness import LocalPlatform
+from flow_local.ports import free_port
 
 G = "/api/v1/gateway/v1"
 

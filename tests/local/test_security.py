@@ -10,7 +10,7 @@ import httpx
 import jwt
 import pytest
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from flow_local.areas.catalog import COMPONENT_TYPES
 from flow_local.areas.resources import RESOURCE_KINDS
 from flow_local.areas.tenants import TenantsBackend
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 
 
 def _tenants(local: LocalPlatform) -> list[dict[str, str]]:

@@ -10,7 +10,7 @@ import pytest
 
 from flow_local.auth import TokenSigner, get_principal
 from flow_local.errors import ApiError
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 
 KEY = b"k" * 32
 

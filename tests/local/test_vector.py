@@ -11,7 +11,7 @@ import pytest
 
 from flow_local.areas import vector
 from flow_local.areas.vector import MatrixIndex, VectorBackend
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 
 
 def _brute_force(data: np.ndarray, query: np.ndarray, metric: str, k: int) -> tuple[list[int], np.ndarray]:

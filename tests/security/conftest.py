@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from flow_local.platform import LocalPlatform
+from flow_local.harness import LocalPlatform
 from flow_local.runtime.sandbox import landlock_abi
 
 from .conftest import run_code, workspace_api

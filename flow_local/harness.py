@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess as sp
 import sys
 import tempfile
@@ -28,16 +27,10 @@ import uvicorn
 
 from flow_local.bootstrap import Defaults, admin_token, ensure_defaults, runtime_env
 from flow_local.core import Platform
+from flow_local.ports import free_port
 from flow_local.settings import Settings
 
 START_TIMEOUT_SECONDS = 30.0
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free on ``host`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 class LocalPlatform:
@@ -223,7 +216,13 @@ class LocalPlatform:
         return runtime_env(self._signer_platform(), self.defaults, self.admin_token)
 
     def create_tenant(self, org_name: str = "Another organization") -> dict[str, str]:
-        """Create another org with one workspace and a user token for it (thread mode only)."""
+        """Create another org with one workspace, a dev ring, an API key and a user token (thread mode only).
+
+        Returns:
+            ``org_id``, ``workspace_id``, ``ring_id``, ``api_key`` and ``token`` (a user token for the org,
+            valid one day).
+        """
+        from flow_local.areas.resources import ResourcesBackend
         from flow_local.areas.tenants import TenantsBackend
 
         if self.platform is None:
@@ -231,8 +230,18 @@ class LocalPlatform:
         tenants = self.platform.backend(TenantsBackend)
         org = tenants.create_org(org_name)
         ws = tenants.create_workspace(org["id"], "default")
-        token = self.platform.tokens.mint_user_token("tenant-admin", org["id"])
-        return {"org_id": org["id"], "workspace_id": ws["id"], "token": token}
+        ring = self.platform.backend(ResourcesBackend).create(
+            org["id"], ws["id"], "ring", {"name": "dev", "spec": {"stage": "dev"}}
+        )
+        key = tenants.create_api_key(org["id"], "test key")
+        token = self.platform.tokens.mint_user_token("tenant-admin", org["id"], ttl_seconds=24 * 3600)
+        return {
+            "org_id": org["id"],
+            "workspace_id": ws["id"],
+            "ring_id": ring["id"],
+            "api_key": key["key"],
+            "token": token,
+        }
 
 
 class _SignerOnly:

