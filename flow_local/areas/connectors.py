@@ -279,6 +279,10 @@ class ConnectorsBackend:
         if row is None:
             raise not_found("write job", job_id)
         record = dict(row)
+        try:
+            self.instance(principal, str(record["instance_id"]))
+        except ApiError as exc:
+            raise not_found("write job", job_id) from exc
         for key in ("org_id", "idempotency_key"):
             record.pop(key)
         return {

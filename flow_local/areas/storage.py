@@ -20,7 +20,7 @@ from fastapi import APIRouter, Query, Request, Response
 from flow_server_models import PresignedUrl, PresignRequest, StorageObject
 
 from flow_local.areas.tenants import TenantsBackend, check_org
-from flow_local.auth import principal_of
+from flow_local.auth import principal_of, require_storage_key, storage_listing_prefix
 from flow_local.core import Platform, platform_of
 from flow_local.errors import ApiError, bad_request, forbidden, not_found
 from flow_local.values import iso_from_unix, now_iso
@@ -169,7 +169,9 @@ def _authorize(
         _storage(request).check_presigned(method, org_id, key, expires, signature)
         platform_of(request).backend(TenantsBackend).get_org(org_id)
         return
-    check_org(request, principal_of(request), org_id)
+    principal = principal_of(request)
+    check_org(request, principal, org_id)
+    require_storage_key(principal, key)
 
 
 @router.get("/objects")
@@ -177,7 +179,9 @@ async def list_storage_objects(
     request: Request, org_id: str, prefix: str = Query("", max_length=1024)
 ) -> list[dict[str, Any]]:
     """GET .../storage/objects?prefix=."""
-    check_org(request, principal_of(request), org_id)
+    principal = principal_of(request)
+    check_org(request, principal, org_id)
+    prefix = storage_listing_prefix(principal, prefix)
     return [StorageObject(**o).model_dump(mode="json") for o in _storage(request).list(org_id, prefix)]
 
 
@@ -219,7 +223,9 @@ async def upload_storage_object(
 @router.delete("/objects/{key:path}", status_code=204)
 async def delete_storage_object(request: Request, org_id: str, key: str) -> Response:
     """DELETE .../storage/objects/{key}."""
-    check_org(request, principal_of(request), org_id)
+    principal = principal_of(request)
+    check_org(request, principal, org_id)
+    require_storage_key(principal, key)
     _storage(request).delete(org_id, key)
     return Response(status_code=204)
 
@@ -227,6 +233,8 @@ async def delete_storage_object(request: Request, org_id: str, key: str) -> Resp
 @router.post("/presign")
 async def presign_storage_object(request: Request, org_id: str, body: PresignRequest) -> dict[str, Any]:
     """POST .../storage/presign."""
-    check_org(request, principal_of(request), org_id)
+    principal = principal_of(request)
+    check_org(request, principal, org_id)
+    require_storage_key(principal, body.key)
     result = _storage(request).presign(org_id, body.key, body.method, body.ttl_seconds or 3600)
     return PresignedUrl(**result).model_dump(mode="json")

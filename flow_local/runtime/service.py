@@ -57,6 +57,8 @@ WORKERS_ENV = "FLOW_LOCAL_RUNNER_WORKERS"
 RESTART_BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 STABLE_AFTER_SECONDS = 30.0
 REDISPATCH_SECONDS = 2.0
+TOKEN_SLACK_SECONDS = 120
+"""How long an execution token outlives the execution's timeout (it is refused once the execution ends)."""
 LOST_AFTER_ENV = "FLOW_LOCAL_LOST_AFTER_SECONDS"
 
 
@@ -105,6 +107,7 @@ class ExecutionService:
         """Start NATS, the streams, the consumers and the local runner; then recover."""
         self.platform = platform
         self.store = ExecutionStore(platform.db)
+        platform.tokens.execution_ended = self.execution_ended
         store_dir = platform.settings.data_dir / "nats"
         self.nats_server = NatsServer(store_dir, port=kept_port(store_dir / "port"))
         await self.nats_server.start()
@@ -274,7 +277,7 @@ class ExecutionService:
             org_id=record["org_id"],
             workspace_id=record["workspace_id"],
             execution_id=record["execution_id"],
-            ttl_seconds=int(record["timeout_seconds"]) + 600,
+            ttl_seconds=int(record["timeout_seconds"]) + TOKEN_SLACK_SECONDS,
         )
         return {
             "ORG_ID": record["org_id"],
@@ -403,6 +406,12 @@ class ExecutionService:
         now = time.monotonic()
         for execution_id in decode(msg.data).get("executions") or []:
             self._last_seen[str(execution_id)] = now
+
+    def execution_ended(self, execution_id: str) -> bool:
+        """Whether an execution is over (or unknown): its tokens are refused from then on."""
+        assert self.store is not None
+        status = self.store.status_of(execution_id)
+        return status is None or status in TERMINAL
 
     # ------------------------------------------------------------------ state changes and waiters
     def finish(self, execution_id: str, status: str, fields: dict[str, Any]) -> bool:

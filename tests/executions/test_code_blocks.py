@@ -211,18 +211,20 @@ async def test_runtime_variables_and_billing_chain(lp: LocalPlatform, flow: Flow
 
 async def test_code_block_uses_flow_sdk_without_arguments(lp: LocalPlatform, flow: FlowSDK) -> None:
     source = """
+import os
 from flow_sdk import FlowSDK
 
 async def main(name: str) -> dict:
     flow = FlowSDK()
+    folder = f"workspaces/{os.environ['WORKSPACE_ID']}/greetings"
     token = flow.bind_request_context(service={"component_id": "cb-sdk"})
     try:
         await flow.state.set("greeted", name)
         greeted = await flow.state.get("greeted")
     finally:
         flow.reset_request_context(token)
-    await flow.storage.upload(key=f"greetings/{name}.txt", data=f"hello {name}".encode(), content_type="text/plain")
-    stored = (await flow.storage.download(f"greetings/{name}.txt")).decode()
+    await flow.storage.upload(key=f"{folder}/{name}.txt", data=f"hello {name}".encode(), content_type="text/plain")
+    stored = (await flow.storage.download(f"{folder}/{name}.txt")).decode()
     reply = await flow.gateway.chat_completion(model="offline/echo", messages=[{"role": "user", "content": name}])
     await flow.close()
     return {"greeted": greeted, "stored": stored, "reply": reply["choices"][0]["message"]["content"]}
