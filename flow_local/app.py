@@ -8,6 +8,7 @@ factory returning a :class:`~flow_local.core.PlatformComponent` to :data:`COMPON
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -37,7 +38,7 @@ from flow_local.bootstrap import ensure_defaults
 from flow_local.core import Platform, PlatformComponent
 from flow_local.errors import install_error_handlers
 from flow_local.gateway import routes as gateway
-from flow_local.middleware import RequestIdMiddleware
+from flow_local.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from flow_local.runtime.service import ExecutionService
 from flow_local.runtime.services.host import service_host_factory
 from flow_local.settings import Settings
@@ -65,6 +66,9 @@ ROUTERS: list[APIRouter] = [
     services.router,
     jobs.router,
 ]
+
+UPLOAD_PATHS = re.compile(r"^/api/v1/orgs/[^/]+/(storage/objects/|services/)")
+"""Paths whose bodies are uploads (storage objects, calls to hosted services): they get the upload limit."""
 
 COMPONENT_FACTORIES: list[Callable[[], PlatformComponent]] = [
     ExecutionService,
@@ -107,5 +111,11 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_request_bytes,
+        upload_limit=settings.max_object_bytes,
+        upload_paths=UPLOAD_PATHS,
+    )
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -7,11 +7,13 @@ method, org, key and expiry; it is checked on use.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import os
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -63,6 +65,39 @@ class StorageBackend:
 
     def put(self, org_id: str, key: str, data: bytes, content_type: str) -> dict[str, Any]:
         """Store an object atomically (write to a temporary file, fsync, rename, then record it)."""
+        path = self._target(org_id, key)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        return self._record(org_id, key, len(data), content_type, etag)
+
+    async def put_stream(
+        self, org_id: str, key: str, chunks: AsyncIterator[bytes], content_type: str
+    ) -> dict[str, Any]:
+        """Store an object from a stream of chunks, never holding it whole in memory (atomic as :meth:`put`)."""
+        path = self._target(org_id, key)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        digest, size = hashlib.md5(usedforsecurity=False), 0
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                async for chunk in chunks:
+                    handle.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+                handle.flush()
+                await asyncio.to_thread(os.fsync, handle.fileno())
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        os.replace(tmp, path)
+        return self._record(org_id, key, size, content_type, digest.hexdigest())
+
+    def _target(self, org_id: str, key: str) -> Path:
+        """The file of an object, its folder created (409 when the key clashes with a prefix or an object)."""
         path = self._path(org_id, key)
         if path.is_dir():
             raise ApiError(409, "conflict", f"'{key}' is a prefix of other objects", "key")
@@ -70,17 +105,14 @@ class StorageBackend:
             path.parent.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError) as exc:
             raise ApiError(409, "conflict", f"a parent of '{key}' is an object", "key") from exc
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        return path
+
+    def _record(self, org_id: str, key: str, size: int, content_type: str, etag: str) -> dict[str, Any]:
         record = {
             "key": key,
-            "size": len(data),
+            "size": size,
             "content_type": content_type or "application/octet-stream",
-            "etag": hashlib.md5(data, usedforsecurity=False).hexdigest(),
+            "etag": etag,
             "updated_at": now_iso(),
         }
         self.db.execute(
@@ -209,15 +241,9 @@ async def upload_storage_object(
 ) -> dict[str, Any]:
     """PUT .../storage/objects/{key}: the body is the raw bytes (bearer token or presigned PUT)."""
     _authorize(request, org_id, key, "PUT", expires, signature)
-    limit = platform_of(request).settings.max_object_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "too_large", f"objects are limited to {limit} bytes")
-    data = await request.body()
-    if len(data) > limit:
-        raise ApiError(413, "too_large", f"objects are limited to {limit} bytes")
     content_type = request.headers.get("content-type", "application/octet-stream")
-    return StorageObject(**_storage(request).put(org_id, key, data, content_type)).model_dump(mode="json")
+    stored = await _storage(request).put_stream(org_id, key, request.stream(), content_type)
+    return StorageObject(**stored).model_dump(mode="json")
 
 
 @router.delete("/objects/{key:path}", status_code=204)

@@ -47,6 +47,7 @@ DEFAULT_WORKERS = 4
 DEADLINE_SLACK_SECONDS = 2.0
 HEARTBEAT_SECONDS = 1.0
 RETRY_FETCH_SECONDS = 0.5
+OUTPUT_MARGIN_BYTES = 64 * 1024
 
 
 class Runner:
@@ -183,7 +184,15 @@ class Runner:
             output["output"] = result.get("output")
             output["usage"] = result.get("usage")
             output["messages"] = result.get("messages")
-        await js.publish(output_subject(execution_id), encode(output))
+        body = encode(output)
+        if len(body) > self._nc.max_payload - OUTPUT_MARGIN_BYTES:
+            reason = (
+                f"the execution's output is {len(body)} bytes as JSON, over the transport's limit of "
+                f"{self._nc.max_payload - OUTPUT_MARGIN_BYTES} bytes; keep large results in storage"
+            )
+            await on_event("error", {"message": reason, "type": "PayloadTooLarge"})
+            body = encode(_output(job, reason))
+        await js.publish(output_subject(execution_id), body)
 
     async def _take_input(self, execution_id: str, deployment_id: str | None) -> dict[str, Any]:
         """The execution's input, removed from the work queue (waiting for it when it is not stored yet)."""

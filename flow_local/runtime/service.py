@@ -32,6 +32,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from flow_local.core import Platform
+from flow_local.errors import ApiError
 from flow_local.runtime.nats_server import PLATFORM_USER, RUNNER_USER, NatsServer, free_port
 from flow_local.runtime.store import TERMINAL, ExecutionStore
 from flow_local.runtime.streams import decode, encode, ensure_runner_consumer, ensure_streams
@@ -57,6 +58,8 @@ WORKERS_ENV = "FLOW_LOCAL_RUNNER_WORKERS"
 RESTART_BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 STABLE_AFTER_SECONDS = 30.0
 REDISPATCH_SECONDS = 2.0
+INPUT_LIMIT_BYTES = 4 * 1024 * 1024
+"""Largest execution input (as compact JSON); the document states it with the 413 of submitExecution."""
 TOKEN_SLACK_SECONDS = 120
 """How long an execution token outlives the execution's timeout (it is refused once the execution ends)."""
 LOST_AFTER_ENV = "FLOW_LOCAL_LOST_AFTER_SECONDS"
@@ -269,6 +272,19 @@ class ExecutionService:
         }
         await self.js.publish(dispatch_subject(execution_id), encode(job))
         self.store.mark_dispatched(execution_id)
+
+    @staticmethod
+    def check_input_size(input_data: Any) -> None:
+        """413 when an execution input is over :data:`INPUT_LIMIT_BYTES`, before anything is stored."""
+        size = len(encode({"input_data": input_data}))
+        if size > INPUT_LIMIT_BYTES:
+            raise ApiError(
+                413,
+                "too_large",
+                f"the execution input is {size} bytes as JSON, over the limit of {INPUT_LIMIT_BYTES} bytes;"
+                " keep large data in storage and pass its key",
+                "input",
+            )
 
     def runtime_env(self, record: dict[str, Any]) -> dict[str, str]:
         """The runtime variables of an execution, with a fresh execution token."""

@@ -75,6 +75,11 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 413:
+        response_413 = Error.from_dict(response.json())
+
+        return response_413
+
     if response.status_code == 429:
         response_429 = Error.from_dict(response.json())
 
@@ -117,7 +122,8 @@ def sync_detailed(
     """Submit a durable execution of a code block, agent or workflow.
 
      The same `Idempotency-Key` always answers with the same execution, so a retried submit
-    never starts a second one.
+    never starts a second one. The input is limited to 4 MiB of JSON (413 `too_large` beyond
+    it, before anything is stored): keep large data in storage and pass its key.
 
     Args:
         org_id (str):
@@ -165,7 +171,8 @@ def sync(
     """Submit a durable execution of a code block, agent or workflow.
 
      The same `Idempotency-Key` always answers with the same execution, so a retried submit
-    never starts a second one.
+    never starts a second one. The input is limited to 4 MiB of JSON (413 `too_large` beyond
+    it, before anything is stored): keep large data in storage and pass its key.
 
     Args:
         org_id (str):
@@ -208,7 +215,8 @@ async def asyncio_detailed(
     """Submit a durable execution of a code block, agent or workflow.
 
      The same `Idempotency-Key` always answers with the same execution, so a retried submit
-    never starts a second one.
+    never starts a second one. The input is limited to 4 MiB of JSON (413 `too_large` beyond
+    it, before anything is stored): keep large data in storage and pass its key.
 
     Args:
         org_id (str):
@@ -254,7 +262,8 @@ async def asyncio(
     """Submit a durable execution of a code block, agent or workflow.
 
      The same `Idempotency-Key` always answers with the same execution, so a retried submit
-    never starts a second one.
+    never starts a second one. The input is limited to 4 MiB of JSON (413 `too_large` beyond
+    it, before anything is stored): keep large data in storage and pass its key.
 
     Args:
         org_id (str):
