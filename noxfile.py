@@ -44,6 +44,42 @@ def tests(session: nox.Session) -> None:
     session.run(PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
 
 
+CLUSTER_PROFILE_TESTS = ["tests/local/test_areas.py", "tests/local/test_tenancy.py", "tests/e2e/test_data.py"]
+
+
+@nox.session
+def cluster(session: nox.Session) -> None:
+    """The cluster profile on its real engines: PostgreSQL, SeaweedFS (S3) and a NATS cluster, on loopback.
+
+    First ``tests/cluster`` (the engines, the PostgreSQL database, S3 object storage), then a selection of
+    the default suite's area and end-to-end tests with every platform on PostgreSQL and S3.
+    """
+    session.run(
+        PYTHON,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/cluster",
+        *session.posargs,
+        env={"FLOW_CLUSTER_TESTS": "1"},
+    )
+    session.run(
+        PYTHON,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "tests.cluster.profile",
+        *CLUSTER_PROFILE_TESTS,
+        *session.posargs,
+        env={"FLOW_TEST_OBJECT_STORE": "s3"},
+    )
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: medians and ratios against raw httpx measured in the same run."""

@@ -10,7 +10,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 from fastapi import Request
 
 from flow_local.auth import TokenSigner
-from flow_local.db import Database
+from flow_local.backends import open_database
 from flow_local.settings import Settings
 
 T = TypeVar("T")
@@ -32,7 +32,7 @@ class Platform:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.db = Database(settings.db_path)
+        self.db = open_database(settings)
         self.tokens = TokenSigner(settings.signing_key)
         self.components: list[PlatformComponent] = []
         self._backends: dict[type, Any] = {}

@@ -1,8 +1,12 @@
-"""SQLite in WAL mode: one connection per thread, transactions, and per-area schema migrations.
+"""The database the areas use: its interface, and SQLite in WAL mode (one connection per thread).
 
 Each area declares its schema as an ordered list of SQL statements and calls
 ``db.migrate("area", STATEMENTS)``; statements already applied (recorded in ``schema_migrations``)
 are skipped, new ones are appended at the end of the list and run once.
+
+Statements are written in SQLite's dialect; the PostgreSQL database (``flow_local.postgres``) runs the
+same statements through ``flow_local.sql_dialect``. Rows are read by position or by column name, and a
+violated constraint raises :class:`IntegrityError` whichever database is behind.
 """
 
 from __future__ import annotations
@@ -12,9 +16,9 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 _MIGRATIONS_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -23,8 +27,66 @@ _MIGRATIONS_TABLE = (
 )
 
 
-class Database:
-    """A SQLite database shared by every area of the platform."""
+class IntegrityError(Exception):
+    """A write broke a constraint (unique key, foreign key, an append-only table); nothing was written."""
+
+
+class Row(Protocol):
+    """One result row: by position (``row[0]``) or by column name (``row["id"]``, ``dict(row)``)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def __len__(self) -> int: ...
+
+    def keys(self) -> list[str]: ...
+
+
+class Cursor(Protocol):
+    """The result of one statement run inside a transaction."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Connection(Protocol):
+    """The connection a transaction runs on (what ``with db.transaction() as conn`` gives)."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+
+    def executemany(self, sql: str, seq_of_parameters: Sequence[Sequence[Any]], /) -> Cursor: ...
+
+
+class Database(Protocol):
+    """What every area needs from the platform's database."""
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """A write transaction: all of it is committed, or none of it; nested use joins the outer one."""
+        ...
+
+    def migrate(self, area: str, statements: Sequence[str]) -> None:
+        """Apply the area's schema statements not applied yet, in order, in one transaction."""
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run a read (or a write with ``RETURNING``) and return every row."""
+        ...
+
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        """Run a read and return its first row, or None."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one write in its own transaction; return the number of rows changed."""
+        ...
+
+    def close(self) -> None:
+        """Close every connection."""
+
+
+class SqliteDatabase:
+    """A SQLite database file shared by every area of the platform (the embedded default)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -62,7 +124,8 @@ class Database:
             return
         conn.execute("BEGIN IMMEDIATE")
         try:
-            yield conn
+            with _neutral_integrity_error():
+                yield conn
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -80,15 +143,17 @@ class Database:
                 conn.execute(sql)
                 conn.execute("INSERT INTO schema_migrations (area, step) VALUES (?, ?)", (area, step))
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run a read and return every row."""
-        with _numbers_in_range():
-            return self.connection().execute(sql, params).fetchall()
+        with _numbers_in_range(), _neutral_integrity_error():
+            rows: list[Row] = self.connection().execute(sql, params).fetchall()
+            return rows
 
-    def query_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         """Run a read and return its first row, or None."""
-        with _numbers_in_range():
-            return self.connection().execute(sql, params).fetchone()
+        with _numbers_in_range(), _neutral_integrity_error():
+            row: Row | None = self.connection().execute(sql, params).fetchone()
+            return row
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one write in its own transaction; return the number of rows changed."""
@@ -121,6 +186,15 @@ def private_file(path: Path) -> None:
         with suppress(FileNotFoundError):
             if candidate.stat().st_mode & 0o077:
                 candidate.chmod(PRIVATE_FILE_MODE)
+
+
+@contextmanager
+def _neutral_integrity_error() -> Iterator[None]:
+    """Raise SQLite's constraint errors as :class:`IntegrityError`."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        raise IntegrityError(str(exc)) from exc
 
 
 @contextmanager

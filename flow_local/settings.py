@@ -96,6 +96,10 @@ class Settings:
         public_url: URL clients use; derived from host and port when empty.
         gateway_standins: Serve well-known model names offline when their provider has no upstream
             (``FLOW_LOCAL_GATEWAY_STANDINS=0`` turns this off).
+        database_url: ``sqlite:///...`` or ``postgresql://...`` (``$FLOW_DATABASE_URL``; empty: SQLite in
+            the data dir).
+        object_store_url: ``file:///...`` or ``s3://bucket[/prefix]?endpoint=...`` (``$FLOW_OBJECT_STORE_URL``;
+            empty: files in the data dir).
     """
 
     data_dir: Path
@@ -109,6 +113,8 @@ class Settings:
     max_request_bytes: int = 16 * 1024 * 1024
     public_url: str = ""
     gateway_standins: bool = True
+    database_url: str = field(default="", repr=False)
+    object_store_url: str = field(default="", repr=False)
 
     @classmethod
     def load(
@@ -125,6 +131,8 @@ class Settings:
             settings.upstreams = load_upstreams(settings.data_dir)
         if "gateway_standins" not in extra:
             settings.gateway_standins = standins_from_env()
+        settings.database_url = settings.database_url or os.environ.get("FLOW_DATABASE_URL", "")
+        settings.object_store_url = settings.object_store_url or os.environ.get("FLOW_OBJECT_STORE_URL", "")
         return settings
 
     @property

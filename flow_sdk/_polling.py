@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, overload
+
+from flow_types import ExecutionResult
 
 from flow_sdk._errors import (
     ExecutionTimeoutError,
@@ -27,12 +29,15 @@ __all__ = [
     "PollSettings",
     "ResultMode",
     "await_terminal",
+    "await_terminal_sync",
     "unwrap_result",
 ]
 
 TERMINAL_STATUSES = frozenset({"completed", "failed", "timeout", "cancelled"})
 ResultMode = Literal["envelope", "output"]
-FetchResult = Callable[[float], Awaitable[dict[str, Any]]]
+FetchResult = Callable[[float], Awaitable[ExecutionResult]]
+FetchResultSync = Callable[[float], ExecutionResult]
+StatusCallback = Callable[[ExecutionResult], None]
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ class PollPlan:
         self.started = time.monotonic()
         self.deadline = self.started + settings.timeout_seconds
         self.interval = settings.poll_interval_seconds
-        self.last: dict[str, Any] | None = None
+        self.last: ExecutionResult | None = None
         self._asked_at = self.started
         self._wait = 0.0
 
@@ -94,7 +99,7 @@ class PollPlan:
         self._asked_at = time.monotonic()
         return self._wait
 
-    def answered(self, envelope: dict[str, Any]) -> float | None:
+    def answered(self, envelope: ExecutionResult) -> float | None:
         """None when ``envelope`` is terminal, else the pause before asking again (0 after a held request)."""
         self.last = envelope
         if str(envelope.get("status", "")) in TERMINAL_STATUSES:
@@ -115,7 +120,7 @@ class PollPlan:
         return pause
 
 
-async def await_terminal(fetch: FetchResult, execution_id: str, settings: PollSettings) -> dict[str, Any]:
+async def await_terminal(fetch: FetchResult, execution_id: str, settings: PollSettings) -> ExecutionResult:
     """Wait until an execution reaches a terminal status and return its result envelope.
 
     Args:
@@ -147,16 +152,57 @@ async def await_terminal(fetch: FetchResult, execution_id: str, settings: PollSe
             await sleep(pause)
 
 
-def _timeout(execution_id: str, timeout_seconds: float, last: dict[str, Any] | None) -> ExecutionTimeoutError:
+def await_terminal_sync(
+    fetch: FetchResultSync,
+    execution_id: str,
+    settings: PollSettings,
+    on_status: StatusCallback | None = None,
+) -> ExecutionResult:
+    """The sync twin of :func:`await_terminal`; ``on_status`` sees every envelope (for a live display)."""
+    plan = PollPlan(execution_id, settings)
+    while True:
+        wait = plan.next_wait()
+        try:
+            envelope = fetch(wait)
+        except FlowSDKError as exc:
+            pause = plan.not_found() if exc.status_code == 404 else None
+            if pause is None:
+                raise
+        else:
+            if on_status is not None:
+                on_status(envelope)
+            pause = plan.answered(envelope)
+            if pause is None:
+                return envelope
+        if pause:
+            sync_sleep(pause)
+
+
+def sync_sleep(seconds: float) -> None:
+    """Pause between sync polls (a module function so tests can patch it)."""
+    time.sleep(seconds)
+
+
+def _timeout(
+    execution_id: str, timeout_seconds: float, last: ExecutionResult | None
+) -> ExecutionTimeoutError:
     status = last.get("status") if last else None
     return ExecutionTimeoutError(
         f"execution {execution_id} did not finish within {timeout_seconds:g} s (last status: {status or 'unknown'})",
         execution_id=execution_id,
-        last_status=last,
+        last_status=dict(last) if last else None,
     )
 
 
-def unwrap_result(envelope: dict[str, Any], result_mode: ResultMode = "envelope") -> Any:
+@overload
+def unwrap_result(
+    envelope: ExecutionResult, result_mode: Literal["envelope"] = "envelope"
+) -> ExecutionResult: ...
+@overload
+def unwrap_result(envelope: ExecutionResult, result_mode: Literal["output"]) -> Any: ...
+@overload
+def unwrap_result(envelope: ExecutionResult, result_mode: ResultMode) -> Any: ...
+def unwrap_result(envelope: ExecutionResult, result_mode: ResultMode = "envelope") -> Any:
     """Return a terminal envelope (or just its output), raising for an unsuccessful execution.
 
     Args:
@@ -177,7 +223,7 @@ def unwrap_result(envelope: dict[str, Any], result_mode: ResultMode = "envelope"
         raise ExecutionTimeoutError(
             f"execution {execution_id} exceeded its deadline on the platform",
             execution_id=execution_id,
-            last_status=envelope,
+            last_status=dict(envelope),
         )
     if status in ("failed", "cancelled"):
         raise _execution_error(envelope, execution_id, str(status))
@@ -186,8 +232,8 @@ def unwrap_result(envelope: dict[str, Any], result_mode: ResultMode = "envelope"
     return envelope
 
 
-def _execution_error(envelope: dict[str, Any], execution_id: str, status: str) -> PlatformExecutionError:
-    error = envelope.get("error") or {}
+def _execution_error(envelope: ExecutionResult, execution_id: str, status: str) -> PlatformExecutionError:
+    error: Mapping[str, Any] = envelope.get("error") or {}
     message = str(error.get("message") or status)
     kind = error.get("type")
     traceback_text = error.get("traceback")
@@ -197,5 +243,5 @@ def _execution_error(envelope: dict[str, Any], execution_id: str, status: str) -
     exc = PlatformExecutionError(text, detail=message, code=f"execution_{status}")
     exc.execution_id = execution_id
     exc.remote_traceback = traceback_text
-    exc.result = envelope
+    exc.result = dict(envelope)
     return exc

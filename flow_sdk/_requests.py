@@ -1,187 +1,170 @@
-"""Send requests built by the generated endpoint modules, and map their failures in one place.
+"""Send what the generated request builders describe, and read the answers, in one place.
 
-A facade method calls :func:`endpoint` to load ``flow_platform_client.api.<tag>.<operation>`` on first
-use, builds the request with its ``_get_kwargs(...)``, and hands the result to :func:`send`.
+A facade method imports the builder it needs (``from flow_platform_client.storage import
+build_upload_storage_object_request``), calls it with typed arguments and hands the
+:class:`~flow_platform_client.request.ApiRequest` to :func:`send` (async) or :func:`send_sync`.
+The result type of the builder is the result type of the call: mypy follows it from the document.
 
-Request bodies go through :func:`body_model`: the generated model's ``from_dict`` checks them (required
-fields, enum values). When the model parses and serialises plain JSON unchanged (no date, UUID or file
-fields anywhere in it), the checked dict itself is what ``_get_kwargs`` sends, which saves rebuilding it
-with ``to_dict``; otherwise the model's own ``to_dict`` output is sent.
+As in httpx, everything that does no I/O is shared (:func:`request_options`, :func:`read_result`);
+the two twins only send.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
-import re
+import os
 from collections.abc import Mapping
-from types import ModuleType
-from typing import Any
+from typing import Any, Literal, TypeVar, cast
 
-import attrs
 import httpx
+from flow_platform_client.enums import one_of
+from flow_platform_client.request import ApiRequest
 
 from flow_sdk._errors import ErrorFamily, FlowSDKError, map_http_error
 
-__all__ = ["CheckedBody", "body_model", "endpoint", "parse_response", "send"]
+__all__ = [
+    "RETRY_EXTENSION",
+    "RetryMode",
+    "checked_body",
+    "choose",
+    "new_idempotency_key",
+    "parse_response",
+    "read_result",
+    "request_options",
+    "send",
+    "send_sync",
+]
 
-MODELS_MODULE = "flow_platform_client.models"
-# Words in a generated field type whose values ``from_dict``/``to_dict`` convert (so JSON changes form).
-CONVERTED_TYPE_WORDS = frozenset({"datetime", "date", "time", "UUID", "File"})
-_TYPE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-_ENDPOINTS: dict[str, ModuleType] = {}
-_MODEL_CLASSES: dict[str, type] = {}
-_JSON_ROUND_TRIPS: dict[type, bool] = {}
-
-
-def endpoint(tag: str, operation: str) -> ModuleType:
-    """Return the generated endpoint module ``flow_platform_client.api.<tag>.<operation>``, cached.
-
-    Args:
-        tag: The OpenAPI tag (sub-package), e.g. ``"executions"``.
-        operation: The snake_case operationId, e.g. ``"submit_execution"``.
-    """
-    name = f"flow_platform_client.api.{tag}.{operation}"
-    module = _ENDPOINTS.get(name)
-    if module is None:
-        module = importlib.import_module(name)
-        _ENDPOINTS[name] = module
-    return module
+ResultT = TypeVar("ResultT")
+RetryMode = Literal["safe", "connect"]
+"""``safe``: retry idempotent requests and POSTs with an Idempotency-Key; ``connect``: only failures to connect."""
+RETRY_EXTENSION = "flow_retry"
 
 
-class CheckedBody:
-    """A request body already checked by its generated model, sent as the plain dict it was built from.
-
-    ``_get_kwargs(body=...)`` only calls ``to_dict()``, which returns the checked dict without a rebuild.
-    Attribute reads fall through to the generated model instance.
-
-    Attributes:
-        model: The generated attrs model built by ``from_dict``.
-    """
-
-    __slots__ = ("_data", "model")
-
-    def __init__(self, model: Any, data: dict[str, Any]) -> None:
-        self.model = model
-        self._data = data
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.model, name)
-
-    def __repr__(self) -> str:
-        return f"CheckedBody({self.model!r})"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON body: the checked dict (it equals the model's ``to_dict()``)."""
-        return self._data
-
-
-def model_class(model_name: str) -> type:
-    """Return the class ``model_name`` of ``flow_platform_client.models``, cached after the first lookup.
-
-    Raises:
-        AttributeError: No generated model has that name.
-    """
-    cls = _MODEL_CLASSES.get(model_name)
-    if cls is None:
-        cls = getattr(importlib.import_module(MODELS_MODULE), model_name)
-        _MODEL_CLASSES[model_name] = cls
-    return cls
-
-
-def json_round_trips(cls: type) -> bool:
-    """Whether ``cls.from_dict(data).to_dict()`` gives back plain JSON ``data`` unchanged (cached).
-
-    True unless the model, or a model nested in it, has a field that ``from_dict`` converts (a date,
-    date-time, UUID or file); other fields, unknown keys and enum values pass through as they are.
-    """
-    known = _JSON_ROUND_TRIPS.get(cls)
-    if known is None:
-        known = _fields_round_trip(cls, set())
-        _JSON_ROUND_TRIPS[cls] = known
-    return known
-
-
-def _fields_round_trip(cls: type, seen: set[type]) -> bool:
-    """The uncached check of :func:`json_round_trips`; ``seen`` stops recursive schemas."""
-    if cls in seen:
-        return True
-    seen.add(cls)
-    models = importlib.import_module(MODELS_MODULE)
-    for field in attrs.fields(cls):
-        for word in _TYPE_WORD.findall(str(field.type)):
-            if word in CONVERTED_TYPE_WORDS:
-                return False
-            nested = getattr(models, word, None)
-            if isinstance(nested, type) and attrs.has(nested) and not _fields_round_trip(nested, seen):
-                return False
-    return True
-
-
-def body_model(model_name: str, data: Mapping[str, Any]) -> Any:
-    """Check a request body against the generated attrs model ``model_name``, with a clear error if invalid.
+def request_options(
+    api: ApiRequest[Any], extra_headers: Mapping[str, str] | None = None, retry: RetryMode | None = None
+) -> dict[str, Any]:
+    """Return the keyword arguments of ``httpx.Client.request`` for a built request (no I/O).
 
     Args:
-        model_name: Class name in ``flow_platform_client.models`` (e.g. ``"ExecutionSubmit"``).
-        data: The request body as a dict; keys whose value is None are dropped.
-
-    Returns:
-        An object for the generated ``_get_kwargs(body=...)``: a :class:`CheckedBody` carrying the
-        checked dict when the model keeps plain JSON unchanged, else the generated model itself.
-
-    Raises:
-        FlowSDKError: The body does not fit the schema (missing field, bad enum value).
+        api: What the builder returned.
+        extra_headers: Headers merged over the builder's.
+        retry: A retry mode other than the transport's default, carried as a request extension.
     """
-    cls = model_class(model_name)
-    clean = {key: value for key, value in data.items() if value is not None}
-    try:
-        model = cls.from_dict(clean)  # type: ignore[attr-defined]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise FlowSDKError(f"invalid {model_name} request body: {exc!s}", code="invalid_request") from exc
-    return CheckedBody(model, clean) if json_round_trips(cls) else model
+    options: dict[str, Any] = {}
+    if api.params:
+        options["params"] = api.params
+    if api.has_json:
+        options["json"] = api.json
+    if api.content is not None:
+        options["content"] = api.content
+    headers = api.headers
+    if extra_headers:
+        headers = {**headers, **extra_headers} if headers else dict(extra_headers)
+    if headers:
+        options["headers"] = headers
+    if retry is not None:
+        options["extensions"] = {RETRY_EXTENSION: retry}
+    return options
 
 
 def parse_response(response: httpx.Response) -> Any:
     """Return parsed JSON for an ``application/json`` response, None for an empty one, else bytes."""
     if response.status_code == 204 or not response.content:
         return None
-    content_type = response.headers.get("content-type", "")
-    if "json" in content_type:
+    if "json" in response.headers.get("content-type", ""):
         return json.loads(response.content)
     return response.content
 
 
+def read_result(api: ApiRequest[ResultT], response: httpx.Response, family: ErrorFamily) -> ResultT:
+    """Return the answer as the builder's result type, or raise the typed error for a 4xx/5xx.
+
+    Raises:
+        FlowSDKError: The mapped error, raised from an ``httpx.HTTPStatusError``.
+    """
+    if response.status_code >= 400:
+        error = map_http_error(response, family)
+        raise error from httpx.HTTPStatusError(error.message, request=response.request, response=response)
+    if api.response == "bytes":
+        return cast(ResultT, response.content)
+    if api.response == "empty":
+        return cast(ResultT, None)
+    return cast(ResultT, parse_response(response))
+
+
 async def send(
     client: httpx.AsyncClient,
-    kwargs: Mapping[str, Any],
+    api: ApiRequest[ResultT],
     *,
     family: ErrorFamily = "platform",
     extra_headers: Mapping[str, str] | None = None,
-) -> Any:
-    """Send one request described by a generated ``_get_kwargs`` dict and return its parsed body.
-
-    Args:
-        client: The pooled client (auth, retries and base URL are already on it).
-        kwargs: ``method``, ``url`` and optionally ``params``, ``json``, ``content``, ``headers``.
-        family: Error family used to map a failure.
-        extra_headers: Headers merged over the generated ones.
-
-    Returns:
-        Parsed JSON, raw bytes, or None for an empty answer.
+    retry: RetryMode | None = None,
+) -> ResultT:
+    """Send one built request with an async client and return its typed result.
 
     Raises:
         FlowSDKError: The typed error for the status or transport failure, raised from the original.
     """
-    request_kwargs = kwargs
-    if extra_headers:
-        headers = {**(kwargs.get("headers") or {}), **extra_headers}
-        request_kwargs = {**kwargs, "headers": headers}
     try:
-        response = await client.request(**request_kwargs)
+        response = await client.request(api.method, api.path, **request_options(api, extra_headers, retry))
     except httpx.HTTPError as exc:
         raise map_http_error(exc, family) from exc
-    if response.status_code >= 400:
-        error = map_http_error(response, family)
-        raise error from httpx.HTTPStatusError(error.message, request=response.request, response=response)
-    return parse_response(response)
+    return read_result(api, response, family)
+
+
+def send_sync(
+    client: httpx.Client,
+    api: ApiRequest[ResultT],
+    *,
+    family: ErrorFamily = "cli",
+    extra_headers: Mapping[str, str] | None = None,
+    retry: RetryMode | None = None,
+) -> ResultT:
+    """Send one built request with a sync client and return its typed result (see :func:`send`)."""
+    try:
+        response = client.request(api.method, api.path, **request_options(api, extra_headers, retry))
+    except httpx.HTTPError as exc:
+        raise map_http_error(exc, family) from exc
+    return read_result(api, response, family)
+
+
+BodyT = TypeVar("BodyT")
+ValueT = TypeVar("ValueT", bound=str)
+
+
+def checked_body(data: Mapping[str, Any], schema: type[BodyT]) -> BodyT:
+    """Return a caller's dict as the request body TypedDict ``schema``, after checking its required keys.
+
+    Raises:
+        FlowSDKError: A required key is missing; the message names the body and the keys.
+    """
+    if not isinstance(data, Mapping):
+        raise FlowSDKError(
+            f"invalid {schema.__name__} request body: expected a dict, got {type(data).__name__}",
+            code="invalid_request",
+        )
+    required: frozenset[str] = getattr(schema, "__required_keys__", frozenset())
+    missing = sorted(required - data.keys())
+    if missing:
+        raise FlowSDKError(
+            f"invalid {schema.__name__} request body: missing {', '.join(missing)}", code="invalid_request"
+        )
+    return cast(BodyT, data)
+
+
+def choose(value: str, allowed: tuple[ValueT, ...], what: str) -> ValueT:
+    """Return ``value`` as one of the document's enum values ``allowed``.
+
+    Raises:
+        FlowSDKError: ``value`` is not allowed; the message names ``what`` and the allowed values.
+    """
+    try:
+        return one_of(value, allowed, what)
+    except ValueError as exc:
+        raise FlowSDKError(str(exc), code="invalid_request") from None
+
+
+def new_idempotency_key() -> str:
+    """A fresh Idempotency-Key: the platform runs a submission once however often it is retried."""
+    return os.urandom(16).hex()

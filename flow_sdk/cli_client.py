@@ -1,8 +1,8 @@
 """CLIClient: the synchronous client for scripts and the ``flow`` command, backed by :class:`FlowConfig`.
 
-Requests are built by the generated endpoint modules (``flow_platform_client.api.<tag>.<op>._get_kwargs``)
-and sent through the sync client of :mod:`flow_sdk._transport` (retries, auth header, timeouts), wrapped in
-:class:`_SafeSyncClient` so that no error, ``repr`` or log line ever shows the token.
+Requests are built by the generated builders (``flow_platform_client.<tag>.build_<operation>_request``)
+and sent by :func:`flow_sdk._requests.send_sync` through the sync client of :mod:`flow_sdk._transport`
+(retries, auth header, timeouts); failures become :class:`CLIClientError` without the token.
 
 Example:
     >>> client = CLIClient(FlowConfig.load())
@@ -13,19 +13,52 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import Any, TypeVar
 
-import httpx
+from flow_platform_client.auth import (
+    build_create_cli_login_request_request,
+    build_exchange_api_key_request,
+    build_get_current_user_request,
+    build_poll_cli_login_request_request,
+)
+from flow_platform_client.catalog import build_create_component_request
+from flow_platform_client.connectors import build_execute_connector_ddl_request
+from flow_platform_client.enums import DDL_REQUEST_SCOPE_TYPE, EXECUTION_STATUS_VALUE
+from flow_platform_client.executions import (
+    build_cancel_execution_request,
+    build_get_execution_request,
+    build_get_execution_result_request,
+    build_list_execution_events_request,
+    build_list_executions_request,
+)
+from flow_platform_client.request import ApiRequest
+from flow_platform_client.tenants import build_list_orgs_request, build_list_workspaces_request
+from flow_types import (
+    AnyValue,
+    CliLoginRequest,
+    CliLoginStatus,
+    Component,
+    ComponentCreate,
+    CurrentUser,
+    DdlRequest,
+    DdlResult,
+    Execution,
+    ExecutionEvent,
+    ExecutionHandle,
+    ExecutionResult,
+    Org,
+    Workspace,
+)
 
 from flow_sdk._errors import (
     CLIAuthenticationError,
     CLIClientError,
     FlowSDKError,
-    error_from_response,
-    error_from_transport,
 )
-from flow_sdk._polling import PollPlan, PollSettings
-from flow_sdk._requests import body_model, endpoint, parse_response
+from flow_sdk._executions import submit_request
+from flow_sdk._polling import PollSettings, StatusCallback, await_terminal_sync
+from flow_sdk._requests import checked_body, choose, send_sync
+from flow_sdk._service_calls import service_call_request
 from flow_sdk._transport import BearerAuth, build_sync_client
 from flow_sdk.cli.client_namespaces import (
     CLIComponentBackupsNamespace,
@@ -52,78 +85,8 @@ __all__ = ["CLIAuthenticationError", "CLIClient", "CLIClientError", "FlowConfig"
 
 CLIENT_TIMEOUT_SECONDS = 30.0
 STATIC_TIMEOUT_SECONDS = 15.0
-SERVICE_METHODS = frozenset({"GET", "POST", "PUT", "DELETE"})
-StatusCallback = Callable[[dict[str, Any]], None]
-
-
-class _SafeSyncClient:
-    """An ``httpx.Client`` whose failures become typed :class:`CLIClientError` without the token.
-
-    Transport failures (refused connection, timeout) raise :class:`CLIClientError` with
-    ``code="transport_error"``; HTTP answers are returned for :meth:`CLIClient._handle_response`.
-    """
-
-    def __init__(self, raw_client: httpx.Client) -> None:
-        self._raw = raw_client
-
-    def __repr__(self) -> str:
-        return f"_SafeSyncClient(base_url={str(self._raw.base_url)!r})"
-
-    @property
-    def base_url(self) -> str:
-        """The platform URL requests go to."""
-        return str(self._raw.base_url)
-
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """Send a request; transport failures raise :class:`CLIClientError` (``from`` the original)."""
-        try:
-            return self._raw.request(method, url, **kwargs)
-        except httpx.HTTPError as exc:
-            raise error_from_transport(exc, "cli") from exc
-
-    def send(self, kwargs: Mapping[str, Any]) -> httpx.Response:
-        """Send a request described by a generated ``_get_kwargs`` dict."""
-        options = dict(kwargs)
-        return self.request(str(options.pop("method")).upper(), str(options.pop("url")), **options)
-
-    def get(self, url: str, **kwargs: Any) -> httpx.Response:
-        """GET ``url``."""
-        return self.request("GET", url, **kwargs)
-
-    def post(self, url: str, **kwargs: Any) -> httpx.Response:
-        """POST ``url``."""
-        return self.request("POST", url, **kwargs)
-
-    def put(self, url: str, **kwargs: Any) -> httpx.Response:
-        """PUT ``url``."""
-        return self.request("PUT", url, **kwargs)
-
-    def delete(self, url: str, **kwargs: Any) -> httpx.Response:
-        """DELETE ``url``."""
-        return self.request("DELETE", url, **kwargs)
-
-    def set_token(self, token: str) -> None:
-        """Replace the bearer token in place."""
-        auth = self._raw.auth
-        if isinstance(auth, BearerAuth):
-            auth.token = token
-
-    def close(self) -> None:
-        """Close the pooled connections."""
-        self._raw.close()
-
-
-def _handle(response: httpx.Response, *, prefix: str = "", auth_family: bool = False) -> Any:
-    """Return the parsed body of a success, or raise the typed CLI error for a 4xx/5xx answer."""
-    if response.status_code < 400:
-        return parse_response(response)
-    error = error_from_response(response, "cli")
-    if prefix:
-        error.message = f"{prefix} ({response.status_code}): {error.detail}"
-        error.args = (error.message,)
-    if auth_family and not isinstance(error, CLIAuthenticationError):
-        error = _as_auth_error(error)
-    raise error from httpx.HTTPStatusError(error.message, request=response.request, response=response)
+LoginCallback = Callable[[CliLoginStatus], None]
+ResultT = TypeVar("ResultT")
 
 
 def _as_auth_error(error: FlowSDKError) -> CLIAuthenticationError:
@@ -138,14 +101,35 @@ def _as_auth_error(error: FlowSDKError) -> CLIAuthenticationError:
     )
 
 
-def _unauthenticated_send(platform_url: str, kwargs: Mapping[str, Any], what: str) -> httpx.Response:
-    """Send one request without a token (login, key exchange); transport failures name ``what``."""
+def _unauthenticated_send(
+    platform_url: str,
+    api: ApiRequest[ResultT],
+    what: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    auth_family: bool = False,
+) -> ResultT:
+    """Send one request without a stored token (login, key exchange); errors are prefixed with ``what``.
+
+    Raises:
+        CLIClientError: The platform refused the request or could not be reached (a
+            :class:`CLIAuthenticationError` for a 401, or for any failure when ``auth_family`` is set).
+    """
     if not platform_url:
         raise CLIClientError(f"{what} failed: no platform URL given", code="missing_configuration")
     with build_sync_client(
         platform_url, BearerAuth(""), timeout=STATIC_TIMEOUT_SECONDS, max_retries=1
     ) as raw:
-        return _SafeSyncClient(raw).send(kwargs)
+        try:
+            return send_sync(raw, api, family="cli", extra_headers=headers)
+        except CLIClientError as exc:
+            error = _as_auth_error(exc) if auth_family or exc.status_code == 401 else exc
+            if exc.status_code is not None:
+                error.message = f"{what} failed ({exc.status_code}): {exc.detail}"
+            else:
+                error.message = f"{what} failed: {exc.detail}"
+            error.args = (error.message,)
+            raise error from exc
 
 
 class CLIClient:
@@ -159,7 +143,7 @@ class CLIClient:
             BearerAuth(config.access_token, refresher),
             timeout=CLIENT_TIMEOUT_SECONDS,
         )
-        self._client = _SafeSyncClient(raw_client)
+        self._client = raw_client
 
         # Component type namespaces
         self.agents = ComponentTypeNamespace(self, "agent")
@@ -211,13 +195,13 @@ class CLIClient:
         return self._config
 
     # ------------------------------------------------------------ sending
-    def _handle_response(self, resp: httpx.Response) -> Any:
-        """Return parsed JSON (None for 204), or raise :class:`CLIClientError` / :class:`CLIAuthenticationError`."""
-        return _handle(resp)
+    def send_request(self, api: ApiRequest[ResultT]) -> ResultT:
+        """Send a request built by a generated builder and return its typed result.
 
-    def _call(self, tag: str, operation: str, *args: Any, **kwargs: Any) -> Any:
-        """Build a request with the generated ``<tag>.<operation>._get_kwargs`` and send it."""
-        return self._handle_response(self._client.send(endpoint(tag, operation)._get_kwargs(*args, **kwargs)))
+        Raises:
+            CLIClientError: The mapped error (a :class:`CLIAuthenticationError` for a 401).
+        """
+        return send_sync(self._client, api, family="cli")
 
     def _org(self) -> str:
         if not self._config.org_id:
@@ -236,31 +220,22 @@ class CLIClient:
     @staticmethod
     def exchange_api_key(platform_url: str, api_key: str, ttl_minutes: int = 60) -> str:
         """Exchange an org API key (fl_...) for a JWT access token (``POST /api/v1/auth/token``)."""
-        body = body_model("TokenRequest", {"api_key": api_key, "ttl_minutes": ttl_minutes})
-        request = endpoint("auth", "exchange_api_key")._get_kwargs(body=body)
-        try:
-            response = _unauthenticated_send(platform_url, request, "API key exchange")
-        except CLIClientError as exc:
-            error = _as_auth_error(exc)
-            error.message = f"API key exchange failed: {exc.detail}"
-            error.args = (error.message,)
-            raise error from exc
-        payload = _handle(response, prefix="API key exchange failed", auth_family=True)
-        return str(payload["access_token"])
+        request = build_exchange_api_key_request(body={"api_key": api_key, "ttl_minutes": ttl_minutes})
+        token = _unauthenticated_send(platform_url, request, "API key exchange", auth_family=True)
+        return token["access_token"]
 
     @staticmethod
-    def create_cli_login_request(platform_url: str) -> dict:  # type: ignore[type-arg]
+    def create_cli_login_request(platform_url: str) -> CliLoginRequest:
         """Create a request-bound CLI login request (unauthenticated; ``POST /api/v1/auth/cli-login-requests``)."""
-        request = endpoint("auth", "create_cli_login_request")._get_kwargs()
-        response = _unauthenticated_send(platform_url, request, "CLI login request")
-        return cast(dict[str, Any], _handle(response, prefix="CLI login request failed"))
+        return _unauthenticated_send(
+            platform_url, build_create_cli_login_request_request(), "CLI login request"
+        )
 
     @staticmethod
-    def poll_cli_login_request(platform_url: str, request_id: str) -> dict[str, Any]:
+    def poll_cli_login_request(platform_url: str, request_id: str) -> CliLoginStatus:
         """Poll a CLI login request once (``GET /api/v1/auth/cli-login-requests/{request_id}``)."""
-        request = endpoint("auth", "poll_cli_login_request")._get_kwargs(request_id)
-        response = _unauthenticated_send(platform_url, request, "CLI login poll")
-        return cast(dict[str, Any], _handle(response, prefix="CLI login poll failed"))
+        request = build_poll_cli_login_request_request(request_id)
+        return _unauthenticated_send(platform_url, request, "CLI login poll")
 
     @staticmethod
     def wait_for_cli_login(
@@ -268,8 +243,8 @@ class CLIClient:
         login_request: Mapping[str, Any],
         *,
         timeout_seconds: float | None = None,
-        on_poll: StatusCallback | None = None,
-    ) -> dict[str, Any]:
+        on_poll: LoginCallback | None = None,
+    ) -> CliLoginStatus:
         """Poll a CLI login request every ``interval`` seconds until it is approved.
 
         Args:
@@ -311,41 +286,39 @@ class CLIClient:
             time.sleep(interval)
 
     @staticmethod
-    def get_current_user_with_token(platform_url: str, access_token: str) -> dict:  # type: ignore[type-arg]
+    def get_current_user_with_token(platform_url: str, access_token: str) -> CurrentUser:
         """Validate a bearer token and return the ``GET /api/v1/auth/me`` payload."""
-        request = endpoint("auth", "get_current_user")._get_kwargs()
-        request["headers"] = {**(request.get("headers") or {}), "Authorization": f"Bearer {access_token}"}
-        response = _unauthenticated_send(platform_url, request, "Token validation")
-        if response.status_code == 401:
-            _handle(response, prefix="Token validation failed", auth_family=True)
-        return cast(dict[str, Any], _handle(response, prefix="Token validation failed"))
-
-    # ------------------------------------------------------------ documented instance methods
-    def create_component(self, component_type: str, data: dict) -> dict:  # type: ignore[type-arg]
-        """POST a new component to the catalog (``POST .../components/{component_type}``)."""
-        org_id, workspace_id = self._tenant()
-        body = body_model("ComponentCreate", data)
-        return cast(
-            dict[str, Any],
-            self._call("catalog", "create_component", org_id, workspace_id, component_type, body=body),
+        return _unauthenticated_send(
+            platform_url,
+            build_get_current_user_request(),
+            "Token validation",
+            headers={"Authorization": f"Bearer {access_token}"},
         )
 
-    def list_orgs(self) -> list[dict]:  # type: ignore[type-arg]
-        """GET accessible organizations for the current user (``GET /api/v1/tenants/orgs``)."""
-        return cast(list[dict[str, Any]], self._call("tenants", "list_orgs"))
+    # ------------------------------------------------------------ documented instance methods
+    def create_component(self, component_type: str, data: dict) -> Component:  # type: ignore[type-arg]
+        """POST a new component to the catalog (``POST .../components/{component_type}``)."""
+        org_id, workspace_id = self._tenant()
+        kind = ComponentTypeNamespace(self, component_type).component_type
+        body = checked_body(data, ComponentCreate)
+        return self.send_request(build_create_component_request(org_id, workspace_id, kind, body=body))
 
-    def list_workspaces(self, org_id: str) -> list[dict]:  # type: ignore[type-arg]
+    def list_orgs(self) -> list[Org]:
+        """GET accessible organizations for the current user (``GET /api/v1/tenants/orgs``)."""
+        return self.send_request(build_list_orgs_request())
+
+    def list_workspaces(self, org_id: str) -> list[Workspace]:
         """GET workspaces within an organization (``GET /api/v1/tenants/orgs/{org_id}/workspaces``)."""
-        return cast(list[dict[str, Any]], self._call("tenants", "list_workspaces", org_id))
+        return self.send_request(build_list_workspaces_request(org_id))
 
     def verify_credentials(self) -> bool:
         """Light call to verify that configured credentials work."""
         self.list_orgs()
         return True
 
-    def get_current_user(self) -> dict:  # type: ignore[type-arg]
+    def get_current_user(self) -> CurrentUser:
         """GET current user identity from /api/v1/auth/me."""
-        return cast(dict[str, Any], self._call("auth", "get_current_user"))
+        return self.send_request(build_get_current_user_request())
 
     def execute_ddl(
         self,
@@ -356,20 +329,21 @@ class CLIClient:
         scope_type: str = "workspace",
         scope_id: str | None = None,
         reason: str | None = None,
-    ) -> dict:  # type: ignore[type-arg]
+    ) -> DdlResult:
         """Preview or execute DDL against a connector instance (``POST .../instances/{id}/execute-ddl``)."""
-        body: dict[str, Any] = {
-            "scope_type": scope_type,
-            "scope_id": scope_id or self._config.workspace_id,
+        try:
+            scope = choose(scope_type, DDL_REQUEST_SCOPE_TYPE, "scope_type")
+        except FlowSDKError as exc:
+            raise CLIClientError(exc.message, code="invalid_request") from None
+        body: DdlRequest = {
+            "scope_type": scope,
+            "scope_id": scope_id or self._config.workspace_id or None,
             "sql": sql,
             "confirm": confirm,
         }
         if reason:
             body["reason"] = reason
-        request = body_model("DdlRequest", body)
-        return cast(
-            dict[str, Any], self._call("connectors", "execute_connector_ddl", instance_id, body=request)
-        )
+        return self.send_request(build_execute_connector_ddl_request(instance_id, body=body))
 
     def invoke_service(
         self,
@@ -380,26 +354,15 @@ class CLIClient:
         body: dict | None = None,  # type: ignore[type-arg]
         query: dict | None = None,  # type: ignore[type-arg]
         version: int | None = None,
-    ) -> dict | list:  # type: ignore[type-arg]
-        """Invoke an HSL service endpoint (``/api/v1/orgs/{org}/services/{id}[/v{version}]/{path}``)."""
-        verb = method.upper()
-        if verb not in SERVICE_METHODS:
-            raise CLIClientError(
-                f"method must be one of {', '.join(sorted(SERVICE_METHODS))}, got {method!r}"
+    ) -> AnyValue:
+        """Invoke a hosted service endpoint (``/api/v1/orgs/{org}/services/{id}[/v{version}]/{path}``)."""
+        try:
+            request = service_call_request(
+                self._org(), service_id, method, path, body=body, query=query, version=version
             )
-        if version is not None and version < 1:
-            raise CLIClientError(f"version must be >= 1, got {version}")
-        operation = f"invoke_service_{'version_' if version is not None else ''}{verb.lower()}"
-        args: list[Any] = [self._org(), service_id]
-        if version is not None:
-            args.append(version)
-        args.append(path.lstrip("/"))
-        request = endpoint("services", operation)._get_kwargs(*args)
-        if body is not None:
-            request["json"] = body
-        if query:
-            request["params"] = dict(query)
-        return cast("dict[str, Any] | list[Any]", self._handle_response(self._client.send(request)))
+        except FlowSDKError as exc:
+            raise CLIClientError(exc.message, code="invalid_request") from None
+        return send_sync(self._client, request, family="cli", retry="connect")
 
     # ------------------------------------------------------------ executions
     def submit_execution(
@@ -412,26 +375,25 @@ class CLIClient:
         timeout_seconds: int = 300,
         config: dict[str, Any] | None = None,
         lifecycle_event: str = "workflow",
-    ) -> dict[str, Any]:
+    ) -> ExecutionHandle:
         """Submit a durable execution of a code block, agent or workflow (``POST .../executions``)."""
         org_id, workspace_id = self._tenant()
         ring = ring_id or self._config.ring_id or self._default_ring()
-        body = body_model(
-            "ExecutionSubmit",
-            {
-                "component_type": component_type,
-                "component_id": component_id,
-                "input": dict(input_data or {}),
-                "ring_id": ring,
-                "timeout_seconds": timeout_seconds,
-                "config": config,
-                "lifecycle_event": lifecycle_event,
-                "execution_mode": "isolated" if component_type == "agent" else None,
-            },
-        )
-        return cast(
-            dict[str, Any], self._call("executions", "submit_execution", org_id, workspace_id, body=body)
-        )
+        try:
+            request = submit_request(
+                org_id,
+                workspace_id,
+                component_type,
+                component_id,
+                input_data,
+                ring_id=ring,
+                lifecycle_event=lifecycle_event,
+                timeout_seconds=timeout_seconds,
+                config=config,
+            )
+        except FlowSDKError as exc:
+            raise CLIClientError(exc.message, code="invalid_request") from None
+        return self.send_request(request)
 
     def _default_ring(self) -> str:
         """The workspace's ring named ``dev``, or its only ring; else a clear error."""
@@ -447,62 +409,44 @@ class CLIClient:
 
     def list_executions(
         self, *, limit: int = 100, offset: int = 0, status: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[Execution]:
         """List executions of the workspace, newest first (``GET .../executions``)."""
         org_id, workspace_id = self._tenant()
-        options: dict[str, Any] = {"limit": limit, "offset": offset}
-        if status is not None:
-            options["status"] = status
-        return cast(
-            list[dict[str, Any]], self._call("executions", "list_executions", org_id, workspace_id, **options)
+        try:
+            wanted = None if status is None else choose(status, EXECUTION_STATUS_VALUE, "status")
+        except FlowSDKError as exc:
+            raise CLIClientError(exc.message, code="invalid_request") from None
+        return self.send_request(
+            build_list_executions_request(org_id, workspace_id, limit=limit, offset=offset, status=wanted)
         )
 
-    def get_execution(self, execution_id: str) -> dict[str, Any]:
+    def get_execution(self, execution_id: str) -> Execution:
         """Status of an execution (``GET .../executions/{execution_id}``)."""
         org_id, workspace_id = self._tenant()
-        return cast(
-            dict[str, Any], self._call("executions", "get_execution", org_id, workspace_id, execution_id)
-        )
+        return self.send_request(build_get_execution_request(org_id, workspace_id, execution_id))
 
-    def cancel_execution(self, execution_id: str) -> dict[str, Any]:
+    def cancel_execution(self, execution_id: str) -> Execution:
         """Request best-effort cancellation (``POST .../executions/{execution_id}/cancel``)."""
         org_id, workspace_id = self._tenant()
-        return cast(
-            dict[str, Any], self._call("executions", "cancel_execution", org_id, workspace_id, execution_id)
-        )
+        return self.send_request(build_cancel_execution_request(org_id, workspace_id, execution_id))
 
-    def get_execution_result(self, execution_id: str, *, wait_seconds: float = 0.0) -> dict[str, Any]:
+    def get_execution_result(self, execution_id: str, *, wait_seconds: float = 0.0) -> ExecutionResult:
         """The result envelope, held up to ``wait_seconds`` by the server (``GET .../result``)."""
         org_id, workspace_id = self._tenant()
-        return cast(
-            dict[str, Any],
-            self._call(
-                "executions",
-                "get_execution_result",
-                org_id,
-                workspace_id,
-                execution_id,
-                wait_seconds=wait_seconds,
-            ),
+        request = build_get_execution_result_request(
+            org_id, workspace_id, execution_id, wait_seconds=wait_seconds
         )
+        return self.send_request(request)
 
     def list_execution_events(
         self, execution_id: str, *, after_seq: int = 0, wait_seconds: float = 0.0
-    ) -> list[dict[str, Any]]:
+    ) -> list[ExecutionEvent]:
         """Events an execution pushed after ``after_seq`` (``GET .../executions/{id}/events``)."""
         org_id, workspace_id = self._tenant()
-        return cast(
-            list[dict[str, Any]],
-            self._call(
-                "executions",
-                "list_execution_events",
-                org_id,
-                workspace_id,
-                execution_id,
-                after_seq=after_seq,
-                wait_seconds=wait_seconds,
-            ),
+        request = build_list_execution_events_request(
+            org_id, workspace_id, execution_id, after_seq=after_seq, wait_seconds=wait_seconds
         )
+        return self.send_request(request)
 
     def await_execution_result(
         self,
@@ -513,7 +457,7 @@ class CLIClient:
         not_found_retry_seconds: float = 30.0,
         max_wait_seconds: float = 25.0,
         on_status: StatusCallback | None = None,
-    ) -> dict[str, Any]:
+    ) -> ExecutionResult:
         """Wait for a terminal status via ``GET .../result?wait_seconds=N`` and return the envelope.
 
         Args:
@@ -536,20 +480,8 @@ class CLIClient:
             not_found_retry_seconds=not_found_retry_seconds,
             max_wait_seconds=min(max_wait_seconds, CLIENT_TIMEOUT_SECONDS - 5.0),
         )
-        plan = PollPlan(execution_id, settings)
-        while True:
-            wait = plan.next_wait()
-            try:
-                envelope = self.get_execution_result(execution_id, wait_seconds=wait)
-            except CLIClientError as exc:
-                pause = plan.not_found() if exc.status_code == 404 else None
-                if pause is None:
-                    raise
-            else:
-                if on_status is not None:
-                    on_status(envelope)
-                pause = plan.answered(envelope)
-                if pause is None:
-                    return envelope
-            if pause:
-                time.sleep(pause)
+
+        def fetch(wait_seconds: float) -> ExecutionResult:
+            return self.get_execution_result(execution_id, wait_seconds=wait_seconds)
+
+        return await_terminal_sync(fetch, execution_id, settings, on_status)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
+from flow_platform_client.request import ApiRequest
+
 from flow_sdk._errors import ConfigurationError
-from flow_sdk._requests import send
+from flow_sdk._requests import RetryMode, send
 from flow_sdk._transport import AsyncHttpSession, resolve_timeout
 
 if TYPE_CHECKING:
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
     from flow_sdk.platform_client import PlatformClient
 
 __all__ = ["FlowSDK"]
+
+ResultT = TypeVar("ResultT")
 
 
 def _env(value: object, name: str, default: str = "") -> str:
@@ -124,9 +129,15 @@ class FlowSDK:
         self._require(self._auth_token, "AUTH_TOKEN", "auth_token")
         return self._session.client(self._platform_url)
 
-    async def _send(self, kwargs: dict[str, Any], extra_headers: dict[str, str] | None = None) -> Any:
-        """Send one generated request through the shared platform client and map its errors."""
-        return await send(self._http(), kwargs, extra_headers=extra_headers)
+    async def _send(
+        self,
+        api: ApiRequest[ResultT],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        retry: RetryMode | None = None,
+    ) -> ResultT:
+        """Send one built request through the shared platform client and map its errors."""
+        return await send(self._http(), api, extra_headers=extra_headers, retry=retry)
 
     def _platform(self) -> PlatformClient:
         """The PlatformClient behind the execution namespaces, sharing this SDK's pooled client."""

@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import os
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import httpx
+from flow_platform_client.enums import LIST_MODELS_SCOPE
+from flow_platform_client.gateway import (
+    build_create_chat_completion_request,
+    build_create_embedding_request,
+    build_list_models_request,
+)
+from flow_platform_client.request import ApiRequest
+from flow_types import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    ChatMessage,
+    EmbeddingResponse,
+    ModelList,
+    ToolDefinition,
+)
 
 from flow_sdk._errors import (
     ConfigurationError,
+    FlowSDKError,
     GatewayAuthError,
     GatewayClientError,
     GatewayModelNotFoundError,
@@ -18,12 +34,9 @@ from flow_sdk._errors import (
     GatewayStreamError,
     map_http_error,
 )
-from flow_sdk._requests import body_model, endpoint, send
+from flow_sdk._requests import checked_body, choose, request_options, send
 from flow_sdk._sse import ChatCompletionStream
 from flow_sdk._transport import AsyncHttpSession, resolve_timeout
-
-if TYPE_CHECKING:
-    from flow_types import ChatCompletion, EmbeddingResponse, ModelList
 
 __all__ = [
     "ChatCompletionStream",
@@ -95,18 +108,43 @@ class GatewayClient:
 
     @staticmethod
     def _chat_request(
-        model: str, messages: list[dict[str, Any]], stream: bool, options: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Check ``model`` and ``messages``, then build ``POST .../chat/completions`` (request kwargs)."""
+        model: str,
+        messages: list[dict[str, Any]],
+        stream: bool,
+        *,
+        temperature: float | None,
+        max_tokens: int | None,
+        top_p: float | None,
+        stop: list[str] | None,
+        tools: list[dict[str, Any]] | None,
+        tool_choice: str | None,
+        user: str | None,
+    ) -> ApiRequest[ChatCompletion]:
+        """Check ``model`` and ``messages``, then build ``POST .../chat/completions``."""
         if not model or "/" not in model:
             raise GatewayClientError(f"model must be named 'provider/model', got {model!r}")
         if not messages:
             raise GatewayClientError("messages must contain at least one message")
-        body = body_model(
-            "ChatCompletionRequest", {"model": model, "messages": messages, "stream": stream, **options}
-        )
-        kwargs: dict[str, Any] = endpoint("gateway", "create_chat_completion")._get_kwargs(body=body)
-        return kwargs
+        body: ChatCompletionRequest = {
+            "model": model,
+            "messages": [checked_body(message, ChatMessage) for message in messages],
+            "stream": stream,
+        }
+        if tools is not None:
+            body["tools"] = [checked_body(tool, ToolDefinition) for tool in tools]
+        if temperature is not None:
+            body["temperature"] = temperature
+        if max_tokens is not None:
+            body["max_tokens"] = max_tokens
+        if top_p is not None:
+            body["top_p"] = top_p
+        if stop is not None:
+            body["stop"] = stop
+        if tool_choice is not None:
+            body["tool_choice"] = tool_choice
+        if user is not None:
+            body["user"] = user
+        return build_create_chat_completion_request(body=body)
 
     async def chat_completion(
         self,
@@ -122,10 +160,19 @@ class GatewayClient:
         user: str | None = None,
     ) -> ChatCompletion:
         """Create a chat completion (``POST /api/v1/gateway/v1/chat/completions``)."""
-        options: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "top_p": top_p}
-        options |= {"stop": stop, "tools": tools, "tool_choice": tool_choice, "user": user}
-        kwargs = self._chat_request(model, messages, False, options)
-        return cast("ChatCompletion", await send(self.client, kwargs, family="gateway"))
+        request = self._chat_request(
+            model,
+            messages,
+            False,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            stop=stop,
+            tools=tools,
+            tool_choice=tool_choice,
+            user=user,
+        )
+        return await send(self.client, request, family="gateway")
 
     async def stream_chat_completion(
         self,
@@ -148,11 +195,19 @@ class GatewayClient:
         Raises:
             GatewayClientError: The mapped error when the server refuses the request.
         """
-        options: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, "top_p": top_p}
-        options |= {"stop": stop, "tools": tools, "tool_choice": tool_choice, "user": user}
-        kwargs = self._chat_request(model, messages, True, options)
-        kwargs["headers"] = {**kwargs.get("headers", {}), "Accept": "text/event-stream"}
-        return await open_stream(self.client, kwargs)
+        request = self._chat_request(
+            model,
+            messages,
+            True,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            stop=stop,
+            tools=tools,
+            tool_choice=tool_choice,
+            user=user,
+        )
+        return await open_stream(self.client, request)
 
     async def embedding(
         self,
@@ -165,11 +220,10 @@ class GatewayClient:
         """Create embeddings for a string or a list of strings (``POST /api/v1/gateway/v1/embeddings``)."""
         if not input:
             raise GatewayClientError("input must be a non-empty string or list of strings")
-        body = body_model(
-            "EmbeddingRequest", {"model": model, "input": input, "dimensions": dimensions, "user": user}
+        request = build_create_embedding_request(
+            body={"model": model, "input": input, "dimensions": dimensions, "user": user}
         )
-        kwargs = endpoint("gateway", "create_embedding")._get_kwargs(body=body)
-        return cast("EmbeddingResponse", await send(self.client, kwargs, family="gateway"))
+        return await send(self.client, request, family="gateway")
 
     async def embeddings(
         self,
@@ -184,16 +238,18 @@ class GatewayClient:
 
     async def list_models(self, scope: str = "all") -> ModelList:
         """List the models the gateway routes to (``GET /api/v1/gateway/v1/models``)."""
-        if scope not in ("all", "organization", "platform"):
-            raise GatewayClientError(f"scope must be 'all', 'organization' or 'platform', got {scope!r}")
-        kwargs = endpoint("gateway", "list_models")._get_kwargs(scope=scope)
-        return cast("ModelList", await send(self.client, kwargs, family="gateway"))
+        try:
+            checked = choose(scope, LIST_MODELS_SCOPE, "scope")
+        except FlowSDKError as exc:
+            raise GatewayClientError(exc.message, code="invalid_request") from None
+        return await send(self.client, build_list_models_request(scope=checked), family="gateway")
 
 
-async def open_stream(client: httpx.AsyncClient, kwargs: dict[str, Any]) -> ChatCompletionStream:
+async def open_stream(client: httpx.AsyncClient, api: ApiRequest[ChatCompletion]) -> ChatCompletionStream:
     """Send a streaming request; raise the mapped error for a 4xx/5xx, else wrap the open response."""
     try:
-        request = client.build_request(**kwargs)
+        options = request_options(api, {"Accept": "text/event-stream"})
+        request = client.build_request(api.method, api.path, **options)
         response = await client.send(request, stream=True)
     except httpx.HTTPError as exc:
         raise map_http_error(exc, "gateway") from exc

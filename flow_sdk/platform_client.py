@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 import httpx
+from flow_platform_client.executions import (
+    build_cancel_execution_request,
+    build_execute_transform_request,
+    build_get_execution_request,
+    build_get_execution_result_request,
+)
+from flow_platform_client.request import ApiRequest
+from flow_platform_client.services import build_get_service_skills_request
+from flow_types import (
+    Execution,
+    ExecutionHandle,
+    ExecutionResult,
+    ServiceSkills,
+    TransformExecute,
+    TransformResult,
+)
 
 from flow_sdk._errors import (
     ConfigurationError,
@@ -17,13 +34,11 @@ from flow_sdk._errors import (
     PlatformNotFoundError,
     PlatformPermissionError,
 )
+from flow_sdk._executions import submit_request
 from flow_sdk._nats import ExecutionTransport
 from flow_sdk._polling import PollSettings, await_terminal, unwrap_result
-from flow_sdk._requests import body_model, endpoint, send
+from flow_sdk._requests import RetryMode, send
 from flow_sdk._transport import AsyncHttpSession, TokenRefresher, resolve_timeout
-
-if TYPE_CHECKING:
-    from flow_types import Execution, ExecutionHandle, ServiceSkills
 
 __all__ = [
     "PlatformAuthenticationError",
@@ -35,6 +50,7 @@ __all__ = [
 ]
 
 _GRACE_SECONDS = 30.0
+ResultT = TypeVar("ResultT")
 
 
 class PlatformClient:
@@ -129,25 +145,38 @@ class PlatformClient:
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> Any:
-        """Send an authenticated request to ``path`` and return parsed JSON, or raw bytes otherwise.
+        """Send a request to a path the document does not describe and return its parsed body.
+
+        Returns:
+            Parsed JSON for a JSON answer, None for an empty one, and raw bytes otherwise.
 
         Raises:
             PlatformClientError: The mapped error for a 4xx/5xx answer or a transport failure.
         """
-        kwargs: dict[str, Any] = {"method": method.upper(), "url": path}
-        if params is not None:
-            kwargs["params"] = params
+        request: ApiRequest[Any] = ApiRequest(
+            "", method.upper(), path, params=params, headers=headers, content=content
+        )
         if json is not None:
-            kwargs["json"] = json
-        if content is not None:
-            kwargs["content"] = content
-        if headers:
-            kwargs["headers"] = headers
-        return await send(self.client, kwargs)
+            request.json, request.has_json = json, True
+        return await self.send_request(request)
 
-    async def _call(self, tag: str, operation: str, *args: Any, **kwargs: Any) -> Any:
-        """Build a request with a generated endpoint's ``_get_kwargs`` and send it."""
-        return await send(self.client, endpoint(tag, operation)._get_kwargs(*args, **kwargs))
+    async def send_request(
+        self,
+        request: ApiRequest[ResultT],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        retry: RetryMode | None = None,
+    ) -> ResultT:
+        """Send a request built by a generated builder and return its typed result.
+
+        Example:
+            >>> from flow_platform_client.executions import build_list_executions_request
+            >>> await client.send_request(build_list_executions_request(org_id, workspace_id, limit=5))
+
+        Raises:
+            PlatformClientError: The mapped error for a 4xx/5xx answer or a transport failure.
+        """
+        return await send(self.client, request, extra_headers=extra_headers, retry=retry)
 
     def _workspace(self) -> tuple[str, str]:
         if not self.org_id:
@@ -184,39 +213,29 @@ class PlatformClient:
     ) -> ExecutionHandle:
         """Submit a durable execution (``POST .../executions``) with a fresh Idempotency-Key."""
         org_id, workspace_id = self._workspace()
-        if not str(component_id):
-            raise PlatformClientError(f"{component_type}_id must not be empty")
-        body = body_model(
-            "ExecutionSubmit",
-            {
-                "component_type": component_type,
-                "component_id": str(component_id),
-                "input": dict(input_data or {}),
-                "ring_id": self._ring(ring_id),
-                "timeout_seconds": timeout_seconds,
-                "config": config,
-                "context": context,
-                "lifecycle_event": lifecycle_event,
-                "caller_deployment_id": None if caller_deployment_id is None else str(caller_deployment_id),
-                "execution_mode": execution_mode,
-            },
-        )
-        handle = await self._call(
-            "executions",
-            "submit_execution",
+        request = submit_request(
             org_id,
             workspace_id,
-            body=body,
+            component_type,
+            component_id,
+            input_data,
+            ring_id=self._ring(ring_id),
+            lifecycle_event=lifecycle_event,
+            timeout_seconds=timeout_seconds,
+            config=config,
+            context=context,
+            caller_deployment_id=caller_deployment_id,
+            execution_mode=execution_mode,
         )
-        return cast("ExecutionHandle", handle)
+        return await self.send_request(request)
 
     async def get_service_skills(
         self, service_id: str | UUID, *, version: int | None = None
     ) -> ServiceSkills:
         """Fetch the generated HSL skills artifact for a service/version (``GET .../service-skills/{id}``)."""
-        extra = {} if version is None else {"version": version}
-        skills = await self._call("services", "get_service_skills", self._org(), str(service_id), **extra)
-        return cast("ServiceSkills", skills)
+        return await self.send_request(
+            build_get_service_skills_request(self._org(), str(service_id), version=version)
+        )
 
     async def execute_code_block(
         self,
@@ -228,7 +247,7 @@ class PlatformClient:
         timeout_seconds: int = 300,
         caller_deployment_id: str | UUID | None = None,
         ring_id: str | UUID | None = None,
-    ) -> dict[str, Any]:
+    ) -> ExecutionResult:
         """Execute a code block and wait for its result envelope (submit, then poll).
 
         Raises:
@@ -277,7 +296,7 @@ class PlatformClient:
         caller_deployment_id: str | UUID | None = None,
         ring_id: str | UUID | None = None,
         timeout_seconds: int = 300,
-    ) -> dict[str, Any]:
+    ) -> ExecutionResult:
         """Execute an agent and wait for its result envelope (output, usage and messages).
 
         Raises:
@@ -302,20 +321,16 @@ class PlatformClient:
         input_data: Any,
         context: dict[str, Any],
         caller_deployment_id: str | UUID | None = None,
-    ) -> Any:
+    ) -> TransformResult:
         """Execute a transform synchronously (``POST .../transforms/{id}/execute``) and return its result."""
         org_id, workspace_id = self._workspace()
-        body = body_model(
-            "TransformExecute",
-            {
-                "input_data": input_data,
-                "context": context,
-                "caller_deployment_id": None if caller_deployment_id is None else str(caller_deployment_id),
-            },
+        body: TransformExecute = {"input_data": input_data, "context": context}
+        if caller_deployment_id is not None:
+            body["caller_deployment_id"] = str(caller_deployment_id)
+        result = await self.send_request(
+            build_execute_transform_request(org_id, workspace_id, str(transform_id), body=body)
         )
-        return await self._call(
-            "executions", "execute_transform", org_id, workspace_id, str(transform_id), body=body
-        )
+        return result
 
     async def execute_workflow(
         self,
@@ -328,7 +343,7 @@ class PlatformClient:
         caller_deployment_id: str | UUID | None = None,
         ring_id: str | UUID | None = None,
         timeout_seconds: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> ExecutionResult:
         """Execute a workflow and wait for its result envelope (outputs, step results and errors).
 
         Raises:
@@ -391,29 +406,24 @@ class PlatformClient:
     async def get_execution_status(self, execution_id: str | UUID) -> Execution:
         """Fetch durable execution status (``GET .../executions/{id}``)."""
         org_id, workspace_id = self._workspace()
-        status = await self._call("executions", "get_execution", org_id, workspace_id, str(execution_id))
-        return cast("Execution", status)
+        return await self.send_request(build_get_execution_request(org_id, workspace_id, str(execution_id)))
 
     async def cancel_execution(self, execution_id: str | UUID) -> Execution:
         """Request best-effort cancellation of an execution (``POST .../executions/{id}/cancel``)."""
         org_id, workspace_id = self._workspace()
-        status = await self._call("executions", "cancel_execution", org_id, workspace_id, str(execution_id))
-        return cast("Execution", status)
+        return await self.send_request(
+            build_cancel_execution_request(org_id, workspace_id, str(execution_id))
+        )
 
     async def get_execution_result(
         self, execution_id: str | UUID, *, wait_seconds: float = 0.0
-    ) -> dict[str, Any]:
+    ) -> ExecutionResult:
         """Fetch the result envelope, letting the server hold up to ``wait_seconds`` for a terminal state."""
         org_id, workspace_id = self._workspace()
-        result = await self._call(
-            "executions",
-            "get_execution_result",
-            org_id,
-            workspace_id,
-            str(execution_id),
-            wait_seconds=wait_seconds,
+        request = build_get_execution_result_request(
+            org_id, workspace_id, str(execution_id), wait_seconds=wait_seconds
         )
-        return cast(dict[str, Any], result)
+        return await self.send_request(request)
 
     async def await_execution_result(
         self,
@@ -422,7 +432,7 @@ class PlatformClient:
         timeout_seconds: float = 300,
         poll_interval_seconds: float = 0.5,
         not_found_retry_seconds: float = 30.0,
-    ) -> dict[str, Any]:
+    ) -> ExecutionResult:
         """Poll durable execution state until terminal and return the result envelope.
 
         Raises:
@@ -431,7 +441,7 @@ class PlatformClient:
         """
         settings = self._poll_settings(timeout_seconds, poll_interval_seconds, not_found_retry_seconds)
         envelope = await self._await_terminal(str(execution_id), settings)
-        return cast(dict[str, Any], unwrap_result(envelope, "envelope"))
+        return unwrap_result(envelope)
 
     def _poll_settings(
         self, timeout_seconds: float, poll_interval_seconds: float, not_found_retry_seconds: float
@@ -444,13 +454,13 @@ class PlatformClient:
             max_wait_seconds=max(0.0, min(30.0, self.timeout - 5.0)),
         )
 
-    async def _await_terminal(self, execution_id: str, settings: PollSettings) -> dict[str, Any]:
-        async def fetch(wait_seconds: float) -> dict[str, Any]:
+    async def _await_terminal(self, execution_id: str, settings: PollSettings) -> ExecutionResult:
+        async def fetch(wait_seconds: float) -> ExecutionResult:
             return await self.get_execution_result(execution_id, wait_seconds=wait_seconds)
 
         return await await_terminal(fetch, execution_id, settings)
 
-    async def _await_handle(self, handle: ExecutionHandle, timeout_seconds: float) -> dict[str, Any]:
+    async def _await_handle(self, handle: ExecutionHandle, timeout_seconds: float) -> ExecutionResult:
         return await self.await_execution_result(
             handle["execution_id"], timeout_seconds=timeout_seconds + _GRACE_SECONDS
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import numpy as np
@@ -12,7 +11,7 @@ from flow_server_models import Dataset, DatasetCreate, DatasetQuery, DatasetRows
 from flow_local.areas.tenants import check_workspace
 from flow_local.auth import Principal, get_principal
 from flow_local.core import Platform, platform_of
-from flow_local.db import from_json, to_json
+from flow_local.db import IntegrityError, from_json, to_json
 from flow_local.errors import bad_request, conflict, not_found
 from flow_local.values import now_iso
 
@@ -101,7 +100,7 @@ class DatasetsBackend:
                     record["created_at"],
                 ),
             )
-        except sqlite3.IntegrityError as exc:
+        except IntegrityError as exc:
             raise conflict(f"dataset '{record['id']}' exists already") from exc
         return {**record, "row_count": 0}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -18,6 +17,7 @@ from flow_local.auth import (
     require_workspace,
 )
 from flow_local.core import Platform, platform_of
+from flow_local.db import IntegrityError
 from flow_local.errors import ApiError, conflict, forbidden, not_found
 from flow_local.values import new_id, now_iso
 
@@ -61,7 +61,7 @@ class TenantsBackend:
                 "INSERT INTO workspaces (id, org_id, name, created_at) VALUES (?, ?, ?, ?)",
                 tuple(ws.values()),
             )
-        except sqlite3.IntegrityError as exc:
+        except IntegrityError as exc:
             raise conflict(f"workspace '{name}' exists already in this organization") from exc
         return ws
 

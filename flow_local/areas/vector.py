@@ -14,7 +14,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 from flow_local.areas.tenants import check_workspace
 from flow_local.auth import Principal, get_principal
 from flow_local.core import Platform, platform_of
-from flow_local.db import from_json, to_json
+from flow_local.db import IntegrityError, from_json, to_json
 from flow_local.errors import bad_request, conflict, not_found
 from flow_local.values import new_id, now_iso
 
@@ -261,7 +260,7 @@ class VectorBackend:
                 "INSERT INTO vector_indexes (id, org_id, workspace_id, name, dimensions, metric, created_at) VALUES (?,?,?,?,?,?,?)",
                 (record["id"], org_id, workspace_id, name, dimensions, metric, record["created_at"]),
             )
-        except sqlite3.IntegrityError as exc:
+        except IntegrityError as exc:
             raise conflict(f"vector index '{name}' exists already") from exc
         self._records[record["id"]] = {**record, "org_id": org_id, "workspace_id": workspace_id}
         return {**record, "count": 0}

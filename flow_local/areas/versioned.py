@@ -7,10 +7,9 @@ previous state to the versions table so history is kept.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
-from flow_local.db import Database, from_json, to_json
+from flow_local.db import Connection, Database, IntegrityError, Row, from_json, to_json
 from flow_local.errors import bad_request, conflict, not_found
 from flow_local.values import new_id, now_iso
 
@@ -37,7 +36,7 @@ class VersionedStore:
         self.table = table
         self.noun = noun
 
-    def _row(self, row: sqlite3.Row) -> dict[str, Any]:
+    def _row(self, row: Row) -> dict[str, Any]:
         item = dict(row)
         item["spec"] = from_json(item["spec"], {})
         return item
@@ -68,11 +67,11 @@ class VersionedStore:
                     (*list(item.values())[:6], to_json(item["spec"]), *list(item.values())[7:]),
                 )
                 self._record_version(conn, item)
-        except sqlite3.IntegrityError as exc:
+        except IntegrityError as exc:
             raise conflict(f"{self.noun} '{item['id']}' exists already") from exc
         return item
 
-    def _record_version(self, conn: sqlite3.Connection, item: dict[str, Any]) -> None:
+    def _record_version(self, conn: Connection, item: dict[str, Any]) -> None:
         conn.execute(
             f"INSERT INTO {self.table}_versions (org_id, workspace_id, kind, id, version, name,"
             " description, spec, created_at) VALUES (?,?,?,?,?,?,?,?,?)",

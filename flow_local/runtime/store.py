@@ -8,11 +8,10 @@ write and no BEGIN/COMMIT round around one statement, as every execution passes 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from flow_local.db import Database, from_json, to_json
+from flow_local.db import Database, IntegrityError, Row, from_json, to_json
 from flow_local.errors import not_found
 from flow_local.values import now_iso
 
@@ -49,14 +48,14 @@ class ExecutionStore:
         db.migrate("executions", SCHEMA)
 
     @staticmethod
-    def _record(row: sqlite3.Row) -> dict[str, Any]:
+    def _record(row: Row) -> dict[str, Any]:
         item = dict(row)
         for column in JSON_COLUMNS:
             item[column] = from_json(item[column])
         item["cancel_requested"] = bool(item["cancel_requested"])
         return item
 
-    def _change(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+    def _change(self, sql: str, params: Sequence[Any]) -> list[Row]:
         """Run one write statement (its own transaction, or part of the caller's) and return its rows.
 
         Every row is fetched, so a ``RETURNING`` statement is complete (and committed) on return.
@@ -72,7 +71,7 @@ class ExecutionStore:
             rows = self._change(
                 f"INSERT INTO executions ({columns}) VALUES ({marks}) RETURNING *", list(row.values())
             )
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             existing = self.find_by_key(item["org_id"], item["workspace_id"], item.get("idempotency_key"))
             if existing is None:
                 raise

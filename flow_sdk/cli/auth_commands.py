@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import typer
+from flow_types import CliLoginStatus
 
 from flow_sdk.cli.context import JsonOption, load_config, make_client, state
 from flow_sdk.cli.output import console, err_console, print_json, print_record
@@ -52,7 +54,7 @@ def login(
         api_key = sys.stdin.readline().strip()
     if api_key:
         token = CLIClient.exchange_api_key(platform_url, api_key)
-        approved: dict[str, Any] = {}
+        approved: Mapping[str, Any] = {}
     else:
         approved = _login_by_code(platform_url, timeout)
         token = str(approved["access_token"])
@@ -77,7 +79,7 @@ def login(
     console.print(f"Profile '{config.profile}' saved to {path}", markup=False)
 
 
-def _login_by_code(platform_url: str, timeout: float | None) -> dict[str, Any]:
+def _login_by_code(platform_url: str, timeout: float | None) -> CliLoginStatus:
     """Create a CLI login request, show its code, and poll until it is approved."""
     from flow_sdk.cli_client import CLIClient
 

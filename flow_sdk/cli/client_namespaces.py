@@ -1,4 +1,4 @@
-"""The namespaces of :class:`~flow_sdk.cli_client.CLIClient`: small classes over the generated endpoints.
+"""The namespaces of :class:`~flow_sdk.cli_client.CLIClient`: small classes over the generated builders.
 
 - :class:`ComponentTypeNamespace`: ``components/{component_type}`` (list, get, create, update, delete,
   versions); code blocks and workflows add durable runs.
@@ -10,14 +10,79 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+import builtins
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from flow_sdk._errors import CLIClientError
-from flow_sdk._polling import ResultMode, unwrap_result
-from flow_sdk._requests import body_model
+from flow_platform_client.catalog import (
+    build_delete_component_request,
+    build_get_component_request,
+    build_list_component_versions_request,
+    build_list_components_request,
+    build_update_component_request,
+)
+from flow_platform_client.connectors import build_execute_connector_operation_request
+from flow_platform_client.datasets import (
+    build_create_dataset_request,
+    build_delete_dataset_request,
+    build_get_dataset_request,
+    build_insert_dataset_rows_request,
+    build_list_datasets_request,
+    build_query_dataset_request,
+    build_vector_query_dataset_request,
+)
+from flow_platform_client.enums import COMPONENT_TYPE
+from flow_platform_client.request import ApiRequest
+from flow_platform_client.resources import (
+    build_create_resource_request,
+    build_delete_resource_request,
+    build_get_resource_request,
+    build_list_resource_versions_request,
+    build_list_resources_request,
+    build_restore_component_backup_request,
+    build_update_resource_request,
+)
+from flow_platform_client.services import (
+    build_deploy_hosted_service_version_request,
+    build_get_hosted_service_health_request,
+    build_get_hosted_service_logs_request,
+    build_list_hosted_service_versions_request,
+    build_undeploy_hosted_service_version_request,
+)
+from flow_types import (
+    Component,
+    ComponentType,
+    ComponentUpdate,
+    ComponentVersion,
+    ConnectorOperationResult,
+    Dataset,
+    DatasetCreate,
+    DatasetQuery,
+    DatasetQueryResult,
+    DatasetRowsInserted,
+    DatasetVectorQuery,
+    DatasetVectorQueryResult,
+    DdlResult,
+    Execution,
+    ExecutionHandle,
+    ExecutionResult,
+    HostedServiceDeploy,
+    HostedServiceHealth,
+    HostedServiceLogs,
+    HostedServiceVersion,
+    JsonObject,
+    Resource,
+    ResourceCreate,
+    ResourceKind,
+    ResourceUpdate,
+    ResourceVersion,
+)
+
+from flow_sdk._errors import CLIClientError, FlowSDKError
+from flow_sdk._polling import ResultMode, StatusCallback, unwrap_result
+from flow_sdk._requests import checked_body, choose
 
 if TYPE_CHECKING:
-    from flow_sdk.cli_client import CLIClient, StatusCallback
+    from flow_sdk.cli_client import CLIClient
 
 __all__ = [
     "COMPONENT_TYPES",
@@ -41,21 +106,10 @@ __all__ = [
     "WorkflowsNamespace",
 ]
 
-COMPONENT_TYPES = (
-    "agent",
-    "model",
-    "tool",
-    "prompt",
-    "code_block",
-    "workflow",
-    "transform",
-    "validation",
-    "schema",
-    "state",
-    "observability",
-)
+COMPONENT_TYPES: tuple[ComponentType, ...] = COMPONENT_TYPE
+"""The component types the document allows."""
 Json = dict[str, Any]
-JsonList = list[dict[str, Any]]
+ResultT = TypeVar("ResultT")
 
 
 class _Namespace:
@@ -67,8 +121,8 @@ class _Namespace:
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
-    def _call(self, tag: str, operation: str, *args: Any, **kwargs: Any) -> Any:
-        return self._client._call(tag, operation, *args, **kwargs)
+    def _send(self, api: ApiRequest[ResultT]) -> ResultT:
+        return self._client.send_request(api)
 
 
 # ---------------------------------------------------------------------- components
@@ -77,73 +131,52 @@ class ComponentTypeNamespace(_Namespace):
 
     def __init__(self, client: CLIClient, component_type: str) -> None:
         super().__init__(client)
-        if component_type not in COMPONENT_TYPES:
-            raise CLIClientError(
-                f"unknown component type {component_type!r}; use one of {', '.join(COMPONENT_TYPES)}"
-            )
-        self.component_type = component_type
+        try:
+            self.component_type: ComponentType = choose(component_type, COMPONENT_TYPE, "component_type")
+        except FlowSDKError as exc:
+            raise CLIClientError(f"unknown component type: {exc.message}") from None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.component_type}>"
 
-    def list(self, *, limit: int = 100, offset: int = 0) -> JsonList:
+    def list(self, *, limit: int = 100, offset: int = 0) -> builtins.list[Component]:
         """List components of this type (``GET .../components/{type}``)."""
         org_id, workspace_id = self._client._tenant()
-        return cast(
-            JsonList,
-            self._call(
-                "catalog",
-                "list_components",
-                org_id,
-                workspace_id,
-                self.component_type,
-                limit=limit,
-                offset=offset,
-            ),
+        return self._send(
+            build_list_components_request(
+                org_id, workspace_id, self.component_type, limit=limit, offset=offset
+            )
         )
 
-    def get(self, component_id: str) -> Json:
+    def get(self, component_id: str) -> Component:
         """One component at its latest version (``GET .../components/{type}/{id}``)."""
         org_id, workspace_id = self._client._tenant()
-        return cast(
-            Json,
-            self._call("catalog", "get_component", org_id, workspace_id, self.component_type, component_id),
+        return self._send(
+            build_get_component_request(org_id, workspace_id, self.component_type, component_id)
         )
 
-    def create(self, data: Json) -> Json:
+    def create(self, data: Json) -> Component:
         """Create a component from ``{"name", "spec", "id"?, "description"?}`` (``POST .../components/{type}``)."""
-        return cast(Json, self._client.create_component(self.component_type, data))
+        return self._client.create_component(self.component_type, data)
 
-    def update(self, component_id: str, data: Json) -> Json:
+    def update(self, component_id: str, data: Json) -> Component:
         """Update name, description or spec; makes a new version (``PUT .../components/{type}/{id}``)."""
         org_id, workspace_id = self._client._tenant()
-        body = body_model("ComponentUpdate", data)
-        return cast(
-            Json,
-            self._call(
-                "catalog",
-                "update_component",
-                org_id,
-                workspace_id,
-                self.component_type,
-                component_id,
-                body=body,
-            ),
+        body = checked_body(data, ComponentUpdate)
+        return self._send(
+            build_update_component_request(org_id, workspace_id, self.component_type, component_id, body=body)
         )
 
     def delete(self, component_id: str) -> None:
         """Delete a component and its versions (``DELETE .../components/{type}/{id}``)."""
         org_id, workspace_id = self._client._tenant()
-        self._call("catalog", "delete_component", org_id, workspace_id, self.component_type, component_id)
+        self._send(build_delete_component_request(org_id, workspace_id, self.component_type, component_id))
 
-    def versions(self, component_id: str) -> JsonList:
+    def versions(self, component_id: str) -> builtins.list[ComponentVersion]:
         """Every version of a component, oldest first (``GET .../components/{type}/{id}/versions``)."""
         org_id, workspace_id = self._client._tenant()
-        return cast(
-            JsonList,
-            self._call(
-                "catalog", "list_component_versions", org_id, workspace_id, self.component_type, component_id
-            ),
+        return self._send(
+            build_list_component_versions_request(org_id, workspace_id, self.component_type, component_id)
         )
 
 
@@ -164,11 +197,35 @@ class _ExecutableNamespace(ComponentTypeNamespace):
         *,
         ring_id: str | None = None,
         timeout_seconds: int = 300,
-    ) -> Json:
+    ) -> ExecutionHandle:
         """Submit an execution and return its handle (``POST .../executions``)."""
         return self._client.submit_execution(
             self.component_type, component_id, input_data, ring_id=ring_id, timeout_seconds=timeout_seconds
         )
+
+    @overload
+    def run(
+        self,
+        component_id: str,
+        input_data: Json | None = None,
+        *,
+        ring_id: str | None = None,
+        timeout_seconds: int = 300,
+        result_mode: Literal["envelope"] = "envelope",
+        on_status: StatusCallback | None = None,
+    ) -> ExecutionResult: ...
+
+    @overload
+    def run(
+        self,
+        component_id: str,
+        input_data: Json | None = None,
+        *,
+        ring_id: str | None = None,
+        timeout_seconds: int = 300,
+        result_mode: ResultMode,
+        on_status: StatusCallback | None = None,
+    ) -> Any: ...
 
     def run(
         self,
@@ -192,11 +249,11 @@ class _ExecutableNamespace(ComponentTypeNamespace):
         )
         return unwrap_result(envelope, result_mode)
 
-    def get_status(self, execution_id: str) -> Json:
+    def get_status(self, execution_id: str) -> Execution:
         """Status of an execution (``GET .../executions/{id}``)."""
         return self._client.get_execution(execution_id)
 
-    def cancel(self, execution_id: str) -> Json:
+    def cancel(self, execution_id: str) -> Execution:
         """Best-effort cancellation (``POST .../executions/{id}/cancel``)."""
         return self._client.cancel_execution(execution_id)
 
@@ -219,111 +276,103 @@ class WorkflowsNamespace(_ExecutableNamespace):
 class ResourceNamespace(_Namespace):
     """CRUD of one resource kind (``.../resources/{resource_kind}``)."""
 
-    kind = ""
+    kind: ResourceKind
 
-    def list(self, *, limit: int = 100, offset: int = 0) -> JsonList:
+    def list(self, *, limit: int = 100, offset: int = 0) -> builtins.list[Resource]:
         """List resources of this kind (``GET .../resources/{kind}``)."""
         org_id, workspace_id = self._client._tenant()
-        return cast(
-            JsonList,
-            self._call(
-                "resources", "list_resources", org_id, workspace_id, self.kind, limit=limit, offset=offset
-            ),
+        return self._send(
+            build_list_resources_request(org_id, workspace_id, self.kind, limit=limit, offset=offset)
         )
 
-    def get(self, resource_id: str) -> Json:
+    def get(self, resource_id: str) -> Resource:
         """One resource (``GET .../resources/{kind}/{id}``)."""
         org_id, workspace_id = self._client._tenant()
-        return cast(
-            Json, self._call("resources", "get_resource", org_id, workspace_id, self.kind, resource_id)
-        )
+        return self._send(build_get_resource_request(org_id, workspace_id, self.kind, resource_id))
 
-    def create(self, data: Json) -> Json:
+    def create(self, data: Json) -> Resource:
         """Create a resource from ``{"name", "spec", "id"?, "description"?}`` (``POST .../resources/{kind}``)."""
         org_id, workspace_id = self._client._tenant()
-        body = body_model("ResourceCreate", data)
-        return cast(
-            Json, self._call("resources", "create_resource", org_id, workspace_id, self.kind, body=body)
-        )
+        body = checked_body(data, ResourceCreate)
+        return self._send(build_create_resource_request(org_id, workspace_id, self.kind, body=body))
 
-    def update(self, resource_id: str, data: Json) -> Json:
+    def update(self, resource_id: str, data: Json) -> Resource:
         """Update a resource; makes a new version (``PUT .../resources/{kind}/{id}``)."""
         org_id, workspace_id = self._client._tenant()
-        body = body_model("ResourceUpdate", data)
-        return cast(
-            Json,
-            self._call(
-                "resources", "update_resource", org_id, workspace_id, self.kind, resource_id, body=body
-            ),
+        body = checked_body(data, ResourceUpdate)
+        return self._send(
+            build_update_resource_request(org_id, workspace_id, self.kind, resource_id, body=body)
         )
 
     def delete(self, resource_id: str) -> None:
         """Delete a resource (``DELETE .../resources/{kind}/{id}``)."""
         org_id, workspace_id = self._client._tenant()
-        self._call("resources", "delete_resource", org_id, workspace_id, self.kind, resource_id)
+        self._send(build_delete_resource_request(org_id, workspace_id, self.kind, resource_id))
 
-    def versions(self, resource_id: str) -> JsonList:
+    def versions(self, resource_id: str) -> builtins.list[ResourceVersion]:
         """Every saved version of a resource, oldest first (``GET .../resources/{kind}/{id}/versions``)."""
         org_id, workspace_id = self._client._tenant()
-        return cast(
-            JsonList,
-            self._call("resources", "list_resource_versions", org_id, workspace_id, self.kind, resource_id),
-        )
+        return self._send(build_list_resource_versions_request(org_id, workspace_id, self.kind, resource_id))
 
 
 class SolutionsNamespace(ResourceNamespace):
     """Solutions (``resources/solution``)."""
 
-    kind = "solution"
+    kind: ResourceKind = "solution"
 
 
 class CLIConnectorsNamespace(ResourceNamespace):
     """Connector definitions (``resources/connector``)."""
 
-    kind = "connector"
+    kind: ResourceKind = "connector"
 
 
 class CLIConnectorInstancesNamespace(ResourceNamespace):
     """Connector instances (``resources/connector_instance``), their operations and DDL."""
 
-    kind = "connector_instance"
+    kind: ResourceKind = "connector_instance"
 
-    def execute(self, instance_id: str, operation: str, params: Json | None = None) -> Json:
+    def execute(
+        self, instance_id: str, operation: str, params: Json | None = None
+    ) -> ConnectorOperationResult:
         """Run an operation on an instance (``POST /api/v1/connectors/instances/{id}/execute``)."""
-        body = body_model("ConnectorOperation", {"operation": operation, "params": params or {}})
-        return cast(Json, self._call("connectors", "execute_connector_operation", instance_id, body=body))
+        return self._send(
+            build_execute_connector_operation_request(
+                instance_id, body={"operation": operation, "params": params or {}}
+            )
+        )
 
     def execute_ddl(
         self, instance_id: str, sql: str, *, confirm: bool = False, reason: str | None = None
-    ) -> Json:
+    ) -> DdlResult:
         """Preview (or, with ``confirm=True``, execute) DDL; see :meth:`CLIClient.execute_ddl`."""
-        return cast(Json, self._client.execute_ddl(instance_id, sql, confirm=confirm, reason=reason))
+        return self._client.execute_ddl(instance_id, sql, confirm=confirm, reason=reason)
 
 
 class CLIComponentDeploymentsNamespace(ResourceNamespace):
     """Component deployments (``resources/component_deployment``)."""
 
-    kind = "component_deployment"
+    kind: ResourceKind = "component_deployment"
 
 
 class CLIWorkflowDeploymentsNamespace(ResourceNamespace):
     """Workflow deployments (``resources/workflow_deployment``)."""
 
-    kind = "workflow_deployment"
+    kind: ResourceKind = "workflow_deployment"
 
 
 class CLIRingsNamespace(ResourceNamespace):
     """Deployment rings (``resources/ring``)."""
 
-    kind = "ring"
+    kind: ResourceKind = "ring"
 
 
 class CLIComponentBackupsNamespace(ResourceNamespace):
     """Component backups (``resources/component_backup``): back a component up and restore it."""
 
-    kind = "component_backup"
+    kind: ResourceKind = "component_backup"
 
-    def backup(self, component_type: str, component_id: str, *, name: str | None = None) -> Json:
+    def backup(self, component_type: str, component_id: str, *, name: str | None = None) -> Resource:
         """Snapshot a component's current version into a new backup resource.
 
         Returns:
@@ -342,29 +391,24 @@ class CLIComponentBackupsNamespace(ResourceNamespace):
         label = name or f"{component_id}@v{component.get('version')}"
         return self.create({"name": label, "spec": snapshot})
 
-    def restore(self, backup_id: str) -> Json:
+    def restore(self, backup_id: str) -> Component:
         """Restore the backed-up component as a new version (``POST .../component-backups/{id}/restore``)."""
         org_id, workspace_id = self._client._tenant()
-        return cast(
-            Json, self._call("resources", "restore_component_backup", org_id, workspace_id, backup_id)
-        )
+        return self._send(build_restore_component_backup_request(org_id, workspace_id, backup_id))
 
 
 class CLIHostedServicesNamespace(ResourceNamespace):
     """Hosted services (``resources/hosted_service``), their versions, health, logs and invocation."""
 
-    kind = "hosted_service"
+    kind: ResourceKind = "hosted_service"
 
-    def versions(self, service_id: str) -> JsonList:
+    def versions(self, service_id: str) -> builtins.list[HostedServiceVersion]:  # type: ignore[override]
         """Deployed versions of a service (``GET .../hosted-services/{id}/versions``).
 
         (For hosted services this lists deployments, not the saved versions of the resource.)
         """
         org_id, workspace_id = self._client._tenant()
-        return cast(
-            JsonList,
-            self._call("services", "list_hosted_service_versions", org_id, workspace_id, service_id),
-        )
+        return self._send(build_list_hosted_service_versions_request(org_id, workspace_id, service_id))
 
     def deploy(
         self,
@@ -375,48 +419,41 @@ class CLIHostedServicesNamespace(ResourceNamespace):
         source_dir: str | None = None,
         env: dict[str, str] | None = None,
         component_id: str | None = None,
-    ) -> Json:
+    ) -> HostedServiceVersion:
         """Deploy a new version of a service from ``app`` (``"module:attr"``) and its files.
 
         Sends ``POST .../hosted-services/{id}/versions``.
         """
         org_id, workspace_id = self._client._tenant()
-        data = {
+        body: HostedServiceDeploy = {
             "app": app,
-            "files": files,
             "source_dir": source_dir,
             "env": env,
             "component_id": component_id,
         }
-        body = body_model("HostedServiceDeploy", data)
-        return cast(
-            Json,
-            self._call(
-                "services", "deploy_hosted_service_version", org_id, workspace_id, service_id, body=body
-            ),
+        if files is not None:
+            body["files"] = files
+        return self._send(
+            build_deploy_hosted_service_version_request(org_id, workspace_id, service_id, body=body)
         )
 
     def undeploy(self, service_id: str, version: int) -> None:
         """Stop and remove one version (``DELETE .../hosted-services/{id}/versions/{version}``)."""
         org_id, workspace_id = self._client._tenant()
-        self._call("services", "undeploy_hosted_service_version", org_id, workspace_id, service_id, version)
+        self._send(build_undeploy_hosted_service_version_request(org_id, workspace_id, service_id, version))
 
-    def health(self, service_id: str) -> Json:
+    def health(self, service_id: str) -> HostedServiceHealth:
         """Health of a service's versions (``GET .../hosted-services/{id}/health``)."""
         org_id, workspace_id = self._client._tenant()
-        return cast(
-            Json, self._call("services", "get_hosted_service_health", org_id, workspace_id, service_id)
-        )
+        return self._send(build_get_hosted_service_health_request(org_id, workspace_id, service_id))
 
-    def logs(self, service_id: str, *, version: int | None = None, tail: int = 200) -> Json:
+    def logs(self, service_id: str, *, version: int | None = None, tail: int = 200) -> HostedServiceLogs:
         """The last ``tail`` log lines of a service (``GET .../hosted-services/{id}/logs``)."""
         org_id, workspace_id = self._client._tenant()
-        options: dict[str, Any] = {"tail": tail}
-        if version is not None:
-            options["version"] = version
-        return cast(
-            Json,
-            self._call("services", "get_hosted_service_logs", org_id, workspace_id, service_id, **options),
+        return self._send(
+            build_get_hosted_service_logs_request(
+                org_id, workspace_id, service_id, version=version, tail=tail
+            )
         )
 
     def invoke(
@@ -436,72 +473,68 @@ class CLIHostedServicesNamespace(ResourceNamespace):
 class CLIPoliciesNamespace(ResourceNamespace):
     """Policies (``resources/policy``)."""
 
-    kind = "policy"
+    kind: ResourceKind = "policy"
 
 
 class CLIWebhooksNamespace(ResourceNamespace):
     """Webhooks (``resources/webhook``)."""
 
-    kind = "webhook"
+    kind: ResourceKind = "webhook"
 
 
 class CLIMcpServersNamespace(ResourceNamespace):
     """MCP servers (``resources/mcp_server``)."""
 
-    kind = "mcp_server"
+    kind: ResourceKind = "mcp_server"
 
 
 class CLIExperimentsNamespace(ResourceNamespace):
     """Experiments (``resources/experiment``)."""
 
-    kind = "experiment"
+    kind: ResourceKind = "experiment"
 
 
 # ---------------------------------------------------------------------- datasets
 class CLIDatasetsNamespace(_Namespace):
     """Workspace datasets (``.../datasets``): CRUD, row inserts, structured and vector queries."""
 
-    def list(self) -> JsonList:
+    def list(self) -> builtins.list[Dataset]:
         """List datasets (``GET .../datasets``)."""
         org_id, workspace_id = self._client._tenant()
-        return cast(JsonList, self._call("datasets", "list_datasets", org_id, workspace_id))
+        return self._send(build_list_datasets_request(org_id, workspace_id))
 
-    def get(self, dataset_id: str) -> Json:
+    def get(self, dataset_id: str) -> Dataset:
         """One dataset (``GET .../datasets/{id}``)."""
         org_id, workspace_id = self._client._tenant()
-        return cast(Json, self._call("datasets", "get_dataset", org_id, workspace_id, dataset_id))
+        return self._send(build_get_dataset_request(org_id, workspace_id, dataset_id))
 
-    def create(self, data: Json) -> Json:
+    def create(self, data: Json) -> Dataset:
         """Create a dataset from ``{"id", "name"?, "fields"?}`` (``POST .../datasets``)."""
         org_id, workspace_id = self._client._tenant()
-        body = body_model("DatasetCreate", data)
-        return cast(Json, self._call("datasets", "create_dataset", org_id, workspace_id, body=body))
+        body = checked_body(data, DatasetCreate)
+        return self._send(build_create_dataset_request(org_id, workspace_id, body=body))
 
     def delete(self, dataset_id: str) -> None:
         """Delete a dataset (``DELETE .../datasets/{id}``)."""
         org_id, workspace_id = self._client._tenant()
-        self._call("datasets", "delete_dataset", org_id, workspace_id, dataset_id)
+        self._send(build_delete_dataset_request(org_id, workspace_id, dataset_id))
 
-    def insert_rows(self, dataset_id: str, rows: JsonList) -> Json:
+    def insert_rows(self, dataset_id: str, rows: builtins.list[Json]) -> DatasetRowsInserted:
         """Append rows (``POST .../datasets/{id}/rows``)."""
         org_id, workspace_id = self._client._tenant()
-        body = body_model("DatasetRowsInsert", {"rows": rows})
-        return cast(
-            Json, self._call("datasets", "insert_dataset_rows", org_id, workspace_id, dataset_id, body=body)
+        records = [checked_body(row, JsonObject) for row in rows]
+        return self._send(
+            build_insert_dataset_rows_request(org_id, workspace_id, dataset_id, body={"rows": records})
         )
 
-    def query(self, dataset_id: str, request: Json | None = None) -> Json:
+    def query(self, dataset_id: str, request: Json | None = None) -> DatasetQueryResult:
         """Structured query: fields, filters, order, limit (``POST .../datasets/{id}/query``)."""
         org_id, workspace_id = self._client._tenant()
-        body = body_model("DatasetQuery", request or {})
-        return cast(
-            Json, self._call("datasets", "query_dataset", org_id, workspace_id, dataset_id, body=body)
-        )
+        body = checked_body(request or {}, DatasetQuery)
+        return self._send(build_query_dataset_request(org_id, workspace_id, dataset_id, body=body))
 
-    def vector_query(self, dataset_id: str, request: Json) -> Json:
+    def vector_query(self, dataset_id: str, request: Json) -> DatasetVectorQueryResult:
         """Vector similarity search (``POST .../datasets/{id}/vector-query``)."""
         org_id, workspace_id = self._client._tenant()
-        body = body_model("DatasetVectorQuery", request)
-        return cast(
-            Json, self._call("datasets", "vector_query_dataset", org_id, workspace_id, dataset_id, body=body)
-        )
+        body = checked_body(request, DatasetVectorQuery)
+        return self._send(build_vector_query_dataset_request(org_id, workspace_id, dataset_id, body=body))

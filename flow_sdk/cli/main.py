@@ -40,10 +40,16 @@ class LazyLocalGroup(TyperGroup):
 
     _real: TyperGroup | None = None
 
+    @staticmethod
+    def _import_app() -> typer.Typer:
+        from flow_local.cli import local_app
+
+        return local_app
+
     def _load(self) -> TyperGroup:
         if self._real is None:
             try:
-                from flow_local.cli import local_app
+                local_app = self._import_app()
             except ImportError as exc:
                 typer.echo(
                     f"error: the local platform is not installed ({exc.name} is missing): "
@@ -53,7 +59,7 @@ class LazyLocalGroup(TyperGroup):
                 raise typer.Exit(EXIT_USAGE) from None
             command = typer.main.get_command(local_app)
             if not isinstance(command, TyperGroup):
-                raise TypeError("flow_local.cli.local_app must be a typer app with commands")
+                raise TypeError(f"{type(self).__name__} must load a typer app with commands")
             self._real = command
         return self._real
 
@@ -62,6 +68,18 @@ class LazyLocalGroup(TyperGroup):
 
     def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # type: ignore[override]
         return self._load().get_command(ctx, cmd_name)
+
+
+class LazyPlatformGroup(LazyLocalGroup):
+    """``flow platform``: loads ``flow_local.platform_cli.platform_app`` on first real use."""
+
+    _real: TyperGroup | None = None
+
+    @staticmethod
+    def _import_app() -> typer.Typer:
+        from flow_local.platform_cli import platform_app
+
+        return platform_app
 
 
 app = typer.Typer(
@@ -101,4 +119,9 @@ app.add_typer(
     typer.Typer(cls=LazyLocalGroup, no_args_is_help=True),
     name="local",
     help="Run the Manifest Platform on this machine (serve, env, approve).",
+)
+app.add_typer(
+    typer.Typer(cls=LazyPlatformGroup, no_args_is_help=True),
+    name="platform",
+    help="Run the Manifest Platform as a service (serve, with PostgreSQL and S3 chosen by URL).",
 )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from flow_types import ExecutionResult
 
 from flow_sdk.cli.context import EXIT_API, JsonOption, make_client, parse_json_object
 from flow_sdk.cli.output import console, err_console, print_json, print_record, print_table
@@ -110,7 +112,7 @@ def _run(
 
 def _await_with_status(
     client: CLIClient, execution_id: str, label: str, timeout: float, *, quiet: bool
-) -> dict[str, Any]:
+) -> ExecutionResult:
     """Wait for the terminal envelope, showing a spinner with the current status on stderr."""
     if quiet:
         return client.await_execution_result(execution_id, timeout_seconds=timeout)
@@ -130,7 +132,7 @@ def _status_updater(status: Status, label: str) -> Any:
     return update
 
 
-def _show_result(envelope: dict[str, Any], label: str, as_json: bool) -> None:
+def _show_result(envelope: ExecutionResult, label: str, as_json: bool) -> None:
     """Print the output of a completed run; for any other end, the error and exit code 1."""
     state = envelope.get("status")
     if as_json:
@@ -139,7 +141,7 @@ def _show_result(envelope: dict[str, Any], label: str, as_json: bool) -> None:
         print_json(envelope.get("output"))
     if state == "completed":
         return
-    error = envelope.get("error") or {}
+    error: Mapping[str, Any] = envelope.get("error") or {}
     kind = f"{error.get('type')}: " if error.get("type") else ""
     err_console.print(f"error: {label} {state}: {kind}{error.get('message') or state}", markup=False)
     if error.get("traceback") and not as_json:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
+from flow_types import DdlResult
 
 from flow_sdk.cli.context import JsonOption, make_client, parse_json_object
 from flow_sdk.cli.output import console, err_console, print_json, print_table
@@ -95,7 +95,7 @@ def ddl(
         _show_ddl(result, "Executed" if result.get("executed", True) else "Result")
 
 
-def _show_ddl(result: dict[str, Any], heading: str) -> None:
+def _show_ddl(result: DdlResult, heading: str) -> None:
     console.print(f"{heading} ({result.get('status')}):", markup=False)
     for statement in result.get("statements", []):
         console.print(f"  {statement}", markup=False)

@@ -1,15 +1,19 @@
-"""The base of every FlowSDK namespace: a reference to the SDK and one way to call an endpoint."""
+"""The base of every FlowSDK namespace: a reference to the SDK and one way to send a built request."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from flow_sdk._requests import endpoint
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
+    from flow_platform_client.request import ApiRequest
+
+    from flow_sdk._requests import RetryMode
     from flow_sdk.flow_sdk import FlowSDK
 
 __all__ = ["Namespace"]
+
+ResultT = TypeVar("ResultT")
 
 
 class Namespace:
@@ -21,9 +25,12 @@ class Namespace:
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
-    async def _call(
-        self, tag: str, operation: str, *args: Any, extra_headers: dict[str, str] | None = None, **kwargs: Any
-    ) -> Any:
-        """Build the request with the generated ``_get_kwargs`` of ``<tag>.<operation>`` and send it."""
-        request = endpoint(tag, operation)._get_kwargs(*args, **kwargs)
-        return await self._flow._send(request, extra_headers)
+    async def _send(
+        self,
+        api: ApiRequest[ResultT],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        retry: RetryMode | None = None,
+    ) -> ResultT:
+        """Send a request built by a generated builder through the SDK's pooled platform client."""
+        return await self._flow._send(api, extra_headers=extra_headers, retry=retry)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, overload
 from uuid import UUID
 
+from flow_types import Execution, ExecutionHandle, ExecutionResult
+
+from flow_sdk._errors import FlowSDKError
 from flow_sdk._polling import ResultMode, unwrap_result
 from flow_sdk.namespaces._base import Namespace
-
-if TYPE_CHECKING:
-    from flow_types import Execution, ExecutionHandle
 
 __all__ = ["ExecutionNamespace"]
 
@@ -43,7 +43,6 @@ class ExecutionNamespace(Namespace):
             timeout_seconds=timeout_seconds,
             lifecycle_event=os.environ.get("LIFECYCLE_EVENT") or self.lifecycle_event,
             config=config,
-            execution_mode="isolated" if self.component_type == "agent" else None,
         )
 
     async def get_status(self, execution_id: str | UUID) -> Execution:
@@ -53,6 +52,28 @@ class ExecutionNamespace(Namespace):
     async def cancel(self, execution_id: str | UUID) -> Execution:
         """Request best-effort cancellation (``POST .../executions/{execution_id}/cancel``)."""
         return await self._flow._platform().cancel_execution(execution_id)
+
+    @overload
+    async def await_result(
+        self,
+        execution_id: str | UUID,
+        timeout_seconds: float = 300,
+        *,
+        poll_interval_seconds: float = 0.5,
+        not_found_retry_seconds: float = 30.0,
+        result_mode: Literal["envelope"] = "envelope",
+    ) -> ExecutionResult: ...
+
+    @overload
+    async def await_result(
+        self,
+        execution_id: str | UUID,
+        timeout_seconds: float = 300,
+        *,
+        poll_interval_seconds: float = 0.5,
+        not_found_retry_seconds: float = 30.0,
+        result_mode: ResultMode,
+    ) -> Any: ...
 
     async def await_result(
         self,
@@ -88,8 +109,6 @@ class ExecutionNamespace(Namespace):
         config: dict[str, Any] | None,
     ) -> Any:
         if result_mode not in ("envelope", "output"):
-            from flow_sdk._errors import FlowSDKError
-
             raise FlowSDKError(f"result_mode must be 'envelope' or 'output', got {result_mode!r}")
         handle = await self._submit_component(
             component_id, input_data, ring_id=ring_id, timeout_seconds=timeout_seconds, config=config

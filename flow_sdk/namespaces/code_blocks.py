@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, overload
 from uuid import UUID
+
+from flow_types import ExecutionHandle, ExecutionResult
 
 from flow_sdk._polling import ResultMode
 from flow_sdk.namespaces._executions import ExecutionNamespace
-
-if TYPE_CHECKING:
-    from flow_types import ExecutionHandle
 
 __all__ = ["CodeBlocksNamespace"]
 
@@ -19,6 +18,42 @@ class CodeBlocksNamespace(ExecutionNamespace):
 
     component_type = "code_block"
     lifecycle_event = "workflow"
+
+    @overload
+    async def run(
+        self,
+        code_block_id: str | UUID,
+        input_parameters: dict[str, Any] | None = None,
+        result_mode: Literal["envelope"] = "envelope",
+        *,
+        ring_id: str | UUID | None = None,
+        timeout_seconds: int = 300,
+        config: dict[str, Any] | None = None,
+    ) -> ExecutionResult: ...
+
+    @overload
+    async def run(
+        self,
+        code_block_id: str | UUID,
+        input_parameters: dict[str, Any] | None,
+        result_mode: ResultMode,
+        *,
+        ring_id: str | UUID | None = None,
+        timeout_seconds: int = 300,
+        config: dict[str, Any] | None = None,
+    ) -> Any: ...
+
+    @overload
+    async def run(
+        self,
+        code_block_id: str | UUID,
+        input_parameters: dict[str, Any] | None = None,
+        *,
+        result_mode: ResultMode,
+        ring_id: str | UUID | None = None,
+        timeout_seconds: int = 300,
+        config: dict[str, Any] | None = None,
+    ) -> Any: ...
 
     async def run(
         self,
@@ -33,7 +68,8 @@ class CodeBlocksNamespace(ExecutionNamespace):
         """Submit a code block execution and wait for its result (``POST .../executions``, then poll).
 
         Returns:
-            The result envelope, or only its output with ``result_mode="output"``.
+            The result envelope (:class:`flow_types.ExecutionResult`), or only its output (any JSON)
+            with ``result_mode="output"``.
         """
         return await self._run_component(
             code_block_id,

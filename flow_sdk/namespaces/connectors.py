@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
+
+from flow_platform_client.connectors import (
+    build_execute_connector_ddl_request,
+    build_execute_connector_operation_request,
+    build_get_connector_write_job_request,
+    build_submit_connector_write_job_request,
+)
+from flow_platform_client.enums import DDL_REQUEST_SCOPE_TYPE
+from flow_types import ConnectorOperation, ConnectorOperationResult, ConnectorWriteJob, DdlRequest, DdlResult
 
 from flow_sdk._errors import ExecutionTimeoutError, FlowSDKError, PlatformExecutionError
-from flow_sdk._requests import body_model
+from flow_sdk._requests import choose, new_idempotency_key
 from flow_sdk.namespaces._base import Namespace
-
-if TYPE_CHECKING:
-    from flow_types import ConnectorOperationResult, ConnectorWriteJob, DdlResult
 
 __all__ = [
     "MAX_INLINE_BYTES",
@@ -54,13 +60,12 @@ class ConnectorsNamespace(Namespace):
         """
         if not connector_instance_id:
             raise FlowSDKError("connector_instance_id must not be empty")
-        body = body_model("ConnectorOperation", {"operation": operation, "params": dict(params or {})})
-        if needs_write_job(operation, dict(params or {})):
+        body: ConnectorOperation = {"operation": operation, "params": dict(params or {})}
+        if needs_write_job(operation, body["params"]):
             return await self._run_write_job(str(connector_instance_id), operation, body)
-        result = await self._call(
-            "connectors", "execute_connector_operation", str(connector_instance_id), body=body
+        return await self._send(
+            build_execute_connector_operation_request(str(connector_instance_id), body=body)
         )
-        return cast("ConnectorOperationResult", result)
 
     async def insert_rows(
         self, connector_instance_id: str, table: str, rows: list[dict[str, Any]]
@@ -83,29 +88,22 @@ class ConnectorsNamespace(Namespace):
         """Preview (``confirm=False``) or run DDL (``POST /api/v1/connectors/instances/{id}/execute-ddl``)."""
         if not sql or not sql.strip():
             raise FlowSDKError("sql must not be empty")
-        body = body_model(
-            "DdlRequest",
-            {
-                "scope_type": scope_type,
-                "scope_id": scope_id or self._flow._workspace_id or None,
-                "sql": sql,
-                "confirm": confirm,
-                "reason": reason,
-            },
-        )
-        return cast(
-            "DdlResult",
-            await self._call("connectors", "execute_connector_ddl", str(connector_instance_id), body=body),
-        )
+        body: DdlRequest = {
+            "scope_type": choose(scope_type, DDL_REQUEST_SCOPE_TYPE, "scope_type"),
+            "scope_id": scope_id or self._flow._workspace_id or None,
+            "sql": sql,
+            "confirm": confirm,
+            "reason": reason,
+        }
+        return await self._send(build_execute_connector_ddl_request(str(connector_instance_id), body=body))
 
-    async def _run_write_job(self, instance_id: str, operation: str, body: Any) -> ConnectorOperationResult:
-        job = await self._call(
-            "connectors",
-            "submit_connector_write_job",
-            instance_id,
-            body=body,
+    async def _run_write_job(
+        self, instance_id: str, operation: str, body: ConnectorOperation
+    ) -> ConnectorOperationResult:
+        submit = build_submit_connector_write_job_request(
+            instance_id, body=body, idempotency_key=new_idempotency_key()
         )
-        job = await self._await_write_job(cast("ConnectorWriteJob", job))
+        job = await self._await_write_job(await self._send(submit))
         if job["status"] != "completed":
             error = PlatformExecutionError(
                 f"connector write job {job['job_id']} {job['status']}: {job.get('error') or 'no detail'}",
@@ -113,10 +111,7 @@ class ConnectorsNamespace(Namespace):
                 code="write_job_failed",
             )
             raise error
-        return cast(
-            "ConnectorOperationResult",
-            {"operation": operation, "rows_affected": job.get("rows_affected"), "job_id": job["job_id"]},
-        )
+        return {"operation": operation, "rows_affected": job.get("rows_affected"), "job_id": job["job_id"]}
 
     async def _await_write_job(self, job: ConnectorWriteJob) -> ConnectorWriteJob:
         deadline = time.monotonic() + _WRITE_JOB_TIMEOUT_SECONDS
@@ -129,5 +124,5 @@ class ConnectorsNamespace(Namespace):
                     last_status=dict(job),
                 )
             wait = round(min(30.0, remaining), 3)
-            job = await self._call("connectors", "get_connector_write_job", job["job_id"], wait_seconds=wait)
+            job = await self._send(build_get_connector_write_job_request(job["job_id"], wait_seconds=wait))
         return job

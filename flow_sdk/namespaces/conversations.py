@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from flow_platform_client.conversations import (
+    build_get_conversation_request,
+    build_list_conversations_request,
+)
+from flow_types import Conversation, ConversationSummary
 
 from flow_sdk._errors import FlowSDKError
 from flow_sdk.namespaces._base import Namespace
-
-if TYPE_CHECKING:
-    from flow_types import Conversation, ConversationSummary
 
 __all__ = ["ConversationsNamespace"]
 
@@ -21,17 +22,13 @@ class ConversationsNamespace(Namespace):
         if limit < 1 or offset < 0:
             raise FlowSDKError(f"limit must be >= 1 and offset >= 0, got limit={limit}, offset={offset}")
         org_id, workspace_id = self._flow._workspace()
-        result = await self._call(
-            "conversations", "list_conversations", org_id, workspace_id, limit=limit, offset=offset
+        return await self._send(
+            build_list_conversations_request(org_id, workspace_id, limit=limit, offset=offset)
         )
-        return cast("list[ConversationSummary]", result)
 
     async def get(self, conversation_id: str) -> Conversation:
         """Retrieve one conversation with its messages (``GET .../conversations/{id}``)."""
         if not conversation_id:
             raise FlowSDKError("conversation_id must not be empty")
         org_id, workspace_id = self._flow._workspace()
-        result = await self._call(
-            "conversations", "get_conversation", org_id, workspace_id, str(conversation_id)
-        )
-        return cast("Conversation", result)
+        return await self._send(build_get_conversation_request(org_id, workspace_id, str(conversation_id)))

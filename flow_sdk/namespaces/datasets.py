@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
+
+from flow_platform_client.datasets import (
+    build_get_dataset_request,
+    build_insert_dataset_rows_request,
+    build_list_datasets_request,
+    build_query_dataset_request,
+    build_vector_query_dataset_request,
+)
+from flow_platform_client.enums import DISTANCE_METRIC
+from flow_types import (
+    Dataset,
+    DatasetFilter,
+    DatasetQuery,
+    DatasetQueryResult,
+    DatasetRowsInserted,
+    DatasetVectorQuery,
+    DatasetVectorQueryResult,
+    JsonObject,
+)
 
 from flow_sdk._errors import FlowSDKError
-from flow_sdk._requests import body_model
+from flow_sdk._requests import checked_body, choose
 from flow_sdk.namespaces._base import Namespace
-
-if TYPE_CHECKING:
-    from flow_types import Dataset, DatasetQueryResult, DatasetRowsInserted, DatasetVectorQueryResult
 
 __all__ = ["DatasetsNamespace"]
 
@@ -26,11 +42,10 @@ class DatasetsNamespace(Namespace):
     async def query(self, dataset_id: str, request: dict[str, Any] | None = None) -> DatasetQueryResult:
         """Run a structured query: fields, filters, order, limit (``POST .../datasets/{id}/query``)."""
         org_id, workspace_id = self._flow._workspace()
-        body = body_model("DatasetQuery", dict(request or {}))
-        result = await self._call(
-            "datasets", "query_dataset", org_id, workspace_id, _dataset_id(dataset_id), body=body
+        body = checked_body(request or {}, DatasetQuery)
+        return await self._send(
+            build_query_dataset_request(org_id, workspace_id, _dataset_id(dataset_id), body=body)
         )
-        return cast("DatasetQueryResult", result)
 
     async def vector_query(
         self,
@@ -46,38 +61,35 @@ class DatasetsNamespace(Namespace):
         if not embedding:
             raise FlowSDKError("embedding must be a non-empty list of floats")
         org_id, workspace_id = self._flow._workspace()
-        body = body_model(
-            "DatasetVectorQuery",
-            {
-                "embedding": list(embedding),
-                "vector_field": vector_field,
-                "top_k": top_k,
-                "distance_metric": distance_metric,
-                "fields": fields,
-                "filters": filters,
-            },
+        body: DatasetVectorQuery = {
+            "embedding": list(embedding),
+            "vector_field": vector_field,
+            "top_k": top_k,
+            "distance_metric": choose(distance_metric, DISTANCE_METRIC, "distance_metric"),
+            "fields": fields,
+        }
+        if filters is not None:
+            body["filters"] = [checked_body(item, DatasetFilter) for item in filters]
+        return await self._send(
+            build_vector_query_dataset_request(org_id, workspace_id, _dataset_id(dataset_id), body=body)
         )
-        result = await self._call(
-            "datasets", "vector_query_dataset", org_id, workspace_id, _dataset_id(dataset_id), body=body
-        )
-        return cast("DatasetVectorQueryResult", result)
 
     async def insert_rows(self, dataset_id: str, rows: list[dict[str, Any]]) -> DatasetRowsInserted:
         """Insert rows into a dataset (``POST .../datasets/{id}/rows``)."""
         org_id, workspace_id = self._flow._workspace()
-        body = body_model("DatasetRowsInsert", {"rows": list(rows)})
-        result = await self._call(
-            "datasets", "insert_dataset_rows", org_id, workspace_id, _dataset_id(dataset_id), body=body
+        records: list[JsonObject] = [checked_body(row, JsonObject) for row in rows]
+        return await self._send(
+            build_insert_dataset_rows_request(
+                org_id, workspace_id, _dataset_id(dataset_id), body={"rows": records}
+            )
         )
-        return cast("DatasetRowsInserted", result)
 
     async def list(self) -> list[Dataset]:
         """List the workspace's datasets (``GET .../datasets``)."""
         org_id, workspace_id = self._flow._workspace()
-        return cast("list[Dataset]", await self._call("datasets", "list_datasets", org_id, workspace_id))
+        return await self._send(build_list_datasets_request(org_id, workspace_id))
 
     async def get(self, dataset_id: str) -> Dataset:
         """Get one dataset's definition (``GET .../datasets/{id}``)."""
         org_id, workspace_id = self._flow._workspace()
-        result = await self._call("datasets", "get_dataset", org_id, workspace_id, _dataset_id(dataset_id))
-        return cast("Dataset", result)
+        return await self._send(build_get_dataset_request(org_id, workspace_id, _dataset_id(dataset_id)))

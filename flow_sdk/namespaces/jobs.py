@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
+
+from flow_platform_client.enums import JOB_SUBMIT_METHOD
+from flow_platform_client.jobs import (
+    build_cancel_job_request,
+    build_get_job_request,
+    build_submit_job_request,
+)
+from flow_types import Job, JobSubmit
 
 from flow_sdk._errors import FlowSDKError
-from flow_sdk._requests import body_model
+from flow_sdk._requests import choose, new_idempotency_key
 from flow_sdk.namespaces._base import Namespace
-
-if TYPE_CHECKING:
-    from flow_types import Job
 
 __all__ = ["JobsNamespace"]
 
@@ -29,23 +34,25 @@ class JobsNamespace(Namespace):
         """Submit a job that calls ``endpoint_path`` of a service (``POST .../jobs``, idempotent)."""
         if not endpoint_path:
             raise FlowSDKError("endpoint_path must not be empty")
-        request = body_model(
-            "JobSubmit",
-            {
-                "endpoint_path": endpoint_path,
-                "body": body,
-                "lane": lane,
-                "method": method.upper(),
-                "service_id": service_id or self._flow._service_id or None,
-            },
+        request: JobSubmit = {
+            "endpoint_path": endpoint_path,
+            "lane": lane,
+            "method": choose(method.upper(), JOB_SUBMIT_METHOD, "method"),
+        }
+        if body is not None:
+            request["body"] = body
+        target = service_id or self._flow._service_id
+        if target:
+            request["service_id"] = target
+        built = build_submit_job_request(
+            self._flow._org(), body=request, idempotency_key=new_idempotency_key()
         )
-        result = await self._call("jobs", "submit_job", self._flow._org(), body=request)
-        return cast("Job", result)
+        return await self._send(built)
 
     async def get_status(self, job_id: str) -> Job:
         """Get a job's status and result (``GET .../jobs/{job_id}``)."""
-        return cast("Job", await self._call("jobs", "get_job", self._flow._org(), str(job_id)))
+        return await self._send(build_get_job_request(self._flow._org(), str(job_id)))
 
     async def cancel(self, job_id: str) -> Job:
         """Cancel a job (``POST .../jobs/{job_id}/cancel``)."""
-        return cast("Job", await self._call("jobs", "cancel_job", self._flow._org(), str(job_id)))
+        return await self._send(build_cancel_job_request(self._flow._org(), str(job_id)))

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
-from flow_sdk._requests import body_model
+from flow_platform_client.memory import (
+    build_forget_memories_request,
+    build_list_memory_namespaces_request,
+    build_recall_memories_request,
+    build_store_memory_request,
+)
+from flow_types import (
+    Memory,
+    MemoryForget,
+    MemoryForgetResult,
+    MemoryRecall,
+    MemoryRecallResult,
+    MemoryStore,
+)
+from flow_types import MemoryNamespace as MemoryNamespaceInfo
+
 from flow_sdk.namespaces._base import Namespace
-
-if TYPE_CHECKING:
-    from flow_types import Memory, MemoryForgetResult, MemoryRecallResult
 
 __all__ = ["MemoryNamespace"]
 
@@ -21,28 +33,24 @@ class MemoryNamespace(Namespace):
     ) -> Memory:
         """Store one memory (``POST .../memory/store``)."""
         org_id, workspace_id = self._flow._workspace()
-        body = body_model("MemoryStore", {"content": content, "metadata": metadata, "namespace": namespace})
-        return cast("Memory", await self._call("memory", "store_memory", org_id, workspace_id, body=body))
+        body: MemoryStore = {"content": content, "metadata": metadata, "namespace": namespace}
+        return await self._send(build_store_memory_request(org_id, workspace_id, body=body))
 
     async def recall(
         self, query: str, top_k: int = 5, namespace: str = "default", filter: dict[str, Any] | None = None
     ) -> MemoryRecallResult:
         """Recall the memories closest to ``query`` (``POST .../memory/recall``)."""
         org_id, workspace_id = self._flow._workspace()
-        body = body_model(
-            "MemoryRecall", {"query": query, "top_k": top_k, "namespace": namespace, "filter": filter}
-        )
-        result = await self._call("memory", "recall_memories", org_id, workspace_id, body=body)
-        return cast("MemoryRecallResult", result)
+        body: MemoryRecall = {"query": query, "top_k": top_k, "namespace": namespace, "filter": filter}
+        return await self._send(build_recall_memories_request(org_id, workspace_id, body=body))
 
     async def forget(self, vector_ids: list[str], namespace: str = "default") -> MemoryForgetResult:
         """Forget memories by id (``POST .../memory/forget``)."""
         org_id, workspace_id = self._flow._workspace()
-        body = body_model("MemoryForget", {"vector_ids": list(vector_ids), "namespace": namespace})
-        result = await self._call("memory", "forget_memories", org_id, workspace_id, body=body)
-        return cast("MemoryForgetResult", result)
+        body: MemoryForget = {"vector_ids": list(vector_ids), "namespace": namespace}
+        return await self._send(build_forget_memories_request(org_id, workspace_id, body=body))
 
-    async def list_namespaces(self) -> list[Any]:
-        """List memory namespaces (``GET .../memory/namespaces``)."""
+    async def list_namespaces(self) -> list[MemoryNamespaceInfo]:
+        """List memory namespaces with their sizes (``GET .../memory/namespaces``)."""
         org_id, workspace_id = self._flow._workspace()
-        return cast("list[Any]", await self._call("memory", "list_memory_namespaces", org_id, workspace_id))
+        return await self._send(build_list_memory_namespaces_request(org_id, workspace_id))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, cast
+
+from flow_platform_client.secrets import build_get_secret_request, build_list_secrets_request
+from flow_types import SecretInfo
 
 from flow_sdk._errors import FlowSDKError
 from flow_sdk.namespaces._base import Namespace
-
-if TYPE_CHECKING:
-    from flow_types import SecretInfo
 
 __all__ = ["SecretsNamespace"]
 
@@ -27,10 +26,10 @@ class SecretsNamespace(Namespace):
                 code="invalid_name",
             )
         org_id, workspace_id = self._flow._workspace()
-        secret = await self._call("secrets", "get_secret", org_id, workspace_id, name)
-        return cast(str, secret["value"])
+        secret = await self._send(build_get_secret_request(org_id, workspace_id, name))
+        return secret["value"]
 
     async def list(self) -> list[SecretInfo]:
         """List secret names and metadata, never values (``GET .../secrets``)."""
         org_id, workspace_id = self._flow._workspace()
-        return cast("list[SecretInfo]", await self._call("secrets", "list_secrets", org_id, workspace_id))
+        return await self._send(build_list_secrets_request(org_id, workspace_id))

@@ -1,15 +1,14 @@
-"""``flow.service_tokens``: mint HSL service tokens."""
+"""``flow.service_tokens``: mint service tokens for hosted services."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
+
+from flow_platform_client.services import build_mint_service_token_request
+from flow_types import ServiceToken, ServiceTokenMint
 
 from flow_sdk._errors import FlowSDKError
-from flow_sdk._requests import body_model
 from flow_sdk.namespaces._base import Namespace
-
-if TYPE_CHECKING:
-    from flow_types import ServiceToken
 
 __all__ = ["ServiceTokensNamespace"]
 
@@ -25,14 +24,8 @@ class ServiceTokensNamespace(Namespace):
             raise FlowSDKError(
                 "claims must be a dict; mint(api_key, claims, ...) was removed, use mint(claims, ttl_minutes=...)"
             )
-        body = body_model(
-            "ServiceTokenMint",
-            {
-                "claims": claims,
-                "ttl_minutes": ttl_minutes,
-                "service_id": service_id or self._flow._service_id or None,
-            },
-        )
-        return cast(
-            "ServiceToken", await self._call("services", "mint_service_token", self._flow._org(), body=body)
-        )
+        body: ServiceTokenMint = {"claims": claims, "ttl_minutes": ttl_minutes}
+        target = service_id or self._flow._service_id
+        if target:
+            body["service_id"] = target
+        return await self._send(build_mint_service_token_request(self._flow._org(), body=body))

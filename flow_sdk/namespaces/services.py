@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
+
+from flow_types import ServiceSkills
 
 from flow_sdk._errors import FlowSDKError
-from flow_sdk._requests import endpoint
+from flow_sdk._service_calls import service_call_request
 from flow_sdk.namespaces._base import Namespace
 from flow_sdk.namespaces.service import inbound_token
-
-if TYPE_CHECKING:
-    from flow_types import ServiceSkills
 
 __all__ = ["ServicesNamespace"]
 
 AuthMode = Literal["caller_service_token"]
-_METHODS = frozenset({"GET", "POST", "PUT", "DELETE"})
 
 
 class ServicesNamespace(Namespace):
@@ -78,27 +76,16 @@ class ServicesNamespace(Namespace):
         Returns:
             The service's JSON answer (or bytes for a non-JSON answer).
         """
-        verb = method.upper()
-        if verb not in _METHODS:
-            raise FlowSDKError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
         target = service_id or self._flow._service_id
         if not target:
             raise FlowSDKError(
                 "SERVICE_ID is not set: pass service_id= or export SERVICE_ID", code="missing_configuration"
             )
-        if version is not None and version < 1:
-            raise FlowSDKError(f"version must be >= 1, got {version}")
+        request = service_call_request(
+            self._flow._org(), str(target), method, path, body=body, query=query, version=version
+        )
         extra = self._auth_headers(headers, reuse_service_token, auth)
-        operation = f"invoke_service_{'version_' if version is not None else ''}{verb.lower()}"
-        args: list[Any] = [self._flow._org(), str(target)]
-        if version is not None:
-            args.append(version)
-        args.append(path.lstrip("/"))
-        options = {"body": body} if verb in ("POST", "PUT") and body is not None else {}
-        request = endpoint("services", operation)._get_kwargs(*args, **options)
-        if query:
-            request["params"] = dict(query)
-        return await self._flow._send(request, extra)
+        return await self._send(request, extra_headers=extra, retry="connect")
 
     async def get(self, path: str, **kwargs: Any) -> Any:
         """GET ``path`` on a service; keyword arguments as for :meth:`call`."""
@@ -117,7 +104,7 @@ class ServicesNamespace(Namespace):
         return await self.call("DELETE", path, **kwargs)
 
     async def skills(self, service_id: str | None = None, version: int | None = None) -> ServiceSkills:
-        """Fetch the HSL skills artifact of a service (``GET .../service-skills/{service_id}``)."""
+        """Fetch the skills document of a service (``GET .../service-skills/{service_id}``)."""
         target = service_id or self._flow._service_id
         if not target:
             raise FlowSDKError(

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
+
+from flow_platform_client.state import (
+    build_delete_state_value_request,
+    build_get_state_value_request,
+    build_initialize_state_request,
+    build_set_state_value_request,
+)
+from flow_types import StateEntry, StateSnapshot
 
 from flow_sdk._errors import FlowSDKError, PlatformNotFoundError
-from flow_sdk._requests import body_model
 from flow_sdk.namespaces._base import Namespace
-
-if TYPE_CHECKING:
-    from flow_types import StateEntry, StateSnapshot
 
 __all__ = ["StateNamespace"]
 
@@ -38,7 +42,7 @@ class StateNamespace(Namespace):
         """Return the value stored under ``key``, or ``default`` (``GET .../state/{component}/keys/{key}``)."""
         scope = self._scope(key)
         try:
-            entry = await self._call("state", "get_state_value", *scope, key)
+            entry = await self._send(build_get_state_value_request(*scope, key))
         except PlatformNotFoundError:
             return default
         return entry.get("value", default)
@@ -46,20 +50,12 @@ class StateNamespace(Namespace):
     async def set(self, key: str, value: Any) -> StateEntry:
         """Store ``value`` (any JSON) under ``key`` (``PUT .../state/{component}/keys/{key}``)."""
         scope = self._scope(key)
-        body = body_model("StateValue", {"value": value}) if value is not None else _null_value()
-        return cast("StateEntry", await self._call("state", "set_state_value", *scope, key, body=body))
+        return await self._send(build_set_state_value_request(*scope, key, body={"value": value}))
 
     async def delete(self, key: str) -> None:
         """Delete ``key`` (``DELETE .../state/{component}/keys/{key}``)."""
-        await self._call("state", "delete_state_value", *self._scope(key), key)
+        await self._send(build_delete_state_value_request(*self._scope(key), key))
 
     async def initialize(self) -> StateSnapshot:
         """Initialize state from the component spec's defaults (``POST .../state/{component}/initialize``)."""
-        return cast("StateSnapshot", await self._call("state", "initialize_state", *self._scope()))
-
-
-def _null_value() -> Any:
-    """A StateValue body holding JSON null (body_model drops None values)."""
-    from flow_platform_client.models import StateValue
-
-    return StateValue(value=None)
+        return await self._send(build_initialize_state_request(*self._scope()))

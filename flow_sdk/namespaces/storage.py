@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Literal
+
+from flow_platform_client.storage import (
+    build_delete_storage_object_request,
+    build_download_storage_object_request,
+    build_list_storage_objects_request,
+    build_presign_storage_object_request,
+    build_upload_storage_object_request,
+)
+from flow_types import PresignRequest, StorageObject
 
 from flow_sdk._errors import FlowSDKError
-from flow_sdk._requests import body_model
 from flow_sdk.namespaces._base import Namespace
-
-if TYPE_CHECKING:
-    from flow_types import StorageObject
 
 __all__ = ["StorageNamespace", "check_key"]
 
@@ -34,43 +39,29 @@ class StorageNamespace(Namespace):
         """Upload ``data`` under ``key`` (``PUT /api/v1/orgs/{org_id}/storage/objects/{key}``)."""
         if not isinstance(data, bytes | bytearray | memoryview):
             raise FlowSDKError(f"data must be bytes, got {type(data).__name__}")
-        from flow_platform_client.types import File
-
-        body = File(payload=cast(Any, bytes(data)), mime_type=content_type)
-        result = await self._call(
-            "storage",
-            "upload_storage_object",
-            self._flow._org(),
-            check_key(key),
-            body=body,
-            extra_headers={"Content-Type": content_type},
+        request = build_upload_storage_object_request(
+            self._flow._org(), check_key(key), content=bytes(data), content_type=content_type
         )
-        return cast("StorageObject", result)
+        return await self._send(request)
 
     async def download(self, key: str) -> bytes:
         """Download an object's bytes (``GET /api/v1/orgs/{org_id}/storage/objects/{key}``)."""
-        content = await self._call("storage", "download_storage_object", self._flow._org(), check_key(key))
-        if isinstance(content, bytes):
-            return content
-        return b"" if content is None else str(content).encode()
+        return await self._send(build_download_storage_object_request(self._flow._org(), check_key(key)))
 
     async def delete(self, key: str) -> None:
         """Delete an object (``DELETE /api/v1/orgs/{org_id}/storage/objects/{key}``)."""
-        await self._call("storage", "delete_storage_object", self._flow._org(), check_key(key))
+        await self._send(build_delete_storage_object_request(self._flow._org(), check_key(key)))
 
     async def list(self, prefix: str = "") -> list[StorageObject]:
         """List objects whose key starts with ``prefix`` (``GET /api/v1/orgs/{org_id}/storage/objects``)."""
-        result = await self._call("storage", "list_storage_objects", self._flow._org(), prefix=prefix)
-        return cast("list[StorageObject]", result)
+        return await self._send(build_list_storage_objects_request(self._flow._org(), prefix=prefix))
 
-    async def _presign(self, key: str, method: str, ttl_seconds: int) -> str:
+    async def _presign(self, key: str, method: Literal["GET", "PUT"], ttl_seconds: int) -> str:
         if ttl_seconds < 1:
             raise FlowSDKError(f"ttl_seconds must be >= 1, got {ttl_seconds}")
-        body = body_model(
-            "PresignRequest", {"key": check_key(key), "method": method, "ttl_seconds": ttl_seconds}
-        )
-        result = await self._call("storage", "presign_storage_object", self._flow._org(), body=body)
-        return cast(str, result["url"])
+        body: PresignRequest = {"key": check_key(key), "method": method, "ttl_seconds": ttl_seconds}
+        presigned = await self._send(build_presign_storage_object_request(self._flow._org(), body=body))
+        return presigned["url"]
 
     async def presign_put(self, key: str, ttl_seconds: int = 3600) -> str:
         """Return a pre-signed upload URL (``POST /api/v1/orgs/{org_id}/storage/presign``)."""

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
+
+from flow_platform_client.enums import DISTANCE_METRIC
+from flow_platform_client.vector import (
+    build_create_vector_index_request,
+    build_delete_vector_index_request,
+    build_delete_vectors_request,
+    build_get_vector_index_request,
+    build_list_vector_indexes_request,
+    build_search_vectors_request,
+    build_upsert_vectors_request,
+)
+from flow_types import (
+    VectorDeleteResult,
+    VectorIndex,
+    VectorIndexCreate,
+    VectorRecord,
+    VectorSearch,
+    VectorSearchResult,
+    VectorUpsertResult,
+)
 
 from flow_sdk._errors import FlowSDKError
-from flow_sdk._requests import body_model
+from flow_sdk._requests import checked_body, choose
 from flow_sdk.namespaces._base import Namespace
-
-if TYPE_CHECKING:
-    from flow_types import VectorDeleteResult, VectorIndex, VectorSearchResult, VectorUpsertResult
 
 __all__ = ["VectorNamespace"]
 
@@ -26,39 +43,35 @@ class VectorNamespace(Namespace):
     async def create_index(self, name: str, dimensions: int, metric: str = "cosine") -> VectorIndex:
         """Create an index (``POST .../vector/indexes``)."""
         org_id, workspace_id = self._flow._workspace()
-        body = body_model("VectorIndexCreate", {"name": name, "dimensions": dimensions, "metric": metric})
-        return cast(
-            "VectorIndex", await self._call("vector", "create_vector_index", org_id, workspace_id, body=body)
-        )
+        body: VectorIndexCreate = {
+            "name": name,
+            "dimensions": dimensions,
+            "metric": choose(metric, DISTANCE_METRIC, "metric"),
+        }
+        return await self._send(build_create_vector_index_request(org_id, workspace_id, body=body))
 
     async def get_index(self, index_id: str) -> VectorIndex:
         """Get an index (``GET .../vector/indexes/{id}``)."""
         org_id, workspace_id = self._flow._workspace()
-        return cast(
-            "VectorIndex",
-            await self._call("vector", "get_vector_index", org_id, workspace_id, _index(index_id)),
-        )
+        return await self._send(build_get_vector_index_request(org_id, workspace_id, _index(index_id)))
 
     async def list_indexes(self) -> list[VectorIndex]:
         """List indexes (``GET .../vector/indexes``)."""
         org_id, workspace_id = self._flow._workspace()
-        return cast(
-            "list[VectorIndex]", await self._call("vector", "list_vector_indexes", org_id, workspace_id)
-        )
+        return await self._send(build_list_vector_indexes_request(org_id, workspace_id))
 
     async def delete_index(self, index_id: str) -> None:
         """Delete an index and its vectors (``DELETE .../vector/indexes/{id}``)."""
         org_id, workspace_id = self._flow._workspace()
-        await self._call("vector", "delete_vector_index", org_id, workspace_id, _index(index_id))
+        await self._send(build_delete_vector_index_request(org_id, workspace_id, _index(index_id)))
 
     async def upsert(self, index_id: str, vectors: list[dict[str, Any]]) -> VectorUpsertResult:
         """Insert or replace vectors (``POST .../vector/indexes/{id}/upsert``)."""
         org_id, workspace_id = self._flow._workspace()
-        body = body_model("VectorUpsert", {"vectors": list(vectors)})
-        result = await self._call(
-            "vector", "upsert_vectors", org_id, workspace_id, _index(index_id), body=body
+        records = [checked_body(vector, VectorRecord) for vector in vectors]
+        return await self._send(
+            build_upsert_vectors_request(org_id, workspace_id, _index(index_id), body={"vectors": records})
         )
-        return cast("VectorUpsertResult", result)
 
     async def search(
         self,
@@ -72,25 +85,19 @@ class VectorNamespace(Namespace):
         if not query_embedding:
             raise FlowSDKError("query_embedding must be a non-empty list of floats")
         org_id, workspace_id = self._flow._workspace()
-        body = body_model(
-            "VectorSearch",
-            {
-                "query_embedding": list(query_embedding),
-                "top_k": top_k,
-                "filter": filter,
-                "include_values": include_values,
-            },
+        body: VectorSearch = {
+            "query_embedding": list(query_embedding),
+            "top_k": top_k,
+            "filter": filter,
+            "include_values": include_values,
+        }
+        return await self._send(
+            build_search_vectors_request(org_id, workspace_id, _index(index_id), body=body)
         )
-        result = await self._call(
-            "vector", "search_vectors", org_id, workspace_id, _index(index_id), body=body
-        )
-        return cast("VectorSearchResult", result)
 
     async def delete(self, index_id: str, ids: list[str]) -> VectorDeleteResult:
         """Delete vectors by id (``POST .../vector/indexes/{id}/delete``)."""
         org_id, workspace_id = self._flow._workspace()
-        body = body_model("VectorDelete", {"ids": list(ids)})
-        result = await self._call(
-            "vector", "delete_vectors", org_id, workspace_id, _index(index_id), body=body
+        return await self._send(
+            build_delete_vectors_request(org_id, workspace_id, _index(index_id), body={"ids": list(ids)})
         )
-        return cast("VectorDeleteResult", result)

@@ -7,7 +7,6 @@ storage key with slashes keeps its slashes in the request path.
 from __future__ import annotations
 
 import importlib
-import io
 import re
 from collections import Counter
 from typing import Any
@@ -115,58 +114,40 @@ def test_every_operation_documents_its_errors_with_the_error_schema(
     assert not problems, "\n".join(problems)
 
 
-def test_every_operation_has_its_generated_endpoint_module(
+def test_every_operation_has_its_public_builder_and_no_other_exists(
     operations: list[tuple[str, str, dict[str, Any]]],
 ) -> None:
     missing = []
     for method, path, operation in operations:
-        name = f"flow_platform_client.api.{operation['tags'][0]}.{_snake(operation['operationId'])}"
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            missing.append(f"{method} {path}: {name}")
+        module = importlib.import_module(f"flow_platform_client.{operation['tags'][0]}")
+        builder = getattr(module, f"build_{_snake(operation['operationId'])}_request", None)
+        if builder is None:
+            missing.append(f"{method} {path}: {module.__name__}")
             continue
-        assert callable(module._get_kwargs), name
-    generated = {
-        f"{tag.name}.{module.stem}"
-        for tag in (ROOT / "generated" / "flow_platform_client" / "api").iterdir()
-        if tag.is_dir() and tag.name != "__pycache__"
-        for module in tag.glob("*.py")
-        if module.stem != "__init__"
-    }
-    assert not missing, "generated/ lacks endpoint modules (run codegen/generate.py):\n" + "\n".join(missing)
-    assert len(generated) == len(operations), (
-        "generated/ has endpoint modules for operations not in the document"
-    )
+        assert builder.__doc__ and f"``{method} {path}``" in builder.__doc__
+    assert not missing, "generated/ lacks builders (run codegen/generate.py):\n" + "\n".join(missing)
+    built = [
+        name
+        for module in (ROOT / "generated" / "flow_platform_client").glob("*.py")
+        for name in importlib.import_module(f"flow_platform_client.{module.stem}").__dict__.get("__all__", [])
+        if name.startswith("build_")
+    ]
+    assert len(built) == len(operations), "generated/ has builders for operations not in the document"
 
 
-def test_storage_key_keeps_its_slashes_in_the_request_path() -> None:
-    from flow_platform_client.api.storage import download_storage_object, upload_storage_object
-    from flow_platform_client.types import File
-
-    kwargs = download_storage_object._get_kwargs(org_id="org-1", key="reports/q4.pdf")
-    assert kwargs["url"] == "/api/v1/orgs/org-1/storage/objects/reports/q4.pdf"
-    upload = upload_storage_object._get_kwargs(
-        org_id="org-1", key="reports/q4.pdf", body=File(payload=io.BytesIO(b"%PDF"))
-    )
-    assert upload["url"].endswith("/storage/objects/reports/q4.pdf")
-
-
-def test_operation_counts_per_tag_match_the_generated_packages(openapi: dict[str, Any]) -> None:
+def test_operation_counts_per_tag_match_the_generated_modules(openapi: dict[str, Any]) -> None:
     counts = load_script("operations.py").operations_per_tag(openapi)
-    api = ROOT / "generated" / "flow_platform_client" / "api"
     for tag, count in counts.items():
-        modules = [p for p in (api / tag).glob("*.py") if p.stem != "__init__"]
-        assert len(modules) == count, f"tag {tag}: {count} operations, {len(modules)} endpoint modules"
+        module = importlib.import_module(f"flow_platform_client.{tag}")
+        assert len(module.__all__) == count, f"tag {tag}: {count} operations, {len(module.__all__)} builders"
     print("\noperations per tag:", ", ".join(f"{tag}={count}" for tag, count in counts.items()))
 
 
-def test_slash_parameters_are_read_from_the_document(openapi: dict[str, Any]) -> None:
-    found = load_script("generate.py").slash_parameters(openapi)
-    expected = {
-        "/api/v1/orgs/{org_id}/storage/objects/{key}": ["key"],
-        "/api/v1/orgs/{org_id}/services/{service_id}/{path}": ["path"],
-        "/api/v1/orgs/{org_id}/services/{service_id}/v{version}/{path}": ["path"],
-    }
-    assert expected.items() <= found.items()
-    assert "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/keys/{key}" not in found
+def test_slash_parameters_are_read_from_the_document() -> None:
+    from flow_platform_client.services import build_invoke_service_version_get_request
+    from flow_platform_client.state import build_get_state_value_request
+    from flow_platform_client.storage import build_download_storage_object_request
+
+    assert build_download_storage_object_request("o", "a/b c").path.endswith("/objects/a/b%20c")
+    assert build_invoke_service_version_get_request("o", "s", 2, "x/y").path.endswith("/s/v2/x/y")
+    assert build_get_state_value_request("o", "w", "c", "a/b").path.endswith("/keys/a%2Fb")

