@@ -81,6 +81,24 @@ def cluster(session: nox.Session) -> None:
 
 
 @nox.session
+def wheel(session: nox.Session) -> None:
+    """Build the wheel, install it without extras in a clean venv, call a local platform with it."""
+    session.run(PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/release/test_wheel.py")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into site/, every warning an error (``-- serve`` to preview it)."""
+    quiet = {"NO_MKDOCS_2_WARNING": "1"}  # the theme's banner about its successor, printed on every build
+    if session.posargs[:1] == ["serve"]:
+        session.run(PYTHON, "-m", "mkdocs", "serve", "--strict", *session.posargs[1:], env=quiet)
+        return
+    session.run(
+        PYTHON, "-m", "mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs, env=quiet
+    )
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: medians and ratios against raw httpx measured in the same run."""
     session.run(PYTHON, "-m", "benchmarks", *session.posargs)

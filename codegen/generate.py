@@ -1,12 +1,14 @@
 """Regenerate ``generated/`` from ``openapi/openapi.yaml``.
 
-Three outputs, all from the one document:
+Four outputs, all from the one document:
 
 * ``generated/flow_platform_client``: one public, typed request builder per operation, rendered by
   ``codegen/builders.py`` with the jinja2 templates in ``codegen/templates``;
 * ``generated/flow_types``: datamodel-code-generator TypedDicts, the SDK's return types;
 * ``generated/flow_server_models``: datamodel-code-generator pydantic models, the local platform's
-  request and response models.
+  request and response models;
+* ``generated/flow_server_routers``: the local platform's FastAPI routers and backend Protocols,
+  rendered by ``codegen/server/routers.py`` with the templates in ``codegen/server/templates``.
 
 Usage::
 
@@ -41,6 +43,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import builders
+from server import routers as server_routers
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "openapi.yaml"
@@ -185,7 +188,7 @@ def _stamp(out: Path) -> None:
         text = path.read_text()
         if not text.startswith(HEADER):
             path.write_text(HEADER + text)
-    for package in ("flow_platform_client", "flow_types", "flow_server_models"):
+    for package in ("flow_platform_client", "flow_types", "flow_server_models", "flow_server_routers"):
         (out / package / "py.typed").write_text("")
 
 
@@ -210,6 +213,13 @@ def generate(out: Path) -> None:
             process.kill()
             process.communicate()
         raise CodegenError(f"request builders: {exc}") from exc
+    try:
+        server_routers.write_routers(spec, out / "flow_server_routers")
+    except server_routers.RouterSpecError as exc:
+        for process in jobs.values():
+            process.kill()
+            process.communicate()
+        raise CodegenError(f"server routers: {exc}") from exc
     for name, process in jobs.items():
         _finish(process, name)
     try:

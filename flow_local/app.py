@@ -1,8 +1,11 @@
 """The FastAPI application: the explicit route table, the component list and the lifespan.
 
-To add an area, write ``flow_local/areas/<area>.py`` with a ``router`` and append it to
-:data:`ROUTERS`; to run something alongside the server (NATS, runners, service hosts), append a
-factory returning a :class:`~flow_local.core.PlatformComponent` to :data:`COMPONENT_FACTORIES`.
+The routes come from ``flow_server_routers``, generated from the OpenAPI document: one router per
+tag, calling the backend that implements the tag's ``<Tag>Operations`` Protocol. To add an area,
+tag its operations in the document, regenerate, write ``flow_local/areas/<area>.py`` with a backend
+class implementing the Protocol and add the pair to :func:`routers`. To run something alongside the
+server (NATS, runners, service hosts), append a factory returning a
+:class:`~flow_local.core.PlatformComponent` to :data:`COMPONENT_FACTORIES`.
 """
 
 from __future__ import annotations
@@ -11,12 +14,18 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from fastapi import APIRouter, FastAPI
+from flow_server_routers.auth import auth_router
+from flow_server_routers.state import state_router
+from flow_server_routers.storage import storage_router
+from flow_server_routers.system import system_router
+from flow_server_routers.tenants import tenants_router
+from starlette.requests import Request
 
 from flow_local.areas import (
     audit,
-    auth,
     catalog,
     connectors,
     conversations,
@@ -28,14 +37,16 @@ from flow_local.areas import (
     secrets,
     service_tokens,
     services,
-    state,
-    storage,
-    system,
-    tenants,
     vector,
 )
+from flow_local.areas.access import PlatformAccess
+from flow_local.areas.auth import AuthBackend
+from flow_local.areas.state import StateBackend
+from flow_local.areas.storage import StorageBackend
+from flow_local.areas.system import SystemBackend, document_router
+from flow_local.areas.tenants import TenantsBackend
 from flow_local.bootstrap import ensure_defaults
-from flow_local.core import Platform, PlatformComponent
+from flow_local.core import Platform, PlatformComponent, platform_of
 from flow_local.errors import install_error_handlers
 from flow_local.gateway import routes as gateway
 from flow_local.middleware import BodyLimitMiddleware, RequestIdMiddleware
@@ -44,16 +55,38 @@ from flow_local.runtime.services.host import service_host_factory
 from flow_local.settings import Settings
 
 logger = logging.getLogger("flow_local")
+BackendT = TypeVar("BackendT")
 
-ROUTERS: list[APIRouter] = [
-    system.router,
-    auth.router,
-    tenants.router,
+
+def backend_of(cls: type[BackendT]) -> Callable[[Request], BackendT]:
+    """The function a generated router calls to find the platform's backend of class ``cls``."""
+
+    def backend(request: Request) -> BackendT:
+        return platform_of(request).backend(cls)
+
+    return backend
+
+
+def routers() -> list[APIRouter]:
+    """The route table: each generated router with the backend that serves it."""
+    access = PlatformAccess()
+    return [
+        document_router(),
+        system_router(backend_of(SystemBackend), access),
+        auth_router(backend_of(AuthBackend), access),
+        tenants_router(backend_of(TenantsBackend), access),
+        *LEGACY_ROUTERS[:2],
+        state_router(backend_of(StateBackend), access),
+        LEGACY_ROUTERS[2],
+        storage_router(backend_of(StorageBackend), access),
+        *LEGACY_ROUTERS[3:],
+    ]
+
+
+LEGACY_ROUTERS: list[APIRouter] = [
     catalog.router,
     resources.router,
-    state.router,
     secrets.router,
-    storage.router,
     audit.router,
     conversations.router,
     service_tokens.router,
@@ -109,7 +142,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.platform = platform
     install_error_handlers(app)
-    for router in ROUTERS:
+    for router in routers():
         app.include_router(router)
     app.add_middleware(
         BodyLimitMiddleware,

@@ -41,14 +41,14 @@ def ensure_defaults(platform: Platform) -> Defaults:
     org_id = tenants.get_meta("default_org_id")
     if org_id is None or not key_path.exists():
         org = tenants.create_org("Local organization")
-        workspace = tenants.create_workspace(org["id"], "default")
+        workspace = tenants.add_workspace(org["id"], "default")
         ring = platform.backend(ResourcesBackend).create(
             org["id"],
             workspace["id"],
             "ring",
             {"name": "dev", "description": "Development ring", "spec": {"stage": "dev"}},
         )
-        key = tenants.create_api_key(org["id"], "dev key")
+        key = tenants.add_api_key(org["id"], "dev key")
         _write_secret(key_path, key["key"])
         tenants.set_meta("default_workspace_id", workspace["id"])
         tenants.set_meta("default_ring_id", ring["id"])

@@ -229,11 +229,11 @@ class LocalPlatform:
             raise RuntimeError("create_tenant() needs the in-process (thread) mode")
         tenants = self.platform.backend(TenantsBackend)
         org = tenants.create_org(org_name)
-        ws = tenants.create_workspace(org["id"], "default")
+        ws = tenants.add_workspace(org["id"], "default")
         ring = self.platform.backend(ResourcesBackend).create(
             org["id"], ws["id"], "ring", {"name": "dev", "spec": {"stage": "dev"}}
         )
-        key = tenants.create_api_key(org["id"], "test key")
+        key = tenants.add_api_key(org["id"], "test key")
         token = self.platform.tokens.mint_user_token("tenant-admin", org["id"], ttl_seconds=24 * 3600)
         return {
             "org_id": org["id"],

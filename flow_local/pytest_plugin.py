@@ -1,6 +1,6 @@
 """A pytest plugin for testing your own code against a local platform (registered as ``flow_local``).
 
-Installing ``flow-sdk[local]`` makes these fixtures available in every test suite:
+Installing ``manifest-flow-sdk[local]`` makes these fixtures available in every test suite:
 
 - ``flow_platform`` (session): one in-process :class:`~flow_local.harness.LocalPlatform`.
 - ``flow_tenant``: a fresh org with a workspace, a dev ring, an API key and a token, for one test.

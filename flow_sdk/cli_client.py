@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+import httpx
 from flow_platform_client.auth import (
     build_create_cli_login_request_request,
     build_exchange_api_key_request,
@@ -56,10 +57,16 @@ from flow_sdk._errors import (
     FlowSDKError,
 )
 from flow_sdk._executions import submit_request
+from flow_sdk._hosted_service_request import service_call_request
 from flow_sdk._polling import PollSettings, StatusCallback, await_terminal_sync
 from flow_sdk._requests import checked_body, choose, send_sync
-from flow_sdk._service_calls import service_call_request
-from flow_sdk._transport import BearerAuth, build_sync_client
+from flow_sdk._transport import (
+    DEFAULT_MAX_RETRIES,
+    BearerAuth,
+    SyncClientTransport,
+    build_sync_client,
+    resolve_timeout,
+)
 from flow_sdk.cli.client_namespaces import (
     CLIComponentBackupsNamespace,
     CLIComponentDeploymentsNamespace,
@@ -138,12 +145,10 @@ class CLIClient:
     def __init__(self, config: FlowConfig) -> None:
         self._config = config
         refresher = config.refresh_access_token if config.api_key else None
-        raw_client = build_sync_client(
-            config.platform_url or "http://127.0.0.1:8080",
-            BearerAuth(config.access_token, refresher),
-            timeout=CLIENT_TIMEOUT_SECONDS,
+        self._auth = BearerAuth(config.access_token, refresher)
+        self._client = build_sync_client(
+            config.platform_url or "http://127.0.0.1:8080", self._auth, timeout=CLIENT_TIMEOUT_SECONDS
         )
-        self._client = raw_client
 
         # Component type namespaces
         self.agents = ComponentTypeNamespace(self, "agent")
@@ -188,6 +193,40 @@ class CLIClient:
     def close(self) -> None:
         """Close the pooled connections."""
         self._client.close()
+
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> CLIClient:
+        """Return a client for the same configuration whose calls use other request options.
+
+        Args:
+            timeout: Request timeout in seconds (default 30).
+            max_retries: Retries of a failed request that is safe to send again (0: none).
+            extra_headers: Headers added to every request.
+            idempotency_key: The ``Idempotency-Key`` of the new client's submissions.
+            http_client: An ``httpx.Client`` to send through (its transport, proxies and event hooks);
+                base URL, auth, headers, timeouts and retries stay this client's.
+
+        The new client has its own connections; close it (or use it in a ``with`` block) when done.
+        """
+        clone = CLIClient(self._config)
+        clone._client.close()
+        clone._client = build_sync_client(
+            str(self._client.base_url),
+            self._auth,
+            timeout=CLIENT_TIMEOUT_SECONDS if timeout is None else resolve_timeout(timeout),
+            max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
+            headers=extra_headers,
+            transport=None if http_client is None else SyncClientTransport(http_client),
+            idempotency_key=idempotency_key,
+        )
+        return clone
 
     @property
     def config(self) -> FlowConfig:

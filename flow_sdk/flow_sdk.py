@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping
 from contextvars import ContextVar, Token
@@ -26,14 +27,14 @@ if TYPE_CHECKING:
     from flow_sdk.namespaces.code_blocks import CodeBlocksNamespace
     from flow_sdk.namespaces.connectors import ConnectorsNamespace
     from flow_sdk.namespaces.conversations import ConversationsNamespace
+    from flow_sdk.namespaces.current_service import ServiceNamespace
     from flow_sdk.namespaces.datasets import DatasetsNamespace
     from flow_sdk.namespaces.gateway import GatewayNamespace
     from flow_sdk.namespaces.jobs import JobsNamespace
     from flow_sdk.namespaces.memory import MemoryNamespace
     from flow_sdk.namespaces.secrets import SecretsNamespace
-    from flow_sdk.namespaces.service import ServiceNamespace
+    from flow_sdk.namespaces.service_calls import ServicesNamespace
     from flow_sdk.namespaces.service_tokens import ServiceTokensNamespace
-    from flow_sdk.namespaces.services import ServicesNamespace
     from flow_sdk.namespaces.state import StateNamespace
     from flow_sdk.namespaces.storage import StorageNamespace
     from flow_sdk.namespaces.vector import VectorNamespace
@@ -50,7 +51,7 @@ def _env(value: object, name: str, default: str = "") -> str:
 
 
 class FlowSDK:
-    """Unified SDK facade for HSL customer code blocks.
+    """Unified SDK facade for code that runs on the platform: code blocks, agents, workflows and hosted services.
 
     Initializes from environment variables when called with no arguments (the normal case inside
     platform execution contexts). Namespaces are created on first access and share one pooled HTTP
@@ -168,6 +169,48 @@ class FlowSDK:
             self._gateway_client = client
         return self._gateway_client
 
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> FlowSDK:
+        """Return a copy of this SDK whose calls use other request options.
+
+        The copy shares the configuration, the token (a refresh reaches both) and the bound request
+        context; it has its own connection pools, closed by :meth:`close` of either.
+
+        Args:
+            timeout: Request timeout in seconds.
+            max_retries: Retries of a failed request that is safe to send again (0: none).
+            extra_headers: Headers added to every request.
+            idempotency_key: The ``Idempotency-Key`` of the copy's submissions (the operations that take
+                one), e.g. to submit an execution exactly once across restarts of the caller: the
+                platform runs a submission once per key.
+            http_client: An ``httpx.AsyncClient`` to send through (its transport, proxies, limits and
+                event hooks); base URL, auth, headers, timeouts and retries stay the SDK's.
+
+        Example:
+            >>> quick = flow.with_options(timeout=5, max_retries=0)
+            >>> await quick.secrets.get("API_KEY")
+        """
+        clone = copy.copy(self)
+        for name in [name for name, value in vars(type(self)).items() if isinstance(value, cached_property)]:
+            clone.__dict__.pop(name, None)
+        clone._session = self._session.derive(
+            timeout=timeout,
+            max_retries=max_retries,
+            headers=extra_headers,
+            idempotency_key=idempotency_key,
+            http_client=http_client,
+        )
+        clone._platform_client = None
+        clone._gateway_client = None
+        return clone
+
     # -- request context -----------------------------------------------------------------------------
 
     def _request_context(self) -> dict[str, Any]:
@@ -181,7 +224,7 @@ class FlowSDK:
         headers: dict[str, str] | None = None,
         service: dict[str, Any] | None = None,
     ) -> Token[dict[str, Any] | None]:
-        """Bind request-scoped HSL context (auth, execution, inbound headers, service) for this task."""
+        """Bind the context of one hosted-service request (auth, execution, inbound headers, service) for this task."""
         normalized_headers: dict[str, str] = {}
         for key, value in (headers or {}).items():
             normalized_key = str(key).strip().lower()
@@ -197,7 +240,7 @@ class FlowSDK:
         )
 
     def reset_request_context(self, token: Token[dict[str, Any] | None]) -> None:
-        """Reset request-scoped HSL context to what it was before the matching bind."""
+        """Reset the hosted-service request context to what it was before the matching bind."""
         self._request_context_var.reset(token)
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -271,8 +314,8 @@ class FlowSDK:
 
     @cached_property
     def services(self) -> ServicesNamespace:
-        """Calls to hosted service endpoints."""
-        from flow_sdk.namespaces.services import ServicesNamespace
+        """Calls to hosted services (this one or others) by method and path."""
+        from flow_sdk.namespaces.service_calls import ServicesNamespace
 
         return ServicesNamespace(self)
 
@@ -341,7 +384,7 @@ class FlowSDK:
 
     @cached_property
     def service_tokens(self) -> ServiceTokensNamespace:
-        """HSL service tokens."""
+        """Service tokens: short-lived tokens a hosted service mints for its callers."""
         from flow_sdk.namespaces.service_tokens import ServiceTokensNamespace
 
         return ServiceTokensNamespace(self)
@@ -355,7 +398,7 @@ class FlowSDK:
 
     @cached_property
     def service(self) -> ServiceNamespace:
-        """The running hosted service: its identity and inbound auth."""
-        from flow_sdk.namespaces.service import ServiceNamespace
+        """The hosted service this code runs in (the current service): its identity and inbound auth."""
+        from flow_sdk.namespaces.current_service import ServiceNamespace
 
         return ServiceNamespace(self)

@@ -232,7 +232,7 @@ class PlatformClient:
     async def get_service_skills(
         self, service_id: str | UUID, *, version: int | None = None
     ) -> ServiceSkills:
-        """Fetch the generated HSL skills artifact for a service/version (``GET .../service-skills/{id}``)."""
+        """Fetch the skills document generated for a hosted service version (``GET .../service-skills/{id}``)."""
         return await self.send_request(
             build_get_service_skills_request(self._org(), str(service_id), version=version)
         )

@@ -1,6 +1,6 @@
 """Tests of a user's own code against a local platform, with the fixtures of the flow_local plugin.
 
-Run them with ``pytest examples/testing`` (the plugin comes with ``pip install 'flow-sdk[local]'``).
+Run them with ``pytest examples/testing`` (the plugin comes with ``pip install 'manifest-flow-sdk[local]'``).
 """
 
 from __future__ import annotations

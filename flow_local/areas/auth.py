@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import secrets
 import time
+from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
 from flow_server_models import (
     CliLoginApproval,
     CliLoginRequest,
@@ -15,12 +15,14 @@ from flow_server_models import (
     TokenRequest,
     TokenResponse,
 )
+from flow_server_routers.auth import AuthOperations
 
 from flow_local.areas.tenants import TenantsBackend
-from flow_local.auth import Principal, get_principal, require_user
-from flow_local.core import Platform, platform_of
+from flow_local.auth import Principal, require_user
+from flow_local.call import Call
+from flow_local.core import Platform
 from flow_local.errors import ApiError, not_found, unauthorized
-from flow_local.values import iso_from_unix, new_id
+from flow_local.values import new_id
 
 LOGIN_TTL_SECONDS = 600
 LOGIN_TOKEN_TTL_SECONDS = 12 * 3600
@@ -32,7 +34,7 @@ SCHEMA = [
 ]
 
 
-class AuthBackend:
+class AuthBackend(AuthOperations[Call]):
     """API-key exchange and the CLI login flow."""
 
     def __init__(self, platform: Platform) -> None:
@@ -40,7 +42,7 @@ class AuthBackend:
         self.db = platform.db
         self.db.migrate("auth", SCHEMA)
 
-    def exchange_api_key(self, api_key: str, ttl_minutes: int) -> dict[str, Any]:
+    def exchange(self, api_key: str, ttl_minutes: int) -> dict[str, Any]:
         """A user token for a valid API key (401 otherwise)."""
         record = self.platform.backend(TenantsBackend).find_api_key(api_key)
         if record is None:
@@ -114,56 +116,33 @@ class AuthBackend:
             "workspace_id": principal.workspace_id,
         }
 
+    async def exchange_api_key(self, call: Call, *, body: TokenRequest) -> TokenResponse:
+        """Exchange an API key for a JWT."""
+        return TokenResponse.model_validate(self.exchange(body.api_key, body.ttl_minutes))
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+    async def create_cli_login_request(self, call: Call) -> CliLoginRequest:
+        """Start a CLI login."""
+        return CliLoginRequest.model_validate(self.create_login_request())
 
+    async def poll_cli_login_request(self, call: Call, *, request_id: str) -> CliLoginStatus:
+        """Poll a CLI login request."""
+        return CliLoginStatus.model_validate(self.poll(request_id))
 
-def _auth(request: Request) -> AuthBackend:
-    return platform_of(request).backend(AuthBackend)
+    async def approve_cli_login_request(self, call: Call, *, body: CliLoginApproval) -> CliLoginStatus:
+        """Approve a CLI login request as the calling user."""
+        principal = call.principal
+        require_user(principal, "approving a CLI login")
+        return CliLoginStatus.model_validate(self.approve(body.user_code, principal))
 
-
-def _dump(model: Any) -> dict[str, Any]:
-    return model.model_dump(mode="json", exclude_unset=True)  # type: ignore[no-any-return]
-
-
-@router.post("/token")
-async def exchange_api_key(body: TokenRequest, request: Request) -> dict[str, Any]:
-    """POST /api/v1/auth/token: exchange an API key for a JWT."""
-    return _dump(TokenResponse(**_auth(request).exchange_api_key(body.api_key, body.ttl_minutes or 60)))
-
-
-@router.post("/cli-login-requests", status_code=201)
-async def create_cli_login_request(request: Request) -> dict[str, Any]:
-    """POST /api/v1/auth/cli-login-requests."""
-    return _dump(CliLoginRequest(**_auth(request).create_login_request()))
-
-
-@router.post("/cli-login-requests/approve")
-async def approve_cli_login_request(
-    body: CliLoginApproval, request: Request, principal: Principal = Depends(get_principal)
-) -> dict[str, Any]:
-    """POST /api/v1/auth/cli-login-requests/approve."""
-    require_user(principal, "approving a CLI login")
-    return _dump(CliLoginStatus(**_auth(request).approve(body.user_code, principal)))
-
-
-@router.get("/cli-login-requests/{request_id}")
-async def poll_cli_login_request(request_id: str, request: Request) -> dict[str, Any]:
-    """GET /api/v1/auth/cli-login-requests/{request_id}."""
-    return _dump(CliLoginStatus(**_auth(request).poll(request_id)))
-
-
-@router.get("/me")
-async def get_current_user(principal: Principal = Depends(get_principal)) -> dict[str, Any]:
-    """GET /api/v1/auth/me."""
-    return _dump(
-        CurrentUser(
+    async def get_current_user(self, call: Call) -> CurrentUser:
+        """The identity behind the bearer token."""
+        principal = call.principal
+        return CurrentUser(
             subject_id=principal.subject,
             token_type=principal.token_type,
             org_id=principal.org_id,
             workspace_id=principal.workspace_id,
             scopes=principal.scopes,
             name=principal.subject,
-            expires_at=iso_from_unix(principal.expires_at),
+            expires_at=datetime.fromtimestamp(principal.expires_at, UTC),
         )
-    )

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
 from flow_server_models import StateEntry, StateSnapshot, StateValue
+from flow_server_routers.state import StateOperations
 
 from flow_local.areas.catalog import CatalogBackend
 from flow_local.areas.resources import ResourcesBackend
-from flow_local.areas.tenants import check_workspace
-from flow_local.auth import Principal, get_principal
-from flow_local.core import Platform, platform_of
+from flow_local.call import Call
+from flow_local.core import Platform
 from flow_local.db import from_json, to_json
 from flow_local.errors import ApiError, not_found
 from flow_local.values import now_iso
@@ -23,7 +22,7 @@ SCHEMA = [
 ]
 
 
-class StateBackend:
+class StateBackend(StateOperations[Call]):
     """Component state values."""
 
     def __init__(self, platform: Platform) -> None:
@@ -94,71 +93,27 @@ class StateBackend:
                 )
         return {"component_id": component_id, "values": self.snapshot(org_id, workspace_id, component_id)}
 
+    async def get_state_value(
+        self, call: Call, *, org_id: str, workspace_id: str, component_id: str, key: str
+    ) -> StateEntry:
+        """One value of a component (404 when the key is absent)."""
+        return StateEntry.model_validate(self.get(org_id, workspace_id, component_id, key))
 
-router = APIRouter(
-    prefix="/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}", tags=["state"]
-)
+    async def set_state_value(
+        self, call: Call, *, org_id: str, workspace_id: str, component_id: str, key: str, body: StateValue
+    ) -> StateEntry:
+        """Write one value of a component."""
+        entry = self.set(org_id, workspace_id, component_id, key, body.model_dump()["value"])
+        return StateEntry.model_validate(entry)
 
+    async def delete_state_value(
+        self, call: Call, *, org_id: str, workspace_id: str, component_id: str, key: str
+    ) -> None:
+        """Delete one value of a component."""
+        self.delete(org_id, workspace_id, component_id, key)
 
-def _state(request: Request) -> StateBackend:
-    return platform_of(request).backend(StateBackend)
-
-
-@router.get("/keys/{key:path}")
-async def get_state_value(
-    org_id: str,
-    workspace_id: str,
-    component_id: str,
-    key: str,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """GET .../state/{component_id}/keys/{key}."""
-    check_workspace(request, principal, org_id, workspace_id)
-    return StateEntry(**_state(request).get(org_id, workspace_id, component_id, key)).model_dump(mode="json")
-
-
-@router.put("/keys/{key:path}")
-async def set_state_value(
-    org_id: str,
-    workspace_id: str,
-    component_id: str,
-    key: str,
-    body: StateValue,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """PUT .../state/{component_id}/keys/{key}."""
-    check_workspace(request, principal, org_id, workspace_id)
-    entry = _state(request).set(org_id, workspace_id, component_id, key, body.model_dump()["value"])
-    return StateEntry(**entry).model_dump(mode="json")
-
-
-@router.delete("/keys/{key:path}", status_code=204)
-async def delete_state_value(
-    org_id: str,
-    workspace_id: str,
-    component_id: str,
-    key: str,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> Response:
-    """DELETE .../state/{component_id}/keys/{key}."""
-    check_workspace(request, principal, org_id, workspace_id)
-    _state(request).delete(org_id, workspace_id, component_id, key)
-    return Response(status_code=204)
-
-
-@router.post("/initialize")
-async def initialize_state(
-    org_id: str,
-    workspace_id: str,
-    component_id: str,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST .../state/{component_id}/initialize."""
-    check_workspace(request, principal, org_id, workspace_id)
-    return StateSnapshot(**_state(request).initialize(org_id, workspace_id, component_id)).model_dump(
-        mode="json"
-    )
+    async def initialize_state(
+        self, call: Call, *, org_id: str, workspace_id: str, component_id: str
+    ) -> StateSnapshot:
+        """Fill the component's absent keys from its defaults."""
+        return StateSnapshot.model_validate(self.initialize(org_id, workspace_id, component_id))

@@ -13,17 +13,20 @@ import hmac
 import os
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, Response
 from flow_server_models import PresignedUrl, PresignRequest, StorageObject
+from flow_server_routers._support import RawBody
+from flow_server_routers.storage import StorageOperations
+from starlette.responses import Response
 
-from flow_local.areas.tenants import TenantsBackend, check_org
-from flow_local.auth import principal_of, require_storage_key, storage_listing_prefix
-from flow_local.core import Platform, platform_of
+from flow_local.areas.tenants import TenantsBackend
+from flow_local.auth import require_org, require_storage_key, storage_listing_prefix
+from flow_local.call import Call
+from flow_local.core import Platform
 from flow_local.errors import ApiError, bad_request, forbidden, not_found
 from flow_local.values import iso_from_unix, now_iso
 
@@ -45,7 +48,7 @@ def check_key(key: str) -> str:
     return key
 
 
-class StorageBackend:
+class StorageBackend(StorageOperations[Call]):
     """Objects of an organization on disk, with metadata in SQLite."""
 
     def __init__(self, platform: Platform) -> None:
@@ -148,7 +151,7 @@ class StorageBackend:
         self._path(org_id, key).unlink(missing_ok=True)
         self.db.execute("DELETE FROM storage_objects WHERE org_id=? AND key=?", (org_id, key))
 
-    def list(self, org_id: str, prefix: str) -> list[dict[str, Any]]:
+    def list_objects(self, org_id: str, prefix: str) -> list[dict[str, Any]]:
         """Objects whose key starts with ``prefix``."""
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         rows = self.db.query(
@@ -185,82 +188,58 @@ class StorageBackend:
         if expires < time.time():
             raise forbidden("the presigned URL has expired")
 
+    def _authorize(
+        self, call: Call, org_id: str, key: str, method: str, expires: int | None, signature: str | None
+    ) -> None:
+        """A presigned signature when given, otherwise the bearer token's organization."""
+        if signature is not None:
+            self.check_presigned(method, org_id, key, expires, signature)
+            self.platform.backend(TenantsBackend).get_org(org_id)
+            return
+        require_org(call.principal, org_id)
+        require_storage_key(call.principal, key)
+        self.platform.backend(TenantsBackend).get_org(org_id)
 
-router = APIRouter(prefix="/api/v1/orgs/{org_id}/storage", tags=["storage"])
+    async def list_storage_objects(self, call: Call, *, org_id: str, prefix: str) -> list[StorageObject]:
+        """Objects whose key starts with ``prefix`` (narrowed to a workspace-bound token's scope)."""
+        prefix = storage_listing_prefix(call.principal, prefix)
+        return [StorageObject.model_validate(o) for o in self.list_objects(org_id, prefix)]
 
+    async def download_storage_object(
+        self, call: Call, *, org_id: str, key: str, expires: int | None, signature: str | None
+    ) -> Response:
+        """An object's bytes with its content type (bearer token or presigned GET)."""
+        self._authorize(call, org_id, key, "GET", expires, signature)
+        data, meta = self.get(org_id, key)
+        return Response(content=data, media_type=meta["content_type"], headers={"ETag": f'"{meta["etag"]}"'})
 
-def _storage(request: Request) -> StorageBackend:
-    return platform_of(request).backend(StorageBackend)
+    async def upload_storage_object(
+        self,
+        call: Call,
+        *,
+        org_id: str,
+        key: str,
+        expires: int | None,
+        signature: str | None,
+        body: RawBody,
+    ) -> StorageObject:
+        """Store the raw body as it streams in (bearer token or presigned PUT).
 
+        The body limit (413 past the object size limit) is enforced while it arrives, by
+        :class:`flow_local.middleware.BodyLimitMiddleware`.
+        """
+        self._authorize(call, org_id, key, "PUT", expires, signature)
+        content_type = body.content_type or "application/octet-stream"
+        return StorageObject.model_validate(await self.put_stream(org_id, key, body.stream(), content_type))
 
-def _authorize(
-    request: Request, org_id: str, key: str, method: str, expires: int | None, signature: str | None
-) -> None:
-    """A presigned signature when given, otherwise the bearer token's org."""
-    if signature is not None:
-        _storage(request).check_presigned(method, org_id, key, expires, signature)
-        platform_of(request).backend(TenantsBackend).get_org(org_id)
-        return
-    principal = principal_of(request)
-    check_org(request, principal, org_id)
-    require_storage_key(principal, key)
+    async def delete_storage_object(
+        self, call: Call, *, org_id: str, key: str, expires: int | None, signature: str | None
+    ) -> None:
+        """Delete an object (bearer token only: a presigned URL never deletes)."""
+        require_storage_key(call.principal, key)
+        self.delete(org_id, key)
 
-
-@router.get("/objects")
-async def list_storage_objects(
-    request: Request, org_id: str, prefix: str = Query("", max_length=1024)
-) -> list[dict[str, Any]]:
-    """GET .../storage/objects?prefix=."""
-    principal = principal_of(request)
-    check_org(request, principal, org_id)
-    prefix = storage_listing_prefix(principal, prefix)
-    return [StorageObject(**o).model_dump(mode="json") for o in _storage(request).list(org_id, prefix)]
-
-
-@router.get("/objects/{key:path}")
-async def download_storage_object(
-    request: Request,
-    org_id: str,
-    key: str,
-    expires: int | None = None,
-    signature: str | None = Query(None, max_length=128),
-) -> Response:
-    """GET .../storage/objects/{key} (bearer token or presigned GET)."""
-    _authorize(request, org_id, key, "GET", expires, signature)
-    data, meta = _storage(request).get(org_id, key)
-    return Response(content=data, media_type=meta["content_type"], headers={"ETag": f'"{meta["etag"]}"'})
-
-
-@router.put("/objects/{key:path}")
-async def upload_storage_object(
-    request: Request,
-    org_id: str,
-    key: str,
-    expires: int | None = None,
-    signature: str | None = Query(None, max_length=128),
-) -> dict[str, Any]:
-    """PUT .../storage/objects/{key}: the body is the raw bytes (bearer token or presigned PUT)."""
-    _authorize(request, org_id, key, "PUT", expires, signature)
-    content_type = request.headers.get("content-type", "application/octet-stream")
-    stored = await _storage(request).put_stream(org_id, key, request.stream(), content_type)
-    return StorageObject(**stored).model_dump(mode="json")
-
-
-@router.delete("/objects/{key:path}", status_code=204)
-async def delete_storage_object(request: Request, org_id: str, key: str) -> Response:
-    """DELETE .../storage/objects/{key}."""
-    principal = principal_of(request)
-    check_org(request, principal, org_id)
-    require_storage_key(principal, key)
-    _storage(request).delete(org_id, key)
-    return Response(status_code=204)
-
-
-@router.post("/presign")
-async def presign_storage_object(request: Request, org_id: str, body: PresignRequest) -> dict[str, Any]:
-    """POST .../storage/presign."""
-    principal = principal_of(request)
-    check_org(request, principal, org_id)
-    require_storage_key(principal, body.key)
-    result = _storage(request).presign(org_id, body.key, body.method, body.ttl_seconds or 3600)
-    return PresignedUrl(**result).model_dump(mode="json")
+    async def presign_storage_object(self, call: Call, *, org_id: str, body: PresignRequest) -> PresignedUrl:
+        """A URL allowing one method on one key until it expires."""
+        require_storage_key(call.principal, body.key)
+        return PresignedUrl.model_validate(self.presign(org_id, body.key, body.method, body.ttl_seconds))

@@ -1,25 +1,37 @@
-"""Health and the handwritten OpenAPI document."""
+"""Health, and the handwritten OpenAPI document served at ``/openapi.json``."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from flow_server_models import Health
+from flow_server_routers.system import SystemOperations
 
+from flow_local.call import Call
+from flow_local.core import Platform
 from flow_local.spec import api_version, load_document
 
-router = APIRouter(tags=["system"])
+DOCUMENT_PATH = "/openapi.json"
 
 
-@router.get("/api/v1/health")
-async def get_health() -> dict[str, Any]:
-    """GET /api/v1/health."""
-    return Health(status="ok", version=api_version()).model_dump(mode="json")
+class SystemBackend(SystemOperations[Call]):
+    """The platform's health."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+
+    async def get_health(self, call: Call) -> Health:
+        """The platform is up, at the document's version."""
+        return Health(status="ok", version=api_version())
 
 
-@router.get("/openapi.json", include_in_schema=False)
-async def openapi_document() -> JSONResponse:
-    """The handwritten document (openapi/openapi.yaml) as JSON."""
-    return JSONResponse(load_document())
+def document_router() -> APIRouter:
+    """The route serving the document itself (it is not an operation of the document)."""
+    router = APIRouter()
+
+    @router.get(DOCUMENT_PATH, include_in_schema=False)
+    async def openapi_document() -> JSONResponse:
+        """The handwritten document (openapi/openapi.yaml) as JSON."""
+        return JSONResponse(load_document())
+
+    return router

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
 from flow_server_models import ApiKey, ApiKeyCreate, ApiKeyCreated, Org, Workspace, WorkspaceCreate
+from flow_server_routers.tenants import TenantsOperations
+from starlette.requests import Request
 
 from flow_local.auth import (
     Principal,
     generate_api_key,
-    get_principal,
     hash_api_key,
     require_org,
     require_user,
     require_workspace,
 )
+from flow_local.call import Call
 from flow_local.core import Platform, platform_of
 from flow_local.db import IntegrityError
 from flow_local.errors import ApiError, conflict, forbidden, not_found
@@ -32,7 +33,7 @@ SCHEMA = [
 ]
 
 
-class TenantsBackend:
+class TenantsBackend(TenantsOperations[Call]):
     """Organizations, workspaces and API keys."""
 
     def __init__(self, platform: Platform) -> None:
@@ -52,7 +53,7 @@ class TenantsBackend:
             raise not_found("organization", org_id)
         return dict(row)
 
-    def create_workspace(self, org_id: str, name: str, workspace_id: str | None = None) -> dict[str, Any]:
+    def add_workspace(self, org_id: str, name: str, workspace_id: str | None = None) -> dict[str, Any]:
         """Create a workspace in an existing organization (409 on a duplicate name)."""
         self.get_org(org_id)
         ws = {"id": workspace_id or new_id(), "org_id": org_id, "name": name, "created_at": now_iso()}
@@ -65,7 +66,7 @@ class TenantsBackend:
             raise conflict(f"workspace '{name}' exists already in this organization") from exc
         return ws
 
-    def list_workspaces(self, org_id: str) -> list[dict[str, Any]]:
+    def list_workspaces_of(self, org_id: str) -> list[dict[str, Any]]:
         """Workspaces of an organization, oldest first."""
         rows = self.db.query(
             "SELECT id, org_id, name, created_at FROM workspaces WHERE org_id = ? ORDER BY created_at, id",
@@ -83,7 +84,7 @@ class TenantsBackend:
             raise not_found("workspace", workspace_id)
         return dict(row)
 
-    def create_api_key(
+    def add_api_key(
         self, org_id: str, name: str, workspace_id: str | None = None, secret: str | None = None
     ) -> dict[str, Any]:
         """Create an API key; the returned dict holds the secret under ``key`` (the only time it is shown)."""
@@ -106,7 +107,7 @@ class TenantsBackend:
         )
         return {**record, "key": key}
 
-    def list_api_keys(self, org_id: str) -> list[dict[str, Any]]:
+    def api_keys_of(self, org_id: str) -> list[dict[str, Any]]:
         """API keys of an organization, without their secrets."""
         rows = self.db.query(
             "SELECT id, org_id, workspace_id, name, prefix, created_at FROM api_keys WHERE org_id = ?"
@@ -135,6 +136,46 @@ class TenantsBackend:
             (key, value),
         )
 
+    async def list_orgs(self, call: Call) -> list[Org]:
+        """The caller's organization."""
+        return [Org.model_validate(self.get_org(call.principal.org_id))]
+
+    async def list_workspaces(self, call: Call, *, org_id: str) -> list[Workspace]:
+        """Workspaces of the organization (only its own for a workspace-bound token)."""
+        bound = call.principal.workspace_id
+        items = self.list_workspaces_of(org_id)
+        return [Workspace.model_validate(w) for w in items if bound is None or w["id"] == bound]
+
+    async def create_workspace(self, call: Call, *, org_id: str, body: WorkspaceCreate) -> Workspace:
+        """Create a workspace (user tokens of the whole organization only)."""
+        require_user(call.principal, "creating a workspace")
+        if call.principal.workspace_id is not None:
+            raise forbidden("a workspace-bound token cannot create workspaces")
+        return Workspace.model_validate(self.add_workspace(org_id, body.name))
+
+    async def list_api_keys(self, call: Call, *, org_id: str) -> list[ApiKey]:
+        """API keys of the organization (a workspace-bound token sees its workspace's keys)."""
+        principal = call.principal
+        require_user(principal, "listing API keys")
+        keys = self.api_keys_of(org_id)
+        bound = principal.workspace_id
+        return [ApiKey.model_validate(k) for k in keys if bound is None or k["workspace_id"] == bound]
+
+    async def create_api_key(self, call: Call, *, org_id: str, body: ApiKeyCreate) -> ApiKeyCreated:
+        """Create an API key; its secret is in this answer only."""
+        principal = call.principal
+        require_user(principal, "creating an API key")
+        workspace_id = body.workspace_id or principal.workspace_id
+        if principal.workspace_id is not None and workspace_id != principal.workspace_id:
+            raise forbidden("a workspace-bound token can only create keys for its workspace")
+        try:
+            created = self.add_api_key(org_id, body.name, workspace_id)
+        except ApiError as exc:
+            if exc.status == 404 and workspace_id is not None:
+                raise ApiError(404, "not_found", exc.detail, "workspace_id") from exc
+            raise
+        return ApiKeyCreated.model_validate(created)
+
 
 def check_workspace(request: Request, principal: Principal, org_id: str, workspace_id: str) -> None:
     """Token scope check (403) then existence check (404) of a workspace; use in workspace routes."""
@@ -146,74 +187,3 @@ def check_org(request: Request, principal: Principal, org_id: str) -> None:
     """Token scope check (403) then existence check (404) of an organization."""
     require_org(principal, org_id)
     platform_of(request).backend(TenantsBackend).get_org(org_id)
-
-
-router = APIRouter(prefix="/api/v1/tenants", tags=["tenants"])
-
-
-def _tenants(request: Request) -> TenantsBackend:
-    return platform_of(request).backend(TenantsBackend)
-
-
-@router.get("/orgs")
-async def list_orgs(request: Request, principal: Principal = Depends(get_principal)) -> list[dict[str, Any]]:
-    """GET /api/v1/tenants/orgs: the caller's organization."""
-    org = _tenants(request).get_org(principal.org_id)
-    return [Org(**org).model_dump(mode="json", exclude_unset=True)]
-
-
-@router.get("/orgs/{org_id}/workspaces")
-async def list_workspaces(
-    org_id: str, request: Request, principal: Principal = Depends(get_principal)
-) -> list[dict[str, Any]]:
-    """GET /api/v1/tenants/orgs/{org_id}/workspaces."""
-    check_org(request, principal, org_id)
-    items = _tenants(request).list_workspaces(org_id)
-    if principal.workspace_id is not None:
-        items = [w for w in items if w["id"] == principal.workspace_id]
-    return [Workspace(**w).model_dump(mode="json", exclude_unset=True) for w in items]
-
-
-@router.post("/orgs/{org_id}/workspaces", status_code=201)
-async def create_workspace(
-    org_id: str, body: WorkspaceCreate, request: Request, principal: Principal = Depends(get_principal)
-) -> dict[str, Any]:
-    """POST /api/v1/tenants/orgs/{org_id}/workspaces."""
-    check_org(request, principal, org_id)
-    require_user(principal, "creating a workspace")
-    if principal.workspace_id is not None:
-        raise forbidden("a workspace-bound token cannot create workspaces")
-    ws = _tenants(request).create_workspace(org_id, body.name)
-    return Workspace(**ws).model_dump(mode="json", exclude_unset=True)
-
-
-@router.get("/orgs/{org_id}/api-keys")
-async def list_api_keys(
-    org_id: str, request: Request, principal: Principal = Depends(get_principal)
-) -> list[dict[str, Any]]:
-    """GET /api/v1/tenants/orgs/{org_id}/api-keys."""
-    check_org(request, principal, org_id)
-    require_user(principal, "listing API keys")
-    keys = _tenants(request).list_api_keys(org_id)
-    if principal.workspace_id is not None:
-        keys = [k for k in keys if k["workspace_id"] == principal.workspace_id]
-    return [ApiKey(**k).model_dump(mode="json", exclude_unset=True) for k in keys]
-
-
-@router.post("/orgs/{org_id}/api-keys", status_code=201)
-async def create_api_key(
-    org_id: str, body: ApiKeyCreate, request: Request, principal: Principal = Depends(get_principal)
-) -> dict[str, Any]:
-    """POST /api/v1/tenants/orgs/{org_id}/api-keys."""
-    check_org(request, principal, org_id)
-    require_user(principal, "creating an API key")
-    workspace_id = body.workspace_id or principal.workspace_id
-    if principal.workspace_id is not None and workspace_id != principal.workspace_id:
-        raise forbidden("a workspace-bound token can only create keys for its workspace")
-    try:
-        created = _tenants(request).create_api_key(org_id, body.name, workspace_id)
-    except ApiError as exc:
-        if exc.status == 404 and workspace_id is not None:
-            raise ApiError(404, "not_found", exc.detail, "workspace_id") from exc
-        raise
-    return ApiKeyCreated(**created).model_dump(mode="json", exclude_unset=True)

@@ -21,7 +21,7 @@ def _tenants(local: LocalPlatform) -> list[dict[str, str]]:
     for org_name in ("org-a", "org-b"):
         org = backend.create_org(org_name)
         for ws_name in ("one", "two"):
-            ws = backend.create_workspace(org["id"], ws_name)
+            ws = backend.add_workspace(org["id"], ws_name)
             token = local.platform.tokens.mint_user_token(f"user-{org_name}-{ws_name}", org["id"], ws["id"])
             result.append({"org_id": org["id"], "workspace_id": ws["id"], "token": token})
     return result

@@ -142,3 +142,15 @@ def test_the_execution_transport_names_the_extra_when_nats_is_missing() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "pip install 'manifest-flow-sdk[nats]'" in result.stdout
+
+
+def test_no_install_hint_names_the_index_project_that_is_not_ours() -> None:
+    stale = ("pip install flow-sdk", "'flow-sdk[", '"flow-sdk[', "``flow-sdk[")
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("flow_sdk", "flow_local", "examples", "docs")
+        for path in (ROOT / folder).rglob("*")
+        if path.suffix in (".py", ".md") and any(text in path.read_text() for text in stale)
+    ]
+    offenders += [name for name in ("README.md",) if any(text in (ROOT / name).read_text() for text in stale)]
+    assert offenders == []

@@ -248,7 +248,7 @@ def test_sync_client_retries_with_the_same_policy(sleeps: list[float]) -> None:
     client = build_sync_client(
         "http://platform.test", BearerAuth(TOKEN), transport=httpx.MockTransport(handler)
     )
-    response = client.post("/api/v1/auth/token", json={"api_key": "fl_x"})
+    response = client.post("/api/v1/orgs/o/jobs", json={}, headers={"Idempotency-Key": "k1"})
     assert response.json() == {"ok": True}
     assert len(keys) == 2 and len(set(keys)) == 1
     assert len(sleeps) == 1
@@ -262,3 +262,71 @@ def test_timeout_default_and_env_override(monkeypatch: pytest.MonkeyPatch, clean
     monkeypatch.setenv("FLOW_HTTP_TIMEOUT_SECONDS", "12.5")
     assert PlatformClient(base_url="http://x", auth_token="t").timeout == 12.5
     assert PlatformClient(base_url="http://x", auth_token="t", timeout=3).timeout == 3.0
+
+
+def test_only_safe_requests_are_resent_and_x_should_retry_decides(
+    sleeps: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        if request.url.path == "/hint-no":
+            return httpx.Response(503, headers={"x-should-retry": "false"})
+        if request.url.path == "/hint-yes" and seen.count("POST /hint-yes") == 1:
+            return httpx.Response(400, headers={"x-should-retry": "true", "x-request-id": "req_hint"})
+        if request.url.path == "/flaky" and seen.count("GET /flaky") == 1:
+            return httpx.Response(503, headers={"x-request-id": "req_flaky"})
+        if request.url.path == "/post":
+            return httpx.Response(503)
+        return httpx.Response(200, json={})
+
+    client = build_sync_client(
+        "http://platform.test", BearerAuth(TOKEN), transport=httpx.MockTransport(handler)
+    )
+    with caplog.at_level("INFO", logger="flow_sdk"):
+        assert client.post("/post", json={}).status_code == 503  # no Idempotency-Key: sent once
+        assert client.get("/hint-no").status_code == 503
+        assert client.post("/hint-yes", json={}).status_code == 200
+        assert client.get("/flaky").status_code == 200
+    client.close()
+    assert seen == [
+        "POST /post",
+        "GET /hint-no",
+        "POST /hint-yes",
+        "POST /hint-yes",
+        "GET /flaky",
+        "GET /flaky",
+    ]
+    retries = [record.getMessage() for record in caplog.records if record.levelname == "INFO"]
+    assert len(retries) == 2
+    assert "request_id=req_hint" in retries[0] and "request_id=req_flaky" in retries[1]
+    assert all(TOKEN not in message for message in retries)
+
+
+def test_connect_mode_retries_only_a_failed_connection(sleeps: list[float]) -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if len(seen) == 1:
+            raise httpx.ConnectError("refused", request=request)
+        if len(seen) == 2:
+            return httpx.Response(502)
+        raise AssertionError("a hosted-service call must not be sent a third time")
+
+    client = build_sync_client(
+        "http://platform.test", BearerAuth(TOKEN), transport=httpx.MockTransport(handler)
+    )
+    response = client.get("/svc", extensions={"flow_retry": "connect"})
+    client.close()
+    assert response.status_code == 502 and len(seen) == 2
+
+
+def test_user_agent_names_sdk_python_and_os() -> None:
+    import platform
+
+    from flow_sdk._transport import USER_AGENT
+
+    assert USER_AGENT.startswith("manifest-flow-sdk/")
+    assert f"Python/{platform.python_version()}" in USER_AGENT and platform.system() in USER_AGENT

@@ -1,4 +1,7 @@
-"""``flow.services``: call hosted service endpoints, optionally forwarding the caller's token."""
+"""``flow.services``: calls to hosted services by method and path, optionally forwarding the caller's token.
+
+The hosted service this code itself runs in is ``flow.service`` (:mod:`flow_sdk.namespaces.current_service`).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,9 @@ from typing import Any, Literal
 from flow_types import ServiceSkills
 
 from flow_sdk._errors import FlowSDKError
-from flow_sdk._service_calls import service_call_request
+from flow_sdk._hosted_service_request import service_call_request
 from flow_sdk.namespaces._base import Namespace
-from flow_sdk.namespaces.service import inbound_token
+from flow_sdk.namespaces.current_service import inbound_token
 
 __all__ = ["ServicesNamespace"]
 

@@ -1,4 +1,7 @@
-"""``flow.service``: the running hosted service, and its inbound caller token."""
+"""``flow.service``: the current service, i.e. the hosted service this code runs in, and its inbound caller token.
+
+Not to be confused with ``flow.services`` (:mod:`flow_sdk.namespaces.service_calls`), which calls hosted services.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Generator of the local platform's routers (``routers.py``) and its templates."""

@@ -1,0 +1,22 @@
+"""Audit log: record what your code did, to which resource, for compliance reviews."""
+
+import asyncio
+
+from flow_sdk import FlowSDK
+
+
+async def main() -> None:
+    async with FlowSDK() as flow:
+        await flow.audit.log(
+            action="document.reviewed",
+            resource_type="document",
+            resource_id="doc-1",
+            details={"decision": "approved"},
+        )
+        # flow.log(...) is a shorter spelling of the same call.
+        await flow.log("document.archived", "document", "doc-1", {"reason": "superseded"})
+        print("two audit entries written for doc-1")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
