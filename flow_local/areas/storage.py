@@ -13,8 +13,8 @@ import hmac
 import os
 import tempfile
 import time
-from pathlib import Path
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
