@@ -30,7 +30,7 @@ def world() -> Iterator[dict[str, Any]]:
         assert lp.platform is not None
         tenants = lp.platform.backend(TenantsBackend)
         org = tenants.create_org("binding")
-        one, two = (tenants.create_workspace(org["id"], name) for name in ("one", "two"))
+        one, two = (tenants.add_workspace(org["id"], name) for name in ("one", "two"))
         tokens = lp.platform.tokens
         admin = tokens.mint_user_token("admin", org["id"])
         world: dict[str, Any] = {
