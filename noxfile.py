@@ -20,8 +20,12 @@ PYTHON = sys.executable
 
 @nox.session
 def codegen(session: nox.Session) -> None:
-    """Regenerate generated/ from openapi/ (``-- --check`` fails instead when it is stale)."""
+    """Regenerate generated/ from openapi/, and the sync twin of FlowSDK from its namespaces.
+
+    With ``-- --check`` both fail instead when stale.
+    """
     session.run(PYTHON, "codegen/generate.py", *session.posargs)
+    session.run(PYTHON, "codegen/sync_twin.py", *session.posargs)
 
 
 @nox.session
@@ -44,7 +48,15 @@ def tests(session: nox.Session) -> None:
     session.run(PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
 
 
-CLUSTER_PROFILE_TESTS = ["tests/local/test_areas.py", "tests/local/test_tenancy.py", "tests/e2e/test_data.py"]
+CLUSTER_PROFILE_TESTS = [
+    "tests/local/test_areas.py",
+    "tests/local/test_tenancy.py",
+    "tests/e2e/test_data.py",
+    "tests/e2e/test_storage_vector_memory.py",
+    # An unsigned URL of the S3 store is refused by the store (403), not by the platform (401):
+    # tests/cluster/test_object_storage.py checks the store's own presigned URLs instead.
+    "--deselect=tests/e2e/test_storage_vector_memory.py::test_presigned_urls_work_without_a_token",
+]
 
 
 @nox.session

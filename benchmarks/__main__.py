@@ -23,6 +23,7 @@ from rich.console import Console
 from benchmarks.cases_http import cli_list_orgs, gateway_and_state, per_call_rows
 from benchmarks.cases_import import import_rows
 from benchmarks.cases_local import await_row, run_local_cases, run_rows
+from benchmarks.cases_startup import startup_rows
 from benchmarks.cases_stream import measure_stream
 from benchmarks.cases_vector import vector_row
 from benchmarks.common import describe, load
@@ -30,7 +31,7 @@ from benchmarks.report import MISSED, Row, render, write_json
 from benchmarks.servers import PROJECT_ROOT, fixed_server
 from benchmarks.settings import FULL, QUICK, Settings
 
-GROUPS = ("import", "http", "stream", "local")
+GROUPS = ("import", "startup", "http", "stream", "local")
 RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
 
 
@@ -84,6 +85,8 @@ def run(settings: Settings, groups: list[str]) -> list[Row]:
     rows: list[Row] = []
     if "import" in groups:
         rows.extend(import_rows(settings))
+    if "startup" in groups:
+        rows.extend(startup_rows(settings))
     if "http" in groups or "stream" in groups:
         rows.extend(fixed_server_rows(settings, groups))
     if "local" in groups:

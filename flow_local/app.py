@@ -46,6 +46,7 @@ from flow_local.areas.storage import StorageBackend
 from flow_local.areas.system import SystemBackend, document_router
 from flow_local.areas.tenants import TenantsBackend
 from flow_local.bootstrap import ensure_defaults
+from flow_local.console import install_console
 from flow_local.core import Platform, PlatformComponent, platform_of
 from flow_local.errors import install_error_handlers
 from flow_local.gateway import routes as gateway
@@ -129,6 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
             for component in reversed(started):
                 try:
                     await component.stop()
+                    logger.info("stopped %s", type(component).__name__)
                 except Exception:
                     logger.exception("stopping %r failed", component)
             platform.components.clear()
@@ -144,6 +146,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     for router in routers():
         app.include_router(router)
+    install_console(app)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_request_bytes,

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from flow_local.db import Database, SqliteDatabase
+from flow_local.objectstore import FileObjectStore, ObjectStore
 from flow_local.settings import Settings
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -48,4 +49,25 @@ def open_database(settings: Settings) -> Database:
         return PostgresDatabase(url)
     raise BackendURLError(
         f"database URL scheme {scheme!r} is not supported: use sqlite:///... or postgresql://..."
+    )
+
+
+def open_object_store(settings: Settings) -> ObjectStore:
+    """The object store ``settings.object_store_url`` names (``objects/`` in the data dir when empty).
+
+    Raises:
+        BackendURLError: The URL's scheme is neither ``file`` nor ``s3``.
+    """
+    url = settings.object_store_url
+    if not url:
+        return FileObjectStore(settings.data_dir / "objects")
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return FileObjectStore(Path(unquote(parts.path)))
+    if parts.scheme == "s3":
+        from flow_local.objectstore import S3ObjectStore
+
+        return S3ObjectStore(url)
+    raise BackendURLError(
+        f"object store URL scheme {parts.scheme!r} is not supported: use file:///... or s3://..."
     )

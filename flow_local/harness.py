@@ -92,7 +92,7 @@ class LocalPlatform:
     def _start_process(self) -> None:
         log = (self.data_dir / "server.log").open("ab")
         command = [sys.executable, "-m", "flow_local", "serve", "--host", self.host, "--port", str(self.port)]
-        command += ["--data-dir", str(self.data_dir), "--quiet"]
+        command += ["--data-dir", str(self.data_dir), "--quiet", "--direct"]
         self.process = sp.Popen(command, stdout=log, stderr=sp.STDOUT, start_new_session=True)
         log.close()
 

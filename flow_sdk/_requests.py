@@ -21,6 +21,7 @@ from flow_platform_client.enums import one_of
 from flow_platform_client.request import ApiRequest
 
 from flow_sdk._errors import ErrorFamily, FlowSDKError, map_http_error
+from flow_sdk.raw_response import record_response
 
 __all__ = [
     "RETRY_EXTENSION",
@@ -110,6 +111,7 @@ async def send(
         response = await client.request(api.method, api.path, **request_options(api, extra_headers, retry))
     except httpx.HTTPError as exc:
         raise map_http_error(exc, family) from exc
+    record_response(response)
     return read_result(api, response, family)
 
 
@@ -126,6 +128,7 @@ def send_sync(
         response = client.request(api.method, api.path, **request_options(api, extra_headers, retry))
     except httpx.HTTPError as exc:
         raise map_http_error(exc, family) from exc
+    record_response(response)
     return read_result(api, response, family)
 
 

@@ -87,6 +87,7 @@ from flow_sdk.cli.client_namespaces import (
     WorkflowsNamespace,
 )
 from flow_sdk.config import FlowConfig
+from flow_sdk.raw_response import RawResponseView
 
 __all__ = ["CLIAuthenticationError", "CLIClient", "CLIClientError", "FlowConfig"]
 
@@ -180,6 +181,11 @@ class CLIClient:
         self.webhooks = CLIWebhooksNamespace(self)
         self.mcp_servers = CLIMcpServersNamespace(self)
         self.experiments = CLIExperimentsNamespace(self)
+
+    @property
+    def with_raw_response(self) -> RawResponseView:
+        """The same calls, each returning a ``RawResponse``: status, headers and request id with the result."""
+        return RawResponseView(self)
 
     def __repr__(self) -> str:
         return f"CLIClient(platform_url={self._config.platform_url!r}, org_id={self._config.org_id!r})"

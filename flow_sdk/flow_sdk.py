@@ -16,6 +16,7 @@ from flow_platform_client.request import ApiRequest
 from flow_sdk._errors import ConfigurationError
 from flow_sdk._requests import RetryMode, send
 from flow_sdk._transport import AsyncHttpSession, resolve_timeout
+from flow_sdk.raw_response import RawResponseView
 
 if TYPE_CHECKING:
     import httpx
@@ -87,6 +88,11 @@ class FlowSDK:
         self._session = AsyncHttpSession(_env(auth_token, "AUTH_TOKEN"), timeout=resolve_timeout(None))
         self._platform_client: PlatformClient | None = None
         self._gateway_client: GatewayClient | None = None
+
+    @property
+    def with_raw_response(self) -> RawResponseView:
+        """The same calls, each returning a ``RawResponse``: status, headers and request id with the result."""
+        return RawResponseView(self)
 
     def __repr__(self) -> str:
         return (

@@ -37,6 +37,7 @@ from flow_sdk._errors import (
 from flow_sdk._requests import checked_body, choose, request_options, send
 from flow_sdk._sse import ChatCompletionStream
 from flow_sdk._transport import AsyncHttpSession, resolve_timeout
+from flow_sdk.raw_response import RawResponseView
 
 __all__ = [
     "ChatCompletionStream",
@@ -81,6 +82,11 @@ class GatewayClient:
         self.timeout = resolve_timeout(timeout)
         self._session = AsyncHttpSession(token, timeout=self.timeout)
         self._owns_session = True
+
+    @property
+    def with_raw_response(self) -> RawResponseView:
+        """The same calls, each returning a ``RawResponse``: status, headers and request id with the result."""
+        return RawResponseView(self)
 
     def __repr__(self) -> str:
         return f"GatewayClient(base_url={self.base_url!r})"

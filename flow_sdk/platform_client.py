@@ -39,6 +39,7 @@ from flow_sdk._nats import ExecutionTransport
 from flow_sdk._polling import PollSettings, await_terminal, unwrap_result
 from flow_sdk._requests import RetryMode, send
 from flow_sdk._transport import AsyncHttpSession, TokenRefresher, resolve_timeout
+from flow_sdk.raw_response import RawResponseView
 
 __all__ = [
     "PlatformAuthenticationError",
@@ -99,6 +100,11 @@ class PlatformClient:
         self._session = AsyncHttpSession(token, timeout=self.timeout, refresher=on_auth_token_refresh)
         self._owns_session = True
         self._execution_transport: ExecutionTransport | None = None
+
+    @property
+    def with_raw_response(self) -> RawResponseView:
+        """The same calls, each returning a ``RawResponse``: status, headers and request id with the result."""
+        return RawResponseView(self)
 
     def __repr__(self) -> str:
         return f"PlatformClient(base_url={self.base_url!r}, org_id={self.org_id!r}, workspace_id={self.workspace_id!r})"

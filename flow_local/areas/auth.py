@@ -64,7 +64,7 @@ class AuthBackend(AuthOperations[Call]):
         return {
             "request_id": request_id,
             "user_code": code,
-            "verification_url": f"{self.platform.url}/api/v1/auth/cli-login-requests/approve",
+            "verification_url": f"{self.platform.url}/approve?code={code}",
             "expires_in": LOGIN_TTL_SECONDS,
             "interval": 1,
         }

@@ -1,20 +1,16 @@
-"""Object storage per organization: files under ``<data>/objects/<org_id>/``, presigned URLs.
+"""Object storage per organization: bytes in the object store as ``<org_id>/<key>``, presigned URLs.
 
 Keys may contain ``/``; empty, ``.`` and ``..`` segments, absolute keys, backslashes and control
-characters are rejected with 400. A presigned URL carries ``expires`` and an HMAC ``signature`` of
-method, org, key and expiry; it is checked on use.
+characters are rejected with 400. With files (the default) a presigned URL is the platform's: it carries
+``expires`` and an HMAC ``signature`` of method, org, key and expiry, checked on use. With an S3 store it
+is the store's own SigV4 URL, and objects uploaded through it are catalogued when first seen.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import os
-import tempfile
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -25,9 +21,11 @@ from starlette.responses import Response
 
 from flow_local.areas.tenants import TenantsBackend
 from flow_local.auth import require_org, require_storage_key, storage_listing_prefix
+from flow_local.backends import open_object_store
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.errors import ApiError, bad_request, forbidden, not_found
+from flow_local.objectstore import ObjectMissing, StoredObject
 from flow_local.values import iso_from_unix, now_iso
 
 SCHEMA = [
@@ -48,82 +46,62 @@ def check_key(key: str) -> str:
     return key
 
 
+def _record_of(key: str, stored: StoredObject) -> dict[str, Any]:
+    """The catalogue entry of an object the store holds but the platform did not write."""
+    return {
+        "key": key,
+        "size": stored.size,
+        "content_type": stored.content_type or "application/octet-stream",
+        "etag": stored.etag,
+        "updated_at": stored.updated_at.isoformat(timespec="microseconds"),
+    }
+
+
 class StorageBackend(StorageOperations[Call]):
-    """Objects of an organization on disk, with metadata in SQLite."""
+    """Objects of an organization in the object store, catalogued in the database."""
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
         self.db = platform.db
         self.db.migrate("storage", SCHEMA)
-        self.root = platform.settings.data_dir / "objects"
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.objects = open_object_store(platform.settings)
         self._key = platform.settings.signing_key
 
-    def _path(self, org_id: str, key: str) -> Path:
-        base = (self.root / org_id).resolve()
-        path = (base / check_key(key)).resolve()
-        if base not in path.parents:
-            raise bad_request("the key escapes the organization's storage", "key")
-        return path
+    @staticmethod
+    def _name(org_id: str, key: str) -> str:
+        return f"{org_id}/{check_key(key)}"
 
     def put(self, org_id: str, key: str, data: bytes, content_type: str) -> dict[str, Any]:
-        """Store an object atomically (write to a temporary file, fsync, rename, then record it)."""
-        path = self._target(org_id, key)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
-        return self._record(org_id, key, len(data), content_type, etag)
-
-    async def put_stream(
-        self, org_id: str, key: str, chunks: AsyncIterator[bytes], content_type: str
-    ) -> dict[str, Any]:
-        """Store an object from a stream of chunks, never holding it whole in memory (atomic as :meth:`put`)."""
-        path = self._target(org_id, key)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-        digest, size = hashlib.md5(usedforsecurity=False), 0
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                async for chunk in chunks:
-                    handle.write(chunk)
-                    digest.update(chunk)
-                    size += len(chunk)
-                handle.flush()
-                await asyncio.to_thread(os.fsync, handle.fileno())
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        os.replace(tmp, path)
-        return self._record(org_id, key, size, content_type, digest.hexdigest())
-
-    def _target(self, org_id: str, key: str) -> Path:
-        """The file of an object, its folder created (409 when the key clashes with a prefix or an object)."""
-        path = self._path(org_id, key)
-        if path.is_dir():
-            raise ApiError(409, "conflict", f"'{key}' is a prefix of other objects", "key")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError) as exc:
-            raise ApiError(409, "conflict", f"a parent of '{key}' is an object", "key") from exc
-        return path
-
-    def _record(self, org_id: str, key: str, size: int, content_type: str, etag: str) -> dict[str, Any]:
+        """Store an object (all of it or nothing, in the object store), then record it."""
+        self.objects.put(self._name(org_id, key), data, content_type or "application/octet-stream")
         record = {
             "key": key,
-            "size": size,
+            "size": len(data),
             "content_type": content_type or "application/octet-stream",
-            "etag": etag,
+            "etag": hashlib.md5(data, usedforsecurity=False).hexdigest(),
             "updated_at": now_iso(),
         }
+        self._record(org_id, record)
+        return record
+
+    def _record(self, org_id: str, record: dict[str, Any]) -> None:
         self.db.execute(
             "INSERT INTO storage_objects (org_id, key, size, content_type, etag, updated_at) VALUES (?,?,?,?,?,?)"
             " ON CONFLICT(org_id, key) DO UPDATE SET size=excluded.size, content_type=excluded.content_type,"
             " etag=excluded.etag, updated_at=excluded.updated_at",
             (org_id, *record.values()),
         )
+
+    def _discover(self, org_id: str, key: str) -> dict[str, Any] | None:
+        """Catalogue an object written straight to the store (a presigned PUT to S3), if it is there."""
+        if not self.objects.external_writes:
+            return None
+        try:
+            found = self.objects.head(self._name(org_id, key))
+        except ObjectMissing:
+            return None
+        record = _record_of(key, found)
+        self._record(org_id, record)
         return record
 
     def info(self, org_id: str, key: str) -> dict[str, Any]:
@@ -133,22 +111,25 @@ class StorageBackend(StorageOperations[Call]):
             "SELECT key, size, content_type, etag, updated_at FROM storage_objects WHERE org_id=? AND key=?",
             (org_id, key),
         )
-        if row is None:
+        if row is not None:
+            return dict(row)
+        found = self._discover(org_id, key)
+        if found is None:
             raise not_found("object", key)
-        return dict(row)
+        return found
 
     def get(self, org_id: str, key: str) -> tuple[bytes, dict[str, Any]]:
         """An object's bytes and metadata."""
         meta = self.info(org_id, key)
-        path = self._path(org_id, key)
-        if not path.is_file():
-            raise not_found("object", key)
-        return path.read_bytes(), meta
+        try:
+            return self.objects.get(self._name(org_id, key)), meta
+        except ObjectMissing as exc:
+            raise not_found("object", key) from exc
 
     def delete(self, org_id: str, key: str) -> None:
         """Delete an object (404 when absent)."""
         self.info(org_id, key)
-        self._path(org_id, key).unlink(missing_ok=True)
+        self.objects.delete(self._name(org_id, key))
         self.db.execute("DELETE FROM storage_objects WHERE org_id=? AND key=?", (org_id, key))
 
     def list_objects(self, org_id: str, prefix: str) -> list[dict[str, Any]]:
@@ -159,7 +140,19 @@ class StorageBackend(StorageOperations[Call]):
             " ORDER BY key",
             (org_id, escaped + "%"),
         )
-        return [dict(r) for r in rows]
+        listed = [dict(r) for r in rows]
+        if not self.objects.external_writes:
+            return listed
+        return self._with_external(org_id, prefix, listed)
+
+    def _with_external(self, org_id: str, prefix: str, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The store's listing: catalogued entries as recorded, the others catalogued now."""
+        known = {item["key"]: item for item in listed}
+        return [self._entry(org_id, stored, known) for stored in self.objects.list(f"{org_id}/{prefix}")]
+
+    def _entry(self, org_id: str, stored: StoredObject, known: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        key = stored.name.partition("/")[2]
+        return known.get(key) or self._discover(org_id, key) or _record_of(key, stored)
 
     def _signature(self, method: str, org_id: str, key: str, expires: int) -> str:
         message = f"{method}\n{org_id}\n{key}\n{expires}".encode()
@@ -167,8 +160,10 @@ class StorageBackend(StorageOperations[Call]):
 
     def presign(self, org_id: str, key: str, method: str, ttl_seconds: int) -> dict[str, Any]:
         """A URL allowing ``method`` on ``key`` until ``now + ttl_seconds``."""
-        check_key(key)
         expires = int(time.time()) + ttl_seconds
+        own = self.objects.presign(method, self._name(org_id, key), ttl_seconds)  # type: ignore[arg-type]
+        if own is not None:
+            return {"url": own, "method": method, "expires_at": iso_from_unix(expires)}
         signature = self._signature(method, org_id, key, expires)
         url = (
             f"{self.platform.url}/api/v1/orgs/{org_id}/storage/objects/{quote(key, safe='/')}"
@@ -223,14 +218,17 @@ class StorageBackend(StorageOperations[Call]):
         signature: str | None,
         body: RawBody,
     ) -> StorageObject:
-        """Store the raw body as it streams in (bearer token or presigned PUT).
-
-        The body limit (413 past the object size limit) is enforced while it arrives, by
-        :class:`flow_local.middleware.BodyLimitMiddleware`.
-        """
+        """Store the raw body (bearer token or presigned PUT); 413 past the object size limit."""
         self._authorize(call, org_id, key, "PUT", expires, signature)
+        limit = self.platform.settings.max_object_bytes
+        declared = body.declared_length
+        if declared is not None and declared > limit:
+            raise ApiError(413, "too_large", f"objects are limited to {limit} bytes")
+        data = await body.read()
+        if len(data) > limit:
+            raise ApiError(413, "too_large", f"objects are limited to {limit} bytes")
         content_type = body.content_type or "application/octet-stream"
-        return StorageObject.model_validate(await self.put_stream(org_id, key, body.stream(), content_type))
+        return StorageObject.model_validate(self.put(org_id, key, data, content_type))
 
     async def delete_storage_object(
         self, call: Call, *, org_id: str, key: str, expires: int | None, signature: str | None

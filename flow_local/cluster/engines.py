@@ -24,6 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from flow_local.ports import free_port
+
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
 POSTGRES_OS_USER = "embedded_postgres"
@@ -32,13 +34,6 @@ POSTGRES_OS_USER = "embedded_postgres"
 
 class EngineError(RuntimeError):
     """An engine could not be found, started or reached."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free on ``host`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def accepts_connections(host: str, port: int) -> bool:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 from flow_types import CliLoginStatus
 
-from flow_sdk.cli.context import JsonOption, load_config, make_client, state
-from flow_sdk.cli.output import console, err_console, print_json, print_record
+from flow_sdk.cli.context import EXIT_NOT_FOUND, JsonOption, load_config, make_client, state
+from flow_sdk.cli.output import echo, echo_err, print_json, print_record, status
 
 if TYPE_CHECKING:
     from flow_sdk.config import FlowConfig
@@ -38,7 +38,9 @@ def login(
     url: str | None = typer.Option(
         None, "--url", help=f"Platform URL (default: the profile's, else {DEFAULT_URL})."
     ),
-    workspace: str | None = typer.Option(None, "--workspace", "-w", help="Workspace to select."),
+    workspace: str | None = typer.Option(
+        None, "--workspace", "-w", help="Workspace to select, by id or name."
+    ),
     timeout: float | None = typer.Option(
         None, "--timeout", help="Seconds to wait for the login code's approval."
     ),
@@ -67,16 +69,18 @@ def login(
         profile=previous.profile,
         path=previous.path,
     )
-    config.workspace_id = workspace or me.get("workspace_id") or approved.get("workspace_id") or ""
+    if workspace:
+        config.workspace_id = _workspace_id(config, workspace)
+    else:
+        config.workspace_id = me.get("workspace_id") or approved.get("workspace_id") or ""
     if not config.workspace_id:
         config.workspace_id = _default_workspace(config)
     path = config.save(make_current=True)
-    console.print(
+    echo(
         f"Logged in to {platform_url} as {me.get('name') or me['subject_id']} "
-        f"(org {config.org_id}, workspace {config.workspace_id or 'none'}).",
-        markup=False,
+        f"(org {config.org_id}, workspace {config.workspace_id or 'none'})."
     )
-    console.print(f"Profile '{config.profile}' saved to {path}", markup=False)
+    echo(f"Profile '{config.profile}' saved to {path}")
 
 
 def _login_by_code(platform_url: str, timeout: float | None) -> CliLoginStatus:
@@ -85,10 +89,24 @@ def _login_by_code(platform_url: str, timeout: float | None) -> CliLoginStatus:
 
     request = CLIClient.create_cli_login_request(platform_url)
     code = request["user_code"]
-    err_console.print(f"To log in, approve code {code} at {request['verification_url']}", markup=False)
-    err_console.print(f"(on a local platform: flow local approve {code})", markup=False)
-    with err_console.status(f"Waiting for approval of {code}..."):
+    echo_err(f"To log in, approve code {code} at {request['verification_url']}")
+    echo_err(f"(on a local platform: flow local approve {code})")
+    with status(f"Waiting for approval of {code}..."):
         return CLIClient.wait_for_cli_login(platform_url, request, timeout_seconds=timeout)
+
+
+def _workspace_id(config: FlowConfig, wanted: str) -> str:
+    """The id of the org's workspace whose id or name is ``wanted``; exit 4 naming the choices if none."""
+    from flow_sdk.cli_client import CLIClient
+
+    with CLIClient(config) as client:
+        workspaces = client.list_workspaces(config.org_id)
+    for ws in workspaces:
+        if wanted in (ws.get("id"), ws.get("name")):
+            return str(ws["id"])
+    names = ", ".join(str(ws.get("name")) for ws in workspaces) or "none"
+    echo_err(f"error: not found: no workspace '{wanted}' in org {config.org_id} (workspaces: {names})")
+    raise typer.Exit(EXIT_NOT_FOUND)
 
 
 def _default_workspace(config: FlowConfig) -> str:
@@ -100,9 +118,8 @@ def _default_workspace(config: FlowConfig) -> str:
     named = [ws for ws in workspaces if ws.get("name") == "default"]
     chosen = named or workspaces
     if len(workspaces) > 1:
-        err_console.print(
-            f"{len(workspaces)} workspaces; selected {chosen[0]['id']} (change with `flow workspaces use`)",
-            markup=False,
+        echo_err(
+            f"{len(workspaces)} workspaces; selected {chosen[0]['id']} (change with `flow workspaces use`)"
         )
     return str(chosen[0]["id"]) if chosen else ""
 
@@ -111,9 +128,9 @@ def logout(ctx: typer.Context) -> None:
     """Remove the profile's saved credentials."""
     config = load_config(ctx)
     if config.delete():
-        console.print(f"Logged out: profile '{config.profile}' removed from {config.path}", markup=False)
+        echo(f"Logged out: profile '{config.profile}' removed from {config.path}")
     else:
-        console.print(f"Not logged in (no profile '{config.profile}' in {config.path})", markup=False)
+        echo(f"Not logged in (no profile '{config.profile}' in {config.path})")
 
 
 def whoami(ctx: typer.Context, as_json: bool = JsonOption) -> None:

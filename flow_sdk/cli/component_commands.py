@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, get_args
 
 import typer
+from flow_types import ComponentType
 
-from flow_sdk.cli.client_namespaces import COMPONENT_TYPES, ComponentTypeNamespace
 from flow_sdk.cli.context import JsonOption, make_client, parse_json_object
-from flow_sdk.cli.output import console, print_json, print_record, print_table
+from flow_sdk.cli.output import echo, print_json, print_record, print_table
+
+if TYPE_CHECKING:
+    from flow_sdk.cli.client_namespaces import ComponentTypeNamespace
 
 __all__ = ["register"]
+
+COMPONENT_TYPES: tuple[str, ...] = get_args(ComponentType)
 
 components_app = typer.Typer(
     help="Components of the workspace (code blocks, agents, workflows, ...).", no_args_is_help=True
@@ -33,6 +39,8 @@ def component_type_of(value: str) -> str:
 
 
 def _namespace(ctx: typer.Context, component_type: str) -> ComponentTypeNamespace:
+    from flow_sdk.cli.client_namespaces import ComponentTypeNamespace
+
     return ComponentTypeNamespace(make_client(ctx), component_type_of(component_type))
 
 
@@ -97,9 +105,8 @@ def create_component(
     if as_json:
         print_json(created)
     else:
-        console.print(
-            f"Created {created['component_type']} {created['id']} '{created['name']}' (version {created['version']})",
-            markup=False,
+        echo(
+            f"Created {created['component_type']} {created['id']} '{created['name']}' (version {created['version']})"
         )
 
 
@@ -115,4 +122,4 @@ def delete_component(
     if not yes:
         typer.confirm(f"Delete {namespace.component_type} {component_id} and all its versions?", abort=True)
     namespace.delete(component_id)
-    console.print(f"Deleted {namespace.component_type} {component_id}", markup=False)
+    echo(f"Deleted {namespace.component_type} {component_id}")

@@ -1,28 +1,42 @@
 """The ``flow`` command: log in, browse orgs and workspaces, manage components, run them, call services.
 
 Every SDK error ends the command with one line on stderr and a documented exit code:
-0 ok, 1 API error, 2 usage, 3 authentication, 4 not found, 5 connection.
-``flow local ...`` (the local platform) is loaded only when used, so ``flow --help`` stays fast.
+0 ok, 1 API error, 2 usage, 3 authentication, 4 not found, 5 connection. Usage errors are one line
+too. ``flow local ...`` (the local platform), rich and the HTTP stack are loaded only when a command
+needs them, so ``flow --help`` stays fast.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 import typer
+from typer._click.core import Command, Context  # typer vendors click
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from flow_sdk._metadata import install_hint
-from flow_sdk.cli import auth_commands, component_commands, run_commands, service_commands, tenancy_commands
-from flow_sdk.cli.context import EXIT_USAGE, describe_error, state
+from flow_sdk.cli import (
+    api_commands,
+    auth_commands,
+    component_commands,
+    run_commands,
+    service_commands,
+    tenancy_commands,
+)
+from flow_sdk.cli.context import EXIT_API, EXIT_USAGE, describe_error, state
+from flow_sdk.cli.output import OutputFormat, echo, echo_err, set_output_format
 
 __all__ = ["app"]
 
+DISTRIBUTION = "manifest-flow-sdk"
+
 
 class FlowGroup(TyperGroup):
-    """The root group: turns SDK errors into one line and an exit code."""
+    """The root group: SDK errors and usage errors become one line on stderr and an exit code."""
 
-    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+    def invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
         except Exception as exc:
@@ -31,8 +45,38 @@ class FlowGroup(TyperGroup):
             if not isinstance(exc, FlowSDKError):
                 raise
             code, line = describe_error(exc, state(ctx).platform_url)  # type: ignore[arg-type]
-            typer.echo(line, err=True)
+            echo_err(line)
             raise typer.Exit(code) from None
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(EXIT_USAGE)
+        except UsageError as exc:
+            echo_err(f"error: {exc.format_message()}{_help_hint(exc.ctx)}")
+            sys.exit(EXIT_USAGE)
+        except ClickException as exc:
+            echo_err(f"error: {exc.format_message()}")
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            echo_err("aborted")
+            sys.exit(EXIT_API)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _help_hint(ctx: Context | None) -> str:
+    return f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
 
 
 class LazyLocalGroup(TyperGroup):
@@ -51,10 +95,9 @@ class LazyLocalGroup(TyperGroup):
             try:
                 local_app = self._import_app()
             except ImportError as exc:
-                typer.echo(
+                echo_err(
                     f"error: the local platform is not installed ({exc.name} is missing): "
-                    + install_hint("local"),
-                    err=True,
+                    "pip install 'manifest-flow-sdk[local]'"
                 )
                 raise typer.Exit(EXIT_USAGE) from None
             command = typer.main.get_command(local_app)
@@ -63,11 +106,12 @@ class LazyLocalGroup(TyperGroup):
             self._real = command
         return self._real
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
-        return self._load().list_commands(ctx)
+    def list_commands(self, ctx: Context) -> list[str]:
+        return list(self._load().list_commands(ctx))
 
-    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # type: ignore[override]
-        return self._load().get_command(ctx, cmd_name)
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        found: Command | None = self._load().get_command(ctx, cmd_name)
+        return found
 
 
 class LazyPlatformGroup(LazyLocalGroup):
@@ -85,11 +129,22 @@ class LazyPlatformGroup(LazyLocalGroup):
 app = typer.Typer(
     name="flow",
     cls=FlowGroup,
-    help="The Manifest Platform from your terminal. Start with `flow login`.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            echo(f"flow {version(DISTRIBUTION)}")
+        except PackageNotFoundError:
+            echo(f"flow (version unknown: the {DISTRIBUTION} package is not installed)")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -102,12 +157,32 @@ def root(
         envvar="FLOW_PROFILE",
         help="Config profile to use (default: the current one).",
     ),
+    output: OutputFormat = typer.Option(
+        OutputFormat.TABLE,
+        "--output",
+        "-o",
+        case_sensitive=False,
+        help="How to print results: table (default), json, yaml or tsv.",
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """The Manifest Platform from your terminal. Start with `flow login`.
 
+    \b
+    Examples:
+      flow local serve                       start a platform on this machine
+      flow login --url http://127.0.0.1:8080 --api-key fl_...
+      flow run code-block word-count --input '{"text": "one two"}'
+      flow executions list -o json
+      flow api GET /api/v1/auth/me
+
     Exit codes: 0 ok, 1 API error, 2 usage, 3 authentication, 4 not found, 5 connection.
+    Colours and box characters are used only on a terminal and never with NO_COLOR set.
     """
     state(ctx).profile = profile
+    set_output_format(output)
 
 
 auth_commands.register(app)
@@ -115,10 +190,11 @@ tenancy_commands.register(app)
 component_commands.register(app)
 run_commands.register(app)
 service_commands.register(app)
+api_commands.register(app)
 app.add_typer(
     typer.Typer(cls=LazyLocalGroup, no_args_is_help=True),
     name="local",
-    help="Run the Manifest Platform on this machine (serve, env, approve).",
+    help="Run the Manifest Platform on this machine (serve, env, approve, reset, runner, services).",
 )
 app.add_typer(
     typer.Typer(cls=LazyPlatformGroup, no_args_is_help=True),

@@ -1,7 +1,9 @@
-"""``flow run code-block|agent|workflow ID`` and ``flow executions status|cancel|logs ID``."""
+"""``flow run code-block|agent|workflow ID`` and ``flow executions list|status|result|logs|cancel``."""
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,7 +12,7 @@ import typer
 from flow_types import ExecutionResult
 
 from flow_sdk.cli.context import EXIT_API, JsonOption, make_client, parse_json_object
-from flow_sdk.cli.output import console, err_console, print_json, print_record, print_table
+from flow_sdk.cli.output import echo, echo_err, print_data, print_json, print_record, print_table, status
 
 if TYPE_CHECKING:
     from rich.status import Status
@@ -28,6 +30,7 @@ RingOption = typer.Option(None, "--ring", help="Ring id (default: RING_ID, else 
 TimeoutOption = typer.Option(300, "--timeout", min=1, help="Seconds the execution may take.")
 NoWaitOption = typer.Option(False, "--no-wait", help="Submit, print the execution id and return.")
 ExecutionArgument = typer.Argument(..., help="Execution id.")
+TERMINAL = ("completed", "failed", "timeout", "cancelled")
 
 
 def register(app: typer.Typer) -> None:
@@ -103,7 +106,8 @@ def _run(
         if as_json:
             print_json(handle)
         else:
-            console.print(execution_id, markup=False)
+            echo(execution_id)
+            echo_err(f"fetch its result later with: flow executions result {execution_id}")
         return
     label = f"{component_type.replace('_', ' ')} {component_id} (execution {execution_id})"
     envelope = _await_with_status(client, execution_id, label, timeout + 30, quiet=as_json)
@@ -116,12 +120,12 @@ def _await_with_status(
     """Wait for the terminal envelope, showing a spinner with the current status on stderr."""
     if quiet:
         return client.await_execution_result(execution_id, timeout_seconds=timeout)
-    with err_console.status(f"{label}: pending") as status:
+    with status(f"{label}: pending") as spinner:
         return client.await_execution_result(
             execution_id,
             timeout_seconds=timeout,
             max_wait_seconds=5.0,
-            on_status=_status_updater(status, label),
+            on_status=_status_updater(spinner, label),
         )
 
 
@@ -133,20 +137,82 @@ def _status_updater(status: Status, label: str) -> Any:
 
 
 def _show_result(envelope: ExecutionResult, label: str, as_json: bool) -> None:
-    """Print the output of a completed run; for any other end, the error and exit code 1."""
+    """Print what the run printed (on stderr), then its output; for any other end, the error and exit 1.
+
+    The block's own stdout and stderr go to stderr so that stdout holds only the output (``| jq`` works).
+    """
     state = envelope.get("status")
     if as_json:
         print_json(envelope)
-    elif state == "completed":
-        print_json(envelope.get("output"))
+    else:
+        _show_streams(envelope)
+        if state == "completed":
+            print_data(envelope.get("output"))
     if state == "completed":
         return
     error: Mapping[str, Any] = envelope.get("error") or {}
     kind = f"{error.get('type')}: " if error.get("type") else ""
-    err_console.print(f"error: {label} {state}: {kind}{error.get('message') or state}", markup=False)
+    echo_err(f"error: {label} {state}: {kind}{error.get('message') or state}")
     if error.get("traceback") and not as_json:
-        err_console.print(str(error["traceback"]).rstrip(), markup=False)
+        echo_err(str(error["traceback"]).rstrip())
     raise typer.Exit(EXIT_API)
+
+
+def _show_streams(envelope: ExecutionResult) -> None:
+    """Print the stdout and stderr an execution captured, as it printed them, on stderr."""
+    for stream in ("stdout", "stderr"):
+        text = envelope.get(stream)
+        if text:
+            sys.stderr.write(str(text) if str(text).endswith("\n") else f"{text}\n")
+    sys.stderr.flush()
+
+
+@executions_app.command("list")
+def list_executions(
+    ctx: typer.Context,
+    status_filter: str | None = typer.Option(
+        None, "--status", help="Only this status: pending, running, completed, failed, timeout, cancelled."
+    ),
+    limit: int = typer.Option(20, "--limit", min=1, max=1000, help="At most this many."),
+    as_json: bool = JsonOption,
+) -> None:
+    """List the workspace's executions, newest first.
+
+    \b
+    Examples:
+      flow executions list
+      flow executions list --status failed -o json
+    """
+    executions = make_client(ctx).list_executions(limit=limit, status=status_filter)
+    if as_json:
+        print_json(executions)
+    else:
+        columns = ["execution_id", "component_type", "component_id", "status", "created_at"]
+        print_table(executions, columns, title="executions")
+
+
+@executions_app.command("result")
+def execution_result(
+    ctx: typer.Context,
+    execution_id: str = ExecutionArgument,
+    wait: float = typer.Option(0.0, "--wait", min=0, max=25, help="Seconds to wait for the end."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Show the result of an execution (its output, and what it printed), e.g. after `flow run --no-wait`.
+
+    \b
+    Example:
+      flow executions result 0f9c... --wait 10
+    """
+    envelope = make_client(ctx).get_execution_result(execution_id, wait_seconds=wait)
+    state = envelope.get("status")
+    if state in ("pending", "running"):
+        if as_json:
+            print_json(envelope)
+        else:
+            echo_err(f"execution {execution_id} is {state}; try again or pass --wait")
+        raise typer.Exit(EXIT_API)
+    _show_result(envelope, f"execution {execution_id}", as_json)
 
 
 @executions_app.command("status")
@@ -170,9 +236,7 @@ def cancel_execution(
     if as_json:
         print_json(execution)
     else:
-        console.print(
-            f"Cancellation requested for {execution_id}; status: {execution.get('status')}", markup=False
-        )
+        echo(f"Cancellation requested for {execution_id}; status: {execution.get('status')}")
 
 
 @executions_app.command("logs")
@@ -180,11 +244,16 @@ def execution_logs(
     ctx: typer.Context,
     execution_id: str = ExecutionArgument,
     follow: bool = typer.Option(
-        False, "--follow", "-f", help="Keep printing new events until the execution ends."
+        False, "--follow", "-f", help="Keep printing new events as they come until the execution ends."
     ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Show the events an execution pushed (message, chunk, tool_call, done, error)."""
+    """Show the events an execution pushed (message, chunk, tool_call, done, error), one line each.
+
+    \b
+    Example:
+      flow executions logs 0f9c... --follow
+    """
     client = make_client(ctx)
     after = 0
     while True:
@@ -193,16 +262,19 @@ def execution_logs(
         )
         for event in events:
             after = max(after, int(event.get("seq", after)))
-        if as_json:
-            print_json(events)
-        elif events or not follow:
-            print_table(events, ["seq", "event_type", "data", "created_at"], title="events")
+            _print_event(event, as_json)
         if not follow or any(e.get("event_type") in ("done", "error") for e in events):
             return
-        if not events and client.get_execution(execution_id).get("status") in (
-            "completed",
-            "failed",
-            "timeout",
-            "cancelled",
-        ):
+        if not events and client.get_execution(execution_id).get("status") in TERMINAL:
             return
+
+
+def _print_event(event: Mapping[str, Any], as_json: bool) -> None:
+    """One event: a JSON line, or ``seq  type  data``; printed at once so a follower sees it live."""
+    if as_json:
+        echo(json.dumps(event, sort_keys=True, default=str))
+        return
+    data = event.get("data")
+    text = data.get("text") if isinstance(data, dict) and set(data) <= {"text", "stream"} else None
+    shown = str(text).rstrip("\n") if text is not None else json.dumps(data, sort_keys=True, default=str)
+    echo(f"{event.get('seq', ''):>4}  {event.get('event_type', ''):<9} {shown}")

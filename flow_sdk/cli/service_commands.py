@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from flow_types import DdlResult
 
 from flow_sdk.cli.context import JsonOption, make_client, parse_json_object
-from flow_sdk.cli.output import console, err_console, print_json, print_table
+from flow_sdk.cli.output import echo, echo_err, print_json, print_table
+
+if TYPE_CHECKING:
+    from flow_sdk.cli_client import CLIClient
 
 __all__ = ["register"]
 
@@ -34,12 +39,32 @@ def _parse_query(pairs: list[str]) -> dict[str, str]:
 
 @services_app.command("list")
 def list_services(ctx: typer.Context, as_json: bool = JsonOption) -> None:
-    """List the hosted services of the workspace."""
-    services = make_client(ctx).hosted_services.list()
+    """List the hosted services of the workspace with the version that is running now.
+
+    \b
+    Example:
+      flow services list -o tsv
+    """
+    client = make_client(ctx)
+    services = [_with_running_version(service, client) for service in client.hosted_services.list()]
     if as_json:
         print_json(services)
     else:
-        print_table(services, ["id", "name", "version", "status", "updated_at"], title="hosted services")
+        columns = ["id", "name", "running_version", "latest_version", "status", "updated_at"]
+        print_table(services, columns, title="hosted services")
+
+
+def _with_running_version(service: Mapping[str, Any], client: CLIClient) -> dict[str, Any]:
+    """The service with ``running_version`` (newest running one), ``latest_version`` and ``status``."""
+    versions = client.hosted_services.versions(str(service["id"]))
+    running = [v["version"] for v in versions if v.get("status") == "running"]
+    newest = max(versions, key=lambda v: int(v["version"]), default=None)
+    return {
+        **service,
+        "running_version": max(running, default=None),
+        "latest_version": newest["version"] if newest else None,
+        "status": newest.get("status") if newest else "not deployed",
+    }
 
 
 @services_app.command("invoke")
@@ -64,7 +89,7 @@ def invoke(
         service_id, verb, path, body=payload, query=_parse_query(query) or None, version=version
     )
     if isinstance(answer, bytes):
-        console.print(answer.decode("utf-8", errors="replace"), markup=False)
+        echo(answer.decode("utf-8", errors="replace"))
     else:
         print_json(answer)
 
@@ -86,7 +111,7 @@ def ddl(
     if not yes and not typer.confirm("Execute these statements?", default=False, err=True):
         if as_json:
             print_json({"preview": preview, "result": None})
-        err_console.print("Not executed.", markup=False)
+        echo_err("Not executed.")
         return
     result = client.execute_ddl(instance_id, sql, confirm=True, scope_type=scope_type, reason=reason)
     if as_json:
@@ -96,10 +121,10 @@ def ddl(
 
 
 def _show_ddl(result: DdlResult, heading: str) -> None:
-    console.print(f"{heading} ({result.get('status')}):", markup=False)
+    echo(f"{heading} ({result.get('status')}):")
     for statement in result.get("statements", []):
-        console.print(f"  {statement}", markup=False)
+        echo(f"  {statement}")
     for warning in result.get("warnings") or []:
-        err_console.print(f"warning: {warning}", markup=False)
+        echo_err(f"warning: {warning}")
     if result.get("affected_objects"):
-        console.print(f"affects: {', '.join(result['affected_objects'])}", markup=False)
+        echo(f"affects: {', '.join(result['affected_objects'])}")

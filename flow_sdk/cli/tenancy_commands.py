@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from flow_sdk.cli.context import EXIT_NOT_FOUND, JsonOption, make_client
-from flow_sdk.cli.output import console, err_console, print_json, print_table
+from flow_sdk.cli.output import echo, echo_err, print_json, print_table
 
 __all__ = ["register"]
 
@@ -56,15 +56,11 @@ def use_workspace(
     workspaces = client.list_workspaces(config.org_id)
     match = [ws for ws in workspaces if workspace_id in (ws.get("id"), ws.get("name"))]
     if not match:
-        err_console.print(
-            f"error: not found: workspace '{workspace_id}' is not in org {config.org_id}", markup=False
-        )
+        echo_err(f"error: not found: workspace '{workspace_id}' is not in org {config.org_id}")
         raise typer.Exit(EXIT_NOT_FOUND)
     if "workspace_id" in config.from_env:
-        err_console.print(
-            "note: WORKSPACE_ID is set in the environment and overrides the profile", markup=False
-        )
+        echo_err("note: WORKSPACE_ID is set in the environment and overrides the profile")
     config.workspace_id = str(match[0]["id"])
     config.from_env = config.from_env - {"workspace_id"}
     config.save()
-    console.print(f"Using workspace {config.workspace_id} ({match[0].get('name')})", markup=False)
+    echo(f"Using workspace {config.workspace_id} ({match[0].get('name')})")

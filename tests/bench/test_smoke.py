@@ -18,6 +18,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ROW_KEYS = [
     "import_flow_sdk",
     "import_flow_sdk_facade",
+    "flow_help",
+    "serve_first_health",
     "gateway_chat_completion",
     "state_get",
     "cli_list_orgs",
@@ -72,7 +74,7 @@ def test_json_records_how_the_run_was_made(quick_run: tuple[dict, str]) -> None:
     document, _ = quick_run
     meta = document["meta"]
     assert meta["quick"] is True
-    assert meta["groups"] == ["import", "http", "stream", "local"]
+    assert meta["groups"] == ["import", "startup", "http", "stream", "local"]
     assert meta["settings"]["calls"] > 0
 
 

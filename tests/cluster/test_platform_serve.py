@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from flow_local.cluster.engines import PostgresEngine, free_port
+from flow_local.cluster.engines import PostgresEngine
+from flow_local.ports import free_port
 
 
 def _serve(tmp_path: Path, database_url: str) -> tuple[subprocess.Popen[bytes], str]:
