@@ -28,7 +28,16 @@ def server() -> Iterator[LocalPlatform]:
 
 def _peak_rss(lp: LocalPlatform) -> int:
     assert lp.process is not None
-    for line in Path(f"/proc/{lp.process.pid}/status").read_text().splitlines():
+    return _peak_of(str(lp.process.pid))
+
+
+def _reset_peak(pid: str) -> None:
+    """Start a new peak measurement: writing 5 to ``clear_refs`` resets ``VmHWM`` to the current RSS."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def _peak_of(pid: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     raise AssertionError("no VmHWM")
@@ -52,6 +61,8 @@ def test_an_oversized_vector_upsert_is_refused_without_growing_the_server(server
     ws = f"/api/v1/orgs/{server.org_id}/workspaces/{server.workspace_id}"
     with _client(server) as client:
         index = client.post(f"{ws}/vector/indexes", json={"name": "tiny", "dimensions": 3}).json()
+        assert server.process is not None
+        _reset_peak(str(server.process.pid))
         before = _peak_rss(server)
         try:
             response = client.post(
@@ -75,6 +86,8 @@ def test_an_oversized_vector_upsert_is_refused_without_growing_the_server(server
 def test_a_declared_oversized_body_is_refused_before_it_is_read(server: LocalPlatform) -> None:
     ws = f"/api/v1/orgs/{server.org_id}/workspaces/{server.workspace_id}"
     with _client(server) as client:
+        assert server.process is not None
+        _reset_peak(str(server.process.pid))
         before = _peak_rss(server)
         body = b"x" * (17 * MEGABYTE)
         response = client.put(f"{ws}/secrets/BIG", content=body, headers={"Content-Type": "application/json"})
@@ -85,27 +98,28 @@ def test_a_declared_oversized_body_is_refused_before_it_is_read(server: LocalPla
         )
 
 
-def test_an_oversized_chunked_upload_is_refused_while_it_streams(server: LocalPlatform) -> None:
-    """512 MiB streamed to storage (limit 256 MiB): refused on the way, the server never holds it."""
-    with _client(server) as client:
-        before = _peak_rss(server)
+def test_an_oversized_chunked_upload_is_refused_while_it_streams() -> None:
+    """128 MiB streamed to storage with a 16 MiB object limit: refused once past it.
 
-        def chunks() -> Iterator[bytes]:
-            for _ in range(512):
-                yield b"\0" * MEGABYTE
-
+    The platform runs in this process here (so the limit can be set); its peak memory is this
+    process's. The upload is buffered up to the limit, never past it.
+    """
+    limit = 16 * MEGABYTE
+    with LocalPlatform(max_object_bytes=limit) as lp, _client(lp) as client:
+        _reset_peak("self")
+        before = _peak_of("self")
         try:
-            response = client.put(f"/api/v1/orgs/{server.org_id}/storage/objects/big.bin", content=chunks())
+            response = client.put(f"/api/v1/orgs/{lp.org_id}/storage/objects/big.bin", content=chunks_of(128))
             assert response.status_code == 413, response.text
         except (httpx.RemoteProtocolError, httpx.WriteError):
             pass
-        after = _peak_rss(server)
+        after = _peak_of("self")
         print(
-            f"\noversized upload (512 MiB streamed): peak RSS {before / MEGABYTE:.0f} MiB -> {after / MEGABYTE:.0f} MiB"
+            f"\noversized upload (128 MiB streamed, limit 16 MiB): peak RSS {before / MEGABYTE:.0f} MiB -> {after / MEGABYTE:.0f} MiB"
         )
-        assert after - before < ALLOWED_GROWTH_BYTES
-        assert client.get(f"/api/v1/orgs/{server.org_id}/storage/objects/big.bin").status_code == 404
-        small = client.put(f"/api/v1/orgs/{server.org_id}/storage/objects/small.bin", content=chunks_of(3))
+        assert after - before < 4 * limit
+        assert client.get(f"/api/v1/orgs/{lp.org_id}/storage/objects/big.bin").status_code == 404
+        small = client.put(f"/api/v1/orgs/{lp.org_id}/storage/objects/small.bin", content=chunks_of(3))
         assert small.status_code == 200 and small.json()["size"] == 3 * MEGABYTE
 
 
