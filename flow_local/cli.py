@@ -69,6 +69,7 @@ local_app = typer.Typer(
     help="Run the Manifest Platform on this machine.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 
