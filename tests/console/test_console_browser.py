@@ -6,16 +6,18 @@ events arrive live, cancel it; then the other pages. Screenshots go to ``artifac
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
 from flow_local.harness import LocalPlatform
-from flow_sdk import CLIClient, FlowConfig
+from flow_sdk import CLIClient, FlowConfig, FlowSDK
 
 pytestmark = pytest.mark.slow
 
@@ -161,10 +163,45 @@ def test_other_pages_show_what_the_platform_holds(
     row = page.locator("#calls tbody tr").first  # type: ignore[attr-defined]
     assert "offline/echo" in row.inner_text() and "200" in row.inner_text()
     _shot(page, "gateway")
-    for name in ("services", "storage", "vector", "audit"):
+    with ThreadPoolExecutor(1) as thread:  # Playwright's sync API already runs a loop in this thread
+        thread.submit(asyncio.run, _store_things(platform)).result()
+    for name, expected in (
+        ("storage", "reports/q4.txt"),
+        ("vector", "notes"),
+        ("audit", "document.reviewed"),
+    ):
         page.goto(f"/{name}")  # type: ignore[attr-defined]
-        assert page.locator("h1").inner_text()  # type: ignore[attr-defined]
+        assert expected in page.inner_text("main table")  # type: ignore[attr-defined]
         _shot(page, name)
+
+
+async def _store_things(platform: LocalPlatform) -> None:
+    """An object, a vector collection and an audit event for the pages to show."""
+    env = platform.env()
+    async with FlowSDK(
+        org_id=env["ORG_ID"],
+        workspace_id=env["WORKSPACE_ID"],
+        auth_token=env["AUTH_TOKEN"],
+        platform_url=env["PLATFORM_API_URL"],
+    ) as flow:
+        await flow.storage.upload(key="reports/q4.txt", data=b"q4", content_type="text/plain")
+        await flow.vector.create_index("notes", dimensions=3)
+        await flow.audit.log(action="document.reviewed", resource_type="document", resource_id="doc-1")
+
+
+def test_services_show_versions_health_and_the_log(
+    page: object, platform: LocalPlatform, cli: CLIClient
+) -> None:
+    app = "from fastapi import FastAPI\n\napp = FastAPI()\nprint('greeter starting', flush=True)\n"
+    cli.hosted_services.deploy("greeter", "main:app", files={"main.py": app})
+
+    _log_in(page, platform, "/services")
+    page.click("a:text('greeter')")  # type: ignore[attr-defined]
+    version = page.locator("#versions tbody tr").first  # type: ignore[attr-defined]
+    assert "v1" in version.inner_text() and "running" in version.inner_text()
+    assert "yes" in version.inner_text()
+    page.wait_for_function("document.getElementById('service-log').textContent.includes('greeter starting')")  # type: ignore[attr-defined]
+    _shot(page, "service")
 
 
 def test_cli_login_approval_page(page: object, platform: LocalPlatform) -> None:
