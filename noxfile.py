@@ -20,8 +20,12 @@ PYTHON = sys.executable
 
 @nox.session
 def codegen(session: nox.Session) -> None:
-    """Regenerate generated/ from openapi/ (``-- --check`` fails instead when it is stale)."""
+    """Regenerate generated/ from openapi/, and the sync twin of FlowSDK from its namespaces.
+
+    With ``-- --check`` both fail instead when stale.
+    """
     session.run(PYTHON, "codegen/generate.py", *session.posargs)
+    session.run(PYTHON, "codegen/sync_twin.py", *session.posargs)
 
 
 @nox.session

@@ -230,3 +230,26 @@ async def test_with_raw_response_gives_status_headers_and_request_id(
     with CLIClient(config) as cli:
         orgs = cli.with_raw_response.list_orgs()
         assert orgs.status_code == 200 and orgs.request_id and orgs.parsed == cli.list_orgs()
+
+
+def test_the_sync_twin_runs_the_same_calls_without_await(
+    runtime_env: dict[str, str], admin: httpx.Client
+) -> None:
+    from flow_sdk.sync_flow_sdk import SyncFlowSDK
+
+    block = created(
+        admin.post(
+            "/components/code_block",
+            json={"name": "twin", "spec": {"source": "def main(x):\n    return x * 2\n"}},
+        )
+    )
+    with SyncFlowSDK() as flow:
+        flow.storage.upload("twin/a.txt", b"a")
+        assert [item["key"] for item in flow.storage.list("twin/")] == ["twin/a.txt"]
+        envelope = flow.code_blocks.run(block["id"], {"x": 21})
+        assert envelope["status"] == "completed" and envelope["output"] == 42
+        assert flow.code_blocks.run(block["id"], {"x": 2}, result_mode="output") == 4
+        token = flow.bind_request_context(service={"component_id": "twin-state"})
+        flow.state.set("k", {"v": 1})
+        assert flow.state.get("k") == {"v": 1}
+        flow.reset_request_context(token)
