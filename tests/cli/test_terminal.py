@@ -16,15 +16,8 @@ from .conftest import FlowRunner, workspace_api
 FLOW = str(Path(sys.executable).parent / "flow")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 BOX = set("┏┃━│─┡╇└┘")
-TICKER = (
-    "import asyncio, os\n"
-    "from flow_sdk import PlatformClient\n\n"
-    "async def main(steps: int) -> dict:\n"
-    "    async with PlatformClient() as client:\n"
-    "        for step in range(steps):\n"
-    "            await client.push_execution_event(None, os.environ['EXECUTION_ID'], 'message', {'text': f'step {step}'})\n"
-    "            await asyncio.sleep(0.5)\n"
-    "    return {'steps': steps}\n"
+NAP = (
+    "import time\n\ndef main(seconds: int) -> dict:\n    time.sleep(seconds)\n    return {'slept': seconds}\n"
 )
 
 
@@ -72,37 +65,45 @@ def test_tables_use_colour_and_boxes_on_a_terminal_only_without_no_color(logged_
 def test_logs_follow_prints_events_while_the_execution_runs(
     logged_in: FlowRunner, platform: LocalPlatform
 ) -> None:
-    block_id = f"tick-{uuid.uuid4().hex[:8]}"
+    """An agent whose tool naps: its first event shows while it runs, the rest as they come."""
+    suffix = uuid.uuid4().hex[:8]
     with workspace_api(platform) as api:
-        assert (
-            api.post(
-                "/components/code_block", json={"id": block_id, "name": "tick", "spec": {"source": TICKER}}
-            ).status_code
-            == 201
-        )
+        for kind, spec in (
+            ("code_block", {"source": NAP}),
+            ("agent", {"model": "offline/echo", "tools": [f"nap-{suffix}"]}),
+        ):
+            component_id = f"{'nap' if kind == 'code_block' else 'napper'}-{suffix}"
+            created = api.post(
+                f"/components/{kind}", json={"id": component_id, "name": component_id, "spec": spec}
+            )
+            assert created.status_code == 201, created.text
         submitted = api.post(
             "/executions",
             json={
-                "component_type": "code_block",
-                "component_id": block_id,
+                "component_type": "agent",
+                "component_id": f"napper-{suffix}",
                 "ring_id": platform.ring_id,
-                "input": {"steps": 12},
+                "input": {"question": "Use the tool to nap 4 seconds"},
             },
         )
         assert submitted.status_code == 202, submitted.text
         execution_id = submitted.json()["execution_id"]
 
-        env = {k: v for k, v in logged_in.env.items()}
         terminal = pexpect.spawn(
-            FLOW, ["executions", "logs", execution_id, "--follow"], env=env, encoding="utf-8", timeout=90
+            FLOW,
+            ["executions", "logs", execution_id, "--follow"],
+            env=logged_in.env,
+            encoding="utf-8",
+            timeout=90,
         )
-        terminal.expect("step 1")
+        terminal.expect("message")
         still = api.get(f"/executions/{execution_id}").json()["status"]
         terminal.expect(pexpect.EOF)
         terminal.close()
-    assert still == "running", "the first events were shown only after the execution ended"
+    assert still == "running", "the first event was shown only after the execution ended"
     assert terminal.exitstatus == 0
-    assert "step 11" in str(terminal.before)
+    shown = str(terminal.before)
+    assert "tool_call" in shown and "done" in shown
 
 
 def test_run_in_a_terminal_shows_printed_output_then_the_result(
