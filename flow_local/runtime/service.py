@@ -106,6 +106,12 @@ class ExecutionService:
         assert self.nats_server is not None
         return self.nats_server.url
 
+    @property
+    def runner_pid(self) -> int | None:
+        """The process id of the local runner while it runs."""
+        runner = self._runner
+        return runner.pid if runner is not None and runner.returncode is None else None
+
     async def start(self, platform: Platform) -> None:
         """Start NATS, the streams, the consumers and the local runner; then recover."""
         self.platform = platform
