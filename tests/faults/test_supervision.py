@@ -199,3 +199,87 @@ def test_a_killed_worker_is_replaced_and_its_execution_retried_once(
     assert log.read_text().splitlines() == ["start", "start", "done"]
     assert engine.runner_pid == runner
     assert not any(_alive(pid) for pid in child)
+
+
+def _descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    frontier = [pid]
+    while frontier:
+        children = _children(frontier.pop())
+        found.update(children)
+        frontier.extend(children)
+    return found
+
+
+def test_a_killed_platform_takes_every_child_with_it_and_restarts_clean(tmp_path: Path) -> None:
+    """SIGKILL the platform with a hosted service and a running execution: nothing it started survives;
+    a survivor planted in its pid files is reaped by the restart, which starts one copy of the service."""
+    from flow_local.runtime import pidfiles
+    from flow_sdk import CLIClient, FlowConfig
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    data_dir = tmp_path / "data"
+    first = LocalPlatform(data_dir, subprocess=True).start()
+    try:
+        config = FlowConfig(
+            platform_url=first.url,
+            access_token=first.admin_token,
+            org_id=first.org_id,
+            workspace_id=first.workspace_id,
+        )
+        deployed = CLIClient(config).hosted_services.deploy(
+            "svc", "main:app", source_dir=str(examples / "profile_service")
+        )
+        assert deployed["status"] == "running"
+        with _api(first) as client:
+            client.post(
+                "/components/code_block",
+                json={
+                    "id": "cb-sleep",
+                    "name": "s",
+                    "spec": {"source": "import time\n\ndef main():\n    time.sleep(60)\n"},
+                },
+            )
+            client.post(
+                "/executions",
+                json={
+                    "component_type": "code_block",
+                    "component_id": "cb-sleep",
+                    "ring_id": first.ring_id,
+                    "input": {},
+                },
+            )
+        assert first.process is not None
+        deadline = time.monotonic() + 30
+        while len(_descendants(first.process.pid)) < 5:
+            assert time.monotonic() < deadline, "the platform's children did not all start"
+            time.sleep(0.1)
+        children = _descendants(first.process.pid)
+    finally:
+        first.kill()
+    deadline = time.monotonic() + 10
+    while [pid for pid in children if _alive(pid)]:
+        assert time.monotonic() < deadline, f"survivors: {[pid for pid in children if _alive(pid)]}"
+        time.sleep(0.05)
+
+    import subprocess
+    import sys
+
+    planted = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
+    pidfiles.record(data_dir, "service-planted", planted.pid)
+    second = LocalPlatform(data_dir, subprocess=True).start()
+    try:
+        assert planted.wait(timeout=10) == -signal.SIGKILL
+        assert second.process is not None
+        deadline = time.monotonic() + 30
+        services: list[int] = []
+        while len(services) != 1:
+            services = [
+                pid
+                for pid in _descendants(second.process.pid)
+                if b"services.serve" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            ]
+            assert time.monotonic() < deadline, services
+            time.sleep(0.1)
+    finally:
+        second.stop()
