@@ -11,6 +11,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 import flow_sdk
 from flow_sdk._metadata import DISTRIBUTION
 
@@ -77,9 +79,10 @@ def test_every_core_dependency_is_imported_by_the_sdk() -> None:
         assert module in imported, f"{requirement} is declared but nothing in {CORE_SOURCES} imports {module}"
 
 
-def test_every_local_extra_dependency_is_imported_by_the_local_platform() -> None:
+@pytest.mark.parametrize("extra", ["local", "cluster"])
+def test_every_platform_extra_dependency_is_used_by_the_local_platform(extra: str) -> None:
     imported = _imported_top_level_modules("flow_local", "generated/flow_server_models")
-    for requirement in PROJECT["optional-dependencies"]["local"]:
+    for requirement in PROJECT["optional-dependencies"][extra]:
         name = _requirement_name(requirement)
         if name == DISTRIBUTION:
             continue
@@ -90,7 +93,7 @@ def test_every_local_extra_dependency_is_imported_by_the_local_platform() -> Non
             continue
         module = IMPORT_NAME.get(name, name.replace("-", "_"))
         assert module in imported, (
-            f"{requirement} is in the local extra but flow_local never imports {module}"
+            f"{requirement} is in the {extra} extra but flow_local never imports {module}"
         )
 
 
