@@ -157,3 +157,27 @@ def test_no_install_hint_names_the_index_project_that_is_not_ours() -> None:
     ]
     offenders += [name for name in ("README.md",) if any(text in (ROOT / name).read_text() for text in stale)]
     assert offenders == []
+
+
+# Calls and modules that do not exist on Windows (os.fchmod only since Python 3.13 there).
+POSIX_ONLY_OS_CALLS = {"fchmod", "fchown", "chown", "getuid", "geteuid", "getgid", "fork", "setsid", "killpg"}
+POSIX_ONLY_MODULES = {"fcntl", "grp", "pwd", "resource", "termios"}
+
+
+def test_the_core_sdk_uses_nothing_that_windows_lacks() -> None:
+    found: list[str] = []
+    for path in (ROOT / "flow_sdk").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                if node.value.id == "os" and node.attr in POSIX_ONLY_OS_CALLS:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} os.{node.attr}")
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                modules = (
+                    [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module]
+                )
+                found += [
+                    f"{path.relative_to(ROOT)}:{node.lineno} import {module}"
+                    for module in modules
+                    if module and module.split(".")[0] in POSIX_ONLY_MODULES
+                ]
+    assert found == []
