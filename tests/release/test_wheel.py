@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,6 +95,15 @@ def _clean_env(extra: dict[str, str]) -> dict[str, str]:
 
 def test_the_wheel_is_named_and_versioned_for_the_index(wheel: Path) -> None:
     assert wheel.name == f"manifest_flow_sdk-{VERSION}-py3-none-any.whl"
+
+
+def test_the_sdist_holds_the_licence_and_changelog_and_no_local_caches(tmp_path: Path) -> None:
+    _run(sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", tmp_path, ROOT)
+    (sdist,) = tmp_path.glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        top = {name.split("/")[1] for name in archive.getnames() if name.count("/") >= 1}
+    assert {"LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml", "flow_sdk", "generated"} <= top
+    assert not top & {".venv", ".hypothesis", ".nox", "node_modules", "site", ".mypy_cache"}
 
 
 def test_no_extra_is_installed_with_the_wheel(clean_python: Path, tmp_path: Path) -> None:
