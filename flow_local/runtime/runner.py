@@ -17,13 +17,16 @@ import asyncio
 import contextlib
 import os
 import sys
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import nats
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
+from nats.errors import MaxPayloadError
 from nats.errors import TimeoutError as NatsTimeoutError
 
 from flow_local.runtime.inputs import read_input, remove_input
@@ -48,6 +51,9 @@ DEADLINE_SLACK_SECONDS = 2.0
 HEARTBEAT_SECONDS = 1.0
 RETRY_FETCH_SECONDS = 0.5
 OUTPUT_MARGIN_BYTES = 64 * 1024
+PUBLISH_PATIENCE_SECONDS = 60.0
+T = TypeVar("T")
+PUBLISH_TIMEOUT_SECONDS = 5.0
 
 
 class Runner:
@@ -162,21 +168,20 @@ class Runner:
     async def _run(self, worker: WorkerProcess, job: dict[str, Any]) -> None:
         """Publish ``running``, take the input, run the job in the worker and publish what it produced."""
         assert self._nc is not None
-        js = self._nc.jetstream()
         execution_id = str(job["execution_id"])
         deployment_id = job.get("deployment_id")
         status = {"execution_id": execution_id, "status": "running", "timestamp": _now()}
-        await js.publish(status_subject(execution_id), encode(status))
+        await self._publish(status_subject(execution_id), encode(status))
         message = await self._take_input(execution_id, deployment_id)
 
         async def on_event(event_type: str, data: dict[str, Any]) -> None:
-            await js.publish(events_subject(execution_id), encode(_event(job, event_type, data)))
+            await self._publish(events_subject(execution_id), encode(_event(job, event_type, data)))
 
         result, exit_code = await worker.run(job, message, on_event)
         if result is None:
             reason = f"the execution's process exited with code {exit_code} before returning a result"
             await on_event("error", {"message": reason, "type": "WorkerError"})
-            await js.publish(output_subject(execution_id), encode(_output(job, reason)))
+            await self._publish(output_subject(execution_id), encode(_output(job, reason)))
             return
         error = result.get("error")
         output = _output(job, str(error.get("message") or "the execution failed") if error else None)
@@ -192,16 +197,22 @@ class Runner:
             )
             await on_event("error", {"message": reason, "type": "PayloadTooLarge"})
             body = encode(_output(job, reason))
-        await js.publish(output_subject(execution_id), body)
+        await self._publish(output_subject(execution_id), body)
+
+    async def _publish(self, subject: str, body: bytes) -> None:
+        """Publish to a stream, retrying while NATS is away (a restart)."""
+        assert self._nc is not None
+        nc = self._nc
+        await _patiently(lambda: nc.jetstream().publish(subject, body, timeout=PUBLISH_TIMEOUT_SECONDS))
 
     async def _take_input(self, execution_id: str, deployment_id: str | None) -> dict[str, Any]:
         """The execution's input, removed from the work queue (waiting for it when it is not stored yet)."""
         assert self._nc is not None and self._transport is not None
         js = self._nc.jetstream()
-        stored = await read_input(js, execution_id, deployment_id)
+        stored = await _patiently(lambda: read_input(js, execution_id, deployment_id))
         if stored is None:
             return await self._transport.fetch_input(deployment_id, execution_id)
-        await remove_input(js, execution_id, stored.seq)
+        await _patiently(lambda: remove_input(js, execution_id, stored.seq))
         return stored.message
 
     async def _replace(self, worker: WorkerProcess) -> None:
@@ -214,15 +225,14 @@ class Runner:
         """Report an execution this runner ended itself (killed worker, deadline, crash)."""
         assert self._nc is not None
         execution_id = str(job["execution_id"])
-        js = self._nc.jetstream()
         with contextlib.suppress(Exception):
             if status == "failed":
                 error = {"message": message, "type": "WorkerError"}
-                await js.publish(events_subject(execution_id), encode(_event(job, "error", error)))
-                await js.publish(output_subject(execution_id), encode(_output(job, message)))
+                await self._publish(events_subject(execution_id), encode(_event(job, "error", error)))
+                await self._publish(output_subject(execution_id), encode(_output(job, message)))
             else:
                 payload = {"execution_id": execution_id, "status": status, "timestamp": _now()}
-                await js.publish(status_subject(execution_id), encode(payload))
+                await self._publish(status_subject(execution_id), encode(payload))
 
     async def _on_control(self, message: Msg) -> None:
         request = decode(message.data)
@@ -264,6 +274,20 @@ class Runner:
         if self._nc is not None and not self._nc.is_closed:
             with contextlib.suppress(Exception):
                 await self._nc.close()
+
+
+async def _patiently(action: Callable[[], Awaitable[T]]) -> T:
+    """Run a NATS request, retrying while the server is away, up to :data:`PUBLISH_PATIENCE_SECONDS`."""
+    deadline = time.monotonic() + PUBLISH_PATIENCE_SECONDS
+    delay = 0.1
+    while True:
+        try:
+            return await action()
+        except Exception as exc:
+            if time.monotonic() + delay > deadline or isinstance(exc, MaxPayloadError):
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 def _now() -> str:

@@ -33,6 +33,7 @@ from nats.js.errors import NotFoundError
 
 from flow_local.core import Platform
 from flow_local.errors import ApiError
+from flow_local.runtime import pidfiles
 from flow_local.runtime.nats_server import PLATFORM_USER, RUNNER_USER, NatsServer, free_port
 from flow_local.runtime.store import TERMINAL, ExecutionStore
 from flow_local.runtime.streams import decode, encode, ensure_runner_consumer, ensure_streams
@@ -106,14 +107,21 @@ class ExecutionService:
         assert self.nats_server is not None
         return self.nats_server.url
 
+    @property
+    def runner_pid(self) -> int | None:
+        """The process id of the local runner while it runs."""
+        runner = self._runner
+        return runner.pid if runner is not None and runner.returncode is None else None
+
     async def start(self, platform: Platform) -> None:
         """Start NATS, the streams, the consumers and the local runner; then recover."""
         self.platform = platform
         self.store = ExecutionStore(platform.db)
         platform.tokens.execution_ended = self.execution_ended
+        pidfiles.reap(platform.settings.data_dir)
         store_dir = platform.settings.data_dir / "nats"
         self.nats_server = NatsServer(store_dir, port=kept_port(store_dir / "port"))
-        await self.nats_server.start()
+        await self._start_nats()
         self.nc = await nats.connect(
             self.nats_server.user_url(PLATFORM_USER), max_reconnect_attempts=-1, reconnect_time_wait=0.2
         )
@@ -148,6 +156,13 @@ class ExecutionService:
             )
         await self.nc.subscribe(HEARTBEAT_SUBJECT, cb=self._on_heartbeat)
 
+    async def _start_nats(self) -> None:
+        """Start nats-server and record its pid (a restart after a crash reaps it)."""
+        assert self.nats_server is not None and self.platform is not None
+        await self.nats_server.start()
+        if self.nats_server.pid is not None:
+            pidfiles.record(self.platform.settings.data_dir, "nats-server", self.nats_server.pid)
+
     async def _supervise_runner(self) -> None:
         """Keep the local runner running: start it, and restart it with backoff whenever it exits."""
         while not self._stopping:
@@ -179,8 +194,14 @@ class ExecutionService:
         ]
         env = {**os.environ, "NATS_URL": self.nats_server.user_url(RUNNER_USER)}
         self._runner = await asyncio.create_subprocess_exec(
-            *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
+            *command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+            start_new_session=True,
         )
+        assert self.platform is not None
+        pidfiles.record(self.platform.settings.data_dir, "runner", self._runner.pid)
         assert self._runner.stdout is not None
         line = await asyncio.wait_for(self._runner.stdout.readline(), 120.0)
         if line:
@@ -208,6 +229,9 @@ class ExecutionService:
                 await self.nc.close()
         if self.nats_server is not None:
             await self.nats_server.stop()
+        if self.platform is not None:
+            for name in ("runner", "nats-server"):
+                pidfiles.forget(self.platform.settings.data_dir, name)
 
     def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
         task = asyncio.create_task(coroutine)
@@ -605,7 +629,7 @@ class ExecutionService:
         self._nats_restarts += 1
         logger.warning("nats-server exited; restarting it in %.1f s (restart %d)", delay, self._nats_restarts)
         await asyncio.sleep(delay)
-        await self.nats_server.start()
+        await self._start_nats()
         now = time.monotonic()
         for execution_id in list(self._last_seen):
             self._last_seen[execution_id] = now

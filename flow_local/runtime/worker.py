@@ -45,7 +45,6 @@ MAX_CAPTURE_CHARS = 1_000_000
 RELAY_POLL_SECONDS = 0.2
 KILL_ROUNDS = 20
 MEGABYTE = 1024 * 1024
-BASE_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "NO_PROXY", "no_proxy")
 PRELOADED = (flow_sdk, httpx)
 WRITABLE_ENV = "FLOW_LOCAL_RUNNER_WRITABLE"
 """Extra directories user code may write, separated by ``os.pathsep`` (a shared volume; empty by default)."""
@@ -59,7 +58,7 @@ def extra_writable() -> list[Path]:
 
 def job_environment(env: dict[str, str], scratch: Path) -> dict[str, str]:
     """The whole environment of a child: a few base variables, the scratch paths and the runtime variables."""
-    result = {name: os.environ[name] for name in BASE_ENVIRONMENT if name in os.environ}
+    result = {name: os.environ[name] for name in sandbox.BASE_ENVIRONMENT if name in os.environ}
     result.update({"HOME": str(scratch), "TMPDIR": str(scratch), "PYTHONUNBUFFERED": "1"})
     result.update({name: str(env[name]) for name in RUNTIME_VARIABLES if env.get(name)})
     return result

@@ -11,7 +11,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from flow_local.runtime.worker import BASE_ENVIRONMENT, WRITABLE_ENV
+from flow_local.runtime.sandbox import BASE_ENVIRONMENT
+from flow_local.runtime.worker import WRITABLE_ENV
 
 WORKER_MODULE = "flow_local.runtime.worker"
 PROTOCOL_LINE_LIMIT = 64 * 1024 * 1024
