@@ -41,7 +41,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy, strict on flow_sdk/."""
+    """mypy, strict on flow_sdk/ and flow_local/."""
     session.run(PYTHON, "-m", "mypy")
 
 

@@ -20,7 +20,7 @@ from flow_server_models import Job, JobSubmit
 from flow_server_routers.jobs import JobsOperations
 
 from flow_local.areas.services import HostedServicesBackend, host_of, target_process
-from flow_local.auth import Principal
+from flow_local.auth import Principal, require_workspace
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.db import from_json, to_json
@@ -169,18 +169,29 @@ class JobsBackend(JobsOperations[Call]):
         service_id = body.service_id or principal.service_id
         if not service_id:
             raise bad_request("service_id is required when the caller is not a hosted service", "service_id")
-        self.platform.backend(HostedServicesBackend).workspace_of(org_id, service_id)
+        workspace_id = self.platform.backend(HostedServicesBackend).workspace_of(org_id, service_id)
+        require_workspace(principal, org_id, str(workspace_id))
         runner = self._runner()
         job = self.create(org_id, service_id, body, principal, idempotency_key)
         runner.dispatch()
         return render(self.get(org_id, job["job_id"]))
 
+    def _visible(self, principal: Principal, org_id: str, job_id: str) -> dict[str, Any]:
+        """A job of the org whose target service is in the token's workspace (404 otherwise)."""
+        job = self.get(org_id, job_id)
+        if principal.workspace_id is not None:
+            services = self.platform.backend(HostedServicesBackend)
+            if services.workspace_of(org_id, str(job["service_id"])) != principal.workspace_id:
+                raise not_found("job", job_id)
+        return job
+
     async def get_job(self, call: Call, *, org_id: str, job_id: str) -> Job:
         """One job of the organization."""
-        return render(self.get(org_id, job_id))
+        return render(self._visible(call.principal, org_id, job_id))
 
     async def cancel_job(self, call: Call, *, org_id: str, job_id: str) -> Job:
         """Cancel a queued or running job."""
+        self._visible(call.principal, org_id, job_id)
         return render(await self._runner().cancel(org_id, job_id))
 
 

@@ -269,6 +269,7 @@ class HostedServicesBackend(ServicesOperations[Call]):
     ) -> None:
         """Stop a version (it stays listed as ``stopped``)."""
         require_user(call.principal, "undeploying a hosted service")
+        self.platform.backend(ResourcesBackend).get(org_id, workspace_id, "hosted_service", service_id)
         self.version(org_id, service_id, version)
         await host_of(self.platform).halt(VersionKey(org_id, service_id, version))
         self.set_status(org_id, service_id, version, "stopped")
@@ -294,6 +295,7 @@ class HostedServicesBackend(ServicesOperations[Call]):
         self, call: Call, *, org_id: str, workspace_id: str, service_id: str, version: int | None, tail: int
     ) -> HostedServiceLogs:
         """The last lines of a version's output (the latest version by default)."""
+        self.platform.backend(ResourcesBackend).get(org_id, workspace_id, "hosted_service", service_id)
         if version is None:
             versions = self.versions(org_id, service_id)
             if not versions:
