@@ -74,15 +74,23 @@ class GatewayCallRecorder:
                 call.request_body += message.get("body", b"")[: MAX_BODY_BYTES - len(call.request_body)]
             return message
 
+        platform: Platform = scope["app"].state.platform
+        stored = False
+
         async def watched_send(message: Message) -> None:
+            nonlocal stored
             call.observe(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                # Recorded before the last bytes leave, so a caller that has the answer finds the call.
+                stored = True
+                _store(platform, scope, call)
             await send(message)
 
         try:
             await self.app(scope, watched_receive, watched_send)
         finally:
-            platform: Platform = scope["app"].state.platform
-            _store(platform, scope, call)
+            if not stored:
+                _store(platform, scope, call)
 
 
 class _Call:
