@@ -11,6 +11,7 @@ server (NATS, runners, service hosts), append a factory returning a
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
@@ -49,7 +50,7 @@ from flow_local.console import install_console
 from flow_local.core import Platform, PlatformComponent, platform_of
 from flow_local.errors import install_error_handlers
 from flow_local.gateway import routes as gateway
-from flow_local.middleware import RequestIdMiddleware
+from flow_local.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from flow_local.runtime.service import ExecutionService
 from flow_local.runtime.services.host import service_host_factory
 from flow_local.settings import Settings
@@ -100,6 +101,9 @@ LEGACY_ROUTERS: list[APIRouter] = [
     jobs.router,
 ]
 
+UPLOAD_PATHS = re.compile(r"^/api/v1/orgs/[^/]+/(storage/objects/|services/)")
+"""Paths whose bodies are uploads (storage objects, calls to hosted services): they get the upload limit."""
+
 COMPONENT_FACTORIES: list[Callable[[], PlatformComponent]] = [
     ExecutionService,
     service_host_factory,
@@ -143,5 +147,11 @@ def create_app(settings: Settings) -> FastAPI:
     for router in routers():
         app.include_router(router)
     install_console(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_request_bytes,
+        upload_limit=settings.max_object_bytes,
+        upload_paths=UPLOAD_PATHS,
+    )
     app.add_middleware(RequestIdMiddleware)
     return app

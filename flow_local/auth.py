@@ -12,6 +12,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +80,15 @@ class TokenSigner:
         self._key = key
         self._verified: dict[tuple[str, str | None], Principal] = {}
         self._lock = threading.Lock()
+        self.execution_ended: Callable[[str], bool] = lambda _execution_id: False
+        """Whether an execution has ended; the execution engine installs it when it starts."""
+
+    def check_live(self, principal: Principal) -> Principal:
+        """401 when ``principal`` belongs to an execution that has ended (its tokens end with it)."""
+        execution_id = principal.execution_id
+        if execution_id is not None and self.execution_ended(execution_id):
+            raise unauthorized(f"the bearer token belonged to execution '{execution_id}', which has ended")
+        return principal
 
     def mint(
         self,
@@ -225,8 +235,15 @@ class TokenSigner:
         claims: dict[str, Any],
         ttl_seconds: int = 3600,
         scopes: list[str] | None = None,
+        execution_id: str | None = None,
     ) -> str:
-        """An HSL service token: audience ``service:<service_id>``, custom ``claims``."""
+        """An HSL service token: audience ``service:<service_id>``, custom ``claims``.
+
+        With ``execution_id`` (minted by code running an execution) it ends with that execution.
+        """
+        extra: dict[str, Any] = {"aud": f"service:{service_id}", "claims": dict(claims)}
+        if execution_id:
+            extra["execution_id"] = execution_id
         return self.mint(
             subject=subject,
             org_id=org_id,
@@ -234,8 +251,15 @@ class TokenSigner:
             token_type="service_token",
             scopes=scopes if scopes is not None else RUNTIME_SCOPES,
             ttl_seconds=ttl_seconds,
-            extra={"aud": f"service:{service_id}", "claims": dict(claims)},
+            extra=extra,
         )
+
+
+def minted_ttl(principal: Principal, ttl_seconds: int) -> int:
+    """The lifetime of a token a caller mints: never past the caller's own token for runtime callers."""
+    if principal.token_type == "user":
+        return ttl_seconds
+    return max(1, min(ttl_seconds, principal.expires_at - int(time.time())))
 
 
 def bearer_token(request: Request) -> str | None:
@@ -267,7 +291,7 @@ def principal_of(request: Request) -> Principal:
     if token is None:
         raise unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     signer: TokenSigner = request.app.state.platform.tokens
-    principal = signer.verify(token)
+    principal = signer.check_live(signer.verify(token))
     request.state.principal = principal
     return principal
 
@@ -283,6 +307,35 @@ def require_workspace(principal: Principal, org_id: str, workspace_id: str) -> N
     require_org(principal, org_id)
     if principal.workspace_id is not None and principal.workspace_id != workspace_id:
         raise forbidden(f"this token does not give access to workspace '{workspace_id}'")
+
+
+def storage_scope(principal: Principal) -> str:
+    """The storage key prefix a token may use: all of its org's keys, or ``workspaces/<id>/`` when bound.
+
+    Org-level areas follow the workspace binding: a workspace-bound token (a workspace API key, an
+    execution's or a hosted service's token) reaches only what belongs to its workspace there too.
+    """
+    return "" if principal.workspace_id is None else f"workspaces/{principal.workspace_id}/"
+
+
+def require_storage_key(principal: Principal, key: str) -> None:
+    """403 unless ``key`` lies in the token's storage scope."""
+    scope = storage_scope(principal)
+    if not key.startswith(scope):
+        raise forbidden(
+            f"a token bound to workspace '{principal.workspace_id}' may only use storage keys under '{scope}'"
+        )
+
+
+def storage_listing_prefix(principal: Principal, prefix: str) -> str:
+    """The prefix to list for a token: ``prefix`` narrowed to the token's storage scope (403 when outside it)."""
+    scope = storage_scope(principal)
+    if prefix.startswith(scope):
+        return prefix
+    if scope.startswith(prefix):
+        return scope
+    require_storage_key(principal, prefix)
+    return prefix
 
 
 def require_user(principal: Principal, action: str) -> None:

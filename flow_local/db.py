@@ -12,18 +12,33 @@ violated constraint raises :class:`IntegrityError` whichever database is behind.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 _MIGRATIONS_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     " area TEXT NOT NULL, step INTEGER NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,"
     " PRIMARY KEY (area, step))"
 )
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database named by the settings cannot be reached or opened."""
+
+
+def redacted_url(url: str) -> str:
+    """A URL with its password replaced by ``***`` (what may be printed or logged)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
 
 
 class IntegrityError(Exception):
@@ -89,6 +104,7 @@ class SqliteDatabase:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        private_file(path)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
@@ -166,6 +182,24 @@ class SqliteDatabase:
                     conn.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+PRIVATE_FILE_MODE = 0o600
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (0600) and tighten it and its side files.
+
+    SQLite creates the WAL and shared-memory files with the mode of the database file, so they are
+    0600 as well.
+    """
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    os.close(descriptor)
+    for candidate in (path, *(path.with_name(path.name + suffix) for suffix in SIDE_FILES)):
+        with suppress(FileNotFoundError):
+            if candidate.stat().st_mode & 0o077:
+                candidate.chmod(PRIVATE_FILE_MODE)
 
 
 @contextmanager

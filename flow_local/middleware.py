@@ -1,5 +1,5 @@
-"""ASGI middleware: a request id on every request and response (``X-Request-Id``), and a last-resort
-500 `Error` answer for any exception that escapes the application."""
+"""ASGI middleware: a request id on every request and response (``X-Request-Id``), a last-resort
+500 `Error` answer for any exception that escapes the application, and a size limit on every body."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import re
 import uuid
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("flow_local")
@@ -57,6 +58,78 @@ class RequestIdMiddleware:
                 text = value.decode("latin-1")
                 return text if _VALID_ID.match(text) else None
         return None
+
+
+class BodyTooLarge(HTTPException):
+    """A request body past its limit (rendered as the spec's 413 `Error`)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than the limit of {limit} bytes")
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over their limit: at once on ``Content-Length``, else while they stream in.
+
+    Bytes are counted as they arrive, so a chunked body is refused when it passes the limit, never
+    buffered whole. Uploads (paths matching ``upload_paths``) get ``upload_limit``; every other body
+    gets ``limit``.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int, upload_paths: re.Pattern[str]) -> None:
+        self.app = app
+        self.limit = limit
+        self.upload_limit = upload_limit
+        self.upload_paths = upload_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.upload_limit if self.upload_paths.match(scope.get("path", "")) else self.limit
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await _send_too_large(send, scope, limit)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            text = value.decode("latin-1").strip()
+            return int(text) if text.isdigit() else None
+    return None
+
+
+async def _send_too_large(send: Send, scope: Scope, limit: int) -> None:
+    """Answer 413 with the spec's Error body, without reading the body."""
+    request_id = str(scope.get("state", {}).get("request_id") or f"req_{uuid.uuid4().hex[:16]}")
+    body = json.dumps(
+        {
+            "detail": f"the request body is larger than the limit of {limit} bytes",
+            "code": "too_large",
+            "request_id": request_id,
+            "field": None,
+        }
+    ).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _send_crash(send: Send, request_id: str, exc: Exception) -> None:

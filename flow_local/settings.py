@@ -11,6 +11,7 @@ from pathlib import Path
 import platformdirs
 
 SIGNING_KEY_FILE = "signing.key"
+PRIVATE_DIR_MODE = 0o700
 UPSTREAM_CONFIG_FILE = "gateway.json"
 
 
@@ -90,7 +91,8 @@ class Settings:
         gateway_rate_limit: Gateway requests allowed per principal per ``rate_window_seconds``.
         rate_window_seconds: Length of the rate-limit window.
         upstreams: OpenAI-compatible upstreams for non-offline models.
-        max_object_bytes: Largest storage object accepted.
+        max_object_bytes: Largest storage object accepted (also the body limit of uploads).
+        max_request_bytes: Largest request body accepted anywhere else (413 beyond it).
         public_url: URL clients use; derived from host and port when empty.
         gateway_standins: Serve well-known model names offline when their provider has no upstream
             (``FLOW_LOCAL_GATEWAY_STANDINS=0`` turns this off).
@@ -108,6 +110,7 @@ class Settings:
     rate_window_seconds: float = 60.0
     upstreams: list[UpstreamConfig] = field(default_factory=list)
     max_object_bytes: int = 256 * 1024 * 1024
+    max_request_bytes: int = 16 * 1024 * 1024
     public_url: str = ""
     gateway_standins: bool = True
     database_url: str = field(default="", repr=False)
@@ -119,7 +122,9 @@ class Settings:
     ) -> Settings:
         """Settings for a data dir, creating the dir and its signing key when missing."""
         directory = Path(data_dir).expanduser() if data_dir else default_data_dir()
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+        if directory.stat().st_mode & 0o077:
+            directory.chmod(PRIVATE_DIR_MODE)
         settings = cls(data_dir=directory.resolve(), host=host, port=port, **extra)  # type: ignore[arg-type]
         settings.signing_key = load_signing_key(settings.data_dir)
         if not settings.upstreams:

@@ -1,12 +1,8 @@
 """The NATS (JetStream) execution transport used by runners: input, output, events and status.
 
-Subjects and message shapes (JSON):
-
-- ``exec.input.{execution_id}`` (stream EXEC_INPUT, work queue), published by the platform:
-  ``{execution_id, deployment_id, input_data, session_id, messages, state, config, context}``
-- ``exec.output.{execution_id}``: ``{execution_id, deployment_id, output, usage, messages, state, error, timestamp}``
-- ``exec.events.{execution_id}``: ``{execution_id, deployment_id, event_type, event_data, timestamp}``
-- ``exec.status.{execution_id}``: ``{execution_id, status, timestamp}``
+Subjects, streams and message shapes come from :mod:`flow_sdk.runtime_contract`. The platform's NATS
+server requires credentials: pass them in the URL (``nats://user:password@host:port``). Code running
+inside an execution has none, so this transport serves runners, not code blocks.
 """
 
 from __future__ import annotations
@@ -19,15 +15,24 @@ from typing import TYPE_CHECKING, Any
 
 from flow_sdk._errors import ConfigurationError, FlowSDKError, PlatformClientError
 from flow_sdk._metadata import install_hint
+from flow_sdk.runtime_contract import (
+    EVENT_TYPES,
+    INPUT_KEYS,
+    INPUT_STREAM,
+    EventMessage,
+    OutputMessage,
+    StatusMessage,
+    events_subject,
+    input_subject,
+    output_subject,
+    status_subject,
+)
 
 if TYPE_CHECKING:
     from nats.aio.client import Client as NatsClient
     from nats.js.client import JetStreamContext
 
 __all__ = ["EVENT_TYPES", "INPUT_STREAM", "ExecutionTransport"]
-
-INPUT_STREAM = "EXEC_INPUT"
-EVENT_TYPES = frozenset({"message", "chunk", "tool_call", "done", "error"})
 
 
 def _now() -> str:
@@ -81,7 +86,7 @@ class ExecutionTransport:
         from nats.errors import TimeoutError as NatsTimeoutError
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-        subject = f"exec.input.{execution_id}"
+        subject = input_subject(execution_id)
         config = ConsumerConfig(
             deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.EXPLICIT, filter_subject=subject
         )
@@ -118,7 +123,7 @@ class ExecutionTransport:
         error: str | None = None,
     ) -> None:
         """Publish the execution output to ``exec.output.{execution_id}``."""
-        payload = {
+        payload: OutputMessage = {
             "execution_id": execution_id,
             "deployment_id": _id(deployment_id),
             "output": output,
@@ -128,7 +133,7 @@ class ExecutionTransport:
             "error": error,
             "timestamp": _now(),
         }
-        await self.publish(f"exec.output.{execution_id}", payload)
+        await self.publish(output_subject(execution_id), dict(payload))
 
     async def push_event(
         self, deployment_id: str | None, execution_id: str, event_type: str, event_data: dict[str, Any]
@@ -140,19 +145,19 @@ class ExecutionTransport:
         """
         if event_type not in EVENT_TYPES:
             raise FlowSDKError(f"event_type must be one of {sorted(EVENT_TYPES)}, got {event_type!r}")
-        payload = {
+        payload: EventMessage = {
             "execution_id": execution_id,
             "deployment_id": _id(deployment_id),
             "event_type": event_type,
             "event_data": event_data,
             "timestamp": _now(),
         }
-        await self.publish(f"exec.events.{execution_id}", payload)
+        await self.publish(events_subject(execution_id), dict(payload))
 
     async def publish_status(self, execution_id: str, status: str) -> None:
         """Publish a status change to ``exec.status.{execution_id}``."""
-        payload = {"execution_id": execution_id, "status": status, "timestamp": _now()}
-        await self.publish(f"exec.status.{execution_id}", payload)
+        payload: StatusMessage = {"execution_id": execution_id, "status": status, "timestamp": _now()}
+        await self.publish(status_subject(execution_id), dict(payload))
 
     async def close(self) -> None:
         """Drain and close the connection, if one was opened."""
@@ -175,6 +180,6 @@ def _decode_input(data: bytes, subject: str, deployment_id: str | None, executio
         raise PlatformClientError(f"input message on {subject} is not a JSON object")
     decoded.setdefault("execution_id", execution_id)
     decoded.setdefault("deployment_id", deployment_id)
-    for key in ("input_data", "session_id", "messages", "state", "config", "context"):
+    for key in INPUT_KEYS:
         decoded.setdefault(key, None)
     return decoded

@@ -35,6 +35,42 @@ _DDL_OBJECT = re.compile(
 _WRITE_OPS = ("insert_rows", "execute_statement")
 
 
+_REFUSED_ACTIONS = {
+    sqlite3.SQLITE_ATTACH: "ATTACH (and VACUUM INTO) reaches another database file",
+    sqlite3.SQLITE_DETACH: "DETACH works on attached databases, which connectors do not allow",
+}
+_VACUUM_INTO = re.compile(r"\s*VACUUM\b.*\bINTO\b", re.I | re.S)
+_REFUSED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit"})
+
+
+class Confinement:
+    """An SQLite authorizer that refuses whatever reaches past the instance's own database file.
+
+    Attributes:
+        refused: Why the last refused statement was refused (None when nothing was).
+    """
+
+    def __init__(self) -> None:
+        self.refused: str | None = None
+
+    def __call__(
+        self, action: int, _arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None
+    ) -> int:
+        reason = _REFUSED_ACTIONS.get(action)
+        if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in _REFUSED_FUNCTIONS:
+            reason = f"the function {arg2}() is not allowed"
+        if reason is None:
+            return sqlite3.SQLITE_OK
+        self.refused = reason
+        return sqlite3.SQLITE_DENY
+
+
+def refused_statement(statement: str, reason: str, field: str) -> ApiError:
+    """A 400 naming the refused statement and why."""
+    shown = " ".join(statement.split())[:200]
+    return bad_request(f"the statement `{shown}` is not allowed: {reason}", field)
+
+
 def split_statements(sql: str) -> list[str]:
     """The complete SQL statements of a script, in order."""
     statements, current = [], ""
@@ -80,10 +116,12 @@ class ConnectorsBackend:
         folder.mkdir(parents=True, exist_ok=True)
         return folder / name
 
-    def _connect(self, item: dict[str, Any]) -> sqlite3.Connection:
+    def _connect(self, item: dict[str, Any]) -> tuple[sqlite3.Connection, Confinement]:
         conn = sqlite3.connect(self.database_path(item), isolation_level=None, timeout=30.0)
         conn.row_factory = sqlite3.Row
-        return conn
+        confinement = Confinement()
+        conn.set_authorizer(confinement)
+        return conn, confinement
 
     def execute(self, item: dict[str, Any], operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """Run one operation."""
@@ -97,10 +135,13 @@ class ConnectorsBackend:
                 f"unknown operation '{operation}'; use read_query, insert_rows or execute_statement",
                 "operation",
             )
-        conn = self._connect(item)
+        conn, confinement = self._connect(item)
         try:
             return {"operation": operation, **runners[operation](conn, params)}
         except sqlite3.Error as exc:
+            if confinement.refused is not None:
+                statement = str(params.get("query") or params.get("statement") or params.get("sql") or "")
+                raise refused_statement(statement, confinement.refused, "params") from exc
             raise bad_request(f"the database refused the operation: {exc}", "params") from exc
         finally:
             conn.close()
@@ -163,14 +204,21 @@ class ConnectorsBackend:
         result = {"statements": statements, "affected_objects": objects, "warnings": warnings}
         if not confirm:
             return {"status": "preview", "executed": False, **result}
-        conn = self._connect(item)
+        for statement in statements:
+            if _VACUUM_INTO.match(statement):
+                raise refused_statement(statement, _REFUSED_ACTIONS[sqlite3.SQLITE_ATTACH], "sql")
+        conn, confinement = self._connect(item)
+        current = ""
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for statement in statements:
-                conn.execute(statement)
+            for current in statements:
+                conn.execute(current)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if confinement.refused is not None:
+                raise refused_statement(current, confinement.refused, "sql") from exc
             raise bad_request(f"the DDL failed and nothing was applied: {exc}", "sql") from exc
         finally:
             conn.close()
@@ -231,6 +279,10 @@ class ConnectorsBackend:
         if row is None:
             raise not_found("write job", job_id)
         record = dict(row)
+        try:
+            self.instance(principal, str(record["instance_id"]))
+        except ApiError as exc:
+            raise not_found("write job", job_id) from exc
         for key in ("org_id", "idempotency_key"):
             record.pop(key)
         return {

@@ -135,6 +135,7 @@ async def submit_record(
     existing = service.store.find_by_key(org_id, workspace_id, idempotency_key)
     if existing is not None:
         return existing
+    service.check_input_size(submission.get("input"))
     _check_ring(platform, org_id, workspace_id, str(submission["ring_id"]))
     kind = submission["component_type"]
     mode = {"code_block": "isolated", "workflow": "inline"}.get(

@@ -21,7 +21,7 @@ from flow_server_models import Job, JobSubmit
 
 from flow_local.areas.services import HostedServicesBackend, host_of, target_process
 from flow_local.areas.tenants import check_org
-from flow_local.auth import Principal, get_principal
+from flow_local.auth import Principal, get_principal, require_workspace
 from flow_local.core import Platform, platform_of
 from flow_local.db import from_json, to_json
 from flow_local.errors import ApiError, bad_request, not_found
@@ -320,7 +320,8 @@ async def submit_job(
     service_id = body.service_id or principal.service_id
     if not service_id:
         raise bad_request("service_id is required when the caller is not a hosted service", "service_id")
-    platform_of(request).backend(HostedServicesBackend).workspace_of(org_id, service_id)
+    workspace_id = platform_of(request).backend(HostedServicesBackend).workspace_of(org_id, service_id)
+    require_workspace(principal, org_id, str(workspace_id))
     runner = _runner(request)
     job = (
         platform_of(request).backend(JobsBackend).create(org_id, service_id, body, principal, idempotency_key)
@@ -334,8 +335,7 @@ async def get_job(
     org_id: str, job_id: str, request: Request, principal: Principal = Depends(get_principal)
 ) -> dict[str, Any]:
     """GET /api/v1/orgs/{org_id}/jobs/{job_id}."""
-    check_org(request, principal, org_id)
-    return render(platform_of(request).backend(JobsBackend).get(org_id, job_id))
+    return render(_visible_job(request, principal, org_id, job_id))
 
 
 @router.post("/{job_id}/cancel")
@@ -343,5 +343,16 @@ async def cancel_job(
     org_id: str, job_id: str, request: Request, principal: Principal = Depends(get_principal)
 ) -> dict[str, Any]:
     """POST /api/v1/orgs/{org_id}/jobs/{job_id}/cancel."""
-    check_org(request, principal, org_id)
+    _visible_job(request, principal, org_id, job_id)
     return render(await _runner(request).cancel(org_id, job_id))
+
+
+def _visible_job(request: Request, principal: Principal, org_id: str, job_id: str) -> dict[str, Any]:
+    """A job of the org whose target service is in the token's workspace (404 otherwise)."""
+    check_org(request, principal, org_id)
+    job = platform_of(request).backend(JobsBackend).get(org_id, job_id)
+    if principal.workspace_id is not None:
+        services = platform_of(request).backend(HostedServicesBackend)
+        if services.workspace_of(org_id, str(job["service_id"])) != principal.workspace_id:
+            raise not_found("job", job_id)
+    return job

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from flow_server_models import ServiceToken, ServiceTokenMint
 
 from flow_local.areas.tenants import check_org
-from flow_local.auth import Principal, get_principal
+from flow_local.auth import Principal, get_principal, minted_ttl
 from flow_local.core import platform_of
 from flow_local.errors import bad_request
 from flow_local.values import iso_from_unix
@@ -26,7 +26,7 @@ async def mint_service_token(
     service_id = body.service_id or principal.service_id
     if not service_id:
         raise bad_request("service_id is required when the caller is not a hosted service", "service_id")
-    ttl_seconds = (body.ttl_minutes or 60) * 60
+    ttl_seconds = minted_ttl(principal, (body.ttl_minutes or 60) * 60)
     token = platform_of(request).tokens.mint_service_token(
         org_id=org_id,
         workspace_id=principal.workspace_id,
@@ -34,6 +34,7 @@ async def mint_service_token(
         subject=principal.subject,
         claims=dict(body.claims),
         ttl_seconds=ttl_seconds,
+        execution_id=principal.execution_id,
     )
     expires_at = iso_from_unix(int(time.time()) + ttl_seconds)
     return ServiceToken(

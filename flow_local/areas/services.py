@@ -352,6 +352,7 @@ async def undeploy_hosted_service_version(
     """DELETE .../versions/{version}: stop the version (it stays listed as ``stopped``)."""
     check_workspace(request, principal, org_id, workspace_id)
     require_user(principal, "undeploying a hosted service")
+    platform_of(request).backend(ResourcesBackend).get(org_id, workspace_id, "hosted_service", service_id)
     backend = _backend(request)
     backend.version(org_id, service_id, version)
     await host_of(platform_of(request)).halt(VersionKey(org_id, service_id, version))
@@ -394,6 +395,7 @@ async def get_hosted_service_logs(
 ) -> dict[str, Any]:
     """GET .../hosted-services/{service_id}/logs: the last lines of a version's output (latest by default)."""
     check_workspace(request, principal, org_id, workspace_id)
+    platform_of(request).backend(ResourcesBackend).get(org_id, workspace_id, "hosted_service", service_id)
     backend = _backend(request)
     versions = backend.versions(org_id, service_id)
     if version is None:

@@ -20,7 +20,7 @@ from flow_server_routers.storage import StorageOperations
 from starlette.responses import Response
 
 from flow_local.areas.tenants import TenantsBackend
-from flow_local.auth import require_org
+from flow_local.auth import require_org, require_storage_key, storage_listing_prefix
 from flow_local.backends import open_object_store
 from flow_local.call import Call
 from flow_local.core import Platform
@@ -161,7 +161,7 @@ class StorageBackend(StorageOperations[Call]):
     def presign(self, org_id: str, key: str, method: str, ttl_seconds: int) -> dict[str, Any]:
         """A URL allowing ``method`` on ``key`` until ``now + ttl_seconds``."""
         expires = int(time.time()) + ttl_seconds
-        own = self.objects.presign(method, self._name(org_id, key), ttl_seconds)  # type: ignore[arg-type]
+        own = self.objects.presign(method, self._name(org_id, key), ttl_seconds)
         if own is not None:
             return {"url": own, "method": method, "expires_at": iso_from_unix(expires)}
         signature = self._signature(method, org_id, key, expires)
@@ -192,10 +192,12 @@ class StorageBackend(StorageOperations[Call]):
             self.platform.backend(TenantsBackend).get_org(org_id)
             return
         require_org(call.principal, org_id)
+        require_storage_key(call.principal, key)
         self.platform.backend(TenantsBackend).get_org(org_id)
 
     async def list_storage_objects(self, call: Call, *, org_id: str, prefix: str) -> list[StorageObject]:
-        """Objects whose key starts with ``prefix``."""
+        """Objects whose key starts with ``prefix`` (narrowed to a workspace-bound token's scope)."""
+        prefix = storage_listing_prefix(call.principal, prefix)
         return [StorageObject.model_validate(o) for o in self.list_objects(org_id, prefix)]
 
     async def download_storage_object(
@@ -232,8 +234,10 @@ class StorageBackend(StorageOperations[Call]):
         self, call: Call, *, org_id: str, key: str, expires: int | None, signature: str | None
     ) -> None:
         """Delete an object (bearer token only: a presigned URL never deletes)."""
+        require_storage_key(call.principal, key)
         self.delete(org_id, key)
 
     async def presign_storage_object(self, call: Call, *, org_id: str, body: PresignRequest) -> PresignedUrl:
         """A URL allowing one method on one key until it expires."""
+        require_storage_key(call.principal, body.key)
         return PresignedUrl.model_validate(self.presign(org_id, body.key, body.method, body.ttl_seconds))

@@ -18,11 +18,13 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from flow_local.ports import free_port
 
@@ -110,14 +112,18 @@ class Engine(ABC):
             f"{what} was not ready within {START_TIMEOUT_SECONDS:g} s; see {self.root / log_name}"
         )
 
-    def __enter__(self) -> Engine:
+    def __enter__(self) -> Self:
         self.start()
         return self
+
+    def close(self) -> None:
+        """Stop, and remove what only this object used (the data stays under ``root``)."""
+        self.stop()
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.stop()
+        self.close()
 
 
 class PostgresEngine(Engine):
@@ -135,11 +141,27 @@ class PostgresEngine(Engine):
         self.port = 0
         self.password = secrets.token_hex(16)
         self._user: str | None = None
+        self._server_dir: Path | None = None
+
+    @property
+    def server_dir(self) -> Path:
+        """The server's own directory: the data directory and the socket.
+
+        Under ``root``, except as root: then the server runs as another user, who cannot enter a
+        private temporary directory (pytest keeps its own at mode 0700), so it gets one of its own
+        under the system temporary directory, removed by :meth:`close`.
+        """
+        if self._server_dir is None:
+            if os.geteuid() == 0:
+                self._server_dir = Path(tempfile.mkdtemp(prefix="flow-postgres-"))
+            else:
+                self._server_dir = self.root / "server"
+        return self._server_dir
 
     @property
     def pgdata(self) -> Path:
         """The data directory (``initdb`` output)."""
-        return self.root / "pgdata"
+        return self.server_dir / "pgdata"
 
     def url(self, database: str = "postgres") -> str:
         """A ``postgresql://`` URL for one database of this server."""
@@ -161,7 +183,7 @@ class PostgresEngine(Engine):
             "-p",
             str(self.port),
             "-k",
-            str(self.root / "socket"),
+            str(self.server_dir / "socket"),
             "-c",
             "max_connections=200",
             "-c",
@@ -188,6 +210,13 @@ class PostgresEngine(Engine):
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
         super().stop()
+
+    def close(self) -> None:
+        """Stop the server and remove its directory when it was made outside ``root``."""
+        self.stop()
+        if self._server_dir is not None and not self._server_dir.is_relative_to(self.root):
+            shutil.rmtree(self._server_dir, ignore_errors=True)
+            self._server_dir = None
 
     def create_database(self, name: str) -> str:
         """Create a database (with the ``vector`` extension) and return its URL."""
@@ -220,7 +249,8 @@ class PostgresEngine(Engine):
 
     def _prepare_os_user(self) -> None:
         """As root, create the server's user and let it reach and own its directories."""
-        (self.root / "socket").mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.server_dir / "socket").mkdir(parents=True, exist_ok=True)
         if os.geteuid() != 0:
             return
         import pwd
@@ -237,14 +267,13 @@ class PostgresEngine(Engine):
         bin_dir = self._bin_dir()
         ensure_prefix_permissions(bin_dir)
         ensure_folder_permissions(bin_dir.parent, 0o055)
-        ensure_prefix_permissions(self.root / "socket")
-        for path in (self.root, self.root / "socket"):
+        for path in (self.server_dir, self.server_dir / "socket"):
             os.chown(path, entry.pw_uid, entry.pw_gid)
         if self.pgdata.exists():
             os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
 
     def _initdb(self, bin_dir: Path) -> None:
-        password_file = self.root / "initdb-password"
+        password_file = self.server_dir / "initdb-password"
         password_file.write_text(self.password)
         if self._user is not None:
             import pwd

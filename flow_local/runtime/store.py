@@ -95,6 +95,11 @@ class ExecutionStore:
             raise not_found("execution", execution_id)
         return self._record(row)
 
+    def status_of(self, execution_id: str) -> str | None:
+        """The status of an execution (None when there is no such execution)."""
+        row = self.db.query_one("SELECT status FROM executions WHERE execution_id=?", (execution_id,))
+        return None if row is None else str(row[0])
+
     def get_in(self, org_id: str, workspace_id: str, execution_id: str) -> dict[str, Any]:
         """One execution of a workspace (404 when absent or in another workspace)."""
         item = self.get(execution_id)

@@ -1,14 +1,20 @@
-"""A warm worker process: runs one execution at a time for its runner, in a fresh per-execution environment.
+"""A warm worker: a pre-loaded process that forks one confined child per execution.
 
-Protocol with the runner (one JSON object per line): jobs arrive on stdin; for each the worker answers
-``{"execution_id", "status", "recycle"}`` on the protocol stream (the original stdout; fd 1 is pointed at
-stderr so stray prints cannot corrupt it). The worker exits when stdin closes (its runner is gone).
+The worker itself never runs user code and holds no credentials. It imports everything a code block
+or an agent needs once, then for each job (one JSON line on stdin from its runner) forks a child that:
 
-For each job the worker sets the runtime variables (ORG_ID, AUTH_TOKEN, EXECUTION_ID, ...), publishes the
-``running`` status while it reads the input from ``exec.input.{execution_id}`` (a direct stream read, see
-:mod:`flow_local.runtime.inputs`; the SDK's consumer-based fetch is the fallback), runs the code block or
-agent with stdout/stderr captured and an address-space limit, and pushes events and the output back over
-NATS with the SDK's own PlatformClient transport methods.
+1. gets its own scratch directory as working directory, ``HOME`` and ``TMPDIR``;
+2. gets a scrubbed environment: the execution's runtime variables and little else (no NATS password,
+   nothing naming the platform's data directory);
+3. is confined (:mod:`flow_local.runtime.sandbox`: Landlock, no capabilities, no new privileges) and
+   gets the job's address-space limit;
+4. runs the code block or agent, writing events and then its result as JSON lines on the protocol
+   stream (the worker's original stdout; fd 1 is pointed at stderr so stray prints cannot corrupt it).
+
+After the child exits the worker removes the scratch directory and writes ``{"kind": "done"}`` with the
+exit code. A fresh child per execution means nothing one tenant's code leaves behind (threads, patched
+modules, files) is there for the next. The runner, not the worker, talks to NATS, and it stamps every
+line with the execution it handed over, so a child can only speak for its own execution.
 """
 
 from __future__ import annotations
@@ -19,45 +25,43 @@ import io
 import json
 import os
 import resource
+import select
+import shutil
+import signal
 import sys
-import threading
+import tempfile
+from pathlib import Path
 from typing import IO, Any
 
-import nats
-from nats.aio.client import Client as NatsClient
-from nats.js.client import JetStreamContext
+import httpx
 
+import flow_sdk
+from flow_local.runtime import sandbox
+from flow_local.runtime.agent import run_isolated_agent
 from flow_local.runtime.code_block import CodeBlockError, run_code_block
-from flow_local.runtime.inputs import StoredInput, read_input, remove_input
-from flow_sdk.platform_client import PlatformClient
+from flow_sdk.runtime_contract import RUNTIME_VARIABLES
 
-RUNTIME_VARIABLES = (
-    "ORG_ID",
-    "WORKSPACE_ID",
-    "AUTH_TOKEN",
-    "PLATFORM_API_URL",
-    "GATEWAY_URL",
-    "SERVICE_ID",
-    "EXECUTION_ID",
-    "JOB_ID",
-    "REQUEST_ID",
-    "RING_ID",
-    "PARENT_BILLING_TXN_ID",
-    "LIFECYCLE_EVENT",
-    "NATS_URL",
-)
 MAX_CAPTURE_CHARS = 1_000_000
+RELAY_POLL_SECONDS = 0.2
+KILL_ROUNDS = 20
 MEGABYTE = 1024 * 1024
+PRELOADED = (flow_sdk, httpx)
+WRITABLE_ENV = "FLOW_LOCAL_RUNNER_WRITABLE"
+"""Extra directories user code may write, separated by ``os.pathsep`` (a shared volume; empty by default)."""
 
 
-def apply_environment(env: dict[str, str]) -> None:
-    """Replace the runtime variables of this process with those of one execution."""
-    for name in RUNTIME_VARIABLES:
-        value = env.get(name)
-        if value:
-            os.environ[name] = str(value)
-        elif name != "NATS_URL":
-            os.environ.pop(name, None)
+def extra_writable() -> list[Path]:
+    """The directories of ``FLOW_LOCAL_RUNNER_WRITABLE`` that exist."""
+    value = os.environ.get(WRITABLE_ENV, "")
+    return [Path(part) for part in value.split(os.pathsep) if part and Path(part).is_dir()]
+
+
+def job_environment(env: dict[str, str], scratch: Path) -> dict[str, str]:
+    """The whole environment of a child: a few base variables, the scratch paths and the runtime variables."""
+    result = {name: os.environ[name] for name in sandbox.BASE_ENVIRONMENT if name in os.environ}
+    result.update({"HOME": str(scratch), "TMPDIR": str(scratch), "PYTHONUNBUFFERED": "1"})
+    result.update({name: str(env[name]) for name in RUNTIME_VARIABLES if env.get(name)})
+    return result
 
 
 def _address_space_bytes() -> int:
@@ -67,21 +71,15 @@ def _address_space_bytes() -> int:
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 
-@contextlib.contextmanager
-def memory_limit(memory_mb: int | None) -> Any:
-    """Limit the address space to the current size plus ``memory_mb`` while the block runs (RLIMIT_AS)."""
+def limit_memory(memory_mb: int | None) -> None:
+    """Limit the address space to the current size plus ``memory_mb`` (RLIMIT_AS), for good."""
     if not memory_mb:
-        yield
         return
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = _address_space_bytes() + int(memory_mb) * MEGABYTE
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 class _Capture(io.StringIO):
@@ -93,139 +91,61 @@ class _Capture(io.StringIO):
         return len(text)
 
 
-class Worker:
-    """Runs jobs handed over by a runner, keeping its NATS connection warm between them.
+class Child:
+    """The forked child running one job, writing its lines on the protocol stream."""
 
-    Attributes:
-        nats_url: The NATS server of this worker's runner (``NATS_URL`` at start). It replaces the one in
-            a job's variables: a job queued before a platform restart may name a server that is gone.
-    """
+    def __init__(self, protocol: IO[str], job: dict[str, Any], message: dict[str, Any]) -> None:
+        self.protocol = protocol
+        self.job = job
+        self.message = message
 
-    def __init__(self, nats_url: str | None = None) -> None:
-        self.nats_url = nats_url or os.environ["NATS_URL"]
-        self._client: PlatformClient | None = None
-        self._nc: NatsClient | None = None
+    def write(self, line: dict[str, Any]) -> None:
+        """Write one protocol line."""
+        self.protocol.write(json.dumps(line, default=str) + "\n")
+        self.protocol.flush()
 
-    async def jetstream(self) -> JetStreamContext:
-        """This worker's own warm JetStream connection (for reading inputs)."""
-        if self._nc is None or self._nc.is_closed:
-            self._nc = await nats.connect(self.nats_url, max_reconnect_attempts=-1)
-        return self._nc.jetstream()
+    async def emit(self, event_type: str, data: dict[str, Any]) -> None:
+        """Send one event of the execution to the runner."""
+        self.write({"kind": "event", "event_type": event_type, "event_data": data})
 
-    def client(self, env: dict[str, str]) -> PlatformClient:
-        """The PlatformClient whose NATS methods carry input, events, status and output."""
-        if self._client is None:
-            self._client = PlatformClient(
-                base_url=env.get("PLATFORM_API_URL") or "http://127.0.0.1",
-                auth_token=env.get("AUTH_TOKEN") or "-",
-            )
-        elif env.get("AUTH_TOKEN"):
-            self._client.auth_token = env["AUTH_TOKEN"]
-        return self._client
-
-    async def run(self, job: dict[str, Any]) -> dict[str, Any]:
-        """Run one job end to end and return the reply for the runner."""
-        execution_id = str(job["execution_id"])
-        deployment_id = job.get("deployment_id")
-        env = {k: str(v) for k, v in (job.get("env") or {}).items() if v is not None}
-        env["NATS_URL"] = self.nats_url
-        apply_environment(env)
-        client = self.client(env)
-        js = await self.jetstream()
-        _, stored = await asyncio.gather(
-            client.publish_execution_status(execution_id, "running"),
-            read_input(js, execution_id, deployment_id),
-        )
-        message = await self._take_input(client, js, stored, deployment_id, execution_id)
+    async def run(self) -> None:
+        """Run the job with captured output and send the events and the result."""
         stdout, stderr = _Capture(), _Capture()
-        recycle = False
         result: dict[str, Any] = {}
         error: dict[str, Any] | None = None
         try:
-            with (
-                contextlib.redirect_stdout(stdout),
-                contextlib.redirect_stderr(stderr),
-                memory_limit(job.get("memory_mb")),
-            ):
-                result = await self._execute(job, message)
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                result = await self._execute()
         except CodeBlockError as exc:
             error = exc.as_dict()
-            recycle = exc.error_type == "MemoryError"
         except MemoryError:
-            error, recycle = {"message": "the execution ran out of memory", "type": "MemoryError"}, True
+            error = {"message": "the execution ran out of memory", "type": "MemoryError"}
         except Exception as exc:
             error = CodeBlockError(type(exc).__name__, str(exc)).as_dict()
-        await self._report(
-            client, deployment_id, execution_id, stdout.getvalue(), stderr.getvalue(), result, error
-        )
-        return {
-            "execution_id": execution_id,
-            "status": "failed" if error else "completed",
-            "recycle": recycle,
-        }
+        for stream, text in (("stdout", stdout.getvalue()), ("stderr", stderr.getvalue())):
+            if text:
+                await self.emit("message", {"stream": stream, "text": text})
+        if error is not None:
+            await self.emit("error", error)
+        self.write({"kind": "result", **result, "error": error})
 
-    @staticmethod
-    async def _take_input(
-        client: PlatformClient,
-        js: JetStreamContext,
-        stored: StoredInput | None,
-        deployment_id: str | None,
-        execution_id: str,
-    ) -> dict[str, Any]:
-        """Remove the stored input from the work queue, or wait for it with the SDK's fetch when absent."""
-        if stored is None:
-            return await client.fetch_execution_input(deployment_id, execution_id)
-        await remove_input(js, execution_id, stored.seq)
-        return stored.message
-
-    async def _execute(self, job: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
-        spec = job.get("spec") or {}
-        inputs = message.get("input_data") or {}
-        if job.get("component_type") == "agent":
-            from flow_local.runtime.agent import run_isolated_agent
-
-            return await run_isolated_agent(self.client({}), job, spec, inputs, message)
+    async def _execute(self) -> dict[str, Any]:
+        spec = self.job.get("spec") or {}
+        inputs = self.message.get("input_data") or {}
+        if self.job.get("component_type") == "agent":
+            return await run_isolated_agent(self.emit, spec, inputs)
         output = await run_code_block(
             str(spec.get("source", "")),
             inputs,
-            lambda: _bound_flow(job),
+            lambda: _bound_flow(self.job),
             str(spec.get("entrypoint") or "main"),
         )
         return {"output": output}
 
-    @staticmethod
-    async def _report(
-        client: PlatformClient,
-        deployment_id: str | None,
-        execution_id: str,
-        stdout: str,
-        stderr: str,
-        result: dict[str, Any],
-        error: dict[str, Any] | None,
-    ) -> None:
-        for stream, text in (("stdout", stdout), ("stderr", stderr)):
-            if text:
-                await client.push_execution_event(
-                    deployment_id, execution_id, "message", {"stream": stream, "text": text}
-                )
-        if error is not None:
-            await client.push_execution_event(deployment_id, execution_id, "error", error)
-            await client.push_execution_output(deployment_id, execution_id, None, error=error["message"])
-            return
-        await client.push_execution_output(
-            deployment_id,
-            execution_id,
-            result.get("output"),
-            usage=result.get("usage"),
-            messages=result.get("messages"),
-        )
-
 
 def _bound_flow(job: dict[str, Any]) -> Any:
     """A ``FlowSDK()`` from the runtime variables, bound to the code block's request context."""
-    from flow_sdk import FlowSDK
-
-    flow = FlowSDK()
+    flow = flow_sdk.FlowSDK()
     flow.bind_request_context(
         auth={
             "subject_id": f"execution:{job['execution_id']}",
@@ -240,6 +160,107 @@ def _bound_flow(job: dict[str, Any]) -> Any:
     return flow
 
 
+def run_child(pipe: int, request: dict[str, Any], scratch: Path) -> None:
+    """In the forked child: die with the worker, confine, then run the job; never returns."""
+    code = 0
+    try:
+        sandbox.die_with_parent()
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        job = dict(request["job"])
+        writable = [scratch, *extra_writable()]
+        os.chdir(scratch)
+        os.environ.clear()
+        os.environ.update(job_environment(job.get("env") or {}, scratch))
+        if not sandbox.confine(writable):
+            sandbox.warn_unconfined()
+        limit_memory(job.get("memory_mb"))
+        protocol = os.fdopen(pipe, "w")
+        asyncio.run(Child(protocol, job, dict(request.get("input") or {})).run())
+    except BaseException as exc:
+        code = 1
+        with contextlib.suppress(Exception):
+            print(f"worker child failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+    finally:
+        os._exit(code)
+
+
+def _relay(pipe: int, protocol: IO[str], pid: int) -> int:
+    """Copy the child's lines to the protocol stream until the child exits; return its exit code."""
+    pending = b""
+    status: int | None = None
+    while status is None:
+        readable, _, _ = select.select([pipe], [], [], RELAY_POLL_SECONDS)
+        if readable:
+            chunk = os.read(pipe, 65536)
+            if chunk:
+                pending = _forward(pending + chunk, protocol)
+                continue
+        done, raw = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status = raw
+    _kill_descendants()
+    os.set_blocking(pipe, False)
+    with contextlib.suppress(BlockingIOError, OSError):
+        while chunk := os.read(pipe, 65536):
+            pending = _forward(pending + chunk, protocol)
+    os.close(pipe)
+    return os.waitstatus_to_exitcode(status)
+
+
+def _forward(data: bytes, protocol: IO[str]) -> bytes:
+    """Write the complete lines of ``data``; return the incomplete rest."""
+    *lines, rest = data.split(b"\n")
+    for line in lines:
+        if line.strip():
+            protocol.write(line.decode(errors="replace") + "\n")
+    protocol.flush()
+    return rest
+
+
+def _kill_descendants() -> None:
+    """Kill whatever a child left behind: orphans come to this worker (a subreaper), round after round."""
+    me = os.getpid()
+    for _round in range(KILL_ROUNDS):
+        found = [pid for pid, parent in _processes() if parent == me]
+        if not found:
+            return
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in found:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _processes() -> list[tuple[int, int]]:
+    """Every (pid, parent pid) visible in ``/proc``."""
+    found: list[tuple[int, int]] = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                found.append((int(entry.name), int(fields[1])))
+    return found
+
+
+def handle(protocol: IO[str], request: dict[str, Any], scratch_root: Path) -> None:
+    """In the worker: fork a child for one job, relay its lines, clean up and report ``done``."""
+    scratch = Path(tempfile.mkdtemp(prefix="exec-", dir=scratch_root))
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        os.close(protocol.fileno())
+        run_child(write_end, request, scratch)
+    os.close(write_end)
+    exit_code = _relay(read_end, protocol, pid)
+    shutil.rmtree(scratch, ignore_errors=True)
+    protocol.write(json.dumps({"kind": "done", "exit_code": exit_code}) + "\n")
+    protocol.flush()
+
+
 def _protocol_stream() -> IO[str]:
     """Keep the real stdout for the protocol and send fd 1 to stderr."""
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
@@ -247,34 +268,21 @@ def _protocol_stream() -> IO[str]:
     return protocol
 
 
-def _read_jobs(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[dict[str, Any]]) -> None:
-    """Thread: read job lines from stdin; exit the process when the runner closes it."""
-    for line in sys.stdin:
-        if line.strip():
-            loop.call_soon_threadsafe(queue.put_nowait, json.loads(line))
-    os._exit(0)
-
-
-async def serve() -> None:
-    """Announce readiness, then run jobs one at a time until stdin closes."""
+def serve() -> None:
+    """Announce readiness, then run jobs one at a time until stdin closes (its runner is gone)."""
+    sandbox.die_with_parent()
+    with contextlib.suppress(OSError):
+        sandbox.become_subreaper()
     protocol = _protocol_stream()
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    threading.Thread(target=_read_jobs, args=(asyncio.get_running_loop(), queue), daemon=True).start()
-    worker = Worker()
-    protocol.write(json.dumps({"ready": os.getpid()}) + "\n")
-    while True:
-        job = await queue.get()
-        try:
-            reply = await worker.run(job)
-        except Exception as exc:
-            reply = {
-                "execution_id": job.get("execution_id"),
-                "status": "failed",
-                "recycle": True,
-                "error": str(exc),
-            }
-        protocol.write(json.dumps(reply) + "\n")
+    scratch_root = Path(tempfile.mkdtemp(prefix="flow-worker-"))
+    try:
+        protocol.write(json.dumps({"ready": os.getpid(), "confined": sandbox.landlock_abi() > 0}) + "\n")
+        for line in sys.stdin:
+            if line.strip():
+                handle(protocol, json.loads(line), scratch_root)
+    finally:
+        shutil.rmtree(scratch_root, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    asyncio.run(serve())
+    serve()

@@ -1,14 +1,23 @@
-"""The runner's handle on one warm worker child process (spawn, hand a job, await the reply, kill)."""
+"""The runner's handle on one warm worker process: spawn it, hand a job, relay its lines, kill it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from flow_local.runtime.sandbox import BASE_ENVIRONMENT
+from flow_local.runtime.worker import WRITABLE_ENV
+
 WORKER_MODULE = "flow_local.runtime.worker"
+PROTOCOL_LINE_LIMIT = 64 * 1024 * 1024
+
+OnEvent = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
 class WorkerDied(Exception):
@@ -19,13 +28,23 @@ class WorkerDied(Exception):
         self.returncode = returncode
 
 
-class WorkerProcess:
-    """One ``python -m flow_local.runtime.worker`` child, talking JSON lines over its stdin/stdout."""
+def worker_environment() -> dict[str, str]:
+    """The worker's environment: base variables only (never the runner's NATS credentials)."""
+    env = {name: os.environ[name] for name in BASE_ENVIRONMENT if name in os.environ}
+    for name in ("HOME", "PYTHONPATH", "TMPDIR", WRITABLE_ENV):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
 
-    def __init__(self, nats_url: str) -> None:
-        self.nats_url = nats_url
+
+class WorkerProcess:
+    """One ``python -m flow_local.runtime.worker`` child (its own process group), JSON lines over pipes."""
+
+    def __init__(self) -> None:
         self.process: asyncio.subprocess.Process | None = None
         self.execution_id: str | None = None
+        self.confined = False
 
     @property
     def pid(self) -> int | None:
@@ -34,46 +53,64 @@ class WorkerProcess:
 
     async def start(self, ready_timeout: float = 60.0) -> None:
         """Spawn the worker and wait for its ready line."""
-        env = {**os.environ, "NATS_URL": self.nats_url, "PYTHONUNBUFFERED": "1"}
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             WORKER_MODULE,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            env=env,
-            limit=16 * 1024 * 1024,
+            env=worker_environment(),
+            start_new_session=True,
+            limit=PROTOCOL_LINE_LIMIT,
         )
-        await asyncio.wait_for(self._read_line(), ready_timeout)
+        ready = await asyncio.wait_for(self._read_line(), ready_timeout)
+        self.confined = bool(ready.get("confined"))
 
     async def _read_line(self) -> dict[str, Any]:
         assert self.process is not None and self.process.stdout is not None
         line = await self.process.stdout.readline()
         if not line:
             raise WorkerDied(await self.process.wait())
-        return json.loads(line)  # type: ignore[no-any-return]
+        decoded = json.loads(line)
+        return decoded if isinstance(decoded, dict) else {}
 
-    async def run(self, job: dict[str, Any]) -> dict[str, Any]:
-        """Hand a job over and wait for the worker's reply.
+    async def run(
+        self, job: dict[str, Any], message: dict[str, Any], on_event: OnEvent
+    ) -> tuple[dict[str, Any] | None, int]:
+        """Hand a job and its input over; relay events until the worker reports the child's end.
+
+        Returns:
+            The child's result line (None when it died without one) and the child's exit code.
 
         Raises:
-            WorkerDied: The worker exited (killed, out of memory, crashed) before answering.
+            WorkerDied: The worker exited (killed, crashed) before reporting the end.
         """
         assert self.process is not None and self.process.stdin is not None
         self.execution_id = str(job["execution_id"])
+        result: dict[str, Any] | None = None
         try:
-            self.process.stdin.write((json.dumps(job) + "\n").encode())
+            self.process.stdin.write((json.dumps({"job": job, "input": message}) + "\n").encode())
             await self.process.stdin.drain()
-            return await self._read_line()
+            while True:
+                line = await self._read_line()
+                kind = line.get("kind")
+                if kind == "event":
+                    data = line.get("event_data")
+                    await on_event(str(line.get("event_type")), data if isinstance(data, dict) else {})
+                elif kind == "result":
+                    result = line
+                elif kind == "done":
+                    return result, int(line.get("exit_code") or 0)
         except (BrokenPipeError, ConnectionResetError) as exc:
             raise WorkerDied(await self.process.wait()) from exc
         finally:
             self.execution_id = None
 
     def kill(self) -> None:
-        """Kill the process at once (SIGKILL)."""
+        """Kill the worker and everything in its process group at once (SIGKILL)."""
         if self.process is not None and self.process.returncode is None:
-            self.process.kill()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
 
     async def stop(self) -> None:
         """Close stdin (the worker exits) and reap it, killing it after 2 s."""

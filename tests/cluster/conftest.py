@@ -35,7 +35,7 @@ def postgres(engines_dir: Path) -> Iterator[PostgresEngine]:
     try:
         yield engine
     finally:
-        engine.stop()
+        engine.close()
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +46,7 @@ def seaweed(engines_dir: Path) -> Iterator[SeaweedEngine]:
     try:
         yield engine
     finally:
-        engine.stop()
+        engine.close()
 
 
 @pytest.fixture(scope="session")
@@ -57,4 +57,4 @@ def nats_cluster(engines_dir: Path) -> Iterator[NatsCluster]:
     try:
         yield engine
     finally:
-        engine.stop()
+        engine.close()

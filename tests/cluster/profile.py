@@ -37,8 +37,8 @@ def profile_engines(
         yield postgres, seaweed
     finally:
         if seaweed is not None:
-            seaweed.stop()
-        postgres.stop()
+            seaweed.close()
+        postgres.close()
 
 
 @pytest.fixture(scope="module", autouse=True)

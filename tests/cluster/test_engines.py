@@ -24,7 +24,7 @@ def test_postgres_has_pgvector_and_stops_cleanly(tmp_path: Path) -> None:
         assert version is not None and int(version[0]) >= 180000
         assert vector is not None and vector[0] == 1.0
     finally:
-        engine.stop()
+        engine.close()
     assert all(process.poll() is not None for process in processes)
 
 
@@ -41,7 +41,7 @@ def test_postgres_keeps_committed_data_across_a_crash(tmp_path: Path) -> None:
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT v FROM t").fetchall() == [("committed",)]
     finally:
-        engine.stop()
+        engine.close()
 
 
 def test_seaweed_serves_s3_and_stops_cleanly(tmp_path: Path) -> None:

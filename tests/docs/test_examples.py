@@ -26,6 +26,7 @@ EXPECTED = {
     "agents.py": 'The tool returned: {"sum": 5}',
     "audit.py": "two audit entries written for doc-1",
     "cli_client.py": "{'shout': 'HELLO'}",
+    "client_options.py": "same execution: True",
     "code_blocks.py": "completed {'words': 3} 'counting\\n'",
     "code_blocks_cancel_and_failures.py": "failed: ZeroDivisionError: division by zero",
     "configuration.py": "verified: True",
@@ -49,6 +50,7 @@ EXPECTED = {
     "service_tokens.py": "'token_type': 'service_token', 'tenant_id': 't-123'",
     "services.py": "endpoints: ['/reports', '/summarize', '/whoami']",
     "services_chain.py": "own token: {'subject_id': 'service:frontdoor-",
+    "sync_client.py": "You said: hello from sync code",
     "workflows.py": "output: {'words': 6}",
 }
 EXAMPLE_FILES = sorted(path.name for path in EXAMPLES.glob("*.py"))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +15,15 @@ from flow_local.harness import LocalPlatform
 from flow_sdk import FlowSDK
 
 WORKERS = "3"
+SHARED_DIR = Path(tempfile.mkdtemp(prefix="flow-exec-tests-"))
+"""A directory the tests' code blocks may write (``FLOW_LOCAL_RUNNER_WRITABLE``): their side channel."""
+os.environ["FLOW_LOCAL_RUNNER_WRITABLE"] = str(SHARED_DIR)
+
+
+@pytest.fixture
+def side_dir() -> Path:
+    """A fresh directory that code blocks run by the test platforms may write into."""
+    return Path(tempfile.mkdtemp(dir=SHARED_DIR))
 
 
 def start_platform(**kwargs: Any) -> LocalPlatform:

@@ -22,16 +22,13 @@ SEED_SOURCE = """
 def main(url: str = "", text: str = "", data: str = "") -> dict:
     return {"url": url, "text": text, "data": data, "words": len(text.split())}
 """
-PUSH_EVENTS = """
-import os
-from flow_sdk import PlatformClient
+PRINTS = """
+import sys
 
-async def main(count: int) -> int:
-    client = PlatformClient()
-    for index in range(count):
-        await client.push_execution_event(None, os.environ["EXECUTION_ID"], "chunk", {"index": index})
-    await client.close()
-    return count
+def main(count: int) -> int:
+    print("out")
+    print("err", file=sys.stderr)
+    raise ValueError(count)
 """
 
 
@@ -124,10 +121,10 @@ async def test_missing_parameter_and_non_json_result_fail_clearly(lp: LocalPlatf
         await flow.code_blocks.run(code_block_id="cb-needs-x", input_parameters={"x": 1}, ring_id=lp.ring_id)
 
 
-async def test_timeout_kills_the_process(lp: LocalPlatform, flow: FlowSDK, tmp_path: Path) -> None:
+async def test_timeout_kills_the_process(lp: LocalPlatform, flow: FlowSDK, side_dir: Path) -> None:
     source = "import os, time\n\ndef main(pidfile: str):\n    open(pidfile, 'w').write(str(os.getpid()))\n    time.sleep(30)\n"
     create_component(lp, "code_block", "cb-sleeps", {"source": source})
-    pidfile = tmp_path / "pid"
+    pidfile = side_dir / "pid"
     handle = await flow.code_blocks.submit(
         code_block_id="cb-sleeps",
         input_parameters={"pidfile": str(pidfile)},
@@ -140,10 +137,10 @@ async def test_timeout_kills_the_process(lp: LocalPlatform, flow: FlowSDK, tmp_p
     await _assert_process_gone(int(pidfile.read_text()))
 
 
-async def test_cancel_running_stops_the_worker(lp: LocalPlatform, flow: FlowSDK, tmp_path: Path) -> None:
+async def test_cancel_running_stops_the_worker(lp: LocalPlatform, flow: FlowSDK, side_dir: Path) -> None:
     source = "import os, time\n\ndef main(pidfile: str):\n    open(pidfile, 'w').write(str(os.getpid()))\n    time.sleep(30)\n"
     create_component(lp, "code_block", "cb-sleeps", {"source": source})
-    pidfile = tmp_path / "pid"
+    pidfile = side_dir / "pid"
     handle = await flow.code_blocks.submit(
         code_block_id="cb-sleeps", input_parameters={"pidfile": str(pidfile)}, ring_id=lp.ring_id
     )
@@ -156,7 +153,7 @@ async def test_cancel_running_stops_the_worker(lp: LocalPlatform, flow: FlowSDK,
         await flow.code_blocks.await_result(handle["execution_id"], timeout_seconds=5)
 
 
-async def test_cancel_pending_never_runs(lp: LocalPlatform, flow: FlowSDK, tmp_path: Path) -> None:
+async def test_cancel_pending_never_runs(lp: LocalPlatform, flow: FlowSDK, side_dir: Path) -> None:
     blocker = "import time\n\ndef main():\n    time.sleep(30)\n"
     marker = "def main(path: str):\n    open(path, 'w').write('ran')\n"
     create_component(lp, "code_block", "cb-blocker", {"source": blocker})
@@ -167,7 +164,7 @@ async def test_cancel_pending_never_runs(lp: LocalPlatform, flow: FlowSDK, tmp_p
     ]
     for handle in blockers:
         await _wait_for_status(flow, handle["execution_id"], "running")
-    path = tmp_path / "ran"
+    path = side_dir / "ran"
     pending = await flow.code_blocks.submit(
         code_block_id="cb-marker", input_parameters={"path": str(path)}, ring_id=lp.ring_id
     )
@@ -214,18 +211,20 @@ async def test_runtime_variables_and_billing_chain(lp: LocalPlatform, flow: Flow
 
 async def test_code_block_uses_flow_sdk_without_arguments(lp: LocalPlatform, flow: FlowSDK) -> None:
     source = """
+import os
 from flow_sdk import FlowSDK
 
 async def main(name: str) -> dict:
     flow = FlowSDK()
+    folder = f"workspaces/{os.environ['WORKSPACE_ID']}/greetings"
     token = flow.bind_request_context(service={"component_id": "cb-sdk"})
     try:
         await flow.state.set("greeted", name)
         greeted = await flow.state.get("greeted")
     finally:
         flow.reset_request_context(token)
-    await flow.storage.upload(key=f"greetings/{name}.txt", data=f"hello {name}".encode(), content_type="text/plain")
-    stored = (await flow.storage.download(f"greetings/{name}.txt")).decode()
+    await flow.storage.upload(key=f"{folder}/{name}.txt", data=f"hello {name}".encode(), content_type="text/plain")
+    stored = (await flow.storage.download(f"{folder}/{name}.txt")).decode()
     reply = await flow.gateway.chat_completion(model="offline/echo", messages=[{"role": "user", "content": name}])
     await flow.close()
     return {"greeted": greeted, "stored": stored, "reply": reply["choices"][0]["message"]["content"]}
@@ -256,13 +255,19 @@ async def test_flow_parameter_and_memory_limit(lp: LocalPlatform, flow: FlowSDK)
 
 
 async def test_events_follow_live(lp: LocalPlatform, flow: FlowSDK) -> None:
-    create_component(lp, "code_block", "cb-events", {"source": PUSH_EVENTS})
-    result = await flow.code_blocks.run(
+    create_component(lp, "code_block", "cb-events", {"source": PRINTS})
+    handle = await flow.code_blocks.submit(
         code_block_id="cb-events", input_parameters={"count": 3}, ring_id=lp.ring_id
     )
+    result = await flow._platform().get_execution_result(handle["execution_id"], wait_seconds=30)
+    assert result["status"] == "failed"
     with api(lp) as client:
         events = client.get(f"/executions/{result['execution_id']}/events").json()
-        assert [e["data"]["index"] for e in events if e["event_type"] == "chunk"] == [0, 1, 2]
+        assert [(e["event_type"], e["data"].get("stream")) for e in events] == [
+            ("message", "stdout"),
+            ("message", "stderr"),
+            ("error", None),
+        ]
         later = client.get(
             f"/executions/{result['execution_id']}/events", params={"after_seq": events[1]["seq"]}
         ).json()

@@ -1,4 +1,4 @@
-"""Many executions at once, and the worker's direct read of inputs (no per-execution consumer)."""
+"""Many executions at once, and the runner's direct read of inputs (no per-execution consumer)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from nats.js.client import JetStreamContext
 
 from flow_local.harness import LocalPlatform
 from flow_local.runtime.inputs import read_input, remove_input
-from flow_local.runtime.nats_server import NatsServer, free_port
-from flow_local.runtime.streams import INPUT_STREAM, ensure_streams, input_subject
-from flow_local.runtime.worker import RUNTIME_VARIABLES, Worker
+from flow_local.runtime.nats_server import PLATFORM_USER, RUNNER_USER, NatsServer
+from flow_local.runtime.runner import Runner
+from flow_local.runtime.streams import ensure_runner_consumer, ensure_streams
 from flow_sdk import FlowSDK
+from flow_sdk.runtime_contract import INPUT_STREAM, dispatch_subject, input_subject
 
 from .conftest import create_component
 
@@ -37,9 +38,10 @@ async def server(tmp_path: Path) -> AsyncIterator[NatsServer]:
 @pytest.fixture
 async def js(server: NatsServer) -> AsyncIterator[JetStreamContext]:
     """A JetStream context on ``server``, the streams created."""
-    client = await nats.connect(server.url)
+    client = await nats.connect(server.user_url(PLATFORM_USER))
     jetstream = client.jetstream()
     await ensure_streams(jetstream)
+    await ensure_runner_consumer(jetstream)
     try:
         yield jetstream
     finally:
@@ -62,7 +64,7 @@ async def test_a_burst_keeps_each_output_and_stdout_with_its_execution(
 async def test_the_input_leaves_the_queue_without_a_consumer(lp: LocalPlatform, flow: FlowSDK) -> None:
     create_component(lp, "code_block", "cb-echo", {"source": ECHO})
     assert lp.platform is not None
-    client = await nats.connect(lp.platform.extras["nats_url"])
+    client = await nats.connect(lp.platform.extras["platform_nats_url"])
     try:
         js = client.jetstream()
         handle = await flow.code_blocks.submit(code_block_id="cb-echo", input_parameters={"x": 4})
@@ -88,31 +90,28 @@ async def test_remove_input_keeps_a_newer_input_of_the_same_execution(js: JetStr
     assert await read_input(js, "ex-retry", None) is None
 
 
-async def test_worker_waits_for_an_input_published_after_the_job(
-    server: NatsServer, js: JetStreamContext, monkeypatch: pytest.MonkeyPatch
+async def test_runner_waits_for_an_input_published_after_the_job(
+    server: NatsServer, js: JetStreamContext
 ) -> None:
-    """The fallback path: no input stored when the job arrives, so the worker waits for it (SDK fetch).
-
-    The job names a NATS server that is gone (queued before a restart that moved it): the worker keeps
-    to its runner's server.
-    """
-    for name in RUNTIME_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NATS_URL", server.url)
+    """The fallback path: no input stored when the runner takes the job, so it waits for it (SDK fetch)."""
     job = {
         "execution_id": "ex-late",
         "component_type": "code_block",
+        "component_id": "cb-echo",
         "spec": {"source": ECHO},
-        "env": {"NATS_URL": f"nats://127.0.0.1:{free_port()}", "EXECUTION_ID": "ex-late"},
+        "env": {"EXECUTION_ID": "ex-late"},
+        "timeout_seconds": 30,
+        "attempt": 1,
     }
     outputs = await js.pull_subscribe("exec.output.ex-late", stream="EXEC_OUTPUT")
-    worker = Worker()
-    running = asyncio.create_task(worker.run(job))
-    await asyncio.sleep(0.3)
-    assert not running.done()
-    await js.publish(input_subject("ex-late"), json.dumps({"input_data": {"x": 5}}).encode())
-    reply = await asyncio.wait_for(running, 30)
-    assert reply == {"execution_id": "ex-late", "status": "completed", "recycle": False}
-    message = (await outputs.fetch(1, timeout=5))[0]
+    runner = Runner(server.user_url(RUNNER_USER), size=1)
+    await runner.start()
+    try:
+        await js.publish(dispatch_subject("ex-late"), json.dumps(job).encode())
+        await asyncio.sleep(1.0)
+        await js.publish(input_subject("ex-late"), json.dumps({"input_data": {"x": 5}}).encode())
+        message = (await outputs.fetch(1, timeout=30))[0]
+    finally:
+        await runner.stop()
     assert json.loads(message.data)["output"] == {"x": 5, "double": 10}
     assert await read_input(js, "ex-late", None) is None

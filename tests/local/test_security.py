@@ -107,12 +107,32 @@ def test_service_token_is_refused_by_the_platform_api(local: LocalPlatform, clie
     assert claims.claims == {"role": "reader"} and claims.token_type == "service_token"
 
 
-def test_runtime_tokens_cannot_write_secrets(local: LocalPlatform, ws_path: str) -> None:
+def test_runtime_tokens_cannot_write_secrets(
+    local: LocalPlatform, client: httpx.Client, ws_path: str
+) -> None:
     assert local.platform is not None
+    sleeper = {
+        "id": "cb-sleeper",
+        "name": "sleeper",
+        "spec": {"source": "import time\n\ndef main():\n    time.sleep(60)\n"},
+    }
+    assert client.post(f"{ws_path}/components/code_block", json=sleeper).status_code == 201
+    submitted = client.post(
+        f"{ws_path}/executions",
+        json={
+            "component_type": "code_block",
+            "component_id": "cb-sleeper",
+            "input": {},
+            "ring_id": local.ring_id,
+        },
+    ).json()
     token = local.platform.tokens.mint_execution_token(
-        org_id=local.org_id, workspace_id=local.workspace_id, execution_id="e1"
+        org_id=local.org_id, workspace_id=local.workspace_id, execution_id=submitted["execution_id"]
     )
-    with httpx.Client(base_url=local.url, headers={"Authorization": f"Bearer {token}"}) as c:
-        assert c.put(f"{ws_path}/secrets/X", json={"value": "v"}).status_code == 403
-        assert c.delete(f"{ws_path}/secrets/X").status_code == 403
-        assert c.get(f"{ws_path}/secrets/NOPE").status_code == 404
+    try:
+        with httpx.Client(base_url=local.url, headers={"Authorization": f"Bearer {token}"}) as c:
+            assert c.put(f"{ws_path}/secrets/X", json={"value": "v"}).status_code == 403
+            assert c.delete(f"{ws_path}/secrets/X").status_code == 403
+            assert c.get(f"{ws_path}/secrets/NOPE").status_code == 404
+    finally:
+        client.post(f"{ws_path}/executions/{submitted['execution_id']}/cancel")

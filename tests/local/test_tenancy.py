@@ -54,7 +54,12 @@ def _writes(t: dict[str, str]) -> list[tuple[str, str, dict[str, Any] | bytes, s
         ("PUT", f"{ws}/state/comp/keys/k", {"value": 1}, f"{ws}/state/comp/keys/k"),
         ("PUT", f"{ws}/secrets/S", {"value": "v"}, f"{ws}/secrets/S"),
         ("POST", f"{ws}/datasets", {"id": "ds"}, f"{ws}/datasets/ds"),
-        ("PUT", f"{org}/storage/objects/a/b.txt", b"data", f"{org}/storage/objects/a/b.txt"),
+        (
+            "PUT",
+            f"{org}/storage/objects/workspaces/{t['workspace_id']}/a.txt",
+            b"data",
+            f"{org}/storage/objects/workspaces/{t['workspace_id']}/a.txt",
+        ),
     ]
     return items
 
@@ -90,10 +95,7 @@ def test_every_token_is_denied_the_others_data(local: LocalPlatform, tenants: li
             for owner in tenants:
                 if owner is reader:
                     continue
-                same_org = owner["org_id"] == reader["org_id"]
                 for _, _, _, read in _writes(owner):
-                    if same_org and "/storage/" in read:
-                        continue  # storage is per organization: shared by its workspaces
                     status = c.get(read).status_code
                     assert status in (403, 404), (read, status)
                     denied += 1

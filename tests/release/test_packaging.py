@@ -11,6 +11,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 import flow_sdk
 from flow_sdk._metadata import DISTRIBUTION
 
@@ -77,9 +79,10 @@ def test_every_core_dependency_is_imported_by_the_sdk() -> None:
         assert module in imported, f"{requirement} is declared but nothing in {CORE_SOURCES} imports {module}"
 
 
-def test_every_local_extra_dependency_is_imported_by_the_local_platform() -> None:
+@pytest.mark.parametrize("extra", ["local", "cluster"])
+def test_every_platform_extra_dependency_is_used_by_the_local_platform(extra: str) -> None:
     imported = _imported_top_level_modules("flow_local", "generated/flow_server_models")
-    for requirement in PROJECT["optional-dependencies"]["local"]:
+    for requirement in PROJECT["optional-dependencies"][extra]:
         name = _requirement_name(requirement)
         if name == DISTRIBUTION:
             continue
@@ -90,7 +93,7 @@ def test_every_local_extra_dependency_is_imported_by_the_local_platform() -> Non
             continue
         module = IMPORT_NAME.get(name, name.replace("-", "_"))
         assert module in imported, (
-            f"{requirement} is in the local extra but flow_local never imports {module}"
+            f"{requirement} is in the {extra} extra but flow_local never imports {module}"
         )
 
 
@@ -154,3 +157,82 @@ def test_no_install_hint_names_the_index_project_that_is_not_ours() -> None:
     ]
     offenders += [name for name in ("README.md",) if any(text in (ROOT / name).read_text() for text in stale)]
     assert offenders == []
+
+
+# Calls and modules that do not exist on Windows (os.fchmod only since Python 3.13 there).
+POSIX_ONLY_OS_CALLS = {"fchmod", "fchown", "chown", "getuid", "geteuid", "getgid", "fork", "setsid", "killpg"}
+POSIX_ONLY_MODULES = {"fcntl", "grp", "pwd", "resource", "termios"}
+
+
+def test_the_core_sdk_uses_nothing_that_windows_lacks() -> None:
+    found: list[str] = []
+    for path in (ROOT / "flow_sdk").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                if node.value.id == "os" and node.attr in POSIX_ONLY_OS_CALLS:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} os.{node.attr}")
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                modules = (
+                    [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module]
+                )
+                found += [
+                    f"{path.relative_to(ROOT)}:{node.lineno} import {module}"
+                    for module in modules
+                    if module and module.split(".")[0] in POSIX_ONLY_MODULES
+                ]
+    assert found == []
+
+
+FIRST_PARTY = {"flow_sdk", "flow_local"}
+# Imported only where their absence is handled with a message: the pytest plugin runs inside pytest
+# and uses pytest-asyncio when it is there; the execution transport names the nats extra; the
+# flow command's YAML output names PyYAML.
+OPTIONAL_IMPORTS = {"pytest", "pytest_asyncio", "nats", "yaml"}
+# Imported directly but part of a declared dependency's own interface.
+PROVIDED_BY = {"starlette": "fastapi"}
+
+
+def _declared_distributions(*extras: str) -> set[str]:
+    """The distributions the core and ``extras`` install, self-references to other extras followed."""
+    requirements = list(PROJECT["dependencies"])
+    pending = list(extras)
+    while pending:
+        for requirement in PROJECT["optional-dependencies"][pending.pop()]:
+            nested = re.fullmatch(rf"{re.escape(DISTRIBUTION)}\[([a-z,-]+)\]", requirement)
+            if nested:
+                pending += nested.group(1).split(",")
+            else:
+                requirements.append(requirement)
+    return {_requirement_name(requirement) for requirement in requirements}
+
+
+def _wheel_packages() -> set[str]:
+    packages = PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    return {Path(package).name for package in packages}
+
+
+@pytest.mark.parametrize(
+    ("folders", "extras"),
+    [
+        (CORE_SOURCES, ()),
+        (("flow_local", "generated"), ("local", "cluster", "cluster-engines")),
+    ],
+)
+def test_every_imported_module_is_declared_or_packaged(
+    folders: tuple[str, ...], extras: tuple[str, ...]
+) -> None:
+    declared = _declared_distributions(*extras)
+    distributions = importlib.metadata.packages_distributions()
+    undeclared = []
+    for module in sorted(_imported_top_level_modules(*folders)):
+        if module in sys.stdlib_module_names or module in OPTIONAL_IMPORTS:
+            continue
+        if PROVIDED_BY.get(module) in declared:
+            continue
+        if module in FIRST_PARTY or (ROOT / "generated" / module).is_dir():
+            assert module in _wheel_packages(), f"{module} is imported but not packaged in the wheel"
+            continue
+        owners = {name.lower() for name in distributions.get(module, [module])}
+        if not owners & declared:
+            undeclared.append(f"{module} (from {sorted(owners)})")
+    assert undeclared == [], f"imported by {folders} but not a dependency of {extras or 'the core'}"

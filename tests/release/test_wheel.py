@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,6 +54,31 @@ print(json.dumps({
 """
 
 
+# Runs in a venv with the wheel's local extra: the packaged platform starts and answers the SDK.
+LOCAL_SCRIPT = """
+import asyncio, json
+import httpx
+from flow_local import LocalPlatform
+from flow_sdk import FlowSDK
+
+
+async def main(platform):
+    async with FlowSDK(org_id=platform.org_id, workspace_id=platform.workspace_id,
+                       auth_token=platform.admin_token, platform_url=platform.url) as flow:
+        answer = await flow.gateway.chat_completion(
+            model="offline/chat", messages=[{"role": "user", "content": "packaged"}])
+        return answer["choices"][0]["message"]["content"]
+
+
+with LocalPlatform(subprocess=True) as platform:
+    print(json.dumps({
+        "answer": asyncio.run(main(platform)),
+        "spec_paths": len(httpx.get(platform.url + "/openapi.json").json()["paths"]),
+        "console": httpx.get(platform.url + "/login").status_code,
+    }))
+"""
+
+
 def _run(*command: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
     result = subprocess.run(
         [str(part) for part in command], capture_output=True, text=True, timeout=300, env=env, cwd=cwd
@@ -92,8 +118,27 @@ def _clean_env(extra: dict[str, str]) -> dict[str, str]:
     return {"PATH": os.defpath, "HOME": os.environ.get("HOME", "/tmp"), **extra}
 
 
+@pytest.fixture(scope="module")
+def local_python(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new virtual environment with the wheel and its ``local`` extra."""
+    venv = tmp_path_factory.mktemp("local") / "venv"
+    _run(sys.executable, "-m", "venv", "--without-pip", venv)
+    python = venv / "bin" / "python"
+    _run(sys.executable, "-m", "uv", "pip", "install", "--quiet", "--python", python, f"{wheel}[local]")
+    return python
+
+
 def test_the_wheel_is_named_and_versioned_for_the_index(wheel: Path) -> None:
     assert wheel.name == f"manifest_flow_sdk-{VERSION}-py3-none-any.whl"
+
+
+def test_the_sdist_holds_the_licence_and_changelog_and_no_local_caches(tmp_path: Path) -> None:
+    _run(sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", tmp_path, ROOT)
+    (sdist,) = tmp_path.glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        top = {name.split("/")[1] for name in archive.getnames() if name.count("/") >= 1}
+    assert {"LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml", "flow_sdk", "generated"} <= top
+    assert not top & {".venv", ".hypothesis", ".nox", "node_modules", "site", ".mypy_cache"}
 
 
 def test_no_extra_is_installed_with_the_wheel(clean_python: Path, tmp_path: Path) -> None:
@@ -132,3 +177,11 @@ def test_the_flow_command_of_the_wheel_lists_orgs(
     flow = clean_python.parent / "flow"
     orgs = json.loads(_run(flow, "orgs", "list", "--json", env=env, cwd=tmp_path))
     assert [org["id"] for org in orgs] == [platform.org_id]
+
+
+def test_the_local_extra_of_the_wheel_runs_a_platform(local_python: Path, tmp_path: Path) -> None:
+    env = _clean_env({"FLOW_LOCAL_RUNNER_WORKERS": "0"})
+    report = json.loads(_run(local_python, "-c", LOCAL_SCRIPT, env=env, cwd=tmp_path))
+    assert report["answer"] == "You said: packaged"
+    assert report["spec_paths"] > 50, "the packaged OpenAPI document is served"
+    assert report["console"] == 200

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from flow_local.runtime import pidfiles
 from flow_local.runtime.services.context import CONTEXT_HEADER, JOB_HEADER, CallerContext, sign_context
 from flow_local.runtime.services.process import ServiceProcess, ServiceStartError
 
@@ -66,6 +67,10 @@ class LaunchSpec:
     variables: Mapping[str, str]
 
 
+def _pid_name(key: VersionKey) -> str:
+    return f"service-{key.org_id}-{key.service_id}-v{key.version}"
+
+
 def forward_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     """Request headers to pass on to a service: all but hop-by-hop and the platform's own."""
     return {name: value for name, value in headers if name.lower() not in HOP_BY_HOP}
@@ -96,8 +101,8 @@ class ServiceHost:
         """Stop every version process and close the client."""
         for task in self._starting.values():
             task.cancel()
-        processes, self._processes = list(self._processes.values()), {}
-        await asyncio.gather(*(asyncio.to_thread(p.terminate) for p in processes))
+        processes, self._processes = dict(self._processes), {}
+        await asyncio.gather(*(self._terminate(key, p) for key, p in processes.items()))
         if self.client is not None:
             await self.client.aclose()
             self.client = None
@@ -110,10 +115,12 @@ class ServiceHost:
     async def _launch(self, spec: LaunchSpec) -> ServiceProcess:
         process = ServiceProcess(spec.app, spec.source_dir, spec.port, spec.context_key, spec.log_path)
         process.spawn(dict(spec.variables))
+        assert process.popen is not None and self.platform is not None
+        pidfiles.record(self.platform.settings.data_dir, _pid_name(spec.key), process.popen.pid)
         try:
             await process.wait_healthy(self._client())
         except BaseException:
-            await asyncio.to_thread(process.terminate)
+            await self._terminate(spec.key, process)
             raise
         self._processes[spec.key] = process
         return process
@@ -152,7 +159,13 @@ class ServiceHost:
             task.cancel()
         process = self._processes.pop(key, None)
         if process is not None:
-            await asyncio.to_thread(process.terminate)
+            await self._terminate(key, process)
+
+    async def _terminate(self, key: VersionKey, process: ServiceProcess) -> None:
+        """Stop a version's process and drop its pid file."""
+        await asyncio.to_thread(process.terminate)
+        if self.platform is not None:
+            pidfiles.forget(self.platform.settings.data_dir, _pid_name(key))
 
     async def healthy(self, key: VersionKey) -> bool:
         """True when the version's process answers its health check."""

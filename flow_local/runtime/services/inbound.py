@@ -51,6 +51,7 @@ def authenticate_caller(request: Request, signer: TokenSigner, org_id: str, serv
         principal = signer.verify(token, audience=audience)
     else:
         principal = _delegated(request, signer, token, audience, service_id)
+    signer.check_live(principal)
     require_org(principal, org_id)
     return principal
 

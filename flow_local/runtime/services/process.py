@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -14,25 +17,11 @@ from pathlib import Path
 
 import httpx
 
+from flow_local.runtime.sandbox import BASE_ENVIRONMENT, landlock_abi, preexec_confine, warn_unconfined
 from flow_local.runtime.services.wrapper import HEALTH_PATH
 
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 5.0
-RUNTIME_VARIABLES = (
-    "ORG_ID",
-    "WORKSPACE_ID",
-    "AUTH_TOKEN",
-    "PLATFORM_API_URL",
-    "GATEWAY_URL",
-    "SERVICE_ID",
-    "EXECUTION_ID",
-    "JOB_ID",
-    "REQUEST_ID",
-    "RING_ID",
-    "PARENT_BILLING_TXN_ID",
-    "LIFECYCLE_EVENT",
-    "NATS_URL",
-)
 
 
 class ServiceStartError(Exception):
@@ -47,11 +36,16 @@ def tail(path: Path, lines: int) -> list[str]:
         return [line.rstrip("\n") for line in deque(handle, maxlen=lines)]
 
 
-def child_environment(variables: dict[str, str]) -> dict[str, str]:
-    """This process's environment without any runtime variable of its own, plus ``variables``."""
-    env = {name: value for name, value in os.environ.items() if name not in RUNTIME_VARIABLES}
+def child_environment(variables: dict[str, str], scratch: Path) -> dict[str, str]:
+    """A version's whole environment: a few base variables, its scratch paths and ``variables``.
+
+    Nothing else of the platform's environment (upstream API keys, data directory) reaches it.
+    """
+    env = {name: os.environ[name] for name in BASE_ENVIRONMENT if name in os.environ}
+    if "PYTHONPATH" in os.environ:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    env.update({"HOME": str(scratch), "TMPDIR": str(scratch), "PYTHONUNBUFFERED": "1"})
     env.update(variables)
-    env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
@@ -73,6 +67,7 @@ class ServiceProcess:
     context_key: str
     log_path: Path
     popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    scratch: Path | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -85,8 +80,15 @@ class ServiceProcess:
         return self.popen is not None and self.popen.poll() is None
 
     def spawn(self, variables: dict[str, str]) -> None:
-        """Start the process with the runtime ``variables``, output appended to the log file."""
+        """Start the process, confined, with the runtime ``variables``; output appended to the log file.
+
+        It dies with the platform (parent-death signal) and may read only its source and write only
+        its scratch directory (:mod:`flow_local.runtime.sandbox`).
+        """
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.scratch = Path(tempfile.mkdtemp(prefix="flow-service-"))
+        if landlock_abi() == 0:
+            warn_unconfined()
         command = [sys.executable, "-m", "flow_local.runtime.services.serve", "--app", self.app]
         command += ["--port", str(self.port), "--source-dir", str(self.source_dir)]
         with self.log_path.open("ab") as log:
@@ -96,8 +98,9 @@ class ServiceProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 cwd=self.source_dir,
-                env=child_environment(variables),
+                env=child_environment(variables, self.scratch),
                 start_new_session=True,
+                preexec_fn=functools.partial(preexec_confine, [self.scratch], [self.source_dir]),
             )
 
     async def wait_healthy(self, client: httpx.AsyncClient, timeout: float = START_TIMEOUT_SECONDS) -> None:
@@ -145,3 +148,6 @@ class ServiceProcess:
             self.popen.wait()
         except ProcessLookupError:
             pass
+        finally:
+            if self.scratch is not None:
+                shutil.rmtree(self.scratch, ignore_errors=True)

@@ -1,0 +1,151 @@
+"""Bounded memory and payloads: oversized bodies and inputs get 413 before anything is stored.
+
+The server runs as its own process so its peak resident memory (``VmHWM``) can be read before and
+after each oversized request; the figures are printed (``-s``) and bounded, never timed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from flow_local.harness import LocalPlatform
+
+MEGABYTE = 1024 * 1024
+ALLOWED_GROWTH_BYTES = 200 * MEGABYTE
+"""How far the server's peak memory may grow over an oversized request (the body limit is 16 MiB)."""
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalPlatform]:
+    with LocalPlatform(subprocess=True) as platform:
+        yield platform
+
+
+def _peak_rss(lp: LocalPlatform) -> int:
+    assert lp.process is not None
+    return _peak_of(str(lp.process.pid))
+
+
+def _reset_peak(pid: str) -> None:
+    """Start a new peak measurement: writing 5 to ``clear_refs`` resets ``VmHWM`` to the current RSS."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def _peak_of(pid: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def _client(lp: LocalPlatform) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {lp.admin_token}"}
+    return httpx.Client(base_url=lp.url, headers=headers, timeout=120)
+
+
+def _oversized_upsert(rows: int, dimensions: int) -> Iterator[bytes]:
+    """A vector upsert body streamed in chunks (no Content-Length): ``rows`` vectors of ``dimensions`` floats."""
+    vector = ",".join(["0.123456789"] * dimensions)
+    yield b'{"vectors": ['
+    for row in range(rows):
+        yield (("," if row else "") + f'{{"id": "v{row}", "values": [{vector}]}}').encode()
+    yield b"]}"
+
+
+def test_an_oversized_vector_upsert_is_refused_without_growing_the_server(server: LocalPlatform) -> None:
+    ws = f"/api/v1/orgs/{server.org_id}/workspaces/{server.workspace_id}"
+    with _client(server) as client:
+        index = client.post(f"{ws}/vector/indexes", json={"name": "tiny", "dimensions": 3}).json()
+        assert server.process is not None
+        _reset_peak(str(server.process.pid))
+        before = _peak_rss(server)
+        try:
+            response = client.post(
+                f"{ws}/vector/indexes/{index['id']}/upsert",
+                content=_oversized_upsert(10_000, 4_096),
+                headers={"Content-Type": "application/json"},
+            )
+        except httpx.RemoteProtocolError:
+            response = None
+        after = _peak_rss(server)
+        print(
+            f"\noversized upsert (10,000 x 4,096 floats, streamed): peak RSS {before / MEGABYTE:.0f} MiB -> {after / MEGABYTE:.0f} MiB"
+        )
+        if response is not None:
+            assert response.status_code == 413, response.text
+            assert response.json()["code"] == "too_large"
+        assert after - before < ALLOWED_GROWTH_BYTES
+        assert client.get(f"{ws}/vector/indexes/{index['id']}").json()["count"] == 0
+
+
+def test_a_declared_oversized_body_is_refused_before_it_is_read(server: LocalPlatform) -> None:
+    ws = f"/api/v1/orgs/{server.org_id}/workspaces/{server.workspace_id}"
+    with _client(server) as client:
+        assert server.process is not None
+        _reset_peak(str(server.process.pid))
+        before = _peak_rss(server)
+        body = b"x" * (17 * MEGABYTE)
+        response = client.put(f"{ws}/secrets/BIG", content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 413 and response.json()["code"] == "too_large"
+        assert client.get(f"{ws}/secrets/BIG").status_code == 404
+        print(
+            f"\ndeclared 17 MiB JSON body: peak RSS {before / MEGABYTE:.0f} MiB -> {_peak_rss(server) / MEGABYTE:.0f} MiB"
+        )
+
+
+def test_an_oversized_chunked_upload_is_refused_while_it_streams() -> None:
+    """128 MiB streamed to storage with a 16 MiB object limit: refused once past it.
+
+    The platform runs in this process here (so the limit can be set); its peak memory is this
+    process's. The upload is buffered up to the limit, never past it.
+    """
+    limit = 16 * MEGABYTE
+    with LocalPlatform(max_object_bytes=limit) as lp, _client(lp) as client:
+        _reset_peak("self")
+        before = _peak_of("self")
+        try:
+            response = client.put(f"/api/v1/orgs/{lp.org_id}/storage/objects/big.bin", content=chunks_of(128))
+            assert response.status_code == 413, response.text
+        except (httpx.RemoteProtocolError, httpx.WriteError):
+            pass
+        after = _peak_of("self")
+        print(
+            f"\noversized upload (128 MiB streamed, limit 16 MiB): peak RSS {before / MEGABYTE:.0f} MiB -> {after / MEGABYTE:.0f} MiB"
+        )
+        assert after - before < 4 * limit
+        assert client.get(f"/api/v1/orgs/{lp.org_id}/storage/objects/big.bin").status_code == 404
+        small = client.put(f"/api/v1/orgs/{lp.org_id}/storage/objects/small.bin", content=chunks_of(3))
+        assert small.status_code == 200 and small.json()["size"] == 3 * MEGABYTE
+
+
+def chunks_of(count: int) -> Iterator[bytes]:
+    """``count`` chunks of 1 MiB."""
+    for _ in range(count):
+        yield b"\1" * MEGABYTE
+
+
+def test_an_oversized_execution_input_gets_413_and_nothing_is_stored(server: LocalPlatform) -> None:
+    ws = f"/api/v1/orgs/{server.org_id}/workspaces/{server.workspace_id}"
+    with _client(server) as client:
+        client.post(
+            f"{ws}/components/code_block",
+            json={"id": "cb-in", "name": "cb-in", "spec": {"source": "def main(**k):\n    return 1\n"}},
+        )
+        listed = len(client.get(f"{ws}/executions").json())
+        body = {
+            "component_type": "code_block",
+            "component_id": "cb-in",
+            "ring_id": server.ring_id,
+            "input": {"blob": "x" * (5 * MEGABYTE)},
+        }
+        response = client.post(
+            f"{ws}/executions", content=json.dumps(body), headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 413, response.text
+        assert response.json()["code"] == "too_large" and "4194304" in response.json()["detail"]
+        assert len(client.get(f"{ws}/executions").json()) == listed
