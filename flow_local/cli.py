@@ -69,6 +69,7 @@ local_app = typer.Typer(
     help="Run the Manifest Platform on this machine.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 
@@ -178,31 +179,29 @@ def approve(
 
     Example: flow local approve WDJB-MJHT
     """
-    import httpx
+    from flow_platform_client.auth import build_approve_cli_login_request_request
 
     from flow_local.bootstrap import admin_token, ensure_defaults
     from flow_local.core import Platform
+    from flow_sdk import CLIClient, FlowConfig
+    from flow_sdk._errors import FlowSDKError
 
     settings = Settings.load(data_dir)
     url = _recorded_url(settings)
     platform = Platform(settings)
     try:
-        token = admin_token(platform, ensure_defaults(platform), ttl_seconds=300)
+        defaults = ensure_defaults(platform)
+        token = admin_token(platform, defaults, ttl_seconds=300)
     finally:
         platform.close()
+    config = FlowConfig(platform_url=url, access_token=token, org_id=defaults.org_id)
     try:
-        response = httpx.post(
-            f"{url}/api/v1/auth/cli-login-requests/approve",
-            json={"user_code": code},
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=15.0,
-        )
-    except httpx.HTTPError as exc:
-        typer.echo(f"cannot reach the local platform at {url}: {exc}", err=True)
-        raise typer.Exit(1) from exc
-    if response.status_code != 200:
-        typer.echo(f"approval failed ({response.status_code}): {response.json().get('detail')}", err=True)
-        raise typer.Exit(1)
+        with CLIClient(config) as client:
+            client.send_request(build_approve_cli_login_request_request(body={"user_code": code}))
+    except FlowSDKError as exc:
+        where = f"cannot reach the local platform at {url}" if exc.status_code is None else "approval failed"
+        typer.echo(f"error: {where}: {exc.detail or exc.message}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"approved login request {code}")
 
 
@@ -232,12 +231,17 @@ def reset(
 
 def _answers(url: str) -> bool:
     """True when a platform answers its health check at ``url``."""
-    import httpx
+    from flow_platform_client.system import build_get_health_request
+
+    from flow_sdk import CLIClient, FlowConfig
+    from flow_sdk._errors import FlowSDKError
 
     try:
-        return httpx.get(f"{url}/api/v1/health", timeout=2.0).status_code == 200
-    except httpx.HTTPError:
+        with CLIClient(FlowConfig(platform_url=url)) as client:
+            client.send_request(build_get_health_request())
+    except FlowSDKError:
         return False
+    return True
 
 
 __all__ = ["local_app"]

@@ -26,6 +26,7 @@ SCHEMA = [
     "CREATE INDEX gateway_calls_org ON gateway_calls (org_id, created_at)",
 ]
 MAX_BODY_BYTES = 1024 * 1024
+MAX_MODEL_CHARS = 200
 RECORDED_OPERATIONS = ("/chat/completions", "/embeddings")
 
 
@@ -104,17 +105,24 @@ class _Call:
             self.response_body += message.get("body", b"")[:room]
 
     def fields(self) -> dict[str, Any]:
-        usage = _json(self.response_body).get("usage") or {}
+        """The columns of the call's row; anything of the wrong type (a bad request) is left empty."""
+        usage = _json(self.response_body).get("usage")
+        usage = usage if isinstance(usage, dict) else {}
+        model = _json(self.request_body).get("model")
         return {
             "operation": self.operation,
-            "model": _json(self.request_body).get("model"),
+            "model": model[:MAX_MODEL_CHARS] if isinstance(model, str) else None,
             "provider": self.provider,
             "status": self.status,
-            "prompt_tokens": usage.get("prompt_tokens"),
-            "completion_tokens": usage.get("completion_tokens"),
-            "total_tokens": usage.get("total_tokens"),
+            "prompt_tokens": _count(usage.get("prompt_tokens")),
+            "completion_tokens": _count(usage.get("completion_tokens")),
+            "total_tokens": _count(usage.get("total_tokens")),
             "latency_ms": round((time.monotonic() - self.started) * 1000, 1),
         }
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _json(body: bytes) -> dict[str, Any]:

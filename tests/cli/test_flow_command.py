@@ -314,4 +314,108 @@ def test_services_invoke(logged_in: FlowRunner, platform: LocalPlatform) -> None
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"echo": {"x": 1}}
+
+    with workspace_api(platform) as api:
+        second = api.post(
+            f"/hosted-services/{service_id}/versions",
+            json={"app": "main:app", "files": {"main.py": SERVICE_APP}},
+            timeout=60,
+        )
+        assert second.status_code == 201, second.text
+    listed = json.loads(logged_in("-o", "json", "services", "list").stdout)
+    row = next(item for item in listed if item["id"] == service_id)
+    assert row["running_version"] == 2 and row["latest_version"] == 2
     assert logged_in("services", "invoke", "no-such-service", "GET", "/x").returncode == 4
+
+
+# ---------------------------------------------------------------------------- output formats, executions, api
+PRINTER = "import time\n\ndef main(text: str) -> dict:\n    print('got', text)\n    time.sleep(0.5)\n    return {'n': len(text)}\n"
+
+
+def _create_block(platform: LocalPlatform, source: str) -> str:
+    block_id = f"blk-{uuid.uuid4().hex[:8]}"
+    with workspace_api(platform) as api:
+        created = api.post(
+            "/components/code_block", json={"id": block_id, "name": "b", "spec": {"source": source}}
+        )
+        assert created.status_code == 201, created.text
+    return block_id
+
+
+def test_run_shows_what_the_block_printed_on_stderr_and_the_output_on_stdout(
+    logged_in: FlowRunner, platform: LocalPlatform
+) -> None:
+    block_id = _create_block(platform, PRINTER)
+
+    result = logged_in("run", "code-block", block_id, "--input", '{"text": "hey"}', timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"n": 3}
+    assert "got hey" in result.stderr
+
+
+def test_a_no_wait_run_is_listed_and_its_result_fetched_later(
+    logged_in: FlowRunner, platform: LocalPlatform
+) -> None:
+    block_id = _create_block(platform, PRINTER)
+    submitted = logged_in("run", "code-block", block_id, "--input", '{"text": "later"}', "--no-wait")
+    assert submitted.returncode == 0, submitted.stderr
+    execution_id = submitted.stdout.strip()
+    assert f"flow executions result {execution_id}" in submitted.stderr
+
+    result = logged_in("executions", "result", execution_id, "--wait", "20", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"n": 5}
+    assert "got later" in result.stderr
+
+    listed = logged_in("-o", "json", "executions", "list", "--status", "completed", "--limit", "200")
+    assert execution_id in [item["execution_id"] for item in json.loads(listed.stdout)]
+    tsv = logged_in("-o", "tsv", "executions", "list").stdout.splitlines()
+    assert tsv[0].split("\t") == ["execution_id", "component_type", "component_id", "status", "created_at"]
+    assert any(line.startswith(execution_id + "\t") for line in tsv[1:])
+
+
+def test_output_yaml_and_plain_tables_when_piped(logged_in: FlowRunner, platform: LocalPlatform) -> None:
+    yaml_text = logged_in("-o", "yaml", "orgs", "list").stdout
+    assert f"id: {platform.org_id}" in yaml_text
+
+    table = logged_in("orgs", "list").stdout
+    assert platform.org_id in table
+    assert not set(table) & set("┏┃━│─┡╇└┘")
+
+
+def test_flow_api_sends_a_raw_request(logged_in: FlowRunner, platform: LocalPlatform) -> None:
+    me = logged_in("api", "GET", "/api/v1/auth/me")
+    assert me.returncode == 0, me.stderr
+    assert json.loads(me.stdout)["org_id"] == platform.org_id
+
+    listed = logged_in(
+        "api", "GET", "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions", "-q", "limit=1"
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert isinstance(json.loads(listed.stdout), list)
+
+    missing = logged_in("api", "GET", "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/nope")
+    assert missing.returncode == 4 and missing.stderr.startswith("error: not found")
+    assert logged_in("api", "FETCH", "/x").returncode == 2
+
+
+def test_login_selects_a_workspace_by_name(flow: FlowRunner, platform: LocalPlatform) -> None:
+    result = flow("login", "--url", platform.url, "--api-key", platform.api_key, "-w", "default")
+    assert result.returncode == 0, result.stderr
+    saved = json.loads(flow.config_file.read_text())
+    assert saved["profiles"][saved["current_profile"]]["workspace_id"] == platform.workspace_id
+
+    unknown = flow("login", "--url", platform.url, "--api-key", platform.api_key, "-w", "staging")
+    assert unknown.returncode == 4
+    assert unknown.stderr.strip().splitlines() == [
+        f"error: not found: no workspace 'staging' in org {platform.org_id} (workspaces: default)"
+    ]
+
+
+def test_version_and_local_help(flow: FlowRunner) -> None:
+    version = flow("--version")
+    assert version.returncode == 0 and version.stdout.startswith("flow ")
+    local_help = flow("local", "--help").stdout
+    for command in ("serve", "env", "approve", "reset", "runner", "services"):
+        assert f"  {command} " in local_help

@@ -155,3 +155,19 @@ def test_sigterm_stops_everything_and_exits_0(serve_args: list[str], tmp_path: P
     assert "Traceback" not in output
     assert "stopped database" in output
     _assert_all_gone(started)
+
+
+def test_reset_refuses_a_running_platform_then_empties_the_data_dir(tmp_path: Path) -> None:
+    from flow_local.harness import LocalPlatform
+
+    data_dir = tmp_path / "data"
+    reset = [FLOW, "local", "reset", "--data-dir", str(data_dir), "--yes"]
+    with LocalPlatform(data_dir, subprocess=True):
+        refused = subprocess.run(reset, capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 1
+        assert "stop it first" in refused.stderr
+        assert (data_dir / "platform.db").exists()
+
+    done = subprocess.run(reset, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert list(data_dir.iterdir()) == []

@@ -6,16 +6,18 @@ events arrive live, cancel it; then the other pages. Screenshots go to ``artifac
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
 from flow_local.harness import LocalPlatform
-from flow_sdk import CLIClient, FlowConfig
+from flow_sdk import CLIClient, FlowConfig, FlowSDK
 
 pytestmark = pytest.mark.slow
 
@@ -31,26 +33,16 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "console"
-TICKER = """
-import asyncio
-import os
-
-from flow_sdk import PlatformClient
-
-
-async def main(steps: int) -> dict:
-    async with PlatformClient() as client:
-        for step in range(steps):
-            await client.push_execution_event(None, os.environ["EXECUTION_ID"], "message", {"text": f"step {step}"})
-            await asyncio.sleep(0.4)
-    return {"steps": steps}
-"""
+NAP = (
+    "import time\n\ndef main(seconds: int) -> dict:\n    time.sleep(seconds)\n    return {'slept': seconds}\n"
+)
+NAP_SECONDS = 5
 
 
 @pytest.fixture(scope="module")
 def platform() -> Iterator[LocalPlatform]:
     previous = os.environ.get("FLOW_LOCAL_RUNNER_WORKERS")
-    os.environ["FLOW_LOCAL_RUNNER_WORKERS"] = "1"
+    os.environ["FLOW_LOCAL_RUNNER_WORKERS"] = "2"  # an agent and its tool run at once
     try:
         lp = LocalPlatform().start()
     finally:
@@ -116,35 +108,47 @@ def _log_in(page: object, platform: LocalPlatform, path: str = "/") -> None:
 
 
 def test_list_detail_live_events_and_cancel(page: object, platform: LocalPlatform, cli: CLIClient) -> None:
-    cli.code_blocks.create({"id": "ticker", "name": "ticker", "spec": {"source": TICKER}})
-    done = cli.code_blocks.run("ticker", {"steps": 1}, result_mode="envelope")
-    assert done["status"] == "completed"
-    running = cli.submit_execution("code_block", "ticker", {"steps": 200}, timeout_seconds=300)
-    execution_id = str(running["execution_id"])
-
-    _log_in(page, platform)
-    page.wait_for_selector(f"a:text('{execution_id}')")  # type: ignore[attr-defined]
-    _shot(page, "executions")
-
-    page.select_option("select[name=status]", "completed")  # type: ignore[attr-defined]
-    page.click("form.filters button")  # type: ignore[attr-defined]
-    rows = page.locator("#executions tbody tr")  # type: ignore[attr-defined]
-    assert rows.count() == 1 and "completed" in rows.first.inner_text()
-    page.goto(f"/?ws={platform.workspace_id}")  # type: ignore[attr-defined]
-
-    page.click(f"a:text('{execution_id}')")  # type: ignore[attr-defined]
-    page.wait_for_selector("#timeline tbody tr")  # type: ignore[attr-defined]
-    seen = page.locator("#timeline tbody tr").count()  # type: ignore[attr-defined]
-    page.wait_for_function(  # type: ignore[attr-defined]
-        "n => document.querySelectorAll('#timeline tbody tr').length >= n + 3", arg=seen
+    """An agent whose tool naps: its tool_call event arrives while the page is open; a napping block is
+    cancelled from its page."""
+    cli.code_blocks.create({"id": "nap", "name": "nap", "spec": {"source": NAP}})
+    cli.create_component(
+        "agent", {"id": "napper", "name": "napper", "spec": {"model": "offline/echo", "tools": ["nap"]}}
     )
-    assert page.inner_text("#status") == "running"  # type: ignore[attr-defined]
-    _shot(page, "execution-live")
+    done = cli.code_blocks.run("nap", {"seconds": 0}, result_mode="envelope")
+    assert done["status"] == "completed"
+    _log_in(page, platform)
 
+    agent = cli.submit_execution(
+        "agent", "napper", {"question": f"Use the tool to nap {NAP_SECONDS} seconds"}, timeout_seconds=120
+    )
+    agent_id = str(agent["execution_id"])
+    page.goto(f"/?ws={platform.workspace_id}")  # type: ignore[attr-defined]
+    _shot(page, "executions")
+    page.click(f"a:text('{agent_id}')")  # type: ignore[attr-defined]
+    types = page.locator("#timeline tbody td:nth-child(2)")  # type: ignore[attr-defined]
+    assert "tool_call" not in types.all_inner_texts(), "the tool finished before the page opened"
+    assert page.inner_text("#status") in ("pending", "running")  # type: ignore[attr-defined]
+    _shot(page, "execution-running")
+    page.locator("#timeline tbody td:nth-child(2):text-is('tool_call')").wait_for()  # type: ignore[attr-defined]
+    page.locator("#status:text-is('completed')").wait_for()  # type: ignore[attr-defined]
+    page.wait_for_selector("#output:has-text('The tool returned')")  # type: ignore[attr-defined]
+    _shot(page, "execution-completed")
+
+    napping = cli.submit_execution("code_block", "nap", {"seconds": 300}, timeout_seconds=600)
+    napping_id = str(napping["execution_id"])
+    page.goto(f"/?ws={platform.workspace_id}&kind=code_block")  # type: ignore[attr-defined]
+    kinds = page.locator("#executions tbody tr td:nth-child(2)").all_inner_texts()  # type: ignore[attr-defined]
+    assert set(kinds) == {"code_block"}
+    page.click(f"a:text('{napping_id}')")  # type: ignore[attr-defined]
+    page.locator("#status:text-is('running')").wait_for()  # type: ignore[attr-defined]
     page.click("#cancel-form button")  # type: ignore[attr-defined]
-    page.wait_for_function("document.getElementById('status').textContent === 'cancelled'")  # type: ignore[attr-defined]
+    page.locator("#status:text-is('cancelled')").wait_for()  # type: ignore[attr-defined]
     _shot(page, "execution-cancelled")
-    assert cli.get_execution(execution_id)["status"] == "cancelled"
+    assert cli.get_execution(napping_id)["status"] == "cancelled"
+
+    page.goto(f"/?ws={platform.workspace_id}&status=completed")  # type: ignore[attr-defined]
+    statuses = page.locator("#executions tbody tr td:nth-child(4)").all_inner_texts()  # type: ignore[attr-defined]
+    assert statuses and set(statuses) == {"completed"}
 
 
 def test_other_pages_show_what_the_platform_holds(
@@ -161,10 +165,45 @@ def test_other_pages_show_what_the_platform_holds(
     row = page.locator("#calls tbody tr").first  # type: ignore[attr-defined]
     assert "offline/echo" in row.inner_text() and "200" in row.inner_text()
     _shot(page, "gateway")
-    for name in ("services", "storage", "vector", "audit"):
+    with ThreadPoolExecutor(1) as thread:  # Playwright's sync API already runs a loop in this thread
+        thread.submit(asyncio.run, _store_things(platform)).result()
+    for name, expected in (
+        ("storage", "reports/q4.txt"),
+        ("vector", "notes"),
+        ("audit", "document.reviewed"),
+    ):
         page.goto(f"/{name}")  # type: ignore[attr-defined]
-        assert page.locator("h1").inner_text()  # type: ignore[attr-defined]
+        assert expected in page.inner_text("main table")  # type: ignore[attr-defined]
         _shot(page, name)
+
+
+async def _store_things(platform: LocalPlatform) -> None:
+    """An object, a vector collection and an audit event for the pages to show."""
+    env = platform.env()
+    async with FlowSDK(
+        org_id=env["ORG_ID"],
+        workspace_id=env["WORKSPACE_ID"],
+        auth_token=env["AUTH_TOKEN"],
+        platform_url=env["PLATFORM_API_URL"],
+    ) as flow:
+        await flow.storage.upload(key="reports/q4.txt", data=b"q4", content_type="text/plain")
+        await flow.vector.create_index("notes", dimensions=3)
+        await flow.audit.log(action="document.reviewed", resource_type="document", resource_id="doc-1")
+
+
+def test_services_show_versions_health_and_the_log(
+    page: object, platform: LocalPlatform, cli: CLIClient
+) -> None:
+    app = "from fastapi import FastAPI\n\napp = FastAPI()\nprint('greeter starting', flush=True)\n"
+    cli.hosted_services.deploy("greeter", "main:app", files={"main.py": app})
+
+    _log_in(page, platform, "/services")
+    page.click("a:text('greeter')")  # type: ignore[attr-defined]
+    version = page.locator("#versions tbody tr").first  # type: ignore[attr-defined]
+    assert "v1" in version.inner_text() and "running" in version.inner_text()
+    assert "yes" in version.inner_text()
+    page.locator("#service-log:has-text('greeter starting')").wait_for()  # type: ignore[attr-defined]
+    _shot(page, "service")
 
 
 def test_cli_login_approval_page(page: object, platform: LocalPlatform) -> None:
