@@ -60,7 +60,7 @@ from flow_local.console import install_console
 from flow_local.core import Platform, PlatformComponent, platform_of
 from flow_local.errors import install_error_handlers
 from flow_local.gateway.backend import GatewayBackend
-from flow_local.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from flow_local.middleware import BodyLimitMiddleware, RequestIdMiddleware, redact_access_log
 from flow_local.runtime.service import ExecutionService
 from flow_local.runtime.services.host import service_host_factory
 from flow_local.settings import Settings
@@ -150,6 +150,7 @@ def create_app(settings: Settings) -> FastAPI:
     for router in routers():
         app.include_router(router)
     install_console(app)
+    redact_access_log()
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_request_bytes,

@@ -25,6 +25,7 @@ class SecretsBackend(SecretsOperations[Call]):
     def __init__(self, platform: Platform) -> None:
         self.db = platform.db
         self.db.migrate("secrets", SCHEMA)
+        self.sealer = platform.sealer
 
     def get(self, org_id: str, workspace_id: str, name: str) -> dict[str, Any]:
         """A secret's value (404 when absent)."""
@@ -34,7 +35,7 @@ class SecretsBackend(SecretsOperations[Call]):
         )
         if row is None:
             raise not_found("secret", name)
-        return {"name": name, "value": row[0]}
+        return {"name": name, "value": self.sealer.open(str(row[0]))}
 
     def set(self, org_id: str, workspace_id: str, name: str, value: str) -> dict[str, Any]:
         """Create or replace a secret (the router has checked the name against the document)."""
@@ -42,7 +43,7 @@ class SecretsBackend(SecretsOperations[Call]):
         self.db.execute(
             "INSERT INTO secrets (org_id, workspace_id, name, value, updated_at) VALUES (?,?,?,?,?)"
             " ON CONFLICT(org_id, workspace_id, name) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
-            (org_id, workspace_id, name, value, now),
+            (org_id, workspace_id, name, self.sealer.seal(value), now),
         )
         return {"name": name, "updated_at": now}
 
