@@ -50,7 +50,7 @@ from flow_local.console import install_console
 from flow_local.core import Platform, PlatformComponent, platform_of
 from flow_local.errors import install_error_handlers
 from flow_local.gateway import routes as gateway
-from flow_local.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from flow_local.middleware import BodyLimitMiddleware, RequestIdMiddleware, redact_access_log
 from flow_local.runtime.service import ExecutionService
 from flow_local.runtime.services.host import service_host_factory
 from flow_local.settings import Settings
@@ -147,6 +147,7 @@ def create_app(settings: Settings) -> FastAPI:
     for router in routers():
         app.include_router(router)
     install_console(app)
+    redact_access_log()
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_request_bytes,

@@ -19,12 +19,26 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 _MIGRATIONS_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     " area TEXT NOT NULL, step INTEGER NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,"
     " PRIMARY KEY (area, step))"
 )
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database named by the settings cannot be reached or opened."""
+
+
+def redacted_url(url: str) -> str:
+    """A URL with its password replaced by ``***`` (what may be printed or logged)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
 
 
 class IntegrityError(Exception):

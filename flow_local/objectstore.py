@@ -27,6 +27,7 @@ MULTIPART_THRESHOLD = 16 * 1024 * 1024
 MULTIPART_CHUNK = 8 * 1024 * 1024
 """The size of each part of a multipart upload (S3 requires at least 5 MiB but for the last one)."""
 S3_CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+_PRESIGNABLE: dict[str, Literal["GET", "PUT"]] = {"GET": "GET", "PUT": "PUT"}
 
 
 class ObjectMissing(LookupError):
@@ -68,8 +69,8 @@ class ObjectStore(Protocol):
     def delete(self, name: str) -> None:
         """Delete an object (no error when absent)."""
 
-    def presign(self, method: Literal["GET", "PUT"], name: str, ttl_seconds: int) -> str | None:
-        """The store's own presigned URL for ``method`` on ``name``, or None when it has none."""
+    def presign(self, method: str, name: str, ttl_seconds: int) -> str | None:
+        """The store's own presigned URL for ``method`` (GET or PUT) on ``name``, or None when it has none."""
         ...
 
 
@@ -134,7 +135,7 @@ class FileObjectStore:
         """Remove the file."""
         self._path(name).unlink(missing_ok=True)
 
-    def presign(self, method: Literal["GET", "PUT"], name: str, ttl_seconds: int) -> str | None:
+    def presign(self, method: str, name: str, ttl_seconds: int) -> str | None:
         """None: files have no URLs of their own (the platform signs its own)."""
         return None
 
@@ -232,11 +233,13 @@ class S3ObjectStore:
 
         obstore.delete(self._store, name)
 
-    def presign(self, method: Literal["GET", "PUT"], name: str, ttl_seconds: int) -> str | None:
+    def presign(self, method: str, name: str, ttl_seconds: int) -> str | None:
         """A SigV4 presigned URL of the S3 service itself."""
         import obstore
 
-        return obstore.sign(self._store, method, name, timedelta(seconds=ttl_seconds))
+        if method not in _PRESIGNABLE:
+            raise ValueError(f"presigned URLs are for GET or PUT, not {method!r}")
+        return obstore.sign(self._store, _PRESIGNABLE[method], name, timedelta(seconds=ttl_seconds))
 
 
 def _stored(meta: Any, content_type: str | None) -> StoredObject:

@@ -9,10 +9,11 @@ Unlike ``flow local serve`` it prints no dev credentials, listens where it is to
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import typer
 
+from flow_local.backends import BackendURLError
+from flow_local.db import DatabaseUnavailable, redacted_url
 from flow_local.settings import Settings
 
 platform_app = typer.Typer(help="Run the Manifest Platform as a service.", no_args_is_help=True)
@@ -21,15 +22,6 @@ platform_app = typer.Typer(help="Run the Manifest Platform as a service.", no_ar
 @platform_app.callback()
 def platform() -> None:
     """Run the Manifest Platform as a service."""
-
-
-def redacted(url: str) -> str:
-    """A URL with its password replaced by ``***`` (what may be printed or logged)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
 
 
 @platform_app.command()
@@ -61,10 +53,14 @@ def serve(
         object_store_url=object_store,
         public_url=public_url,
     )
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except (DatabaseUnavailable, BackendURLError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     typer.echo(
         f"Manifest Platform on {settings.url}\n"
-        f"  database      {redacted(settings.database_url) or 'sqlite (data dir)'}\n"
+        f"  database      {redacted_url(settings.database_url) or 'sqlite (data dir)'}\n"
         f"  object store  {settings.object_store_url or 'files (data dir)'}"
     )
     uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -21,7 +21,7 @@ from psycopg.rows import RowMaker
 from psycopg_pool import ConnectionPool
 
 from flow_local import sql_dialect
-from flow_local.db import IntegrityError, Row
+from flow_local.db import DatabaseUnavailable, IntegrityError, Row, redacted_url
 
 WRITE_LOCK_KEY = 0x666C6F77
 """The advisory lock every write transaction holds (SQLite's one-writer rule across processes)."""
@@ -32,6 +32,7 @@ _MIGRATIONS_TABLE = (
 )
 POOL_MAX_SIZE = 16
 POOL_TIMEOUT_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 class PgRow(tuple[Any, ...]):
@@ -118,6 +119,7 @@ class PostgresDatabase:
         self._primary_keys: dict[str, tuple[str, ...]] = {}
         self._translated: dict[str, str] = {}
         self._local = threading.local()
+        _check_reachable(url)
         self._pool: ConnectionPool[psycopg.Connection[PgRow]] = ConnectionPool(
             url,
             min_size=1,
@@ -199,6 +201,17 @@ class PostgresDatabase:
     def close(self) -> None:
         """Close every pooled connection."""
         self._pool.close()
+
+
+def _check_reachable(url: str) -> None:
+    """Fail at once, naming the database and the reason, when it cannot be reached or logged into."""
+    try:
+        psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
+    except psycopg.Error as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise DatabaseUnavailable(
+            f"cannot open the PostgreSQL database {redacted_url(url)}: {reason}"
+        ) from exc
 
 
 @contextmanager

@@ -161,7 +161,7 @@ class StorageBackend(StorageOperations[Call]):
     def presign(self, org_id: str, key: str, method: str, ttl_seconds: int) -> dict[str, Any]:
         """A URL allowing ``method`` on ``key`` until ``now + ttl_seconds``."""
         expires = int(time.time()) + ttl_seconds
-        own = self.objects.presign(method, self._name(org_id, key), ttl_seconds)  # type: ignore[arg-type]
+        own = self.objects.presign(method, self._name(org_id, key), ttl_seconds)
         if own is not None:
             return {"url": own, "method": method, "expires_at": iso_from_unix(expires)}
         signature = self._signature(method, org_id, key, expires)

@@ -24,6 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from flow_local.ports import free_port
 
@@ -111,7 +112,7 @@ class Engine(ABC):
             f"{what} was not ready within {START_TIMEOUT_SECONDS:g} s; see {self.root / log_name}"
         )
 
-    def __enter__(self) -> Engine:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

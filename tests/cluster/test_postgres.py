@@ -17,7 +17,8 @@ import flow_local.areas
 import flow_local.gateway
 from flow_local.cluster.engines import PostgresEngine
 from flow_local.core import Platform
-from flow_local.db import IntegrityError
+from flow_local.db import DatabaseUnavailable, IntegrityError
+from flow_local.ports import free_port
 from flow_local.postgres import PostgresDatabase
 from flow_local.runtime.store import ExecutionStore
 from flow_local.settings import Settings
@@ -189,3 +190,18 @@ def test_the_audit_log_stays_append_only(postgres: PostgresEngine, tmp_path: Pat
             platform.db.execute("DELETE FROM audit_events")
     finally:
         platform.close()
+
+
+def test_a_wrong_password_is_named_without_showing_it(postgres: PostgresEngine) -> None:
+    url = postgres.url().replace(postgres.password, "not-the-password")
+    with pytest.raises(DatabaseUnavailable, match="password authentication failed") as caught:
+        PostgresDatabase(url)
+    assert "not-the-password" not in str(caught.value) and ":***@" in str(caught.value)
+
+
+def test_an_unreachable_server_is_named(tmp_path: Path) -> None:
+    url = f"postgresql://flow:secret@127.0.0.1:{free_port()}/flow"
+    with pytest.raises(
+        DatabaseUnavailable, match=r"cannot open the PostgreSQL database postgresql://flow:\*\*\*@"
+    ):
+        PostgresDatabase(url)

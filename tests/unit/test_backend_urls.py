@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from flow_local.backends import BackendURLError, open_database, sqlite_path
-from flow_local.db import SqliteDatabase
-from flow_local.platform_cli import redacted
+from flow_local.db import SqliteDatabase, redacted_url
 from flow_local.settings import Settings
 
 
@@ -46,5 +45,5 @@ def test_an_unknown_scheme_is_refused_by_name(tmp_path: Path) -> None:
 
 
 def test_passwords_are_redacted_from_printed_urls() -> None:
-    assert redacted("postgresql://flow:s3cret@db:5432/flow") == "postgresql://flow:***@db:5432/flow"
-    assert redacted("postgresql://db/flow") == "postgresql://db/flow"
+    assert redacted_url("postgresql://flow:s3cret@db:5432/flow") == "postgresql://flow:***@db:5432/flow"
+    assert redacted_url("postgresql://db/flow") == "postgresql://db/flow"
