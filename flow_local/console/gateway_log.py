@@ -75,21 +75,17 @@ class GatewayCallRecorder:
             return message
 
         platform: Platform = scope["app"].state.platform
-        stored = False
 
         async def watched_send(message: Message) -> None:
-            nonlocal stored
             call.observe(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
-                # Recorded before the last bytes leave, so a caller that has the answer finds the call.
-                stored = True
-                _store(platform, scope, call)
+                _store(platform, scope, call)  # before the caller sees the end of the answer
             await send(message)
 
         try:
             await self.app(scope, watched_receive, watched_send)
         finally:
-            if not stored:
+            if not call.stored:
                 _store(platform, scope, call)
 
 
@@ -104,6 +100,7 @@ class _Call:
         self.status = 500
         self.provider: str | None = None
         self.json_answer = False
+        self.stored = False
 
     def observe(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -145,7 +142,8 @@ def _json(body: bytes) -> dict[str, Any]:
 
 
 def _store(platform: Platform, scope: Scope, call: _Call) -> None:
-    """Record the call under the caller's org (calls without a valid token are not recorded)."""
+    """Record the call under the caller's org, once (calls without a valid token are not recorded)."""
+    call.stored = True
     headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
     token = headers.get("authorization", "").removeprefix("Bearer ").strip()
     try:
