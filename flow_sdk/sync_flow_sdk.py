@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from flow_sdk.flow_sdk import FlowSDK
 
 if TYPE_CHECKING:
+    from os import PathLike
     from typing import Literal
     from uuid import UUID
 
@@ -753,7 +754,7 @@ class SyncStorageNamespace:
             self._namespace.upload_file(key=key, source=source, content_type=content_type, progress=progress)
         )
 
-    def download_to(self, key: str, path: str | os.PathLike[str], *, progress: Progress | None = None) -> int:
+    def download_to(self, key: str, path: str | PathLike[str], *, progress: Progress | None = None) -> int:
         """Download an object into the file ``path``, streamed to disk; return its size in bytes."""
         return self._run(self._namespace.download_to(key=key, path=path, progress=progress))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from os import PathLike
 from typing import Literal
 
 from flow_platform_client.storage import (
@@ -76,7 +76,7 @@ class StorageNamespace(Namespace):
         return await send_body(self._flow._http(), request, body, source_length(source))
 
     async def download_to(
-        self, key: str, path: str | os.PathLike[str], *, progress: Progress | None = None
+        self, key: str, path: str | PathLike[str], *, progress: Progress | None = None
     ) -> int:
         """Download an object into the file ``path``, streamed to disk; return its size in bytes.
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from flow_sdk import FlowSDK, FlowSDKError
+from flow_sdk.sync_flow_sdk import SyncFlowSDK
 
 HERE = Path(__file__).parent
 BODY = bytes(range(256)) * 8192  # 2 MiB, more than one piece
@@ -98,3 +99,13 @@ def test_a_large_object_round_trips_with_bounded_client_memory(
     assert figures["stored_size"] == figures["written"] == figures["last_progress"] == size
     growth_kib = int(figures["peak_kib_after"]) - int(figures["peak_kib_before"])
     assert growth_kib < 64 * 1024, figures
+
+
+def test_the_sync_twin_streams_files_too(runtime_env: dict[str, str], tmp_path: Path) -> None:
+    source = tmp_path / "in.bin"
+    source.write_bytes(BODY)
+    with SyncFlowSDK() as flow:
+        stored = flow.storage.upload_file("sync/obj", source)
+        written = flow.storage.download_to("sync/obj", tmp_path / "out.bin")
+    assert stored["size"] == written == len(BODY)
+    assert (tmp_path / "out.bin").read_bytes() == BODY
