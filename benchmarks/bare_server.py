@@ -8,7 +8,6 @@ Run it as ``python -m benchmarks.bare_server --port N``; it prints ``PORT <n>`` 
 from __future__ import annotations
 
 import argparse
-import sys
 
 import uvicorn
 from starlette.applications import Starlette
@@ -41,4 +40,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any, cast
 
@@ -99,10 +99,8 @@ def make_local_flow(platform: Any) -> Any:
 def sending_transports() -> list[type[Any]]:
     """The transport classes an SDK request may leave through: httpx's pool, and aiohttp's when installed."""
     classes: list[type[Any]] = [httpx.AsyncHTTPTransport]
-    try:
+    with suppress(Unavailable):
         classes.append(load("flow_sdk._aiohttp:FlowAiohttpTransport"))
-    except Unavailable:
-        pass
     return classes
 
 
