@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
+from flow_server_routers import RAW_BODY_ROUTES
 from flow_server_routers.audit import audit_router
 from flow_server_routers.auth import auth_router
 from flow_server_routers.catalog import catalog_router
@@ -36,6 +37,7 @@ from flow_server_routers.system import system_router
 from flow_server_routers.tenants import tenants_router
 from flow_server_routers.vector import vector_router
 from starlette.requests import Request
+from starlette.routing import compile_path
 
 from flow_local.areas.access import PlatformAccess
 from flow_local.areas.audit import AuditBackend
@@ -105,8 +107,15 @@ def routers() -> list[APIRouter]:
     ]
 
 
-UPLOAD_PATHS = re.compile(r"^/api/v1/orgs/[^/]+/(storage/objects/|services/)")
-"""Paths whose bodies are uploads (storage objects, calls to hosted services): they get the upload limit."""
+def _any_route(routes: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern matching the request paths of any of ``routes`` (Starlette route paths)."""
+    patterns = (re.sub(r"\(\?P<\w+>", "(?:", compile_path(route)[0].pattern) for route in routes)
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
+
+
+UPLOAD_PATHS = _any_route(RAW_BODY_ROUTES)
+"""Paths whose bodies the document declares raw (storage objects, calls to hosted services): they get
+the upload limit."""
 
 
 def _save_conversation(

@@ -374,6 +374,12 @@ def _environment() -> jinja2.Environment:
     )
 
 
+def _raw_body_routes(tags: list[Tag]) -> list[str]:
+    """The route paths of operations with a raw body, once each, in document order."""
+    paths = [op.route_path for tag in tags for op in tag.operations if op.body == "raw"]
+    return list(dict.fromkeys(paths))
+
+
 def write_routers(spec: Mapping[str, Any], out: Path) -> list[Path]:
     """Write the package into ``out`` (created) and return the files written."""
     reader = _Reader(spec)
@@ -382,7 +388,9 @@ def write_routers(spec: Mapping[str, Any], out: Path) -> list[Path]:
     env = _environment()
     out.mkdir(parents=True, exist_ok=True)
     files = {
-        "__init__.py": env.get_template("__init__.py.jinja").render(tags=tags),
+        "__init__.py": env.get_template("__init__.py.jinja").render(
+            tags=tags, raw_body_routes=_raw_body_routes(tags)
+        ),
         "_support.py": env.get_template("_support.py.jinja").render(),
         "types.py": env.get_template("types.py.jinja").render(aliases=sorted(reader.aliases.items())),
     }

@@ -21,6 +21,7 @@ from flow_server_models import (
 )
 from flow_server_routers.executions import ExecutionsOperations
 from flow_server_routers.types import ExecutionStatusValue
+from pydantic import ValidationError
 
 from flow_local.areas.catalog import CatalogBackend
 from flow_local.areas.resources import ResourcesBackend
@@ -110,15 +111,14 @@ async def submit_record(
     if existing is not None:
         return existing
     service.check_input_size(submission.get("input"))
-    _check_ring(platform, org_id, workspace_id, str(submission["ring_id"]))
-    kind = submission["component_type"]
-    mode = {"code_block": "isolated", "workflow": "inline"}.get(
-        kind, submission.get("execution_mode") or "isolated"
-    )
+    checked = _checked(submission)
+    _check_ring(platform, org_id, workspace_id, checked.ring_id)
+    kind = checked.component_type
+    mode = {"code_block": "isolated", "workflow": "inline"}.get(kind, checked.execution_mode)
     record = _new_record(
         org_id,
         workspace_id,
-        submission,
+        checked,
         mode,
         idempotency_key,
         parent_billing_txn_id,
@@ -134,10 +134,27 @@ async def submit_record(
     return stored
 
 
+def _checked(submission: dict[str, Any]) -> ExecutionSubmit:
+    """The submission with the document's defaults applied (400 naming the field when it is wrong)."""
+    try:
+        return ExecutionSubmit.model_validate(submission)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in error["loc"])
+        raise bad_request(f"field '{field}': {error['msg']}", field) from exc
+
+
+def _lifecycle_event(submission: ExecutionSubmit, header: str | None) -> str:
+    """The body's lifecycle event when it names one, else the ``X-Lifecycle-Event`` header, else the default."""
+    if "lifecycle_event" in submission.model_fields_set or not header:
+        return submission.lifecycle_event
+    return header
+
+
 def _new_record(
     org_id: str,
     workspace_id: str,
-    submission: dict[str, Any],
+    submission: ExecutionSubmit,
     mode: str,
     idempotency_key: str | None,
     parent_billing_txn_id: str | None,
@@ -148,17 +165,17 @@ def _new_record(
         "execution_id": new_id(),
         "org_id": org_id,
         "workspace_id": workspace_id,
-        "component_type": submission["component_type"],
-        "component_id": submission["component_id"],
-        "ring_id": submission["ring_id"],
+        "component_type": submission.component_type,
+        "component_id": submission.component_id,
+        "ring_id": submission.ring_id,
         "status": "pending",
         "execution_mode": mode,
-        "input": submission.get("input") or {},
-        "config": submission.get("config"),
-        "context": submission.get("context"),
-        "lifecycle_event": submission.get("lifecycle_event") or lifecycle_header or "workflow",
-        "caller_deployment_id": submission.get("caller_deployment_id"),
-        "timeout_seconds": int(submission.get("timeout_seconds") or 300),
+        "input": submission.input,
+        "config": submission.config,
+        "context": submission.context,
+        "lifecycle_event": _lifecycle_event(submission, lifecycle_header),
+        "caller_deployment_id": submission.caller_deployment_id,
+        "timeout_seconds": submission.timeout_seconds,
         "idempotency_key": idempotency_key,
         "billing_txn_id": new_billing_txn_id(),
         "parent_billing_txn_id": parent_billing_txn_id,
@@ -233,7 +250,7 @@ class ExecutionsBackend(ExecutionsOperations[Call]):
             self.platform,
             org_id,
             workspace_id,
-            body.model_dump(mode="json"),
+            body.model_dump(mode="json", exclude_unset=True),
             idempotency_key=idempotency_key,
             parent_billing_txn_id=x_parent_billing_txn_id,
             lifecycle_header=x_lifecycle_event,
