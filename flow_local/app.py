@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from flow_server_routers.auth import auth_router
@@ -41,6 +41,7 @@ from flow_local.areas import (
 )
 from flow_local.areas.access import PlatformAccess
 from flow_local.areas.auth import AuthBackend
+from flow_local.areas.conversations import ConversationsBackend
 from flow_local.areas.state import StateBackend
 from flow_local.areas.storage import StorageBackend
 from flow_local.areas.system import SystemBackend, document_router
@@ -50,9 +51,10 @@ from flow_local.console import install_console
 from flow_local.core import Platform, PlatformComponent, platform_of
 from flow_local.errors import install_error_handlers
 from flow_local.gateway import routes as gateway
-from flow_local.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from flow_local.middleware import BodyLimitMiddleware, RequestIdMiddleware, redact_access_log
+from flow_local.runtime.collaborators import Collaborators
 from flow_local.runtime.service import ExecutionService
-from flow_local.runtime.services.host import service_host_factory
+from flow_local.runtime.services.host import ServiceHost
 from flow_local.settings import Settings
 
 logger = logging.getLogger("flow_local")
@@ -104,9 +106,50 @@ LEGACY_ROUTERS: list[APIRouter] = [
 UPLOAD_PATHS = re.compile(r"^/api/v1/orgs/[^/]+/(storage/objects/|services/)")
 """Paths whose bodies are uploads (storage objects, calls to hosted services): they get the upload limit."""
 
+
+def _save_conversation(
+    platform: Platform, record: dict[str, Any], messages: list[dict[str, Any]]
+) -> str | None:
+    """Store an agent execution's messages as a conversation of its workspace."""
+    return platform.backend(ConversationsBackend).save(
+        record["org_id"],
+        record["workspace_id"],
+        messages,
+        agent_id=record["component_id"],
+        execution_id=record["execution_id"],
+    )
+
+
+async def _chat(platform: Platform, request: dict[str, Any]) -> dict[str, Any]:
+    """One chat completion through the gateway."""
+    return await platform.backend(gateway.GatewayBackend).chat(request)
+
+
+ENGINE_COLLABORATORS = Collaborators(
+    resolve_spec=executions.resolve_spec,
+    find_component=executions.find_component,
+    save_conversation=_save_conversation,
+    submit_child=executions.submit_record,
+    chat=_chat,
+)
+"""What the execution engine calls in the areas (it imports none of them)."""
+
+
+def execution_engine() -> ExecutionService:
+    """The execution engine, given its collaborators."""
+    return ExecutionService(ENGINE_COLLABORATORS)
+
+
+def service_host() -> ServiceHost:
+    """The hosted-service host, given how to find the versions to restart."""
+    return ServiceHost(
+        lambda platform: platform.backend(services.HostedServicesBackend).launch_specs_to_restore()
+    )
+
+
 COMPONENT_FACTORIES: list[Callable[[], PlatformComponent]] = [
-    ExecutionService,
-    service_host_factory,
+    execution_engine,
+    service_host,
     jobs.job_runner_factory,
 ]
 
@@ -147,6 +190,7 @@ def create_app(settings: Settings) -> FastAPI:
     for router in routers():
         app.include_router(router)
     install_console(app)
+    redact_access_log()
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_request_bytes,

@@ -262,6 +262,41 @@ def minted_ttl(principal: Principal, ttl_seconds: int) -> int:
     return max(1, min(ttl_seconds, principal.expires_at - int(time.time())))
 
 
+class AttemptLimiter:
+    """Counts failed attempts per caller in a sliding window; refuses with 429 once there are too many.
+
+    Attributes:
+        limit: Failed attempts allowed per window.
+        window_seconds: Length of the window.
+    """
+
+    def __init__(self, limit: int, window_seconds: float) -> None:
+        self.limit = limit
+        self.window_seconds = window_seconds
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, caller: str, what: str) -> None:
+        """429 when ``caller`` has used up its failed attempts at ``what``."""
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._failures.get(caller, []) if now - t < self.window_seconds]
+            self._failures[caller] = recent
+            if len(recent) >= self.limit:
+                retry_after = int(self.window_seconds - (now - recent[0])) + 1
+                raise ApiError(
+                    429,
+                    "rate_limited",
+                    f"too many failed {what}: {len(recent)} in {self.window_seconds:g} s; retry in {retry_after} s",
+                    headers={"Retry-After": str(retry_after)},
+                )
+
+    def failed(self, caller: str) -> None:
+        """Record one failed attempt of ``caller``."""
+        with self._lock:
+            self._failures.setdefault(caller, []).append(time.monotonic())
+
+
 def bearer_token(request: Request) -> str | None:
     """The bearer token of a request, or None."""
     header = request.headers.get("authorization")

@@ -11,6 +11,7 @@ from fastapi import Request
 
 from flow_local.auth import TokenSigner
 from flow_local.backends import open_database
+from flow_local.sealing import Sealer
 from flow_local.settings import Settings
 
 T = TypeVar("T")
@@ -34,6 +35,7 @@ class Platform:
         self.settings = settings
         self.db = open_database(settings)
         self.tokens = TokenSigner(settings.signing_key)
+        self.sealer = Sealer(settings.sealing_key)
         self.components: list[PlatformComponent] = []
         self._backends: dict[type, Any] = {}
         self.extras: dict[str, Any] = {}

@@ -60,6 +60,29 @@ class RequestIdMiddleware:
         return None
 
 
+_SIGNATURE = re.compile(r"(signature=)[^&\s\"]+", re.IGNORECASE)
+
+
+class RedactSignatures(logging.Filter):
+    """A log filter hiding presigned URL signatures (``signature=...``) in access-log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SIGNATURE.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = _SIGNATURE.sub(r"\1[redacted]", record.msg)
+        return True
+
+
+def redact_access_log(logger_name: str = "uvicorn.access") -> None:
+    """Install :class:`RedactSignatures` on the access log (once)."""
+    access = logging.getLogger(logger_name)
+    if not any(isinstance(f, RedactSignatures) for f in access.filters):
+        access.addFilter(RedactSignatures())
+
+
 class BodyTooLarge(HTTPException):
     """A request body past its limit (rendered as the spec's 413 `Error`)."""
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
+from cryptography.fernet import Fernet
 
 SIGNING_KEY_FILE = "signing.key"
+SEALING_KEY_FILE = "sealing.key"
 PRIVATE_DIR_MODE = 0o700
 UPSTREAM_CONFIG_FILE = "gateway.json"
 
@@ -25,21 +28,30 @@ def default_data_dir() -> Path:
 
 def load_signing_key(data_dir: Path) -> bytes:
     """Read the HS256 signing key from the data dir, creating it (mode 0600) on first use."""
-    path = data_dir / SIGNING_KEY_FILE
+    return bytes.fromhex(_private_key(data_dir / SIGNING_KEY_FILE, lambda: secrets.token_bytes(32).hex()))
+
+
+def load_sealing_key(data_dir: Path) -> bytes:
+    """Read the key that encrypts secrets at rest (a Fernet key, beside the signing key, mode 0600)."""
+    return _private_key(data_dir / SEALING_KEY_FILE, lambda: Fernet.generate_key().decode()).encode()
+
+
+def _private_key(path: Path, make: Callable[[], str]) -> str:
+    """A key file's text, creating it first when missing: written 0600 from the start, never replaced."""
     if path.exists():
-        return bytes.fromhex(path.read_text().strip())
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(key.hex())
-    tmp.chmod(0o600)
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(make())
     try:
         os.link(tmp, path)
     except FileExistsError:
         pass
     finally:
         tmp.unlink(missing_ok=True)
-    return bytes.fromhex(path.read_text().strip())
+    return path.read_text().strip()
 
 
 @dataclass
@@ -88,6 +100,7 @@ class Settings:
         host: Interface to listen on (loopback by default).
         port: TCP port (0 picks a free one at start).
         signing_key: HS256 key for JWTs and presigned URLs, persisted in the data dir.
+        sealing_key: Fernet key encrypting secret values and stored tokens, persisted beside it.
         gateway_rate_limit: Gateway requests allowed per principal per ``rate_window_seconds``.
         rate_window_seconds: Length of the rate-limit window.
         upstreams: OpenAI-compatible upstreams for non-offline models.
@@ -106,6 +119,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     signing_key: bytes = b""
+    sealing_key: bytes = b""
     gateway_rate_limit: int = 6000
     rate_window_seconds: float = 60.0
     upstreams: list[UpstreamConfig] = field(default_factory=list)
@@ -127,6 +141,7 @@ class Settings:
             directory.chmod(PRIVATE_DIR_MODE)
         settings = cls(data_dir=directory.resolve(), host=host, port=port, **extra)  # type: ignore[arg-type]
         settings.signing_key = load_signing_key(settings.data_dir)
+        settings.sealing_key = load_sealing_key(settings.data_dir)
         if not settings.upstreams:
             settings.upstreams = load_upstreams(settings.data_dir)
         if "gateway_standins" not in extra:

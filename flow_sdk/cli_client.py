@@ -59,7 +59,7 @@ from flow_sdk._errors import (
 from flow_sdk._executions import submit_request
 from flow_sdk._hosted_service_request import service_call_request
 from flow_sdk._polling import PollSettings, StatusCallback, await_terminal_sync
-from flow_sdk._requests import checked_body, choose, send_sync
+from flow_sdk._requests import RetryMode, checked_body, choose, send_sync
 from flow_sdk._transport import (
     DEFAULT_MAX_RETRIES,
     BearerAuth,
@@ -147,6 +147,7 @@ class CLIClient:
         self._config = config
         refresher = config.refresh_access_token if config.api_key else None
         self._auth = BearerAuth(config.access_token, refresher)
+        self._service_call_retry: RetryMode = "connect"
         self._client = build_sync_client(
             config.platform_url or "http://127.0.0.1:8080", self._auth, timeout=CLIENT_TIMEOUT_SECONDS
         )
@@ -208,6 +209,7 @@ class CLIClient:
         extra_headers: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
         http_client: httpx.Client | None = None,
+        retry_service_calls: bool | None = None,
     ) -> CLIClient:
         """Return a client for the same configuration whose calls use other request options.
 
@@ -218,6 +220,8 @@ class CLIClient:
             idempotency_key: The ``Idempotency-Key`` of the new client's submissions.
             http_client: An ``httpx.Client`` to send through (its transport, proxies and event hooks);
                 base URL, auth, headers, timeouts and retries stay this client's.
+            retry_service_calls: Let :meth:`invoke_service` calls be retried like any other request
+                (idempotent methods); by default only a failed connection is retried.
 
         The new client has its own connections; close it (or use it in a ``with`` block) when done.
         """
@@ -232,6 +236,8 @@ class CLIClient:
             transport=None if http_client is None else SyncClientTransport(http_client),
             idempotency_key=idempotency_key,
         )
+        if retry_service_calls is not None:
+            clone._service_call_retry = "safe" if retry_service_calls else "connect"
         return clone
 
     @property
@@ -407,7 +413,7 @@ class CLIClient:
             )
         except FlowSDKError as exc:
             raise CLIClientError(exc.message, code="invalid_request") from None
-        return send_sync(self._client, request, family="cli", retry="connect")
+        return send_sync(self._client, request, family="cli", retry=self._service_call_retry)
 
     # ------------------------------------------------------------ executions
     def submit_execution(

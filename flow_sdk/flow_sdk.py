@@ -88,6 +88,7 @@ class FlowSDK:
         self._session = AsyncHttpSession(_env(auth_token, "AUTH_TOKEN"), timeout=resolve_timeout(None))
         self._platform_client: PlatformClient | None = None
         self._gateway_client: GatewayClient | None = None
+        self._service_call_retry: RetryMode = "connect"
 
     @property
     def with_raw_response(self) -> RawResponseView:
@@ -183,6 +184,7 @@ class FlowSDK:
         extra_headers: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
         http_client: httpx.AsyncClient | None = None,
+        retry_service_calls: bool | None = None,
     ) -> FlowSDK:
         """Return a copy of this SDK whose calls use other request options.
 
@@ -198,6 +200,9 @@ class FlowSDK:
                 platform runs a submission once per key.
             http_client: An ``httpx.AsyncClient`` to send through (its transport, proxies, limits and
                 event hooks); base URL, auth, headers, timeouts and retries stay the SDK's.
+            retry_service_calls: Let ``flow.services`` calls be retried like any other request
+                (idempotent methods, and requests whose ``headers=`` carry an Idempotency-Key). By
+                default a hosted-service call is retried only when the connection failed.
 
         Example:
             >>> quick = flow.with_options(timeout=5, max_retries=0)
@@ -213,6 +218,8 @@ class FlowSDK:
             idempotency_key=idempotency_key,
             http_client=http_client,
         )
+        if retry_service_calls is not None:
+            clone._service_call_retry = "safe" if retry_service_calls else "connect"
         clone._platform_client = None
         clone._gateway_client = None
         return clone

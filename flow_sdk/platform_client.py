@@ -406,7 +406,6 @@ class PlatformClient:
             timeout_seconds=timeout_seconds,
             lifecycle_event=lifecycle_event,
             config=config,
-            execution_mode="isolated",
         )
 
     async def get_execution_status(self, execution_id: str | UUID) -> Execution:

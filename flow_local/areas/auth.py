@@ -18,7 +18,7 @@ from flow_server_models import (
 from flow_server_routers.auth import AuthOperations
 
 from flow_local.areas.tenants import TenantsBackend
-from flow_local.auth import Principal, require_user
+from flow_local.auth import AttemptLimiter, Principal, require_user
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.errors import ApiError, not_found, unauthorized
@@ -26,6 +26,8 @@ from flow_local.values import new_id
 
 LOGIN_TTL_SECONDS = 600
 LOGIN_TOKEN_TTL_SECONDS = 12 * 3600
+APPROVAL_FAILURES = 10
+APPROVAL_WINDOW_SECONDS = 600.0
 _CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 
 SCHEMA = [
@@ -41,6 +43,7 @@ class AuthBackend(AuthOperations[Call]):
         self.platform = platform
         self.db = platform.db
         self.db.migrate("auth", SCHEMA)
+        self.approvals = AttemptLimiter(APPROVAL_FAILURES, APPROVAL_WINDOW_SECONDS)
 
     def exchange(self, api_key: str, ttl_minutes: int) -> dict[str, Any]:
         """A user token for a valid API key (401 otherwise)."""
@@ -81,7 +84,9 @@ class AuthBackend(AuthOperations[Call]):
             result: dict[str, Any] = {"request_id": request_id, "status": status}
             if status == "approved":
                 result.update(
-                    access_token=row["token"], org_id=row["org_id"], workspace_id=row["workspace_id"]
+                    access_token=self.platform.sealer.open(row["token"]),
+                    org_id=row["org_id"],
+                    workspace_id=row["workspace_id"],
                 )
                 conn.execute(
                     "UPDATE cli_login_requests SET status='consumed', token=NULL WHERE id = ?", (request_id,)
@@ -89,11 +94,14 @@ class AuthBackend(AuthOperations[Call]):
         return result
 
     def approve(self, user_code: str, principal: Principal) -> dict[str, Any]:
-        """Approve a pending request as the calling user."""
+        """Approve a pending request as the calling user (wrong codes are rate-limited per caller)."""
         code = user_code.strip().upper()
+        caller = f"{principal.org_id}/{principal.subject}"
+        self.approvals.check(caller, "CLI login approvals")
         with self.db.transaction() as conn:
             row = conn.execute("SELECT * FROM cli_login_requests WHERE user_code = ?", (code,)).fetchone()
             if row is None:
+                self.approvals.failed(caller)
                 raise ApiError(404, "not_found", f"no login request with code '{code}'", "user_code")
             if row["status"] != "pending" or row["expires_at"] < time.time():
                 raise ApiError(
@@ -107,7 +115,7 @@ class AuthBackend(AuthOperations[Call]):
             )
             conn.execute(
                 "UPDATE cli_login_requests SET status='approved', org_id=?, workspace_id=?, token=? WHERE id=?",
-                (principal.org_id, principal.workspace_id, token, row["id"]),
+                (principal.org_id, principal.workspace_id, self.platform.sealer.seal(token), row["id"]),
             )
         return {
             "request_id": row["id"],

@@ -60,6 +60,7 @@ class JobsBackend:
     def __init__(self, platform: Platform) -> None:
         platform.db.migrate("jobs", SCHEMA)
         self.db = platform.db
+        self.sealer = platform.sealer
 
     def create(
         self, org_id: str, service_id: str, body: JobSubmit, principal: Principal, key: str | None
@@ -93,16 +94,16 @@ class JobsBackend:
                 body.lane,
                 "queued",
                 to_json(caller),
-                principal.token,
+                self.sealer.seal(principal.token) if principal.token else None,
                 key,
                 now_iso(),
             ),
         )
         return self.get(org_id, job_id)
 
-    @staticmethod
-    def _row(row: Any) -> dict[str, Any]:
+    def _row(self, row: Any) -> dict[str, Any]:
         item = dict(row)
+        item["token"] = self.sealer.open(item["token"]) if item.get("token") else None
         item["body"] = from_json(item["body"])
         item["result"] = from_json(item["result"])
         item["caller"] = from_json(item["caller"], {})

@@ -27,6 +27,7 @@ class SecretsBackend:
     def __init__(self, platform: Platform) -> None:
         self.db = platform.db
         self.db.migrate("secrets", SCHEMA)
+        self.sealer = platform.sealer
 
     def get(self, org_id: str, workspace_id: str, name: str) -> dict[str, Any]:
         """A secret's value (404 when absent)."""
@@ -36,7 +37,7 @@ class SecretsBackend:
         )
         if row is None:
             raise not_found("secret", name)
-        return {"name": name, "value": row[0]}
+        return {"name": name, "value": self.sealer.open(str(row[0]))}
 
     def set(self, org_id: str, workspace_id: str, name: str, value: str) -> dict[str, Any]:
         """Create or replace a secret (400 for a name outside the spec's SecretName pattern)."""
@@ -48,7 +49,7 @@ class SecretsBackend:
         self.db.execute(
             "INSERT INTO secrets (org_id, workspace_id, name, value, updated_at) VALUES (?,?,?,?,?)"
             " ON CONFLICT(org_id, workspace_id, name) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
-            (org_id, workspace_id, name, value, now),
+            (org_id, workspace_id, name, self.sealer.seal(value), now),
         )
         return {"name": name, "updated_at": now}
 

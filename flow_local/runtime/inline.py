@@ -42,8 +42,6 @@ async def run_child(
     Raises:
         ChildExecutionError: The child failed, timed out or was cancelled.
     """
-    from flow_local.areas.executions import submit_record
-
     assert service.platform is not None
     remaining = max(
         1, int(parent["timeout_seconds"] - (time.time() - float(parent.get("started_mono") or time.time())))
@@ -58,7 +56,7 @@ async def run_child(
         "execution_mode": "isolated",
         "context": {"parent_execution_id": parent["execution_id"]},
     }
-    child = await submit_record(
+    child = await service.collaborators.submit_child(
         service.platform,
         parent["org_id"],
         parent["workspace_id"],
@@ -106,15 +104,13 @@ async def run_inline(service: ExecutionService, record: dict[str, Any], spec: di
 async def _workflow(
     service: ExecutionService, record: dict[str, Any], spec: dict[str, Any]
 ) -> dict[str, Any]:
-    from flow_local.areas.executions import find_component
-
     store, platform = service.store, service.platform
     assert store is not None and platform is not None
 
     async def run_step(step: dict[str, Any], inputs: dict[str, Any]) -> Any:
         kind, component_id = str(step.get("component_type")), str(step["component_id"])
         if kind == "transform":
-            component = find_component(
+            component = service.collaborators.find_component(
                 platform, record["org_id"], record["workspace_id"], "transform", component_id
             )
             return run_transform(component["spec"], inputs)
@@ -128,14 +124,12 @@ async def _workflow(
 
 
 async def _agent(service: ExecutionService, record: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
-    from flow_local.gateway.routes import GatewayBackend
-
-    assert service.platform is not None
-    gateway = service.platform.backend(GatewayBackend)
+    platform = service.platform
+    assert platform is not None
     execution_id = record["execution_id"]
 
     async def chat(request: dict[str, Any]) -> dict[str, Any]:
-        return await gateway.chat({k: v for k, v in request.items() if v is not None})
+        return await service.collaborators.chat(platform, {k: v for k, v in request.items() if v is not None})
 
     async def run_tool(component_id: str, arguments: dict[str, Any]) -> Any:
         return await run_child(service, record, "code_block", component_id, arguments)

@@ -34,6 +34,7 @@ from nats.js.errors import NotFoundError
 from flow_local.core import Platform
 from flow_local.errors import ApiError
 from flow_local.runtime import pidfiles
+from flow_local.runtime.collaborators import Collaborators
 from flow_local.runtime.nats_server import PLATFORM_USER, RUNNER_USER, NatsServer, free_port
 from flow_local.runtime.store import TERMINAL, ExecutionStore
 from flow_local.runtime.streams import decode, encode, ensure_runner_consumer, ensure_streams
@@ -75,7 +76,8 @@ class ExecutionService:
             (``FLOW_LOCAL_LOST_AFTER_SECONDS``, default 3; runners beat every second).
     """
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, collaborators: Collaborators, workers: int | None = None) -> None:
+        self.collaborators = collaborators
         self.workers = int(os.environ.get(WORKERS_ENV, "4")) if workers is None else workers
         self.lost_after = float(os.environ.get(LOST_AFTER_ENV) or LOST_AFTER_SECONDS)
         self.platform: Platform | None = None
@@ -472,20 +474,11 @@ class ExecutionService:
         return changed
 
     def _save_conversation(self, execution_id: str, messages: list[dict[str, Any]]) -> str | None:
-        from flow_local.areas.conversations import ConversationsBackend
-
         assert self.platform is not None and self.store is not None
         record = self.store.get(execution_id)
         if record["status"] in TERMINAL:
             return None
-        backend = self.platform.backend(ConversationsBackend)
-        return backend.save(
-            record["org_id"],
-            record["workspace_id"],
-            messages,
-            agent_id=record["component_id"],
-            execution_id=execution_id,
-        )
+        return self.collaborators.save_conversation(self.platform, record, messages)
 
     def _notify_event(self, execution_id: str) -> None:
         event = self._new_event.pop(execution_id, None)
@@ -704,10 +697,8 @@ class ExecutionService:
                     await self.js.delete_consumer(INPUT_STREAM, info.name)
 
     def _spec_of(self, record: dict[str, Any]) -> dict[str, Any]:
-        from flow_local.areas.executions import resolve_spec
-
         assert self.platform is not None
-        return resolve_spec(self.platform, record)
+        return self.collaborators.resolve_spec(self.platform, record)
 
 
 def kept_port(path: Path) -> int:

@@ -88,7 +88,7 @@ class ServicesNamespace(Namespace):
             self._flow._org(), str(target), method, path, body=body, query=query, version=version
         )
         extra = self._auth_headers(headers, reuse_service_token, auth)
-        return await self._send(request, extra_headers=extra, retry="connect")
+        return await self._send(request, extra_headers=extra, retry=self._flow._service_call_retry)
 
     async def get(self, path: str, **kwargs: Any) -> Any:
         """GET ``path`` on a service; keyword arguments as for :meth:`call`."""

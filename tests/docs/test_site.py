@@ -77,6 +77,22 @@ def test_every_example_file_is_shown_on_a_page() -> None:
     assert examples - _included_files() == set()
 
 
+# Pages whose Python blocks are not included from docs/examples, and why.
+NOT_RUN_HERE = {"production.md": "it starts PostgreSQL and SeaweedFS, which the default suite does not"}
+PYTHON_BLOCK = re.compile(r"```python[^\n]*\n(.*?)```", re.S)
+
+
+def test_every_python_example_on_a_page_is_an_included_file() -> None:
+    inline = [
+        str(page.relative_to(DOCS))
+        for page in DOCS.rglob("*.md")
+        if str(page.relative_to(DOCS)) not in NOT_RUN_HERE
+        for block in PYTHON_BLOCK.findall(page.read_text())
+        if not SNIPPET.fullmatch(block.strip())
+    ]
+    assert inline == [], "write the example as a file under docs/examples/ and include it with --8<--"
+
+
 def test_every_page_is_in_the_navigation() -> None:
     pages = {str(path.relative_to(DOCS)) for path in DOCS.rglob("*.md")}
     assert pages == set(_nav_pages(_config()["nav"]))

@@ -181,3 +181,58 @@ def test_the_core_sdk_uses_nothing_that_windows_lacks() -> None:
                     if module and module.split(".")[0] in POSIX_ONLY_MODULES
                 ]
     assert found == []
+
+
+FIRST_PARTY = {"flow_sdk", "flow_local"}
+# Imported only where their absence is handled with a message: the pytest plugin runs inside pytest
+# and uses pytest-asyncio when it is there; the execution transport names the nats extra; the
+# flow command's YAML output names PyYAML.
+OPTIONAL_IMPORTS = {"pytest", "pytest_asyncio", "nats", "yaml"}
+# Imported directly but part of a declared dependency's own interface.
+PROVIDED_BY = {"starlette": "fastapi"}
+
+
+def _declared_distributions(*extras: str) -> set[str]:
+    """The distributions the core and ``extras`` install, self-references to other extras followed."""
+    requirements = list(PROJECT["dependencies"])
+    pending = list(extras)
+    while pending:
+        for requirement in PROJECT["optional-dependencies"][pending.pop()]:
+            nested = re.fullmatch(rf"{re.escape(DISTRIBUTION)}\[([a-z,-]+)\]", requirement)
+            if nested:
+                pending += nested.group(1).split(",")
+            else:
+                requirements.append(requirement)
+    return {_requirement_name(requirement) for requirement in requirements}
+
+
+def _wheel_packages() -> set[str]:
+    packages = PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    return {Path(package).name for package in packages}
+
+
+@pytest.mark.parametrize(
+    ("folders", "extras"),
+    [
+        (CORE_SOURCES, ()),
+        (("flow_local", "generated"), ("local", "cluster", "cluster-engines")),
+    ],
+)
+def test_every_imported_module_is_declared_or_packaged(
+    folders: tuple[str, ...], extras: tuple[str, ...]
+) -> None:
+    declared = _declared_distributions(*extras)
+    distributions = importlib.metadata.packages_distributions()
+    undeclared = []
+    for module in sorted(_imported_top_level_modules(*folders)):
+        if module in sys.stdlib_module_names or module in OPTIONAL_IMPORTS:
+            continue
+        if PROVIDED_BY.get(module) in declared:
+            continue
+        if module in FIRST_PARTY or (ROOT / "generated" / module).is_dir():
+            assert module in _wheel_packages(), f"{module} is imported but not packaged in the wheel"
+            continue
+        owners = {name.lower() for name in distributions.get(module, [module])}
+        if not owners & declared:
+            undeclared.append(f"{module} (from {sorted(owners)})")
+    assert undeclared == [], f"imported by {folders} but not a dependency of {extras or 'the core'}"

@@ -54,6 +54,31 @@ print(json.dumps({
 """
 
 
+# Runs in a venv with the wheel's local extra: the packaged platform starts and answers the SDK.
+LOCAL_SCRIPT = """
+import asyncio, json
+import httpx
+from flow_local import LocalPlatform
+from flow_sdk import FlowSDK
+
+
+async def main(platform):
+    async with FlowSDK(org_id=platform.org_id, workspace_id=platform.workspace_id,
+                       auth_token=platform.admin_token, platform_url=platform.url) as flow:
+        answer = await flow.gateway.chat_completion(
+            model="offline/chat", messages=[{"role": "user", "content": "packaged"}])
+        return answer["choices"][0]["message"]["content"]
+
+
+with LocalPlatform(subprocess=True) as platform:
+    print(json.dumps({
+        "answer": asyncio.run(main(platform)),
+        "spec_paths": len(httpx.get(platform.url + "/openapi.json").json()["paths"]),
+        "console": httpx.get(platform.url + "/login").status_code,
+    }))
+"""
+
+
 def _run(*command: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
     result = subprocess.run(
         [str(part) for part in command], capture_output=True, text=True, timeout=300, env=env, cwd=cwd
@@ -91,6 +116,16 @@ def platform() -> Iterator[LocalPlatform]:
 def _clean_env(extra: dict[str, str]) -> dict[str, str]:
     """A minimal environment: no PYTHONPATH, no user config, only what the call needs."""
     return {"PATH": os.defpath, "HOME": os.environ.get("HOME", "/tmp"), **extra}
+
+
+@pytest.fixture(scope="module")
+def local_python(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new virtual environment with the wheel and its ``local`` extra."""
+    venv = tmp_path_factory.mktemp("local") / "venv"
+    _run(sys.executable, "-m", "venv", "--without-pip", venv)
+    python = venv / "bin" / "python"
+    _run(sys.executable, "-m", "uv", "pip", "install", "--quiet", "--python", python, f"{wheel}[local]")
+    return python
 
 
 def test_the_wheel_is_named_and_versioned_for_the_index(wheel: Path) -> None:
@@ -142,3 +177,11 @@ def test_the_flow_command_of_the_wheel_lists_orgs(
     flow = clean_python.parent / "flow"
     orgs = json.loads(_run(flow, "orgs", "list", "--json", env=env, cwd=tmp_path))
     assert [org["id"] for org in orgs] == [platform.org_id]
+
+
+def test_the_local_extra_of_the_wheel_runs_a_platform(local_python: Path, tmp_path: Path) -> None:
+    env = _clean_env({"FLOW_LOCAL_RUNNER_WORKERS": "0"})
+    report = json.loads(_run(local_python, "-c", LOCAL_SCRIPT, env=env, cwd=tmp_path))
+    assert report["answer"] == "You said: packaged"
+    assert report["spec_paths"] > 50, "the packaged OpenAPI document is served"
+    assert report["console"] == 200

@@ -330,3 +330,21 @@ def test_user_agent_names_sdk_python_and_os() -> None:
 
     assert USER_AGENT.startswith("manifest-flow-sdk/")
     assert f"Python/{platform.python_version()}" in USER_AGENT and platform.system() in USER_AGENT
+
+
+async def test_hosted_service_calls_are_retried_only_when_the_caller_opts_in(sleeps: list[float]) -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return error_response(503)
+
+    flow = make_flow(handler)
+    with pytest.raises(PlatformClientError):
+        await flow.services.get("/report")
+    assert calls == 1, "a hosted-service call is sent once unless the caller opts in"
+    with pytest.raises(PlatformClientError):
+        await flow.with_options(retry_service_calls=True).services.get("/report")
+    assert calls == 1 + DEFAULT_MAX_RETRIES + 1
+    await flow.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,7 +79,8 @@ def forward_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
 class ServiceHost:
     """Runs hosted-service version processes for one platform."""
 
-    def __init__(self) -> None:
+    def __init__(self, to_restore: Callable[[Platform], list[LaunchSpec]]) -> None:
+        self.to_restore = to_restore
         self.platform: Platform | None = None
         self.client: httpx.AsyncClient | None = None
         self._processes: dict[VersionKey, ServiceProcess] = {}
@@ -92,9 +93,7 @@ class ServiceHost:
         self.client = httpx.AsyncClient(
             limits=limits, timeout=httpx.Timeout(FORWARD_TIMEOUT_SECONDS, connect=5.0)
         )
-        from flow_local.areas.services import HostedServicesBackend
-
-        for spec in platform.backend(HostedServicesBackend).launch_specs_to_restore():
+        for spec in self.to_restore(platform):
             self._starting[spec.key] = asyncio.create_task(self._launch(spec))
 
     async def stop(self) -> None:
@@ -212,8 +211,3 @@ class ServiceHost:
         except ValueError:
             return None
         return document if isinstance(document, dict) else None
-
-
-def service_host_factory() -> ServiceHost:
-    """The factory registered in the app's component list."""
-    return ServiceHost()

@@ -1,6 +1,6 @@
 """Measure executions on a fresh local platform: submit → result latency, burst throughput, CPU per execution.
 
-python -m flow_local.runtime.bench [--runs 50] [--burst 50] [--bursts 5] [--workers 4] [--in-thread]
+python -m flow_local.bench [--runs 50] [--burst 50] [--bursts 5] [--workers 4] [--in-thread]
 
 A trivial code block runs through ``flow.code_blocks.run``: ``--runs`` times one after the other (median
 and p90 latency), then ``--bursts`` times ``--burst`` submitted at once (median rate; the machine's other
