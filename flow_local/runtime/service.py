@@ -37,6 +37,7 @@ from flow_local.runtime.nats_server import PLATFORM_USER, RUNNER_USER, NatsServe
 from flow_local.runtime.store import TERMINAL, ExecutionStore
 from flow_local.runtime.streams import decode, encode, ensure_runner_consumer, ensure_streams
 from flow_local.runtime.supervisor import Supervisor
+from flow_local.runtime.waiters import Waiters
 from flow_sdk.runtime_contract import (
     DISPATCH_STREAM,
     EVENTS_STREAM,
@@ -82,8 +83,7 @@ class ExecutionService:
         self.supervisor: Supervisor | None = None
         self.nc: NatsClient | None = None
         self.js: JetStreamContext | None = None
-        self._terminal: dict[str, asyncio.Event] = {}
-        self._new_event: dict[str, asyncio.Event] = {}
+        self.waiters: Waiters | None = None
         self._deadlines: dict[str, asyncio.TimerHandle] = {}
         self._last_seen: dict[str, float] = {}
         self._inline: dict[str, asyncio.Task[Any]] = {}
@@ -116,6 +116,7 @@ class ExecutionService:
         """Start NATS, the streams, the consumers and the local runner; then recover."""
         self.platform = platform
         self.store = ExecutionStore(platform.db)
+        self.waiters = Waiters(self.store)
         platform.tokens.execution_ended = self.execution_ended
         pidfiles.reap(platform.settings.data_dir)
         self.supervisor = supervisor = Supervisor(platform.settings.data_dir, self.workers)
@@ -310,7 +311,8 @@ class ExecutionService:
         self._events_progress.set()
         self._events_progress = asyncio.Event()
         if seq is not None:
-            self._notify_event(execution_id)
+            assert self.waiters is not None
+            self.waiters.new_event(execution_id)
         await msg.ack()
 
     async def _on_output(self, msg: Msg) -> None:
@@ -401,10 +403,8 @@ class ExecutionService:
             if handle is not None:
                 handle.cancel()
             self._last_seen.pop(execution_id, None)
-            event = self._terminal.pop(execution_id, None)
-            if event is not None:
-                event.set()
-            self._notify_event(execution_id)
+            assert self.waiters is not None
+            self.waiters.ended(execution_id)
         return changed
 
     def _save_conversation(self, execution_id: str, messages: list[dict[str, Any]]) -> str | None:
@@ -414,52 +414,24 @@ class ExecutionService:
             return None
         return self.collaborators.save_conversation(self.platform, record, messages)
 
-    def _notify_event(self, execution_id: str) -> None:
-        event = self._new_event.pop(execution_id, None)
-        if event is not None:
-            event.set()
-
     async def wait_terminal(
         self, execution_id: str, timeout: float, record: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """The execution once terminal, or as it is after ``timeout`` seconds.
-
-        Args:
-            execution_id: The execution.
-            timeout: Longest wait in seconds.
-            record: The execution as just read by the caller (with no ``await`` since), saving a read.
-        """
-        assert self.store is not None
-        if record is None:
-            record = self.store.get(execution_id)
-        if record["status"] in TERMINAL or timeout <= 0:
-            return record
-        # No await between the read above and registering the waiter: finish() runs on this loop too,
-        # so it cannot slip in between, and it sets this event once it has stored the terminal state.
-        event = self._terminal.setdefault(execution_id, asyncio.Event())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
-        return self.store.get(execution_id)
+        """The execution once terminal, or as it is after ``timeout`` seconds (see :class:`Waiters`)."""
+        assert self.waiters is not None
+        return await self.waiters.wait_terminal(execution_id, timeout, record)
 
     async def wait_events(self, execution_id: str, after_seq: int, timeout: float) -> list[dict[str, Any]]:
         """Events after ``after_seq``, waiting up to ``timeout`` for one when there are none yet."""
-        assert self.store is not None
-        events = self.store.events(execution_id, after_seq)
-        if events or timeout <= 0 or self.store.get(execution_id)["status"] in TERMINAL:
-            return events
-        event = self._new_event.setdefault(execution_id, asyncio.Event())
-        events = self.store.events(execution_id, after_seq)
-        if not events:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout)
-            events = self.store.events(execution_id, after_seq)
-        return events
+        assert self.waiters is not None
+        return await self.waiters.wait_events(execution_id, after_seq, timeout)
 
     def add_event(self, execution_id: str, event_type: str, data: dict[str, Any]) -> None:
         """Store an event produced inside the platform (inline agents and workflows)."""
         assert self.store is not None
         self.store.add_event(execution_id, event_type, data, None)
-        self._notify_event(execution_id)
+        assert self.waiters is not None
+        self.waiters.new_event(execution_id)
 
     # ------------------------------------------------------------------ deadlines, cancel, kill
     def _schedule_deadline(self, execution_id: str, seconds: float) -> None:
