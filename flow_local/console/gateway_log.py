@@ -71,15 +71,19 @@ class GatewayCallRecorder:
                 call.request_body += message.get("body", b"")[: MAX_BODY_BYTES - len(call.request_body)]
             return message
 
+        platform: Platform = scope["app"].state.platform
+
         async def watched_send(message: Message) -> None:
             call.observe(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                _store(platform, scope, call)  # before the caller sees the end of the answer
             await send(message)
 
         try:
             await self.app(scope, watched_receive, watched_send)
         finally:
-            platform: Platform = scope["app"].state.platform
-            _store(platform, scope, call)
+            if not call.stored:
+                _store(platform, scope, call)
 
 
 class _Call:
@@ -93,6 +97,7 @@ class _Call:
         self.status = 500
         self.provider: str | None = None
         self.json_answer = False
+        self.stored = False
 
     def observe(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -134,7 +139,8 @@ def _json(body: bytes) -> dict[str, Any]:
 
 
 def _store(platform: Platform, scope: Scope, call: _Call) -> None:
-    """Record the call under the caller's org (calls without a valid token are not recorded)."""
+    """Record the call under the caller's org, once (calls without a valid token are not recorded)."""
+    call.stored = True
     headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
     token = headers.get("authorization", "").removeprefix("Bearer ").strip()
     try:
