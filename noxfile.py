@@ -7,6 +7,7 @@ every pinned tool, so a session starts at once and tests the exact install that 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import nox
 
@@ -30,15 +31,17 @@ def codegen(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff on the handwritten code, and the OpenAPI linter on the document."""
+    """ruff on the handwritten code, the import contracts (pyproject's [tool.importlinter]), and the
+    OpenAPI linter on the document."""
     session.run(PYTHON, "-m", "ruff", "check", ".")
     session.run(PYTHON, "-m", "ruff", "format", "--check", ".")
+    session.run(str(Path(PYTHON).parent / "lint-imports"), "--no-cache", external=True)
     session.run(f"{NODE_BIN}/redocly", "lint", "--format=summary", "openapi/openapi.yaml", external=True)
 
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy, strict on flow_sdk/."""
+    """mypy, strict on flow_sdk/ and flow_local/."""
     session.run(PYTHON, "-m", "mypy")
 
 

@@ -17,40 +17,51 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
+from flow_server_routers import RAW_BODY_ROUTES
+from flow_server_routers.audit import audit_router
 from flow_server_routers.auth import auth_router
+from flow_server_routers.catalog import catalog_router
+from flow_server_routers.connectors import connectors_router
+from flow_server_routers.conversations import conversations_router
+from flow_server_routers.datasets import datasets_router
+from flow_server_routers.executions import executions_router
+from flow_server_routers.gateway import gateway_router
+from flow_server_routers.jobs import jobs_router
+from flow_server_routers.memory import memory_router
+from flow_server_routers.resources import resources_router
+from flow_server_routers.secrets import secrets_router
+from flow_server_routers.services import services_router
 from flow_server_routers.state import state_router
 from flow_server_routers.storage import storage_router
 from flow_server_routers.system import system_router
 from flow_server_routers.tenants import tenants_router
+from flow_server_routers.vector import vector_router
 from starlette.requests import Request
+from starlette.routing import compile_path
 
-from flow_local.areas import (
-    audit,
-    catalog,
-    connectors,
-    conversations,
-    datasets,
-    executions,
-    jobs,
-    memory,
-    resources,
-    secrets,
-    service_tokens,
-    services,
-    vector,
-)
 from flow_local.areas.access import PlatformAccess
+from flow_local.areas.audit import AuditBackend
 from flow_local.areas.auth import AuthBackend
+from flow_local.areas.catalog import CatalogBackend
+from flow_local.areas.connectors import ConnectorsBackend
 from flow_local.areas.conversations import ConversationsBackend
+from flow_local.areas.datasets import DatasetsBackend
+from flow_local.areas.executions import ExecutionsBackend, find_component, resolve_spec, submit_record
+from flow_local.areas.jobs import JobsBackend, job_runner_factory
+from flow_local.areas.memory import MemoryBackend
+from flow_local.areas.resources import ResourcesBackend
+from flow_local.areas.secrets import SecretsBackend
+from flow_local.areas.services import HostedServicesBackend
 from flow_local.areas.state import StateBackend
 from flow_local.areas.storage import StorageBackend
 from flow_local.areas.system import SystemBackend, document_router
 from flow_local.areas.tenants import TenantsBackend
+from flow_local.areas.vector import VectorBackend
 from flow_local.bootstrap import ensure_defaults
 from flow_local.console import install_console
 from flow_local.core import Platform, PlatformComponent, platform_of
 from flow_local.errors import install_error_handlers
-from flow_local.gateway import routes as gateway
+from flow_local.gateway.backend import GatewayBackend
 from flow_local.middleware import BodyLimitMiddleware, RequestIdMiddleware, redact_access_log
 from flow_local.runtime.collaborators import Collaborators
 from flow_local.runtime.service import ExecutionService
@@ -78,33 +89,33 @@ def routers() -> list[APIRouter]:
         system_router(backend_of(SystemBackend), access),
         auth_router(backend_of(AuthBackend), access),
         tenants_router(backend_of(TenantsBackend), access),
-        *LEGACY_ROUTERS[:2],
+        catalog_router(backend_of(CatalogBackend), access),
+        resources_router(backend_of(ResourcesBackend), access),
         state_router(backend_of(StateBackend), access),
-        LEGACY_ROUTERS[2],
+        secrets_router(backend_of(SecretsBackend), access),
         storage_router(backend_of(StorageBackend), access),
-        *LEGACY_ROUTERS[3:],
+        audit_router(backend_of(AuditBackend), access),
+        conversations_router(backend_of(ConversationsBackend), access),
+        gateway_router(backend_of(GatewayBackend), access),
+        vector_router(backend_of(VectorBackend), access),
+        memory_router(backend_of(MemoryBackend), access),
+        datasets_router(backend_of(DatasetsBackend), access),
+        connectors_router(backend_of(ConnectorsBackend), access),
+        executions_router(backend_of(ExecutionsBackend), access),
+        services_router(backend_of(HostedServicesBackend), access),
+        jobs_router(backend_of(JobsBackend), access),
     ]
 
 
-LEGACY_ROUTERS: list[APIRouter] = [
-    catalog.router,
-    resources.router,
-    secrets.router,
-    audit.router,
-    conversations.router,
-    service_tokens.router,
-    gateway.router,
-    vector.router,
-    memory.router,
-    datasets.router,
-    connectors.router,
-    executions.router,
-    services.router,
-    jobs.router,
-]
+def _any_route(routes: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern matching the request paths of any of ``routes`` (Starlette route paths)."""
+    patterns = (re.sub(r"\(\?P<\w+>", "(?:", compile_path(route)[0].pattern) for route in routes)
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
 
-UPLOAD_PATHS = re.compile(r"^/api/v1/orgs/[^/]+/(storage/objects/|services/)")
-"""Paths whose bodies are uploads (storage objects, calls to hosted services): they get the upload limit."""
+
+UPLOAD_PATHS = _any_route(RAW_BODY_ROUTES)
+"""Paths whose bodies the document declares raw (storage objects, calls to hosted services): they get
+the upload limit."""
 
 
 def _save_conversation(
@@ -122,14 +133,14 @@ def _save_conversation(
 
 async def _chat(platform: Platform, request: dict[str, Any]) -> dict[str, Any]:
     """One chat completion through the gateway."""
-    return await platform.backend(gateway.GatewayBackend).chat(request)
+    return await platform.backend(GatewayBackend).chat(request)
 
 
 ENGINE_COLLABORATORS = Collaborators(
-    resolve_spec=executions.resolve_spec,
-    find_component=executions.find_component,
+    resolve_spec=resolve_spec,
+    find_component=find_component,
     save_conversation=_save_conversation,
-    submit_child=executions.submit_record,
+    submit_child=submit_record,
     chat=_chat,
 )
 """What the execution engine calls in the areas (it imports none of them)."""
@@ -142,15 +153,13 @@ def execution_engine() -> ExecutionService:
 
 def service_host() -> ServiceHost:
     """The hosted-service host, given how to find the versions to restart."""
-    return ServiceHost(
-        lambda platform: platform.backend(services.HostedServicesBackend).launch_specs_to_restore()
-    )
+    return ServiceHost(lambda platform: platform.backend(HostedServicesBackend).launch_specs_to_restore())
 
 
 COMPONENT_FACTORIES: list[Callable[[], PlatformComponent]] = [
     execution_engine,
     service_host,
-    jobs.job_runner_factory,
+    job_runner_factory,
 ]
 
 

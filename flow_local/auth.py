@@ -14,15 +14,16 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 import jwt
 from fastapi import Request
+from flow_server_routers.types import TokenScope
 
 from flow_local.errors import ApiError, forbidden, unauthorized
 
 ALGORITHM = "HS256"
-USER_SCOPES = ["read", "write", "admin"]
+USER_SCOPES: list[str] = list(get_args(TokenScope))
 RUNTIME_SCOPES = ["read", "write"]
 API_KEY_PREFIX = "fl_"
 VERIFIED_CACHE_SIZE = 4096

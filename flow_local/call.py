@@ -6,7 +6,7 @@ already checked the token and its organization and workspace binding where the d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
@@ -20,7 +20,7 @@ class Call:
 
     ``caller`` is None only for operations the document lets through without a token (``public``)
     or with an optional one (``optional``: a presigned URL); ``refusal`` then says why a token that
-    was sent did not verify. ``request`` is for the operations that
+    was sent did not verify. A backend puts headers for the answer in ``answer_headers``. ``request`` is for the operations that
     pass a request through (the hosted-service proxy); backends read their arguments from the typed
     parameters, never from it.
     """
@@ -28,6 +28,7 @@ class Call:
     request: Request
     caller: Principal | None
     refusal: ApiError | None = None
+    answer_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def principal(self) -> Principal:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
 
 
 def new_id() -> str:
@@ -19,3 +22,8 @@ def now_iso() -> str:
 def iso_from_unix(seconds: float) -> str:
     """A unix time as ISO 8601 UTC."""
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
+
+
+def default_of(model: type[BaseModel], field: str) -> Any:
+    """The document's default of a model field, for a caller that sent ``null`` explicitly."""
+    return model.model_fields[field].default

@@ -402,6 +402,18 @@ def _no_proxy_pattern(host: str) -> str:
     return f"all://[{host}]" if address.version == 6 else f"all://{host}"
 
 
+def default_async_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+    """The aiohttp-backed transport when ``httpx-aiohttp`` is installed, else httpx's own pool.
+
+    Imported here, on first use, so that importing the SDK does not load aiohttp.
+    """
+    try:
+        from flow_sdk._aiohttp import aiohttp_transport
+    except ImportError:
+        return httpx.AsyncHTTPTransport(limits=limits)
+    return aiohttp_transport(limits)
+
+
 def build_async_client(
     base_url: str,
     auth: httpx.Auth,
@@ -427,7 +439,7 @@ def build_async_client(
                 if proxy is None
                 else AsyncRetryTransport(httpx.AsyncHTTPTransport(proxy=proxy, limits=limits), policy)
             )
-    inner = transport or httpx.AsyncHTTPTransport(limits=limits)
+    inner = transport or default_async_transport(limits)
     return httpx.AsyncClient(
         transport=AsyncRetryTransport(inner, policy),
         mounts=mounts or None,

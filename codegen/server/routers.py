@@ -3,7 +3,8 @@ FastAPI router that validates each request exactly as the document says and call
 
 One module per tag (``storage.py``: ``StorageOperations`` and ``storage_router()``), plus:
 
-* ``types.py``: the enums that parameters use, as ``Literal`` aliases (``ComponentType``, ...);
+* ``types.py``: the document's named enums and the enums of parameters, as ``Literal`` aliases
+  (``ComponentType``, ``TokenScope``, ...);
 * ``_support.py``: the pieces every router shares (``Access``, ``RawBody``, the JSON renderer).
 
 ``generate.py`` calls :func:`write_routers`; the output is formatted and stamped with the rest of
@@ -257,6 +258,8 @@ class _Reader:
                 raise RouterSpecError(f"{operation['operationId']}: a JSON body must reference a schema")
             if name in PASS_THROUGH_SCHEMAS:
                 return "raw", None, required
+            if not required:
+                raise RouterSpecError(f"{operation['operationId']}: an optional JSON body must be AnyValue")
             tag.models.add(name)
             return "model", name, required
         if set(content) == {"application/octet-stream"}:
@@ -327,6 +330,12 @@ class _Reader:
             answer_type=answer_type,
         )
 
+    def named_enums(self) -> None:
+        """Register every named enum schema of the document, so backends import its values."""
+        for name, schema in self.schemas.items():
+            if "enum" in schema:
+                self._enum_alias(name, list(schema["enum"]))
+
     def tags(self) -> list[Tag]:
         """Every tag of the document with its operations; catch-all routes come last in each tag."""
         tags = {
@@ -365,14 +374,23 @@ def _environment() -> jinja2.Environment:
     )
 
 
+def _raw_body_routes(tags: list[Tag]) -> list[str]:
+    """The route paths of operations with a raw body, once each, in document order."""
+    paths = [op.route_path for tag in tags for op in tag.operations if op.body == "raw"]
+    return list(dict.fromkeys(paths))
+
+
 def write_routers(spec: Mapping[str, Any], out: Path) -> list[Path]:
     """Write the package into ``out`` (created) and return the files written."""
     reader = _Reader(spec)
+    reader.named_enums()
     tags = reader.tags()
     env = _environment()
     out.mkdir(parents=True, exist_ok=True)
     files = {
-        "__init__.py": env.get_template("__init__.py.jinja").render(tags=tags),
+        "__init__.py": env.get_template("__init__.py.jinja").render(
+            tags=tags, raw_body_routes=_raw_body_routes(tags)
+        ),
         "_support.py": env.get_template("_support.py.jinja").render(),
         "types.py": env.get_template("types.py.jinja").render(aliases=sorted(reader.aliases.items())),
     }

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
 from flow_server_models import AuditEvent, AuditEventCreate
+from flow_server_routers.audit import AuditOperations
 
-from flow_local.areas.tenants import check_workspace
-from flow_local.auth import Principal, get_principal
-from flow_local.core import Platform, platform_of
+from flow_local.call import Call
+from flow_local.core import Platform
 from flow_local.db import from_json, to_json
-from flow_local.errors import request_id_of
 from flow_local.values import new_id, now_iso
 
 SCHEMA = [
@@ -29,7 +27,7 @@ SCHEMA = [
 _COLUMNS = "id, action, resource_type, resource_id, details, actor, execution_id, request_id, created_at"
 
 
-class AuditBackend:
+class AuditBackend(AuditOperations[Call]):
     """Append and list audit events (updates and deletes are refused by the database)."""
 
     def __init__(self, platform: Platform) -> None:
@@ -63,7 +61,7 @@ class AuditBackend:
         )
         return record
 
-    def list(
+    def events(
         self,
         org_id: str,
         workspace_id: str,
@@ -85,52 +83,32 @@ class AuditBackend:
         rows = self.db.query(sql, [*params, limit, offset])
         return [{**dict(r), "details": from_json(r["details"])} for r in rows]
 
+    async def list_audit_events(
+        self,
+        call: Call,
+        *,
+        org_id: str,
+        workspace_id: str,
+        limit: int,
+        offset: int,
+        action: str | None,
+        resource_id: str | None,
+    ) -> list[AuditEvent]:
+        """Events of the workspace, filtered by action and resource."""
+        items = self.events(org_id, workspace_id, limit, offset, action, resource_id)
+        return [AuditEvent.model_validate(e) for e in items]
 
-router = APIRouter(prefix="/api/v1/orgs/{org_id}/workspaces/{workspace_id}/audit/events", tags=["audit"])
-
-
-def _audit(request: Request) -> AuditBackend:
-    return platform_of(request).backend(AuditBackend)
-
-
-def _render(record: dict[str, Any]) -> dict[str, Any]:
-    return AuditEvent(**record).model_dump(mode="json")
-
-
-@router.get("")
-async def list_audit_events(
-    org_id: str,
-    workspace_id: str,
-    request: Request,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
-    action: str | None = Query(None, max_length=200),
-    resource_id: str | None = Query(None, max_length=200),
-    principal: Principal = Depends(get_principal),
-) -> list[dict[str, Any]]:
-    """GET .../audit/events."""
-    check_workspace(request, principal, org_id, workspace_id)
-    return [
-        _render(e) for e in _audit(request).list(org_id, workspace_id, limit, offset, action, resource_id)
-    ]
-
-
-@router.post("", status_code=201)
-async def write_audit_event(
-    org_id: str,
-    workspace_id: str,
-    body: AuditEventCreate,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST .../audit/events."""
-    check_workspace(request, principal, org_id, workspace_id)
-    record = _audit(request).append(
-        org_id,
-        workspace_id,
-        body.model_dump(),
-        principal.subject,
-        principal.execution_id,
-        request_id_of(request),
-    )
-    return _render(record)
+    async def write_audit_event(
+        self, call: Call, *, org_id: str, workspace_id: str, body: AuditEventCreate
+    ) -> AuditEvent:
+        """Append an event, recording the caller as its actor."""
+        principal = call.principal
+        record = self.append(
+            org_id,
+            workspace_id,
+            body.model_dump(),
+            principal.subject,
+            principal.execution_id,
+            call.request_id,
+        )
+        return AuditEvent.model_validate(record)

@@ -145,12 +145,14 @@ class AuthBackend(AuthOperations[Call]):
     async def get_current_user(self, call: Call) -> CurrentUser:
         """The identity behind the bearer token."""
         principal = call.principal
-        return CurrentUser(
-            subject_id=principal.subject,
-            token_type=principal.token_type,
-            org_id=principal.org_id,
-            workspace_id=principal.workspace_id,
-            scopes=principal.scopes,
-            name=principal.subject,
-            expires_at=datetime.fromtimestamp(principal.expires_at, UTC),
+        return CurrentUser.model_validate(
+            {
+                "subject_id": principal.subject,
+                "token_type": principal.token_type,
+                "org_id": principal.org_id,
+                "workspace_id": principal.workspace_id,
+                "scopes": principal.scopes,
+                "name": principal.subject,
+                "expires_at": datetime.fromtimestamp(principal.expires_at, UTC),
+            }
         )

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
-from fastapi import APIRouter, Depends, Query, Request, Response
 from flow_server_models import Component, ComponentCreate, ComponentUpdate, ComponentVersion
+from flow_server_routers.catalog import CatalogOperations
+from flow_server_routers.types import ComponentType
 
-from flow_local.areas.tenants import check_workspace
 from flow_local.areas.versioned import KindCheckedBackend, VersionedStore, schema
-from flow_local.auth import Principal, get_principal, require_user
-from flow_local.core import Platform, platform_of
-from flow_local.spec import schema_enum
+from flow_local.auth import require_user
+from flow_local.call import Call
+from flow_local.core import Platform
 
-COMPONENT_TYPES: tuple[str, ...] = schema_enum("ComponentType")
+COMPONENT_TYPES: tuple[str, ...] = get_args(ComponentType)
 
 
-class CatalogBackend(KindCheckedBackend):
+class CatalogBackend(KindCheckedBackend, CatalogOperations[Call]):
     """Components with version history, per workspace and type."""
 
     kinds = COMPONENT_TYPES
@@ -49,116 +49,70 @@ class CatalogBackend(KindCheckedBackend):
         self.check_kind(component_type)
         return self.store.versions(org_id, workspace_id, component_type, component_id)
 
+    async def list_components(
+        self,
+        call: Call,
+        *,
+        org_id: str,
+        workspace_id: str,
+        component_type: ComponentType,
+        limit: int,
+        offset: int,
+    ) -> list[Component]:
+        """Components of one type, oldest first."""
+        items = self.list_items(org_id, workspace_id, component_type, limit, offset)
+        return [as_component(i) for i in items]
 
-def render(item: dict[str, Any]) -> dict[str, Any]:
-    """A stored component as the spec's `Component`."""
-    return Component(
-        id=item["id"],
-        component_type=item["kind"],
-        name=item["name"],
-        description=item["description"],
-        version=item["version"],
-        spec=item["spec"],
-        created_at=item["created_at"],
-        updated_at=item["updated_at"],
-    ).model_dump(mode="json", exclude_unset=True)
+    async def create_component(
+        self,
+        call: Call,
+        *,
+        org_id: str,
+        workspace_id: str,
+        component_type: ComponentType,
+        body: ComponentCreate,
+    ) -> Component:
+        """Create a component at version 1."""
+        require_user(call.principal, "creating a component")
+        data = body.model_dump(exclude_unset=True)
+        return as_component(self.create(org_id, workspace_id, component_type, data))
 
+    async def get_component(
+        self, call: Call, *, org_id: str, workspace_id: str, component_type: ComponentType, component_id: str
+    ) -> Component:
+        """A component at its latest version."""
+        return as_component(self.get(org_id, workspace_id, component_type, component_id))
 
-router = APIRouter(prefix="/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components", tags=["catalog"])
+    async def update_component(
+        self,
+        call: Call,
+        *,
+        org_id: str,
+        workspace_id: str,
+        component_type: ComponentType,
+        component_id: str,
+        body: ComponentUpdate,
+    ) -> Component:
+        """A new version of a component."""
+        require_user(call.principal, "updating a component")
+        changes = body.model_dump(exclude_unset=True)
+        return as_component(self.update(org_id, workspace_id, component_type, component_id, changes))
 
+    async def delete_component(
+        self, call: Call, *, org_id: str, workspace_id: str, component_type: ComponentType, component_id: str
+    ) -> None:
+        """Delete a component and its versions."""
+        require_user(call.principal, "deleting a component")
+        self.delete(org_id, workspace_id, component_type, component_id)
 
-def _catalog(request: Request) -> CatalogBackend:
-    return platform_of(request).backend(CatalogBackend)
-
-
-@router.get("/{component_type}")
-async def list_components(
-    org_id: str,
-    workspace_id: str,
-    component_type: str,
-    request: Request,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
-    principal: Principal = Depends(get_principal),
-) -> list[dict[str, Any]]:
-    """GET .../components/{component_type}."""
-    check_workspace(request, principal, org_id, workspace_id)
-    return [render(i) for i in _catalog(request).list(org_id, workspace_id, component_type, limit, offset)]
-
-
-@router.post("/{component_type}", status_code=201)
-async def create_component(
-    org_id: str,
-    workspace_id: str,
-    component_type: str,
-    body: ComponentCreate,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST .../components/{component_type}."""
-    check_workspace(request, principal, org_id, workspace_id)
-    require_user(principal, "creating a component")
-    data = body.model_dump(exclude_unset=True)
-    return render(_catalog(request).create(org_id, workspace_id, component_type, data))
-
-
-@router.get("/{component_type}/{component_id}")
-async def get_component(
-    org_id: str,
-    workspace_id: str,
-    component_type: str,
-    component_id: str,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """GET .../components/{component_type}/{component_id}."""
-    check_workspace(request, principal, org_id, workspace_id)
-    return render(_catalog(request).get(org_id, workspace_id, component_type, component_id))
+    async def list_component_versions(
+        self, call: Call, *, org_id: str, workspace_id: str, component_type: ComponentType, component_id: str
+    ) -> list[ComponentVersion]:
+        """Every version of a component."""
+        items = self.versions(org_id, workspace_id, component_type, component_id)
+        return [ComponentVersion.model_validate(v) for v in items]
 
 
-@router.put("/{component_type}/{component_id}")
-async def update_component(
-    org_id: str,
-    workspace_id: str,
-    component_type: str,
-    component_id: str,
-    body: ComponentUpdate,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """PUT .../components/{component_type}/{component_id}: a new version."""
-    check_workspace(request, principal, org_id, workspace_id)
-    require_user(principal, "updating a component")
-    changes = body.model_dump(exclude_unset=True)
-    return render(_catalog(request).update(org_id, workspace_id, component_type, component_id, changes))
-
-
-@router.delete("/{component_type}/{component_id}", status_code=204)
-async def delete_component(
-    org_id: str,
-    workspace_id: str,
-    component_type: str,
-    component_id: str,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> Response:
-    """DELETE .../components/{component_type}/{component_id}."""
-    check_workspace(request, principal, org_id, workspace_id)
-    require_user(principal, "deleting a component")
-    _catalog(request).delete(org_id, workspace_id, component_type, component_id)
-    return Response(status_code=204)
-
-
-@router.get("/{component_type}/{component_id}/versions")
-async def list_component_versions(
-    org_id: str,
-    workspace_id: str,
-    component_type: str,
-    component_id: str,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> list[dict[str, Any]]:
-    """GET .../components/{component_type}/{component_id}/versions."""
-    check_workspace(request, principal, org_id, workspace_id)
-    items = _catalog(request).versions(org_id, workspace_id, component_type, component_id)
-    return [ComponentVersion(**v).model_dump(mode="json", exclude_unset=True) for v in items]
+def as_component(item: dict[str, Any]) -> Component:
+    """A stored component (its type is stored as ``kind``) as the document's `Component`."""
+    return Component.model_validate({**item, "component_type": item["kind"]})

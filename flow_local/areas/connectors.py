@@ -14,12 +14,19 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from flow_server_models import ConnectorOperation, ConnectorWriteJob, DdlRequest
+from flow_server_models import (
+    ConnectorOperation,
+    ConnectorOperationResult,
+    ConnectorWriteJob,
+    DdlRequest,
+    DdlResult,
+)
+from flow_server_routers.connectors import ConnectorsOperations
 
 from flow_local.areas.resources import ResourcesBackend
-from flow_local.auth import Principal, get_principal
-from flow_local.core import Platform, platform_of
+from flow_local.auth import Principal
+from flow_local.call import Call
+from flow_local.core import Platform
 from flow_local.errors import ApiError, bad_request, not_found
 from flow_local.values import new_id, now_iso
 
@@ -84,7 +91,7 @@ def split_statements(sql: str) -> list[str]:
     return [s for s in statements if s.strip(" ;\n")]
 
 
-class ConnectorsBackend:
+class ConnectorsBackend(ConnectorsOperations[Call]):
     """Connector instances resolved from resources, and their sqlite databases."""
 
     def __init__(self, platform: Platform) -> None:
@@ -112,7 +119,7 @@ class ConnectorsBackend:
         name = str((spec.get("config") or {}).get("database") or f"{item['id']}.db")
         if "/" in name or "\\" in name or name.startswith(".") or not name:
             raise bad_request("config.database must be a plain file name", "config.database")
-        folder = self.platform.settings.data_dir / "connectors" / item["org_id"]
+        folder: Path = self.platform.settings.data_dir / "connectors" / str(item["org_id"])
         folder.mkdir(parents=True, exist_ok=True)
         return folder / name
 
@@ -289,64 +296,36 @@ class ConnectorsBackend:
             k: v for k, v in record.items() if v is not None or k in ("finished_at", "rows_affected", "error")
         }
 
+    async def execute_connector_operation(
+        self, call: Call, *, instance_id: str, body: ConnectorOperation
+    ) -> ConnectorOperationResult:
+        """Run one operation on an instance of the caller's organization."""
+        item = self.instance(call.principal, instance_id)
+        result = await asyncio.to_thread(self.execute, item, body.operation, body.params)
+        return ConnectorOperationResult.model_validate(result)
 
-router = APIRouter(prefix="/api/v1/connectors", tags=["connectors"])
+    async def execute_connector_ddl(self, call: Call, *, instance_id: str, body: DdlRequest) -> DdlResult:
+        """Preview DDL, or run it with ``confirm``."""
+        item = self.instance(call.principal, instance_id)
+        return DdlResult.model_validate(await asyncio.to_thread(self.ddl, item, body.sql, body.confirm))
 
+    async def submit_connector_write_job(
+        self, call: Call, *, instance_id: str, idempotency_key: str | None, body: ConnectorOperation
+    ) -> ConnectorWriteJob:
+        """Queue a write operation; the same idempotency key returns the same job."""
+        principal = call.principal
+        item = self.instance(principal, instance_id)
+        job = self.submit_job(principal, item, body.operation, body.params, idempotency_key)
+        return ConnectorWriteJob.model_validate(job)
 
-def _connectors(request: Request) -> ConnectorsBackend:
-    return platform_of(request).backend(ConnectorsBackend)
-
-
-@router.post("/instances/{instance_id}/execute")
-async def execute_connector_operation(
-    instance_id: str,
-    body: ConnectorOperation,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST /api/v1/connectors/instances/{instance_id}/execute."""
-    backend = _connectors(request)
-    item = backend.instance(principal, instance_id)
-    return await asyncio.to_thread(backend.execute, item, body.operation, body.params or {})
-
-
-@router.post("/instances/{instance_id}/execute-ddl")
-async def execute_connector_ddl(
-    instance_id: str, body: DdlRequest, request: Request, principal: Principal = Depends(get_principal)
-) -> dict[str, Any]:
-    """POST /api/v1/connectors/instances/{instance_id}/execute-ddl."""
-    backend = _connectors(request)
-    item = backend.instance(principal, instance_id)
-    return await asyncio.to_thread(backend.ddl, item, body.sql, bool(body.confirm))
-
-
-@router.post("/instances/{instance_id}/write-jobs", status_code=202)
-async def submit_connector_write_job(
-    instance_id: str,
-    body: ConnectorOperation,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST /api/v1/connectors/instances/{instance_id}/write-jobs."""
-    backend = _connectors(request)
-    item = backend.instance(principal, instance_id)
-    key = request.headers.get("idempotency-key")
-    job = backend.submit_job(principal, item, body.operation, body.params or {}, key)
-    return ConnectorWriteJob(**job).model_dump(mode="json")
-
-
-@router.get("/write-jobs/{job_id}")
-async def get_connector_write_job(
-    job_id: str,
-    request: Request,
-    wait_seconds: float = Query(0, ge=0, le=60),
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """GET /api/v1/connectors/write-jobs/{job_id}."""
-    backend = _connectors(request)
-    deadline = asyncio.get_running_loop().time() + wait_seconds
-    job = backend.job(principal, job_id)
-    while job["status"] in ("queued", "running") and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.05)
-        job = backend.job(principal, job_id)
-    return ConnectorWriteJob(**job).model_dump(mode="json")
+    async def get_connector_write_job(
+        self, call: Call, *, job_id: str, wait_seconds: float
+    ) -> ConnectorWriteJob:
+        """A write job, held up to ``wait_seconds`` while it is not finished."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_seconds
+        job = self.job(call.principal, job_id)
+        while job["status"] in ("queued", "running") and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+            job = self.job(call.principal, job_id)
+        return ConnectorWriteJob.model_validate(job)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
 from flow_server_models import Conversation, ConversationSummary
+from flow_server_routers.conversations import ConversationsOperations
 
-from flow_local.areas.tenants import check_workspace
-from flow_local.auth import Principal, get_principal
-from flow_local.core import Platform, platform_of
+from flow_local.call import Call
+from flow_local.core import Platform
 from flow_local.db import from_json, to_json
 from flow_local.errors import not_found
 from flow_local.values import new_id, now_iso
@@ -22,7 +21,7 @@ SCHEMA = [
 ]
 
 
-class ConversationsBackend:
+class ConversationsBackend(ConversationsOperations[Call]):
     """Stored conversations; :meth:`save` is the write entry point for other areas."""
 
     def __init__(self, platform: Platform) -> None:
@@ -84,13 +83,26 @@ class ConversationsBackend:
             raise not_found("conversation", conversation_id)
         return _record(dict(row))
 
-    def list(self, org_id: str, workspace_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
+    def page(self, org_id: str, workspace_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
         """Conversations, newest first."""
         rows = self.db.query(
             "SELECT * FROM conversations WHERE org_id=? AND workspace_id=? ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
             (org_id, workspace_id, limit, offset),
         )
         return [_record(dict(r)) for r in rows]
+
+    async def list_conversations(
+        self, call: Call, *, org_id: str, workspace_id: str, limit: int, offset: int
+    ) -> list[ConversationSummary]:
+        """Conversations of the workspace, without their messages."""
+        items = self.page(org_id, workspace_id, limit, offset)
+        return [ConversationSummary.model_validate(c) for c in items]
+
+    async def get_conversation(
+        self, call: Call, *, org_id: str, workspace_id: str, conversation_id: str
+    ) -> Conversation:
+        """One conversation with its messages."""
+        return Conversation.model_validate(self.get(org_id, workspace_id, conversation_id))
 
 
 def _title(text: Any) -> str | None:
@@ -104,44 +116,3 @@ def _record(row: dict[str, Any]) -> dict[str, Any]:
     row.pop("org_id")
     row.pop("workspace_id")
     return {**row, "messages": messages, "message_count": len(messages)}
-
-
-router = APIRouter(
-    prefix="/api/v1/orgs/{org_id}/workspaces/{workspace_id}/conversations", tags=["conversations"]
-)
-
-
-def _conversations(request: Request) -> ConversationsBackend:
-    return platform_of(request).backend(ConversationsBackend)
-
-
-@router.get("")
-async def list_conversations(
-    org_id: str,
-    workspace_id: str,
-    request: Request,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
-    principal: Principal = Depends(get_principal),
-) -> list[dict[str, Any]]:
-    """GET .../conversations."""
-    check_workspace(request, principal, org_id, workspace_id)
-    items = _conversations(request).list(org_id, workspace_id, limit, offset)
-    return [
-        ConversationSummary(**{k: v for k, v in c.items() if k != "messages"}).model_dump(mode="json")
-        for c in items
-    ]
-
-
-@router.get("/{conversation_id}")
-async def get_conversation(
-    org_id: str,
-    workspace_id: str,
-    conversation_id: str,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """GET .../conversations/{conversation_id}."""
-    check_workspace(request, principal, org_id, workspace_id)
-    item = _conversations(request).get(org_id, workspace_id, conversation_id)
-    return Conversation(**item).model_dump(mode="json", exclude_none=False)

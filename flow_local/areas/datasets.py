@@ -5,15 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, Request, Response
-from flow_server_models import Dataset, DatasetCreate, DatasetQuery, DatasetRowsInsert, DatasetVectorQuery
+from flow_server_models import (
+    Dataset,
+    DatasetCreate,
+    DatasetQuery,
+    DatasetQueryResult,
+    DatasetRowsInsert,
+    DatasetRowsInserted,
+    DatasetVectorQuery,
+    DatasetVectorQueryResult,
+)
+from flow_server_routers.datasets import DatasetsOperations
 
-from flow_local.areas.tenants import check_workspace
-from flow_local.auth import Principal, get_principal
-from flow_local.core import Platform, platform_of
+from flow_local.call import Call
+from flow_local.core import Platform
 from flow_local.db import IntegrityError, from_json, to_json
 from flow_local.errors import bad_request, conflict, not_found
-from flow_local.values import now_iso
+from flow_local.values import default_of, now_iso
 
 SCHEMA = [
     "CREATE TABLE datasets (org_id TEXT NOT NULL, workspace_id TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL,"
@@ -71,7 +79,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (3, to_json(value))
 
 
-class DatasetsBackend:
+class DatasetsBackend(DatasetsOperations[Call]):
     """Datasets of workspaces."""
 
     def __init__(self, platform: Platform) -> None:
@@ -125,7 +133,7 @@ class DatasetsBackend:
             "created_at": row["created_at"],
         }
 
-    def list(self, org_id: str, workspace_id: str) -> list[dict[str, Any]]:
+    def datasets(self, org_id: str, workspace_id: str) -> list[dict[str, Any]]:
         """Datasets of a workspace."""
         rows = self.db.query(
             "SELECT id FROM datasets WHERE org_id=? AND workspace_id=? ORDER BY created_at, id",
@@ -166,7 +174,7 @@ class DatasetsBackend:
         rows = _filter(self._rows(org_id, workspace_id, dataset_id), q.get("filters") or [])
         if q.get("order_by"):
             rows.sort(key=lambda r: _sort_key(r.get(q["order_by"])), reverse=bool(q.get("descending")))
-        offset, limit = q.get("offset") or 0, q.get("limit") or 100
+        offset, limit = q["offset"], q["limit"]
         return {
             "rows": [_select(r, q.get("fields")) for r in rows[offset : offset + limit]],
             "total": len(rows),
@@ -177,7 +185,8 @@ class DatasetsBackend:
     ) -> list[dict[str, Any]]:
         """The rows nearest to ``embedding`` by ``vector_field``."""
         query = np.asarray(q["embedding"], dtype=np.float64)
-        field, metric = q["vector_field"], q.get("distance_metric") or "cosine"
+        field = q["vector_field"]
+        metric = q["distance_metric"] or default_of(DatasetVectorQuery, "distance_metric")
         rows = [
             r
             for r in _filter(self._rows(org_id, workspace_id, dataset_id), q.get("filters") or [])
@@ -197,110 +206,44 @@ class DatasetsBackend:
                 scores = matrix @ query
             order = np.argsort(-scores)
         return [
-            {"row": _select(rows[i], q.get("fields")), "score": float(scores[i])}
-            for i in order[: q.get("top_k") or 10]
+            {"row": _select(rows[i], q.get("fields")), "score": float(scores[i])} for i in order[: q["top_k"]]
         ]
 
+    async def list_datasets(self, call: Call, *, org_id: str, workspace_id: str) -> list[Dataset]:
+        """Datasets of the workspace."""
+        return [Dataset.model_validate(d) for d in self.datasets(org_id, workspace_id)]
 
-router = APIRouter(prefix="/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets", tags=["datasets"])
+    async def create_dataset(
+        self, call: Call, *, org_id: str, workspace_id: str, body: DatasetCreate
+    ) -> Dataset:
+        """Create a dataset."""
+        return Dataset.model_validate(self.create(org_id, workspace_id, body.model_dump(mode="json")))
 
+    async def get_dataset(self, call: Call, *, org_id: str, workspace_id: str, dataset_id: str) -> Dataset:
+        """One dataset with its row count."""
+        return Dataset.model_validate(self.get(org_id, workspace_id, dataset_id))
 
-def _datasets(request: Request) -> DatasetsBackend:
-    return platform_of(request).backend(DatasetsBackend)
+    async def delete_dataset(self, call: Call, *, org_id: str, workspace_id: str, dataset_id: str) -> None:
+        """Delete a dataset and its rows."""
+        self.delete(org_id, workspace_id, dataset_id)
 
+    async def insert_dataset_rows(
+        self, call: Call, *, org_id: str, workspace_id: str, dataset_id: str, body: DatasetRowsInsert
+    ) -> DatasetRowsInserted:
+        """Append rows."""
+        rows = body.model_dump(mode="json")["rows"]
+        return DatasetRowsInserted.model_validate(self.insert(org_id, workspace_id, dataset_id, rows))
 
-@router.get("")
-async def list_datasets(
-    org_id: str, workspace_id: str, request: Request, principal: Principal = Depends(get_principal)
-) -> list[dict[str, Any]]:
-    """GET .../datasets."""
-    check_workspace(request, principal, org_id, workspace_id)
-    return [Dataset(**d).model_dump(mode="json") for d in _datasets(request).list(org_id, workspace_id)]
+    async def query_dataset(
+        self, call: Call, *, org_id: str, workspace_id: str, dataset_id: str, body: DatasetQuery
+    ) -> DatasetQueryResult:
+        """Filter, order, page and project rows."""
+        result = self.query(org_id, workspace_id, dataset_id, body.model_dump(mode="json"))
+        return DatasetQueryResult.model_validate(result)
 
-
-@router.post("", status_code=201)
-async def create_dataset(
-    org_id: str,
-    workspace_id: str,
-    body: DatasetCreate,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST .../datasets."""
-    check_workspace(request, principal, org_id, workspace_id)
-    return Dataset(
-        **_datasets(request).create(org_id, workspace_id, body.model_dump(mode="json"))
-    ).model_dump(mode="json")
-
-
-@router.get("/{dataset_id}")
-async def get_dataset(
-    org_id: str,
-    workspace_id: str,
-    dataset_id: str,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """GET .../datasets/{dataset_id}."""
-    check_workspace(request, principal, org_id, workspace_id)
-    return Dataset(**_datasets(request).get(org_id, workspace_id, dataset_id)).model_dump(mode="json")
-
-
-@router.delete("/{dataset_id}", status_code=204)
-async def delete_dataset(
-    org_id: str,
-    workspace_id: str,
-    dataset_id: str,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> Response:
-    """DELETE .../datasets/{dataset_id}."""
-    check_workspace(request, principal, org_id, workspace_id)
-    _datasets(request).delete(org_id, workspace_id, dataset_id)
-    return Response(status_code=204)
-
-
-@router.post("/{dataset_id}/rows")
-async def insert_dataset_rows(
-    org_id: str,
-    workspace_id: str,
-    dataset_id: str,
-    body: DatasetRowsInsert,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST .../datasets/{dataset_id}/rows."""
-    check_workspace(request, principal, org_id, workspace_id)
-    return _datasets(request).insert(org_id, workspace_id, dataset_id, body.model_dump(mode="json")["rows"])
-
-
-@router.post("/{dataset_id}/query")
-async def query_dataset(
-    org_id: str,
-    workspace_id: str,
-    dataset_id: str,
-    body: DatasetQuery,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST .../datasets/{dataset_id}/query."""
-    check_workspace(request, principal, org_id, workspace_id)
-    return _datasets(request).query(org_id, workspace_id, dataset_id, body.model_dump(mode="json"))
-
-
-@router.post("/{dataset_id}/vector-query")
-async def vector_query_dataset(
-    org_id: str,
-    workspace_id: str,
-    dataset_id: str,
-    body: DatasetVectorQuery,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST .../datasets/{dataset_id}/vector-query."""
-    check_workspace(request, principal, org_id, workspace_id)
-    return {
-        "results": _datasets(request).vector_query(
-            org_id, workspace_id, dataset_id, body.model_dump(mode="json")
-        )
-    }
+    async def vector_query_dataset(
+        self, call: Call, *, org_id: str, workspace_id: str, dataset_id: str, body: DatasetVectorQuery
+    ) -> DatasetVectorQueryResult:
+        """The rows nearest to an embedding."""
+        results = self.vector_query(org_id, workspace_id, dataset_id, body.model_dump(mode="json"))
+        return DatasetVectorQueryResult.model_validate({"results": results})

@@ -10,54 +10,29 @@ import time
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
-from flow_server_models import ExecutionSubmit, TransformExecute
+from flow_server_models import (
+    Execution,
+    ExecutionEvent,
+    ExecutionHandle,
+    ExecutionResult,
+    ExecutionSubmit,
+    TransformExecute,
+    TransformResult,
+)
+from flow_server_routers.executions import ExecutionsOperations
+from flow_server_routers.types import ExecutionStatusValue
+from pydantic import ValidationError
 
 from flow_local.areas.catalog import CatalogBackend
 from flow_local.areas.resources import ResourcesBackend
-from flow_local.areas.tenants import check_workspace
-from flow_local.auth import Principal, get_principal
-from flow_local.core import Platform, platform_of
+from flow_local.call import Call
+from flow_local.core import Platform
 from flow_local.errors import ApiError, bad_request, not_found
 from flow_local.runtime.agent import tool_definition
 from flow_local.runtime.service import ExecutionService, new_billing_txn_id
-from flow_local.runtime.store import ExecutionStore
 from flow_local.runtime.transform import MappingError, run_transform
 from flow_local.runtime.workflow import WorkflowError, check_steps
 from flow_local.values import new_id, now_iso
-
-EXECUTION_FIELDS = (
-    "execution_id",
-    "status",
-    "component_type",
-    "component_id",
-    "ring_id",
-    "created_at",
-    "started_at",
-    "finished_at",
-    "timeout_seconds",
-    "attempt",
-    "lifecycle_event",
-    "caller_deployment_id",
-    "billing_txn_id",
-    "parent_billing_txn_id",
-    "context",
-    "config",
-    "cancel_requested",
-)
-RESULT_FIELDS = (
-    "execution_id",
-    "status",
-    "output",
-    "error",
-    "usage",
-    "messages",
-    "conversation_id",
-    "steps",
-    "stdout",
-    "stderr",
-    "finished_at",
-)
 
 
 def service_of(platform: Platform) -> ExecutionService:
@@ -136,15 +111,14 @@ async def submit_record(
     if existing is not None:
         return existing
     service.check_input_size(submission.get("input"))
-    _check_ring(platform, org_id, workspace_id, str(submission["ring_id"]))
-    kind = submission["component_type"]
-    mode = {"code_block": "isolated", "workflow": "inline"}.get(
-        kind, submission.get("execution_mode") or "isolated"
-    )
+    checked = _checked(submission)
+    _check_ring(platform, org_id, workspace_id, checked.ring_id)
+    kind = checked.component_type
+    mode = {"code_block": "isolated", "workflow": "inline"}.get(kind, checked.execution_mode)
     record = _new_record(
         org_id,
         workspace_id,
-        submission,
+        checked,
         mode,
         idempotency_key,
         parent_billing_txn_id,
@@ -160,10 +134,27 @@ async def submit_record(
     return stored
 
 
+def _checked(submission: dict[str, Any]) -> ExecutionSubmit:
+    """The submission with the document's defaults applied (400 naming the field when it is wrong)."""
+    try:
+        return ExecutionSubmit.model_validate(submission)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in error["loc"])
+        raise bad_request(f"field '{field}': {error['msg']}", field) from exc
+
+
+def _lifecycle_event(submission: ExecutionSubmit, header: str | None) -> str:
+    """The body's lifecycle event when it names one, else the ``X-Lifecycle-Event`` header, else the default."""
+    if "lifecycle_event" in submission.model_fields_set or not header:
+        return submission.lifecycle_event
+    return header
+
+
 def _new_record(
     org_id: str,
     workspace_id: str,
-    submission: dict[str, Any],
+    submission: ExecutionSubmit,
     mode: str,
     idempotency_key: str | None,
     parent_billing_txn_id: str | None,
@@ -174,17 +165,17 @@ def _new_record(
         "execution_id": new_id(),
         "org_id": org_id,
         "workspace_id": workspace_id,
-        "component_type": submission["component_type"],
-        "component_id": submission["component_id"],
-        "ring_id": submission["ring_id"],
+        "component_type": submission.component_type,
+        "component_id": submission.component_id,
+        "ring_id": submission.ring_id,
         "status": "pending",
         "execution_mode": mode,
-        "input": submission.get("input") or {},
-        "config": submission.get("config"),
-        "context": submission.get("context"),
-        "lifecycle_event": submission.get("lifecycle_event") or lifecycle_header or "workflow",
-        "caller_deployment_id": submission.get("caller_deployment_id"),
-        "timeout_seconds": int(submission.get("timeout_seconds") or 300),
+        "input": submission.input,
+        "config": submission.config,
+        "context": submission.context,
+        "lifecycle_event": _lifecycle_event(submission, lifecycle_header),
+        "caller_deployment_id": submission.caller_deployment_id,
+        "timeout_seconds": submission.timeout_seconds,
         "idempotency_key": idempotency_key,
         "billing_txn_id": new_billing_txn_id(),
         "parent_billing_txn_id": parent_billing_txn_id,
@@ -192,24 +183,6 @@ def _new_record(
         "created_at": now_iso(),
         "created_mono": time.time(),
     }
-
-
-def render_handle(record: dict[str, Any]) -> dict[str, Any]:
-    """The spec's ``ExecutionHandle``."""
-    keys = ("execution_id", "status", "component_type", "component_id", "created_at", "billing_txn_id")
-    return {k: record[k] for k in keys}
-
-
-def render_execution(record: dict[str, Any]) -> dict[str, Any]:
-    """The spec's ``Execution``."""
-    return {k: record[k] for k in EXECUTION_FIELDS}
-
-
-def render_result(record: dict[str, Any]) -> dict[str, Any]:
-    """The spec's ``ExecutionResult`` envelope, with timings."""
-    result = {k: record[k] for k in RESULT_FIELDS}
-    result["timings"] = _timings(record)
-    return result
 
 
 def _timings(record: dict[str, Any]) -> dict[str, float] | None:
@@ -227,136 +200,110 @@ def _timings(record: dict[str, Any]) -> dict[str, float] | None:
     return timings
 
 
-router = APIRouter(prefix="/api/v1/orgs/{org_id}/workspaces/{workspace_id}", tags=["executions"])
+def render_result(record: dict[str, Any]) -> ExecutionResult:
+    """The document's ``ExecutionResult`` envelope of a stored execution, with timings."""
+    return ExecutionResult.model_validate({**record, "timings": _timings(record)})
 
 
-def _scoped(request: Request, principal: Principal, org_id: str, workspace_id: str) -> ExecutionService:
-    check_workspace(request, principal, org_id, workspace_id)
-    return service_of(platform_of(request))
+class ExecutionsBackend(ExecutionsOperations[Call]):
+    """Submissions, status, results and events of executions; the engine runs them."""
 
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
 
-@router.get("/executions")
-async def list_executions(
-    org_id: str,
-    workspace_id: str,
-    request: Request,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
-    status: str | None = Query(None, pattern="^(pending|running|completed|failed|timeout|cancelled)$"),
-    principal: Principal = Depends(get_principal),
-) -> list[dict[str, Any]]:
-    """GET .../executions: newest first."""
-    store = _scoped(request, principal, org_id, workspace_id).store
-    assert store is not None
-    return [render_execution(r) for r in store.list(org_id, workspace_id, status, limit, offset)]
+    def _service(self, org_id: str, workspace_id: str, execution_id: str | None = None) -> ExecutionService:
+        """The execution engine; with ``execution_id``, 404 unless it is an execution of the workspace."""
+        service = service_of(self.platform)
+        if execution_id is not None:
+            assert service.store is not None
+            service.store.get_in(org_id, workspace_id, execution_id)
+        return service
 
+    async def list_executions(
+        self,
+        call: Call,
+        *,
+        org_id: str,
+        workspace_id: str,
+        limit: int,
+        offset: int,
+        status: ExecutionStatusValue | None,
+    ) -> list[Execution]:
+        """Executions of the workspace, newest first."""
+        store = self._service(org_id, workspace_id).store
+        assert store is not None
+        return [Execution.model_validate(r) for r in store.list(org_id, workspace_id, status, limit, offset)]
 
-@router.post("/executions", status_code=202)
-async def submit_execution(
-    org_id: str,
-    workspace_id: str,
-    body: ExecutionSubmit,
-    request: Request,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", min_length=1, max_length=200),
-    parent_billing_txn_id: str | None = Header(None, alias="X-Parent-Billing-Txn-Id", max_length=200),
-    lifecycle_event: str | None = Header(None, alias="X-Lifecycle-Event", max_length=64),
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST .../executions: 202 with the handle (the same one again for a repeated Idempotency-Key)."""
-    _scoped(request, principal, org_id, workspace_id)
-    submission = body.model_dump(mode="json")
-    record = await submit_record(
-        platform_of(request),
-        org_id,
-        workspace_id,
-        submission,
-        idempotency_key=idempotency_key,
-        parent_billing_txn_id=parent_billing_txn_id,
-        lifecycle_header=lifecycle_event,
-        subject=principal.subject,
-    )
-    return render_handle(record)
+    async def submit_execution(
+        self,
+        call: Call,
+        *,
+        org_id: str,
+        workspace_id: str,
+        idempotency_key: str | None,
+        x_parent_billing_txn_id: str | None,
+        x_lifecycle_event: str | None,
+        body: ExecutionSubmit,
+    ) -> ExecutionHandle:
+        """Check, store and start an execution (the same one again for a repeated Idempotency-Key)."""
+        record = await submit_record(
+            self.platform,
+            org_id,
+            workspace_id,
+            body.model_dump(mode="json", exclude_unset=True),
+            idempotency_key=idempotency_key,
+            parent_billing_txn_id=x_parent_billing_txn_id,
+            lifecycle_header=x_lifecycle_event,
+            subject=call.principal.subject,
+        )
+        return ExecutionHandle.model_validate(record)
 
+    async def get_execution(
+        self, call: Call, *, org_id: str, workspace_id: str, execution_id: str
+    ) -> Execution:
+        """Status of an execution."""
+        store = self._service(org_id, workspace_id).store
+        assert store is not None
+        return Execution.model_validate(store.get_in(org_id, workspace_id, execution_id))
 
-@router.get("/executions/{execution_id}")
-async def get_execution(
-    org_id: str,
-    workspace_id: str,
-    execution_id: str,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """GET .../executions/{execution_id}."""
-    store = _scoped(request, principal, org_id, workspace_id).store
-    assert store is not None
-    return render_execution(store.get_in(org_id, workspace_id, execution_id))
+    async def cancel_execution(
+        self, call: Call, *, org_id: str, workspace_id: str, execution_id: str
+    ) -> Execution:
+        """Request cancellation; a terminal execution is returned unchanged."""
+        service = self._service(org_id, workspace_id, execution_id)
+        return Execution.model_validate(await service.cancel(execution_id))
 
+    async def get_execution_result(
+        self, call: Call, *, org_id: str, workspace_id: str, execution_id: str, wait_seconds: float
+    ) -> ExecutionResult:
+        """The result envelope, held up to ``wait_seconds`` until the execution ends."""
+        service = self._service(org_id, workspace_id)
+        assert service.store is not None
+        record = service.store.get_in(org_id, workspace_id, execution_id)
+        return render_result(await service.wait_terminal(execution_id, wait_seconds, record))
 
-@router.post("/executions/{execution_id}/cancel")
-async def cancel_execution(
-    org_id: str,
-    workspace_id: str,
-    execution_id: str,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST .../executions/{execution_id}/cancel: a terminal execution is returned unchanged."""
-    service = _scoped(request, principal, org_id, workspace_id)
-    assert service.store is not None
-    service.store.get_in(org_id, workspace_id, execution_id)
-    return render_execution(await service.cancel(execution_id))
+    async def list_execution_events(
+        self,
+        call: Call,
+        *,
+        org_id: str,
+        workspace_id: str,
+        execution_id: str,
+        after_seq: int,
+        wait_seconds: float,
+    ) -> list[ExecutionEvent]:
+        """Events after ``after_seq``, held up to ``wait_seconds`` for a new one."""
+        service = self._service(org_id, workspace_id, execution_id)
+        events = await service.wait_events(execution_id, after_seq, wait_seconds)
+        return [ExecutionEvent.model_validate(e) for e in events]
 
-
-@router.get("/executions/{execution_id}/result")
-async def get_execution_result(
-    org_id: str,
-    workspace_id: str,
-    execution_id: str,
-    request: Request,
-    wait_seconds: float = Query(0, ge=0, le=60),
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """GET .../executions/{execution_id}/result: held up to ``wait_seconds`` until terminal."""
-    service = _scoped(request, principal, org_id, workspace_id)
-    assert service.store is not None
-    record = service.store.get_in(org_id, workspace_id, execution_id)
-    return render_result(await service.wait_terminal(execution_id, wait_seconds, record))
-
-
-@router.get("/executions/{execution_id}/events")
-async def list_execution_events(
-    org_id: str,
-    workspace_id: str,
-    execution_id: str,
-    request: Request,
-    after_seq: int = Query(0, ge=0),
-    wait_seconds: float = Query(0, ge=0, le=60),
-    principal: Principal = Depends(get_principal),
-) -> list[dict[str, Any]]:
-    """GET .../executions/{execution_id}/events: after ``after_seq``, held up to ``wait_seconds`` for a new one."""
-    service = _scoped(request, principal, org_id, workspace_id)
-    assert service.store is not None
-    service.store.get_in(org_id, workspace_id, execution_id)
-    return await service.wait_events(execution_id, after_seq, wait_seconds)
-
-
-@router.post("/transforms/{transform_id}/execute")
-async def execute_transform(
-    org_id: str,
-    workspace_id: str,
-    transform_id: str,
-    body: TransformExecute,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST .../transforms/{transform_id}/execute: the mapping applied to ``input_data``."""
-    check_workspace(request, principal, org_id, workspace_id)
-    component = find_component(platform_of(request), org_id, workspace_id, "transform", transform_id)
-    try:
-        output = run_transform(component["spec"] or {}, body.model_dump(mode="json")["input_data"])
-    except MappingError as exc:
-        raise bad_request(f"transform '{transform_id}': {exc}", "input_data") from exc
-    return {"output": output}
-
-
-__all__ = ["ExecutionStore", "find_component", "resolve_spec", "router", "submit_record"]
+    async def execute_transform(
+        self, call: Call, *, org_id: str, workspace_id: str, transform_id: str, body: TransformExecute
+    ) -> TransformResult:
+        """A transform's mapping applied to ``input_data``."""
+        component = find_component(self.platform, org_id, workspace_id, "transform", transform_id)
+        try:
+            output = run_transform(component["spec"] or {}, body.model_dump(mode="json")["input_data"])
+        except MappingError as exc:
+            raise bad_request(f"transform '{transform_id}': {exc}", "input_data") from exc
+        return TransformResult.model_validate({"output": output})

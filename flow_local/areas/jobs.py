@@ -16,13 +16,13 @@ import os
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, Depends, Header, Request
 from flow_server_models import Job, JobSubmit
+from flow_server_routers.jobs import JobsOperations
 
 from flow_local.areas.services import HostedServicesBackend, host_of, target_process
-from flow_local.areas.tenants import check_org
-from flow_local.auth import Principal, get_principal, require_workspace
-from flow_local.core import Platform, platform_of
+from flow_local.auth import Principal, require_workspace
+from flow_local.call import Call
+from flow_local.core import Platform
 from flow_local.db import from_json, to_json
 from flow_local.errors import ApiError, bad_request, not_found
 from flow_local.runtime.services.context import CallerContext
@@ -54,11 +54,12 @@ def lane_limits_from_env(value: str | None = None) -> dict[str, int]:
     return limits
 
 
-class JobsBackend:
+class JobsBackend(JobsOperations[Call]):
     """Stored jobs."""
 
     def __init__(self, platform: Platform) -> None:
         platform.db.migrate("jobs", SCHEMA)
+        self.platform = platform
         self.db = platform.db
         self.sealer = platform.sealer
 
@@ -155,23 +156,49 @@ class JobsBackend:
             (now_iso(),),
         )
 
+    def _runner(self) -> JobRunner:
+        runner = self.platform.component(JobRunner)
+        if runner is None:
+            raise ApiError(500, "internal_error", "the job runner is not running on this platform")
+        return runner
 
-def render(item: dict[str, Any]) -> dict[str, Any]:
-    """A stored job as the spec's `Job`."""
-    return Job(
-        job_id=item["job_id"],
-        status=item["status"],
-        lane=item["lane"],
-        service_id=item["service_id"],
-        endpoint_path=item["endpoint_path"],
-        method=item["method"],
-        created_at=item["created_at"],
-        started_at=item["started_at"],
-        finished_at=item["finished_at"],
-        status_code=item["status_code"],
-        result=item["result"],
-        error=item["error"],
-    ).model_dump(mode="json")
+    async def submit_job(
+        self, call: Call, *, org_id: str, idempotency_key: str | None, body: JobSubmit
+    ) -> Job:
+        """Queue a call to a service endpoint (the same idempotency key returns the same job)."""
+        principal = call.principal
+        service_id = body.service_id or principal.service_id
+        if not service_id:
+            raise bad_request("service_id is required when the caller is not a hosted service", "service_id")
+        workspace_id = self.platform.backend(HostedServicesBackend).workspace_of(org_id, service_id)
+        require_workspace(principal, org_id, str(workspace_id))
+        runner = self._runner()
+        job = self.create(org_id, service_id, body, principal, idempotency_key)
+        runner.dispatch()
+        return render(self.get(org_id, job["job_id"]))
+
+    def _visible(self, principal: Principal, org_id: str, job_id: str) -> dict[str, Any]:
+        """A job of the org whose target service is in the token's workspace (404 otherwise)."""
+        job = self.get(org_id, job_id)
+        if principal.workspace_id is not None:
+            services = self.platform.backend(HostedServicesBackend)
+            if services.workspace_of(org_id, str(job["service_id"])) != principal.workspace_id:
+                raise not_found("job", job_id)
+        return job
+
+    async def get_job(self, call: Call, *, org_id: str, job_id: str) -> Job:
+        """One job of the organization."""
+        return render(self._visible(call.principal, org_id, job_id))
+
+    async def cancel_job(self, call: Call, *, org_id: str, job_id: str) -> Job:
+        """Cancel a queued or running job."""
+        self._visible(call.principal, org_id, job_id)
+        return render(await self._runner().cancel(org_id, job_id))
+
+
+def render(item: dict[str, Any]) -> Job:
+    """A stored job as the document's `Job`."""
+    return Job.model_validate(item)
 
 
 class JobRunner:
@@ -296,64 +323,3 @@ def _parse(response: httpx.Response) -> Any:
 def job_runner_factory() -> JobRunner:
     """The factory registered in the app's component list."""
     return JobRunner()
-
-
-def _runner(request: Request) -> JobRunner:
-    runner = platform_of(request).component(JobRunner)
-    if runner is None:
-        raise ApiError(500, "internal_error", "the job runner is not running on this platform")
-    return runner
-
-
-router = APIRouter(prefix="/api/v1/orgs/{org_id}/jobs", tags=["jobs"])
-
-
-@router.post("", status_code=202)
-async def submit_job(
-    org_id: str,
-    body: JobSubmit,
-    request: Request,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", min_length=1, max_length=200),
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST /api/v1/orgs/{org_id}/jobs: queue a call to a service endpoint."""
-    check_org(request, principal, org_id)
-    service_id = body.service_id or principal.service_id
-    if not service_id:
-        raise bad_request("service_id is required when the caller is not a hosted service", "service_id")
-    workspace_id = platform_of(request).backend(HostedServicesBackend).workspace_of(org_id, service_id)
-    require_workspace(principal, org_id, str(workspace_id))
-    runner = _runner(request)
-    job = (
-        platform_of(request).backend(JobsBackend).create(org_id, service_id, body, principal, idempotency_key)
-    )
-    runner.dispatch()
-    return render(platform_of(request).backend(JobsBackend).get(org_id, job["job_id"]))
-
-
-@router.get("/{job_id}")
-async def get_job(
-    org_id: str, job_id: str, request: Request, principal: Principal = Depends(get_principal)
-) -> dict[str, Any]:
-    """GET /api/v1/orgs/{org_id}/jobs/{job_id}."""
-    return render(_visible_job(request, principal, org_id, job_id))
-
-
-@router.post("/{job_id}/cancel")
-async def cancel_job(
-    org_id: str, job_id: str, request: Request, principal: Principal = Depends(get_principal)
-) -> dict[str, Any]:
-    """POST /api/v1/orgs/{org_id}/jobs/{job_id}/cancel."""
-    _visible_job(request, principal, org_id, job_id)
-    return render(await _runner(request).cancel(org_id, job_id))
-
-
-def _visible_job(request: Request, principal: Principal, org_id: str, job_id: str) -> dict[str, Any]:
-    """A job of the org whose target service is in the token's workspace (404 otherwise)."""
-    check_org(request, principal, org_id)
-    job = platform_of(request).backend(JobsBackend).get(org_id, job_id)
-    if principal.workspace_id is not None:
-        services = platform_of(request).backend(HostedServicesBackend)
-        if services.workspace_of(org_id, str(job["service_id"])) != principal.workspace_id:
-            raise not_found("job", job_id)
-    return job

@@ -5,14 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, Request
-from flow_server_models import Memory, MemoryForget, MemoryNamespace, MemoryRecall, MemoryStore
+from flow_server_models import (
+    Memory,
+    MemoryForget,
+    MemoryForgetResult,
+    MemoryNamespace,
+    MemoryRecall,
+    MemoryRecallResult,
+    MemoryStore,
+)
+from flow_server_routers.memory import MemoryOperations
 
-from flow_local.areas.tenants import check_workspace
-from flow_local.auth import Principal, get_principal
-from flow_local.core import Platform, platform_of
+from flow_local.call import Call
+from flow_local.core import Platform
 from flow_local.db import from_json, to_json
-from flow_local.gateway.routes import GatewayBackend
+from flow_local.gateway.backend import GatewayBackend
 from flow_local.values import new_id, now_iso
 
 EMBEDDING_MODEL = "offline/embed"
@@ -23,7 +30,7 @@ SCHEMA = [
 ]
 
 
-class MemoryBackend:
+class MemoryBackend(MemoryOperations[Call]):
     """Memories per workspace and namespace."""
 
     def __init__(self, platform: Platform) -> None:
@@ -108,70 +115,28 @@ class MemoryBackend:
         )
         return [{"namespace": r[0], "count": r[1]} for r in rows]
 
+    async def store_memory(self, call: Call, *, org_id: str, workspace_id: str, body: MemoryStore) -> Memory:
+        """Embed and store one memory."""
+        record = await self.store(org_id, workspace_id, body.namespace, body.content, body.metadata)
+        return Memory.model_validate(record)
 
-router = APIRouter(prefix="/api/v1/orgs/{org_id}/workspaces/{workspace_id}/memory", tags=["memory"])
+    async def recall_memories(
+        self, call: Call, *, org_id: str, workspace_id: str, body: MemoryRecall
+    ) -> MemoryRecallResult:
+        """The memories closest to a query."""
+        found = await self.recall(org_id, workspace_id, body.namespace, body.query, body.top_k, body.filter)
+        return MemoryRecallResult.model_validate({"memories": found})
 
-
-def _memory(request: Request) -> MemoryBackend:
-    return platform_of(request).backend(MemoryBackend)
-
-
-@router.post("/store", status_code=201)
-async def store_memory(
-    org_id: str,
-    workspace_id: str,
-    body: MemoryStore,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST .../memory/store."""
-    check_workspace(request, principal, org_id, workspace_id)
-    record = await _memory(request).store(
-        org_id, workspace_id, body.namespace or "default", body.content, body.metadata
-    )
-    return Memory(**record).model_dump(mode="json", exclude_unset=True)
-
-
-@router.post("/recall")
-async def recall_memories(
-    org_id: str,
-    workspace_id: str,
-    body: MemoryRecall,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST .../memory/recall."""
-    check_workspace(request, principal, org_id, workspace_id)
-    found = await _memory(request).recall(
-        org_id, workspace_id, body.namespace or "default", body.query, body.top_k or 5, body.filter
-    )
-    return {"memories": [Memory(**m).model_dump(mode="json") for m in found]}
-
-
-@router.post("/forget")
-async def forget_memories(
-    org_id: str,
-    workspace_id: str,
-    body: MemoryForget,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST .../memory/forget."""
-    check_workspace(request, principal, org_id, workspace_id)
-    return {
-        "forgotten": _memory(request).forget(
-            org_id, workspace_id, body.namespace or "default", body.vector_ids
+    async def forget_memories(
+        self, call: Call, *, org_id: str, workspace_id: str, body: MemoryForget
+    ) -> MemoryForgetResult:
+        """Delete memories by id."""
+        return MemoryForgetResult(
+            forgotten=self.forget(org_id, workspace_id, body.namespace, body.vector_ids)
         )
-    }
 
-
-@router.get("/namespaces")
-async def list_memory_namespaces(
-    org_id: str, workspace_id: str, request: Request, principal: Principal = Depends(get_principal)
-) -> list[dict[str, Any]]:
-    """GET .../memory/namespaces."""
-    check_workspace(request, principal, org_id, workspace_id)
-    return [
-        MemoryNamespace(**n).model_dump(mode="json")
-        for n in _memory(request).namespaces(org_id, workspace_id)
-    ]
+    async def list_memory_namespaces(
+        self, call: Call, *, org_id: str, workspace_id: str
+    ) -> list[MemoryNamespace]:
+        """Namespaces with their sizes."""
+        return [MemoryNamespace.model_validate(n) for n in self.namespaces(org_id, workspace_id)]

@@ -3,24 +3,23 @@ and the restore of a component backup."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from flow_server_models import Resource, ResourceCreate, ResourceUpdate, ResourceVersion
+from flow_server_models import Component, Resource, ResourceCreate, ResourceUpdate, ResourceVersion
+from flow_server_routers.resources import ResourcesOperations
+from flow_server_routers.types import ResourceKind
 
-from flow_local.areas.catalog import COMPONENT_TYPES, CatalogBackend
-from flow_local.areas.catalog import render as render_component
-from flow_local.areas.tenants import check_workspace
+from flow_local.areas.catalog import COMPONENT_TYPES, CatalogBackend, as_component
 from flow_local.areas.versioned import KindCheckedBackend, VersionedStore, schema
-from flow_local.auth import Principal, get_principal, require_user
-from flow_local.core import Platform, platform_of
+from flow_local.auth import require_user
+from flow_local.call import Call
+from flow_local.core import Platform
 from flow_local.errors import bad_request, not_found
-from flow_local.spec import schema_enum
 
-RESOURCE_KINDS: tuple[str, ...] = schema_enum("ResourceKind")
+RESOURCE_KINDS: tuple[str, ...] = get_args(ResourceKind)
 
 
-class ResourcesBackend(KindCheckedBackend):
+class ResourcesBackend(KindCheckedBackend, ResourcesOperations[Call]):
     """Resources with version history, per workspace and kind."""
 
     kinds = RESOURCE_KINDS
@@ -73,144 +72,66 @@ class ResourcesBackend(KindCheckedBackend):
         catalog = self.platform.backend(CatalogBackend)
         return catalog.upsert(org_id, workspace_id, component_type, data)
 
+    async def list_resources(
+        self,
+        call: Call,
+        *,
+        org_id: str,
+        workspace_id: str,
+        resource_kind: ResourceKind,
+        limit: int,
+        offset: int,
+    ) -> list[Resource]:
+        """Resources of one kind, oldest first."""
+        items = self.list_items(org_id, workspace_id, resource_kind, limit, offset)
+        return [Resource.model_validate(i) for i in items]
 
-def render(item: dict[str, Any]) -> dict[str, Any]:
-    """A stored resource as the spec's `Resource`."""
-    return Resource(
-        id=item["id"],
-        kind=item["kind"],
-        name=item["name"],
-        description=item["description"],
-        version=item["version"],
-        spec=item["spec"],
-        status=item["status"],
-        created_at=item["created_at"],
-        updated_at=item["updated_at"],
-    ).model_dump(mode="json", exclude_unset=True)
+    async def create_resource(
+        self, call: Call, *, org_id: str, workspace_id: str, resource_kind: ResourceKind, body: ResourceCreate
+    ) -> Resource:
+        """Create a resource at version 1."""
+        require_user(call.principal, "creating a resource")
+        data = body.model_dump(exclude_unset=True)
+        return Resource.model_validate(self.create(org_id, workspace_id, resource_kind, data))
 
+    async def get_resource(
+        self, call: Call, *, org_id: str, workspace_id: str, resource_kind: ResourceKind, resource_id: str
+    ) -> Resource:
+        """A resource at its latest version."""
+        return Resource.model_validate(self.get(org_id, workspace_id, resource_kind, resource_id))
 
-def render_version(item: dict[str, Any]) -> dict[str, Any]:
-    """A stored version as the spec's `ResourceVersion`."""
-    return ResourceVersion(
-        resource_id=item["id"],
-        kind=item["kind"],
-        version=item["version"],
-        name=item["name"],
-        description=item["description"],
-        spec=item["spec"],
-        created_at=item["created_at"],
-    ).model_dump(mode="json", exclude_unset=True)
+    async def update_resource(
+        self,
+        call: Call,
+        *,
+        org_id: str,
+        workspace_id: str,
+        resource_kind: ResourceKind,
+        resource_id: str,
+        body: ResourceUpdate,
+    ) -> Resource:
+        """A new version of a resource."""
+        require_user(call.principal, "updating a resource")
+        changes = body.model_dump(exclude_unset=True)
+        return Resource.model_validate(self.update(org_id, workspace_id, resource_kind, resource_id, changes))
 
+    async def delete_resource(
+        self, call: Call, *, org_id: str, workspace_id: str, resource_kind: ResourceKind, resource_id: str
+    ) -> None:
+        """Delete a resource and its versions."""
+        require_user(call.principal, "deleting a resource")
+        self.delete(org_id, workspace_id, resource_kind, resource_id)
 
-router = APIRouter(prefix="/api/v1/orgs/{org_id}/workspaces/{workspace_id}", tags=["resources"])
+    async def list_resource_versions(
+        self, call: Call, *, org_id: str, workspace_id: str, resource_kind: ResourceKind, resource_id: str
+    ) -> list[ResourceVersion]:
+        """Every version of a resource, oldest first."""
+        items = self.versions(org_id, workspace_id, resource_kind, resource_id)
+        return [ResourceVersion.model_validate({**i, "resource_id": i["id"]}) for i in items]
 
-
-def _resources(request: Request) -> ResourcesBackend:
-    return platform_of(request).backend(ResourcesBackend)
-
-
-@router.get("/resources/{resource_kind}")
-async def list_resources(
-    org_id: str,
-    workspace_id: str,
-    resource_kind: str,
-    request: Request,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
-    principal: Principal = Depends(get_principal),
-) -> list[dict[str, Any]]:
-    """GET .../resources/{resource_kind}."""
-    check_workspace(request, principal, org_id, workspace_id)
-    return [render(i) for i in _resources(request).list(org_id, workspace_id, resource_kind, limit, offset)]
-
-
-@router.post("/resources/{resource_kind}", status_code=201)
-async def create_resource(
-    org_id: str,
-    workspace_id: str,
-    resource_kind: str,
-    body: ResourceCreate,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST .../resources/{resource_kind}."""
-    check_workspace(request, principal, org_id, workspace_id)
-    require_user(principal, "creating a resource")
-    data = body.model_dump(exclude_unset=True)
-    return render(_resources(request).create(org_id, workspace_id, resource_kind, data))
-
-
-@router.get("/resources/{resource_kind}/{resource_id}")
-async def get_resource(
-    org_id: str,
-    workspace_id: str,
-    resource_kind: str,
-    resource_id: str,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """GET .../resources/{resource_kind}/{resource_id}."""
-    check_workspace(request, principal, org_id, workspace_id)
-    return render(_resources(request).get(org_id, workspace_id, resource_kind, resource_id))
-
-
-@router.get("/resources/{resource_kind}/{resource_id}/versions")
-async def list_resource_versions(
-    org_id: str,
-    workspace_id: str,
-    resource_kind: str,
-    resource_id: str,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> list[dict[str, Any]]:
-    """GET .../resources/{resource_kind}/{resource_id}/versions: oldest first."""
-    check_workspace(request, principal, org_id, workspace_id)
-    items = _resources(request).versions(org_id, workspace_id, resource_kind, resource_id)
-    return [render_version(i) for i in items]
-
-
-@router.put("/resources/{resource_kind}/{resource_id}")
-async def update_resource(
-    org_id: str,
-    workspace_id: str,
-    resource_kind: str,
-    resource_id: str,
-    body: ResourceUpdate,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """PUT .../resources/{resource_kind}/{resource_id}: a new version."""
-    check_workspace(request, principal, org_id, workspace_id)
-    require_user(principal, "updating a resource")
-    changes = body.model_dump(exclude_unset=True)
-    return render(_resources(request).update(org_id, workspace_id, resource_kind, resource_id, changes))
-
-
-@router.delete("/resources/{resource_kind}/{resource_id}", status_code=204)
-async def delete_resource(
-    org_id: str,
-    workspace_id: str,
-    resource_kind: str,
-    resource_id: str,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> Response:
-    """DELETE .../resources/{resource_kind}/{resource_id}."""
-    check_workspace(request, principal, org_id, workspace_id)
-    require_user(principal, "deleting a resource")
-    _resources(request).delete(org_id, workspace_id, resource_kind, resource_id)
-    return Response(status_code=204)
-
-
-@router.post("/component-backups/{resource_id}/restore")
-async def restore_component_backup(
-    org_id: str,
-    workspace_id: str,
-    resource_id: str,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST .../component-backups/{resource_id}/restore."""
-    check_workspace(request, principal, org_id, workspace_id)
-    require_user(principal, "restoring a backup")
-    return render_component(_resources(request).restore_backup(org_id, workspace_id, resource_id))
+    async def restore_component_backup(
+        self, call: Call, *, org_id: str, workspace_id: str, resource_id: str
+    ) -> Component:
+        """Restore the component a backup holds."""
+        require_user(call.principal, "restoring a backup")
+        return as_component(self.restore_backup(org_id, workspace_id, resource_id))

@@ -10,28 +10,38 @@ version is given), where the platform checks the caller and forwards the request
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, Depends, Query, Request, Response
-from flow_server_models import HostedServiceDeploy, HostedServiceVersion
+from flow_server_models import (
+    HostedServiceDeploy,
+    HostedServiceHealth,
+    HostedServiceLogs,
+    HostedServiceVersion,
+    ServiceSkills,
+    ServiceToken,
+    ServiceTokenMint,
+)
+from flow_server_routers._support import RawBody
+from flow_server_routers.services import INVOKE_SERVICE_VERSION_GET_PATH, ServicesOperations
 from starlette.background import BackgroundTask
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from flow_local.areas.resources import ResourcesBackend
-from flow_local.areas.tenants import check_org, check_workspace
-from flow_local.auth import Principal, get_principal, require_user
-from flow_local.core import Platform, platform_of
+from flow_local.areas.service_tokens import mint_service_token
+from flow_local.auth import require_user
+from flow_local.call import Call
+from flow_local.core import Platform
 from flow_local.db import from_json, to_json
-from flow_local.errors import ApiError, conflict, not_found, request_id_of
+from flow_local.errors import ApiError, conflict, not_found
 from flow_local.ports import free_port
 from flow_local.runtime.services.context import CallerContext, new_context_key
 from flow_local.runtime.services.host import LaunchSpec, ServiceHost, VersionKey, forward_headers
-from flow_local.runtime.services.inbound import authenticate_caller, caller_context
-from flow_local.runtime.services.process import ServiceProcess, ServiceStartError, tail
+from flow_local.runtime.services.inbound import caller_context
+from flow_local.runtime.services.process import ServiceProcess, ServiceStartError
+from flow_local.runtime.services.process import tail as tail_lines
 from flow_local.runtime.services.skills import skills_from_openapi
 from flow_local.runtime.services.sources import materialize
 from flow_local.values import now_iso
@@ -43,12 +53,11 @@ SCHEMA = [
     " PRIMARY KEY (org_id, service_id, version))",
 ]
 RUNTIME_TOKEN_TTL_SECONDS = 7 * 24 * 3600
-_VERSION_PREFIX = re.compile(r"^v([1-9][0-9]*)(?:/(.*))?$", re.DOTALL)
 _RESPONSE_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "x-request-id"})
 PLATFORM_CALLER = CallerContext(subject_id="platform", scopes=[], token_type="platform")
 
 
-class HostedServicesBackend:
+class HostedServicesBackend(ServicesOperations[Call]):
     """Versions of hosted services (SQLite) and their source and log files (data dir)."""
 
     def __init__(self, platform: Platform) -> None:
@@ -226,7 +235,7 @@ class HostedServicesBackend:
         return [self.launch_spec(self._row(r)) for r in rows]
 
     def _ring_of(self, org_id: str, workspace_id: str) -> str:
-        rows = self.platform.backend(ResourcesBackend).list(org_id, workspace_id, "ring", limit=1)
+        rows = self.platform.backend(ResourcesBackend).list_items(org_id, workspace_id, "ring", limit=1)
         return str(rows[0]["id"]) if rows else ""
 
     def _nats_url(self) -> str:
@@ -239,18 +248,130 @@ class HostedServicesBackend:
                 return candidate
         return ""
 
+    # -- operations -------------------------------------------------------------------------------
+    async def list_hosted_service_versions(
+        self, call: Call, *, org_id: str, workspace_id: str, service_id: str
+    ) -> list[HostedServiceVersion]:
+        """Every version of a service, oldest first."""
+        self.platform.backend(ResourcesBackend).get(org_id, workspace_id, "hosted_service", service_id)
+        return [render_version(self.platform, v) for v in self.versions(org_id, service_id)]
 
-def render_version(platform: Platform, item: dict[str, Any]) -> dict[str, Any]:
-    """A stored version as the spec's `HostedServiceVersion`."""
-    url = f"{platform.url}/api/v1/orgs/{item['org_id']}/services/{item['service_id']}/v{item['version']}"
-    return HostedServiceVersion(
-        service_id=item["service_id"],
-        version=item["version"],
-        app=item["app"],
-        status=item["status"],
-        created_at=item["created_at"],
-        url=url,
-    ).model_dump(mode="json")
+    async def deploy_hosted_service_version(
+        self, call: Call, *, org_id: str, workspace_id: str, service_id: str, body: HostedServiceDeploy
+    ) -> HostedServiceVersion:
+        """Deploy and start the next version."""
+        require_user(call.principal, "deploying a hosted service")
+        item = await deploy(self.platform, org_id, workspace_id, service_id, body)
+        return render_version(self.platform, item)
+
+    async def undeploy_hosted_service_version(
+        self, call: Call, *, org_id: str, workspace_id: str, service_id: str, version: int
+    ) -> None:
+        """Stop a version (it stays listed as ``stopped``)."""
+        require_user(call.principal, "undeploying a hosted service")
+        self.platform.backend(ResourcesBackend).get(org_id, workspace_id, "hosted_service", service_id)
+        self.version(org_id, service_id, version)
+        await host_of(self.platform).halt(VersionKey(org_id, service_id, version))
+        self.set_status(org_id, service_id, version, "stopped")
+
+    async def get_hosted_service_health(
+        self, call: Call, *, org_id: str, workspace_id: str, service_id: str
+    ) -> HostedServiceHealth:
+        """Each version's status and live health check."""
+        self.platform.backend(ResourcesBackend).get(org_id, workspace_id, "hosted_service", service_id)
+        host = host_of(self.platform)
+        versions, latest = [], None
+        for item in self.versions(org_id, service_id):
+            running = item["status"] == "running"
+            healthy = running and await host.healthy(VersionKey(org_id, service_id, item["version"]))
+            versions.append({"version": item["version"], "status": item["status"], "healthy": healthy})
+            if running:
+                latest = item["version"]
+        return HostedServiceHealth.model_validate(
+            {"service_id": service_id, "latest_version": latest, "versions": versions}
+        )
+
+    async def get_hosted_service_logs(
+        self, call: Call, *, org_id: str, workspace_id: str, service_id: str, version: int | None, tail: int
+    ) -> HostedServiceLogs:
+        """The last lines of a version's output (the latest version by default)."""
+        self.platform.backend(ResourcesBackend).get(org_id, workspace_id, "hosted_service", service_id)
+        if version is None:
+            versions = self.versions(org_id, service_id)
+            if not versions:
+                raise not_found("deployed version of hosted service", service_id)
+            version = int(versions[-1]["version"])
+        else:
+            self.version(org_id, service_id, version)
+        lines = tail_lines(self.log_path(org_id, service_id, version), tail)
+        return HostedServiceLogs(service_id=service_id, version=version, lines=lines)
+
+    async def mint_service_token(self, call: Call, *, org_id: str, body: ServiceTokenMint) -> ServiceToken:
+        """A token for calling a hosted service."""
+        return mint_service_token(self.platform.tokens, call.principal, org_id, body)
+
+    async def get_service_skills(
+        self, call: Call, *, org_id: str, service_id: str, version: int | None
+    ) -> ServiceSkills:
+        """The skills artifact of a version (the latest running one by default)."""
+        item = (
+            self.version(org_id, service_id, version) if version else self.latest_running(org_id, service_id)
+        )
+        if item["skills"] is None:
+            raise not_found("skills artifact of hosted service version", f"{service_id} v{item['version']}")
+        return ServiceSkills.model_validate(item["skills"])
+
+    async def invoke_service_get(self, call: Call, *, org_id: str, service_id: str, path: str) -> Response:
+        """Forward a GET to the latest running version."""
+        return await forward(self.platform, call, org_id, service_id, None, path, None)
+
+    async def invoke_service_post(
+        self, call: Call, *, org_id: str, service_id: str, path: str, body: RawBody
+    ) -> Response:
+        """Forward a POST to the latest running version."""
+        return await forward(self.platform, call, org_id, service_id, None, path, body)
+
+    async def invoke_service_put(
+        self, call: Call, *, org_id: str, service_id: str, path: str, body: RawBody
+    ) -> Response:
+        """Forward a PUT to the latest running version."""
+        return await forward(self.platform, call, org_id, service_id, None, path, body)
+
+    async def invoke_service_delete(self, call: Call, *, org_id: str, service_id: str, path: str) -> Response:
+        """Forward a DELETE to the latest running version."""
+        return await forward(self.platform, call, org_id, service_id, None, path, None)
+
+    async def invoke_service_version_get(
+        self, call: Call, *, org_id: str, service_id: str, version: int, path: str
+    ) -> Response:
+        """Forward a GET to one version."""
+        return await forward(self.platform, call, org_id, service_id, version, path, None)
+
+    async def invoke_service_version_post(
+        self, call: Call, *, org_id: str, service_id: str, version: int, path: str, body: RawBody
+    ) -> Response:
+        """Forward a POST to one version."""
+        return await forward(self.platform, call, org_id, service_id, version, path, body)
+
+    async def invoke_service_version_put(
+        self, call: Call, *, org_id: str, service_id: str, version: int, path: str, body: RawBody
+    ) -> Response:
+        """Forward a PUT to one version."""
+        return await forward(self.platform, call, org_id, service_id, version, path, body)
+
+    async def invoke_service_version_delete(
+        self, call: Call, *, org_id: str, service_id: str, version: int, path: str
+    ) -> Response:
+        """Forward a DELETE to one version."""
+        return await forward(self.platform, call, org_id, service_id, version, path, None)
+
+
+def render_version(platform: Platform, item: dict[str, Any]) -> HostedServiceVersion:
+    """A stored version as the document's `HostedServiceVersion`, with the URL that calls it."""
+    path = INVOKE_SERVICE_VERSION_GET_PATH.format(
+        org_id=item["org_id"], service_id=item["service_id"], version=item["version"], path=""
+    )
+    return HostedServiceVersion.model_validate({**item, "url": platform.url + path.removesuffix("/")})
 
 
 def host_of(platform: Platform) -> ServiceHost:
@@ -302,141 +423,6 @@ async def _store_skills(
     backend.set_skills(org_id, service_id, version, skills_from_openapi(document or {}, service_id, version))
 
 
-router = APIRouter(tags=["services"])
-_MANAGE = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/hosted-services/{service_id}"
-
-
-def _backend(request: Request) -> HostedServicesBackend:
-    return platform_of(request).backend(HostedServicesBackend)
-
-
-@router.get(_MANAGE + "/versions")
-async def list_hosted_service_versions(
-    org_id: str,
-    workspace_id: str,
-    service_id: str,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> list[dict[str, Any]]:
-    """GET .../hosted-services/{service_id}/versions."""
-    check_workspace(request, principal, org_id, workspace_id)
-    platform_of(request).backend(ResourcesBackend).get(org_id, workspace_id, "hosted_service", service_id)
-    return [render_version(platform_of(request), v) for v in _backend(request).versions(org_id, service_id)]
-
-
-@router.post(_MANAGE + "/versions", status_code=201)
-async def deploy_hosted_service_version(
-    org_id: str,
-    workspace_id: str,
-    service_id: str,
-    body: HostedServiceDeploy,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST .../hosted-services/{service_id}/versions: deploy and start the next version."""
-    check_workspace(request, principal, org_id, workspace_id)
-    require_user(principal, "deploying a hosted service")
-    item = await deploy(platform_of(request), org_id, workspace_id, service_id, body)
-    return render_version(platform_of(request), item)
-
-
-@router.delete(_MANAGE + "/versions/{version}", status_code=204)
-async def undeploy_hosted_service_version(
-    org_id: str,
-    workspace_id: str,
-    service_id: str,
-    version: int,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> Response:
-    """DELETE .../versions/{version}: stop the version (it stays listed as ``stopped``)."""
-    check_workspace(request, principal, org_id, workspace_id)
-    require_user(principal, "undeploying a hosted service")
-    platform_of(request).backend(ResourcesBackend).get(org_id, workspace_id, "hosted_service", service_id)
-    backend = _backend(request)
-    backend.version(org_id, service_id, version)
-    await host_of(platform_of(request)).halt(VersionKey(org_id, service_id, version))
-    backend.set_status(org_id, service_id, version, "stopped")
-    return Response(status_code=204)
-
-
-@router.get(_MANAGE + "/health")
-async def get_hosted_service_health(
-    org_id: str,
-    workspace_id: str,
-    service_id: str,
-    request: Request,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """GET .../hosted-services/{service_id}/health: each version's status and live health check."""
-    check_workspace(request, principal, org_id, workspace_id)
-    platform_of(request).backend(ResourcesBackend).get(org_id, workspace_id, "hosted_service", service_id)
-    host = host_of(platform_of(request))
-    versions, latest = [], None
-    for item in _backend(request).versions(org_id, service_id):
-        healthy = item["status"] == "running" and await host.healthy(
-            VersionKey(org_id, service_id, item["version"])
-        )
-        versions.append({"version": item["version"], "status": item["status"], "healthy": healthy})
-        if item["status"] == "running":
-            latest = item["version"]
-    return {"service_id": service_id, "latest_version": latest, "versions": versions}
-
-
-@router.get(_MANAGE + "/logs")
-async def get_hosted_service_logs(
-    org_id: str,
-    workspace_id: str,
-    service_id: str,
-    request: Request,
-    version: int | None = Query(None, ge=1),
-    tail_lines: int = Query(200, ge=1, le=10000, alias="tail"),
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """GET .../hosted-services/{service_id}/logs: the last lines of a version's output (latest by default)."""
-    check_workspace(request, principal, org_id, workspace_id)
-    platform_of(request).backend(ResourcesBackend).get(org_id, workspace_id, "hosted_service", service_id)
-    backend = _backend(request)
-    versions = backend.versions(org_id, service_id)
-    if version is None:
-        if not versions:
-            raise not_found("deployed version of hosted service", service_id)
-        version = int(versions[-1]["version"])
-    else:
-        backend.version(org_id, service_id, version)
-    lines = tail(backend.log_path(org_id, service_id, version), tail_lines)
-    return {"service_id": service_id, "version": version, "lines": lines}
-
-
-@router.get("/api/v1/orgs/{org_id}/service-skills/{service_id}")
-async def get_service_skills(
-    org_id: str,
-    service_id: str,
-    request: Request,
-    version: int | None = Query(None, ge=1),
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """GET /api/v1/orgs/{org_id}/service-skills/{service_id}: the stored skills artifact."""
-    check_org(request, principal, org_id)
-    backend = _backend(request)
-    item = (
-        backend.version(org_id, service_id, version)
-        if version
-        else backend.latest_running(org_id, service_id)
-    )
-    if item["skills"] is None:
-        raise not_found("skills artifact of hosted service version", f"{service_id} v{item['version']}")
-    return dict(item["skills"])
-
-
-def split_version(path: str) -> tuple[int | None, str]:
-    """``("v2/summarize")`` → ``(2, "summarize")``; a path without a version prefix → ``(None, path)``."""
-    match = _VERSION_PREFIX.match(path)
-    if match is None:
-        return None, path
-    return int(match.group(1)), match.group(2) or ""
-
-
 async def target_process(
     platform: Platform, org_id: str, service_id: str, version: int | None
 ) -> ServiceProcess:
@@ -456,26 +442,27 @@ async def target_process(
     return process
 
 
-@router.api_route(
-    "/api/v1/orgs/{org_id}/services/{service_id}/{path:path}",
-    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-)
-async def invoke_service(org_id: str, service_id: str, path: str, request: Request) -> StreamingResponse:
-    """Any method on /api/v1/orgs/{org_id}/services/{service_id}[/v{version}]/{path}: forward to the service."""
-    platform = platform_of(request)
-    principal = authenticate_caller(request, platform.tokens, org_id, service_id)
-    version, inner_path = split_version(path)
+async def forward(
+    platform: Platform,
+    call: Call,
+    org_id: str,
+    service_id: str,
+    version: int | None,
+    path: str,
+    body: RawBody | None,
+) -> Response:
+    """Forward the call to the service process and stream its answer back (502 when it does not answer)."""
     process = await target_process(platform, org_id, service_id, version)
-    caller = caller_context(principal, request_id_of(request))
+    request = call.request
     try:
         upstream = await host_of(platform).send(
             process,
             request.method,
-            inner_path,
-            caller=caller,
+            path,
+            caller=caller_context(call.principal, call.request_id),
             headers=forward_headers(request.headers.items()),
             params=request.query_params.multi_items(),
-            content=await request.body(),
+            content=await body.read() if body is not None else b"",
             stream=True,
         )
     except httpx.HTTPError as exc:

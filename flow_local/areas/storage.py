@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from flow_server_models import PresignedUrl, PresignRequest, StorageObject
 from flow_server_routers._support import RawBody
-from flow_server_routers.storage import StorageOperations
+from flow_server_routers.storage import DOWNLOAD_STORAGE_OBJECT_PATH, StorageOperations
 from starlette.responses import Response
 
 from flow_local.areas.tenants import TenantsBackend
@@ -165,10 +165,8 @@ class StorageBackend(StorageOperations[Call]):
         if own is not None:
             return {"url": own, "method": method, "expires_at": iso_from_unix(expires)}
         signature = self._signature(method, org_id, key, expires)
-        url = (
-            f"{self.platform.url}/api/v1/orgs/{org_id}/storage/objects/{quote(key, safe='/')}"
-            f"?expires={expires}&signature={signature}"
-        )
+        path = DOWNLOAD_STORAGE_OBJECT_PATH.format(org_id=org_id, key=quote(key, safe="/"))
+        url = f"{self.platform.url}{path}?expires={expires}&signature={signature}"
         return {"url": url, "method": method, "expires_at": iso_from_unix(expires)}
 
     def check_presigned(

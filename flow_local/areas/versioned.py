@@ -111,7 +111,7 @@ class VersionedStore:
                 return self._row(row)
         raise not_found(self.noun, item_id)
 
-    def list(
+    def list_items(
         self, org_id: str, workspace_id: str, kind: str, limit: int = 100, offset: int = 0
     ) -> list[dict[str, Any]]:
         """Records of one kind, oldest first."""
@@ -226,12 +226,12 @@ class KindCheckedBackend:
         self.check_kind(kind)
         return self.store.get(org_id, workspace_id, kind, item_id)
 
-    def list(
+    def list_items(
         self, org_id: str, workspace_id: str, kind: str, limit: int = 100, offset: int = 0
     ) -> list[dict[str, Any]]:
         """Records of one kind, oldest first."""
         self.check_kind(kind)
-        return self.store.list(org_id, workspace_id, kind, limit, offset)
+        return self.store.list_items(org_id, workspace_id, kind, limit, offset)
 
     def update(
         self, org_id: str, workspace_id: str, kind: str, item_id: str, changes: dict[str, Any]

@@ -11,12 +11,12 @@ import json
 import time
 from typing import Any
 
+from flow_server_routers.gateway import CREATE_CHAT_COMPLETION_PATH, CREATE_EMBEDDING_PATH
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flow_local.core import Platform
 from flow_local.errors import ApiError
 from flow_local.gateway import catalog
-from flow_local.gateway.routes import router as gateway_router
 from flow_local.values import new_id, now_iso
 
 SCHEMA = [
@@ -27,7 +27,10 @@ SCHEMA = [
 ]
 MAX_BODY_BYTES = 1024 * 1024
 MAX_MODEL_CHARS = 200
-RECORDED_OPERATIONS = ("/chat/completions", "/embeddings")
+# The recorded operations, by path, with the name the log shows (the path after the gateway's `v1/`).
+RECORDED_OPERATIONS = {
+    path: path.rsplit("/v1/", 1)[1] for path in (CREATE_CHAT_COMPLETION_PATH, CREATE_EMBEDDING_PATH)
+}
 
 
 class GatewayCallLog:
@@ -57,13 +60,13 @@ class GatewayCallRecorder:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.operations = tuple(gateway_router.prefix + op for op in RECORDED_OPERATIONS)
+        self.operations = RECORDED_OPERATIONS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.operations:
             await self.app(scope, receive, send)
             return
-        call = _Call(scope["path"].removeprefix(gateway_router.prefix + "/"))
+        call = _Call(self.operations[scope["path"]])
 
         async def watched_receive() -> Message:
             message = await receive()

@@ -9,6 +9,9 @@ from typing import Final, Literal, TypeVar
 
 ValueT = TypeVar("ValueT", bound=str)
 
+TOKEN_SCOPE: Final[tuple[Literal["read", "write", "admin"], ...]] = ("read", "write", "admin")
+"""Values of components/schemas/TokenScope."""
+
 COMPONENT_TYPE: Final[
     tuple[
         Literal[

@@ -67,7 +67,7 @@ class CurrentUser(BaseModel):
     token_type: Annotated[str, Field(description="user, execution, service or service_token")]
     org_id: str
     workspace_id: str | None = None
-    scopes: list[str]
+    scopes: list[Literal["read", "write", "admin"]]
     email: str | None = None
     name: str | None = None
     expires_at: AwareDatetime | None = None
@@ -452,7 +452,7 @@ class DatasetVectorQuery(BaseModel):
     embedding: Annotated[list[float], Field(min_length=1)]
     vector_field: Annotated[str, Field(max_length=200, min_length=1)]
     top_k: Annotated[int, Field(ge=1, le=1000)] = 10
-    distance_metric: Literal["cosine", "dot", "euclidean"] | None = None
+    distance_metric: Literal["cosine", "dot", "euclidean"] | None = "cosine"
     fields: list[str] | None = None
     filters: Annotated[list[DatasetFilter], Field(validate_default=True)] = []
 
@@ -560,7 +560,7 @@ class PresignedUrl(BaseModel):
 class VectorIndexCreate(BaseModel):
     name: Annotated[str, Field(max_length=200, min_length=1)]
     dimensions: Annotated[int, Field(ge=1, le=4096)]
-    metric: Literal["cosine", "dot", "euclidean"] | None = None
+    metric: Literal["cosine", "dot", "euclidean"] | None = "cosine"
 
 
 class VectorIndex(BaseModel):

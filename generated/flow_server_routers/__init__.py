@@ -5,3 +5,10 @@ Each module holds the tag's backend Protocol (``<Tag>Operations``) and ``<tag>_r
 which declares every path, parameter constraint, default and answer model of the tag and calls the
 backend with typed arguments. Tags: ``system``, ``auth``, ``tenants``, ``catalog``, ``resources``, ``executions``, ``jobs``, ``datasets``, ``connectors``, ``state``, ``secrets``, ``storage``, ``vector``, ``memory``, ``conversations``, ``audit``, ``services``, ``gateway``.
 """
+
+RAW_BODY_ROUTES: tuple[str, ...] = (
+    "/api/v1/orgs/{org_id}/storage/objects/{key:path}",
+    "/api/v1/orgs/{org_id}/services/{service_id}/v{version:int}/{path:path}",
+    "/api/v1/orgs/{org_id}/services/{service_id}/{path:path}",
+)
+"""Route paths of the operations whose body reaches the backend raw (uploads, the hosted-service proxy)."""

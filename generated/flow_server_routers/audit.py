@@ -14,10 +14,13 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flow_server_routers._support import Access, json_answer
+from flow_server_routers._support import Access, CallContext, json_answer, json_body
+
+LIST_AUDIT_EVENTS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/audit/events"
+WRITE_AUDIT_EVENT_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/audit/events"
 
 CallT = TypeVar("CallT", contravariant=True)
-C = TypeVar("C")
+C = TypeVar("C", bound=CallContext)
 
 
 class AuditOperations(Protocol[CallT]):
@@ -84,7 +87,7 @@ def audit_router(backend: Callable[[Request], AuditOperations[C]], access: Acces
             action=action,
             resource_id=resource_id,
         )
-        return json_answer(_LIST_AUDIT_EVENTS_ANSWER, result, 200)
+        return json_answer(_LIST_AUDIT_EVENTS_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/audit/events",
@@ -98,15 +101,14 @@ def audit_router(backend: Callable[[Request], AuditOperations[C]], access: Acces
         call: Annotated[C, Depends(access.workspace)],
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
-        body: AuditEventCreate,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/audit/events``: Append an event to the audit log."""
         result = await backend(request).write_audit_event(
             call,
             org_id=org_id,
             workspace_id=workspace_id,
-            body=body,
+            body=await json_body(request, AuditEventCreate),
         )
-        return json_answer(_WRITE_AUDIT_EVENT_ANSWER, result, 201)
+        return json_answer(_WRITE_AUDIT_EVENT_ANSWER, result, 201, call.answer_headers)
 
     return router

@@ -21,10 +21,16 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flow_server_routers._support import Access, json_answer
+from flow_server_routers._support import Access, CallContext, json_answer, json_body
+
+EXCHANGE_API_KEY_PATH = "/api/v1/auth/token"
+CREATE_CLI_LOGIN_REQUEST_PATH = "/api/v1/auth/cli-login-requests"
+APPROVE_CLI_LOGIN_REQUEST_PATH = "/api/v1/auth/cli-login-requests/approve"
+GET_CURRENT_USER_PATH = "/api/v1/auth/me"
+POLL_CLI_LOGIN_REQUEST_PATH = "/api/v1/auth/cli-login-requests/{request_id}"
 
 CallT = TypeVar("CallT", contravariant=True)
-C = TypeVar("C")
+C = TypeVar("C", bound=CallContext)
 
 
 class AuthOperations(Protocol[CallT]):
@@ -93,14 +99,13 @@ def auth_router(backend: Callable[[Request], AuthOperations[C]], access: Access[
         request: Request,
         *,
         call: Annotated[C, Depends(access.public)],
-        body: TokenRequest,
     ) -> Response:
         """POST ``/api/v1/auth/token``: Exchange an org API key (`fl_...`) for a signed JWT access token."""
         result = await backend(request).exchange_api_key(
             call,
-            body=body,
+            body=await json_body(request, TokenRequest),
         )
-        return json_answer(_EXCHANGE_API_KEY_ANSWER, result, 200)
+        return json_answer(_EXCHANGE_API_KEY_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/auth/cli-login-requests",
@@ -117,7 +122,7 @@ def auth_router(backend: Callable[[Request], AuthOperations[C]], access: Access[
         result = await backend(request).create_cli_login_request(
             call,
         )
-        return json_answer(_CREATE_CLI_LOGIN_REQUEST_ANSWER, result, 201)
+        return json_answer(_CREATE_CLI_LOGIN_REQUEST_ANSWER, result, 201, call.answer_headers)
 
     @router.post(
         "/api/v1/auth/cli-login-requests/approve",
@@ -129,14 +134,13 @@ def auth_router(backend: Callable[[Request], AuthOperations[C]], access: Access[
         request: Request,
         *,
         call: Annotated[C, Depends(access.authenticated)],
-        body: CliLoginApproval,
     ) -> Response:
         """POST ``/api/v1/auth/cli-login-requests/approve``: Approve a pending CLI login request by its user code, as the calling user."""
         result = await backend(request).approve_cli_login_request(
             call,
-            body=body,
+            body=await json_body(request, CliLoginApproval),
         )
-        return json_answer(_APPROVE_CLI_LOGIN_REQUEST_ANSWER, result, 200)
+        return json_answer(_APPROVE_CLI_LOGIN_REQUEST_ANSWER, result, 200, call.answer_headers)
 
     @router.get(
         "/api/v1/auth/me",
@@ -153,7 +157,7 @@ def auth_router(backend: Callable[[Request], AuthOperations[C]], access: Access[
         result = await backend(request).get_current_user(
             call,
         )
-        return json_answer(_GET_CURRENT_USER_ANSWER, result, 200)
+        return json_answer(_GET_CURRENT_USER_ANSWER, result, 200, call.answer_headers)
 
     @router.get(
         "/api/v1/auth/cli-login-requests/{request_id:path}",
@@ -172,6 +176,6 @@ def auth_router(backend: Callable[[Request], AuthOperations[C]], access: Access[
             call,
             request_id=request_id,
         )
-        return json_answer(_POLL_CLI_LOGIN_REQUEST_ANSWER, result, 200)
+        return json_answer(_POLL_CLI_LOGIN_REQUEST_ANSWER, result, 200, call.answer_headers)
 
     return router

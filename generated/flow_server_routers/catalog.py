@@ -14,11 +14,26 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flow_server_routers._support import Access, json_answer
+from flow_server_routers._support import Access, CallContext, json_answer, json_body
 from flow_server_routers.types import ComponentType
 
+LIST_COMPONENTS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}"
+CREATE_COMPONENT_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}"
+GET_COMPONENT_PATH = (
+    "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}/{component_id}"
+)
+UPDATE_COMPONENT_PATH = (
+    "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}/{component_id}"
+)
+DELETE_COMPONENT_PATH = (
+    "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}/{component_id}"
+)
+LIST_COMPONENT_VERSIONS_PATH = (
+    "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}/{component_id}/versions"
+)
+
 CallT = TypeVar("CallT", contravariant=True)
-C = TypeVar("C")
+C = TypeVar("C", bound=CallContext)
 
 
 class CatalogOperations(Protocol[CallT]):
@@ -135,7 +150,7 @@ def catalog_router(backend: Callable[[Request], CatalogOperations[C]], access: A
             limit=limit,
             offset=offset,
         )
-        return json_answer(_LIST_COMPONENTS_ANSWER, result, 200)
+        return json_answer(_LIST_COMPONENTS_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}",
@@ -150,7 +165,6 @@ def catalog_router(backend: Callable[[Request], CatalogOperations[C]], access: A
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         component_type: Annotated[ComponentType, Path()],
-        body: ComponentCreate,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}``: Create a component (version 1)."""
         result = await backend(request).create_component(
@@ -158,9 +172,9 @@ def catalog_router(backend: Callable[[Request], CatalogOperations[C]], access: A
             org_id=org_id,
             workspace_id=workspace_id,
             component_type=component_type,
-            body=body,
+            body=await json_body(request, ComponentCreate),
         )
-        return json_answer(_CREATE_COMPONENT_ANSWER, result, 201)
+        return json_answer(_CREATE_COMPONENT_ANSWER, result, 201, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}/{component_id}",
@@ -185,7 +199,7 @@ def catalog_router(backend: Callable[[Request], CatalogOperations[C]], access: A
             component_type=component_type,
             component_id=component_id,
         )
-        return json_answer(_GET_COMPONENT_ANSWER, result, 200)
+        return json_answer(_GET_COMPONENT_ANSWER, result, 200, call.answer_headers)
 
     @router.put(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}/{component_id}",
@@ -201,7 +215,6 @@ def catalog_router(backend: Callable[[Request], CatalogOperations[C]], access: A
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         component_type: Annotated[ComponentType, Path()],
         component_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
-        body: ComponentUpdate,
     ) -> Response:
         """PUT ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}/{component_id}``: Update a component; each update makes a new version."""
         result = await backend(request).update_component(
@@ -210,9 +223,9 @@ def catalog_router(backend: Callable[[Request], CatalogOperations[C]], access: A
             workspace_id=workspace_id,
             component_type=component_type,
             component_id=component_id,
-            body=body,
+            body=await json_body(request, ComponentUpdate),
         )
-        return json_answer(_UPDATE_COMPONENT_ANSWER, result, 200)
+        return json_answer(_UPDATE_COMPONENT_ANSWER, result, 200, call.answer_headers)
 
     @router.delete(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}/{component_id}",
@@ -236,7 +249,7 @@ def catalog_router(backend: Callable[[Request], CatalogOperations[C]], access: A
             component_type=component_type,
             component_id=component_id,
         )
-        return Response(status_code=204)
+        return Response(status_code=204, headers=call.answer_headers or None)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}/{component_id}/versions",
@@ -261,6 +274,6 @@ def catalog_router(backend: Callable[[Request], CatalogOperations[C]], access: A
             component_type=component_type,
             component_id=component_id,
         )
-        return json_answer(_LIST_COMPONENT_VERSIONS_ANSWER, result, 200)
+        return json_answer(_LIST_COMPONENT_VERSIONS_ANSWER, result, 200, call.answer_headers)
 
     return router

@@ -20,10 +20,15 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flow_server_routers._support import Access, json_answer
+from flow_server_routers._support import Access, CallContext, json_answer, json_body
+
+EXECUTE_CONNECTOR_OPERATION_PATH = "/api/v1/connectors/instances/{instance_id}/execute"
+EXECUTE_CONNECTOR_DDL_PATH = "/api/v1/connectors/instances/{instance_id}/execute-ddl"
+SUBMIT_CONNECTOR_WRITE_JOB_PATH = "/api/v1/connectors/instances/{instance_id}/write-jobs"
+GET_CONNECTOR_WRITE_JOB_PATH = "/api/v1/connectors/write-jobs/{job_id}"
 
 CallT = TypeVar("CallT", contravariant=True)
-C = TypeVar("C")
+C = TypeVar("C", bound=CallContext)
 
 
 class ConnectorsOperations(Protocol[CallT]):
@@ -92,15 +97,14 @@ def connectors_router(backend: Callable[[Request], ConnectorsOperations[C]], acc
         *,
         call: Annotated[C, Depends(access.authenticated)],
         instance_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
-        body: ConnectorOperation,
     ) -> Response:
         """POST ``/api/v1/connectors/instances/{instance_id}/execute``: Run an operation (`read_query`, `insert_rows`, `execute_statement`) on a connector instance."""
         result = await backend(request).execute_connector_operation(
             call,
             instance_id=instance_id,
-            body=body,
+            body=await json_body(request, ConnectorOperation),
         )
-        return json_answer(_EXECUTE_CONNECTOR_OPERATION_ANSWER, result, 200)
+        return json_answer(_EXECUTE_CONNECTOR_OPERATION_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/connectors/instances/{instance_id}/execute-ddl",
@@ -113,15 +117,14 @@ def connectors_router(backend: Callable[[Request], ConnectorsOperations[C]], acc
         *,
         call: Annotated[C, Depends(access.authenticated)],
         instance_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
-        body: DdlRequest,
     ) -> Response:
         """POST ``/api/v1/connectors/instances/{instance_id}/execute-ddl``: Preview (`confirm=false`, executes nothing) or execute DDL on a connector instance."""
         result = await backend(request).execute_connector_ddl(
             call,
             instance_id=instance_id,
-            body=body,
+            body=await json_body(request, DdlRequest),
         )
-        return json_answer(_EXECUTE_CONNECTOR_DDL_ANSWER, result, 200)
+        return json_answer(_EXECUTE_CONNECTOR_DDL_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/connectors/instances/{instance_id}/write-jobs",
@@ -137,16 +140,15 @@ def connectors_router(backend: Callable[[Request], ConnectorsOperations[C]], acc
         idempotency_key: Annotated[
             str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
         ] = None,
-        body: ConnectorOperation,
     ) -> Response:
         """POST ``/api/v1/connectors/instances/{instance_id}/write-jobs``: Queue a large write operation as an asynchronous job."""
         result = await backend(request).submit_connector_write_job(
             call,
             instance_id=instance_id,
             idempotency_key=idempotency_key,
-            body=body,
+            body=await json_body(request, ConnectorOperation),
         )
-        return json_answer(_SUBMIT_CONNECTOR_WRITE_JOB_ANSWER, result, 202)
+        return json_answer(_SUBMIT_CONNECTOR_WRITE_JOB_ANSWER, result, 202, call.answer_headers)
 
     @router.get(
         "/api/v1/connectors/write-jobs/{job_id}",
@@ -167,6 +169,6 @@ def connectors_router(backend: Callable[[Request], ConnectorsOperations[C]], acc
             job_id=job_id,
             wait_seconds=wait_seconds,
         )
-        return json_answer(_GET_CONNECTOR_WRITE_JOB_ANSWER, result, 200)
+        return json_answer(_GET_CONNECTOR_WRITE_JOB_ANSWER, result, 200, call.answer_headers)
 
     return router

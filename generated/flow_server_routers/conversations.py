@@ -14,10 +14,13 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flow_server_routers._support import Access, json_answer
+from flow_server_routers._support import Access, CallContext, json_answer
+
+LIST_CONVERSATIONS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/conversations"
+GET_CONVERSATION_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/conversations/{conversation_id}"
 
 CallT = TypeVar("CallT", contravariant=True)
-C = TypeVar("C")
+C = TypeVar("C", bound=CallContext)
 
 
 class ConversationsOperations(Protocol[CallT]):
@@ -80,7 +83,7 @@ def conversations_router(
             limit=limit,
             offset=offset,
         )
-        return json_answer(_LIST_CONVERSATIONS_ANSWER, result, 200)
+        return json_answer(_LIST_CONVERSATIONS_ANSWER, result, 200, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/conversations/{conversation_id:path}",
@@ -103,6 +106,6 @@ def conversations_router(
             workspace_id=workspace_id,
             conversation_id=conversation_id,
         )
-        return json_answer(_GET_CONVERSATION_ANSWER, result, 200)
+        return json_answer(_GET_CONVERSATION_ANSWER, result, 200, call.answer_headers)
 
     return router

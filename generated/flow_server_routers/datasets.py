@@ -23,10 +23,20 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flow_server_routers._support import Access, json_answer
+from flow_server_routers._support import Access, CallContext, json_answer, json_body
+
+LIST_DATASETS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets"
+CREATE_DATASET_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets"
+GET_DATASET_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets/{dataset_id}"
+DELETE_DATASET_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets/{dataset_id}"
+INSERT_DATASET_ROWS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets/{dataset_id}/rows"
+QUERY_DATASET_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets/{dataset_id}/query"
+VECTOR_QUERY_DATASET_PATH = (
+    "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets/{dataset_id}/vector-query"
+)
 
 CallT = TypeVar("CallT", contravariant=True)
-C = TypeVar("C")
+C = TypeVar("C", bound=CallContext)
 
 
 class DatasetsOperations(Protocol[CallT]):
@@ -143,7 +153,7 @@ def datasets_router(backend: Callable[[Request], DatasetsOperations[C]], access:
             org_id=org_id,
             workspace_id=workspace_id,
         )
-        return json_answer(_LIST_DATASETS_ANSWER, result, 200)
+        return json_answer(_LIST_DATASETS_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets",
@@ -157,16 +167,15 @@ def datasets_router(backend: Callable[[Request], DatasetsOperations[C]], access:
         call: Annotated[C, Depends(access.workspace)],
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
-        body: DatasetCreate,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets``: Create a dataset."""
         result = await backend(request).create_dataset(
             call,
             org_id=org_id,
             workspace_id=workspace_id,
-            body=body,
+            body=await json_body(request, DatasetCreate),
         )
-        return json_answer(_CREATE_DATASET_ANSWER, result, 201)
+        return json_answer(_CREATE_DATASET_ANSWER, result, 201, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets/{dataset_id}",
@@ -189,7 +198,7 @@ def datasets_router(backend: Callable[[Request], DatasetsOperations[C]], access:
             workspace_id=workspace_id,
             dataset_id=dataset_id,
         )
-        return json_answer(_GET_DATASET_ANSWER, result, 200)
+        return json_answer(_GET_DATASET_ANSWER, result, 200, call.answer_headers)
 
     @router.delete(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets/{dataset_id}",
@@ -211,7 +220,7 @@ def datasets_router(backend: Callable[[Request], DatasetsOperations[C]], access:
             workspace_id=workspace_id,
             dataset_id=dataset_id,
         )
-        return Response(status_code=204)
+        return Response(status_code=204, headers=call.answer_headers or None)
 
     @router.post(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets/{dataset_id}/rows",
@@ -226,7 +235,6 @@ def datasets_router(backend: Callable[[Request], DatasetsOperations[C]], access:
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         dataset_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
-        body: DatasetRowsInsert,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets/{dataset_id}/rows``: Append rows to a dataset."""
         result = await backend(request).insert_dataset_rows(
@@ -234,9 +242,9 @@ def datasets_router(backend: Callable[[Request], DatasetsOperations[C]], access:
             org_id=org_id,
             workspace_id=workspace_id,
             dataset_id=dataset_id,
-            body=body,
+            body=await json_body(request, DatasetRowsInsert),
         )
-        return json_answer(_INSERT_DATASET_ROWS_ANSWER, result, 200)
+        return json_answer(_INSERT_DATASET_ROWS_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets/{dataset_id}/query",
@@ -251,7 +259,6 @@ def datasets_router(backend: Callable[[Request], DatasetsOperations[C]], access:
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         dataset_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
-        body: DatasetQuery,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets/{dataset_id}/query``: Structured query with field/op/value filters, field selection, limit and offset."""
         result = await backend(request).query_dataset(
@@ -259,9 +266,9 @@ def datasets_router(backend: Callable[[Request], DatasetsOperations[C]], access:
             org_id=org_id,
             workspace_id=workspace_id,
             dataset_id=dataset_id,
-            body=body,
+            body=await json_body(request, DatasetQuery),
         )
-        return json_answer(_QUERY_DATASET_ANSWER, result, 200)
+        return json_answer(_QUERY_DATASET_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets/{dataset_id}/vector-query",
@@ -276,7 +283,6 @@ def datasets_router(backend: Callable[[Request], DatasetsOperations[C]], access:
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         dataset_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
-        body: DatasetVectorQuery,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets/{dataset_id}/vector-query``: Nearest rows by a vector field."""
         result = await backend(request).vector_query_dataset(
@@ -284,8 +290,8 @@ def datasets_router(backend: Callable[[Request], DatasetsOperations[C]], access:
             org_id=org_id,
             workspace_id=workspace_id,
             dataset_id=dataset_id,
-            body=body,
+            body=await json_body(request, DatasetVectorQuery),
         )
-        return json_answer(_VECTOR_QUERY_DATASET_ANSWER, result, 200)
+        return json_answer(_VECTOR_QUERY_DATASET_ANSWER, result, 200, call.answer_headers)
 
     return router

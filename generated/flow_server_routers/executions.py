@@ -22,11 +22,21 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flow_server_routers._support import Access, json_answer
+from flow_server_routers._support import Access, CallContext, json_answer, json_body
 from flow_server_routers.types import ExecutionStatusValue
 
+LIST_EXECUTIONS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions"
+SUBMIT_EXECUTION_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions"
+GET_EXECUTION_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}"
+CANCEL_EXECUTION_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/cancel"
+GET_EXECUTION_RESULT_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/result"
+LIST_EXECUTION_EVENTS_PATH = (
+    "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/events"
+)
+EXECUTE_TRANSFORM_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/transforms/{transform_id}/execute"
+
 CallT = TypeVar("CallT", contravariant=True)
-C = TypeVar("C")
+C = TypeVar("C", bound=CallContext)
 
 
 class ExecutionsOperations(Protocol[CallT]):
@@ -157,7 +167,7 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
             offset=offset,
             status=status,
         )
-        return json_answer(_LIST_EXECUTIONS_ANSWER, result, 200)
+        return json_answer(_LIST_EXECUTIONS_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions",
@@ -178,7 +188,6 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
             str | None, Header(alias="X-Parent-Billing-Txn-Id", max_length=200)
         ] = None,
         x_lifecycle_event: Annotated[str | None, Header(alias="X-Lifecycle-Event", max_length=64)] = None,
-        body: ExecutionSubmit,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions``: Submit a durable execution of a code block, agent or workflow."""
         result = await backend(request).submit_execution(
@@ -188,9 +197,9 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
             idempotency_key=idempotency_key,
             x_parent_billing_txn_id=x_parent_billing_txn_id,
             x_lifecycle_event=x_lifecycle_event,
-            body=body,
+            body=await json_body(request, ExecutionSubmit),
         )
-        return json_answer(_SUBMIT_EXECUTION_ANSWER, result, 202)
+        return json_answer(_SUBMIT_EXECUTION_ANSWER, result, 202, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}",
@@ -213,7 +222,7 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
             workspace_id=workspace_id,
             execution_id=execution_id,
         )
-        return json_answer(_GET_EXECUTION_ANSWER, result, 200)
+        return json_answer(_GET_EXECUTION_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/cancel",
@@ -236,7 +245,7 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
             workspace_id=workspace_id,
             execution_id=execution_id,
         )
-        return json_answer(_CANCEL_EXECUTION_ANSWER, result, 200)
+        return json_answer(_CANCEL_EXECUTION_ANSWER, result, 200, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/result",
@@ -261,7 +270,7 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
             execution_id=execution_id,
             wait_seconds=wait_seconds,
         )
-        return json_answer(_GET_EXECUTION_RESULT_ANSWER, result, 200)
+        return json_answer(_GET_EXECUTION_RESULT_ANSWER, result, 200, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/events",
@@ -288,7 +297,7 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
             after_seq=after_seq,
             wait_seconds=wait_seconds,
         )
-        return json_answer(_LIST_EXECUTION_EVENTS_ANSWER, result, 200)
+        return json_answer(_LIST_EXECUTION_EVENTS_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/transforms/{transform_id}/execute",
@@ -303,7 +312,6 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         transform_id: Annotated[str, Path(min_length=1, max_length=200)],
-        body: TransformExecute,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/transforms/{transform_id}/execute``: Run a transform (a JSON-to-JSON mapping) synchronously."""
         result = await backend(request).execute_transform(
@@ -311,8 +319,8 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
             org_id=org_id,
             workspace_id=workspace_id,
             transform_id=transform_id,
-            body=body,
+            body=await json_body(request, TransformExecute),
         )
-        return json_answer(_EXECUTE_TRANSFORM_ANSWER, result, 200)
+        return json_answer(_EXECUTE_TRANSFORM_ANSWER, result, 200, call.answer_headers)
 
     return router

@@ -20,11 +20,15 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flow_server_routers._support import Access, json_answer
+from flow_server_routers._support import Access, CallContext, json_answer, json_body
 from flow_server_routers.types import ListModelsScope
 
+CREATE_CHAT_COMPLETION_PATH = "/api/v1/gateway/v1/chat/completions"
+CREATE_EMBEDDING_PATH = "/api/v1/gateway/v1/embeddings"
+LIST_MODELS_PATH = "/api/v1/gateway/v1/models"
+
 CallT = TypeVar("CallT", contravariant=True)
-C = TypeVar("C")
+C = TypeVar("C", bound=CallContext)
 
 
 class GatewayOperations(Protocol[CallT]):
@@ -77,16 +81,15 @@ def gateway_router(backend: Callable[[Request], GatewayOperations[C]], access: A
         request: Request,
         *,
         call: Annotated[C, Depends(access.authenticated)],
-        body: ChatCompletionRequest,
     ) -> Response:
         """POST ``/api/v1/gateway/v1/chat/completions``: A chat completion; with `stream=true` the answer is a stream of server-sent events."""
         result = await backend(request).create_chat_completion(
             call,
-            body=body,
+            body=await json_body(request, ChatCompletionRequest),
         )
         if isinstance(result, Response):
             return result
-        return json_answer(_CREATE_CHAT_COMPLETION_ANSWER, result, 200)
+        return json_answer(_CREATE_CHAT_COMPLETION_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/gateway/v1/embeddings",
@@ -98,14 +101,13 @@ def gateway_router(backend: Callable[[Request], GatewayOperations[C]], access: A
         request: Request,
         *,
         call: Annotated[C, Depends(access.authenticated)],
-        body: EmbeddingRequest,
     ) -> Response:
         """POST ``/api/v1/gateway/v1/embeddings``: Embeddings of one text or a list of texts."""
         result = await backend(request).create_embedding(
             call,
-            body=body,
+            body=await json_body(request, EmbeddingRequest),
         )
-        return json_answer(_CREATE_EMBEDDING_ANSWER, result, 200)
+        return json_answer(_CREATE_EMBEDDING_ANSWER, result, 200, call.answer_headers)
 
     @router.get(
         "/api/v1/gateway/v1/models",
@@ -124,6 +126,6 @@ def gateway_router(backend: Callable[[Request], GatewayOperations[C]], access: A
             call,
             scope=scope,
         )
-        return json_answer(_LIST_MODELS_ANSWER, result, 200)
+        return json_answer(_LIST_MODELS_ANSWER, result, 200, call.answer_headers)
 
     return router

@@ -14,10 +14,14 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flow_server_routers._support import Access, json_answer
+from flow_server_routers._support import Access, CallContext, json_answer, json_body
+
+SUBMIT_JOB_PATH = "/api/v1/orgs/{org_id}/jobs"
+GET_JOB_PATH = "/api/v1/orgs/{org_id}/jobs/{job_id}"
+CANCEL_JOB_PATH = "/api/v1/orgs/{org_id}/jobs/{job_id}/cancel"
 
 CallT = TypeVar("CallT", contravariant=True)
-C = TypeVar("C")
+C = TypeVar("C", bound=CallContext)
 
 
 class JobsOperations(Protocol[CallT]):
@@ -78,16 +82,15 @@ def jobs_router(backend: Callable[[Request], JobsOperations[C]], access: Access[
         idempotency_key: Annotated[
             str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
         ] = None,
-        body: JobSubmit,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/jobs``: Queue a call to a hosted-service endpoint, run by the platform in a lane."""
         result = await backend(request).submit_job(
             call,
             org_id=org_id,
             idempotency_key=idempotency_key,
-            body=body,
+            body=await json_body(request, JobSubmit),
         )
-        return json_answer(_SUBMIT_JOB_ANSWER, result, 202)
+        return json_answer(_SUBMIT_JOB_ANSWER, result, 202, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/jobs/{job_id}",
@@ -108,7 +111,7 @@ def jobs_router(backend: Callable[[Request], JobsOperations[C]], access: Access[
             org_id=org_id,
             job_id=job_id,
         )
-        return json_answer(_GET_JOB_ANSWER, result, 200)
+        return json_answer(_GET_JOB_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/jobs/{job_id}/cancel",
@@ -129,6 +132,6 @@ def jobs_router(backend: Callable[[Request], JobsOperations[C]], access: Access[
             org_id=org_id,
             job_id=job_id,
         )
-        return json_answer(_CANCEL_JOB_ANSWER, result, 200)
+        return json_answer(_CANCEL_JOB_ANSWER, result, 200, call.answer_headers)
 
     return router

@@ -22,10 +22,15 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flow_server_routers._support import Access, json_answer
+from flow_server_routers._support import Access, CallContext, json_answer, json_body
+
+STORE_MEMORY_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/memory/store"
+RECALL_MEMORIES_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/memory/recall"
+FORGET_MEMORIES_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/memory/forget"
+LIST_MEMORY_NAMESPACES_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/memory/namespaces"
 
 CallT = TypeVar("CallT", contravariant=True)
-C = TypeVar("C")
+C = TypeVar("C", bound=CallContext)
 
 
 class MemoryOperations(Protocol[CallT]):
@@ -97,16 +102,15 @@ def memory_router(backend: Callable[[Request], MemoryOperations[C]], access: Acc
         call: Annotated[C, Depends(access.workspace)],
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
-        body: MemoryStore,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/memory/store``: Store a memory; the platform embeds its content through the gateway."""
         result = await backend(request).store_memory(
             call,
             org_id=org_id,
             workspace_id=workspace_id,
-            body=body,
+            body=await json_body(request, MemoryStore),
         )
-        return json_answer(_STORE_MEMORY_ANSWER, result, 201)
+        return json_answer(_STORE_MEMORY_ANSWER, result, 201, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/memory/recall",
@@ -120,16 +124,15 @@ def memory_router(backend: Callable[[Request], MemoryOperations[C]], access: Acc
         call: Annotated[C, Depends(access.workspace)],
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
-        body: MemoryRecall,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/memory/recall``: The memories of a namespace most similar to a query."""
         result = await backend(request).recall_memories(
             call,
             org_id=org_id,
             workspace_id=workspace_id,
-            body=body,
+            body=await json_body(request, MemoryRecall),
         )
-        return json_answer(_RECALL_MEMORIES_ANSWER, result, 200)
+        return json_answer(_RECALL_MEMORIES_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/memory/forget",
@@ -143,16 +146,15 @@ def memory_router(backend: Callable[[Request], MemoryOperations[C]], access: Acc
         call: Annotated[C, Depends(access.workspace)],
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
-        body: MemoryForget,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/memory/forget``: Forget memories by id."""
         result = await backend(request).forget_memories(
             call,
             org_id=org_id,
             workspace_id=workspace_id,
-            body=body,
+            body=await json_body(request, MemoryForget),
         )
-        return json_answer(_FORGET_MEMORIES_ANSWER, result, 200)
+        return json_answer(_FORGET_MEMORIES_ANSWER, result, 200, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/memory/namespaces",
@@ -173,6 +175,6 @@ def memory_router(backend: Callable[[Request], MemoryOperations[C]], access: Acc
             org_id=org_id,
             workspace_id=workspace_id,
         )
-        return json_answer(_LIST_MEMORY_NAMESPACES_ANSWER, result, 200)
+        return json_answer(_LIST_MEMORY_NAMESPACES_ANSWER, result, 200, call.answer_headers)
 
     return router

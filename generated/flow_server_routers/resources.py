@@ -14,11 +14,27 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flow_server_routers._support import Access, json_answer
+from flow_server_routers._support import Access, CallContext, json_answer, json_body
 from flow_server_routers.types import ResourceKind
 
+LIST_RESOURCES_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}"
+CREATE_RESOURCE_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}"
+GET_RESOURCE_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}/{resource_id}"
+UPDATE_RESOURCE_PATH = (
+    "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}/{resource_id}"
+)
+DELETE_RESOURCE_PATH = (
+    "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}/{resource_id}"
+)
+LIST_RESOURCE_VERSIONS_PATH = (
+    "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}/{resource_id}/versions"
+)
+RESTORE_COMPONENT_BACKUP_PATH = (
+    "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/component-backups/{resource_id}/restore"
+)
+
 CallT = TypeVar("CallT", contravariant=True)
-C = TypeVar("C")
+C = TypeVar("C", bound=CallContext)
 
 
 class ResourcesOperations(Protocol[CallT]):
@@ -147,7 +163,7 @@ def resources_router(backend: Callable[[Request], ResourcesOperations[C]], acces
             limit=limit,
             offset=offset,
         )
-        return json_answer(_LIST_RESOURCES_ANSWER, result, 200)
+        return json_answer(_LIST_RESOURCES_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}",
@@ -162,7 +178,6 @@ def resources_router(backend: Callable[[Request], ResourcesOperations[C]], acces
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         resource_kind: Annotated[ResourceKind, Path()],
-        body: ResourceCreate,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}``: Create a resource (version 1)."""
         result = await backend(request).create_resource(
@@ -170,9 +185,9 @@ def resources_router(backend: Callable[[Request], ResourcesOperations[C]], acces
             org_id=org_id,
             workspace_id=workspace_id,
             resource_kind=resource_kind,
-            body=body,
+            body=await json_body(request, ResourceCreate),
         )
-        return json_answer(_CREATE_RESOURCE_ANSWER, result, 201)
+        return json_answer(_CREATE_RESOURCE_ANSWER, result, 201, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}/{resource_id}",
@@ -197,7 +212,7 @@ def resources_router(backend: Callable[[Request], ResourcesOperations[C]], acces
             resource_kind=resource_kind,
             resource_id=resource_id,
         )
-        return json_answer(_GET_RESOURCE_ANSWER, result, 200)
+        return json_answer(_GET_RESOURCE_ANSWER, result, 200, call.answer_headers)
 
     @router.put(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}/{resource_id}",
@@ -213,7 +228,6 @@ def resources_router(backend: Callable[[Request], ResourcesOperations[C]], acces
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         resource_kind: Annotated[ResourceKind, Path()],
         resource_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
-        body: ResourceUpdate,
     ) -> Response:
         """PUT ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}/{resource_id}``: Update a resource; each update makes a new version."""
         result = await backend(request).update_resource(
@@ -222,9 +236,9 @@ def resources_router(backend: Callable[[Request], ResourcesOperations[C]], acces
             workspace_id=workspace_id,
             resource_kind=resource_kind,
             resource_id=resource_id,
-            body=body,
+            body=await json_body(request, ResourceUpdate),
         )
-        return json_answer(_UPDATE_RESOURCE_ANSWER, result, 200)
+        return json_answer(_UPDATE_RESOURCE_ANSWER, result, 200, call.answer_headers)
 
     @router.delete(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}/{resource_id}",
@@ -248,7 +262,7 @@ def resources_router(backend: Callable[[Request], ResourcesOperations[C]], acces
             resource_kind=resource_kind,
             resource_id=resource_id,
         )
-        return Response(status_code=204)
+        return Response(status_code=204, headers=call.answer_headers or None)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}/{resource_id}/versions",
@@ -273,7 +287,7 @@ def resources_router(backend: Callable[[Request], ResourcesOperations[C]], acces
             resource_kind=resource_kind,
             resource_id=resource_id,
         )
-        return json_answer(_LIST_RESOURCE_VERSIONS_ANSWER, result, 200)
+        return json_answer(_LIST_RESOURCE_VERSIONS_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/component-backups/{resource_id}/restore",
@@ -296,6 +310,6 @@ def resources_router(backend: Callable[[Request], ResourcesOperations[C]], acces
             workspace_id=workspace_id,
             resource_id=resource_id,
         )
-        return json_answer(_RESTORE_COMPONENT_BACKUP_ANSWER, result, 200)
+        return json_answer(_RESTORE_COMPONENT_BACKUP_ANSWER, result, 200, call.answer_headers)
 
     return router

@@ -14,10 +14,15 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flow_server_routers._support import Access, json_answer
+from flow_server_routers._support import Access, CallContext, json_answer, json_body
+
+LIST_SECRETS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/secrets"
+GET_SECRET_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/secrets/{name}"
+SET_SECRET_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/secrets/{name}"
+DELETE_SECRET_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/secrets/{name}"
 
 CallT = TypeVar("CallT", contravariant=True)
-C = TypeVar("C")
+C = TypeVar("C", bound=CallContext)
 
 
 class SecretsOperations(Protocol[CallT]):
@@ -96,7 +101,7 @@ def secrets_router(backend: Callable[[Request], SecretsOperations[C]], access: A
             org_id=org_id,
             workspace_id=workspace_id,
         )
-        return json_answer(_LIST_SECRETS_ANSWER, result, 200)
+        return json_answer(_LIST_SECRETS_ANSWER, result, 200, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/secrets/{name}",
@@ -119,7 +124,7 @@ def secrets_router(backend: Callable[[Request], SecretsOperations[C]], access: A
             workspace_id=workspace_id,
             name=name,
         )
-        return json_answer(_GET_SECRET_ANSWER, result, 200)
+        return json_answer(_GET_SECRET_ANSWER, result, 200, call.answer_headers)
 
     @router.put(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/secrets/{name}",
@@ -134,7 +139,6 @@ def secrets_router(backend: Callable[[Request], SecretsOperations[C]], access: A
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         name: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.-]+$")],
-        body: SecretWrite,
     ) -> Response:
         """PUT ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/secrets/{name}``: Create or replace a secret (management; runtime tokens are refused)."""
         result = await backend(request).set_secret(
@@ -142,9 +146,9 @@ def secrets_router(backend: Callable[[Request], SecretsOperations[C]], access: A
             org_id=org_id,
             workspace_id=workspace_id,
             name=name,
-            body=body,
+            body=await json_body(request, SecretWrite),
         )
-        return json_answer(_SET_SECRET_ANSWER, result, 200)
+        return json_answer(_SET_SECRET_ANSWER, result, 200, call.answer_headers)
 
     @router.delete(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/secrets/{name}",
@@ -166,6 +170,6 @@ def secrets_router(backend: Callable[[Request], SecretsOperations[C]], access: A
             workspace_id=workspace_id,
             name=name,
         )
-        return Response(status_code=204)
+        return Response(status_code=204, headers=call.answer_headers or None)
 
     return router

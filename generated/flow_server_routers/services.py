@@ -22,10 +22,36 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flow_server_routers._support import Access, RawBody, json_answer
+from flow_server_routers._support import Access, CallContext, RawBody, json_answer, json_body
+
+LIST_HOSTED_SERVICE_VERSIONS_PATH = (
+    "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/hosted-services/{service_id}/versions"
+)
+DEPLOY_HOSTED_SERVICE_VERSION_PATH = (
+    "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/hosted-services/{service_id}/versions"
+)
+UNDEPLOY_HOSTED_SERVICE_VERSION_PATH = (
+    "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/hosted-services/{service_id}/versions/{version}"
+)
+GET_HOSTED_SERVICE_HEALTH_PATH = (
+    "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/hosted-services/{service_id}/health"
+)
+GET_HOSTED_SERVICE_LOGS_PATH = (
+    "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/hosted-services/{service_id}/logs"
+)
+MINT_SERVICE_TOKEN_PATH = "/api/v1/orgs/{org_id}/service-tokens"
+GET_SERVICE_SKILLS_PATH = "/api/v1/orgs/{org_id}/service-skills/{service_id}"
+INVOKE_SERVICE_VERSION_GET_PATH = "/api/v1/orgs/{org_id}/services/{service_id}/v{version}/{path}"
+INVOKE_SERVICE_VERSION_PUT_PATH = "/api/v1/orgs/{org_id}/services/{service_id}/v{version}/{path}"
+INVOKE_SERVICE_VERSION_POST_PATH = "/api/v1/orgs/{org_id}/services/{service_id}/v{version}/{path}"
+INVOKE_SERVICE_VERSION_DELETE_PATH = "/api/v1/orgs/{org_id}/services/{service_id}/v{version}/{path}"
+INVOKE_SERVICE_GET_PATH = "/api/v1/orgs/{org_id}/services/{service_id}/{path}"
+INVOKE_SERVICE_PUT_PATH = "/api/v1/orgs/{org_id}/services/{service_id}/{path}"
+INVOKE_SERVICE_POST_PATH = "/api/v1/orgs/{org_id}/services/{service_id}/{path}"
+INVOKE_SERVICE_DELETE_PATH = "/api/v1/orgs/{org_id}/services/{service_id}/{path}"
 
 CallT = TypeVar("CallT", contravariant=True)
-C = TypeVar("C")
+C = TypeVar("C", bound=CallContext)
 
 
 class ServicesOperations(Protocol[CallT]):
@@ -241,7 +267,7 @@ def services_router(backend: Callable[[Request], ServicesOperations[C]], access:
             workspace_id=workspace_id,
             service_id=service_id,
         )
-        return json_answer(_LIST_HOSTED_SERVICE_VERSIONS_ANSWER, result, 200)
+        return json_answer(_LIST_HOSTED_SERVICE_VERSIONS_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/hosted-services/{service_id}/versions",
@@ -256,7 +282,6 @@ def services_router(backend: Callable[[Request], ServicesOperations[C]], access:
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         service_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
-        body: HostedServiceDeploy,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/hosted-services/{service_id}/versions``: Deploy a new numbered version of a hosted service (an ASGI app, `module:app`)."""
         result = await backend(request).deploy_hosted_service_version(
@@ -264,9 +289,9 @@ def services_router(backend: Callable[[Request], ServicesOperations[C]], access:
             org_id=org_id,
             workspace_id=workspace_id,
             service_id=service_id,
-            body=body,
+            body=await json_body(request, HostedServiceDeploy),
         )
-        return json_answer(_DEPLOY_HOSTED_SERVICE_VERSION_ANSWER, result, 201)
+        return json_answer(_DEPLOY_HOSTED_SERVICE_VERSION_ANSWER, result, 201, call.answer_headers)
 
     @router.delete(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/hosted-services/{service_id}/versions/{version}",
@@ -290,7 +315,7 @@ def services_router(backend: Callable[[Request], ServicesOperations[C]], access:
             service_id=service_id,
             version=version,
         )
-        return Response(status_code=204)
+        return Response(status_code=204, headers=call.answer_headers or None)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/hosted-services/{service_id}/health",
@@ -313,7 +338,7 @@ def services_router(backend: Callable[[Request], ServicesOperations[C]], access:
             workspace_id=workspace_id,
             service_id=service_id,
         )
-        return json_answer(_GET_HOSTED_SERVICE_HEALTH_ANSWER, result, 200)
+        return json_answer(_GET_HOSTED_SERVICE_HEALTH_ANSWER, result, 200, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/hosted-services/{service_id}/logs",
@@ -340,7 +365,7 @@ def services_router(backend: Callable[[Request], ServicesOperations[C]], access:
             version=version,
             tail=tail,
         )
-        return json_answer(_GET_HOSTED_SERVICE_LOGS_ANSWER, result, 200)
+        return json_answer(_GET_HOSTED_SERVICE_LOGS_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/service-tokens",
@@ -353,15 +378,14 @@ def services_router(backend: Callable[[Request], ServicesOperations[C]], access:
         *,
         call: Annotated[C, Depends(access.org)],
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
-        body: ServiceTokenMint,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/service-tokens``: Mint a signed service token bound to a target service, with custom claims and a TTL."""
         result = await backend(request).mint_service_token(
             call,
             org_id=org_id,
-            body=body,
+            body=await json_body(request, ServiceTokenMint),
         )
-        return json_answer(_MINT_SERVICE_TOKEN_ANSWER, result, 201)
+        return json_answer(_MINT_SERVICE_TOKEN_ANSWER, result, 201, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/service-skills/{service_id}",
@@ -384,7 +408,7 @@ def services_router(backend: Callable[[Request], ServicesOperations[C]], access:
             service_id=service_id,
             version=version,
         )
-        return json_answer(_GET_SERVICE_SKILLS_ANSWER, result, 200)
+        return json_answer(_GET_SERVICE_SKILLS_ANSWER, result, 200, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/services/{service_id}/v{version:int}/{path:path}",

@@ -14,10 +14,15 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flow_server_routers._support import Access, json_answer
+from flow_server_routers._support import Access, CallContext, json_answer, json_body
+
+INITIALIZE_STATE_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/initialize"
+GET_STATE_VALUE_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/keys/{key}"
+SET_STATE_VALUE_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/keys/{key}"
+DELETE_STATE_VALUE_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/keys/{key}"
 
 CallT = TypeVar("CallT", contravariant=True)
-C = TypeVar("C")
+C = TypeVar("C", bound=CallContext)
 
 
 class StateOperations(Protocol[CallT]):
@@ -102,7 +107,7 @@ def state_router(backend: Callable[[Request], StateOperations[C]], access: Acces
             workspace_id=workspace_id,
             component_id=component_id,
         )
-        return json_answer(_INITIALIZE_STATE_ANSWER, result, 200)
+        return json_answer(_INITIALIZE_STATE_ANSWER, result, 200, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/keys/{key:path}",
@@ -127,7 +132,7 @@ def state_router(backend: Callable[[Request], StateOperations[C]], access: Acces
             component_id=component_id,
             key=key,
         )
-        return json_answer(_GET_STATE_VALUE_ANSWER, result, 200)
+        return json_answer(_GET_STATE_VALUE_ANSWER, result, 200, call.answer_headers)
 
     @router.put(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/keys/{key:path}",
@@ -143,7 +148,6 @@ def state_router(backend: Callable[[Request], StateOperations[C]], access: Acces
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         component_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
         key: Annotated[str, Path(min_length=1, max_length=512)],
-        body: StateValue,
     ) -> Response:
         """PUT ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/keys/{key}``: Write one state value of a component."""
         result = await backend(request).set_state_value(
@@ -152,9 +156,9 @@ def state_router(backend: Callable[[Request], StateOperations[C]], access: Acces
             workspace_id=workspace_id,
             component_id=component_id,
             key=key,
-            body=body,
+            body=await json_body(request, StateValue),
         )
-        return json_answer(_SET_STATE_VALUE_ANSWER, result, 200)
+        return json_answer(_SET_STATE_VALUE_ANSWER, result, 200, call.answer_headers)
 
     @router.delete(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/state/{component_id}/keys/{key:path}",
@@ -178,6 +182,6 @@ def state_router(backend: Callable[[Request], StateOperations[C]], access: Acces
             component_id=component_id,
             key=key,
         )
-        return Response(status_code=204)
+        return Response(status_code=204, headers=call.answer_headers or None)
 
     return router

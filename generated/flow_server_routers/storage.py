@@ -14,10 +14,16 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flow_server_routers._support import Access, RawBody, json_answer
+from flow_server_routers._support import Access, CallContext, RawBody, json_answer, json_body
+
+LIST_STORAGE_OBJECTS_PATH = "/api/v1/orgs/{org_id}/storage/objects"
+PRESIGN_STORAGE_OBJECT_PATH = "/api/v1/orgs/{org_id}/storage/presign"
+DOWNLOAD_STORAGE_OBJECT_PATH = "/api/v1/orgs/{org_id}/storage/objects/{key}"
+UPLOAD_STORAGE_OBJECT_PATH = "/api/v1/orgs/{org_id}/storage/objects/{key}"
+DELETE_STORAGE_OBJECT_PATH = "/api/v1/orgs/{org_id}/storage/objects/{key}"
 
 CallT = TypeVar("CallT", contravariant=True)
-C = TypeVar("C")
+C = TypeVar("C", bound=CallContext)
 
 
 class StorageOperations(Protocol[CallT]):
@@ -109,7 +115,7 @@ def storage_router(backend: Callable[[Request], StorageOperations[C]], access: A
             org_id=org_id,
             prefix=prefix,
         )
-        return json_answer(_LIST_STORAGE_OBJECTS_ANSWER, result, 200)
+        return json_answer(_LIST_STORAGE_OBJECTS_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/storage/presign",
@@ -122,15 +128,14 @@ def storage_router(backend: Callable[[Request], StorageOperations[C]], access: A
         *,
         call: Annotated[C, Depends(access.org)],
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
-        body: PresignRequest,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/storage/presign``: A URL that allows one method on one key until it expires, with no bearer token."""
         result = await backend(request).presign_storage_object(
             call,
             org_id=org_id,
-            body=body,
+            body=await json_body(request, PresignRequest),
         )
-        return json_answer(_PRESIGN_STORAGE_OBJECT_ANSWER, result, 200)
+        return json_answer(_PRESIGN_STORAGE_OBJECT_ANSWER, result, 200, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/storage/objects/{key:path}",
@@ -180,7 +185,7 @@ def storage_router(backend: Callable[[Request], StorageOperations[C]], access: A
             signature=signature,
             body=RawBody(request),
         )
-        return json_answer(_UPLOAD_STORAGE_OBJECT_ANSWER, result, 200)
+        return json_answer(_UPLOAD_STORAGE_OBJECT_ANSWER, result, 200, call.answer_headers)
 
     @router.delete(
         "/api/v1/orgs/{org_id}/storage/objects/{key:path}",
@@ -204,6 +209,6 @@ def storage_router(backend: Callable[[Request], StorageOperations[C]], access: A
             expires=expires,
             signature=signature,
         )
-        return Response(status_code=204)
+        return Response(status_code=204, headers=call.answer_headers or None)
 
     return router

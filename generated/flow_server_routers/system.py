@@ -14,10 +14,12 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flow_server_routers._support import Access, json_answer
+from flow_server_routers._support import Access, CallContext, json_answer
+
+GET_HEALTH_PATH = "/api/v1/health"
 
 CallT = TypeVar("CallT", contravariant=True)
-C = TypeVar("C")
+C = TypeVar("C", bound=CallContext)
 
 
 class SystemOperations(Protocol[CallT]):
@@ -53,6 +55,6 @@ def system_router(backend: Callable[[Request], SystemOperations[C]], access: Acc
         result = await backend(request).get_health(
             call,
         )
-        return json_answer(_GET_HEALTH_ANSWER, result, 200)
+        return json_answer(_GET_HEALTH_ANSWER, result, 200, call.answer_headers)
 
     return router

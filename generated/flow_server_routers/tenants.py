@@ -14,10 +14,16 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flow_server_routers._support import Access, json_answer
+from flow_server_routers._support import Access, CallContext, json_answer, json_body
+
+LIST_ORGS_PATH = "/api/v1/tenants/orgs"
+LIST_WORKSPACES_PATH = "/api/v1/tenants/orgs/{org_id}/workspaces"
+CREATE_WORKSPACE_PATH = "/api/v1/tenants/orgs/{org_id}/workspaces"
+LIST_API_KEYS_PATH = "/api/v1/tenants/orgs/{org_id}/api-keys"
+CREATE_API_KEY_PATH = "/api/v1/tenants/orgs/{org_id}/api-keys"
 
 CallT = TypeVar("CallT", contravariant=True)
-C = TypeVar("C")
+C = TypeVar("C", bound=CallContext)
 
 
 class TenantsOperations(Protocol[CallT]):
@@ -95,7 +101,7 @@ def tenants_router(backend: Callable[[Request], TenantsOperations[C]], access: A
         result = await backend(request).list_orgs(
             call,
         )
-        return json_answer(_LIST_ORGS_ANSWER, result, 200)
+        return json_answer(_LIST_ORGS_ANSWER, result, 200, call.answer_headers)
 
     @router.get(
         "/api/v1/tenants/orgs/{org_id}/workspaces",
@@ -114,7 +120,7 @@ def tenants_router(backend: Callable[[Request], TenantsOperations[C]], access: A
             call,
             org_id=org_id,
         )
-        return json_answer(_LIST_WORKSPACES_ANSWER, result, 200)
+        return json_answer(_LIST_WORKSPACES_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/tenants/orgs/{org_id}/workspaces",
@@ -127,15 +133,14 @@ def tenants_router(backend: Callable[[Request], TenantsOperations[C]], access: A
         *,
         call: Annotated[C, Depends(access.org)],
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
-        body: WorkspaceCreate,
     ) -> Response:
         """POST ``/api/v1/tenants/orgs/{org_id}/workspaces``: Create a workspace in an organization."""
         result = await backend(request).create_workspace(
             call,
             org_id=org_id,
-            body=body,
+            body=await json_body(request, WorkspaceCreate),
         )
-        return json_answer(_CREATE_WORKSPACE_ANSWER, result, 201)
+        return json_answer(_CREATE_WORKSPACE_ANSWER, result, 201, call.answer_headers)
 
     @router.get(
         "/api/v1/tenants/orgs/{org_id}/api-keys",
@@ -154,7 +159,7 @@ def tenants_router(backend: Callable[[Request], TenantsOperations[C]], access: A
             call,
             org_id=org_id,
         )
-        return json_answer(_LIST_API_KEYS_ANSWER, result, 200)
+        return json_answer(_LIST_API_KEYS_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/tenants/orgs/{org_id}/api-keys",
@@ -167,14 +172,13 @@ def tenants_router(backend: Callable[[Request], TenantsOperations[C]], access: A
         *,
         call: Annotated[C, Depends(access.org)],
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
-        body: ApiKeyCreate,
     ) -> Response:
         """POST ``/api/v1/tenants/orgs/{org_id}/api-keys``: Create an API key; the secret is shown once, in this answer."""
         result = await backend(request).create_api_key(
             call,
             org_id=org_id,
-            body=body,
+            body=await json_body(request, ApiKeyCreate),
         )
-        return json_answer(_CREATE_API_KEY_ANSWER, result, 201)
+        return json_answer(_CREATE_API_KEY_ANSWER, result, 201, call.answer_headers)
 
     return router

@@ -23,10 +23,18 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from flow_server_routers._support import Access, json_answer
+from flow_server_routers._support import Access, CallContext, json_answer, json_body
+
+LIST_VECTOR_INDEXES_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes"
+CREATE_VECTOR_INDEX_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes"
+GET_VECTOR_INDEX_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes/{index_id}"
+DELETE_VECTOR_INDEX_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes/{index_id}"
+UPSERT_VECTORS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes/{index_id}/upsert"
+SEARCH_VECTORS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes/{index_id}/search"
+DELETE_VECTORS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes/{index_id}/delete"
 
 CallT = TypeVar("CallT", contravariant=True)
-C = TypeVar("C")
+C = TypeVar("C", bound=CallContext)
 
 
 class VectorOperations(Protocol[CallT]):
@@ -143,7 +151,7 @@ def vector_router(backend: Callable[[Request], VectorOperations[C]], access: Acc
             org_id=org_id,
             workspace_id=workspace_id,
         )
-        return json_answer(_LIST_VECTOR_INDEXES_ANSWER, result, 200)
+        return json_answer(_LIST_VECTOR_INDEXES_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes",
@@ -157,16 +165,15 @@ def vector_router(backend: Callable[[Request], VectorOperations[C]], access: Acc
         call: Annotated[C, Depends(access.workspace)],
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
-        body: VectorIndexCreate,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes``: Create a vector index with fixed dimensions and metric."""
         result = await backend(request).create_vector_index(
             call,
             org_id=org_id,
             workspace_id=workspace_id,
-            body=body,
+            body=await json_body(request, VectorIndexCreate),
         )
-        return json_answer(_CREATE_VECTOR_INDEX_ANSWER, result, 201)
+        return json_answer(_CREATE_VECTOR_INDEX_ANSWER, result, 201, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes/{index_id}",
@@ -189,7 +196,7 @@ def vector_router(backend: Callable[[Request], VectorOperations[C]], access: Acc
             workspace_id=workspace_id,
             index_id=index_id,
         )
-        return json_answer(_GET_VECTOR_INDEX_ANSWER, result, 200)
+        return json_answer(_GET_VECTOR_INDEX_ANSWER, result, 200, call.answer_headers)
 
     @router.delete(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes/{index_id}",
@@ -211,7 +218,7 @@ def vector_router(backend: Callable[[Request], VectorOperations[C]], access: Acc
             workspace_id=workspace_id,
             index_id=index_id,
         )
-        return Response(status_code=204)
+        return Response(status_code=204, headers=call.answer_headers or None)
 
     @router.post(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes/{index_id}/upsert",
@@ -226,7 +233,6 @@ def vector_router(backend: Callable[[Request], VectorOperations[C]], access: Acc
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         index_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
-        body: VectorUpsert,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes/{index_id}/upsert``: Insert or replace vectors (by id) with their metadata."""
         result = await backend(request).upsert_vectors(
@@ -234,9 +240,9 @@ def vector_router(backend: Callable[[Request], VectorOperations[C]], access: Acc
             org_id=org_id,
             workspace_id=workspace_id,
             index_id=index_id,
-            body=body,
+            body=await json_body(request, VectorUpsert),
         )
-        return json_answer(_UPSERT_VECTORS_ANSWER, result, 200)
+        return json_answer(_UPSERT_VECTORS_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes/{index_id}/search",
@@ -251,7 +257,6 @@ def vector_router(backend: Callable[[Request], VectorOperations[C]], access: Acc
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         index_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
-        body: VectorSearch,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes/{index_id}/search``: Exact nearest vectors, optionally filtered by metadata equality."""
         result = await backend(request).search_vectors(
@@ -259,9 +264,9 @@ def vector_router(backend: Callable[[Request], VectorOperations[C]], access: Acc
             org_id=org_id,
             workspace_id=workspace_id,
             index_id=index_id,
-            body=body,
+            body=await json_body(request, VectorSearch),
         )
-        return json_answer(_SEARCH_VECTORS_ANSWER, result, 200)
+        return json_answer(_SEARCH_VECTORS_ANSWER, result, 200, call.answer_headers)
 
     @router.post(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes/{index_id}/delete",
@@ -276,7 +281,6 @@ def vector_router(backend: Callable[[Request], VectorOperations[C]], access: Acc
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         index_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
-        body: VectorDelete,
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes/{index_id}/delete``: Delete vectors by id."""
         result = await backend(request).delete_vectors(
@@ -284,8 +288,8 @@ def vector_router(backend: Callable[[Request], VectorOperations[C]], access: Acc
             org_id=org_id,
             workspace_id=workspace_id,
             index_id=index_id,
-            body=body,
+            body=await json_body(request, VectorDelete),
         )
-        return json_answer(_DELETE_VECTORS_ANSWER, result, 200)
+        return json_answer(_DELETE_VECTORS_ANSWER, result, 200, call.answer_headers)
 
     return router

@@ -57,12 +57,15 @@ class CliLoginApproval(TypedDict):
     user_code: str
 
 
+TokenScope: TypeAlias = Literal["read", "write", "admin"]
+
+
 class CurrentUser(TypedDict):
     subject_id: str
     token_type: str
     org_id: str
     workspace_id: NotRequired[str | None]
-    scopes: list[str]
+    scopes: list[TokenScope]
     email: NotRequired[str | None]
     name: NotRequired[str | None]
     expires_at: NotRequired[str | None]

@@ -1,4 +1,4 @@
-"""Gateway routes and the backend that routes a `provider/model` to the offline provider or an upstream."""
+"""The gateway backend: routes a `provider/model` to the offline provider or an upstream."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import StreamingResponse
 from flow_server_models import (
     ChatCompletion,
     ChatCompletionRequest,
@@ -17,9 +15,12 @@ from flow_server_models import (
     EmbeddingResponse,
     ModelList,
 )
+from flow_server_routers.gateway import GatewayOperations
+from flow_server_routers.types import ListModelsScope
+from starlette.responses import Response, StreamingResponse
 
-from flow_local.auth import Principal, get_principal
-from flow_local.core import Platform, platform_of
+from flow_local.call import Call
+from flow_local.core import Platform
 from flow_local.errors import ApiError, bad_request
 from flow_local.gateway import catalog, offline
 from flow_local.gateway.ratelimit import RateLimiter
@@ -51,7 +52,7 @@ class Target:
         return catalog.STANDIN_PROVIDER if self.stand_in is not None else self.provider
 
 
-class GatewayBackend:
+class GatewayBackend(GatewayOperations[Call]):
     """Routes requests by the model's provider prefix."""
 
     def __init__(self, platform: Platform) -> None:
@@ -174,6 +175,47 @@ class GatewayBackend:
             ]
         return items
 
+    def _admit(self, call: Call) -> None:
+        """429 when the caller is over the gateway's rate limit."""
+        self.limiter.check(call.principal.subject)
+
+    async def create_chat_completion(
+        self, call: Call, *, body: ChatCompletionRequest
+    ) -> ChatCompletion | Response:
+        """A chat completion: JSON, or a stream of server-sent events with ``stream: true``."""
+        self._admit(call)
+        payload = body.model_dump(mode="json", exclude_unset=True)
+        if body.stream:
+            stream, target = await self.chat_stream_with_target(payload)
+            headers = {"Cache-Control": "no-cache", catalog.PROVIDER_HEADER: target.served_by}
+            return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+        answer, target = await self.chat_with_target(payload)
+        call.answer_headers[catalog.PROVIDER_HEADER] = target.served_by
+        return ChatCompletion.model_validate(answer)
+
+    async def create_embedding(self, call: Call, *, body: EmbeddingRequest) -> EmbeddingResponse:
+        """Embeddings of one text or a list of texts, in input order."""
+        self._admit(call)
+        raw = body.model_dump(mode="json")["input"]
+        texts = [raw] if isinstance(raw, str) else list(raw)
+        if not texts or any(not isinstance(t, str) for t in texts):
+            raise bad_request("input must be a string or a list of strings", "input")
+        vectors, target = await self.embed_with_target(body.model, texts, body.dimensions)
+        call.answer_headers[catalog.PROVIDER_HEADER] = target.served_by
+        tokens = sum(offline.count_tokens(t) for t in texts)
+        answer = {
+            "object": "list",
+            "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
+            "model": body.model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+        return EmbeddingResponse.model_validate(answer)
+
+    async def list_models(self, call: Call, *, scope: ListModelsScope) -> ModelList:
+        """The models the gateway routes (every scope lists the same models locally)."""
+        self._admit(call)
+        return ModelList.model_validate({"object": "list", "data": await self.models()})
+
 
 def _article(kind: str) -> str:
     return "an embedding" if kind == catalog.EMBEDDING else "a chat"
@@ -193,68 +235,3 @@ async def _offline_stream(completion: dict[str, Any]) -> AsyncIterator[bytes]:
     for chunk in offline.stream_chunks(completion):
         yield f"data: {json.dumps(chunk)}\n\n".encode()
     yield b"data: [DONE]\n\n"
-
-
-router = APIRouter(prefix="/api/v1/gateway/v1", tags=["gateway"])
-
-
-def _gateway(request: Request, principal: Principal) -> GatewayBackend:
-    backend = platform_of(request).backend(GatewayBackend)
-    backend.limiter.check(principal.subject)
-    return backend
-
-
-@router.post("/chat/completions", response_model=None)
-async def create_chat_completion(
-    body: ChatCompletionRequest,
-    request: Request,
-    response: Response,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any] | StreamingResponse:
-    """POST /api/v1/gateway/v1/chat/completions (JSON, or SSE with ``stream: true``)."""
-    gateway = _gateway(request, principal)
-    payload = body.model_dump(mode="json", exclude_unset=True)
-    if body.stream:
-        stream, target = await gateway.chat_stream_with_target(payload)
-        headers = {"Cache-Control": "no-cache", catalog.PROVIDER_HEADER: target.served_by}
-        return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
-    answer, target = await gateway.chat_with_target(payload)
-    response.headers[catalog.PROVIDER_HEADER] = target.served_by
-    return ChatCompletion(**answer).model_dump(mode="json", exclude_unset=True)
-
-
-@router.post("/embeddings")
-async def create_embedding(
-    body: EmbeddingRequest,
-    request: Request,
-    response: Response,
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """POST /api/v1/gateway/v1/embeddings."""
-    gateway = _gateway(request, principal)
-    raw = body.model_dump(mode="json")["input"]
-    texts = [raw] if isinstance(raw, str) else list(raw)
-    if not texts or any(not isinstance(t, str) for t in texts):
-        raise bad_request("input must be a string or a list of strings", "input")
-    vectors, target = await gateway.embed_with_target(body.model, texts, body.dimensions)
-    response.headers[catalog.PROVIDER_HEADER] = target.served_by
-    tokens = sum(offline.count_tokens(t) for t in texts)
-    answer = {
-        "object": "list",
-        "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
-        "model": body.model,
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }
-    return EmbeddingResponse.model_validate(answer).model_dump(mode="json")
-
-
-@router.get("/models")
-async def list_models(
-    request: Request,
-    scope: str = Query("all", pattern="^(organization|platform|all)$"),
-    principal: Principal = Depends(get_principal),
-) -> dict[str, Any]:
-    """GET /api/v1/gateway/v1/models."""
-    gateway = _gateway(request, principal)
-    models = await gateway.models()
-    return ModelList.model_validate({"object": "list", "data": models}).model_dump(mode="json")
