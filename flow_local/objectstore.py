@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from flow_local.errors import ApiError, bad_request
 
+NO_SUCH_BUCKET = "NoSuchBucket"
+"""The S3 error code of a bucket that does not exist yet (listed as empty)."""
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 """Objects larger than this go up to S3 as multipart uploads."""
 MULTIPART_CHUNK = 8 * 1024 * 1024
@@ -223,30 +226,32 @@ class S3ObjectStore:
         """One PUT, or a multipart upload past :data:`MULTIPART_THRESHOLD` (completed, or aborted)."""
         import obstore
 
-        obstore.put(
-            self._store,
-            name,
-            data,
-            attributes={"Content-Type": content_type},
-            use_multipart=len(data) > MULTIPART_THRESHOLD,
-            chunk_size=MULTIPART_CHUNK,
-            max_concurrency=4,
-        )
+        with _s3_errors(name):
+            obstore.put(
+                self._store,
+                name,
+                data,
+                attributes={"Content-Type": content_type},
+                use_multipart=len(data) > MULTIPART_THRESHOLD,
+                chunk_size=MULTIPART_CHUNK,
+                max_concurrency=4,
+            )
 
     def put_file(self, name: str, path: Path, content_type: str) -> None:
         """Upload the file (multipart past :data:`MULTIPART_THRESHOLD`), then remove it."""
         import obstore
 
         try:
-            obstore.put(
-                self._store,
-                name,
-                path,
-                attributes={"Content-Type": content_type},
-                use_multipart=path.stat().st_size > MULTIPART_THRESHOLD,
-                chunk_size=MULTIPART_CHUNK,
-                max_concurrency=4,
-            )
+            with _s3_errors(name):
+                obstore.put(
+                    self._store,
+                    name,
+                    path,
+                    attributes={"Content-Type": content_type},
+                    use_multipart=path.stat().st_size > MULTIPART_THRESHOLD,
+                    chunk_size=MULTIPART_CHUNK,
+                    max_concurrency=4,
+                )
         finally:
             path.unlink(missing_ok=True)
 
@@ -254,50 +259,52 @@ class S3ObjectStore:
         """The object's bytes in the pieces the service sends."""
         import obstore
 
-        try:
+        with _s3_errors(name):
             result = obstore.get(self._store, name)
-        except FileNotFoundError as exc:
-            raise ObjectMissing(name) from exc
-        return (bytes(piece) for piece in result.stream(min_chunk_size=READ_CHUNK))
+        return _s3_pieces(name, result)
 
     def get(self, name: str) -> bytes:
         """The object's bytes."""
         import obstore
 
-        try:
+        with _s3_errors(name):
             return bytes(obstore.get(self._store, name).bytes())
-        except FileNotFoundError as exc:
-            raise ObjectMissing(name) from exc
 
     def head(self, name: str) -> StoredObject:
         """The object's metadata and content type (a HEAD request)."""
         import obstore
 
-        try:
+        with _s3_errors(name):
             result = obstore.get(self._store, name, options={"head": True})
-        except FileNotFoundError as exc:
-            raise ObjectMissing(name) from exc
         content_type = result.attributes.get("Content-Type")
         return _stored(result.meta, str(content_type) if content_type else None)
 
     def list(self, prefix: str) -> list[StoredObject]:
         """Objects whose name starts with ``prefix`` (S3 lists by key prefix, in key order)."""
         import obstore
+        from obstore.exceptions import GenericError
 
         directory, _, _ = prefix.rpartition("/")
-        found = [
-            _stored(meta, None)
-            for batch in obstore.list(self._store, prefix=directory or None)
-            for meta in batch
-            if meta["path"].startswith(prefix)
-        ]
+        try:
+            with _s3_errors(prefix):
+                found = [
+                    _stored(meta, None)
+                    for batch in obstore.list(self._store, prefix=directory or None)
+                    for meta in batch
+                    if meta["path"].startswith(prefix)
+                ]
+        except ApiError as exc:
+            if isinstance(exc.__cause__, GenericError) and NO_SUCH_BUCKET in str(exc.__cause__):
+                return []
+            raise
         return sorted(found, key=lambda item: item.name)
 
     def delete(self, name: str) -> None:
         """Delete the object."""
         import obstore
 
-        obstore.delete(self._store, name)
+        with _s3_errors(name):
+            obstore.delete(self._store, name)
 
     def presign(self, method: str, name: str, ttl_seconds: int) -> str | None:
         """A SigV4 presigned URL of the S3 service itself."""
@@ -313,6 +320,27 @@ def _pieces(handle: Any) -> Iterator[bytes]:
     with handle:
         while piece := handle.read(READ_CHUNK):
             yield piece
+
+
+def _s3_pieces(name: str, result: Any) -> Iterator[bytes]:
+    """The pieces of an S3 answer, its failures mapped as :func:`_s3_errors` does."""
+    with _s3_errors(name):
+        for piece in result.stream(min_chunk_size=READ_CHUNK):
+            yield bytes(piece)
+
+
+@contextmanager
+def _s3_errors(name: str) -> Iterator[None]:
+    """S3 failures as the storage area knows them: a missing object, or a 500 that names the cause."""
+    from obstore.exceptions import BaseError, NotFoundError
+
+    try:
+        yield
+    except (NotFoundError, FileNotFoundError) as exc:
+        raise ObjectMissing(name) from exc
+    except BaseError as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise ApiError(500, "object_store_error", f"the object store failed on {name!r}: {reason}") from exc
 
 
 def _stored(meta: Any, content_type: str | None) -> StoredObject:
