@@ -29,6 +29,19 @@ _CODES = {
 }
 
 
+# Statuses that tell the client whether sending the same request again can succeed: refusals made
+# before any work (rate limit, unavailable) may; a request the platform judged wrong will not change.
+_RETRY_HINTS = {429: "true", 503: "true"}
+_FINAL_4XX = frozenset({400, 401, 403, 404, 405, 409, 410, 413, 415, 422})
+
+
+def retry_hint(status: int) -> str | None:
+    """The ``x-should-retry`` value for an error status, or None when the client's own rule decides."""
+    if status in _RETRY_HINTS:
+        return _RETRY_HINTS[status]
+    return "false" if status in _FINAL_4XX else None
+
+
 class ApiError(Exception):
     """An error answer: HTTP status, machine code, a sentence for a person, the field at fault."""
 
@@ -91,6 +104,9 @@ def error_response(
     request_id = request_id_of(request)
     body: dict[str, Any] = {"detail": detail, "code": code, "request_id": request_id, "field": field}
     all_headers = {"X-Request-Id": request_id, **(headers or {})}
+    hint = retry_hint(status)
+    if hint is not None:
+        all_headers.setdefault("x-should-retry", hint)
     return JSONResponse(body, status_code=status, headers=all_headers)
 
 

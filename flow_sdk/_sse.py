@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from flow_sdk._chat_accumulator import ChatAccumulator
 from flow_sdk._errors import GatewayStreamError
 
 if TYPE_CHECKING:
-    from flow_types import ChatCompletionChunk
+    from flow_types import ChatCompletion, ChatCompletionChunk
 
 __all__ = ["ChatCompletionStream"]
 
@@ -20,9 +21,11 @@ __all__ = ["ChatCompletionStream"]
 class ChatCompletionStream:
     """An async iterator of chat completion chunks that is also an async context manager.
 
-    Iterate it once with ``async for``. ``[DONE]`` ends it; an ``event: error`` or a connection cut
-    before ``[DONE]`` raises :class:`GatewayStreamError`. Leaving the loop early, or leaving the
-    ``async with`` block, closes the HTTP response.
+    Iterate it once with ``async for``, or use one of the helpers: :meth:`text_stream` yields only
+    the text deltas, :meth:`final_completion` reads what is left and returns the assembled
+    ``ChatCompletion``. ``[DONE]`` ends it; an ``event: error`` or a connection cut before ``[DONE]``
+    raises :class:`GatewayStreamError`. Leaving the loop early, or leaving the ``async with`` block,
+    closes the HTTP response.
 
     Attributes:
         response: The open streaming response.
@@ -31,6 +34,8 @@ class ChatCompletionStream:
     def __init__(self, response: httpx.Response) -> None:
         self.response = response
         self._started = False
+        self._finished = False
+        self._accumulator = ChatAccumulator()
 
     def __repr__(self) -> str:
         return (
@@ -41,7 +46,43 @@ class ChatCompletionStream:
         if self._started:
             raise GatewayStreamError("a chat completion stream can only be iterated once")
         self._started = True
-        return self._chunks()
+        return self._collected()
+
+    async def text_stream(self) -> AsyncIterator[str]:
+        """Yield the text of each content delta (empty deltas skipped), consuming the stream.
+
+        Example::
+
+            stream = await flow.gateway.stream_chat_completion(model, messages)
+            async for text in stream.text_stream():
+                print(text, end="")
+            completion = await stream.final_completion()
+        """
+        async for chunk in self:
+            for choice in chunk.get("choices") or []:
+                content = (choice.get("delta") or {}).get("content")
+                if content:
+                    yield content
+
+    async def final_completion(self) -> ChatCompletion:
+        """Read the rest of the stream and return the completion assembled from all its chunks.
+
+        Callable after a loop or :meth:`text_stream` ran to the end; raises
+        :class:`GatewayStreamError` when the stream was left before its end.
+        """
+        if not self._started:
+            async for _ in self:
+                pass
+        if not self._finished:
+            raise GatewayStreamError("the chat completion stream was left before its end", method="POST")
+        return self._accumulator.completion()
+
+    async def _collected(self) -> AsyncIterator[ChatCompletionChunk]:
+        """The decoded chunks, each one also folded into the accumulator."""
+        async for chunk in self._chunks():
+            self._accumulator.add(chunk)
+            yield chunk
+        self._finished = True
 
     async def __aenter__(self) -> ChatCompletionStream:
         return self

@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from flow_sdk import FlowSDK
+from flow_sdk import FlowSDK, GatewayStreamError
 from flow_sdk.gateway_client import GatewayClient, GatewayModelNotFoundError
 
 
@@ -53,6 +53,44 @@ async def test_stream_chat_completion(flow: FlowSDK) -> None:
         pieces.append(delta.get("content", ""))
     assert "".join(pieces) == "You said: Write a haiku about code."
     assert len([p for p in pieces if p]) > 1, "the answer must arrive in several chunks"
+
+
+async def test_text_stream_then_final_completion_match_a_plain_call(flow: FlowSDK) -> None:
+    stream = await flow.gateway.stream_chat_completion(
+        model="offline/chat", messages=[{"role": "user", "content": "Name three colours."}]
+    )
+    texts = [text async for text in stream.text_stream()]
+    final = await stream.final_completion()
+    plain = await flow.gateway.chat_completion(
+        model="offline/chat", messages=[{"role": "user", "content": "Name three colours."}]
+    )
+    assert len(texts) > 1 and all(texts)
+    assert "".join(texts) == plain["choices"][0]["message"]["content"]
+    assert final["object"] == "chat.completion"
+    assert final["choices"][0]["message"] == {"role": "assistant", "content": "".join(texts)}
+    assert final["choices"][0]["finish_reason"] == plain["choices"][0]["finish_reason"]
+    assert final["usage"] == plain["usage"]
+
+
+async def test_final_completion_alone_reads_the_whole_stream(flow: FlowSDK) -> None:
+    async with await flow.gateway.stream_chat_completion(
+        model="offline/chat", messages=[{"role": "user", "content": "one two three"}], max_tokens=2
+    ) as stream:
+        final = await stream.final_completion()
+    assert final["choices"][0]["finish_reason"] == "length"
+    assert final["model"] == "offline/chat"
+    assert stream.response.is_closed
+
+
+async def test_final_completion_after_an_early_break_is_an_error(flow: FlowSDK) -> None:
+    stream = await flow.gateway.stream_chat_completion(
+        model="offline/chat", messages=[{"role": "user", "content": "one two three four"}]
+    )
+    async for _ in stream.text_stream():
+        break
+    with pytest.raises(GatewayStreamError, match="left before its end"):
+        await stream.final_completion()
+    await stream.aclose()
 
 
 async def test_embedding(flow: FlowSDK) -> None:
