@@ -20,8 +20,15 @@ from typing import Any
 
 from rich.console import Console
 
-from benchmarks.cases_http import cli_list_orgs, gateway_and_state, per_call_rows
+from benchmarks.cases_http import (
+    cli_list_orgs,
+    gateway_and_state,
+    openai_sync_chat,
+    per_call_rows,
+    sync_twin_state,
+)
 from benchmarks.cases_import import import_rows
+from benchmarks.cases_load import load_row
 from benchmarks.cases_local import await_row, run_local_cases, run_rows
 from benchmarks.cases_startup import startup_rows
 from benchmarks.cases_stream import measure_stream
@@ -62,7 +69,9 @@ def fixed_server_rows(settings: Settings, groups: list[str]) -> list[Row]:
         if "http" in groups:
             per_call = per_call_rows()
             asyncio.run(gateway_and_state(settings, url, per_call))
+            sync_twin_state(settings, url, per_call["sync_state_get"])
             cli_list_orgs(settings, url, per_call["cli_list_orgs"])
+            openai_sync_chat(settings, url, per_call["openai_sync_chat"])
             rows.extend(per_call.values())
         if "stream" in groups:
             rows.append(asyncio.run(measure_stream(settings, url)))
@@ -77,7 +86,8 @@ def local_platform_rows(settings: Settings) -> list[Row]:
             return asyncio.run(run_local_cases(settings, started))
     except Exception as exc:
         reason = f"local platform: {describe(exc)}"
-        return [row.unavailable(reason) for row in (await_row(), *run_rows(), vector_row(settings))]
+        rows = (await_row(), *run_rows(), load_row(settings), vector_row(settings))
+        return [row.unavailable(reason) for row in rows]
 
 
 def run(settings: Settings, groups: list[str]) -> list[Row]:

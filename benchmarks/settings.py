@@ -26,6 +26,9 @@ class Settings:
         vector_count: Vectors in the searched index.
         vector_dimensions: Dimensions of each vector.
         vector_queries: Searches timed.
+        load_clients: Concurrent clients of the state-read load figure.
+        load_seconds: Seconds of one timed burst of that figure.
+        load_repeats: Bursts timed against each server.
         top_k: Matches asked for per search.
     """
 
@@ -45,6 +48,9 @@ class Settings:
     vector_count: int
     vector_dimensions: int
     vector_queries: int
+    load_clients: int = 64
+    load_seconds: float = 3.0
+    load_repeats: int = 3
     top_k: int = 5
 
 
@@ -60,8 +66,8 @@ FULL = Settings(
     exec_repeats=5,
     run_warmup=10,
     run_repeats=40,
-    burst_size=50,
-    burst_repeats=3,
+    burst_size=500,
+    burst_repeats=2,
     vector_count=100_000,
     vector_dimensions=384,
     vector_queries=50,
@@ -84,4 +90,7 @@ QUICK = Settings(
     vector_count=1000,
     vector_dimensions=384,
     vector_queries=3,
+    load_clients=4,
+    load_seconds=0.3,
+    load_repeats=1,
 )

@@ -8,7 +8,6 @@ extra use :func:`install_hint`, so the name is written in one place in the code.
 from __future__ import annotations
 
 from functools import cache
-from importlib import metadata
 
 __all__ = ["DISTRIBUTION", "install_hint", "version"]
 
@@ -18,7 +17,12 @@ UNKNOWN_VERSION = "0+unknown"
 
 @cache
 def version() -> str:
-    """The installed version of the distribution (``0+unknown`` when it is not installed)."""
+    """The installed version of the distribution (``0+unknown`` when it is not installed).
+
+    ``importlib.metadata`` is imported here, on first use: it costs more than the rest of the import.
+    """
+    from importlib import metadata
+
     try:
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:

@@ -24,7 +24,6 @@ sending and sleeping differ. Environment proxies (``HTTP_PROXY``, ``HTTPS_PROXY`
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import ipaddress
 import os
@@ -33,9 +32,9 @@ import random
 import time
 import urllib.request
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
-from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from flow_platform_client.request import IDEMPOTENT_METHODS
@@ -43,6 +42,9 @@ from flow_platform_client.request import IDEMPOTENT_METHODS
 from flow_sdk._logging import log_request, log_response, logger
 from flow_sdk._metadata import DISTRIBUTION, version
 from flow_sdk._requests import RETRY_EXTENSION
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -71,16 +73,25 @@ TIMEOUT_ENV_VAR = "FLOW_HTTP_TIMEOUT_SECONDS"
 RETRYABLE_STATUS_CODES = frozenset({408, 429, 500, 502, 503, 504})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
-USER_AGENT = (
-    f"{DISTRIBUTION}/{version()} Python/{platform.python_version()} "
-    f"{platform.system() or 'unknown'}/{platform.release() or 'unknown'}"
-)
+
+
+@cache
+def user_agent() -> str:
+    """The ``User-Agent`` of every request: distribution, version, Python and OS (computed on first use,
+    so importing the SDK reads no package metadata)."""
+    return (
+        f"{DISTRIBUTION}/{version()} Python/{platform.python_version()} "
+        f"{platform.system() or 'unknown'}/{platform.release() or 'unknown'}"
+    )
+
 
 TokenRefresher = Callable[[], "str | Awaitable[str]"]
 
 
 async def async_sleep(seconds: float) -> None:
     """Sleep between async retries (a module function so tests can patch it)."""
+    import asyncio  # loaded with the first retry, not with the SDK
+
     await asyncio.sleep(seconds)
 
 
@@ -89,7 +100,6 @@ def sync_sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
-@dataclass
 class RetryPolicy:
     """When to retry and how long to wait; shared by the async and sync transports.
 
@@ -99,13 +109,31 @@ class RetryPolicy:
             chosen by the caller with ``with_options(idempotency_key=...)``).
         base_delay: Backoff base in seconds; attempt n waits up to ``base_delay * 2**n``.
         max_delay: Upper bound of any single wait, including one asked for by ``Retry-After``.
+        rng: The source of the jitter.
+
+    A plain class rather than a dataclass: building a dataclass costs more at import than the rest of
+    this module.
     """
 
-    max_retries: int = DEFAULT_MAX_RETRIES
-    idempotency_key: str | None = None
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    rng: random.Random = field(default_factory=random.Random, repr=False)
+    def __init__(
+        self,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        idempotency_key: str | None = None,
+        base_delay: float = 0.5,
+        max_delay: float = 30.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.max_retries = max_retries
+        self.idempotency_key = idempotency_key
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.rng = rng or random.Random()
+
+    def __repr__(self) -> str:
+        return (
+            f"RetryPolicy(max_retries={self.max_retries!r}, idempotency_key={self.idempotency_key!r}, "
+            f"base_delay={self.base_delay!r}, max_delay={self.max_delay!r})"
+        )
 
     def should_retry_status(self, status_code: int) -> bool:
         """Return True when a response with this status is worth another attempt (if resending is safe)."""
@@ -361,7 +389,7 @@ def build_client_options(
     base_url: str, auth: httpx.Auth, timeout: float, headers: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     """Return the keyword arguments shared by the async and sync httpx clients (no I/O)."""
-    merged = {"User-Agent": USER_AGENT, **billing_headers(), **dict(headers or {})}
+    merged = {"User-Agent": user_agent(), **billing_headers(), **dict(headers or {})}
     return {
         "base_url": base_url.rstrip("/"),
         "auth": auth,
@@ -606,6 +634,8 @@ class AsyncHttpSession:
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
+    import asyncio  # loaded on first use: importing the SDK does not load asyncio
+
     try:
         return asyncio.get_running_loop()
     except RuntimeError:

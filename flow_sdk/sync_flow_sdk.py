@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from flow_sdk.flow_sdk import FlowSDK
 
 if TYPE_CHECKING:
+    from os import PathLike
     from typing import Literal
     from uuid import UUID
 
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
     )
     from flow_types import MemoryNamespace as MemoryNamespaceInfo
 
+    from flow_sdk._files import Progress, UploadSource
     from flow_sdk._polling import ResultMode
     from flow_sdk.namespaces.agents import AgentsNamespace
     from flow_sdk.namespaces.audit import AuditNamespace
@@ -738,6 +740,23 @@ class SyncStorageNamespace:
     def upload(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> StorageObject:
         """Upload ``data`` under ``key`` (``PUT /api/v1/orgs/{org_id}/storage/objects/{key}``)."""
         return self._run(self._namespace.upload(key=key, data=data, content_type=content_type))
+
+    def upload_file(
+        self,
+        key: str,
+        source: UploadSource,
+        *,
+        content_type: str = "application/octet-stream",
+        progress: Progress | None = None,
+    ) -> StorageObject:
+        """Upload from a path, a binary file object or an (async) iterator of bytes, streamed."""
+        return self._run(
+            self._namespace.upload_file(key=key, source=source, content_type=content_type, progress=progress)
+        )
+
+    def download_to(self, key: str, path: str | PathLike[str], *, progress: Progress | None = None) -> int:
+        """Download an object into the file ``path``, streamed to disk; return its size in bytes."""
+        return self._run(self._namespace.download_to(key=key, path=path, progress=progress))
 
     def download(self, key: str) -> bytes:
         """Download an object's bytes (``GET /api/v1/orgs/{org_id}/storage/objects/{key}``)."""

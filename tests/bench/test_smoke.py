@@ -16,17 +16,22 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ROW_KEYS = [
-    "import_flow_sdk",
     "import_flow_sdk_facade",
+    "import_flow_sdk",
+    "import_openai",
     "flow_help",
     "serve_first_health",
     "gateway_chat_completion",
+    "openai_async_chat",
     "state_get",
+    "sync_state_get",
     "cli_list_orgs",
+    "openai_sync_chat",
     "sse_stream",
     "await_result_latency",
     "code_block_run_latency",
     "code_block_run_throughput",
+    "state_get_concurrent",
     "vector_search",
 ]
 STATUSES = {"met", "missed", "not available", "info"}
@@ -42,7 +47,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]

@@ -326,10 +326,10 @@ def test_connect_mode_retries_only_a_failed_connection(sleeps: list[float]) -> N
 def test_user_agent_names_sdk_python_and_os() -> None:
     import platform
 
-    from flow_sdk._transport import USER_AGENT
+    from flow_sdk._transport import user_agent
 
-    assert USER_AGENT.startswith("manifest-flow-sdk/")
-    assert f"Python/{platform.python_version()}" in USER_AGENT and platform.system() in USER_AGENT
+    assert user_agent().startswith("manifest-flow-sdk/")
+    assert f"Python/{platform.python_version()}" in user_agent() and platform.system() in user_agent()
 
 
 async def test_hosted_service_calls_are_retried_only_when_the_caller_opts_in(sleeps: list[float]) -> None:
