@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from flow_sdk.flow_sdk import FlowSDK
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from os import PathLike
     from typing import Literal
     from uuid import UUID
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from flow_types import (
         AuditEvent,
         ChatCompletion,
+        ChatMessage,
         ConnectorOperationResult,
         Conversation,
         ConversationSummary,
@@ -58,8 +60,10 @@ if TYPE_CHECKING:
         StateEntry,
         StateSnapshot,
         StorageObject,
+        ToolDefinition,
         VectorDeleteResult,
         VectorIndex,
+        VectorRecord,
         VectorSearchResult,
         VectorUpsertResult,
     )
@@ -118,13 +122,13 @@ class SyncGatewayNamespace:
     def chat_completion(
         self,
         model: str,
-        messages: builtins.list[builtins.dict[str, Any]],
+        messages: Sequence[ChatMessage],
         *,
         temperature: float | None = None,
         max_tokens: int | None = None,
         top_p: float | None = None,
         stop: builtins.list[str] | None = None,
-        tools: builtins.list[builtins.dict[str, Any]] | None = None,
+        tools: Sequence[ToolDefinition] | None = None,
         tool_choice: str | None = None,
         user: str | None = None,
     ) -> ChatCompletion:
@@ -805,7 +809,7 @@ class SyncVectorNamespace:
         """Delete an index and its vectors (``DELETE .../vector/indexes/{id}``)."""
         return self._run(self._namespace.delete_index(index_id=index_id))
 
-    def upsert(self, index_id: str, vectors: builtins.list[builtins.dict[str, Any]]) -> VectorUpsertResult:
+    def upsert(self, index_id: str, vectors: Sequence[VectorRecord]) -> VectorUpsertResult:
         """Insert or replace vectors (``POST .../vector/indexes/{id}/upsert``)."""
         return self._run(self._namespace.upsert(index_id=index_id, vectors=vectors))
 
