@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +24,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from flow_local.errors import ApiError, bad_request
 
+NO_SUCH_BUCKET = "NoSuchBucket"
+"""The S3 error code of a bucket that does not exist yet (listed as empty)."""
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 """Objects larger than this go up to S3 as multipart uploads."""
 MULTIPART_CHUNK = 8 * 1024 * 1024
@@ -184,54 +188,59 @@ class S3ObjectStore:
         """One PUT, or a multipart upload past :data:`MULTIPART_THRESHOLD` (completed, or aborted)."""
         import obstore
 
-        obstore.put(
-            self._store,
-            name,
-            data,
-            attributes={"Content-Type": content_type},
-            use_multipart=len(data) > MULTIPART_THRESHOLD,
-            chunk_size=MULTIPART_CHUNK,
-            max_concurrency=4,
-        )
+        with _s3_errors(name):
+            obstore.put(
+                self._store,
+                name,
+                data,
+                attributes={"Content-Type": content_type},
+                use_multipart=len(data) > MULTIPART_THRESHOLD,
+                chunk_size=MULTIPART_CHUNK,
+                max_concurrency=4,
+            )
 
     def get(self, name: str) -> bytes:
         """The object's bytes."""
         import obstore
 
-        try:
+        with _s3_errors(name):
             return bytes(obstore.get(self._store, name).bytes())
-        except FileNotFoundError as exc:
-            raise ObjectMissing(name) from exc
 
     def head(self, name: str) -> StoredObject:
         """The object's metadata and content type (a HEAD request)."""
         import obstore
 
-        try:
+        with _s3_errors(name):
             result = obstore.get(self._store, name, options={"head": True})
-        except FileNotFoundError as exc:
-            raise ObjectMissing(name) from exc
         content_type = result.attributes.get("Content-Type")
         return _stored(result.meta, str(content_type) if content_type else None)
 
     def list(self, prefix: str) -> list[StoredObject]:
         """Objects whose name starts with ``prefix`` (S3 lists by key prefix, in key order)."""
         import obstore
+        from obstore.exceptions import GenericError
 
         directory, _, _ = prefix.rpartition("/")
-        found = [
-            _stored(meta, None)
-            for batch in obstore.list(self._store, prefix=directory or None)
-            for meta in batch
-            if meta["path"].startswith(prefix)
-        ]
+        try:
+            with _s3_errors(prefix):
+                found = [
+                    _stored(meta, None)
+                    for batch in obstore.list(self._store, prefix=directory or None)
+                    for meta in batch
+                    if meta["path"].startswith(prefix)
+                ]
+        except ApiError as exc:
+            if isinstance(exc.__cause__, GenericError) and NO_SUCH_BUCKET in str(exc.__cause__):
+                return []
+            raise
         return sorted(found, key=lambda item: item.name)
 
     def delete(self, name: str) -> None:
         """Delete the object."""
         import obstore
 
-        obstore.delete(self._store, name)
+        with _s3_errors(name):
+            obstore.delete(self._store, name)
 
     def presign(self, method: str, name: str, ttl_seconds: int) -> str | None:
         """A SigV4 presigned URL of the S3 service itself."""
@@ -240,6 +249,20 @@ class S3ObjectStore:
         if method not in _PRESIGNABLE:
             raise ValueError(f"presigned URLs are for GET or PUT, not {method!r}")
         return obstore.sign(self._store, _PRESIGNABLE[method], name, timedelta(seconds=ttl_seconds))
+
+
+@contextmanager
+def _s3_errors(name: str) -> Iterator[None]:
+    """S3 failures as the storage area knows them: a missing object, or a 500 that names the cause."""
+    from obstore.exceptions import BaseError, NotFoundError
+
+    try:
+        yield
+    except (NotFoundError, FileNotFoundError) as exc:
+        raise ObjectMissing(name) from exc
+    except BaseError as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise ApiError(500, "object_store_error", f"the object store failed on {name!r}: {reason}") from exc
 
 
 def _stored(meta: Any, content_type: str | None) -> StoredObject:
