@@ -32,4 +32,3 @@ def load_document() -> dict[str, Any]:
 def api_version() -> str:
     """The document's ``info.version``."""
     return str(load_document()["info"]["version"])
-
