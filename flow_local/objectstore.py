@@ -13,6 +13,7 @@ bytes to an :class:`ObjectStore`, named ``{org_id}/{key}``. Two stores implement
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,8 @@ MULTIPART_CHUNK = 8 * 1024 * 1024
 """The size of each part of a multipart upload (S3 requires at least 5 MiB but for the last one)."""
 S3_CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 _PRESIGNABLE: dict[str, Literal["GET", "PUT"]] = {"GET": "GET", "PUT": "PUT"}
+READ_CHUNK = 1024 * 1024
+"""The size of the pieces an object is read back in."""
 
 
 class ObjectMissing(LookupError):
@@ -58,8 +61,15 @@ class ObjectStore(Protocol):
     def put(self, name: str, data: bytes, content_type: str) -> None:
         """Store an object, replacing any previous one, all or nothing."""
 
+    def put_file(self, name: str, path: Path, content_type: str) -> None:
+        """Store the file at ``path`` as an object, all or nothing; ``path`` is gone afterwards."""
+
     def get(self, name: str) -> bytes:
         """An object's bytes (:class:`ObjectMissing` when absent)."""
+        ...
+
+    def stream(self, name: str) -> Iterator[bytes]:
+        """An object's bytes in pieces (:class:`ObjectMissing` when absent, raised before the first)."""
         ...
 
     def head(self, name: str) -> StoredObject:
@@ -94,8 +104,8 @@ class FileObjectStore:
             raise bad_request("the key escapes the organization's storage", "key")
         return path
 
-    def put(self, name: str, data: bytes, content_type: str) -> None:
-        """Write to a temporary file, fsync, then rename over the object (409 when a path clashes)."""
+    def _target(self, name: str) -> Path:
+        """The object's path, its directory made (409 when a path clashes)."""
         key = name.partition("/")[2]
         path = self._path(name)
         if path.is_dir():
@@ -104,6 +114,11 @@ class FileObjectStore:
             path.parent.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError) as exc:
             raise ApiError(409, "conflict", f"a parent of '{key}' is an object", "key") from exc
+        return path
+
+    def put(self, name: str, data: bytes, content_type: str) -> None:
+        """Write to a temporary file, fsync, then rename over the object (409 when a path clashes)."""
+        path = self._target(name)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -111,12 +126,35 @@ class FileObjectStore:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
 
+    def put_file(self, name: str, path: Path, content_type: str) -> None:
+        """Move the file beside the object, fsync it, then rename it over the object."""
+        target = self._target(name)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        os.close(fd)
+        try:
+            shutil.move(path, tmp)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
     def get(self, name: str) -> bytes:
         """The file's bytes."""
         path = self._path(name)
         if not path.is_file():
             raise ObjectMissing(name)
         return path.read_bytes()
+
+    def stream(self, name: str) -> Iterator[bytes]:
+        """The file's bytes in pieces of :data:`READ_CHUNK`."""
+        path = self._path(name)
+        try:
+            handle = path.open("rb")
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            raise ObjectMissing(name) from exc
+        return _pieces(handle)
 
     def head(self, name: str) -> StoredObject:
         """The file's size and time (the catalogue holds the rest)."""
@@ -199,6 +237,32 @@ class S3ObjectStore:
                 max_concurrency=4,
             )
 
+    def put_file(self, name: str, path: Path, content_type: str) -> None:
+        """Upload the file (multipart past :data:`MULTIPART_THRESHOLD`), then remove it."""
+        import obstore
+
+        try:
+            with _s3_errors(name):
+                obstore.put(
+                    self._store,
+                    name,
+                    path,
+                    attributes={"Content-Type": content_type},
+                    use_multipart=path.stat().st_size > MULTIPART_THRESHOLD,
+                    chunk_size=MULTIPART_CHUNK,
+                    max_concurrency=4,
+                )
+        finally:
+            path.unlink(missing_ok=True)
+
+    def stream(self, name: str) -> Iterator[bytes]:
+        """The object's bytes in the pieces the service sends."""
+        import obstore
+
+        with _s3_errors(name):
+            result = obstore.get(self._store, name)
+        return _s3_pieces(name, result)
+
     def get(self, name: str) -> bytes:
         """The object's bytes."""
         import obstore
@@ -249,6 +313,20 @@ class S3ObjectStore:
         if method not in _PRESIGNABLE:
             raise ValueError(f"presigned URLs are for GET or PUT, not {method!r}")
         return obstore.sign(self._store, _PRESIGNABLE[method], name, timedelta(seconds=ttl_seconds))
+
+
+def _pieces(handle: Any) -> Iterator[bytes]:
+    """Read an open file in pieces, closing it at the end."""
+    with handle:
+        while piece := handle.read(READ_CHUNK):
+            yield piece
+
+
+def _s3_pieces(name: str, result: Any) -> Iterator[bytes]:
+    """The pieces of an S3 answer, its failures mapped as :func:`_s3_errors` does."""
+    with _s3_errors(name):
+        for piece in result.stream(min_chunk_size=READ_CHUNK):
+            yield bytes(piece)
 
 
 @contextmanager
