@@ -18,6 +18,7 @@ from pathlib import Path
 
 from flow_local.runtime import pidfiles
 from flow_local.runtime.nats_server import RUNNER_USER, NatsServer, free_port
+from flow_local.runtime.sandbox import BASE_ENVIRONMENT
 
 logger = logging.getLogger("flow_local.executions")
 
@@ -25,6 +26,8 @@ RESTART_BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 STABLE_AFTER_SECONDS = 30.0
 RUNNER_READY_SECONDS = 120.0
 RUNNER_STOP_SECONDS = 10.0
+RUNNER_PREFIX = "FLOW_LOCAL_RUNNER_"
+RUNNER_PASSED = ("HOME", "PYTHONPATH", "TMPDIR")
 
 
 def backoff(restarts: int) -> float:
@@ -96,7 +99,7 @@ class Supervisor:
     async def _run_runner(self) -> None:
         """Start the runner (its NATS credentials in its environment, never in argv) and wait for its exit."""
         command = [sys.executable, "-m", "flow_local.runtime.runner", "--workers", str(self.workers)]
-        env = {**os.environ, "NATS_URL": self.nats_server.user_url(RUNNER_USER)}
+        env = runner_environment(self.nats_server.user_url(RUNNER_USER))
         self._runner = await asyncio.create_subprocess_exec(
             *command,
             "--exit-on-stdin-close",
@@ -131,6 +134,16 @@ class Supervisor:
         self._stopping = True
         await self.nats_server.stop()
         pidfiles.forget(self.data_dir, "nats-server")
+
+
+def runner_environment(nats_url: str) -> dict[str, str]:
+    """The runner's environment: base variables, its own settings and its NATS URL; nothing naming the
+    data directory, nothing else of the platform's (upstream keys), so even an unconfined machine shows
+    user code no more than the runner's credentials."""
+    env = {name: os.environ[name] for name in (*BASE_ENVIRONMENT, *RUNNER_PASSED) if name in os.environ}
+    env.update({name: value for name, value in os.environ.items() if name.startswith(RUNNER_PREFIX)})
+    env["NATS_URL"] = nats_url
+    return env
 
 
 def kept_port(path: Path) -> int:
