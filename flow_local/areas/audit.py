@@ -10,6 +10,7 @@ from flow_server_routers.audit import AuditOperations
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.db import from_json, to_json
+from flow_local.errors import bad_request
 from flow_local.values import new_id, now_iso
 
 SCHEMA = [
@@ -25,6 +26,19 @@ SCHEMA = [
 ]
 
 _COLUMNS = "id, action, resource_type, resource_id, details, actor, execution_id, request_id, created_at"
+
+
+NEXT_CURSOR_PREFIX = "seq_"
+
+
+def _seq_of(cursor: str | None) -> int | None:
+    """The event sequence number a cursor names (400 naming `cursor` when it names none)."""
+    if cursor is None:
+        return None
+    digits = cursor.removeprefix(NEXT_CURSOR_PREFIX)
+    if not cursor.startswith(NEXT_CURSOR_PREFIX) or not digits.isdigit():
+        raise bad_request("the cursor is not one this list answered with", "cursor")
+    return int(digits)
 
 
 class AuditBackend(AuditOperations[Call]):
@@ -69,9 +83,10 @@ class AuditBackend(AuditOperations[Call]):
         offset: int,
         action: str | None = None,
         resource_id: str | None = None,
+        before: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Events, newest first, optionally filtered."""
-        sql = f"SELECT {_COLUMNS} FROM audit_events WHERE org_id=? AND workspace_id=?"
+        """Events, newest first, optionally filtered; with ``before``, only those older than that seq."""
+        sql = f"SELECT seq, {_COLUMNS} FROM audit_events WHERE org_id=? AND workspace_id=?"
         params: list[Any] = [org_id, workspace_id]
         if action is not None:
             sql += " AND action=?"
@@ -79,6 +94,10 @@ class AuditBackend(AuditOperations[Call]):
         if resource_id is not None:
             sql += " AND resource_id=?"
             params.append(resource_id)
+        if before is not None:
+            sql += " AND seq<?"
+            params.append(before)
+            offset = 0
         sql += " ORDER BY seq DESC LIMIT ? OFFSET ?"
         rows = self.db.query(sql, [*params, limit, offset])
         return [{**dict(r), "details": from_json(r["details"])} for r in rows]
@@ -91,12 +110,15 @@ class AuditBackend(AuditOperations[Call]):
         workspace_id: str,
         limit: int,
         offset: int,
+        cursor: str | None,
         action: str | None,
         resource_id: str | None,
     ) -> list[AuditEvent]:
-        """Events of the workspace, filtered by action and resource."""
-        items = self.events(org_id, workspace_id, limit, offset, action, resource_id)
-        return [AuditEvent.model_validate(e) for e in items]
+        """Events of the workspace, filtered by action and resource, a page at a time with cursors."""
+        items = self.events(org_id, workspace_id, limit, offset, action, resource_id, _seq_of(cursor))
+        if len(items) == limit:
+            call.answer_headers["X-Next-Cursor"] = f"{NEXT_CURSOR_PREFIX}{items[-1]['seq']}"
+        return [AuditEvent.model_validate({k: v for k, v in e.items() if k != "seq"}) for e in items]
 
     async def write_audit_event(
         self, call: Call, *, org_id: str, workspace_id: str, body: AuditEventCreate

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from flow_platform_client.audit import build_list_audit_events_request, build_write_audit_event_request
+from flow_platform_client.request import ApiRequest
 from flow_types import AuditEvent, AuditEventCreate
 
+from flow_sdk._pages import iterate_pages
 from flow_sdk.namespaces._base import Namespace
 
 __all__ = ["AuditNamespace"]
@@ -42,3 +45,27 @@ class AuditNamespace(Namespace):
             resource_id=resource_id or None,
         )
         return await self._send(request)
+
+    def iter(
+        self, action: str | None = None, resource_id: str | None = None, *, page_size: int = 100
+    ) -> AsyncIterator[AuditEvent]:
+        """Every matching audit event, newest first, fetched a page at a time as the loop goes on.
+
+        Example::
+
+            async for event in flow.audit.iter(action="deploy"):
+                print(event["resource_id"])
+        """
+        org_id, workspace_id = self._flow._workspace()
+
+        def page(cursor: str | None) -> ApiRequest[list[AuditEvent]]:
+            return build_list_audit_events_request(
+                org_id,
+                workspace_id,
+                limit=page_size,
+                cursor=cursor,
+                action=action or None,
+                resource_id=resource_id or None,
+            )
+
+        return iterate_pages(self._flow._http(), page)

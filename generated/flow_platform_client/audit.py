@@ -17,6 +17,7 @@ def build_list_audit_events_request(
     *,
     limit: int = 100,
     offset: int = 0,
+    cursor: str | None = None,
     action: str | None = None,
     resource_id: str | None = None,
 ) -> ApiRequest[list[AuditEvent]]:
@@ -25,7 +26,9 @@ def build_list_audit_events_request(
         "listAuditEvents",
         "GET",
         f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/audit/events",
-        params=drop_none({"limit": limit, "offset": offset, "action": action, "resource_id": resource_id}),
+        params=drop_none(
+            {"limit": limit, "offset": offset, "cursor": cursor, "action": action, "resource_id": resource_id}
+        ),
         response="json",
     )
 

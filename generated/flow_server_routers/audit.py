@@ -34,6 +34,7 @@ class AuditOperations(Protocol[CallT]):
         workspace_id: str,
         limit: int,
         offset: int,
+        cursor: str | None,
         action: str | None,
         resource_id: str | None,
     ) -> list[AuditEvent]:
@@ -74,6 +75,7 @@ def audit_router(backend: Callable[[Request], AuditOperations[C]], access: Acces
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
+        cursor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
         action: Annotated[str | None, Query(max_length=200)] = None,
         resource_id: Annotated[str | None, Query(max_length=200)] = None,
     ) -> Response:
@@ -84,6 +86,7 @@ def audit_router(backend: Callable[[Request], AuditOperations[C]], access: Acces
             workspace_id=workspace_id,
             limit=limit,
             offset=offset,
+            cursor=cursor,
             action=action,
             resource_id=resource_id,
         )
