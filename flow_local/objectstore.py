@@ -13,7 +13,10 @@ bytes to an :class:`ObjectStore`, named ``{org_id}/{key}``. Two stores implement
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,12 +25,16 @@ from urllib.parse import parse_qs, urlsplit
 
 from flow_local.errors import ApiError, bad_request
 
+NO_SUCH_BUCKET = "NoSuchBucket"
+"""The S3 error code of a bucket that does not exist yet (listed as empty)."""
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 """Objects larger than this go up to S3 as multipart uploads."""
 MULTIPART_CHUNK = 8 * 1024 * 1024
 """The size of each part of a multipart upload (S3 requires at least 5 MiB but for the last one)."""
 S3_CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 _PRESIGNABLE: dict[str, Literal["GET", "PUT"]] = {"GET": "GET", "PUT": "PUT"}
+READ_CHUNK = 1024 * 1024
+"""The size of the pieces an object is read back in."""
 
 
 class ObjectMissing(LookupError):
@@ -54,8 +61,15 @@ class ObjectStore(Protocol):
     def put(self, name: str, data: bytes, content_type: str) -> None:
         """Store an object, replacing any previous one, all or nothing."""
 
+    def put_file(self, name: str, path: Path, content_type: str) -> None:
+        """Store the file at ``path`` as an object, all or nothing; ``path`` is gone afterwards."""
+
     def get(self, name: str) -> bytes:
         """An object's bytes (:class:`ObjectMissing` when absent)."""
+        ...
+
+    def stream(self, name: str) -> Iterator[bytes]:
+        """An object's bytes in pieces (:class:`ObjectMissing` when absent, raised before the first)."""
         ...
 
     def head(self, name: str) -> StoredObject:
@@ -90,8 +104,8 @@ class FileObjectStore:
             raise bad_request("the key escapes the organization's storage", "key")
         return path
 
-    def put(self, name: str, data: bytes, content_type: str) -> None:
-        """Write to a temporary file, fsync, then rename over the object (409 when a path clashes)."""
+    def _target(self, name: str) -> Path:
+        """The object's path, its directory made (409 when a path clashes)."""
         key = name.partition("/")[2]
         path = self._path(name)
         if path.is_dir():
@@ -100,6 +114,11 @@ class FileObjectStore:
             path.parent.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError) as exc:
             raise ApiError(409, "conflict", f"a parent of '{key}' is an object", "key") from exc
+        return path
+
+    def put(self, name: str, data: bytes, content_type: str) -> None:
+        """Write to a temporary file, fsync, then rename over the object (409 when a path clashes)."""
+        path = self._target(name)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -107,12 +126,35 @@ class FileObjectStore:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
 
+    def put_file(self, name: str, path: Path, content_type: str) -> None:
+        """Move the file beside the object, fsync it, then rename it over the object."""
+        target = self._target(name)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        os.close(fd)
+        try:
+            shutil.move(path, tmp)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
     def get(self, name: str) -> bytes:
         """The file's bytes."""
         path = self._path(name)
         if not path.is_file():
             raise ObjectMissing(name)
         return path.read_bytes()
+
+    def stream(self, name: str) -> Iterator[bytes]:
+        """The file's bytes in pieces of :data:`READ_CHUNK`."""
+        path = self._path(name)
+        try:
+            handle = path.open("rb")
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            raise ObjectMissing(name) from exc
+        return _pieces(handle)
 
     def head(self, name: str) -> StoredObject:
         """The file's size and time (the catalogue holds the rest)."""
@@ -184,54 +226,85 @@ class S3ObjectStore:
         """One PUT, or a multipart upload past :data:`MULTIPART_THRESHOLD` (completed, or aborted)."""
         import obstore
 
-        obstore.put(
-            self._store,
-            name,
-            data,
-            attributes={"Content-Type": content_type},
-            use_multipart=len(data) > MULTIPART_THRESHOLD,
-            chunk_size=MULTIPART_CHUNK,
-            max_concurrency=4,
-        )
+        with _s3_errors(name):
+            obstore.put(
+                self._store,
+                name,
+                data,
+                attributes={"Content-Type": content_type},
+                use_multipart=len(data) > MULTIPART_THRESHOLD,
+                chunk_size=MULTIPART_CHUNK,
+                max_concurrency=4,
+            )
+
+    def put_file(self, name: str, path: Path, content_type: str) -> None:
+        """Upload the file (multipart past :data:`MULTIPART_THRESHOLD`), then remove it."""
+        import obstore
+
+        try:
+            with _s3_errors(name):
+                obstore.put(
+                    self._store,
+                    name,
+                    path,
+                    attributes={"Content-Type": content_type},
+                    use_multipart=path.stat().st_size > MULTIPART_THRESHOLD,
+                    chunk_size=MULTIPART_CHUNK,
+                    max_concurrency=4,
+                )
+        finally:
+            path.unlink(missing_ok=True)
+
+    def stream(self, name: str) -> Iterator[bytes]:
+        """The object's bytes in the pieces the service sends."""
+        import obstore
+
+        with _s3_errors(name):
+            result = obstore.get(self._store, name)
+        return _s3_pieces(name, result)
 
     def get(self, name: str) -> bytes:
         """The object's bytes."""
         import obstore
 
-        try:
+        with _s3_errors(name):
             return bytes(obstore.get(self._store, name).bytes())
-        except FileNotFoundError as exc:
-            raise ObjectMissing(name) from exc
 
     def head(self, name: str) -> StoredObject:
         """The object's metadata and content type (a HEAD request)."""
         import obstore
 
-        try:
+        with _s3_errors(name):
             result = obstore.get(self._store, name, options={"head": True})
-        except FileNotFoundError as exc:
-            raise ObjectMissing(name) from exc
         content_type = result.attributes.get("Content-Type")
         return _stored(result.meta, str(content_type) if content_type else None)
 
     def list(self, prefix: str) -> list[StoredObject]:
         """Objects whose name starts with ``prefix`` (S3 lists by key prefix, in key order)."""
         import obstore
+        from obstore.exceptions import GenericError
 
         directory, _, _ = prefix.rpartition("/")
-        found = [
-            _stored(meta, None)
-            for batch in obstore.list(self._store, prefix=directory or None)
-            for meta in batch
-            if meta["path"].startswith(prefix)
-        ]
+        try:
+            with _s3_errors(prefix):
+                found = [
+                    _stored(meta, None)
+                    for batch in obstore.list(self._store, prefix=directory or None)
+                    for meta in batch
+                    if meta["path"].startswith(prefix)
+                ]
+        except ApiError as exc:
+            if isinstance(exc.__cause__, GenericError) and NO_SUCH_BUCKET in str(exc.__cause__):
+                return []
+            raise
         return sorted(found, key=lambda item: item.name)
 
     def delete(self, name: str) -> None:
         """Delete the object."""
         import obstore
 
-        obstore.delete(self._store, name)
+        with _s3_errors(name):
+            obstore.delete(self._store, name)
 
     def presign(self, method: str, name: str, ttl_seconds: int) -> str | None:
         """A SigV4 presigned URL of the S3 service itself."""
@@ -240,6 +313,34 @@ class S3ObjectStore:
         if method not in _PRESIGNABLE:
             raise ValueError(f"presigned URLs are for GET or PUT, not {method!r}")
         return obstore.sign(self._store, _PRESIGNABLE[method], name, timedelta(seconds=ttl_seconds))
+
+
+def _pieces(handle: Any) -> Iterator[bytes]:
+    """Read an open file in pieces, closing it at the end."""
+    with handle:
+        while piece := handle.read(READ_CHUNK):
+            yield piece
+
+
+def _s3_pieces(name: str, result: Any) -> Iterator[bytes]:
+    """The pieces of an S3 answer, its failures mapped as :func:`_s3_errors` does."""
+    with _s3_errors(name):
+        for piece in result.stream(min_chunk_size=READ_CHUNK):
+            yield bytes(piece)
+
+
+@contextmanager
+def _s3_errors(name: str) -> Iterator[None]:
+    """S3 failures as the storage area knows them: a missing object, or a 500 that names the cause."""
+    from obstore.exceptions import BaseError, NotFoundError
+
+    try:
+        yield
+    except (NotFoundError, FileNotFoundError) as exc:
+        raise ObjectMissing(name) from exc
+    except BaseError as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise ApiError(500, "object_store_error", f"the object store failed on {name!r}: {reason}") from exc
 
 
 def _stored(meta: Any, content_type: str | None) -> StoredObject:

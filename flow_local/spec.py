@@ -32,8 +32,3 @@ def load_document() -> dict[str, Any]:
 def api_version() -> str:
     """The document's ``info.version``."""
     return str(load_document()["info"]["version"])
-
-
-def schema_enum(name: str) -> tuple[str, ...]:
-    """The ``enum`` values of a named schema of the document (e.g. ``ComponentType``)."""
-    return tuple(str(v) for v in load_document()["components"]["schemas"][name]["enum"])

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
 
 import httpx
 from flow_platform_client.enums import LIST_MODELS_SCOPE
@@ -115,14 +115,14 @@ class GatewayClient:
     @staticmethod
     def _chat_request(
         model: str,
-        messages: list[dict[str, Any]],
+        messages: Sequence[ChatMessage],
         stream: bool,
         *,
         temperature: float | None,
         max_tokens: int | None,
         top_p: float | None,
         stop: list[str] | None,
-        tools: list[dict[str, Any]] | None,
+        tools: Sequence[ToolDefinition] | None,
         tool_choice: str | None,
         user: str | None,
     ) -> ApiRequest[ChatCompletion]:
@@ -155,13 +155,13 @@ class GatewayClient:
     async def chat_completion(
         self,
         model: str,
-        messages: list[dict[str, Any]],
+        messages: Sequence[ChatMessage],
         *,
         temperature: float | None = None,
         max_tokens: int | None = None,
         top_p: float | None = None,
         stop: list[str] | None = None,
-        tools: list[dict[str, Any]] | None = None,
+        tools: Sequence[ToolDefinition] | None = None,
         tool_choice: str | None = None,
         user: str | None = None,
     ) -> ChatCompletion:
@@ -183,13 +183,13 @@ class GatewayClient:
     async def stream_chat_completion(
         self,
         model: str,
-        messages: list[dict[str, Any]],
+        messages: Sequence[ChatMessage],
         *,
         temperature: float | None = None,
         max_tokens: int | None = None,
         top_p: float | None = None,
         stop: list[str] | None = None,
-        tools: list[dict[str, Any]] | None = None,
+        tools: Sequence[ToolDefinition] | None = None,
         tool_choice: str | None = None,
         user: str | None = None,
     ) -> ChatCompletionStream:

@@ -28,12 +28,15 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from flow_sdk.flow_sdk import FlowSDK
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from os import PathLike
     from typing import Literal
     from uuid import UUID
 
     from flow_types import (
         AuditEvent,
         ChatCompletion,
+        ChatMessage,
         ConnectorOperationResult,
         Conversation,
         ConversationSummary,
@@ -57,13 +60,16 @@ if TYPE_CHECKING:
         StateEntry,
         StateSnapshot,
         StorageObject,
+        ToolDefinition,
         VectorDeleteResult,
         VectorIndex,
+        VectorRecord,
         VectorSearchResult,
         VectorUpsertResult,
     )
     from flow_types import MemoryNamespace as MemoryNamespaceInfo
 
+    from flow_sdk._files import Progress, UploadSource
     from flow_sdk._polling import ResultMode
     from flow_sdk.namespaces.agents import AgentsNamespace
     from flow_sdk.namespaces.audit import AuditNamespace
@@ -116,13 +122,13 @@ class SyncGatewayNamespace:
     def chat_completion(
         self,
         model: str,
-        messages: builtins.list[builtins.dict[str, Any]],
+        messages: Sequence[ChatMessage],
         *,
         temperature: float | None = None,
         max_tokens: int | None = None,
         top_p: float | None = None,
         stop: builtins.list[str] | None = None,
-        tools: builtins.list[builtins.dict[str, Any]] | None = None,
+        tools: Sequence[ToolDefinition] | None = None,
         tool_choice: str | None = None,
         user: str | None = None,
     ) -> ChatCompletion:
@@ -739,6 +745,23 @@ class SyncStorageNamespace:
         """Upload ``data`` under ``key`` (``PUT /api/v1/orgs/{org_id}/storage/objects/{key}``)."""
         return self._run(self._namespace.upload(key=key, data=data, content_type=content_type))
 
+    def upload_file(
+        self,
+        key: str,
+        source: UploadSource,
+        *,
+        content_type: str = "application/octet-stream",
+        progress: Progress | None = None,
+    ) -> StorageObject:
+        """Upload from a path, a binary file object or an (async) iterator of bytes, streamed."""
+        return self._run(
+            self._namespace.upload_file(key=key, source=source, content_type=content_type, progress=progress)
+        )
+
+    def download_to(self, key: str, path: str | PathLike[str], *, progress: Progress | None = None) -> int:
+        """Download an object into the file ``path``, streamed to disk; return its size in bytes."""
+        return self._run(self._namespace.download_to(key=key, path=path, progress=progress))
+
     def download(self, key: str) -> bytes:
         """Download an object's bytes (``GET /api/v1/orgs/{org_id}/storage/objects/{key}``)."""
         return self._run(self._namespace.download(key=key))
@@ -786,7 +809,7 @@ class SyncVectorNamespace:
         """Delete an index and its vectors (``DELETE .../vector/indexes/{id}``)."""
         return self._run(self._namespace.delete_index(index_id=index_id))
 
-    def upsert(self, index_id: str, vectors: builtins.list[builtins.dict[str, Any]]) -> VectorUpsertResult:
+    def upsert(self, index_id: str, vectors: Sequence[VectorRecord]) -> VectorUpsertResult:
         """Insert or replace vectors (``POST .../vector/indexes/{id}/upsert``)."""
         return self._run(self._namespace.upsert(index_id=index_id, vectors=vectors))
 

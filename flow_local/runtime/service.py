@@ -1,8 +1,8 @@
-"""The execution service: a platform component that owns NATS, the local runner and every execution's state.
+"""The execution engine: a platform component that owns every execution's state and its NATS transport.
 
-It starts ``nats-server`` (JetStream store under ``<data dir>/nats``, port kept across restarts so
-external runners reconnect; password users, see :mod:`flow_local.runtime.nats_server`), creates the
-streams, consumes ``exec.output.*``, ``exec.events.*`` and ``exec.status.*`` through durable consumers,
+It has :class:`~flow_local.runtime.supervisor.Supervisor` start ``nats-server`` (JetStream store under
+``<data dir>/nats``, port kept across restarts so external runners reconnect; password users, see
+:mod:`flow_local.runtime.nats_server`) and the local runner, creates the streams, consumes ``exec.output.*``, ``exec.events.*`` and ``exec.status.*`` through durable consumers,
 enforces deadlines, cancels, and recovers after a restart (pending executions are dispatched, executions a
 lost runner held are retried once, then failed). Waiters are woken by asyncio events, never by polling.
 
@@ -18,10 +18,8 @@ import asyncio
 import contextlib
 import logging
 import os
-import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import nats
@@ -35,9 +33,11 @@ from flow_local.core import Platform
 from flow_local.errors import ApiError
 from flow_local.runtime import pidfiles
 from flow_local.runtime.collaborators import Collaborators
-from flow_local.runtime.nats_server import PLATFORM_USER, RUNNER_USER, NatsServer, free_port
+from flow_local.runtime.nats_server import PLATFORM_USER, RUNNER_USER, NatsServer
 from flow_local.runtime.store import TERMINAL, ExecutionStore
 from flow_local.runtime.streams import decode, encode, ensure_runner_consumer, ensure_streams
+from flow_local.runtime.supervisor import Supervisor
+from flow_local.runtime.waiters import Waiters
 from flow_sdk.runtime_contract import (
     DISPATCH_STREAM,
     EVENTS_STREAM,
@@ -57,8 +57,6 @@ LOST_AFTER_SECONDS = 3.0
 MONITOR_SECONDS = 0.5
 MAX_ATTEMPTS = 2
 WORKERS_ENV = "FLOW_LOCAL_RUNNER_WORKERS"
-RESTART_BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
-STABLE_AFTER_SECONDS = 30.0
 REDISPATCH_SECONDS = 2.0
 INPUT_LIMIT_BYTES = 4 * 1024 * 1024
 """Largest execution input (as compact JSON); the document states it with the 413 of submitExecution."""
@@ -82,12 +80,10 @@ class ExecutionService:
         self.lost_after = float(os.environ.get(LOST_AFTER_ENV) or LOST_AFTER_SECONDS)
         self.platform: Platform | None = None
         self.store: ExecutionStore | None = None
-        self.nats_server: NatsServer | None = None
+        self.supervisor: Supervisor | None = None
         self.nc: NatsClient | None = None
         self.js: JetStreamContext | None = None
-        self._runner: asyncio.subprocess.Process | None = None
-        self._terminal: dict[str, asyncio.Event] = {}
-        self._new_event: dict[str, asyncio.Event] = {}
+        self.waiters: Waiters | None = None
         self._deadlines: dict[str, asyncio.TimerHandle] = {}
         self._last_seen: dict[str, float] = {}
         self._inline: dict[str, asyncio.Task[Any]] = {}
@@ -96,46 +92,47 @@ class ExecutionService:
         self._events_progress = asyncio.Event()
         self._last_seq_wanted: asyncio.Future[int] | None = None
         self._last_seq_asking = False
-        self._stopping = False
-        self._nats_restarts = 0
-        self._runner_restarts = 0
         self._next_redispatch = 0.0
         self._undispatched: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
     @property
+    def nats_server(self) -> NatsServer | None:
+        """The platform's NATS server, once started."""
+        return None if self.supervisor is None else self.supervisor.nats_server
+
+    @property
     def nats_url(self) -> str:
-        """URL of the platform's NATS server."""
-        assert self.nats_server is not None
-        return self.nats_server.url
+        """URL of the platform's NATS server (no credentials: what user code gets)."""
+        assert self.supervisor is not None
+        return self.supervisor.nats_server.url
 
     @property
     def runner_pid(self) -> int | None:
         """The process id of the local runner while it runs."""
-        runner = self._runner
-        return runner.pid if runner is not None and runner.returncode is None else None
+        return None if self.supervisor is None else self.supervisor.runner_pid
 
     async def start(self, platform: Platform) -> None:
         """Start NATS, the streams, the consumers and the local runner; then recover."""
         self.platform = platform
         self.store = ExecutionStore(platform.db)
+        self.waiters = Waiters(self.store)
         platform.tokens.execution_ended = self.execution_ended
         pidfiles.reap(platform.settings.data_dir)
-        store_dir = platform.settings.data_dir / "nats"
-        self.nats_server = NatsServer(store_dir, port=kept_port(store_dir / "port"))
-        await self._start_nats()
+        self.supervisor = supervisor = Supervisor(platform.settings.data_dir, self.workers)
+        await supervisor.start_nats()
         self.nc = await nats.connect(
-            self.nats_server.user_url(PLATFORM_USER), max_reconnect_attempts=-1, reconnect_time_wait=0.2
+            supervisor.nats_server.user_url(PLATFORM_USER), max_reconnect_attempts=-1, reconnect_time_wait=0.2
         )
         self.js = self.nc.jetstream()
         await ensure_streams(self.js)
         await ensure_runner_consumer(self.js)
         await self._subscribe()
         platform.extras["nats_url"] = self.nats_url
-        platform.extras["runner_nats_url"] = self.nats_server.user_url(RUNNER_USER)
-        platform.extras["platform_nats_url"] = self.nats_server.user_url(PLATFORM_USER)
+        platform.extras["runner_nats_url"] = supervisor.nats_server.user_url(RUNNER_USER)
+        platform.extras["platform_nats_url"] = supervisor.nats_server.user_url(PLATFORM_USER)
         if self.workers > 0:
-            self._spawn(self._supervise_runner())
+            self._spawn(supervisor.supervise_runner())
         await self._recover()
         self._spawn(self._monitor())
 
@@ -158,82 +155,20 @@ class ExecutionService:
             )
         await self.nc.subscribe(HEARTBEAT_SUBJECT, cb=self._on_heartbeat)
 
-    async def _start_nats(self) -> None:
-        """Start nats-server and record its pid (a restart after a crash reaps it)."""
-        assert self.nats_server is not None and self.platform is not None
-        await self.nats_server.start()
-        if self.nats_server.pid is not None:
-            pidfiles.record(self.platform.settings.data_dir, "nats-server", self.nats_server.pid)
-
-    async def _supervise_runner(self) -> None:
-        """Keep the local runner running: start it, and restart it with backoff whenever it exits."""
-        while not self._stopping:
-            started = time.monotonic()
-            try:
-                await self._run_runner()
-            except Exception:
-                logger.exception("the local runner failed to start")
-            if self._stopping:
-                return
-            if time.monotonic() - started > STABLE_AFTER_SECONDS:
-                self._runner_restarts = 0
-            delay = RESTART_BACKOFF_SECONDS[min(self._runner_restarts, len(RESTART_BACKOFF_SECONDS) - 1)]
-            self._runner_restarts += 1
-            code = None if self._runner is None else self._runner.returncode
-            logger.warning("the local runner exited (code %s); restarting it in %.1f s", code, delay)
-            await asyncio.sleep(delay)
-
-    async def _run_runner(self) -> None:
-        """Start the runner (its NATS credentials in its environment, never in argv) and wait for its exit."""
-        assert self.nats_server is not None
-        command = [
-            sys.executable,
-            "-m",
-            "flow_local.runtime.runner",
-            "--workers",
-            str(self.workers),
-            "--exit-on-stdin-close",
-        ]
-        env = {**os.environ, "NATS_URL": self.nats_server.user_url(RUNNER_USER)}
-        self._runner = await asyncio.create_subprocess_exec(
-            *command,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            env=env,
-            start_new_session=True,
-        )
-        assert self.platform is not None
-        pidfiles.record(self.platform.settings.data_dir, "runner", self._runner.pid)
-        assert self._runner.stdout is not None
-        line = await asyncio.wait_for(self._runner.stdout.readline(), 120.0)
-        if line:
-            logger.info("%s", line.decode().strip())
-        await self._runner.wait()
-
     async def stop(self) -> None:
         """Stop the runner, the consumers and NATS; running executions stay recorded for recovery."""
-        self._stopping = True
         for task in [*self._tasks, *self._inline.values()]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._inline.values(), return_exceptions=True)
         for handle in self._deadlines.values():
             handle.cancel()
-        if self._runner is not None and self._runner.returncode is None:
-            assert self._runner.stdin is not None
-            self._runner.stdin.close()
-            try:
-                await asyncio.wait_for(self._runner.wait(), 10.0)
-            except TimeoutError:
-                self._runner.kill()
-                await self._runner.wait()
+        if self.supervisor is not None:
+            await self.supervisor.stop_runner()
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await self.nc.close()
-        if self.nats_server is not None:
-            await self.nats_server.stop()
-        if self.platform is not None:
-            for name in ("runner", "nats-server"):
-                pidfiles.forget(self.platform.settings.data_dir, name)
+        if self.supervisor is not None:
+            await self.supervisor.stop_nats()
 
     def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
         task = asyncio.create_task(coroutine)
@@ -376,7 +311,8 @@ class ExecutionService:
         self._events_progress.set()
         self._events_progress = asyncio.Event()
         if seq is not None:
-            self._notify_event(execution_id)
+            assert self.waiters is not None
+            self.waiters.new_event(execution_id)
         await msg.ack()
 
     async def _on_output(self, msg: Msg) -> None:
@@ -467,10 +403,8 @@ class ExecutionService:
             if handle is not None:
                 handle.cancel()
             self._last_seen.pop(execution_id, None)
-            event = self._terminal.pop(execution_id, None)
-            if event is not None:
-                event.set()
-            self._notify_event(execution_id)
+            assert self.waiters is not None
+            self.waiters.ended(execution_id)
         return changed
 
     def _save_conversation(self, execution_id: str, messages: list[dict[str, Any]]) -> str | None:
@@ -480,52 +414,24 @@ class ExecutionService:
             return None
         return self.collaborators.save_conversation(self.platform, record, messages)
 
-    def _notify_event(self, execution_id: str) -> None:
-        event = self._new_event.pop(execution_id, None)
-        if event is not None:
-            event.set()
-
     async def wait_terminal(
         self, execution_id: str, timeout: float, record: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """The execution once terminal, or as it is after ``timeout`` seconds.
-
-        Args:
-            execution_id: The execution.
-            timeout: Longest wait in seconds.
-            record: The execution as just read by the caller (with no ``await`` since), saving a read.
-        """
-        assert self.store is not None
-        if record is None:
-            record = self.store.get(execution_id)
-        if record["status"] in TERMINAL or timeout <= 0:
-            return record
-        # No await between the read above and registering the waiter: finish() runs on this loop too,
-        # so it cannot slip in between, and it sets this event once it has stored the terminal state.
-        event = self._terminal.setdefault(execution_id, asyncio.Event())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
-        return self.store.get(execution_id)
+        """The execution once terminal, or as it is after ``timeout`` seconds (see :class:`Waiters`)."""
+        assert self.waiters is not None
+        return await self.waiters.wait_terminal(execution_id, timeout, record)
 
     async def wait_events(self, execution_id: str, after_seq: int, timeout: float) -> list[dict[str, Any]]:
         """Events after ``after_seq``, waiting up to ``timeout`` for one when there are none yet."""
-        assert self.store is not None
-        events = self.store.events(execution_id, after_seq)
-        if events or timeout <= 0 or self.store.get(execution_id)["status"] in TERMINAL:
-            return events
-        event = self._new_event.setdefault(execution_id, asyncio.Event())
-        events = self.store.events(execution_id, after_seq)
-        if not events:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout)
-            events = self.store.events(execution_id, after_seq)
-        return events
+        assert self.waiters is not None
+        return await self.waiters.wait_events(execution_id, after_seq, timeout)
 
     def add_event(self, execution_id: str, event_type: str, data: dict[str, Any]) -> None:
         """Store an event produced inside the platform (inline agents and workflows)."""
         assert self.store is not None
         self.store.add_event(execution_id, event_type, data, None)
-        self._notify_event(execution_id)
+        assert self.waiters is not None
+        self.waiters.new_event(execution_id)
 
     # ------------------------------------------------------------------ deadlines, cancel, kill
     def _schedule_deadline(self, execution_id: str, seconds: float) -> None:
@@ -608,21 +514,15 @@ class ExecutionService:
         while True:
             await asyncio.sleep(MONITOR_SECONDS)
             try:
-                await self._check_nats()
+                if self.supervisor is not None and await self.supervisor.check_nats():
+                    self._seen_all_now()
                 await self._check_lost()
                 await self._redispatch()
             except Exception:
                 logger.exception("checking for lost executions failed")
 
-    async def _check_nats(self) -> None:
-        """Restart nats-server when it died (same port and store; clients reconnect by themselves)."""
-        if self._stopping or self.nats_server is None or not self.nats_server.exited():
-            return
-        delay = RESTART_BACKOFF_SECONDS[min(self._nats_restarts, len(RESTART_BACKOFF_SECONDS) - 1)]
-        self._nats_restarts += 1
-        logger.warning("nats-server exited; restarting it in %.1f s (restart %d)", delay, self._nats_restarts)
-        await asyncio.sleep(delay)
-        await self._start_nats()
+    def _seen_all_now(self) -> None:
+        """Give every watched execution a fresh grace period (its runner could not report meanwhile)."""
         now = time.monotonic()
         for execution_id in list(self._last_seen):
             self._last_seen[execution_id] = now
@@ -699,27 +599,6 @@ class ExecutionService:
     def _spec_of(self, record: dict[str, Any]) -> dict[str, Any]:
         assert self.platform is not None
         return self.collaborators.resolve_spec(self.platform, record)
-
-
-def kept_port(path: Path) -> int:
-    """The NATS port used last time on this data dir when it is free again, else a new free port.
-
-    The probe sets SO_REUSEADDR as nats-server's own listener does, so the connections a killed server
-    leaves in TIME_WAIT do not make the platform move to another port (runners would lose it).
-    """
-    if path.exists():
-        port = int(path.read_text().strip() or 0)
-        with contextlib.suppress(OSError):
-            import socket
-
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind(("127.0.0.1", port))
-            return port
-    port = free_port()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(str(port))
-    return port
 
 
 def new_billing_txn_id() -> str:

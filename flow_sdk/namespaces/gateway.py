@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from flow_sdk.namespaces._base import Namespace
 
 if TYPE_CHECKING:
-    from flow_types import ChatCompletion, EmbeddingResponse, ModelList
+    from flow_types import ChatCompletion, ChatMessage, EmbeddingResponse, ModelList, ToolDefinition
 
     from flow_sdk._sse import ChatCompletionStream
 
@@ -20,13 +21,13 @@ class GatewayNamespace(Namespace):
     async def chat_completion(
         self,
         model: str,
-        messages: list[dict[str, Any]],
+        messages: Sequence[ChatMessage],
         *,
         temperature: float | None = None,
         max_tokens: int | None = None,
         top_p: float | None = None,
         stop: list[str] | None = None,
-        tools: list[dict[str, Any]] | None = None,
+        tools: Sequence[ToolDefinition] | None = None,
         tool_choice: str | None = None,
         user: str | None = None,
     ) -> ChatCompletion:
@@ -46,13 +47,13 @@ class GatewayNamespace(Namespace):
     async def stream_chat_completion(
         self,
         model: str,
-        messages: list[dict[str, Any]],
+        messages: Sequence[ChatMessage],
         *,
         temperature: float | None = None,
         max_tokens: int | None = None,
         top_p: float | None = None,
         stop: list[str] | None = None,
-        tools: list[dict[str, Any]] | None = None,
+        tools: Sequence[ToolDefinition] | None = None,
         tool_choice: str | None = None,
         user: str | None = None,
     ) -> ChatCompletionStream:

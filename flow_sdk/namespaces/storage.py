@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from os import PathLike
 from typing import Literal
 
 from flow_platform_client.storage import (
@@ -14,6 +15,7 @@ from flow_platform_client.storage import (
 from flow_types import PresignRequest, StorageObject
 
 from flow_sdk._errors import FlowSDKError
+from flow_sdk._files import Progress, UploadSource, byte_chunks, receive_to, send_body, source_length
 from flow_sdk.namespaces._base import Namespace
 
 __all__ = ["StorageNamespace", "check_key"]
@@ -43,6 +45,45 @@ class StorageNamespace(Namespace):
             self._flow._org(), check_key(key), content=bytes(data), content_type=content_type
         )
         return await self._send(request)
+
+    async def upload_file(
+        self,
+        key: str,
+        source: UploadSource,
+        *,
+        content_type: str = "application/octet-stream",
+        progress: Progress | None = None,
+    ) -> StorageObject:
+        """Upload from a path, a binary file object or an (async) iterator of bytes, streamed.
+
+        The body is sent piece by piece, so memory use does not grow with the object's size.
+
+        Args:
+            key: The object key.
+            source: A path, a binary file object (read from its position), or an iterator or async
+                iterator of byte pieces.
+            content_type: The object's content type.
+            progress: Called with the number of bytes sent so far, after each piece.
+
+        Example::
+
+            await flow.storage.upload_file("backups/db.sqlite", "/var/backups/db.sqlite")
+        """
+        request = build_upload_storage_object_request(
+            self._flow._org(), check_key(key), content=b"", content_type=content_type
+        )
+        body = byte_chunks(source, progress)
+        return await send_body(self._flow._http(), request, body, source_length(source))
+
+    async def download_to(
+        self, key: str, path: str | PathLike[str], *, progress: Progress | None = None
+    ) -> int:
+        """Download an object into the file ``path``, streamed to disk; return its size in bytes.
+
+        The file appears at ``path`` only once complete; on failure ``path`` is left as it was.
+        """
+        request = build_download_storage_object_request(self._flow._org(), check_key(key))
+        return await receive_to(self._flow._http(), request, path, progress)
 
     async def download(self, key: str) -> bytes:
         """Download an object's bytes (``GET /api/v1/orgs/{org_id}/storage/objects/{key}``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flow_platform_client.enums import DISTANCE_METRIC
@@ -65,7 +66,7 @@ class VectorNamespace(Namespace):
         org_id, workspace_id = self._flow._workspace()
         await self._send(build_delete_vector_index_request(org_id, workspace_id, _index(index_id)))
 
-    async def upsert(self, index_id: str, vectors: list[dict[str, Any]]) -> VectorUpsertResult:
+    async def upsert(self, index_id: str, vectors: Sequence[VectorRecord]) -> VectorUpsertResult:
         """Insert or replace vectors (``POST .../vector/indexes/{id}/upsert``)."""
         org_id, workspace_id = self._flow._workspace()
         records = [checked_body(vector, VectorRecord) for vector in vectors]

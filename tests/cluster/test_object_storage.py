@@ -10,6 +10,7 @@ import pytest
 
 from flow_local.areas.storage import StorageBackend
 from flow_local.cluster.engines import PostgresEngine, SeaweedEngine
+from flow_local.errors import ApiError
 from flow_local.harness import LocalPlatform
 from flow_local.objectstore import MULTIPART_THRESHOLD, S3ObjectStore
 from flow_sdk import FlowSDK
@@ -123,3 +124,24 @@ async def test_another_org_cannot_reach_the_objects(flow: FlowSDK, s3_platform: 
         assert await intruder.storage.list(prefix="") == []
         with pytest.raises(PlatformNotFoundError):
             await intruder.storage.download("private/a.txt")
+
+
+def test_a_bucket_not_created_yet_lists_empty(
+    seaweed: SeaweedEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in seaweed.credentials_env().items():
+        monkeypatch.setenv(name, value)
+    store = S3ObjectStore(seaweed.object_store_url("never-written"))
+    assert store.list("org/") == []
+
+
+def test_a_store_that_refuses_us_is_a_500_naming_the_store(
+    seaweed: SeaweedEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", seaweed.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    store = S3ObjectStore(seaweed.object_store_url(BUCKET))
+    with pytest.raises(ApiError) as caught:
+        store.put("org/x.txt", b"x", "text/plain")
+    assert caught.value.status == 500 and "the object store failed on 'org/x.txt'" in caught.value.detail
+    assert "not-the-secret" not in caught.value.detail

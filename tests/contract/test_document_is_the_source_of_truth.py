@@ -1,7 +1,9 @@
-"""The proof that the document is the single source of truth: rename in it, regenerate, and mypy fails.
+"""The proof that the document is the single source of truth: rename in it, regenerate, and mypy fails
+in the SDK where it sends them and in the local platform where it serves them.
 
 A copy of the project gets one request-body field and one query parameter renamed in
-``openapi/openapi.yaml``; after regeneration, mypy must fail in exactly the modules that send them.
+``openapi/openapi.yaml``; after regeneration, mypy must fail in exactly the modules that send them
+(flow_sdk) and the backends that implement them (flow_local: a backend subclasses its generated Protocol).
 """
 
 from __future__ import annotations
@@ -52,3 +54,15 @@ def test_renaming_in_the_document_breaks_the_sdk_where_it_sends_them(
     assert any("ttl_seconds" in message for message in failures["flow_sdk/namespaces/storage.py"])
     for module in ("flow_sdk/platform_client.py", "flow_sdk/cli_client.py"):
         assert any("wait_seconds" in message for message in failures[module]), failures[module]
+
+
+def test_renaming_in_the_document_breaks_the_platform_where_it_serves_them(
+    renamed_tree: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    failures = mypy_failures(renamed_tree, "flow_local", tmp_path_factory.mktemp("mypy-cache-local"))
+    assert set(failures) == {"flow_local/areas/storage.py", "flow_local/areas/executions.py"}, failures
+    # The storage backend reads the renamed body field.
+    assert any("ttl_seconds" in message for message in failures["flow_local/areas/storage.py"])
+    # The executions backend no longer matches its generated Protocol, whose method takes the new name.
+    executions = failures["flow_local/areas/executions.py"]
+    assert any('"get_execution_result"' in message for message in executions), executions

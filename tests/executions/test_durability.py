@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from flow_local.harness import LocalPlatform
-from flow_local.runtime.service import kept_port
+from flow_local.runtime.supervisor import kept_port
 
 from .conftest import create_component, start_platform
 

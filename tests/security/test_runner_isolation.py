@@ -112,6 +112,20 @@ def test_a_code_block_cannot_read_the_platform_files_processes_or_signal_it(lp: 
     assert output["cwd"] == environment["HOME"] == environment["TMPDIR"]
 
 
+def test_the_runner_itself_is_not_told_where_the_data_directory_is(lp: LocalPlatform) -> None:
+    """Its command line and environment (readable on a machine without Landlock) name no platform file."""
+    from flow_local.runtime.service import ExecutionService
+
+    assert lp.platform is not None
+    engine = lp.platform.component(ExecutionService)
+    assert engine is not None and engine.runner_pid is not None
+    data_dir = str(lp.platform.settings.data_dir).encode()
+    proc = f"/proc/{engine.runner_pid}"
+    with open(f"{proc}/cmdline", "rb") as cmdline, open(f"{proc}/environ", "rb") as environ:
+        seen = cmdline.read() + environ.read()
+    assert data_dir not in seen and b"FLOW_LOCAL_DATA_DIR" not in seen
+
+
 def test_without_the_key_a_forged_token_is_refused(lp: LocalPlatform) -> None:
     """What a code block could do without the key: sign with a guess. The platform refuses it."""
     import jwt

@@ -1,0 +1,65 @@
+"""Callers waiting for an execution to end or for its next event, woken by asyncio events (no polling)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from flow_local.runtime.store import TERMINAL, ExecutionStore
+
+
+class Waiters:
+    """Who waits for which execution; the engine wakes them when it stores an end or an event."""
+
+    def __init__(self, store: ExecutionStore) -> None:
+        self.store = store
+        self._terminal: dict[str, asyncio.Event] = {}
+        self._new_event: dict[str, asyncio.Event] = {}
+
+    def ended(self, execution_id: str) -> None:
+        """Wake whoever waits for the end of ``execution_id`` (its terminal state is stored)."""
+        event = self._terminal.pop(execution_id, None)
+        if event is not None:
+            event.set()
+        self.new_event(execution_id)
+
+    def new_event(self, execution_id: str) -> None:
+        """Wake whoever waits for the next event of ``execution_id``."""
+        event = self._new_event.pop(execution_id, None)
+        if event is not None:
+            event.set()
+
+    async def wait_terminal(
+        self, execution_id: str, timeout: float, record: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The execution once terminal, or as it is after ``timeout`` seconds.
+
+        Args:
+            execution_id: The execution.
+            timeout: Longest wait in seconds.
+            record: The execution as just read by the caller (with no ``await`` since), saving a read.
+        """
+        if record is None:
+            record = self.store.get(execution_id)
+        if record["status"] in TERMINAL or timeout <= 0:
+            return record
+        # No await between the read above and registering the waiter: the engine stores ends on this
+        # loop too, so it cannot slip in between, and it wakes this event once the end is stored.
+        event = self._terminal.setdefault(execution_id, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+        return self.store.get(execution_id)
+
+    async def wait_events(self, execution_id: str, after_seq: int, timeout: float) -> list[dict[str, Any]]:
+        """Events after ``after_seq``, waiting up to ``timeout`` for one when there are none yet."""
+        events = self.store.events(execution_id, after_seq)
+        if events or timeout <= 0 or self.store.get(execution_id)["status"] in TERMINAL:
+            return events
+        event = self._new_event.setdefault(execution_id, asyncio.Event())
+        events = self.store.events(execution_id, after_seq)
+        if not events:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout)
+            events = self.store.events(execution_id, after_seq)
+        return events
