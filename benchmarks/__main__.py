@@ -11,11 +11,13 @@ import argparse
 import asyncio
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from rich.console import Console
@@ -123,8 +125,14 @@ def metadata(settings: Settings, groups: list[str], seconds: float) -> dict[str,
     }
 
 
+def stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """Turn SIGTERM into SystemExit, so the servers the run started are stopped by their context managers."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run, print, write; return the exit status."""
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     args = parse_args(argv)
     settings = QUICK if args.quick else FULL
     console = Console(width=None if sys.stdout.isatty() else 200)

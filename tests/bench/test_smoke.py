@@ -8,6 +8,8 @@ reason), and writes a JSON table of the documented shape.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -42,16 +44,32 @@ STAT_FIELDS = {"median", "q1", "q3", "low", "high", "n"}
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
     """Run ``python -m benchmarks --quick --json <tmp>`` once; return the JSON and the printed table."""
     path = tmp_path_factory.mktemp("bench") / "quick.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--json", str(path)],
+    command = [sys.executable, "-m", "benchmarks", "--quick", "--json", str(path)]
+    process = subprocess.Popen(
+        command,
         cwd=PROJECT_ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=300,
-        check=False,
+        start_new_session=True,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(path.read_text()), done.stdout
+    try:
+        stdout, stderr = process.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        stop_harness(process)
+        raise
+    assert process.returncode == 0, stderr[-3000:]
+    return json.loads(path.read_text()), stdout
+
+
+def stop_harness(process: subprocess.Popen[str]) -> None:
+    """Stop a harness that overran: SIGTERM lets it stop the servers it started, then its group is killed."""
+    process.terminate()
+    try:
+        process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
 
 
 @pytest.mark.slow
