@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 import httpx
 from flow_platform_client.auth import (
     build_create_cli_login_request_request,
-    build_exchange_api_key_request,
     build_get_current_user_request,
     build_poll_cli_login_request_request,
 )
@@ -67,7 +66,8 @@ from flow_sdk._transport import (
     build_sync_client,
     resolve_timeout,
 )
-from flow_sdk.cli.client_namespaces import (
+from flow_sdk._unauthenticated import exchange_api_key, unauthenticated_send
+from flow_sdk.cli_namespaces import (
     CLIComponentBackupsNamespace,
     CLIComponentDeploymentsNamespace,
     CLIConnectorInstancesNamespace,
@@ -92,52 +92,8 @@ from flow_sdk.raw_response import RawResponseView
 __all__ = ["CLIAuthenticationError", "CLIClient", "CLIClientError", "FlowConfig"]
 
 CLIENT_TIMEOUT_SECONDS = 30.0
-STATIC_TIMEOUT_SECONDS = 15.0
 LoginCallback = Callable[[CliLoginStatus], None]
 ResultT = TypeVar("ResultT")
-
-
-def _as_auth_error(error: FlowSDKError) -> CLIAuthenticationError:
-    return CLIAuthenticationError(
-        error.message,
-        status_code=error.status_code,
-        detail=error.detail,
-        code=error.code,
-        request_id=error.request_id,
-        method=error.method,
-        path=error.path,
-    )
-
-
-def _unauthenticated_send(
-    platform_url: str,
-    api: ApiRequest[ResultT],
-    what: str,
-    *,
-    headers: Mapping[str, str] | None = None,
-    auth_family: bool = False,
-) -> ResultT:
-    """Send one request without a stored token (login, key exchange); errors are prefixed with ``what``.
-
-    Raises:
-        CLIClientError: The platform refused the request or could not be reached (a
-            :class:`CLIAuthenticationError` for a 401, or for any failure when ``auth_family`` is set).
-    """
-    if not platform_url:
-        raise CLIClientError(f"{what} failed: no platform URL given", code="missing_configuration")
-    with build_sync_client(
-        platform_url, BearerAuth(""), timeout=STATIC_TIMEOUT_SECONDS, max_retries=1
-    ) as raw:
-        try:
-            return send_sync(raw, api, family="cli", extra_headers=headers)
-        except CLIClientError as exc:
-            error = _as_auth_error(exc) if auth_family or exc.status_code == 401 else exc
-            if exc.status_code is not None:
-                error.message = f"{what} failed ({exc.status_code}): {exc.detail}"
-            else:
-                error.message = f"{what} failed: {exc.detail}"
-            error.args = (error.message,)
-            raise error from exc
 
 
 class CLIClient:
@@ -271,14 +227,12 @@ class CLIClient:
     @staticmethod
     def exchange_api_key(platform_url: str, api_key: str, ttl_minutes: int = 60) -> str:
         """Exchange an org API key (fl_...) for a JWT access token (``POST /api/v1/auth/token``)."""
-        request = build_exchange_api_key_request(body={"api_key": api_key, "ttl_minutes": ttl_minutes})
-        token = _unauthenticated_send(platform_url, request, "API key exchange", auth_family=True)
-        return token["access_token"]
+        return exchange_api_key(platform_url, api_key, ttl_minutes)
 
     @staticmethod
     def create_cli_login_request(platform_url: str) -> CliLoginRequest:
         """Create a request-bound CLI login request (unauthenticated; ``POST /api/v1/auth/cli-login-requests``)."""
-        return _unauthenticated_send(
+        return unauthenticated_send(
             platform_url, build_create_cli_login_request_request(), "CLI login request"
         )
 
@@ -286,7 +240,7 @@ class CLIClient:
     def poll_cli_login_request(platform_url: str, request_id: str) -> CliLoginStatus:
         """Poll a CLI login request once (``GET /api/v1/auth/cli-login-requests/{request_id}``)."""
         request = build_poll_cli_login_request_request(request_id)
-        return _unauthenticated_send(platform_url, request, "CLI login poll")
+        return unauthenticated_send(platform_url, request, "CLI login poll")
 
     @staticmethod
     def wait_for_cli_login(
@@ -339,7 +293,7 @@ class CLIClient:
     @staticmethod
     def get_current_user_with_token(platform_url: str, access_token: str) -> CurrentUser:
         """Validate a bearer token and return the ``GET /api/v1/auth/me`` payload."""
-        return _unauthenticated_send(
+        return unauthenticated_send(
             platform_url,
             build_get_current_user_request(),
             "Token validation",

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from flow_sdk._errors import ConfigurationError
+from flow_sdk._unauthenticated import exchange_api_key
 
 __all__ = [
     "CONFIG_DIR_ENV",
@@ -209,9 +210,7 @@ class FlowConfig:
                 "the access token expired and no API key is stored: run `flow login` again",
                 code="token_expired",
             )
-        from flow_sdk.cli_client import CLIClient
-
-        self.access_token = CLIClient.exchange_api_key(self.platform_url, self.api_key)
+        self.access_token = exchange_api_key(self.platform_url, self.api_key)
         self.from_env = self.from_env - {"access_token"}
         if self.path is not None and self.path.exists():
             self.save()

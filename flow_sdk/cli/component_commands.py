@@ -12,7 +12,7 @@ from flow_sdk.cli.context import JsonOption, make_client, parse_json_object
 from flow_sdk.cli.output import echo, print_json, print_record, print_table
 
 if TYPE_CHECKING:
-    from flow_sdk.cli.client_namespaces import ComponentTypeNamespace
+    from flow_sdk.cli_namespaces import ComponentTypeNamespace
 
 __all__ = ["register"]
 
@@ -39,7 +39,7 @@ def component_type_of(value: str) -> str:
 
 
 def _namespace(ctx: typer.Context, component_type: str) -> ComponentTypeNamespace:
-    from flow_sdk.cli.client_namespaces import ComponentTypeNamespace
+    from flow_sdk.cli_namespaces import ComponentTypeNamespace
 
     return ComponentTypeNamespace(make_client(ctx), component_type_of(component_type))
 

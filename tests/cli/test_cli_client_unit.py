@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from flow_sdk import _unauthenticated as unauthenticated_module
 from flow_sdk import cli_client as cli_client_module
 from flow_sdk._errors import (
     CLIAuthenticationError,
@@ -62,9 +63,9 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Callable[[Handler], list[httpx.Req
             return handler(request)
 
         transport = httpx.MockTransport(record)
-        monkeypatch.setattr(
-            cli_client_module, "build_sync_client", functools.partial(build_sync_client, transport=transport)
-        )
+        mocked = functools.partial(build_sync_client, transport=transport)
+        monkeypatch.setattr(cli_client_module, "build_sync_client", mocked)
+        monkeypatch.setattr(unauthenticated_module, "build_sync_client", mocked)
         monkeypatch.setattr("flow_sdk._transport.sync_sleep", lambda seconds: None)
         return seen
 

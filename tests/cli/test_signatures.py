@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from flow_sdk import CLIClient, FlowConfig
-from flow_sdk.cli import client_namespaces
+from flow_sdk import cli_namespaces as client_namespaces
 
 P = inspect.Parameter
 POS = P.POSITIONAL_OR_KEYWORD
