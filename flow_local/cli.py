@@ -41,7 +41,7 @@ def _runner_command() -> Command:
 
 
 def _services_group() -> Command:
-    from flow_local.runtime.services.cli import services_app
+    from flow_local.services_cli import services_app
 
     return typer.main.get_command(services_app)
 

@@ -9,14 +9,40 @@ from __future__ import annotations
 import asyncio
 import time
 import traceback
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from flow_local.core import Platform
 from flow_local.runtime.agent import agent_loop
+from flow_local.runtime.collaborators import Collaborators
+from flow_local.runtime.store import ExecutionStore
 from flow_local.runtime.transform import run_transform
 from flow_local.runtime.workflow import WorkflowError, run_workflow
 
-if TYPE_CHECKING:
-    from flow_local.runtime.service import ExecutionService
+
+class InlineEngine(Protocol):
+    """What an inline execution needs of the execution engine that started it."""
+
+    collaborators: Collaborators
+    platform: Platform | None
+    store: ExecutionStore | None
+
+    def finish(self, execution_id: str, status: str, fields: dict[str, Any]) -> bool:
+        """Move an execution to a terminal status with its result fields."""
+        ...
+
+    def add_event(self, execution_id: str, event_type: str, data: dict[str, Any]) -> None:
+        """Store an event of an execution."""
+        ...
+
+    def _schedule_deadline(self, execution_id: str, seconds: float) -> None: ...
+
+    async def wait_terminal(self, execution_id: str, timeout: float) -> dict[str, Any]:
+        """Wait until an execution is terminal (or the timeout passes) and return its record."""
+        ...
+
+    async def cancel(self, execution_id: str) -> dict[str, Any]:
+        """Cancel an execution."""
+        ...
 
 
 class ChildExecutionError(Exception):
@@ -31,7 +57,7 @@ class ChildExecutionError(Exception):
 
 
 async def run_child(
-    service: ExecutionService,
+    service: InlineEngine,
     parent: dict[str, Any],
     component_type: str,
     component_id: str,
@@ -76,7 +102,7 @@ async def run_child(
     return record["output"]
 
 
-async def run_inline(service: ExecutionService, record: dict[str, Any], spec: dict[str, Any]) -> None:
+async def run_inline(service: InlineEngine, record: dict[str, Any], spec: dict[str, Any]) -> None:
     """Run a workflow or an inline agent to a terminal state."""
     assert service.store is not None
     execution_id = record["execution_id"]
@@ -101,9 +127,7 @@ async def run_inline(service: ExecutionService, record: dict[str, Any], spec: di
     service.finish(execution_id, "completed", fields)
 
 
-async def _workflow(
-    service: ExecutionService, record: dict[str, Any], spec: dict[str, Any]
-) -> dict[str, Any]:
+async def _workflow(service: InlineEngine, record: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     store, platform = service.store, service.platform
     assert store is not None and platform is not None
 
@@ -123,7 +147,7 @@ async def _workflow(
     return {"output": output, "steps": steps}
 
 
-async def _agent(service: ExecutionService, record: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+async def _agent(service: InlineEngine, record: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     platform = service.platform
     assert platform is not None
     execution_id = record["execution_id"]

@@ -33,6 +33,7 @@ from flow_local.core import Platform
 from flow_local.errors import ApiError
 from flow_local.runtime import pidfiles
 from flow_local.runtime.collaborators import Collaborators
+from flow_local.runtime.inline import run_inline
 from flow_local.runtime.nats_server import PLATFORM_USER, RUNNER_USER, NatsServer
 from flow_local.runtime.store import TERMINAL, ExecutionStore
 from flow_local.runtime.streams import decode, encode, ensure_runner_consumer, ensure_streams
@@ -180,8 +181,6 @@ class ExecutionService:
     async def start_execution(self, record: dict[str, Any], spec: dict[str, Any]) -> None:
         """Start a stored pending execution: inline in this process, or published to the runners."""
         if record["execution_mode"] == "inline":
-            from flow_local.runtime.inline import run_inline
-
             execution_id = record["execution_id"]
             task = asyncio.create_task(run_inline(self, record, spec))
             self._inline[execution_id] = task
