@@ -79,21 +79,37 @@ def _help_hint(ctx: Context | None) -> str:
     return f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
 
 
+COMMANDS_ENTRY_POINT_GROUP = "flow_sdk.commands"
+
+
+def _command_app(name: str) -> typer.Typer:
+    """The typer app registered under ``name`` in the ``flow_sdk.commands`` entry-point group.
+
+    The local platform registers its ``local`` and ``platform`` groups there, so this package never
+    imports it by name.
+
+    Raises:
+        ImportError: Nothing is registered under ``name``, or its module cannot be imported.
+    """
+    from importlib.metadata import entry_points
+
+    for entry_point in entry_points(group=COMMANDS_ENTRY_POINT_GROUP, name=name):
+        loaded = entry_point.load()
+        if isinstance(loaded, typer.Typer):
+            return loaded
+    raise ImportError(f"no `flow {name}` commands are registered", name=name)
+
+
 class LazyLocalGroup(TyperGroup):
-    """``flow local``: a stand-in that loads ``flow_local.cli.local_app`` on first real use."""
+    """``flow local``: a stand-in that loads the registered ``local`` commands on first real use."""
 
     _real: TyperGroup | None = None
-
-    @staticmethod
-    def _import_app() -> typer.Typer:
-        from flow_local.cli import local_app
-
-        return local_app
+    _entry_point = "local"
 
     def _load(self) -> TyperGroup:
         if self._real is None:
             try:
-                local_app = self._import_app()
+                local_app = _command_app(self._entry_point)
             except ImportError as exc:
                 echo_err(
                     f"error: the local platform is not installed ({exc.name} is missing): "
@@ -115,15 +131,10 @@ class LazyLocalGroup(TyperGroup):
 
 
 class LazyPlatformGroup(LazyLocalGroup):
-    """``flow platform``: loads ``flow_local.platform_cli.platform_app`` on first real use."""
+    """``flow platform``: loads the registered ``platform`` commands on first real use."""
 
     _real: TyperGroup | None = None
-
-    @staticmethod
-    def _import_app() -> typer.Typer:
-        from flow_local.platform_cli import platform_app
-
-        return platform_app
+    _entry_point = "platform"
 
 
 app = typer.Typer(
