@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from flow_server_routers.system import GET_HEALTH_PATH as HEALTH_PATH
 
 from flow_local.bootstrap import Defaults, admin_token, ensure_defaults, runtime_env
 from flow_local.core import Platform
@@ -106,7 +107,7 @@ class LocalPlatform:
             if self._server is not None and self._thread is not None and not self._thread.is_alive():
                 raise RuntimeError("the local platform thread stopped during start")
             try:
-                healthy = httpx.get(f"{self.url}/api/v1/health", timeout=1.0).status_code == 200
+                healthy = httpx.get(self.url + HEALTH_PATH, timeout=1.0).status_code == 200
                 if healthy and (self._server is None or self._server.started):
                     return
             except httpx.HTTPError:

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TypeVar
 
-import httpx
 import typer
+from flow_platform_client.request import ApiRequest
+from flow_platform_client.services import (
+    build_deploy_hosted_service_version_request,
+    build_get_hosted_service_logs_request,
+    build_invoke_service_get_request,
+)
+from flow_types import HostedServiceDeploy
 
 from flow_local.bootstrap import admin_token, ensure_defaults
 from flow_local.core import Platform
 from flow_local.settings import Settings
+from flow_sdk import CLIClient, FlowConfig
+from flow_sdk._errors import FlowSDKError
 
 services_app = typer.Typer(help="Hosted services on the local platform.", no_args_is_help=True)
 DataDirOption = typer.Option(None, "--data-dir", help="Data directory of the running local platform.")
 DEPLOY_TIMEOUT_SECONDS = 120.0
+LOGS_TIMEOUT_SECONDS = 15.0
+ResultT = TypeVar("ResultT")
 
 
 def _target(data_dir: Path | None) -> tuple[str, str, str, str]:
@@ -41,13 +52,26 @@ def _parse_env(pairs: list[str]) -> dict[str, str]:
     return env
 
 
-def _fail(response: httpx.Response) -> None:
+def _client(url: str, org_id: str, token: str, timeout: float) -> CLIClient:
+    """A CLIClient for the local platform at ``url`` with the admin ``token``."""
+    config = FlowConfig(platform_url=url, access_token=token, org_id=org_id)
+    return CLIClient(config).with_options(timeout=timeout)
+
+
+def _send(client: CLIClient, request: ApiRequest[ResultT], url: str) -> ResultT:
+    """Send one built request; a failure prints one line and exits 1."""
     try:
-        detail = response.json().get("detail", response.text)
-    except ValueError:
-        detail = response.text
-    typer.echo(f"failed ({response.status_code}): {detail}", err=True)
-    raise typer.Exit(1)
+        return client.send_request(request)
+    except FlowSDKError as exc:
+        if exc.status_code is None:
+            typer.echo(
+                f"cannot reach the local platform at {url}: {exc.detail or exc.message}"
+                " (is `flow local serve` running?)",
+                err=True,
+            )
+        else:
+            typer.echo(f"failed ({exc.status_code}): {exc.detail or exc.message}", err=True)
+        raise typer.Exit(1) from None
 
 
 @services_app.command()
@@ -63,28 +87,19 @@ def deploy(
 ) -> None:
     """Deploy SOURCE_DIR as the next version of SERVICE_ID and print how to call it."""
     url, org_id, workspace_id, token = _target(data_dir)
-    body = {
+    body: HostedServiceDeploy = {
         "app": app,
         "source_dir": str(source_dir.resolve()),
         "env": _parse_env(env),
         "component_id": component_id,
     }
-    endpoint = f"{url}/api/v1/orgs/{org_id}/workspaces/{workspace_id}/hosted-services/{service_id}/versions"
-    try:
-        response = httpx.post(
-            endpoint, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=DEPLOY_TIMEOUT_SECONDS
-        )
-    except httpx.HTTPError as exc:
-        typer.echo(
-            f"cannot reach the local platform at {url}: {exc} (is `flow local serve` running?)", err=True
-        )
-        raise typer.Exit(1) from exc
-    if response.status_code != 201:
-        _fail(response)
-    version = response.json()
+    request = build_deploy_hosted_service_version_request(org_id, workspace_id, service_id, body=body)
+    with _client(url, org_id, token, DEPLOY_TIMEOUT_SECONDS) as client:
+        version = _send(client, request, url)
+    latest = build_invoke_service_get_request(org_id, service_id, "")
     typer.echo(f"deployed {service_id} v{version['version']} ({version['status']})")
-    typer.echo(f"  latest  {url}/api/v1/orgs/{org_id}/services/{service_id}/<path>")
-    typer.echo(f"  pinned  {version['url']}/<path>")
+    typer.echo(f"  latest  {url}{latest.path}<path>")
+    typer.echo(f"  pinned  {version.get('url')}/<path>")
 
 
 @services_app.command()
@@ -96,10 +111,10 @@ def logs(
 ) -> None:
     """Print the last lines a service version wrote."""
     url, org_id, workspace_id, token = _target(data_dir)
-    params: dict[str, int] = {"tail": tail} if version is None else {"tail": tail, "version": version}
-    endpoint = f"{url}/api/v1/orgs/{org_id}/workspaces/{workspace_id}/hosted-services/{service_id}/logs"
-    response = httpx.get(endpoint, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=15)
-    if response.status_code != 200:
-        _fail(response)
-    for line in response.json()["lines"]:
+    request = build_get_hosted_service_logs_request(
+        org_id, workspace_id, service_id, version=version, tail=tail
+    )
+    with _client(url, org_id, token, LOGS_TIMEOUT_SECONDS) as client:
+        answer = _send(client, request, url)
+    for line in answer["lines"]:
         typer.echo(line)
