@@ -15,15 +15,16 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import psycopg
+from flow_server_routers.types import DistanceMetric
 from pgvector.psycopg import register_vector
 from psycopg import sql
 
-Metric = Literal["cosine", "euclidean", "dot"]
-_OPERATORS: dict[str, tuple[str, str]] = {
+# One pgvector operator and operator class per metric of the document (mypy checks the keys).
+_OPERATORS: dict[DistanceMetric, tuple[str, str]] = {
     "cosine": ("<=>", "vector_cosine_ops"),
     "euclidean": ("<->", "vector_l2_ops"),
     "dot": ("<#>", "vector_ip_ops"),
@@ -42,7 +43,7 @@ class PgVectorSearch:
             distances) or ``dot`` (scores are inner products).
     """
 
-    def __init__(self, url: str, table: str, dimensions: int, metric: Metric = "cosine") -> None:
+    def __init__(self, url: str, table: str, dimensions: int, metric: DistanceMetric = "cosine") -> None:
         if not _NAME.fullmatch(table):
             raise ValueError(f"table name {table!r}: use lower-case letters, digits and '_' (at most 63)")
         if metric not in _OPERATORS:
