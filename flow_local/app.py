@@ -64,7 +64,7 @@ from flow_local.errors import install_error_handlers
 from flow_local.gateway.backend import GatewayBackend
 from flow_local.middleware import BodyLimitMiddleware, RequestIdMiddleware, redact_access_log
 from flow_local.runtime.collaborators import Collaborators
-from flow_local.runtime.service import ExecutionService
+from flow_local.runtime.engine import ExecutionEngine
 from flow_local.runtime.services.host import ServiceHost
 from flow_local.settings import Settings
 
@@ -146,9 +146,9 @@ ENGINE_COLLABORATORS = Collaborators(
 """What the execution engine calls in the areas (it imports none of them)."""
 
 
-def execution_engine() -> ExecutionService:
+def execution_engine() -> ExecutionEngine:
     """The execution engine, given its collaborators."""
-    return ExecutionService(ENGINE_COLLABORATORS)
+    return ExecutionEngine(ENGINE_COLLABORATORS)
 
 
 def service_host() -> ServiceHost:

@@ -1,6 +1,6 @@
 """What ``flow local serve`` prints while it starts and stops: one plain line per part, on stderr.
 
-The platform reports its lifecycle on the ``flow_local`` logger at INFO ("stopped ExecutionService");
+The platform reports its lifecycle on the ``flow_local`` logger at INFO ("stopped ExecutionEngine");
 everything else below WARNING stays quiet.
 """
 

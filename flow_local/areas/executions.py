@@ -1,6 +1,6 @@
 """Durable executions (code blocks, agents, workflows) and transforms: validation and thin handlers.
 
-The state machine and the transport live in :mod:`flow_local.runtime.service`; this module checks a
+The state machine and the transport live in :mod:`flow_local.runtime.engine`; this module checks a
 submission (ring, component, spec), stores it and renders the spec's shapes.
 """
 
@@ -29,15 +29,15 @@ from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.errors import ApiError, bad_request, not_found
 from flow_local.runtime.agent import tool_definition
-from flow_local.runtime.service import ExecutionService, new_billing_txn_id
+from flow_local.runtime.engine import ExecutionEngine, new_billing_txn_id
 from flow_local.runtime.transform import MappingError, run_transform
 from flow_local.runtime.workflow import WorkflowError, check_steps
 from flow_local.values import new_id, now_iso
 
 
-def service_of(platform: Platform) -> ExecutionService:
+def service_of(platform: Platform) -> ExecutionEngine:
     """The running execution service (500 when the platform runs without it)."""
-    service = platform.component(ExecutionService)
+    service = platform.component(ExecutionEngine)
     if service is None or service.store is None:
         raise ApiError(500, "internal_error", "the execution service is not running on this platform")
     return service
@@ -211,7 +211,7 @@ class ExecutionsBackend(ExecutionsOperations[Call]):
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
 
-    def _service(self, org_id: str, workspace_id: str, execution_id: str | None = None) -> ExecutionService:
+    def _service(self, org_id: str, workspace_id: str, execution_id: str | None = None) -> ExecutionEngine:
         """The execution engine; with ``execution_id``, 404 unless it is an execution of the workspace."""
         service = service_of(self.platform)
         if execution_id is not None:

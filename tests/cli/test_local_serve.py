@@ -133,8 +133,8 @@ def test_ctrl_c_in_a_terminal_stops_everything_in_order(serve_args: list[str], t
     output = str(terminal.before)
     assert terminal.exitstatus == 0, output
     assert "Traceback" not in output
-    assert "stopping" in output and "stopped ExecutionService" in output and "stopped database" in output
-    assert output.index("stopped ExecutionService") < output.index("stopped database")
+    assert "stopping" in output and "stopped ExecutionEngine" in output and "stopped database" in output
+    assert output.index("stopped ExecutionEngine") < output.index("stopped database")
     _assert_all_gone(started)
 
 

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from flow_local.harness import LocalPlatform
-from flow_local.runtime.service import ExecutionService
+from flow_local.runtime.engine import ExecutionEngine
 
 SLOW = """
 import time
@@ -80,9 +80,9 @@ def _api(lp: LocalPlatform) -> httpx.Client:
     return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {lp.admin_token}"}, timeout=60)
 
 
-def _engine(lp: LocalPlatform) -> ExecutionService:
+def _engine(lp: LocalPlatform) -> ExecutionEngine:
     assert lp.platform is not None
-    engine = lp.platform.component(ExecutionService)
+    engine = lp.platform.component(ExecutionEngine)
     assert engine is not None
     return engine
 

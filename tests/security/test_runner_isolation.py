@@ -114,10 +114,10 @@ def test_a_code_block_cannot_read_the_platform_files_processes_or_signal_it(lp: 
 
 def test_the_runner_itself_is_not_told_where_the_data_directory_is(lp: LocalPlatform) -> None:
     """Its command line and environment (readable on a machine without Landlock) name no platform file."""
-    from flow_local.runtime.service import ExecutionService
+    from flow_local.runtime.engine import ExecutionEngine
 
     assert lp.platform is not None
-    engine = lp.platform.component(ExecutionService)
+    engine = lp.platform.component(ExecutionEngine)
     assert engine is not None and engine.runner_pid is not None
     data_dir = str(lp.platform.settings.data_dir).encode()
     proc = f"/proc/{engine.runner_pid}"

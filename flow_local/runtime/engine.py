@@ -66,7 +66,7 @@ TOKEN_SLACK_SECONDS = 120
 LOST_AFTER_ENV = "FLOW_LOCAL_LOST_AFTER_SECONDS"
 
 
-class ExecutionService:
+class ExecutionEngine:
     """State machine and transport of durable executions.
 
     Attributes:
