@@ -60,6 +60,10 @@ CLUSTER_PROFILE_TESTS = [
     # An unsigned URL of the S3 store is refused by the store (403), not by the platform (401):
     # tests/cluster/test_object_storage.py checks the store's own presigned URLs instead.
     "--deselect=tests/e2e/test_storage_vector_memory.py::test_presigned_urls_work_without_a_token",
+    # The 1 GiB round trip measures the client's memory, which does not depend on the store; the test
+    # SeaweedFS has 64 MiB volumes and too few of them for it. Multipart uploads to S3 are covered by
+    # tests/cluster/test_object_storage.py.
+    "--deselect=tests/e2e/test_storage_streams.py::test_a_gibibyte_round_trips_with_bounded_client_memory",
 ]
 
 
