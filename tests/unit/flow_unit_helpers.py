@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from flow_sdk import FlowSDK, PlatformClient
+from flow_sdk.runtime_contract import RUNTIME_VARIABLES
 
 TOKEN = "tok-SECRET-abc123"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -40,22 +41,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Remove every runtime variable so configuration comes only from arguments."""
-    for name in [
-        "ORG_ID",
-        "WORKSPACE_ID",
-        "AUTH_TOKEN",
-        "PLATFORM_API_URL",
-        "GATEWAY_URL",
-        "SERVICE_ID",
-        "EXECUTION_ID",
-        "JOB_ID",
-        "REQUEST_ID",
-        "RING_ID",
-        "PARENT_BILLING_TXN_ID",
-        "LIFECYCLE_EVENT",
-        "NATS_URL",
-        "FLOW_HTTP_TIMEOUT_SECONDS",
-    ]:
+    for name in [*RUNTIME_VARIABLES, "FLOW_HTTP_TIMEOUT_SECONDS"]:
         monkeypatch.delenv(name, raising=False)
 
 
