@@ -66,6 +66,9 @@ TOKEN_SLACK_SECONDS = 120
 LOST_AFTER_ENV = "FLOW_LOCAL_LOST_AFTER_SECONDS"
 
 
+JETSTREAM_TIMEOUT_SECONDS = 30.0
+
+
 class ExecutionEngine:
     """State machine and transport of durable executions.
 
@@ -125,7 +128,9 @@ class ExecutionEngine:
         self.nc = await nats.connect(
             supervisor.nats_server.user_url(PLATFORM_USER), max_reconnect_attempts=-1, reconnect_time_wait=0.2
         )
-        self.js = self.nc.jetstream()
+        # A loaded machine can take seconds to create the file-backed streams: JetStream's 5 s
+        # default made start-up fail there.
+        self.js = self.nc.jetstream(timeout=JETSTREAM_TIMEOUT_SECONDS)
         await ensure_streams(self.js)
         await ensure_runner_consumer(self.js)
         await self._subscribe()

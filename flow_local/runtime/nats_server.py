@@ -13,13 +13,13 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
 
+from flow_local.ports import free_port
 from flow_local.runtime.sandbox import die_with_parent
 from flow_sdk.runtime_contract import (
     CONTROL_WILDCARD,
@@ -118,13 +118,6 @@ def server_config(store_dir: Path, host: str, port: int, credentials: dict[str, 
     return json.dumps(config, indent=2)
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free on ``host`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
 class NatsServer:
     """One ``nats-server -js`` child process listening on loopback.
 
@@ -161,7 +154,7 @@ class NatsServer:
         """Whether the server process has exited (killed or crashed)."""
         return self._process is None or self._process.poll() is not None
 
-    async def start(self, ready_timeout: float = 10.0) -> None:
+    async def start(self, ready_timeout: float = 30.0) -> None:
         """Start the server and wait until it accepts connections.
 
         Raises:
