@@ -102,7 +102,8 @@ class LocalPlatform:
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(
-                    f"the local platform exited with {self.process.returncode}; see {self.data_dir}/server.log"
+                    f"the local platform exited with {self.process.returncode}; the end of "
+                    f"{self.data_dir}/server.log:\n{self._log_tail()}"
                 )
             if self._server is not None and self._thread is not None and not self._thread.is_alive():
                 raise RuntimeError("the local platform thread stopped during start")
@@ -115,6 +116,14 @@ class LocalPlatform:
             time.sleep(0.05)
         self.stop()
         raise TimeoutError(f"the local platform did not answer on {self.url} within {START_TIMEOUT_SECONDS}s")
+
+    def _log_tail(self, lines: int = 40) -> str:
+        """The last lines of the subprocess's log, so a failed start explains itself."""
+        try:
+            text = (self.data_dir / "server.log").read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
         """Stop the server (gracefully) and remove a temporary data dir."""

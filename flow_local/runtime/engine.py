@@ -35,6 +35,14 @@ from flow_local.runtime import pidfiles
 from flow_local.runtime.collaborators import Collaborators
 from flow_local.runtime.inline import run_inline
 from flow_local.runtime.nats_server import PLATFORM_USER, RUNNER_USER, NatsServer
+from flow_local.runtime.payloads import (
+    PAYLOAD_LIMIT_BYTES,
+    PayloadMissing,
+    discard,
+    ensure_bucket,
+    pack,
+    unpack,
+)
 from flow_local.runtime.store import TERMINAL, ExecutionStore
 from flow_local.runtime.streams import decode, encode, ensure_runner_consumer, ensure_streams
 from flow_local.runtime.supervisor import Supervisor
@@ -59,11 +67,14 @@ MONITOR_SECONDS = 0.5
 MAX_ATTEMPTS = 2
 WORKERS_ENV = "FLOW_LOCAL_RUNNER_WORKERS"
 REDISPATCH_SECONDS = 2.0
-INPUT_LIMIT_BYTES = 4 * 1024 * 1024
-"""Largest execution input (as compact JSON); the document states it with the 413 of submitExecution."""
+ENVELOPE_BYTES = 64 * 1024
+"""Room for the fields an input message carries besides the input (config, context)."""
 TOKEN_SLACK_SECONDS = 120
 """How long an execution token outlives the execution's timeout (it is refused once the execution ends)."""
 LOST_AFTER_ENV = "FLOW_LOCAL_LOST_AFTER_SECONDS"
+
+
+JETSTREAM_TIMEOUT_SECONDS = 30.0
 
 
 class ExecutionEngine:
@@ -125,9 +136,12 @@ class ExecutionEngine:
         self.nc = await nats.connect(
             supervisor.nats_server.user_url(PLATFORM_USER), max_reconnect_attempts=-1, reconnect_time_wait=0.2
         )
-        self.js = self.nc.jetstream()
+        # A loaded machine can take seconds to create the file-backed streams: JetStream's 5 s
+        # default made start-up fail there.
+        self.js = self.nc.jetstream(timeout=JETSTREAM_TIMEOUT_SECONDS)
         await ensure_streams(self.js)
         await ensure_runner_consumer(self.js)
+        await ensure_bucket(self.js)
         await self._subscribe()
         platform.extras["nats_url"] = self.nats_url
         platform.extras["runner_nats_url"] = supervisor.nats_server.user_url(RUNNER_USER)
@@ -211,13 +225,15 @@ class ExecutionEngine:
             "context": record.get("context"),
         }
         body = encode(message)
-        if self.nc is not None and len(body) > self.nc.max_payload:
+        if len(body) > PAYLOAD_LIMIT_BYTES + ENVELOPE_BYTES:
             reason = (
-                f"the execution's input is {len(body)} bytes encoded, over the transport's limit of "
-                f"{self.nc.max_payload} bytes"
+                f"the execution's input is {len(body)} bytes encoded, over the limit of "
+                f"{PAYLOAD_LIMIT_BYTES} bytes"
             )
             self.finish(execution_id, "failed", {"error": {"message": reason, "type": "PayloadTooLarge"}})
             return
+        envelope = {"execution_id": execution_id, "deployment_id": message["deployment_id"]}
+        body = await pack(self.js, f"input/{execution_id}/{record['attempt']}", body, envelope)
         await self.js.publish(input_subject(execution_id), body)
         job = {
             "execution_id": execution_id,
@@ -235,13 +251,13 @@ class ExecutionEngine:
 
     @staticmethod
     def check_input_size(input_data: Any) -> None:
-        """413 when an execution input is over :data:`INPUT_LIMIT_BYTES`, before anything is stored."""
+        """413 when an execution input is over :data:`PAYLOAD_LIMIT_BYTES`, before anything is stored."""
         size = len(encode({"input_data": input_data}))
-        if size > INPUT_LIMIT_BYTES:
+        if size > PAYLOAD_LIMIT_BYTES:
             raise ApiError(
                 413,
                 "too_large",
-                f"the execution input is {size} bytes as JSON, over the limit of {INPUT_LIMIT_BYTES} bytes;"
+                f"the execution input is {size} bytes as JSON, over the limit of {PAYLOAD_LIMIT_BYTES} bytes;"
                 " keep large data in storage and pass its key",
                 "input",
             )
@@ -325,9 +341,15 @@ class ExecutionEngine:
             logger.exception("storing the output on %s failed (it is delivered again)", msg.subject)
 
     async def _finish_from_output(self, msg: Msg) -> None:
-        assert self.store is not None
-        payload = decode(msg.data)
-        execution_id = str(payload.get("execution_id") or msg.subject.rsplit(".", 1)[-1])
+        assert self.store is not None and self.js is not None
+        reference = decode(msg.data)
+        execution_id = str(reference.get("execution_id") or msg.subject.rsplit(".", 1)[-1])
+        try:
+            payload = await unpack(self.js, reference)
+        except PayloadMissing as exc:
+            self.finish(execution_id, "failed", {"error": {"message": str(exc), "type": "PayloadMissing"}})
+            await msg.ack()
+            return
         await self._events_caught_up()
         stdout, stderr, error_event = self.store.captured(execution_id)
         fields: dict[str, Any] = {
@@ -343,6 +365,8 @@ class ExecutionEngine:
         else:
             self.finish(execution_id, "completed", {**fields, "output": payload.get("output")})
         await msg.ack()
+        with contextlib.suppress(Exception):
+            await discard(self.js, reference)
 
     async def _events_caught_up(self, timeout: float = 1.0) -> None:
         """Wait until every event published before now is stored (events travel in another stream)."""

@@ -30,6 +30,7 @@ from nats.errors import MaxPayloadError
 from nats.errors import TimeoutError as NatsTimeoutError
 
 from flow_local.runtime.inputs import read_input, remove_input
+from flow_local.runtime.payloads import PAYLOAD_LIMIT_BYTES, PayloadMissing, discard, pack, unpack
 from flow_local.runtime.sandbox import die_with_parent, landlock_abi, warn_unconfined
 from flow_local.runtime.streams import decode, encode
 from flow_local.runtime.worker_process import WorkerDied, WorkerProcess
@@ -50,7 +51,6 @@ DEFAULT_WORKERS = 4
 DEADLINE_SLACK_SECONDS = 2.0
 HEARTBEAT_SECONDS = 1.0
 RETRY_FETCH_SECONDS = 0.5
-OUTPUT_MARGIN_BYTES = 64 * 1024
 PUBLISH_PATIENCE_SECONDS = 60.0
 T = TypeVar("T")
 PUBLISH_TIMEOUT_SECONDS = 5.0
@@ -190,14 +190,23 @@ class Runner:
             output["usage"] = result.get("usage")
             output["messages"] = result.get("messages")
         body = encode(output)
-        if len(body) > self._nc.max_payload - OUTPUT_MARGIN_BYTES:
+        if len(body) > PAYLOAD_LIMIT_BYTES:
             reason = (
-                f"the execution's output is {len(body)} bytes as JSON, over the transport's limit of "
-                f"{self._nc.max_payload - OUTPUT_MARGIN_BYTES} bytes; keep large results in storage"
+                f"the execution's output is {len(body)} bytes as JSON, over the limit of "
+                f"{PAYLOAD_LIMIT_BYTES} bytes; keep large results in storage"
             )
             await on_event("error", {"message": reason, "type": "PayloadTooLarge"})
             body = encode(_output(job, reason))
-        await self._publish(output_subject(execution_id), body)
+        await self._publish(output_subject(execution_id), await self._claim_check(job, body))
+
+    async def _claim_check(self, job: dict[str, Any], body: bytes) -> bytes:
+        """The output message to publish: a large body goes to the payload bucket, by reference."""
+        assert self._nc is not None
+        js = self._nc.jetstream()
+        execution_id = str(job["execution_id"])
+        name = f"output/{execution_id}/{job.get('attempt') or 1}"
+        envelope = {"execution_id": execution_id, "deployment_id": job.get("deployment_id")}
+        return await _patiently(lambda: pack(js, name, body, envelope))
 
     async def _publish(self, subject: str, body: bytes) -> None:
         """Publish to a stream, retrying while NATS is away (a restart)."""
@@ -212,8 +221,11 @@ class Runner:
         stored = await _patiently(lambda: read_input(js, execution_id, deployment_id))
         if stored is None:
             return await self._transport.fetch_input(deployment_id, execution_id)
+        message = await _patiently(lambda: unpack(js, stored.message))
         await _patiently(lambda: remove_input(js, execution_id, stored.seq))
-        return stored.message
+        with contextlib.suppress(Exception):
+            await discard(js, stored.message)
+        return message
 
     async def _replace(self, worker: WorkerProcess) -> None:
         self._workers.discard(worker)
@@ -284,7 +296,7 @@ async def _patiently(action: Callable[[], Awaitable[T]]) -> T:
         try:
             return await action()
         except Exception as exc:
-            if time.monotonic() + delay > deadline or isinstance(exc, MaxPayloadError):
+            if time.monotonic() + delay > deadline or isinstance(exc, (MaxPayloadError, PayloadMissing)):
                 raise
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)

@@ -16,8 +16,9 @@ import sys
 import time
 from pathlib import Path
 
+from flow_local.ports import free_port
 from flow_local.runtime import pidfiles
-from flow_local.runtime.nats_server import RUNNER_USER, NatsServer, free_port
+from flow_local.runtime.nats_server import RUNNER_USER, NatsServer
 from flow_local.runtime.sandbox import BASE_ENVIRONMENT
 
 logger = logging.getLogger("flow_local.executions")

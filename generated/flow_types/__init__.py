@@ -17,8 +17,10 @@ class Error(TypedDict):
 AnyValue: TypeAlias = Any
 
 
-class JsonObject(TypedDict):
-    pass
+JsonObject: TypeAlias = dict[str, AnyValue]
+"""
+A JSON object with any keys (a dataset row, a connector's result row).
+"""
 
 
 class Health(TypedDict):
