@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextvars
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -104,9 +104,30 @@ class Run:
     def __call__(self, coroutine: Coroutine[Any, Any, ResultT]) -> ResultT:
         return self._runner.run(coroutine, context=contextvars.copy_context())
 
+    def iterate(self, items: AsyncIterator[ResultT]) -> Iterator[ResultT]:
+        """Yield the items of an async iterator, each one fetched on this loop when the caller asks for it."""
+        try:
+            while True:
+                try:
+                    yield self(_next(items))
+                except StopAsyncIteration:
+                    return
+        finally:
+            self(_close(items))
+
     def close(self) -> None:
         """Close the event loop."""
         self._runner.close()
+
+
+async def _next(items: AsyncIterator[ResultT]) -> ResultT:
+    return await anext(items)
+
+
+async def _close(items: AsyncIterator[Any]) -> None:
+    close = getattr(items, "aclose", None)
+    if close is not None:
+        await close()
 
 
 class SyncGatewayNamespace:
@@ -771,8 +792,12 @@ class SyncStorageNamespace:
         return self._run(self._namespace.delete(key=key))
 
     def list(self, prefix: str = "") -> builtins.list[StorageObject]:
-        """List objects whose key starts with ``prefix`` (``GET /api/v1/orgs/{org_id}/storage/objects``)."""
+        """List every object whose key starts with ``prefix`` (``GET /api/v1/orgs/{org_id}/storage/objects``)."""
         return self._run(self._namespace.list(prefix=prefix))
+
+    def iter(self, prefix: str = "", *, page_size: int = 100) -> Iterator[StorageObject]:
+        """Every object whose key starts with ``prefix``, in key order, fetched a page at a time."""
+        return self._run.iterate(self._namespace.iter(prefix=prefix, page_size=page_size))
 
     def presign_put(self, key: str, ttl_seconds: int = 3600) -> str:
         """Return a pre-signed upload URL (``POST /api/v1/orgs/{org_id}/storage/presign``)."""
@@ -904,6 +929,14 @@ class SyncAuditNamespace:
             self._namespace.list(limit=limit, offset=offset, action=action, resource_id=resource_id)
         )
 
+    def iter(
+        self, action: str | None = None, resource_id: str | None = None, *, page_size: int = 100
+    ) -> Iterator[AuditEvent]:
+        """Every matching audit event, newest first, fetched a page at a time as the loop goes on."""
+        return self._run.iterate(
+            self._namespace.iter(action=action, resource_id=resource_id, page_size=page_size)
+        )
+
 
 class SyncJobsNamespace:
     """Blocking form of ``flow.jobs``: the same methods, run to completion."""
@@ -970,6 +1003,10 @@ class SyncConversationsNamespace:
     def list(self, limit: int = 100, offset: int = 0) -> builtins.list[ConversationSummary]:
         """List conversations in the workspace (``GET .../conversations``)."""
         return self._run(self._namespace.list(limit=limit, offset=offset))
+
+    def iter(self, *, page_size: int = 100) -> Iterator[ConversationSummary]:
+        """Every conversation of the workspace, newest first, fetched a page at a time."""
+        return self._run.iterate(self._namespace.iter(page_size=page_size))
 
     def get(self, conversation_id: str) -> Conversation:
         """Retrieve one conversation with its messages (``GET .../conversations/{id}``)."""

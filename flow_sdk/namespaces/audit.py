@@ -68,4 +68,4 @@ class AuditNamespace(Namespace):
                 resource_id=resource_id or None,
             )
 
-        return iterate_pages(self._flow._http(), page)
+        return iterate_pages(self._flow._http, page)
