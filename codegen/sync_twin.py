@@ -1,10 +1,16 @@
 """Write ``flow_sdk/sync_flow_sdk.py``: the blocking twin of FlowSDK, generated from its async namespaces.
 
 Every public ``async def`` of every FlowSDK namespace (inherited ones included, ``@overload`` variants
-kept) becomes a ``def`` with the same parameters, defaults and annotations that runs the async method
-to completion; a namespace without async methods is handed through as it is. Methods returning a stream
-are left out (a stream is iterated asynchronously). So the twin cannot drift from the async SDK:
-``--check`` (run by ``nox -s codegen -- --check``) fails when the file is stale.
+kept) becomes a ``def`` with the same parameters, defaults and annotations. A method whose only awaits
+are ``self._send(...)`` with a built request, or its own class's methods of that kind, is rewritten
+without them: its body runs as written and sends through a pooled ``httpx.Client`` with
+:func:`flow_sdk._requests.send_sync`, so no event loop is involved. A plain method returning an
+``AsyncIterator`` through ``self._pages(...)`` (a list read a page at a time) is rewritten the same
+way and returns an ``Iterator`` that fetches its pages with the same client. Any other method (polling, file
+streams, the gateway client) runs the async method to completion on the twin's event loop. A namespace
+without async methods is handed through as it is; methods returning a stream are left out (a stream is
+iterated asynchronously). So the twin cannot drift from the async SDK: ``--check`` (run by
+``nox -s codegen -- --check``) fails when the file is stale.
 
 Usage::
 
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import builtins
 import importlib
 import inspect
 import subprocess
@@ -35,20 +42,26 @@ SKIPPED_RETURNS = ("Stream",)
 TEMPLATE_NAMES = frozenset(
     {
         "Any",
-        "AsyncIterator",
+        "ApiRequest",
         "Coroutine",
         "FlowSDK",
+        "Callable",
+        "Generic",
+        "ItemT",
         "Iterator",
+        "Mapping",
         "ResultT",
+        "RetryMode",
         "Run",
+        "Send",
+        "SyncNamespace",
         "TypeVar",
         "builtins",
+        "httpx",
         "overload",
+        "send_sync",
     }
 )
-ASYNC_ITERATOR = "AsyncIterator["
-"""A plain method returning ``AsyncIterator[...]`` (a lazy list) gets a twin returning ``Iterator[...]``."""
-Method = ast.AsyncFunctionDef | ast.FunctionDef
 
 
 USED_NAMES: set[str] = set()  # every name an emitted signature uses, to import exactly those
@@ -90,33 +103,189 @@ def _imports(module: ModuleType) -> list[tuple[str, str, str | None]]:
     return found
 
 
-def _returns_async_iterator(node: ast.AST) -> bool:
-    return isinstance(node, ast.FunctionDef) and ast.unparse(node.returns or ast.Constant(None)).startswith(
-        ASYNC_ITERATOR
-    )
+Method = tuple[ast.AsyncFunctionDef, ModuleType]
+"""An async method's definition and the module it was written in (where its body's names live)."""
+SEND = "_send"  # the namespaces' one way to send a built request; the twin's sends through httpx.Client
+PAGES = (
+    "_pages"  # the namespaces' one way to read a list a page at a time; the twin's reads with httpx.Client
+)
+ASYNC_ITERATOR = "AsyncIterator["
 
 
-def _async_methods(cls: type) -> list[Method]:
-    """Public async methods of ``cls`` and its bases (and those returning an async iterator), overloads
-    first, subclass definitions winning."""
+def _class_async_methods(cls: type) -> list[Method]:
+    """Every async method of ``cls`` and its bases, overloads kept, subclass definitions winning."""
     seen: set[str] = set()
     methods: list[Method] = []
     for klass in cls.__mro__:
         if klass is object or not klass.__module__.startswith("flow_sdk"):
             continue
-        own: list[Method] = [
+        module = sys.modules[klass.__module__]
+        own = [n for n in _class_node(klass).body if isinstance(n, ast.AsyncFunctionDef)]
+        methods += [(n, module) for n in own if n.name not in seen]
+        seen |= {n.name for n in own}
+    return methods
+
+
+def _class_page_methods(cls: type) -> list[tuple[ast.FunctionDef, ModuleType]]:
+    """The public plain methods of ``cls`` and its bases that return ``self._pages(...)``, an async iterator."""
+    seen: set[str] = set()
+    methods: list[tuple[ast.FunctionDef, ModuleType]] = []
+    for klass in cls.__mro__:
+        if klass is object or not klass.__module__.startswith("flow_sdk"):
+            continue
+        module = sys.modules[klass.__module__]
+        own = [
             n
             for n in _class_node(klass).body
-            if isinstance(n, ast.AsyncFunctionDef) or _returns_async_iterator(n)
+            if isinstance(n, ast.FunctionDef)
+            and not n.name.startswith("_")
+            and ast.unparse(n.returns or ast.Constant(None)).startswith(ASYNC_ITERATOR)
         ]
-        names = {n.name for n in own}
-        methods += [n for n in own if not n.name.startswith("_") and n.name not in seen]
-        seen |= names
-    return [
-        m
-        for m in methods
-        if not any(word in ast.unparse(m.returns or ast.Constant(None)) for word in SKIPPED_RETURNS)
-    ]
+        methods += [(n, module) for n in own if n.name not in seen]
+        seen |= {n.name for n in own}
+    for node, _ in methods:
+        returned = node.body[-1]
+        if not (isinstance(returned, ast.Return) and returned.value and _self_call(returned.value, {PAGES})):
+            raise SystemExit(
+                f"{cls.__name__}.{node.name}: an async iterator is returned as `self.{PAGES}(...)`"
+            )
+    return methods
+
+
+def _page_method(node: ast.FunctionDef, module: ModuleType, own: set[str]) -> str:
+    """The twin of a method reading a list a page at a time: the same body, returning an ``Iterator``."""
+    twin = ast.AsyncFunctionDef(
+        name=node.name,
+        args=node.args,
+        body=node.body,
+        decorator_list=[],
+        returns=ast.parse(ast.unparse(node.returns).removeprefix("Async"), mode="eval").body,
+        type_comment=None,
+        type_params=[],
+    )
+    return _method(twin, "self._namespace", _direct_body(twin, module, own))
+
+
+def _streams(node: ast.AsyncFunctionDef) -> bool:
+    return any(word in ast.unparse(node.returns or ast.Constant(None)) for word in SKIPPED_RETURNS)
+
+
+def _awaits_only(node: ast.AsyncFunctionDef, allowed: set[str]) -> bool:
+    """Whether every await in ``node`` is ``await self.<name>(...)`` with ``name`` in ``allowed``."""
+    for child in ast.walk(node):
+        if (
+            isinstance(child, ast.AsyncFor | ast.AsyncWith)
+            or (isinstance(child, ast.comprehension) and child.is_async)
+            or (isinstance(child, ast.AsyncFunctionDef) and child is not node)
+        ):
+            return False
+        if isinstance(child, ast.Await) and not _self_call(child.value, allowed):
+            return False
+    return True
+
+
+def _self_call(node: ast.expr, names: set[str]) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "self"
+        and node.func.attr in names
+    )
+
+
+def _direct(methods: list[Method]) -> set[str]:
+    """Names of the methods that can run without an event loop (see the module docstring)."""
+    direct = {node.name for node, _ in methods} - {SEND}
+    while True:
+        allowed = direct | {SEND}
+        kept = {n for n in direct if all(_awaits_only(m, allowed) for m, _ in methods if m.name == n)}
+        if kept == direct:
+            return direct
+        direct = kept
+
+
+def _called(methods: list[Method], names: set[str]) -> set[str]:
+    """The private methods among ``names`` that the public direct methods call, transitively."""
+    by_name = {node.name: node for node, _ in methods}
+    found: set[str] = set()
+    todo = [n for n in names if not n.startswith("_")]
+    while todo:
+        for child in ast.walk(by_name[todo.pop()]):
+            if (
+                isinstance(child, ast.Call)
+                and _self_call(child, names)
+                and isinstance(child.func, ast.Attribute)
+            ):
+                name = child.func.attr
+                if name.startswith("_") and name not in found:
+                    found.add(name)
+                    todo.append(name)
+    return found
+
+
+class _Unawait(ast.NodeTransformer):
+    """Drop the awaits of a direct method; ``self.x`` that the twin does not define reads the namespace."""
+
+    def __init__(self, own: set[str]) -> None:
+        self.own = own
+
+    def visit_Await(self, node: ast.Await) -> ast.AST:
+        return self.visit(node.value)
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        if isinstance(node.value, ast.Name) and node.value.id == "self" and node.attr not in self.own:
+            namespace = ast.Attribute(value=node.value, attr="_namespace", ctx=ast.Load())
+            return ast.Attribute(value=namespace, attr=node.attr, ctx=node.ctx)
+        self.generic_visit(node)
+        return node
+
+
+RUNTIME_IMPORTS: dict[str, tuple[str, str, str | None]] = {}  # names the direct bodies use at run time
+
+
+def _bound_names(node: ast.AsyncFunctionDef) -> set[str]:
+    names = {a.arg for a in ast.walk(node) if isinstance(a, ast.arg)}  # nested functions' too
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name) and not isinstance(child.ctx, ast.Load):
+            names.add(child.id)
+        elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) and child is not node:
+            names.add(child.name)
+        elif isinstance(child, ast.alias):
+            names.add((child.asname or child.name).split(".")[0])
+        elif isinstance(child, ast.ExceptHandler) and child.name:
+            names.add(child.name)
+    return names
+
+
+def _record_runtime_names(body: list[ast.stmt], node: ast.AsyncFunctionDef, module: ModuleType) -> None:
+    """Note the module-level names a direct body uses, with the import that brings each one."""
+    known = {alias or name: (source, name, alias) for source, name, alias in _imports(module)}
+    bound = _bound_names(node)
+    for child in ast.walk(ast.Module(body=body, type_ignores=[])):
+        if not isinstance(child, ast.Name) or child.id in bound or hasattr(builtins, child.id):
+            continue
+        if child.id in known:
+            found = known[child.id]
+        elif isinstance(vars(module).get(child.id), ModuleType):
+            found = (child.id, "", None)  # ``import time``
+        elif child.id in vars(module):
+            found = (module.__name__, child.id, None)
+        else:
+            raise SystemExit(f"{module.__name__}.{node.name}: cannot tell where {child.id!r} comes from")
+        if RUNTIME_IMPORTS.setdefault(child.id, found) != found:
+            raise SystemExit(f"{child.id!r} names two things: {found} and {RUNTIME_IMPORTS[child.id]}")
+
+
+def _direct_body(node: ast.AsyncFunctionDef, module: ModuleType, own: set[str]) -> str:
+    body = [_Unawait(own).visit(statement) for statement in node.body]
+    if ast.get_docstring(node) is not None:
+        body = body[1:]
+    if not body:
+        body = [ast.Pass()]
+    _record_runtime_names(body, node, module)
+    text = "\n".join(ast.unparse(ast.fix_missing_locations(statement)) for statement in body)
+    return "".join(f"        {line}\n" if line else "\n" for line in text.splitlines())
 
 
 def _forward(args: ast.arguments) -> str:
@@ -130,19 +299,38 @@ def _forward(args: ast.arguments) -> str:
     return ", ".join(parts)
 
 
-def _method(node: Method, target: str) -> str:
+def _method(node: ast.AsyncFunctionDef, target: str, body: str | None = None) -> str:
+    """A blocking twin of ``node``: ``body`` (a rewritten direct body) or a run of the async method."""
     overload = any(ast.unparse(d) == "overload" for d in node.decorator_list)
-    returns = _source(node.returns)
-    run = "self._run"
-    if isinstance(node, ast.FunctionDef):
-        returns, run = returns.removeprefix("Async"), "self._run.iterate"
-    signature = f"def {node.name}({_source(node.args)}) -> {returns}:"
+    signature = f"def {node.name}({_source(node.args)}) -> {_source(node.returns)}:"
     if overload:
         return f"    @overload\n    {signature} ...\n"
     doc = ast.get_docstring(node)
     first = (doc or f"Blocking form of ``{node.name}``.").splitlines()[0]
-    call = f"{run}({target}.{node.name}({_forward(node.args)}))"
+    if body is not None:
+        return f'    {signature}\n        """{first}"""\n{body}'
+    call = f"self._run({target}.{node.name}({_forward(node.args)}))"
     return f'    {signature}\n        """{first}"""\n        return {call}\n'
+
+
+def _namespace_methods(cls: type) -> str:
+    """The methods of the twin of namespace ``cls``: direct ones rewritten, the others run on the loop."""
+    methods = _class_async_methods(cls)
+    direct = _direct(methods)
+    wanted = [
+        (node, module)
+        for node, module in methods
+        if not _streams(node) and (not node.name.startswith("_") or node.name in _called(methods, direct))
+    ]
+    pages = _class_page_methods(cls)
+    own = {node.name for node, _ in wanted} | {node.name for node, _ in pages} | {SEND, PAGES, "_run"}
+    parts = []
+    for node, module in wanted:
+        overload = any(ast.unparse(d) == "overload" for d in node.decorator_list)
+        body = _direct_body(node, module, own) if node.name in direct and not overload else None
+        parts.append(_method(node, "self._namespace", body))
+    parts += [_page_method(node, module, own) for node, module in pages]
+    return "\n".join(parts)
 
 
 def _namespaces() -> list[tuple[str, type, str]]:
@@ -161,6 +349,7 @@ def _namespaces() -> list[tuple[str, type, str]]:
 def render() -> str:
     """The text of ``flow_sdk/sync_flow_sdk.py``."""
     USED_NAMES.clear()
+    RUNTIME_IMPORTS.clear()
     flow_module = importlib.import_module("flow_sdk.flow_sdk")
     init = next(
         n
@@ -171,7 +360,10 @@ def render() -> str:
     classes: list[str] = []
     properties: list[str] = []
     for name, cls, doc in _namespaces():
-        methods = _async_methods(cls)
+        methods: list[ast.AsyncFunctionDef | ast.FunctionDef] = [
+            n for n, _ in _class_async_methods(cls) if not n.name.startswith("_") and not _streams(n)
+        ]
+        methods += [n for n, _ in _class_page_methods(cls)]
         for klass in cls.__mro__:
             if klass.__module__.startswith("flow_sdk"):
                 imports.update(_imports(sys.modules[klass.__module__]))
@@ -183,17 +375,16 @@ def render() -> str:
             )
             continue
         twin = f"Sync{cls.__name__}"
-        body = "\n".join(_method(m, "self._namespace") for m in methods)
+        body = _namespace_methods(cls)
+        RUNTIME_IMPORTS[cls.__name__] = (cls.__module__, cls.__name__, None)  # a base class, read at run time
         classes.append(
-            f"class {twin}:\n"
+            f"class {twin}(SyncNamespace[{cls.__name__}]):\n"
             f'    """Blocking form of ``flow.{name}``: the same methods, run to completion."""\n\n'
-            f"    def __init__(self, namespace: {cls.__name__}, run: Run) -> None:\n"
-            f"        self._namespace = namespace\n        self._run = run\n\n"
             f'    def __repr__(self) -> str:\n        return "<{twin}>"\n\n{body}'
         )
         properties.append(
             f"    @cached_property\n    def {name}(self) -> {twin}:\n"
-            f'        """{doc}"""\n        return {twin}(self._flow.{name}, self._run)\n'
+            f'        """{doc}"""\n        return {twin}(self._flow.{name}, self._run, self._send)\n'
         )
     own = [n for n in _class_node(flow_module.FlowSDK).body if isinstance(n, ast.AsyncFunctionDef)]
     top_methods = "\n".join(
@@ -204,8 +395,17 @@ def render() -> str:
     available: dict[str, tuple[str, str, str | None]] = {}
     for module, imported, alias in sorted(imports, key=lambda item: (item[0], item[1], item[2] or "")):
         available.setdefault(alias or imported, (module, imported, alias))
+    runtime: dict[str, list[str]] = {}
+    for module, imported, alias in sorted(
+        RUNTIME_IMPORTS.values(), key=lambda item: (item[0], item[1], item[2] or "")
+    ):
+        if imported:
+            runtime.setdefault(module, []).append(imported if alias is None else f"{imported} as {alias}")
+    runtime_block = "".join(
+        f"import {m}\n" for m, imported, _ in sorted(RUNTIME_IMPORTS.values()) if not imported
+    ) + "".join(f"from {m} import {', '.join(names)}\n" for m, names in sorted(runtime.items()))
     grouped: dict[str, list[str]] = {}
-    for name in sorted(used - TEMPLATE_NAMES):
+    for name in sorted(used - TEMPLATE_NAMES - RUNTIME_IMPORTS.keys()):
         if name in available:
             module, imported, alias = available[name]
             grouped.setdefault(module, []).append(imported if alias is None else f"{imported} as {alias}")
@@ -214,6 +414,7 @@ def render() -> str:
     )
     template = jinja2.Template((CODEGEN / "templates" / "sync_flow_sdk.py.jinja").read_text())
     return HEADER + template.render(
+        runtime_block=runtime_block,
         typing_block=typing_block,
         classes="\n\n".join(classes),
         init_args=init_args,

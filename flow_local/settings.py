@@ -113,6 +113,13 @@ class Settings:
             the data dir).
         object_store_url: ``file:///...`` or ``s3://bucket[/prefix]?endpoint=...`` (``$FLOW_OBJECT_STORE_URL``;
             empty: files in the data dir).
+        nats_url: ``embedded`` (or empty: the platform's own nats-server) or the comma-separated URLs of
+            an external NATS cluster (``$FLOW_NATS_URL``).
+        nats_user: User on the external cluster (``$FLOW_NATS_USER``).
+        nats_password: Its password (``$FLOW_NATS_PASSWORD``).
+        nats_creds: A NATS credentials file for the external cluster (``$FLOW_NATS_CREDS``).
+        key_dir: Where the signing and sealing keys are kept (``$FLOW_KEY_DIR``; empty: the data dir).
+            Replicas behind one load balancer share it (a mounted secret).
     """
 
     data_dir: Path
@@ -129,6 +136,11 @@ class Settings:
     gateway_standins: bool = True
     database_url: str = field(default="", repr=False)
     object_store_url: str = field(default="", repr=False)
+    nats_url: str = ""
+    nats_user: str = ""
+    nats_password: str = field(default="", repr=False)
+    nats_creds: str = ""
+    key_dir: str = ""
 
     @classmethod
     def load(
@@ -140,14 +152,19 @@ class Settings:
         if directory.stat().st_mode & 0o077:
             directory.chmod(PRIVATE_DIR_MODE)
         settings = cls(data_dir=directory.resolve(), host=host, port=port, **extra)  # type: ignore[arg-type]
-        settings.signing_key = load_signing_key(settings.data_dir)
-        settings.sealing_key = load_sealing_key(settings.data_dir)
+        settings.key_dir = settings.key_dir or os.environ.get("FLOW_KEY_DIR", "")
+        key_dir = Path(settings.key_dir).expanduser() if settings.key_dir else settings.data_dir
+        settings.signing_key = load_signing_key(key_dir)
+        settings.sealing_key = load_sealing_key(key_dir)
         if not settings.upstreams:
             settings.upstreams = load_upstreams(settings.data_dir)
         if "gateway_standins" not in extra:
             settings.gateway_standins = standins_from_env()
         settings.database_url = settings.database_url or os.environ.get("FLOW_DATABASE_URL", "")
         settings.object_store_url = settings.object_store_url or os.environ.get("FLOW_OBJECT_STORE_URL", "")
+        for name in ("nats_url", "nats_user", "nats_password", "nats_creds"):
+            if not getattr(settings, name):
+                setattr(settings, name, os.environ.get(f"FLOW_{name.upper()}", ""))
         return settings
 
     @property

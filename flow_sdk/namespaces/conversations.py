@@ -13,7 +13,6 @@ from flow_platform_client.request import ApiRequest
 from flow_types import Conversation, ConversationSummary
 
 from flow_sdk._errors import FlowSDKError
-from flow_sdk._pages import iterate_pages
 from flow_sdk.namespaces._base import Namespace
 
 __all__ = ["ConversationsNamespace"]
@@ -44,7 +43,7 @@ class ConversationsNamespace(Namespace):
         def page(cursor: str | None) -> ApiRequest[builtins.list[ConversationSummary]]:
             return build_list_conversations_request(org_id, workspace_id, limit=page_size, cursor=cursor)
 
-        return iterate_pages(self._flow._http, page)
+        return self._pages(page)
 
     async def get(self, conversation_id: str) -> Conversation:
         """Retrieve one conversation with its messages (``GET .../conversations/{id}``)."""

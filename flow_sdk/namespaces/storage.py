@@ -19,7 +19,7 @@ from flow_types import PresignRequest, StorageObject
 
 from flow_sdk._errors import FlowSDKError
 from flow_sdk._files import Progress, UploadSource, byte_chunks, receive_to, send_body, source_length
-from flow_sdk._pages import MAX_PAGE_SIZE, iterate_pages
+from flow_sdk._pages import MAX_PAGE_SIZE
 from flow_sdk.namespaces._base import Namespace
 
 __all__ = ["StorageNamespace", "check_key"]
@@ -117,7 +117,7 @@ class StorageNamespace(Namespace):
         def page(cursor: str | None) -> ApiRequest[builtins.list[StorageObject]]:
             return build_list_storage_objects_request(org_id, prefix=prefix, limit=page_size, cursor=cursor)
 
-        return iterate_pages(self._flow._http, page)
+        return self._pages(page)
 
     async def _presign(self, key: str, method: Literal["GET", "PUT"], ttl_seconds: int) -> str:
         if ttl_seconds < 1:
