@@ -171,11 +171,16 @@ def _streams(node: ast.AsyncFunctionDef) -> bool:
 
 
 def _awaits_only(node: ast.AsyncFunctionDef, allowed: set[str]) -> bool:
-    """Whether every await in ``node`` is ``await self.<name>(...)`` with ``name`` in ``allowed``."""
+    """Whether every await in ``node`` is ``await self.<name>(...)`` with ``name`` in ``allowed``
+    (and every ``async for`` of a comprehension reads ``self.<name>(...)``, a page method)."""
     for child in ast.walk(node):
         if (
             isinstance(child, ast.AsyncFor | ast.AsyncWith)
-            or (isinstance(child, ast.comprehension) and child.is_async)
+            or (
+                isinstance(child, ast.comprehension)
+                and child.is_async
+                and not _self_call(child.iter, allowed)
+            )
             or (isinstance(child, ast.AsyncFunctionDef) and child is not node)
         ):
             return False
@@ -194,11 +199,11 @@ def _self_call(node: ast.expr, names: set[str]) -> bool:
     )
 
 
-def _direct(methods: list[Method]) -> set[str]:
+def _direct(methods: list[Method], pages: set[str]) -> set[str]:
     """Names of the methods that can run without an event loop (see the module docstring)."""
     direct = {node.name for node, _ in methods} - {SEND}
     while True:
-        allowed = direct | {SEND}
+        allowed = direct | pages | {SEND}
         kept = {n for n in direct if all(_awaits_only(m, allowed) for m, _ in methods if m.name == n)}
         if kept == direct:
             return direct
@@ -232,6 +237,11 @@ class _Unawait(ast.NodeTransformer):
 
     def visit_Await(self, node: ast.Await) -> ast.AST:
         return self.visit(node.value)
+
+    def visit_comprehension(self, node: ast.comprehension) -> ast.AST:
+        node.is_async = 0  # over a page method, which the twin makes a plain iterator
+        self.generic_visit(node)
+        return node
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         if isinstance(node.value, ast.Name) and node.value.id == "self" and node.attr not in self.own:
@@ -316,13 +326,13 @@ def _method(node: ast.AsyncFunctionDef, target: str, body: str | None = None) ->
 def _namespace_methods(cls: type) -> str:
     """The methods of the twin of namespace ``cls``: direct ones rewritten, the others run on the loop."""
     methods = _class_async_methods(cls)
-    direct = _direct(methods)
+    pages = _class_page_methods(cls)
+    direct = _direct(methods, {node.name for node, _ in pages})
     wanted = [
         (node, module)
         for node, module in methods
         if not _streams(node) and (not node.name.startswith("_") or node.name in _called(methods, direct))
     ]
-    pages = _class_page_methods(cls)
     own = {node.name for node, _ in wanted} | {node.name for node, _ in pages} | {SEND, PAGES, "_run"}
     parts = []
     for node, module in wanted:

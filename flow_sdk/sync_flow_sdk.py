@@ -113,7 +113,7 @@ from flow_sdk._errors import (
     PlatformNotFoundError,
 )
 from flow_sdk._hosted_service_request import service_call_request
-from flow_sdk._pages import iterate_pages_sync
+from flow_sdk._pages import MAX_PAGE_SIZE, iterate_pages_sync
 from flow_sdk._requests import RetryMode, checked_body, choose, new_idempotency_key, send_sync
 from flow_sdk.flow_sdk import FlowSDK
 from flow_sdk.namespaces.agents import AgentsNamespace
@@ -939,7 +939,7 @@ class SyncStorageNamespace(SyncNamespace[StorageNamespace]):
 
     def list(self, prefix: str = "") -> builtins.list[StorageObject]:
         """List every object whose key starts with ``prefix`` (``GET /api/v1/orgs/{org_id}/storage/objects``)."""
-        return self._run(self._namespace.list(prefix=prefix))
+        return [item for item in self.iter(prefix, page_size=MAX_PAGE_SIZE)]
 
     def _presign(self, key: str, method: Literal["GET", "PUT"], ttl_seconds: int) -> str:
         """Blocking form of ``_presign``."""
