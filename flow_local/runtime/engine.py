@@ -34,7 +34,8 @@ from flow_local.errors import ApiError
 from flow_local.runtime import pidfiles
 from flow_local.runtime.collaborators import Collaborators
 from flow_local.runtime.inline import run_inline
-from flow_local.runtime.nats_server import PLATFORM_USER, RUNNER_USER, NatsServer
+from flow_local.runtime.nats_auth import AuthCallout, ExecutionGrant
+from flow_local.runtime.nats_server import ISSUER_SEED, PLATFORM_USER, RUNNER_USER, NatsServer
 from flow_local.runtime.payloads import (
     PAYLOAD_LIMIT_BYTES,
     PayloadMissing,
@@ -115,7 +116,7 @@ class ExecutionEngine:
 
     @property
     def nats_url(self) -> str:
-        """URL of the platform's NATS server (no credentials: what user code gets)."""
+        """URL of the platform's NATS server (no credentials)."""
         assert self.supervisor is not None
         return self.supervisor.nats_server.url
 
@@ -139,6 +140,8 @@ class ExecutionEngine:
         # A loaded machine can take seconds to create the file-backed streams: JetStream's 5 s
         # default made start-up fail there.
         self.js = self.nc.jetstream(timeout=JETSTREAM_TIMEOUT_SECONDS)
+        seed = supervisor.nats_server.credentials[ISSUER_SEED]
+        await AuthCallout(seed, self._execution_grant).serve(self.nc)
         await ensure_streams(self.js)
         await ensure_runner_consumer(self.js)
         await ensure_bucket(self.js)
@@ -263,8 +266,8 @@ class ExecutionEngine:
             )
 
     def runtime_env(self, record: dict[str, Any]) -> dict[str, str]:
-        """The runtime variables of an execution, with a fresh execution token."""
-        assert self.platform is not None
+        """The runtime variables of an execution, with a fresh execution token (also its NATS password)."""
+        assert self.platform is not None and self.supervisor is not None
         token = self.platform.tokens.mint_execution_token(
             org_id=record["org_id"],
             workspace_id=record["workspace_id"],
@@ -281,7 +284,7 @@ class ExecutionEngine:
             "RING_ID": record["ring_id"],
             "PARENT_BILLING_TXN_ID": record["billing_txn_id"],
             "LIFECYCLE_EVENT": record.get("lifecycle_event") or "",
-            "NATS_URL": self.nats_url,
+            "NATS_URL": self.supervisor.nats_server.execution_url(token),
         }
 
     # ------------------------------------------------------------------ messages from runners
@@ -407,6 +410,18 @@ class ExecutionEngine:
         now = time.monotonic()
         for execution_id in decode(msg.data).get("executions") or []:
             self._last_seen[str(execution_id)] = now
+
+    def _execution_grant(self, token: str) -> ExecutionGrant | None:
+        """NATS rights for a connection presenting ``token``: only a live execution's own token gets any."""
+        assert self.platform is not None
+        try:
+            principal = self.platform.tokens.verify(token)
+        except ApiError:
+            return None
+        execution_id = principal.execution_id
+        if principal.token_type != "execution" or execution_id is None or self.execution_ended(execution_id):
+            return None
+        return ExecutionGrant(execution_id, principal.expires_at)
 
     def execution_ended(self, execution_id: str) -> bool:
         """Whether an execution is over (or unknown): its tokens are refused from then on."""
