@@ -35,6 +35,7 @@ from flow_local.runtime import pidfiles
 from flow_local.runtime.collaborators import Collaborators
 from flow_local.runtime.inline import run_inline
 from flow_local.runtime.nats_auth import AuthCallout, ExecutionGrant
+from flow_local.runtime.nats_endpoint import NatsEndpoint, external_endpoint
 from flow_local.runtime.nats_server import ISSUER_SEED, PLATFORM_USER, RUNNER_USER, NatsServer
 from flow_local.runtime.payloads import (
     PAYLOAD_LIMIT_BYTES,
@@ -94,6 +95,7 @@ class ExecutionEngine:
         self.platform: Platform | None = None
         self.store: ExecutionStore | None = None
         self.supervisor: Supervisor | None = None
+        self.endpoint: NatsEndpoint | None = None
         self.nc: NatsClient | None = None
         self.js: JetStreamContext | None = None
         self.waiters: Waiters | None = None
@@ -116,7 +118,9 @@ class ExecutionEngine:
 
     @property
     def nats_url(self) -> str:
-        """URL of the platform's NATS server (no credentials)."""
+        """URL of the platform's NATS server, or its cluster's URLs (no credentials)."""
+        if self.endpoint is not None:
+            return self.endpoint.public_url
         assert self.supervisor is not None
         return self.supervisor.nats_server.url
 
@@ -126,33 +130,47 @@ class ExecutionEngine:
         return None if self.supervisor is None else self.supervisor.runner_pid
 
     async def start(self, platform: Platform) -> None:
-        """Start NATS, the streams, the consumers and the local runner; then recover."""
+        """Start (or join) NATS, the streams, the consumers and the local runner; then recover."""
         self.platform = platform
         self.store = ExecutionStore(platform.db)
         self.waiters = Waiters(self.store)
         platform.tokens.execution_ended = self.execution_ended
+        self.endpoint = external_endpoint(platform.settings)
+        if self.endpoint is None:
+            await self._start_embedded_nats(platform)
+        else:
+            self.workers = 0
+            self.nc = await nats.connect(
+                **self.endpoint.connect_options(), max_reconnect_attempts=-1, reconnect_time_wait=0.2
+            )
+            platform.extras["nats_url"] = self.nats_url
+        assert self.nc is not None
+        # A loaded machine can take seconds to create the file-backed streams: JetStream's 5 s
+        # default made start-up fail there.
+        self.js = self.nc.jetstream(timeout=JETSTREAM_TIMEOUT_SECONDS)
+        replicas = 1 if self.endpoint is None else self.endpoint.replicas
+        await ensure_streams(self.js, replicas)
+        await ensure_runner_consumer(self.js)
+        await ensure_bucket(self.js, replicas)
+        await self._subscribe()
+        if self.workers > 0 and self.supervisor is not None:
+            self._spawn(self.supervisor.supervise_runner())
+        await self._recover()
+        self._spawn(self._monitor())
+
+    async def _start_embedded_nats(self, platform: Platform) -> None:
+        """Start the platform's own nats-server (supervised) and connect to it as the platform user."""
         pidfiles.reap(platform.settings.data_dir)
         self.supervisor = supervisor = Supervisor(platform.settings.data_dir, self.workers)
         await supervisor.start_nats()
         self.nc = await nats.connect(
             supervisor.nats_server.user_url(PLATFORM_USER), max_reconnect_attempts=-1, reconnect_time_wait=0.2
         )
-        # A loaded machine can take seconds to create the file-backed streams: JetStream's 5 s
-        # default made start-up fail there.
-        self.js = self.nc.jetstream(timeout=JETSTREAM_TIMEOUT_SECONDS)
         seed = supervisor.nats_server.credentials[ISSUER_SEED]
         await AuthCallout(seed, self._execution_grant).serve(self.nc)
-        await ensure_streams(self.js)
-        await ensure_runner_consumer(self.js)
-        await ensure_bucket(self.js)
-        await self._subscribe()
         platform.extras["nats_url"] = self.nats_url
         platform.extras["runner_nats_url"] = supervisor.nats_server.user_url(RUNNER_USER)
         platform.extras["platform_nats_url"] = supervisor.nats_server.user_url(PLATFORM_USER)
-        if self.workers > 0:
-            self._spawn(supervisor.supervise_runner())
-        await self._recover()
-        self._spawn(self._monitor())
 
     async def _subscribe(self) -> None:
         assert self.js is not None and self.nc is not None
@@ -163,9 +181,13 @@ class ExecutionEngine:
         )
         for stream, subject, handler in handlers:
             config = ConsumerConfig(deliver_policy=DeliverPolicy.NEW, ack_wait=30)
+            durable = f"platform_{stream.lower()}"
+            # Replicas on a cluster share each consumer as a queue group (of the same name): every
+            # message reaches one of them.
             await self.js.subscribe(
                 subject,
-                durable=f"platform_{stream.lower()}",
+                queue=None if self.endpoint is None else durable,
+                durable=durable,
                 stream=stream,
                 cb=handler,
                 manual_ack=True,
@@ -267,7 +289,7 @@ class ExecutionEngine:
 
     def runtime_env(self, record: dict[str, Any]) -> dict[str, str]:
         """The runtime variables of an execution, with a fresh execution token (also its NATS password)."""
-        assert self.platform is not None and self.supervisor is not None
+        assert self.platform is not None
         token = self.platform.tokens.mint_execution_token(
             org_id=record["org_id"],
             workspace_id=record["workspace_id"],
@@ -284,8 +306,15 @@ class ExecutionEngine:
             "RING_ID": record["ring_id"],
             "PARENT_BILLING_TXN_ID": record["billing_txn_id"],
             "LIFECYCLE_EVENT": record.get("lifecycle_event") or "",
-            "NATS_URL": self.supervisor.nats_server.execution_url(token),
+            "NATS_URL": self._execution_nats_url(token),
         }
+
+    def _execution_nats_url(self, token: str) -> str:
+        """The ``NATS_URL`` of code in an execution: with its own credentials on the embedded server
+        (see :mod:`flow_local.runtime.nats_auth`), the cluster's bare URLs otherwise."""
+        if self.supervisor is None:
+            return self.nats_url
+        return self.supervisor.nats_server.execution_url(token)
 
     # ------------------------------------------------------------------ messages from runners
     async def _on_status(self, msg: Msg) -> None:

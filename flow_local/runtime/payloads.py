@@ -37,9 +37,9 @@ class PayloadMissing(LookupError):
     """A message refers to a payload the bucket does not hold (any more)."""
 
 
-async def ensure_bucket(js: JetStreamContext) -> None:
-    """Create the payload bucket (idempotent; existing objects are kept)."""
-    config = ObjectStoreConfig(storage=StorageType.FILE, ttl=PAYLOAD_MAX_AGE_SECONDS)
+async def ensure_bucket(js: JetStreamContext, replicas: int = 1) -> None:
+    """Create the payload bucket (idempotent; existing objects are kept), with ``replicas`` copies on a cluster."""
+    config = ObjectStoreConfig(storage=StorageType.FILE, ttl=PAYLOAD_MAX_AGE_SECONDS, replicas=replicas)
     await js.create_object_store(PAYLOADS_BUCKET, config=config)
 
 

@@ -19,7 +19,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -63,10 +63,19 @@ class Runner:
         nats_url: The NATS server of the platform.
         size: Number of warm worker processes.
         runner_id: This runner's id in heartbeats.
+        connect_options: Keyword arguments for ``nats.connect`` (servers and credentials of a cluster);
+            by default the one server of ``nats_url``.
     """
 
-    def __init__(self, nats_url: str, size: int = DEFAULT_WORKERS, runner_id: str | None = None) -> None:
+    def __init__(
+        self,
+        nats_url: str,
+        size: int = DEFAULT_WORKERS,
+        runner_id: str | None = None,
+        connect_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.nats_url = nats_url
+        self.connect_options = dict(connect_options or {"servers": nats_url})
         self.size = max(1, size)
         self.runner_id = runner_id or f"runner-{uuid.uuid4().hex[:8]}"
         self._nc: NatsClient | None = None
@@ -83,7 +92,9 @@ class Runner:
         """Connect, make sure the queue exists, warm the pool, and start pulling."""
         if landlock_abi() == 0:
             warn_unconfined()
-        self._nc = await nats.connect(self.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+        self._nc = await nats.connect(
+            **self.connect_options, max_reconnect_attempts=-1, reconnect_time_wait=0.5
+        )
         self._transport = ExecutionTransport(self.nats_url)
         await asyncio.gather(*(self._add_worker() for _ in range(self.size)))
         await self._nc.subscribe(CONTROL_WILDCARD, cb=self._on_control)
@@ -333,11 +344,16 @@ def _output(job: dict[str, Any], error: str | None) -> OutputMessage:
     }
 
 
-async def run_runner(nats_url: str, size: int = DEFAULT_WORKERS, exit_on_stdin_close: bool = False) -> None:
+async def run_runner(
+    nats_url: str,
+    size: int = DEFAULT_WORKERS,
+    exit_on_stdin_close: bool = False,
+    connect_options: Mapping[str, Any] | None = None,
+) -> None:
     """Run a runner until interrupted (or until stdin closes, for a runner owned by a platform)."""
     if exit_on_stdin_close:
         die_with_parent()
-    runner = Runner(nats_url, size)
+    runner = Runner(nats_url, size, connect_options=connect_options)
     await runner.start()
     where = nats_url.rsplit("@", 1)[-1]
     print(f"runner {runner.runner_id} ready with {runner.size} workers on {where}", flush=True)
