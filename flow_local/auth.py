@@ -18,8 +18,8 @@ from typing import Any, get_args
 
 import jwt
 from fastapi import Request
-from flow_server_routers.types import TokenScope
 
+from flow_local._generated.routers.types import TokenScope
 from flow_local.errors import ApiError, forbidden, unauthorized
 
 ALGORITHM = "HS256"

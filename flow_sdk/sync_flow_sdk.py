@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from typing import Literal
     from uuid import UUID
 
-    from flow_types import (
+    from flow_sdk._files import Progress, UploadSource
+    from flow_sdk._generated.types import (
         AuditEvent,
         ChatCompletion,
         ChatMessage,
@@ -67,9 +68,7 @@ if TYPE_CHECKING:
         VectorSearchResult,
         VectorUpsertResult,
     )
-    from flow_types import MemoryNamespace as MemoryNamespaceInfo
-
-    from flow_sdk._files import Progress, UploadSource
+    from flow_sdk._generated.types import MemoryNamespace as MemoryNamespaceInfo
     from flow_sdk._polling import ResultMode
     from flow_sdk.namespaces.agents import AgentsNamespace
     from flow_sdk.namespaces.audit import AuditNamespace
