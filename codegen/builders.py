@@ -280,8 +280,31 @@ def check_flow_types(names: set[str], flow_types_source: str) -> None:
         )
 
 
+def check_free_form_objects(spec: Mapping[str, Any]) -> None:
+    """Raise BuilderError for a named schema that is a free-form object written ``additionalProperties: true``.
+
+    datamodel-code-generator makes such a schema an empty TypedDict, which type checkers refuse any key
+    of (``row["name"]``). Written ``additionalProperties: {$ref: AnyValue}``, it is ``dict[str, Any]``.
+    """
+    schemas = spec.get("components", {}).get("schemas", {})
+    wrong = sorted(
+        name
+        for name, schema in schemas.items()
+        if schema.get("type") == "object"
+        and not schema.get("properties")
+        and schema.get("additionalProperties") is True
+    )
+    if wrong:
+        raise BuilderError(
+            f"schema {', '.join(wrong)}: write a free-form object as"
+            ' `additionalProperties: {$ref: "#/components/schemas/AnyValue"}`, not `true`'
+            " (with `true` its TypedDict has no keys)"
+        )
+
+
 def render(spec: Mapping[str, Any], package: Path, templates: Path) -> set[str]:
     """Write the builder package into ``package`` (``flow_sdk/_generated/client``); return the type names used."""
+    check_free_form_objects(spec)
     reader = Reader(spec)
     by_tag, names = reader.operations()
     env = _environment(templates)

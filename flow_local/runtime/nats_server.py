@@ -1,7 +1,7 @@
 """Start and stop a real ``nats-server`` with JetStream and password users, its store under the data dir.
 
-Two users exist: ``platform`` (everything) and ``runner`` (pull jobs, read and remove inputs, publish
-outputs, events, status and heartbeats, receive kill requests). Code running inside an execution gets
+Two users exist: ``platform`` (everything) and ``runner`` (pull jobs, read and remove inputs, read and
+write claim-checked payloads, publish outputs, events, status and heartbeats, receive kill requests). Code running inside an execution gets
 neither: it can connect to the URL but not authenticate. The passwords are kept in
 ``<store>/credentials.json`` (0600), so runners started from another shell reconnect after a restart.
 """
@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from flow_local.ports import free_port
+from flow_local.runtime.payloads import PAYLOADS_BUCKET, PAYLOADS_STREAM
 from flow_local.runtime.sandbox import die_with_parent
 from flow_sdk.runtime_contract import (
     CONTROL_WILDCARD,
@@ -37,7 +38,7 @@ NATS_BINARY = "nats-server"
 PLATFORM_USER = "platform"
 RUNNER_USER = "runner"
 MAX_PAYLOAD_BYTES = 8 * 1024 * 1024
-"""Largest NATS message; bigger execution payloads travel by reference (object storage)."""
+"""Largest NATS message; execution payloads over 256 KiB travel by reference (:mod:`.payloads`)."""
 
 RUNNER_PUBLISH = [
     "$JS.API.INFO",
@@ -54,6 +55,17 @@ RUNNER_PUBLISH = [
     f"$JS.API.CONSUMER.MSG.NEXT.{INPUT_STREAM}.>",
     f"$JS.API.CONSUMER.DELETE.{INPUT_STREAM}.>",
     f"$JS.ACK.{INPUT_STREAM}.>",
+    "$JS.API.STREAM.NAMES",
+    f"$JS.API.STREAM.INFO.{PAYLOADS_STREAM}",
+    f"$JS.API.STREAM.MSG.GET.{PAYLOADS_STREAM}",
+    f"$JS.API.DIRECT.GET.{PAYLOADS_STREAM}.>",
+    f"$JS.API.STREAM.PURGE.{PAYLOADS_STREAM}",
+    f"$JS.API.CONSUMER.CREATE.{PAYLOADS_STREAM}",
+    f"$JS.API.CONSUMER.CREATE.{PAYLOADS_STREAM}.>",
+    f"$JS.API.CONSUMER.INFO.{PAYLOADS_STREAM}.>",
+    f"$JS.API.CONSUMER.DELETE.{PAYLOADS_STREAM}.>",
+    f"$JS.FC.{PAYLOADS_STREAM}.>",
+    f"$O.{PAYLOADS_BUCKET}.>",
     STREAM_SUBJECTS[OUTPUT_STREAM],
     STREAM_SUBJECTS[EVENTS_STREAM],
     STREAM_SUBJECTS[STATUS_STREAM],

@@ -30,6 +30,9 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -42,6 +45,11 @@ from flow_local.runtime.code_block import CodeBlockError, run_code_block
 from flow_sdk.runtime_contract import RUNTIME_VARIABLES
 
 MAX_CAPTURE_CHARS = 1_000_000
+"""Characters of stdout (and of stderr) kept per execution; the rest is dropped."""
+STREAM_BATCH_SECONDS = 0.2
+"""Shortest gap between two ``message`` events of one stream (lines in between go out together)."""
+STREAM_BATCH_CHARS = 64 * 1024
+"""Held-back text that is sent at once, whatever the gap."""
 RELAY_POLL_SECONDS = 0.2
 KILL_ROUNDS = 20
 MEGABYTE = 1024 * 1024
@@ -82,13 +90,55 @@ def limit_memory(memory_mb: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-class _Capture(io.StringIO):
-    """A bounded text buffer standing in for stdout or stderr."""
+class LiveCapture(io.TextIOBase):
+    """Stands in for stdout or stderr: sends what is written as ``message`` events while the code runs.
+
+    Text is batched: a write that completes a line is sent at once unless a batch went out less than
+    :data:`STREAM_BATCH_SECONDS` ago; what is held back goes out with the next write past that delay,
+    with :meth:`flush_pending` (called every :data:`STREAM_BATCH_SECONDS` by the child) or at the end.
+    A batch over :data:`STREAM_BATCH_CHARS` is sent at once. After :data:`MAX_CAPTURE_CHARS` characters
+    the rest is dropped.
+    """
+
+    def __init__(self, stream: str, send: Callable[[dict[str, Any]], None]) -> None:
+        self.stream = stream
+        self._send = send
+        self._lock = threading.Lock()
+        self._pending: list[str] = []
+        self._pending_chars = 0
+        self._total_chars = 0
+        self._last_sent = 0.0
+
+    def writable(self) -> bool:
+        return True
 
     def write(self, text: str) -> int:
-        if self.tell() < MAX_CAPTURE_CHARS:
-            super().write(text[: MAX_CAPTURE_CHARS - self.tell()])
+        with self._lock:
+            kept = text[: max(0, MAX_CAPTURE_CHARS - self._total_chars)]
+            if kept:
+                self._pending.append(kept)
+                self._pending_chars += len(kept)
+                self._total_chars += len(kept)
+            due = "\n" in kept and time.monotonic() - self._last_sent >= STREAM_BATCH_SECONDS
+            if due or self._pending_chars >= STREAM_BATCH_CHARS:
+                self._send_pending()
         return len(text)
+
+    def flush_pending(self) -> None:
+        """Send whatever is held back."""
+        with self._lock:
+            self._send_pending()
+
+    def _send_pending(self) -> None:
+        text = "".join(self._pending)
+        if not text:
+            return
+        self._pending.clear()
+        self._pending_chars = 0
+        self._last_sent = time.monotonic()
+        self._send(
+            {"kind": "event", "event_type": "message", "event_data": {"stream": self.stream, "text": text}}
+        )
 
 
 class Child:
@@ -98,23 +148,26 @@ class Child:
         self.protocol = protocol
         self.job = job
         self.message = message
+        self._lock = threading.Lock()
 
     def write(self, line: dict[str, Any]) -> None:
-        """Write one protocol line."""
-        self.protocol.write(json.dumps(line, default=str) + "\n")
-        self.protocol.flush()
+        """Write one protocol line (from any thread: user code may print from its own)."""
+        with self._lock:
+            self.protocol.write(json.dumps(line, default=str) + "\n")
+            self.protocol.flush()
 
     async def emit(self, event_type: str, data: dict[str, Any]) -> None:
         """Send one event of the execution to the runner."""
         self.write({"kind": "event", "event_type": event_type, "event_data": data})
 
     async def run(self) -> None:
-        """Run the job with captured output and send the events and the result."""
-        stdout, stderr = _Capture(), _Capture()
+        """Run the job with its output sent as it is written, then send the error and the result."""
+        captures = (LiveCapture("stdout", self.write), LiveCapture("stderr", self.write))
+        flusher = asyncio.create_task(_flush_every(captures, STREAM_BATCH_SECONDS))
         result: dict[str, Any] = {}
         error: dict[str, Any] | None = None
         try:
-            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            with contextlib.redirect_stdout(captures[0]), contextlib.redirect_stderr(captures[1]):
                 result = await self._execute()
         except CodeBlockError as exc:
             error = exc.as_dict()
@@ -122,9 +175,10 @@ class Child:
             error = {"message": "the execution ran out of memory", "type": "MemoryError"}
         except Exception as exc:
             error = CodeBlockError(type(exc).__name__, str(exc)).as_dict()
-        for stream, text in (("stdout", stdout.getvalue()), ("stderr", stderr.getvalue())):
-            if text:
-                await self.emit("message", {"stream": stream, "text": text})
+        finally:
+            flusher.cancel()
+            for capture in captures:
+                capture.flush_pending()
         if error is not None:
             await self.emit("error", error)
         self.write({"kind": "result", **result, "error": error})
@@ -141,6 +195,14 @@ class Child:
             str(spec.get("entrypoint") or "main"),
         )
         return {"output": output}
+
+
+async def _flush_every(captures: tuple[LiveCapture, ...], seconds: float) -> None:
+    """Send the captures' held-back text every ``seconds`` (until cancelled)."""
+    while True:
+        await asyncio.sleep(seconds)
+        for capture in captures:
+            capture.flush_pending()
 
 
 def _bound_flow(job: dict[str, Any]) -> Any:

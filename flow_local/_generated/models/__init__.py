@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+from pydantic import AwareDatetime, BaseModel, Field, RootModel
 
 
 class Error(BaseModel):
@@ -16,12 +16,6 @@ class Error(BaseModel):
     code: Annotated[str, Field(description="Machine-readable code, e.g. `not_found`, `validation_error`.")]
     request_id: Annotated[str, Field(description="Id of the request, for support and logs.")]
     field: Annotated[str | None, Field(description="The request field that was wrong, when one was.")] = None
-
-
-class JsonObject(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-    )
 
 
 class Health(BaseModel):
@@ -420,7 +414,7 @@ class DatasetCreate(BaseModel):
 
 
 class DatasetRowsInsert(BaseModel):
-    rows: Annotated[list[JsonObject], Field(max_length=10000)]
+    rows: Annotated[list[dict[str, Any]], Field(max_length=10000)]
 
 
 class DatasetRowsInserted(BaseModel):
@@ -444,7 +438,7 @@ class DatasetQuery(BaseModel):
 
 
 class DatasetQueryResult(BaseModel):
-    rows: list[JsonObject]
+    rows: list[dict[str, Any]]
     total: Annotated[int, Field(description="Rows matching the filters, before limit and offset.")]
 
 
@@ -458,7 +452,7 @@ class DatasetVectorQuery(BaseModel):
 
 
 class DatasetVectorMatch(BaseModel):
-    row: JsonObject
+    row: dict[str, Any]
     score: Annotated[float, Field(description="Similarity for cosine and dot, distance for euclidean.")]
 
 
@@ -475,7 +469,7 @@ class ConnectorOperation(BaseModel):
 
 class ConnectorOperationResult(BaseModel):
     operation: str
-    rows: list[JsonObject] | None = None
+    rows: list[dict[str, Any]] | None = None
     columns: list[str] | None = None
     rows_affected: int | None = None
     job_id: Annotated[str | None, Field(description="Set when the write ran as an asynchronous job.")] = None
@@ -555,6 +549,23 @@ class PresignedUrl(BaseModel):
     url: str
     method: str
     expires_at: AwareDatetime
+
+
+class JsonWebKey(BaseModel):
+    """
+    One public signing key (RFC 8037 form of an Ed25519 key).
+    """
+
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    x: Annotated[str, Field(description="The public key, base64url without padding.")]
+    kid: Annotated[str, Field(description="The key id tokens name in their header.")]
+    alg: Literal["EdDSA"]
+    use: Literal["sig"]
+
+
+class JsonWebKeySet(BaseModel):
+    keys: list[JsonWebKey]
 
 
 class VectorIndexCreate(BaseModel):

@@ -17,8 +17,10 @@ class Error(TypedDict):
 AnyValue: TypeAlias = Any
 
 
-class JsonObject(TypedDict):
-    pass
+JsonObject: TypeAlias = dict[str, AnyValue]
+"""
+A JSON object with any keys (a dataset row, a connector's result row).
+"""
 
 
 class Health(TypedDict):
@@ -513,6 +515,23 @@ class PresignedUrl(TypedDict):
     url: str
     method: str
     expires_at: str
+
+
+class JsonWebKey(TypedDict):
+    """
+    One public signing key (RFC 8037 form of an Ed25519 key).
+    """
+
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    x: str
+    kid: str
+    alg: Literal["EdDSA"]
+    use: Literal["sig"]
+
+
+class JsonWebKeySet(TypedDict):
+    keys: list[JsonWebKey]
 
 
 class VectorIndexCreate(TypedDict):
