@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TypeVar
 
 import httpx
-from flow_platform_client.request import MAX_PAGE_SIZE, NEXT_CURSOR_HEADER, ApiRequest
 
 from flow_sdk._errors import ErrorFamily, map_http_error
+from flow_sdk._generated.client.request import MAX_PAGE_SIZE, NEXT_CURSOR_HEADER, ApiRequest
 from flow_sdk._requests import read_result, request_options
 from flow_sdk.raw_response import record_response
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flow_server_models import AuditEvent, AuditEventCreate
-from flow_server_routers._support import NEXT_CURSOR_HEADER
-from flow_server_routers.audit import AuditOperations
-
+from flow_local._generated.models import AuditEvent, AuditEventCreate
+from flow_local._generated.routers._support import NEXT_CURSOR_HEADER
+from flow_local._generated.routers.audit import AuditOperations
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.db import Row, from_json, to_json

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from flow_server_models import Component, Resource, ResourceCreate, ResourceUpdate, ResourceVersion
-from flow_server_routers._support import NEXT_CURSOR_HEADER
-from flow_server_routers.resources import ResourcesOperations
-from flow_server_routers.types import ResourceKind
-
+from flow_local._generated.models import Component, Resource, ResourceCreate, ResourceUpdate, ResourceVersion
+from flow_local._generated.routers._support import NEXT_CURSOR_HEADER
+from flow_local._generated.routers.resources import ResourcesOperations
+from flow_local._generated.routers.types import ResourceKind
 from flow_local.areas.catalog import COMPONENT_TYPES, CatalogBackend, as_component
 from flow_local.areas.versioned import KindCheckedBackend, VersionedStore, schema
 from flow_local.auth import require_user

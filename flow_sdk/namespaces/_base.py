@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 from flow_sdk._pages import PageBuilder, iterate_pages
 
 if TYPE_CHECKING:
-    from flow_platform_client.request import ApiRequest
-
+    from flow_sdk._generated.client.request import ApiRequest
     from flow_sdk._requests import RetryMode
     from flow_sdk.flow_sdk import FlowSDK
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import builtins
 from collections.abc import AsyncIterator
 
-from flow_platform_client.conversations import (
+from flow_sdk._errors import FlowSDKError
+from flow_sdk._generated.client.conversations import (
     build_get_conversation_request,
     build_list_conversations_request,
 )
-from flow_platform_client.request import ApiRequest
-from flow_types import Conversation, ConversationSummary
-
-from flow_sdk._errors import FlowSDKError
+from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk._generated.types import Conversation, ConversationSummary
 from flow_sdk.namespaces._base import Namespace
 
 __all__ = ["ConversationsNamespace"]
