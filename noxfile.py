@@ -54,6 +54,7 @@ def tests(session: nox.Session) -> None:
 CLUSTER_PROFILE_TESTS = [
     "tests/local/test_areas.py",
     "tests/local/test_dataset_filters.py",
+    "tests/local/test_token_keys.py",
     "tests/local/test_tenancy.py",
     "tests/e2e/test_data.py",
     "tests/e2e/test_storage_vector_memory.py",

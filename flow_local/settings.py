@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 
 SIGNING_KEY_FILE = "signing.key"
 SEALING_KEY_FILE = "sealing.key"
+SEALING_KEY_ENV = "FLOW_SEALING_KEY"
 PRIVATE_DIR_MODE = 0o700
 UPSTREAM_CONFIG_FILE = "gateway.json"
 
@@ -27,12 +28,29 @@ def default_data_dir() -> Path:
 
 
 def load_signing_key(data_dir: Path) -> bytes:
-    """Read the HS256 signing key from the data dir, creating it (mode 0600) on first use."""
+    """Read the HMAC key of presigned URLs and console sessions from the data dir (created 0600 on first use)."""
     return bytes.fromhex(_private_key(data_dir / SIGNING_KEY_FILE, lambda: secrets.token_bytes(32).hex()))
 
 
 def load_sealing_key(data_dir: Path) -> bytes:
-    """Read the key that encrypts secrets at rest (a Fernet key, beside the signing key, mode 0600)."""
+    """The key that encrypts secrets and token keys at rest (a Fernet key).
+
+    ``$FLOW_SEALING_KEY`` when set (how API replicas sharing one database share it), else the key file
+    beside the signing key (mode 0600), created on first use.
+
+    Raises:
+        ValueError: ``$FLOW_SEALING_KEY`` is not a Fernet key.
+    """
+    given = os.environ.get(SEALING_KEY_ENV, "").strip()
+    if given:
+        try:
+            Fernet(given.encode())
+        except ValueError as exc:
+            raise ValueError(
+                f"{SEALING_KEY_ENV} is not a Fernet key (32 url-safe base64 bytes); make one with"
+                " `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
+            ) from exc
+        return given.encode()
     return _private_key(data_dir / SEALING_KEY_FILE, lambda: Fernet.generate_key().decode()).encode()
 
 
@@ -99,8 +117,10 @@ class Settings:
         data_dir: Directory holding the SQLite database, objects, vectors and the signing key.
         host: Interface to listen on (loopback by default).
         port: TCP port (0 picks a free one at start).
-        signing_key: HS256 key for JWTs and presigned URLs, persisted in the data dir.
-        sealing_key: Fernet key encrypting secret values and stored tokens, persisted beside it.
+        signing_key: HMAC key for presigned URLs and console sessions, persisted in the data dir (access
+            tokens are signed with the Ed25519 keys kept in the database, see ``signing_keys``).
+        sealing_key: Fernet key encrypting secret values, stored tokens and the token keys' private
+            halves, persisted beside it (or ``$FLOW_SEALING_KEY``).
         gateway_rate_limit: Gateway requests allowed per principal per ``rate_window_seconds``.
         rate_window_seconds: Length of the rate-limit window.
         upstreams: OpenAI-compatible upstreams for non-offline models.

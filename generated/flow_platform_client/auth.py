@@ -9,6 +9,7 @@ from flow_types import (
     CliLoginRequest,
     CliLoginStatus,
     CurrentUser,
+    JsonWebKeySet,
     TokenRequest,
     TokenResponse,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "build_create_cli_login_request_request",
     "build_exchange_api_key_request",
     "build_get_current_user_request",
+    "build_get_json_web_key_set_request",
     "build_poll_cli_login_request_request",
 ]
 
@@ -82,5 +84,15 @@ def build_get_current_user_request() -> ApiRequest[CurrentUser]:
         "getCurrentUser",
         "GET",
         f"/api/v1/auth/me",
+        response="json",
+    )
+
+
+def build_get_json_web_key_set_request() -> ApiRequest[JsonWebKeySet]:
+    """The public keys that verify the platform's access tokens (a JSON Web Key Set): ``GET /api/v1/auth/jwks`` (getJsonWebKeySet)."""
+    return ApiRequest(
+        "getJsonWebKeySet",
+        "GET",
+        f"/api/v1/auth/jwks",
         response="json",
     )

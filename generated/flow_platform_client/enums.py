@@ -139,6 +139,18 @@ DDL_REQUEST_SCOPE_TYPE: Final[tuple[Literal["workspace", "org"], ...]] = ("works
 PRESIGN_REQUEST_METHOD: Final[tuple[Literal["GET", "PUT"], ...]] = ("GET", "PUT")
 """Values of PresignRequest.method."""
 
+JSON_WEB_KEY_KTY: Final[tuple[Literal["OKP"], ...]] = ("OKP",)
+"""Values of JsonWebKey.kty."""
+
+JSON_WEB_KEY_CRV: Final[tuple[Literal["Ed25519"], ...]] = ("Ed25519",)
+"""Values of JsonWebKey.crv."""
+
+JSON_WEB_KEY_ALG: Final[tuple[Literal["EdDSA"], ...]] = ("EdDSA",)
+"""Values of JsonWebKey.alg."""
+
+JSON_WEB_KEY_USE: Final[tuple[Literal["sig"], ...]] = ("sig",)
+"""Values of JsonWebKey.use."""
+
 CHAT_MESSAGE_ROLE: Final[tuple[Literal["system", "user", "assistant", "tool"], ...]] = (
     "system",
     "user",

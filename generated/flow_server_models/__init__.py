@@ -551,6 +551,23 @@ class PresignedUrl(BaseModel):
     expires_at: AwareDatetime
 
 
+class JsonWebKey(BaseModel):
+    """
+    One public signing key (RFC 8037 form of an Ed25519 key).
+    """
+
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    x: Annotated[str, Field(description="The public key, base64url without padding.")]
+    kid: Annotated[str, Field(description="The key id tokens name in their header.")]
+    alg: Literal["EdDSA"]
+    use: Literal["sig"]
+
+
+class JsonWebKeySet(BaseModel):
+    keys: list[JsonWebKey]
+
+
 class VectorIndexCreate(BaseModel):
     name: Annotated[str, Field(max_length=200, min_length=1)]
     dimensions: Annotated[int, Field(ge=1, le=4096)]

@@ -14,6 +14,7 @@ from flow_server_models import (
     CliLoginRequest,
     CliLoginStatus,
     CurrentUser,
+    JsonWebKeySet,
     TokenRequest,
     TokenResponse,
 )
@@ -27,6 +28,7 @@ EXCHANGE_API_KEY_PATH = "/api/v1/auth/token"
 CREATE_CLI_LOGIN_REQUEST_PATH = "/api/v1/auth/cli-login-requests"
 APPROVE_CLI_LOGIN_REQUEST_PATH = "/api/v1/auth/cli-login-requests/approve"
 GET_CURRENT_USER_PATH = "/api/v1/auth/me"
+GET_JSON_WEB_KEY_SET_PATH = "/api/v1/auth/jwks"
 POLL_CLI_LOGIN_REQUEST_PATH = "/api/v1/auth/cli-login-requests/{request_id}"
 
 CallT = TypeVar("CallT", contravariant=True)
@@ -68,6 +70,13 @@ class AuthOperations(Protocol[CallT]):
         """GET ``/api/v1/auth/me``: The identity behind the bearer token."""
         ...
 
+    async def get_json_web_key_set(
+        self,
+        call: CallT,
+    ) -> JsonWebKeySet:
+        """GET ``/api/v1/auth/jwks``: The public keys that verify the platform's access tokens (a JSON Web Key Set)."""
+        ...
+
     async def poll_cli_login_request(
         self,
         call: CallT,
@@ -82,6 +91,7 @@ _EXCHANGE_API_KEY_ANSWER = TypeAdapter(TokenResponse)
 _CREATE_CLI_LOGIN_REQUEST_ANSWER = TypeAdapter(CliLoginRequest)
 _APPROVE_CLI_LOGIN_REQUEST_ANSWER = TypeAdapter(CliLoginStatus)
 _GET_CURRENT_USER_ANSWER = TypeAdapter(CurrentUser)
+_GET_JSON_WEB_KEY_SET_ANSWER = TypeAdapter(JsonWebKeySet)
 _POLL_CLI_LOGIN_REQUEST_ANSWER = TypeAdapter(CliLoginStatus)
 
 
@@ -158,6 +168,23 @@ def auth_router(backend: Callable[[Request], AuthOperations[C]], access: Access[
             call,
         )
         return json_answer(_GET_CURRENT_USER_ANSWER, result, 200, call.answer_headers)
+
+    @router.get(
+        "/api/v1/auth/jwks",
+        operation_id="getJsonWebKeySet",
+        status_code=200,
+        response_model=JsonWebKeySet,
+    )
+    async def get_json_web_key_set(
+        request: Request,
+        *,
+        call: Annotated[C, Depends(access.public)],
+    ) -> Response:
+        """GET ``/api/v1/auth/jwks``: The public keys that verify the platform's access tokens (a JSON Web Key Set)."""
+        result = await backend(request).get_json_web_key_set(
+            call,
+        )
+        return json_answer(_GET_JSON_WEB_KEY_SET_ANSWER, result, 200, call.answer_headers)
 
     @router.get(
         "/api/v1/auth/cli-login-requests/{request_id:path}",

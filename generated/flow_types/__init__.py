@@ -517,6 +517,23 @@ class PresignedUrl(TypedDict):
     expires_at: str
 
 
+class JsonWebKey(TypedDict):
+    """
+    One public signing key (RFC 8037 form of an Ed25519 key).
+    """
+
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    x: str
+    kid: str
+    alg: Literal["EdDSA"]
+    use: Literal["sig"]
+
+
+class JsonWebKeySet(TypedDict):
+    keys: list[JsonWebKey]
+
+
 class VectorIndexCreate(TypedDict):
     name: str
     dimensions: int
