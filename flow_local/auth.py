@@ -24,10 +24,10 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Request
-from flow_server_models import JsonWebKey
-from flow_server_routers.types import TokenScope
 from jwt.algorithms import OKPAlgorithm
 
+from flow_local._generated.models import JsonWebKey
+from flow_local._generated.routers.types import TokenScope
 from flow_local.errors import ApiError, forbidden, unauthorized
 
 
