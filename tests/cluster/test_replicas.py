@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from flow_types import ExecutionResult
 
 from flow_local.cluster.topology import Topology
+from flow_sdk._generated.types import ExecutionResult
 from flow_sdk.platform_client import PlatformExecutionError
 
 from .workspace import Workspace, default_workspace
