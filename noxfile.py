@@ -21,7 +21,7 @@ PYTHON = sys.executable
 
 @nox.session
 def codegen(session: nox.Session) -> None:
-    """Regenerate generated/ from openapi/, and the sync twin of FlowSDK from its namespaces.
+    """Regenerate the generated packages from openapi/, and the sync twin of FlowSDK from its namespaces.
 
     With ``-- --check`` both fail instead when stale.
     """

@@ -385,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if the file is stale; write nothing")
     args = parser.parse_args(argv)
-    sys.path[:0] = [str(ROOT), str(ROOT / "generated")]
+    sys.path.insert(0, str(ROOT))
     text = _formatted(render())
     current = TARGET.read_text() if TARGET.exists() else ""
     if text == current:

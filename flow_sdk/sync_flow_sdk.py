@@ -29,53 +29,60 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import httpx
-from flow_platform_client.audit import build_list_audit_events_request, build_write_audit_event_request
-from flow_platform_client.connectors import (
+
+from flow_sdk._errors import (
+    ExecutionTimeoutError,
+    FlowSDKError,
+    PlatformExecutionError,
+    PlatformNotFoundError,
+)
+from flow_sdk._generated.client.audit import build_list_audit_events_request, build_write_audit_event_request
+from flow_sdk._generated.client.connectors import (
     build_execute_connector_ddl_request,
     build_execute_connector_operation_request,
     build_get_connector_write_job_request,
     build_submit_connector_write_job_request,
 )
-from flow_platform_client.conversations import (
+from flow_sdk._generated.client.conversations import (
     build_get_conversation_request,
     build_list_conversations_request,
 )
-from flow_platform_client.datasets import (
+from flow_sdk._generated.client.datasets import (
     build_get_dataset_request,
     build_insert_dataset_rows_request,
     build_list_datasets_request,
     build_query_dataset_request,
     build_vector_query_dataset_request,
 )
-from flow_platform_client.enums import DDL_REQUEST_SCOPE_TYPE, DISTANCE_METRIC, JOB_SUBMIT_METHOD
-from flow_platform_client.jobs import (
+from flow_sdk._generated.client.enums import DDL_REQUEST_SCOPE_TYPE, DISTANCE_METRIC, JOB_SUBMIT_METHOD
+from flow_sdk._generated.client.jobs import (
     build_cancel_job_request,
     build_get_job_request,
     build_submit_job_request,
 )
-from flow_platform_client.memory import (
+from flow_sdk._generated.client.memory import (
     build_forget_memories_request,
     build_list_memory_namespaces_request,
     build_recall_memories_request,
     build_store_memory_request,
 )
-from flow_platform_client.request import ApiRequest
-from flow_platform_client.secrets import build_get_secret_request, build_list_secrets_request
-from flow_platform_client.services import build_mint_service_token_request
-from flow_platform_client.state import (
+from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk._generated.client.secrets import build_get_secret_request, build_list_secrets_request
+from flow_sdk._generated.client.services import build_mint_service_token_request
+from flow_sdk._generated.client.state import (
     build_delete_state_value_request,
     build_get_state_value_request,
     build_initialize_state_request,
     build_set_state_value_request,
 )
-from flow_platform_client.storage import (
+from flow_sdk._generated.client.storage import (
     build_delete_storage_object_request,
     build_download_storage_object_request,
     build_list_storage_objects_request,
     build_presign_storage_object_request,
     build_upload_storage_object_request,
 )
-from flow_platform_client.vector import (
+from flow_sdk._generated.client.vector import (
     build_create_vector_index_request,
     build_delete_vector_index_request,
     build_delete_vectors_request,
@@ -84,7 +91,7 @@ from flow_platform_client.vector import (
     build_search_vectors_request,
     build_upsert_vectors_request,
 )
-from flow_types import (
+from flow_sdk._generated.types import (
     AuditEventCreate,
     ConnectorOperation,
     DatasetFilter,
@@ -101,13 +108,6 @@ from flow_types import (
     VectorIndexCreate,
     VectorRecord,
     VectorSearch,
-)
-
-from flow_sdk._errors import (
-    ExecutionTimeoutError,
-    FlowSDKError,
-    PlatformExecutionError,
-    PlatformNotFoundError,
 )
 from flow_sdk._hosted_service_request import service_call_request
 from flow_sdk._requests import RetryMode, checked_body, choose, new_idempotency_key, send_sync
@@ -140,7 +140,8 @@ if TYPE_CHECKING:
     from typing import Literal
     from uuid import UUID
 
-    from flow_types import (
+    from flow_sdk._files import Progress, UploadSource
+    from flow_sdk._generated.types import (
         AuditEvent,
         ChatCompletion,
         ChatMessage,
@@ -174,9 +175,7 @@ if TYPE_CHECKING:
         VectorSearchResult,
         VectorUpsertResult,
     )
-    from flow_types import MemoryNamespace as MemoryNamespaceInfo
-
-    from flow_sdk._files import Progress, UploadSource
+    from flow_sdk._generated.types import MemoryNamespace as MemoryNamespaceInfo
     from flow_sdk._polling import ResultMode
     from flow_sdk.namespaces.auth import AuthNamespace
     from flow_sdk.namespaces.current_service import ServiceNamespace
