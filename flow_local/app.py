@@ -58,11 +58,11 @@ from flow_local.areas.system import SystemBackend, document_router
 from flow_local.areas.tenants import TenantsBackend
 from flow_local.areas.vector import VectorBackend
 from flow_local.bootstrap import ensure_defaults
-from flow_local.console import install_console
+from flow_local.console import console_detours, install_console
 from flow_local.core import Platform, PlatformComponent, platform_of
 from flow_local.errors import install_error_handlers
 from flow_local.gateway.backend import GatewayBackend
-from flow_local.middleware import BodyLimitMiddleware, RequestIdMiddleware, redact_access_log
+from flow_local.middleware import PlatformMiddleware, redact_access_log
 from flow_local.runtime.collaborators import Collaborators
 from flow_local.runtime.engine import ExecutionEngine
 from flow_local.runtime.services.host import ServiceHost
@@ -105,6 +105,17 @@ def routers() -> list[APIRouter]:
         services_router(backend_of(HostedServicesBackend), access),
         jobs_router(backend_of(JobsBackend), access),
     ]
+
+
+def add_routes(app: FastAPI, router: APIRouter) -> None:
+    """Put ``router``'s routes in the application's own route list, in order.
+
+    ``include_router`` would add the router as one nested entry, which FastAPI matches route by route
+    for every request that passes it and then again inside it; the generated routers need nothing an
+    inclusion adds (no prefix, router dependencies, lifespan or dependency overrides), so their routes
+    go in as they are and each request is matched once, in the same order.
+    """
+    app.router.routes.extend(router.routes)
 
 
 def _any_route(routes: tuple[str, ...]) -> re.Pattern[str]:
@@ -197,14 +208,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.platform = platform
     install_error_handlers(app)
     for router in routers():
-        app.include_router(router)
+        add_routes(app, router)
     install_console(app)
     redact_access_log()
     app.add_middleware(
-        BodyLimitMiddleware,
+        PlatformMiddleware,
         limit=settings.max_request_bytes,
         upload_limit=settings.max_object_bytes,
         upload_paths=UPLOAD_PATHS,
+        detours=console_detours(),
     )
-    app.add_middleware(RequestIdMiddleware)
     return app
