@@ -23,7 +23,7 @@ import asyncio
 import builtins
 import contextvars
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -92,8 +92,10 @@ from flow_sdk._generated.client.vector import (
     build_upsert_vectors_request,
 )
 from flow_sdk._generated.types import (
+    AuditEvent,
     AuditEventCreate,
     ConnectorOperation,
+    ConversationSummary,
     DatasetFilter,
     DatasetQuery,
     DatasetVectorQuery,
@@ -105,11 +107,13 @@ from flow_sdk._generated.types import (
     MemoryStore,
     PresignRequest,
     ServiceTokenMint,
+    StorageObject,
     VectorIndexCreate,
     VectorRecord,
     VectorSearch,
 )
 from flow_sdk._hosted_service_request import service_call_request
+from flow_sdk._pages import MAX_PAGE_SIZE, iterate_pages_sync
 from flow_sdk._requests import RetryMode, checked_body, choose, new_idempotency_key, send_sync
 from flow_sdk.flow_sdk import FlowSDK
 from flow_sdk.namespaces.agents import AgentsNamespace
@@ -142,13 +146,11 @@ if TYPE_CHECKING:
 
     from flow_sdk._files import Progress, UploadSource
     from flow_sdk._generated.types import (
-        AuditEvent,
         ChatCompletion,
         ChatMessage,
         ConnectorOperationResult,
         ConnectorWriteJob,
         Conversation,
-        ConversationSummary,
         Dataset,
         DatasetQueryResult,
         DatasetRowsInserted,
@@ -168,7 +170,6 @@ if TYPE_CHECKING:
         ServiceToken,
         StateEntry,
         StateSnapshot,
-        StorageObject,
         ToolDefinition,
         VectorDeleteResult,
         VectorIndex,
@@ -184,6 +185,7 @@ if TYPE_CHECKING:
 __all__ = ["SyncFlowSDK"]
 
 ResultT = TypeVar("ResultT")
+ItemT = TypeVar("ItemT")
 NamespaceT = TypeVar("NamespaceT")
 
 
@@ -220,6 +222,10 @@ class Send:
         client = self._client or self._open()
         return send_sync(client, api, family="platform", extra_headers=extra_headers, retry=retry)
 
+    def pages(self, build: Callable[[str | None], ApiRequest[builtins.list[ItemT]]]) -> Iterator[ItemT]:
+        """The items of a list read a page at a time, each page fetched when the loop reaches it."""
+        return iterate_pages_sync(self._client or self._open(), build, family="platform")
+
     def _open(self) -> httpx.Client:
         flow = self._flow
         flow._require(flow._platform_url, "PLATFORM_API_URL", "platform_url")
@@ -241,6 +247,9 @@ class SyncNamespace(Generic[NamespaceT]):
         self._namespace = namespace
         self._run = run
         self._send = send
+
+    def _pages(self, build: Callable[[str | None], ApiRequest[builtins.list[ItemT]]]) -> Iterator[ItemT]:
+        return self._send.pages(build)
 
 
 class SyncGatewayNamespace(SyncNamespace[GatewayNamespace]):
@@ -928,8 +937,8 @@ class SyncStorageNamespace(SyncNamespace[StorageNamespace]):
         self._send(build_delete_storage_object_request(self._namespace._flow._org(), check_key(key)))
 
     def list(self, prefix: str = "") -> builtins.list[StorageObject]:
-        """List objects whose key starts with ``prefix`` (``GET /api/v1/orgs/{org_id}/storage/objects``)."""
-        return self._send(build_list_storage_objects_request(self._namespace._flow._org(), prefix=prefix))
+        """List every object whose key starts with ``prefix`` (``GET /api/v1/orgs/{org_id}/storage/objects``)."""
+        return [item for item in self.iter(prefix, page_size=MAX_PAGE_SIZE)]
 
     def _presign(self, key: str, method: Literal["GET", "PUT"], ttl_seconds: int) -> str:
         """Blocking form of ``_presign``."""
@@ -946,6 +955,15 @@ class SyncStorageNamespace(SyncNamespace[StorageNamespace]):
     def presign_get(self, key: str, ttl_seconds: int = 3600) -> str:
         """Return a pre-signed download URL (``POST /api/v1/orgs/{org_id}/storage/presign``)."""
         return self._presign(key, "GET", ttl_seconds)
+
+    def iter(self, prefix: str = "", *, page_size: int = 100) -> Iterator[StorageObject]:
+        """Every object whose key starts with ``prefix``, in key order, fetched a page at a time."""
+        org_id = self._namespace._flow._org()
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[StorageObject]]:
+            return build_list_storage_objects_request(org_id, prefix=prefix, limit=page_size, cursor=cursor)
+
+        return self._pages(page)
 
 
 class SyncVectorNamespace(SyncNamespace[VectorNamespace]):
@@ -1091,6 +1109,24 @@ class SyncAuditNamespace(SyncNamespace[AuditNamespace]):
         )
         return self._send(request)
 
+    def iter(
+        self, action: str | None = None, resource_id: str | None = None, *, page_size: int = 100
+    ) -> Iterator[AuditEvent]:
+        """Every matching audit event, newest first, fetched a page at a time as the loop goes on."""
+        org_id, workspace_id = self._namespace._flow._workspace()
+
+        def page(cursor: str | None) -> ApiRequest[list[AuditEvent]]:
+            return build_list_audit_events_request(
+                org_id,
+                workspace_id,
+                limit=page_size,
+                cursor=cursor,
+                action=action or None,
+                resource_id=resource_id or None,
+            )
+
+        return self._pages(page)
+
 
 class SyncJobsNamespace(SyncNamespace[JobsNamespace]):
     """Blocking form of ``flow.jobs``: the same methods, run to completion."""
@@ -1174,6 +1210,15 @@ class SyncConversationsNamespace(SyncNamespace[ConversationsNamespace]):
             raise FlowSDKError("conversation_id must not be empty")
         org_id, workspace_id = self._namespace._flow._workspace()
         return self._send(build_get_conversation_request(org_id, workspace_id, str(conversation_id)))
+
+    def iter(self, *, page_size: int = 100) -> Iterator[ConversationSummary]:
+        """Every conversation of the workspace, newest first, fetched a page at a time."""
+        org_id, workspace_id = self._namespace._flow._workspace()
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[ConversationSummary]]:
+            return build_list_conversations_request(org_id, workspace_id, limit=page_size, cursor=cursor)
+
+        return self._pages(page)
 
 
 class SyncFlowSDK:

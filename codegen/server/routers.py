@@ -383,8 +383,11 @@ def _raw_body_routes(tags: list[Tag]) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
-def write_routers(spec: Mapping[str, Any], out: Path) -> list[Path]:
-    """Write the package into ``out`` (created) and return the files written."""
+def write_routers(spec: Mapping[str, Any], out: Path, *, next_cursor_header: str) -> list[Path]:
+    """Write the package into ``out`` (created) and return the files written.
+
+    ``next_cursor_header`` is the answer header of the lists that page (see ``builders.next_cursor_header``).
+    """
     reader = _Reader(spec)
     reader.named_enums()
     tags = reader.tags()
@@ -394,7 +397,7 @@ def write_routers(spec: Mapping[str, Any], out: Path) -> list[Path]:
         "__init__.py": env.get_template("__init__.py.jinja").render(
             tags=tags, raw_body_routes=_raw_body_routes(tags)
         ),
-        "_support.py": env.get_template("_support.py.jinja").render(),
+        "_support.py": env.get_template("_support.py.jinja").render(next_cursor_header=next_cursor_header),
         "types.py": env.get_template("types.py.jinja").render(aliases=sorted(reader.aliases.items())),
     }
     router = env.get_template("router.py.jinja")
