@@ -36,9 +36,12 @@ OBJECTS = 60
 CONCURRENCY = 16
 GIVE_UP_SECONDS = 240.0
 COMPONENT = "fault-load"
-WITNESSED = """def main(n: int, witness: str):
+WITNESSED = """import time
+
+def main(n: int, witness: str):
     with open(witness, "a") as handle:
         handle.write(f"{n}\\n")
+    time.sleep(0.05)
     return {"double": n * 2}
 """
 T = TypeVar("T")
@@ -151,6 +154,7 @@ def _inject_faults(topology: Topology, load: Load, done: threading.Event) -> Non
             return
         action()
         load.faults.append(f"{name} after {len(load.executions)} acknowledged executions")
+        print(load.faults[-1], flush=True)
 
 
 async def _run_load(topology: Topology, workspace: Workspace, witness: Path, load: Load) -> dict[int, Any]:
