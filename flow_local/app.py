@@ -6,17 +6,21 @@ tag its operations in the document, regenerate, write ``flow_local/areas/<area>.
 class implementing the Protocol and add the pair to :func:`routers`. To run something alongside the
 server (NATS, runners, service hosts), append a factory returning a
 :class:`~flow_local.core.PlatformComponent` to :data:`COMPONENT_FACTORIES`.
+
+The API answers as soon as the database is open: the components start in the background once the
+server runs (:mod:`flow_local.startup`), and the routes of the areas that need them wait for them.
+Nothing the first answer does not need is imported on the way to it (the execution engine and NATS
+client, the console's pages): keep it so, the start-up test checks it.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from flow_server_routers import RAW_BODY_ROUTES
 from flow_server_routers.audit import audit_router
 from flow_server_routers.auth import auth_router
@@ -47,28 +51,28 @@ from flow_local.areas.connectors import ConnectorsBackend
 from flow_local.areas.conversations import ConversationsBackend
 from flow_local.areas.datasets import DatasetsBackend
 from flow_local.areas.executions import ExecutionsBackend, find_component, resolve_spec, submit_record
-from flow_local.areas.jobs import JobsBackend, job_runner_factory
-from flow_local.areas.memory import MemoryBackend
 from flow_local.areas.resources import ResourcesBackend
 from flow_local.areas.secrets import SecretsBackend
-from flow_local.areas.services import HostedServicesBackend
 from flow_local.areas.state import StateBackend
 from flow_local.areas.storage import StorageBackend
 from flow_local.areas.system import SystemBackend, document_router
 from flow_local.areas.tenants import TenantsBackend
-from flow_local.areas.vector import VectorBackend
 from flow_local.bootstrap import ensure_defaults
 from flow_local.console import install_console
 from flow_local.core import Platform, PlatformComponent, platform_of
 from flow_local.errors import install_error_handlers
-from flow_local.gateway.backend import GatewayBackend
 from flow_local.middleware import BodyLimitMiddleware, RequestIdMiddleware, redact_access_log
 from flow_local.runtime.collaborators import Collaborators
-from flow_local.runtime.engine import ExecutionEngine
-from flow_local.runtime.services.host import ServiceHost
 from flow_local.settings import Settings
+from flow_local.startup import BackgroundStart, components_started
 
-logger = logging.getLogger("flow_local")
+if TYPE_CHECKING:
+    from flow_local.areas.jobs import JobsBackend
+    from flow_local.areas.memory import MemoryBackend
+    from flow_local.areas.services import HostedServicesBackend
+    from flow_local.areas.vector import VectorBackend
+    from flow_local.gateway.backend import GatewayBackend
+
 BackendT = TypeVar("BackendT")
 
 
@@ -81,8 +85,53 @@ def backend_of(cls: type[BackendT]) -> Callable[[Request], BackendT]:
     return backend
 
 
+def backend_loaded(load: Callable[[], type[BackendT]]) -> Callable[[Request], BackendT]:
+    """Like :func:`backend_of`, for a backend whose module ``load`` imports on the first request.
+
+    For the areas whose modules bring heavy libraries (numpy, httpx) that the start does not need.
+    """
+
+    def backend(request: Request) -> BackendT:
+        return platform_of(request).backend(load())
+
+    return backend
+
+
+def _vector() -> type[VectorBackend]:
+    from flow_local.areas.vector import VectorBackend
+
+    return VectorBackend
+
+
+def _memory() -> type[MemoryBackend]:
+    from flow_local.areas.memory import MemoryBackend
+
+    return MemoryBackend
+
+
+def _gateway() -> type[GatewayBackend]:
+    from flow_local.gateway.backend import GatewayBackend
+
+    return GatewayBackend
+
+
+def _services() -> type[HostedServicesBackend]:
+    from flow_local.areas.services import HostedServicesBackend
+
+    return HostedServicesBackend
+
+
+def _jobs() -> type[JobsBackend]:
+    from flow_local.areas.jobs import JobsBackend
+
+    return JobsBackend
+
+
 def routers() -> list[APIRouter]:
-    """The route table: each generated router with the backend that serves it."""
+    """The route table: each generated router with the backend that serves it.
+
+    The routers of :func:`component_routers` come last; they wait for the components.
+    """
     access = PlatformAccess()
     return [
         document_router(),
@@ -96,14 +145,21 @@ def routers() -> list[APIRouter]:
         storage_router(backend_of(StorageBackend), access),
         audit_router(backend_of(AuditBackend), access),
         conversations_router(backend_of(ConversationsBackend), access),
-        gateway_router(backend_of(GatewayBackend), access),
-        vector_router(backend_of(VectorBackend), access),
-        memory_router(backend_of(MemoryBackend), access),
+        gateway_router(backend_loaded(_gateway), access),
+        vector_router(backend_loaded(_vector), access),
+        memory_router(backend_loaded(_memory), access),
         datasets_router(backend_of(DatasetsBackend), access),
         connectors_router(backend_of(ConnectorsBackend), access),
+    ]
+
+
+def component_routers() -> list[APIRouter]:
+    """The routers whose backends use a component (the engine, the service host, the job runner)."""
+    access = PlatformAccess()
+    return [
         executions_router(backend_of(ExecutionsBackend), access),
-        services_router(backend_of(HostedServicesBackend), access),
-        jobs_router(backend_of(JobsBackend), access),
+        services_router(backend_loaded(_services), access),
+        jobs_router(backend_loaded(_jobs), access),
     ]
 
 
@@ -133,7 +189,7 @@ def _save_conversation(
 
 async def _chat(platform: Platform, request: dict[str, Any]) -> dict[str, Any]:
     """One chat completion through the gateway."""
-    return await platform.backend(GatewayBackend).chat(request)
+    return await platform.backend(_gateway()).chat(request)
 
 
 ENGINE_COLLABORATORS = Collaborators(
@@ -146,46 +202,59 @@ ENGINE_COLLABORATORS = Collaborators(
 """What the execution engine calls in the areas (it imports none of them)."""
 
 
-def execution_engine() -> ExecutionEngine:
-    """The execution engine, given its collaborators."""
+def execution_engine() -> PlatformComponent:
+    """The execution engine, given its collaborators (imported here: it brings the NATS client)."""
+    from flow_local.runtime.engine import ExecutionEngine
+
     return ExecutionEngine(ENGINE_COLLABORATORS)
 
 
-def service_host() -> ServiceHost:
+def service_host() -> PlatformComponent:
     """The hosted-service host, given how to find the versions to restart."""
-    return ServiceHost(lambda platform: platform.backend(HostedServicesBackend).launch_specs_to_restore())
+    from flow_local.runtime.services.host import ServiceHost
+
+    return ServiceHost(lambda platform: platform.backend(_services()).launch_specs_to_restore())
+
+
+def job_runner() -> PlatformComponent:
+    """The job runner."""
+    from flow_local.areas.jobs import job_runner_factory
+
+    return job_runner_factory()
 
 
 COMPONENT_FACTORIES: list[Callable[[], PlatformComponent]] = [
     execution_engine,
     service_host,
-    job_runner_factory,
+    job_runner,
 ]
+
+WARM_MODULES = (
+    "jwt",
+    "flow_local.runtime.engine",
+    "flow_local.areas.services",
+    "flow_local.areas.jobs",
+    "flow_local.gateway.backend",
+    "flow_local.areas.vector",
+    "flow_local.areas.memory",
+    "flow_local.console.routes",
+)
+"""Imported in the background before the components start, so that no request pays for them."""
 
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the platform's application for ``settings`` (database ready, defaults bootstrapped)."""
     platform = Platform(settings)
     platform.extras["defaults"] = ensure_defaults(platform)
+    starter = BackgroundStart(platform, COMPONENT_FACTORIES, WARM_MODULES)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        started: list[PlatformComponent] = []
+        starter.begin()
         try:
-            for factory in COMPONENT_FACTORIES:
-                component = factory()
-                platform.components.append(component)
-                await component.start(platform)
-                started.append(component)
             yield
         finally:
-            for component in reversed(started):
-                try:
-                    await component.stop()
-                    logger.info("stopped %s", type(component).__name__)
-                except Exception:
-                    logger.exception("stopping %r failed", component)
-            platform.components.clear()
+            await starter.stop()
 
     app = FastAPI(
         title="Manifest Platform (local)",
@@ -195,9 +264,12 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = platform
+    app.state.startup = starter
     install_error_handlers(app)
     for router in routers():
         app.include_router(router)
+    for router in component_routers():
+        app.include_router(router, dependencies=[Depends(components_started)])
     install_console(app)
     redact_access_log()
     app.add_middleware(

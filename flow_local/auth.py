@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
-import jwt
 from fastapi import Request
 from flow_server_routers.types import TokenScope
 
@@ -116,6 +115,8 @@ class TokenSigner:
         if workspace_id:
             payload["workspace_id"] = workspace_id
         payload.update(extra or {})
+        import jwt  # PyJWT and cryptography load on the first token, not on the platform's start
+
         return jwt.encode(payload, self._key, algorithm=ALGORITHM)
 
     def decode(self, token: str, audience: str | None = None) -> dict[str, Any]:
@@ -123,6 +124,8 @@ class TokenSigner:
 
         Tokens carrying an ``aud`` claim are accepted only when ``audience`` matches it.
         """
+        import jwt  # PyJWT and cryptography load on the first token, not on the platform's start
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

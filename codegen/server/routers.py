@@ -389,7 +389,7 @@ def write_routers(spec: Mapping[str, Any], out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     files = {
         "__init__.py": env.get_template("__init__.py.jinja").render(
-            tags=tags, raw_body_routes=_raw_body_routes(tags)
+            tags=tags, raw_body_routes=_raw_body_routes(tags), api_version=str(spec["info"]["version"])
         ),
         "_support.py": env.get_template("_support.py.jinja").render(),
         "types.py": env.get_template("types.py.jinja").render(aliases=sorted(reader.aliases.items())),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from flow_server_models import (
     Dataset,
     DatasetCreate,
@@ -184,6 +183,8 @@ class DatasetsBackend(DatasetsOperations[Call]):
         self, org_id: str, workspace_id: str, dataset_id: str, q: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """The rows nearest to ``embedding`` by ``vector_field``."""
+        import numpy as np  # a vector query needs it; the platform's start does not
+
         query = np.asarray(q["embedding"], dtype=np.float64)
         field = q["vector_field"]
         metric = q["distance_metric"] or default_of(DatasetVectorQuery, "distance_metric")

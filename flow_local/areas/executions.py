@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flow_server_models import (
     Execution,
@@ -29,14 +29,18 @@ from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.errors import ApiError, bad_request, not_found
 from flow_local.runtime.agent import tool_definition
-from flow_local.runtime.engine import ExecutionEngine, new_billing_txn_id
 from flow_local.runtime.transform import MappingError, run_transform
 from flow_local.runtime.workflow import WorkflowError, check_steps
 from flow_local.values import new_id, now_iso
 
+if TYPE_CHECKING:
+    from flow_local.runtime.engine import ExecutionEngine
+
 
 def service_of(platform: Platform) -> ExecutionEngine:
     """The running execution service (500 when the platform runs without it)."""
+    from flow_local.runtime.engine import ExecutionEngine  # loaded with the engine, not with the routes
+
     service = platform.component(ExecutionEngine)
     if service is None or service.store is None:
         raise ApiError(500, "internal_error", "the execution service is not running on this platform")
@@ -161,6 +165,8 @@ def _new_record(
     lifecycle_header: str | None,
     subject: str | None,
 ) -> dict[str, Any]:
+    from flow_local.runtime.engine import new_billing_txn_id  # loaded with the engine, not with the routes
+
     return {
         "execution_id": new_id(),
         "org_id": org_id,

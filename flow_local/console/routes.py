@@ -21,12 +21,10 @@ from fastapi.staticfiles import StaticFiles
 from flow_local.console.data import TERMINAL, ConsoleData
 from flow_local.console.gateway_log import GatewayCallLog
 from flow_local.console.session import (
-    LoginRequired,
     Session,
     check_csrf,
     clear_session_cookie,
     current_session,
-    login_url,
     safe_next,
     set_session_cookie,
 )
@@ -272,9 +270,3 @@ async def approve(request: Request) -> HTMLResponse:
     return _page(
         "approve.html", request, session, 200 if approved else 404, code=code, message=message, ws=""
     )
-
-
-def login_redirect(request: Request, exc: Exception) -> Response:
-    """Exception handler: a page without a session goes to the login form."""
-    assert isinstance(exc, LoginRequired)
-    return _redirect(login_url(exc.next_path))
