@@ -89,7 +89,9 @@ def test_the_first_answer_imports_none_of_the_deferred_modules(tmp_path: Path) -
 async def test_the_console_loads_with_its_first_page_and_routing_stays_the_same(tmp_path: Path) -> None:
     app = create_app(Settings.load(tmp_path / "data"))
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test"
+        ) as client:
             assert (await client.get("/api/v1/health")).status_code == 200
             unknown = await client.get("/no/such/page")
             assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
@@ -150,7 +152,9 @@ async def test_a_request_for_a_component_waits_for_its_start(tmp_path: Path, fai
     app = _app_with(starter, component)
     try:
         starter.begin()
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test"
+        ) as client:
             assert (await client.get("/health")).status_code == 200
             waiting = asyncio.create_task(client.get("/needs-component"))
             await asyncio.sleep(0.05)
