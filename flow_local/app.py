@@ -49,7 +49,6 @@ from flow_local.areas.auth import AuthBackend
 from flow_local.areas.catalog import CatalogBackend
 from flow_local.areas.connectors import ConnectorsBackend
 from flow_local.areas.conversations import ConversationsBackend
-from flow_local.areas.datasets import DatasetsBackend
 from flow_local.areas.executions import ExecutionsBackend, find_component, resolve_spec, submit_record
 from flow_local.areas.resources import ResourcesBackend
 from flow_local.areas.secrets import SecretsBackend
@@ -67,6 +66,7 @@ from flow_local.settings import Settings
 from flow_local.startup import BackgroundStart, components_started
 
 if TYPE_CHECKING:
+    from flow_local.areas.datasets import DatasetsBackend
     from flow_local.areas.jobs import JobsBackend
     from flow_local.areas.memory import MemoryBackend
     from flow_local.areas.services import HostedServicesBackend
@@ -121,6 +121,12 @@ def _services() -> type[HostedServicesBackend]:
     return HostedServicesBackend
 
 
+def _datasets() -> type[DatasetsBackend]:
+    from flow_local.areas.datasets import DatasetsBackend
+
+    return DatasetsBackend
+
+
 def _jobs() -> type[JobsBackend]:
     from flow_local.areas.jobs import JobsBackend
 
@@ -128,10 +134,7 @@ def _jobs() -> type[JobsBackend]:
 
 
 def routers() -> list[APIRouter]:
-    """The route table: each generated router with the backend that serves it.
-
-    The routers of :func:`component_routers` come last; they wait for the components.
-    """
+    """The route table: each generated router with the backend that serves it."""
     access = PlatformAccess()
     return [
         document_router(),
@@ -148,19 +151,22 @@ def routers() -> list[APIRouter]:
         gateway_router(backend_loaded(_gateway), access),
         vector_router(backend_loaded(_vector), access),
         memory_router(backend_loaded(_memory), access),
-        datasets_router(backend_of(DatasetsBackend), access),
+        datasets_router(backend_loaded(_datasets), access),
         connectors_router(backend_of(ConnectorsBackend), access),
-    ]
-
-
-def component_routers() -> list[APIRouter]:
-    """The routers whose backends use a component (the engine, the service host, the job runner)."""
-    access = PlatformAccess()
-    return [
         executions_router(backend_of(ExecutionsBackend), access),
         services_router(backend_loaded(_services), access),
         jobs_router(backend_loaded(_jobs), access),
     ]
+
+
+COMPONENT_TAGS = frozenset({"executions", "services", "jobs"})
+"""The tags whose backends use a component (the engine, the service host, the job runner): their
+requests wait until the components run."""
+
+
+def needs_components(router: APIRouter) -> bool:
+    """True for the router of a tag in :data:`COMPONENT_TAGS`."""
+    return any(tag in COMPONENT_TAGS for tag in router.tags)
 
 
 def _any_route(routes: tuple[str, ...]) -> re.Pattern[str]:
@@ -237,6 +243,7 @@ WARM_MODULES = (
     "flow_local.gateway.backend",
     "flow_local.areas.vector",
     "flow_local.areas.memory",
+    "flow_local.areas.datasets",
     "flow_local.console.routes",
 )
 """Imported in the background before the components start, so that no request pays for them."""
@@ -267,9 +274,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.startup = starter
     install_error_handlers(app)
     for router in routers():
-        app.include_router(router)
-    for router in component_routers():
-        app.include_router(router, dependencies=[Depends(components_started)])
+        waits = [Depends(components_started)] if needs_components(router) else None
+        app.include_router(router, dependencies=waits)
     install_console(app)
     redact_access_log()
     app.add_middleware(
