@@ -14,6 +14,7 @@ from flow_server_models import (
     Execution,
     ExecutionEvent,
     ExecutionHandle,
+    ExecutionInput,
     ExecutionResult,
     ExecutionSubmit,
     TransformExecute,
@@ -271,6 +272,15 @@ class ExecutionsBackend(ExecutionsOperations[Call]):
         store = self._service(org_id, workspace_id).store
         assert store is not None
         return Execution.model_validate(store.get_in(org_id, workspace_id, execution_id))
+
+    async def get_execution_input(
+        self, call: Call, *, org_id: str, workspace_id: str, execution_id: str
+    ) -> ExecutionInput:
+        """The input an execution of the workspace was submitted with."""
+        store = self._service(org_id, workspace_id).store
+        assert store is not None
+        record = store.get_in(org_id, workspace_id, execution_id)
+        return ExecutionInput(execution_id=execution_id, input=record["input"] or {})
 
     async def cancel_execution(
         self, call: Call, *, org_id: str, workspace_id: str, execution_id: str

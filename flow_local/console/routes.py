@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from flow_local.console.data import TERMINAL, ConsoleData
+from flow_local.console.data import TERMINAL, ConsoleData, printed
 from flow_local.console.gateway_log import GatewayCallLog
 from flow_local.console.session import (
     Session,
@@ -146,6 +146,7 @@ async def execution_page(request: Request, execution_id: str) -> HTMLResponse:
     session = current_session(request)
     async with _data(request, session) as data:
         execution = await data.execution(execution_id)
+        submitted = await data.input(execution_id)
         result = await data.result(execution_id)
         events = await data.events(execution_id, 0, 0.0)
     return _page(
@@ -153,7 +154,10 @@ async def execution_page(request: Request, execution_id: str) -> HTMLResponse:
         request,
         session,
         execution=execution,
+        input=submitted["input"],
         result=result,
+        stdout=result.get("stdout") or printed(events, "stdout"),
+        stderr=result.get("stderr") or printed(events, "stderr"),
         events=events,
         terminal=TERMINAL,
         ws=data.workspace_id,
