@@ -44,7 +44,8 @@ def serve_here(host: str, port: int, data_dir: Path | None, quiet: bool) -> None
         # ours takes it, so the database below is still closed and the exit code stays 0.
         signal.signal(signum, _stop_signal_seen)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        # No route takes a WebSocket: ws="none" spares loading a WebSocket implementation.
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, ws="none")
     finally:
         app.state.platform.close()
         if not quiet:
