@@ -54,9 +54,12 @@ class BackgroundStart:
         self._task = asyncio.create_task(self._run(), name="flow-local-start")
 
     async def _run(self) -> None:
-        try:
-            for name in self.warm_modules:
+        for name in self.warm_modules:
+            try:
                 await asyncio.to_thread(importlib.import_module, name)
+            except Exception:  # the request that needs it will tell; the components need none of it
+                logger.exception("loading %s in the background failed", name)
+        try:
             for factory in self.factories:
                 component = factory()
                 self.platform.components.append(component)
