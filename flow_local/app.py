@@ -57,7 +57,7 @@ from flow_local.areas.storage import StorageBackend
 from flow_local.areas.system import SystemBackend, document_router
 from flow_local.areas.tenants import TenantsBackend
 from flow_local.bootstrap import ensure_defaults
-from flow_local.console import install_console
+from flow_local.console import console_routes, install_console
 from flow_local.core import Platform, PlatformComponent, platform_of
 from flow_local.errors import install_error_handlers
 from flow_local.middleware import BodyLimitMiddleware, RequestIdMiddleware, redact_access_log
@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     from flow_local.areas.services import HostedServicesBackend
     from flow_local.areas.vector import VectorBackend
     from flow_local.gateway.backend import GatewayBackend
+    from flow_local.runtime.engine import ExecutionEngine
 
 BackendT = TypeVar("BackendT")
 
@@ -208,11 +209,15 @@ ENGINE_COLLABORATORS = Collaborators(
 """What the execution engine calls in the areas (it imports none of them)."""
 
 
-def execution_engine() -> PlatformComponent:
-    """The execution engine, given its collaborators (imported here: it brings the NATS client)."""
-    from flow_local.runtime.engine import ExecutionEngine
+def _engine() -> type[ExecutionEngine]:
+    from flow_local.runtime.engine import ExecutionEngine  # it brings the NATS client
 
-    return ExecutionEngine(ENGINE_COLLABORATORS)
+    return ExecutionEngine
+
+
+def execution_engine() -> PlatformComponent:
+    """The execution engine, given its collaborators."""
+    return _engine()(ENGINE_COLLABORATORS)
 
 
 def service_host() -> PlatformComponent:
@@ -235,25 +240,32 @@ COMPONENT_FACTORIES: list[Callable[[], PlatformComponent]] = [
     job_runner,
 ]
 
-WARM_MODULES = (
-    "jwt",
-    "flow_local.runtime.engine",
-    "flow_local.areas.services",
-    "flow_local.areas.jobs",
-    "flow_local.gateway.backend",
-    "flow_local.areas.vector",
-    "flow_local.areas.memory",
-    "flow_local.areas.datasets",
-    "flow_local.console.routes",
+
+def _token_library() -> object:
+    import jwt
+
+    return jwt
+
+
+WARM_UP: tuple[Callable[[], object], ...] = (
+    _token_library,
+    _engine,
+    _services,
+    _jobs,
+    _gateway,
+    _vector,
+    _memory,
+    _datasets,
+    console_routes,
 )
-"""Imported in the background before the components start, so that no request pays for them."""
+"""Run (in a thread) before the components start: the imports no request should wait for."""
 
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the platform's application for ``settings`` (database ready, defaults bootstrapped)."""
     platform = Platform(settings)
     platform.extras["defaults"] = ensure_defaults(platform)
-    starter = BackgroundStart(platform, COMPONENT_FACTORIES, WARM_MODULES)
+    starter = BackgroundStart(platform, COMPONENT_FACTORIES, WARM_UP)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,16 +1,16 @@
 """Start the platform's components in the background, so that the API answers before they are up.
 
 The application's lifespan calls :meth:`BackgroundStart.begin` and returns at once: the server starts
-listening while a task imports the heavy modules (in a thread, so the event loop keeps answering) and
-starts the components one after the other. The routes of the areas that use a component depend on
-:func:`components_started`: a request to them (an execution submitted during start-up) waits until
-the components run, or gets a 503 naming the failure when they could not start.
+listening while a task runs the warm-up loaders (imports of heavy modules, in a thread, so the event
+loop keeps answering) and then starts the components one after the other. The routes of the areas
+that use a component depend on :func:`components_started`: a request to them (an execution
+submitted during start-up) waits until the components run, or gets a 503 naming the failure when
+they could not start.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -38,11 +38,11 @@ class BackgroundStart:
         self,
         platform: Platform,
         factories: Sequence[Callable[[], PlatformComponent]],
-        warm_modules: Sequence[str] = (),
+        warm_up: Sequence[Callable[[], object]] = (),
     ) -> None:
         self.platform = platform
         self.factories = list(factories)
-        self.warm_modules = list(warm_modules)
+        self.warm_up = list(warm_up)
         self.done = threading.Event()
         self.error: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
@@ -54,11 +54,11 @@ class BackgroundStart:
         self._task = asyncio.create_task(self._run(), name="flow-local-start")
 
     async def _run(self) -> None:
-        for name in self.warm_modules:
+        for load in self.warm_up:
             try:
-                await asyncio.to_thread(importlib.import_module, name)
-            except Exception:  # the request that needs it will tell; the components need none of it
-                logger.exception("loading %s in the background failed", name)
+                await asyncio.to_thread(load)
+            except Exception:  # the request that needs it will tell
+                logger.exception("loading %s in the background failed", getattr(load, "__name__", load))
         try:
             for factory in self.factories:
                 component = factory()
