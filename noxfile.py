@@ -21,7 +21,7 @@ PYTHON = sys.executable
 
 @nox.session
 def codegen(session: nox.Session) -> None:
-    """Regenerate generated/ from openapi/, and the sync twin of FlowSDK from its namespaces.
+    """Regenerate the generated packages from openapi/, and the sync twin of FlowSDK from its namespaces.
 
     With ``-- --check`` both fail instead when stale.
     """
@@ -53,6 +53,8 @@ def tests(session: nox.Session) -> None:
 
 CLUSTER_PROFILE_TESTS = [
     "tests/local/test_areas.py",
+    "tests/local/test_dataset_filters.py",
+    "tests/local/test_token_keys.py",
     "tests/local/test_tenancy.py",
     "tests/e2e/test_data.py",
     "tests/e2e/test_storage_vector_memory.py",

@@ -1,6 +1,6 @@
 """The FastAPI application: the explicit route table, the component list and the lifespan.
 
-The routes come from ``flow_server_routers``, generated from the OpenAPI document: one router per
+The routes come from ``flow_local._generated.routers``, generated from the OpenAPI document: one router per
 tag, calling the backend that implements the tag's ``<Tag>Operations`` Protocol. To add an area,
 tag its operations in the document, regenerate, write ``flow_local/areas/<area>.py`` with a backend
 class implementing the Protocol and add the pair to :func:`routers`. To run something alongside the
@@ -20,29 +20,29 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI
-from flow_server_routers import RAW_BODY_ROUTES
-from flow_server_routers.audit import audit_router
-from flow_server_routers.auth import auth_router
-from flow_server_routers.catalog import catalog_router
-from flow_server_routers.connectors import connectors_router
-from flow_server_routers.conversations import conversations_router
-from flow_server_routers.datasets import datasets_router
-from flow_server_routers.executions import executions_router
-from flow_server_routers.gateway import gateway_router
-from flow_server_routers.jobs import jobs_router
-from flow_server_routers.memory import memory_router
-from flow_server_routers.resources import resources_router
-from flow_server_routers.secrets import secrets_router
-from flow_server_routers.services import services_router
-from flow_server_routers.state import state_router
-from flow_server_routers.storage import storage_router
-from flow_server_routers.system import system_router
-from flow_server_routers.tenants import tenants_router
-from flow_server_routers.vector import vector_router
+from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.routing import compile_path
 
+from flow_local._generated.routers import RAW_BODY_ROUTES
+from flow_local._generated.routers.audit import audit_router
+from flow_local._generated.routers.auth import auth_router
+from flow_local._generated.routers.catalog import catalog_router
+from flow_local._generated.routers.connectors import connectors_router
+from flow_local._generated.routers.conversations import conversations_router
+from flow_local._generated.routers.datasets import datasets_router
+from flow_local._generated.routers.executions import executions_router
+from flow_local._generated.routers.gateway import gateway_router
+from flow_local._generated.routers.jobs import jobs_router
+from flow_local._generated.routers.memory import memory_router
+from flow_local._generated.routers.resources import resources_router
+from flow_local._generated.routers.secrets import secrets_router
+from flow_local._generated.routers.services import services_router
+from flow_local._generated.routers.state import state_router
+from flow_local._generated.routers.storage import storage_router
+from flow_local._generated.routers.system import system_router
+from flow_local._generated.routers.tenants import tenants_router
+from flow_local._generated.routers.vector import vector_router
 from flow_local.areas.access import PlatformAccess
 from flow_local.areas.audit import AuditBackend
 from flow_local.areas.auth import AuthBackend
@@ -57,13 +57,13 @@ from flow_local.areas.storage import StorageBackend
 from flow_local.areas.system import SystemBackend, document_router
 from flow_local.areas.tenants import TenantsBackend
 from flow_local.bootstrap import ensure_defaults
-from flow_local.console import console_routes, install_console
+from flow_local.console import console_detours, console_routes, install_console
 from flow_local.core import Platform, PlatformComponent, platform_of
 from flow_local.errors import install_error_handlers
-from flow_local.middleware import BodyLimitMiddleware, RequestIdMiddleware, redact_access_log
+from flow_local.middleware import PlatformMiddleware, redact_access_log
 from flow_local.runtime.collaborators import Collaborators
 from flow_local.settings import Settings
-from flow_local.startup import BackgroundStart, components_started
+from flow_local.startup import BackgroundStart, wait_for_components
 
 if TYPE_CHECKING:
     from flow_local.areas.datasets import DatasetsBackend
@@ -168,6 +168,17 @@ requests wait until the components run."""
 def needs_components(router: APIRouter) -> bool:
     """True for the router of a tag in :data:`COMPONENT_TAGS`."""
     return any(tag in COMPONENT_TAGS for tag in router.tags)
+
+
+def add_routes(app: FastAPI, router: APIRouter) -> None:
+    """Put ``router``'s routes in the application's own route list, in order.
+
+    ``include_router`` would add the router as one nested entry, which FastAPI matches route by route
+    for every request that passes it and then again inside it; the generated routers need nothing an
+    inclusion adds (no prefix, router dependencies, lifespan or dependency overrides), so their routes
+    go in as they are and each request is matched once, in the same order.
+    """
+    app.router.routes.extend(router.routes)
 
 
 def _any_route(routes: tuple[str, ...]) -> re.Pattern[str]:
@@ -286,15 +297,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.startup = starter
     install_error_handlers(app)
     for router in routers():
-        waits = [Depends(components_started)] if needs_components(router) else None
-        app.include_router(router, dependencies=waits)
+        if needs_components(router):
+            wait_for_components(router.routes, starter)
+        add_routes(app, router)
     install_console(app)
     redact_access_log()
     app.add_middleware(
-        BodyLimitMiddleware,
+        PlatformMiddleware,
         limit=settings.max_request_bytes,
         upload_limit=settings.max_object_bytes,
         upload_paths=UPLOAD_PATHS,
+        detours=console_detours(),
     )
-    app.add_middleware(RequestIdMiddleware)
     return app

@@ -1,4 +1,8 @@
-"""Tokens and identities: API keys (stored hashed), HS256 JWTs, the verified Principal, access checks.
+"""Tokens and identities: API keys (stored hashed), EdDSA JWTs, the verified Principal, access checks.
+
+Tokens are signed with an Ed25519 private key named by the header's ``kid``; anyone holding the
+public keys (published as a JSON Web Key Set) verifies them, so hosted services, runners and other
+API replicas need no secret to check a token.
 
 Token types (claim ``token_type``): ``user`` (from an API key or a CLI login), ``execution`` (given to
 code running an execution), ``service`` (given to a hosted service), ``service_token`` (minted for
@@ -14,18 +18,33 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, get_args
+from typing import Any, Protocol, get_args
 
+import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Request
-from flow_server_routers.types import TokenScope
+from jwt.algorithms import OKPAlgorithm
 
+from flow_local._generated.models import JsonWebKey
+from flow_local._generated.routers.types import TokenScope
 from flow_local.errors import ApiError, forbidden, unauthorized
 
-ALGORITHM = "HS256"
+
+def _document_value(field: str) -> str:
+    """The one value the document allows for a field of ``JsonWebKey``."""
+    (value,) = get_args(JsonWebKey.model_fields[field].annotation)
+    return str(value)
+
+
+ALGORITHM = _document_value("alg")
+MAX_TOKEN_SECONDS = 30 * 24 * 3600
+"""The longest lifetime of a token; a retired key verifies for this long after its retirement."""
 USER_SCOPES: list[str] = list(get_args(TokenScope))
 RUNTIME_SCOPES = ["read", "write"]
 API_KEY_PREFIX = "fl_"
 VERIFIED_CACHE_SIZE = 4096
+GRANT_CACHE_SIZE = 4096
 
 
 def generate_api_key() -> str:
@@ -71,17 +90,124 @@ class Principal:
         return None
 
 
-class TokenSigner:
-    """Mints and verifies the platform's HS256 JWTs."""
+class KeySource(Protocol):
+    """Where a verifier finds the public key named by a token's ``kid``."""
 
-    def __init__(self, key: bytes) -> None:
-        if len(key) < 16:
-            raise ValueError("the signing key must be at least 16 bytes")
-        self._key = key
+    def public_key(self, kid: str) -> Ed25519PublicKey | None:
+        """The public key ``kid``, or None when unknown or retired."""
+        ...
+
+
+class SigningKeys(KeySource, Protocol):
+    """A key source that also holds the current private key (only the platform has one)."""
+
+    def current(self) -> tuple[str, Ed25519PrivateKey]:
+        """The ``kid`` and private key new tokens are signed with."""
+        ...
+
+    def jwks(self) -> dict[str, Any]:
+        """The JSON Web Key Set of every public key that still verifies tokens."""
+        ...
+
+
+def public_jwk(kid: str, key: Ed25519PublicKey) -> dict[str, str]:
+    """One public key as a JSON Web Key (``OKP``/``Ed25519``, for ``EdDSA`` signatures)."""
+    jwk: dict[str, str] = OKPAlgorithm.to_jwk(key, as_dict=True)
+    return {**jwk, "kid": kid, "alg": ALGORITHM, "use": _document_value("use")}
+
+
+def jwks_public_keys(document: dict[str, Any]) -> dict[str, Ed25519PublicKey]:
+    """The Ed25519 signing keys of a JSON Web Key Set, by ``kid`` (other keys are skipped)."""
+    found: dict[str, Ed25519PublicKey] = {}
+    for jwk in document.get("keys") or []:
+        if jwk.get("kty") != _document_value("kty") or jwk.get("crv") != _document_value("crv"):
+            continue
+        if not jwk.get("kid"):
+            continue
+        key = OKPAlgorithm.from_jwk(jwk)
+        if isinstance(key, Ed25519PublicKey):
+            found[str(jwk["kid"])] = key
+    return found
+
+
+class SingleKey:
+    """One Ed25519 key held in memory: a copy of the platform's signing key, or a new one.
+
+    Args:
+        kid: The key's id (a new one when omitted).
+        private: The private key (a new one when omitted).
+    """
+
+    def __init__(self, kid: str | None = None, private: Ed25519PrivateKey | None = None) -> None:
+        self.kid = kid or uuid.uuid4().hex
+        self._private = private or Ed25519PrivateKey.generate()
+
+    def current(self) -> tuple[str, Ed25519PrivateKey]:
+        """This key."""
+        return self.kid, self._private
+
+    def public_key(self, kid: str) -> Ed25519PublicKey | None:
+        """The public half, when ``kid`` names this key."""
+        return self._private.public_key() if kid == self.kid else None
+
+    def jwks(self) -> dict[str, Any]:
+        """A key set of this one key."""
+        return {"keys": [public_jwk(self.kid, self._private.public_key())]}
+
+
+class JwksKeys:
+    """Public keys read from the platform's JSON Web Key Set: all a hosted service or runner needs.
+
+    Args:
+        url: Where the key set is published (``GET /api/v1/auth/jwks``); fetched again, at most once
+            every ``refetch_seconds``, when a token names a key it does not hold (after a rotation).
+        document: A key set already at hand (no fetching unless ``url`` is given too).
+        refetch_seconds: Least time between two fetches.
+    """
+
+    def __init__(
+        self, url: str | None = None, document: dict[str, Any] | None = None, refetch_seconds: float = 5.0
+    ) -> None:
+        self.url = url
+        self.refetch_seconds = refetch_seconds
+        self._keys = jwks_public_keys(document or {"keys": []})
+        self._fetched_at = -float("inf")
+        self._lock = threading.Lock()
+        if url is not None and document is None:
+            self._fetch()
+
+    def _fetch(self) -> None:
+        assert self.url is not None
+        answer = httpx.get(self.url, timeout=10.0)
+        answer.raise_for_status()
+        self._keys = jwks_public_keys(answer.json())
+        self._fetched_at = time.monotonic()
+
+    def public_key(self, kid: str) -> Ed25519PublicKey | None:
+        """The key ``kid``, fetching the key set again when it is unknown (not more often than allowed)."""
+        key = self._keys.get(kid)
+        if key is not None or self.url is None:
+            return key
+        with self._lock:
+            if time.monotonic() - self._fetched_at >= self.refetch_seconds:
+                try:
+                    self._fetch()
+                except httpx.HTTPError:
+                    return None
+        return self._keys.get(kid)
+
+
+class TokenVerifier:
+    """Verifies the platform's EdDSA JWTs with public keys only."""
+
+    def __init__(self, keys: KeySource) -> None:
+        self._public_keys = keys
         self._verified: dict[tuple[str, str | None], Principal] = {}
         self._lock = threading.Lock()
         self.execution_ended: Callable[[str], bool] = lambda _execution_id: False
         """Whether an execution has ended; the execution engine installs it when it starts."""
+        self.grants = GrantCache()
+        """The organizations and workspaces each token was found to reach (see :class:`GrantCache`)."""
 
     def check_live(self, principal: Principal) -> Principal:
         """401 when ``principal`` belongs to an execution that has ended (its tokens end with it)."""
@@ -90,52 +216,25 @@ class TokenSigner:
             raise unauthorized(f"the bearer token belonged to execution '{execution_id}', which has ended")
         return principal
 
-    def mint(
-        self,
-        *,
-        subject: str,
-        org_id: str,
-        workspace_id: str | None = None,
-        token_type: str = "user",
-        scopes: list[str] | None = None,
-        ttl_seconds: int = 3600,
-        extra: dict[str, Any] | None = None,
-    ) -> str:
-        """Sign a token with the common claims plus ``extra`` (e.g. ``aud``, ``claims``, ``execution_id``)."""
-        now = int(time.time())
-        payload: dict[str, Any] = {
-            "sub": subject,
-            "org_id": org_id,
-            "scopes": list(scopes if scopes is not None else USER_SCOPES),
-            "token_type": token_type,
-            "iat": now,
-            "exp": now + int(ttl_seconds),
-            "jti": uuid.uuid4().hex,
-        }
-        if workspace_id:
-            payload["workspace_id"] = workspace_id
-        payload.update(extra or {})
-        import jwt  # PyJWT and cryptography load on the first token, not on the platform's start
-
-        return jwt.encode(payload, self._key, algorithm=ALGORITHM)
-
     def decode(self, token: str, audience: str | None = None) -> dict[str, Any]:
-        """Verify signature, algorithm, expiry and required claims; raise a 401 ApiError otherwise.
+        """Verify signature, algorithm, key, expiry and required claims; raise a 401 ApiError otherwise.
 
         Tokens carrying an ``aud`` claim are accepted only when ``audience`` matches it.
         """
-        import jwt  # PyJWT and cryptography load on the first token, not on the platform's start
-
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise unauthorized("the bearer token is malformed") from exc
         if header.get("alg") != ALGORITHM:
             raise unauthorized(f"the bearer token must be signed with {ALGORITHM}")
+        kid = header.get("kid")
+        key = self._public_keys.public_key(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise unauthorized("the bearer token is signed with a key this platform does not know")
         try:
             return jwt.decode(
                 token,
-                self._key,
+                key,
                 algorithms=[ALGORITHM],
                 audience=audience,
                 options={"require": ["exp", "iat", "sub", "org_id", "token_type", "jti"]},
@@ -151,9 +250,10 @@ class TokenSigner:
         """A Principal from a verified token.
 
         A token that verified once is remembered (with its audience) until it expires: the same
-        string cannot verify differently later (the key is fixed, tokens are not revocable), so a
-        hit skips the signature check. An expired entry is dropped and checked again, which raises
-        the usual 401. Failures are never remembered. The Principal is shared: treat it read-only.
+        string cannot verify differently later (a retired key keeps verifying until every token it
+        signed has expired, tokens are not revocable), so a hit skips the signature check. An
+        expired entry is dropped and checked again, which raises the usual 401. Failures are never
+        remembered. The Principal is shared: treat it read-only.
         """
         cache_key = (token, audience)
         cached = self._verified.get(cache_key)
@@ -188,6 +288,49 @@ class TokenSigner:
             claims=dict(claims.get("claims") or {}),
             raw=claims,
         )
+
+
+class TokenSigner(TokenVerifier):
+    """Mints the platform's EdDSA JWTs (header ``kid`` names the key) and verifies them."""
+
+    def __init__(self, keys: SigningKeys) -> None:
+        super().__init__(keys)
+        self.keys = keys
+
+    def mint(
+        self,
+        *,
+        subject: str,
+        org_id: str,
+        workspace_id: str | None = None,
+        token_type: str = "user",
+        scopes: list[str] | None = None,
+        ttl_seconds: int = 3600,
+        extra: dict[str, Any] | None = None,
+    ) -> str:
+        """Sign a token with the common claims plus ``extra`` (e.g. ``aud``, ``claims``, ``execution_id``).
+
+        Raises:
+            ValueError: ``ttl_seconds`` is beyond :data:`MAX_TOKEN_SECONDS` (a retired key would stop
+                verifying the token before it expires).
+        """
+        if ttl_seconds > MAX_TOKEN_SECONDS:
+            raise ValueError(f"a token lives at most {MAX_TOKEN_SECONDS} s, not {ttl_seconds}")
+        now = int(time.time())
+        payload: dict[str, Any] = {
+            "sub": subject,
+            "org_id": org_id,
+            "scopes": list(scopes if scopes is not None else USER_SCOPES),
+            "token_type": token_type,
+            "iat": now,
+            "exp": now + int(ttl_seconds),
+            "jti": uuid.uuid4().hex,
+        }
+        if workspace_id:
+            payload["workspace_id"] = workspace_id
+        payload.update(extra or {})
+        kid, key = self.keys.current()
+        return jwt.encode(payload, key, algorithm=ALGORITHM, headers={"kid": kid})
 
     def mint_user_token(
         self, subject: str, org_id: str, workspace_id: str | None = None, ttl_seconds: int = 3600
@@ -259,46 +402,39 @@ class TokenSigner:
         )
 
 
+class GrantCache:
+    """Remembers which organization or workspace a token passed the tenancy check for, until the token
+    expires, so a repeated request skips the check's database read.
+
+    Safe because both halves of the check are fixed for a given token: its org and workspace claims are
+    signed, and organizations and workspaces are never deleted. Only passes are remembered; a refusal
+    is checked again every time. Whether the token itself is still good (expiry, an ended execution) is
+    checked on every request before this cache is asked. Bounded: the oldest entry goes when full.
+    """
+
+    def __init__(self, size: int = GRANT_CACHE_SIZE) -> None:
+        self.size = size
+        self._expiry: dict[tuple[str, str, str | None], int] = {}
+        self._lock = threading.Lock()
+
+    def granted(self, principal: Principal, org_id: str, workspace_id: str | None = None) -> bool:
+        """Whether ``principal``'s token passed the check for ``org_id`` (and ``workspace_id``) and is unexpired."""
+        expires_at = self._expiry.get((principal.token, org_id, workspace_id))
+        return expires_at is not None and time.time() < expires_at
+
+    def grant(self, principal: Principal, org_id: str, workspace_id: str | None = None) -> None:
+        """Remember that ``principal``'s token passed the check, until the token expires."""
+        with self._lock:
+            if len(self._expiry) >= self.size:
+                self._expiry.pop(next(iter(self._expiry)), None)
+            self._expiry[(principal.token, org_id, workspace_id)] = principal.expires_at
+
+
 def minted_ttl(principal: Principal, ttl_seconds: int) -> int:
     """The lifetime of a token a caller mints: never past the caller's own token for runtime callers."""
     if principal.token_type == "user":
         return ttl_seconds
     return max(1, min(ttl_seconds, principal.expires_at - int(time.time())))
-
-
-class AttemptLimiter:
-    """Counts failed attempts per caller in a sliding window; refuses with 429 once there are too many.
-
-    Attributes:
-        limit: Failed attempts allowed per window.
-        window_seconds: Length of the window.
-    """
-
-    def __init__(self, limit: int, window_seconds: float) -> None:
-        self.limit = limit
-        self.window_seconds = window_seconds
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def check(self, caller: str, what: str) -> None:
-        """429 when ``caller`` has used up its failed attempts at ``what``."""
-        now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._failures.get(caller, []) if now - t < self.window_seconds]
-            self._failures[caller] = recent
-            if len(recent) >= self.limit:
-                retry_after = int(self.window_seconds - (now - recent[0])) + 1
-                raise ApiError(
-                    429,
-                    "rate_limited",
-                    f"too many failed {what}: {len(recent)} in {self.window_seconds:g} s; retry in {retry_after} s",
-                    headers={"Retry-After": str(retry_after)},
-                )
-
-    def failed(self, caller: str) -> None:
-        """Record one failed attempt of ``caller``."""
-        with self._lock:
-            self._failures.setdefault(caller, []).append(time.monotonic())
 
 
 def bearer_token(request: Request) -> str | None:
@@ -323,15 +459,16 @@ async def get_principal(request: Request) -> Principal:
 
 def principal_of(request: Request) -> Principal:
     """The verified Principal of the request (401 when missing or invalid), for direct calls."""
-    cached = getattr(request.state, "principal", None)
+    state: dict[str, Any] = request.scope.setdefault("state", {})  # what ``request.state`` reads
+    cached: Principal | None = state.get("principal")  # (a missing attribute of it raises, which costs)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     token = bearer_token(request)
     if token is None:
         raise unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     signer: TokenSigner = request.app.state.platform.tokens
     principal = signer.check_live(signer.verify(token))
-    request.state.principal = principal
+    state["principal"] = principal
     return principal
 
 

@@ -13,6 +13,7 @@ from flow_local.auth import TokenSigner
 from flow_local.backends import open_database
 from flow_local.sealing import Sealer
 from flow_local.settings import Settings
+from flow_local.signing_keys import DatabaseKeyRing
 
 T = TypeVar("T")
 
@@ -34,8 +35,8 @@ class Platform:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = open_database(settings)
-        self.tokens = TokenSigner(settings.signing_key)
         self.sealer = Sealer(settings.sealing_key)
+        self.tokens = TokenSigner(DatabaseKeyRing(self.db, self.sealer))
         self.components: list[PlatformComponent] = []
         self._backends: dict[type, Any] = {}
         self.extras: dict[str, Any] = {}

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import uvicorn
-from flow_server_routers.system import GET_HEALTH_PATH as HEALTH_PATH
 
+from flow_local._generated.routers.system import GET_HEALTH_PATH as HEALTH_PATH
+from flow_local.auth import SingleKey, TokenSigner
 from flow_local.bootstrap import Defaults, admin_token, ensure_defaults, runtime_env
 from flow_local.core import Platform
 from flow_local.ports import free_port
@@ -60,6 +61,7 @@ class LocalPlatform:
         self.settings = Settings.load(self.data_dir, host=host, port=self.port, **settings_overrides)
         self.platform: Platform | None = None
         self._defaults: Defaults | None = None
+        self._signing_key: SingleKey | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.process: sp.Popen[bytes] | None = None
@@ -80,6 +82,7 @@ class LocalPlatform:
         platform = Platform(self.settings)
         try:
             self._defaults = ensure_defaults(platform)
+            self._signing_key = SingleKey(*platform.tokens.keys.current())
         finally:
             platform.close()
 
@@ -241,7 +244,9 @@ class LocalPlatform:
     def _signer_platform(self) -> Platform:
         if self.platform is not None:
             return self.platform
-        holder = _SignerOnly(self.settings)
+        if self._signing_key is None:
+            raise RuntimeError("the local platform is not started")
+        holder = _SignerOnly(self.settings, self._signing_key)
         return holder  # type: ignore[return-value]
 
     def env(self) -> dict[str, str]:
@@ -281,9 +286,7 @@ class LocalPlatform:
 class _SignerOnly:
     """What admin_token/runtime_env need from a Platform, without opening the database."""
 
-    def __init__(self, settings: Settings) -> None:
-        from flow_local.auth import TokenSigner
-
+    def __init__(self, settings: Settings, key: SingleKey) -> None:
         self.settings = settings
-        self.tokens = TokenSigner(settings.signing_key)
+        self.tokens = TokenSigner(key)
         self.url = settings.url

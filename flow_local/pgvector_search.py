@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 import psycopg
-from flow_server_routers.types import DistanceMetric
 from pgvector.psycopg import register_vector
 from psycopg import sql
+
+from flow_local._generated.routers.types import DistanceMetric
 
 # One pgvector operator and operator class per metric of the document (mypy checks the keys).
 _OPERATORS: dict[DistanceMetric, tuple[str, str]] = {

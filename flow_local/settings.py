@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 
 SIGNING_KEY_FILE = "signing.key"
 SEALING_KEY_FILE = "sealing.key"
+SEALING_KEY_ENV = "FLOW_SEALING_KEY"
 PRIVATE_DIR_MODE = 0o700
 UPSTREAM_CONFIG_FILE = "gateway.json"
 
@@ -27,12 +28,29 @@ def default_data_dir() -> Path:
 
 
 def load_signing_key(data_dir: Path) -> bytes:
-    """Read the HS256 signing key from the data dir, creating it (mode 0600) on first use."""
+    """Read the HMAC key of presigned URLs and console sessions from the data dir (created 0600 on first use)."""
     return bytes.fromhex(_private_key(data_dir / SIGNING_KEY_FILE, lambda: secrets.token_bytes(32).hex()))
 
 
 def load_sealing_key(data_dir: Path) -> bytes:
-    """Read the key that encrypts secrets at rest (a Fernet key, beside the signing key, mode 0600)."""
+    """The key that encrypts secrets and token keys at rest (a Fernet key).
+
+    ``$FLOW_SEALING_KEY`` when set (how API replicas sharing one database share it), else the key file
+    beside the signing key (mode 0600), created on first use.
+
+    Raises:
+        ValueError: ``$FLOW_SEALING_KEY`` is not a Fernet key.
+    """
+    given = os.environ.get(SEALING_KEY_ENV, "").strip()
+    if given:
+        try:
+            Fernet(given.encode())
+        except ValueError as exc:
+            raise ValueError(
+                f"{SEALING_KEY_ENV} is not a Fernet key (32 url-safe base64 bytes); make one with"
+                " `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
+            ) from exc
+        return given.encode()
     return _private_key(data_dir / SEALING_KEY_FILE, lambda: Fernet.generate_key().decode()).encode()
 
 
@@ -99,8 +117,10 @@ class Settings:
         data_dir: Directory holding the SQLite database, objects, vectors and the signing key.
         host: Interface to listen on (loopback by default).
         port: TCP port (0 picks a free one at start).
-        signing_key: HS256 key for JWTs and presigned URLs, persisted in the data dir.
-        sealing_key: Fernet key encrypting secret values and stored tokens, persisted beside it.
+        signing_key: HMAC key for presigned URLs and console sessions, persisted in the data dir (access
+            tokens are signed with the Ed25519 keys kept in the database, see ``signing_keys``).
+        sealing_key: Fernet key encrypting secret values, stored tokens and the token keys' private
+            halves, persisted beside it (or ``$FLOW_SEALING_KEY``).
         gateway_rate_limit: Gateway requests allowed per principal per ``rate_window_seconds``.
         rate_window_seconds: Length of the rate-limit window.
         upstreams: OpenAI-compatible upstreams for non-offline models.
@@ -113,6 +133,13 @@ class Settings:
             the data dir).
         object_store_url: ``file:///...`` or ``s3://bucket[/prefix]?endpoint=...`` (``$FLOW_OBJECT_STORE_URL``;
             empty: files in the data dir).
+        nats_url: ``embedded`` (or empty: the platform's own nats-server) or the comma-separated URLs of
+            an external NATS cluster (``$FLOW_NATS_URL``).
+        nats_user: User on the external cluster (``$FLOW_NATS_USER``).
+        nats_password: Its password (``$FLOW_NATS_PASSWORD``).
+        nats_creds: A NATS credentials file for the external cluster (``$FLOW_NATS_CREDS``).
+        key_dir: Where the signing and sealing keys are kept (``$FLOW_KEY_DIR``; empty: the data dir).
+            Replicas behind one load balancer share it (a mounted secret).
     """
 
     data_dir: Path
@@ -129,6 +156,11 @@ class Settings:
     gateway_standins: bool = True
     database_url: str = field(default="", repr=False)
     object_store_url: str = field(default="", repr=False)
+    nats_url: str = ""
+    nats_user: str = ""
+    nats_password: str = field(default="", repr=False)
+    nats_creds: str = ""
+    key_dir: str = ""
 
     @classmethod
     def load(
@@ -140,14 +172,19 @@ class Settings:
         if directory.stat().st_mode & 0o077:
             directory.chmod(PRIVATE_DIR_MODE)
         settings = cls(data_dir=directory.resolve(), host=host, port=port, **extra)  # type: ignore[arg-type]
-        settings.signing_key = load_signing_key(settings.data_dir)
-        settings.sealing_key = load_sealing_key(settings.data_dir)
+        settings.key_dir = settings.key_dir or os.environ.get("FLOW_KEY_DIR", "")
+        key_dir = Path(settings.key_dir).expanduser() if settings.key_dir else settings.data_dir
+        settings.signing_key = load_signing_key(key_dir)
+        settings.sealing_key = load_sealing_key(key_dir)
         if not settings.upstreams:
             settings.upstreams = load_upstreams(settings.data_dir)
         if "gateway_standins" not in extra:
             settings.gateway_standins = standins_from_env()
         settings.database_url = settings.database_url or os.environ.get("FLOW_DATABASE_URL", "")
         settings.object_store_url = settings.object_store_url or os.environ.get("FLOW_OBJECT_STORE_URL", "")
+        for name in ("nats_url", "nats_user", "nats_password", "nats_creds"):
+            if not getattr(settings, name):
+                setattr(settings, name, os.environ.get(f"FLOW_{name.upper()}", ""))
         return settings
 
     @property

@@ -3,7 +3,7 @@
 The application's lifespan calls :meth:`BackgroundStart.begin` and returns at once: the server starts
 listening while a task runs the warm-up loaders (imports of heavy modules, in a thread, so the event
 loop keeps answering) and then starts the components one after the other. The routes of the areas
-that use a component depend on :func:`components_started`: a request to them (an execution
+that use a component go through :func:`wait_for_components`: a request to them (an execution
 submitted during start-up) waits until the components run, or gets a 503 naming the failure when
 they could not start.
 """
@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from starlette.requests import Request
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flow_local.core import Platform, PlatformComponent
 from flow_local.errors import ApiError
@@ -101,8 +102,18 @@ class BackgroundStart:
         self.platform.components.clear()
 
 
-async def components_started(request: Request) -> None:
-    """Route dependency: wait until the application's components run (503 when they cannot)."""
-    starter = request.app.state.startup
-    assert isinstance(starter, BackgroundStart)
-    await starter.wait()
+def wait_for_components(routes: Iterable[BaseRoute], starter: BackgroundStart) -> None:
+    """Make each of ``routes`` wait until ``starter``'s components run (503 when they cannot)."""
+    for route in routes:
+        if isinstance(route, Route):
+            route.app = _after_start(route.app, starter)
+
+
+def _after_start(app: ASGIApp, starter: BackgroundStart) -> ASGIApp:
+    """``app``, entered once the components run."""
+
+    async def waiting(scope: Scope, receive: Receive, send: Send) -> None:
+        await starter.wait()
+        await app(scope, receive, send)
+
+    return waiting

@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
 import httpx
-from flow_platform_client.request import ApiRequest
 
 from flow_sdk._errors import map_http_error
+from flow_sdk._generated.client.request import ApiRequest
 from flow_sdk._requests import read_result, request_options
 from flow_sdk.raw_response import record_response
 

@@ -37,8 +37,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from flow_platform_client.request import IDEMPOTENT_METHODS
 
+from flow_sdk._generated.client.request import IDEMPOTENT_METHODS
 from flow_sdk._logging import log_request, log_response, logger
 from flow_sdk._metadata import DISTRIBUTION, version
 from flow_sdk._requests import RETRY_EXTENSION
@@ -613,6 +613,22 @@ class AsyncHttpSession:
         )
         self._clients[base_url] = created
         return created
+
+    def sync_client(self, base_url: str) -> httpx.Client:
+        """Return a new pooled ``httpx.Client`` for ``base_url`` with this session's auth and options.
+
+        It shares the auth object, so :meth:`set_token` reaches it too; the caller closes it. A test's
+        ``httpx.MockTransport`` serves it as well; a brought async client cannot, so it is not used.
+        """
+        return build_sync_client(
+            base_url,
+            self.auth,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            headers=self.headers,
+            transport=self.transport if isinstance(self.transport, httpx.BaseTransport) else None,
+            idempotency_key=self.idempotency_key,
+        )
 
     def set_token(self, token: str) -> None:
         """Replace the bearer token of every cached (and future) client in place."""

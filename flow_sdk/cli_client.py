@@ -1,6 +1,6 @@
 """CLIClient: the synchronous client for scripts and the ``flow`` command, backed by :class:`FlowConfig`.
 
-Requests are built by the generated builders (``flow_platform_client.<tag>.build_<operation>_request``)
+Requests are built by the generated builders (``flow_sdk._generated.client.<tag>.build_<operation>_request``)
 and sent by :func:`flow_sdk._requests.send_sync` through the sync client of :mod:`flow_sdk._transport`
 (retries, auth header, timeouts); failures become :class:`CLIClientError` without the token.
 
@@ -16,24 +16,31 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
-from flow_platform_client.auth import (
+
+from flow_sdk._errors import (
+    CLIAuthenticationError,
+    CLIClientError,
+    FlowSDKError,
+)
+from flow_sdk._executions import submit_request
+from flow_sdk._generated.client.auth import (
     build_create_cli_login_request_request,
     build_get_current_user_request,
     build_poll_cli_login_request_request,
 )
-from flow_platform_client.catalog import build_create_component_request
-from flow_platform_client.connectors import build_execute_connector_ddl_request
-from flow_platform_client.enums import DDL_REQUEST_SCOPE_TYPE, EXECUTION_STATUS_VALUE
-from flow_platform_client.executions import (
+from flow_sdk._generated.client.catalog import build_create_component_request
+from flow_sdk._generated.client.connectors import build_execute_connector_ddl_request
+from flow_sdk._generated.client.enums import DDL_REQUEST_SCOPE_TYPE, EXECUTION_STATUS_VALUE
+from flow_sdk._generated.client.executions import (
     build_cancel_execution_request,
     build_get_execution_request,
     build_get_execution_result_request,
     build_list_execution_events_request,
     build_list_executions_request,
 )
-from flow_platform_client.request import ApiRequest
-from flow_platform_client.tenants import build_list_orgs_request, build_list_workspaces_request
-from flow_types import (
+from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk._generated.client.tenants import build_list_orgs_request, build_list_workspaces_request
+from flow_sdk._generated.types import (
     AnyValue,
     CliLoginRequest,
     CliLoginStatus,
@@ -49,13 +56,6 @@ from flow_types import (
     Org,
     Workspace,
 )
-
-from flow_sdk._errors import (
-    CLIAuthenticationError,
-    CLIClientError,
-    FlowSDKError,
-)
-from flow_sdk._executions import submit_request
 from flow_sdk._hosted_service_request import service_call_request
 from flow_sdk._polling import PollSettings, StatusCallback, await_terminal_sync
 from flow_sdk._requests import RetryMode, checked_body, choose, send_sync

@@ -13,15 +13,16 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from flow_platform_client.catalog import (
+from flow_sdk._errors import CLIClientError, FlowSDKError
+from flow_sdk._generated.client.catalog import (
     build_delete_component_request,
     build_get_component_request,
     build_list_component_versions_request,
     build_list_components_request,
     build_update_component_request,
 )
-from flow_platform_client.connectors import build_execute_connector_operation_request
-from flow_platform_client.datasets import (
+from flow_sdk._generated.client.connectors import build_execute_connector_operation_request
+from flow_sdk._generated.client.datasets import (
     build_create_dataset_request,
     build_delete_dataset_request,
     build_get_dataset_request,
@@ -30,9 +31,9 @@ from flow_platform_client.datasets import (
     build_query_dataset_request,
     build_vector_query_dataset_request,
 )
-from flow_platform_client.enums import COMPONENT_TYPE
-from flow_platform_client.request import ApiRequest
-from flow_platform_client.resources import (
+from flow_sdk._generated.client.enums import COMPONENT_TYPE
+from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk._generated.client.resources import (
     build_create_resource_request,
     build_delete_resource_request,
     build_get_resource_request,
@@ -41,14 +42,14 @@ from flow_platform_client.resources import (
     build_restore_component_backup_request,
     build_update_resource_request,
 )
-from flow_platform_client.services import (
+from flow_sdk._generated.client.services import (
     build_deploy_hosted_service_version_request,
     build_get_hosted_service_health_request,
     build_get_hosted_service_logs_request,
     build_list_hosted_service_versions_request,
     build_undeploy_hosted_service_version_request,
 )
-from flow_types import (
+from flow_sdk._generated.types import (
     Component,
     ComponentType,
     ComponentUpdate,
@@ -76,8 +77,6 @@ from flow_types import (
     ResourceUpdate,
     ResourceVersion,
 )
-
-from flow_sdk._errors import CLIClientError, FlowSDKError
 from flow_sdk._polling import ResultMode, StatusCallback, unwrap_result
 from flow_sdk._requests import checked_body, choose
 

@@ -9,22 +9,6 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import httpx
-from flow_platform_client.executions import (
-    build_cancel_execution_request,
-    build_execute_transform_request,
-    build_get_execution_request,
-    build_get_execution_result_request,
-)
-from flow_platform_client.request import ApiRequest
-from flow_platform_client.services import build_get_service_skills_request
-from flow_types import (
-    Execution,
-    ExecutionHandle,
-    ExecutionResult,
-    ServiceSkills,
-    TransformExecute,
-    TransformResult,
-)
 
 from flow_sdk._errors import (
     ConfigurationError,
@@ -35,6 +19,22 @@ from flow_sdk._errors import (
     PlatformPermissionError,
 )
 from flow_sdk._executions import submit_request
+from flow_sdk._generated.client.executions import (
+    build_cancel_execution_request,
+    build_execute_transform_request,
+    build_get_execution_request,
+    build_get_execution_result_request,
+)
+from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk._generated.client.services import build_get_service_skills_request
+from flow_sdk._generated.types import (
+    Execution,
+    ExecutionHandle,
+    ExecutionResult,
+    ServiceSkills,
+    TransformExecute,
+    TransformResult,
+)
 from flow_sdk._nats import ExecutionTransport
 from flow_sdk._polling import PollSettings, await_terminal, unwrap_result
 from flow_sdk._requests import RetryMode, send
@@ -176,7 +176,7 @@ class PlatformClient:
         """Send a request built by a generated builder and return its typed result.
 
         Example:
-            >>> from flow_platform_client.executions import build_list_executions_request
+            >>> from flow_sdk._generated.client.executions import build_list_executions_request
             >>> await client.send_request(build_list_executions_request(org_id, workspace_id, limit=5))
 
         Raises:

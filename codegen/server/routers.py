@@ -1,4 +1,4 @@
-"""Write ``generated/flow_server_routers`` from the OpenAPI document: per tag, a backend Protocol and the
+"""Write ``flow_local/_generated/routers`` from the OpenAPI document: per tag, a backend Protocol and the
 FastAPI router that validates each request exactly as the document says and calls that Protocol.
 
 One module per tag (``storage.py``: ``StorageOperations`` and ``storage_router()``), plus:
@@ -7,8 +7,8 @@ One module per tag (``storage.py``: ``StorageOperations`` and ``storage_router()
   (``ComponentType``, ``TokenScope``, ...);
 * ``_support.py``: the pieces every router shares (``Access``, ``RawBody``, the JSON renderer).
 
-``generate.py`` calls :func:`write_routers`; the output is formatted and stamped with the rest of
-``generated/``. Nothing here is imported at run time by the platform.
+``generate.py`` calls :func:`write_routers`; the output is formatted and stamped with the other
+generated packages. Nothing here is imported at run time by the platform.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from typing import Any
 import jinja2
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-PACKAGE = "flow_server_routers"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 SLASH_EXTENSION = "x-flow-allow-slashes"
 JSON = "application/json"

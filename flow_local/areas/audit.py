@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flow_server_models import AuditEvent, AuditEventCreate
-from flow_server_routers.audit import AuditOperations
-
+from flow_local._generated.models import AuditEvent, AuditEventCreate
+from flow_local._generated.routers.audit import AuditOperations
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.db import from_json, to_json

@@ -7,21 +7,22 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from flow_server_models import (
+from flow_local._generated.models import (
     CliLoginApproval,
     CliLoginRequest,
     CliLoginStatus,
     CurrentUser,
+    JsonWebKeySet,
     TokenRequest,
     TokenResponse,
 )
-from flow_server_routers.auth import AuthOperations
-
+from flow_local._generated.routers.auth import AuthOperations
 from flow_local.areas.tenants import TenantsBackend
-from flow_local.auth import AttemptLimiter, Principal, require_user
+from flow_local.auth import Principal, require_user
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.errors import ApiError, not_found, unauthorized
+from flow_local.rate_limits import AttemptLimiter
 from flow_local.values import new_id
 
 LOGIN_TTL_SECONDS = 600
@@ -43,7 +44,7 @@ class AuthBackend(AuthOperations[Call]):
         self.platform = platform
         self.db = platform.db
         self.db.migrate("auth", SCHEMA)
-        self.approvals = AttemptLimiter(APPROVAL_FAILURES, APPROVAL_WINDOW_SECONDS)
+        self.approvals = AttemptLimiter(self.db, "cli-approvals", APPROVAL_FAILURES, APPROVAL_WINDOW_SECONDS)
 
     def exchange(self, api_key: str, ttl_minutes: int) -> dict[str, Any]:
         """A user token for a valid API key (401 otherwise)."""
@@ -98,10 +99,12 @@ class AuthBackend(AuthOperations[Call]):
         code = user_code.strip().upper()
         caller = f"{principal.org_id}/{principal.subject}"
         self.approvals.check(caller, "CLI login approvals")
+        if self.db.query_one("SELECT 1 FROM cli_login_requests WHERE user_code = ?", (code,)) is None:
+            self.approvals.failed(caller)
+            raise ApiError(404, "not_found", f"no login request with code '{code}'", "user_code")
         with self.db.transaction() as conn:
             row = conn.execute("SELECT * FROM cli_login_requests WHERE user_code = ?", (code,)).fetchone()
             if row is None:
-                self.approvals.failed(caller)
                 raise ApiError(404, "not_found", f"no login request with code '{code}'", "user_code")
             if row["status"] != "pending" or row["expires_at"] < time.time():
                 raise ApiError(
@@ -123,6 +126,10 @@ class AuthBackend(AuthOperations[Call]):
             "org_id": principal.org_id,
             "workspace_id": principal.workspace_id,
         }
+
+    async def get_json_web_key_set(self, call: Call) -> JsonWebKeySet:
+        """The public keys that verify the platform's tokens."""
+        return JsonWebKeySet.model_validate(self.platform.tokens.keys.jwks())
 
     async def exchange_api_key(self, call: Call, *, body: TokenRequest) -> TokenResponse:
         """Exchange an API key for a JWT."""

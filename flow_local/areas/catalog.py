@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from flow_server_models import Component, ComponentCreate, ComponentUpdate, ComponentVersion
-from flow_server_routers.catalog import CatalogOperations
-from flow_server_routers.types import ComponentType
-
+from flow_local._generated.models import Component, ComponentCreate, ComponentUpdate, ComponentVersion
+from flow_local._generated.routers.catalog import CatalogOperations
+from flow_local._generated.routers.types import ComponentType
 from flow_local.areas.versioned import KindCheckedBackend, VersionedStore, schema
 from flow_local.auth import require_user
 from flow_local.call import Call

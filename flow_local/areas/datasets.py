@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from flow_server_models import (
+
+from flow_local._generated.models import (
     Dataset,
     DatasetCreate,
     DatasetQuery,
@@ -15,11 +16,11 @@ from flow_server_models import (
     DatasetVectorQuery,
     DatasetVectorQueryResult,
 )
-from flow_server_routers.datasets import DatasetsOperations
-
+from flow_local._generated.routers.datasets import DatasetsOperations
+from flow_local.areas.datasets_sql import Fragment, field_value, matches, row_query
 from flow_local.call import Call
 from flow_local.core import Platform
-from flow_local.db import IntegrityError, from_json, to_json
+from flow_local.db import IntegrityError, SqliteDatabase, from_json, to_json
 from flow_local.errors import bad_request, conflict, not_found
 from flow_local.values import default_of, now_iso
 
@@ -32,51 +33,19 @@ SCHEMA = [
 ]
 
 
-def _compare(op: str, actual: Any, expected: Any) -> bool:
-    if op == "eq":
-        return bool(actual == expected)
-    if op == "ne":
-        return bool(actual != expected)
-    if op == "in":
-        return isinstance(expected, list) and actual in expected
-    if op == "contains":
-        if isinstance(actual, str) and isinstance(expected, str):
-            return expected in actual
-        return isinstance(actual, list) and expected in actual
-    if actual is None or expected is None or isinstance(actual, bool) != isinstance(expected, bool):
-        return False
-    try:
-        return bool(
-            {
-                "gt": actual > expected,
-                "gte": actual >= expected,
-                "lt": actual < expected,
-                "lte": actual <= expected,
-            }[op]
-        )
-    except TypeError:
-        return False
-
-
-def _filter(rows: list[dict[str, Any]], filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _checked(filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for i, f in enumerate(filters):
         if f["op"] == "in" and not isinstance(f["value"], list):
             raise bad_request("the 'in' operator needs a list value", f"filters.{i}.value")
-    return [r for r in rows if all(_compare(f["op"], r.get(f["field"]), f["value"]) for f in filters)]
+    return filters
 
 
 def _select(row: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
     return row if fields is None else {f: row.get(f) for f in fields}
 
 
-def _sort_key(value: Any) -> tuple[int, Any]:
-    if value is None:
-        return (0, 0)
-    if isinstance(value, bool | int | float):
-        return (1, float(value))
-    if isinstance(value, str):
-        return (2, value)
-    return (3, to_json(value))
+def _scoped(org_id: str, workspace_id: str, dataset_id: str) -> Fragment:
+    return Fragment("org_id=? AND workspace_id=? AND dataset_id=?", (org_id, workspace_id, dataset_id))
 
 
 class DatasetsBackend(DatasetsOperations[Call]):
@@ -85,6 +54,7 @@ class DatasetsBackend(DatasetsOperations[Call]):
     def __init__(self, platform: Platform) -> None:
         self.db = platform.db
         self.db.migrate("datasets", SCHEMA)
+        self._postgres = not isinstance(self.db, SqliteDatabase)
 
     def create(self, org_id: str, workspace_id: str, data: dict[str, Any]) -> dict[str, Any]:
         """Create a dataset (409 when the id exists)."""
@@ -161,50 +131,73 @@ class DatasetsBackend(DatasetsOperations[Call]):
             )
         return {"inserted": len(rows), "row_count": self.get(org_id, workspace_id, dataset_id)["row_count"]}
 
-    def _rows(self, org_id: str, workspace_id: str, dataset_id: str) -> list[dict[str, Any]]:
-        self.get(org_id, workspace_id, dataset_id)
-        rows = self.db.query(
-            "SELECT data FROM dataset_rows WHERE org_id=? AND workspace_id=? AND dataset_id=? ORDER BY seq",
+    def _exists(self, org_id: str, workspace_id: str, dataset_id: str) -> None:
+        found = self.db.query_one(
+            "SELECT 1 FROM datasets WHERE org_id=? AND workspace_id=? AND id=?",
             (org_id, workspace_id, dataset_id),
         )
-        return [from_json(r[0]) for r in rows]
+        if found is None:
+            raise not_found("dataset", dataset_id)
+
+    def _select_rows(
+        self, where: Fragment, order: Fragment, page: tuple[int, int] | None = None
+    ) -> list[Any]:
+        """The ``data`` of the rows matching ``where`` in ``order`` (one page of them when given)."""
+        sql = f"SELECT data FROM dataset_rows WHERE {where.sql} ORDER BY {order.sql}"
+        params = where.params + order.params
+        if page is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += page
+        return [from_json(r[0]) for r in self.db.query(sql, params)]
 
     def query(self, org_id: str, workspace_id: str, dataset_id: str, q: dict[str, Any]) -> dict[str, Any]:
-        """Filter, order, page and project rows; ``total`` counts matches before paging."""
-        rows = _filter(self._rows(org_id, workspace_id, dataset_id), q.get("filters") or [])
-        if q.get("order_by"):
-            rows.sort(key=lambda r: _sort_key(r.get(q["order_by"])), reverse=bool(q.get("descending")))
+        """Filter, order, page and project rows; ``total`` counts matches before paging.
+
+        Filters and ordering run in the database; only the page is read, unless a filter has no exact
+        SQL form, in which case the rows that may match are read and checked here.
+        """
+        self._exists(org_id, workspace_id, dataset_id)
+        filters = _checked(q.get("filters") or [])
+        plan = row_query(self._postgres, filters, q.get("order_by"), bool(q.get("descending")))
+        where = _scoped(org_id, workspace_id, dataset_id) + Fragment(" AND ") + plan.where
         offset, limit = q["offset"], q["limit"]
-        return {
-            "rows": [_select(r, q.get("fields")) for r in rows[offset : offset + limit]],
-            "total": len(rows),
-        }
+        fields = q.get("fields")
+        if plan.exact:
+            count = self.db.query_one(f"SELECT COUNT(*) FROM dataset_rows WHERE {where.sql}", where.params)
+            page = self._select_rows(where, plan.order, (limit, offset))
+            return {"rows": [_select(r, fields) for r in page], "total": int(count[0]) if count else 0}
+        rows = [r for r in self._select_rows(where, plan.order) if matches(r, filters)]
+        return {"rows": [_select(r, fields) for r in rows[offset : offset + limit]], "total": len(rows)}
 
     def vector_query(
         self, org_id: str, workspace_id: str, dataset_id: str, q: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        """The rows nearest to ``embedding`` by ``vector_field``."""
+        """The rows nearest to ``embedding`` by ``vector_field`` (rows filtered in the database first)."""
+        self._exists(org_id, workspace_id, dataset_id)
         query = np.asarray(q["embedding"], dtype=np.float64)
         field = q["vector_field"]
         metric = q["distance_metric"] or default_of(DatasetVectorQuery, "distance_metric")
-        rows = [
-            r
-            for r in _filter(self._rows(org_id, workspace_id, dataset_id), q.get("filters") or [])
-            if isinstance(r.get(field), list) and len(r[field]) == query.size
-        ]
+        filters = _checked(q.get("filters") or [])
+        plan = row_query(self._postgres, filters, None, False)
+        sized = field_value(self._postgres, field).array_of_length(query.size)
+        where = _scoped(org_id, workspace_id, dataset_id) + Fragment(" AND ") + plan.where
+        where = where + Fragment(" AND ") + sized
+        rows = self._select_rows(where, plan.order)
+        if not plan.exact:
+            rows = [r for r in rows if matches(r, filters)]
         if not rows:
             return []
         matrix = np.asarray([r[field] for r in rows], dtype=np.float64)
         if metric == "euclidean":
             scores = np.linalg.norm(matrix - query, axis=1)
-            order = np.argsort(scores)
+            order = np.argsort(scores, kind="stable")
         else:
             if metric == "cosine":
                 norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
                 scores = (matrix @ query) / np.where(norms == 0, 1.0, norms)
             else:
                 scores = matrix @ query
-            order = np.argsort(-scores)
+            order = np.argsort(-scores, kind="stable")
         return [
             {"row": _select(rows[i], q.get("fields")), "score": float(scores[i])} for i in order[: q["top_k"]]
         ]

@@ -10,7 +10,9 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from flow_server_models import (
+from pydantic import ValidationError
+
+from flow_local._generated.models import (
     Execution,
     ExecutionEvent,
     ExecutionHandle,
@@ -20,10 +22,8 @@ from flow_server_models import (
     TransformExecute,
     TransformResult,
 )
-from flow_server_routers.executions import ExecutionsOperations
-from flow_server_routers.types import ExecutionStatusValue
-from pydantic import ValidationError
-
+from flow_local._generated.routers.executions import ExecutionsOperations
+from flow_local._generated.routers.types import ExecutionStatusValue
 from flow_local.areas.catalog import CatalogBackend
 from flow_local.areas.resources import ResourcesBackend
 from flow_local.call import Call

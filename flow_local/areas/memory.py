@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from flow_server_models import (
+
+from flow_local._generated.models import (
     Memory,
     MemoryForget,
     MemoryForgetResult,
@@ -14,8 +15,7 @@ from flow_server_models import (
     MemoryRecallResult,
     MemoryStore,
 )
-from flow_server_routers.memory import MemoryOperations
-
+from flow_local._generated.routers.memory import MemoryOperations
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.db import from_json, to_json

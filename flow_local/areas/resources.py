@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from flow_server_models import Component, Resource, ResourceCreate, ResourceUpdate, ResourceVersion
-from flow_server_routers.resources import ResourcesOperations
-from flow_server_routers.types import ResourceKind
-
+from flow_local._generated.models import Component, Resource, ResourceCreate, ResourceUpdate, ResourceVersion
+from flow_local._generated.routers.resources import ResourcesOperations
+from flow_local._generated.routers.types import ResourceKind
 from flow_local.areas.catalog import COMPONENT_TYPES, CatalogBackend, as_component
 from flow_local.areas.versioned import KindCheckedBackend, VersionedStore, schema
 from flow_local.auth import require_user

@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from flow_server_models import (
+from starlette.background import BackgroundTask
+from starlette.responses import Response, StreamingResponse
+
+from flow_local._generated.models import (
     HostedServiceDeploy,
     HostedServiceHealth,
     HostedServiceLogs,
@@ -24,14 +27,11 @@ from flow_server_models import (
     ServiceToken,
     ServiceTokenMint,
 )
-from flow_server_routers._support import RawBody
-from flow_server_routers.services import INVOKE_SERVICE_VERSION_GET_PATH, ServicesOperations
-from starlette.background import BackgroundTask
-from starlette.responses import Response, StreamingResponse
-
+from flow_local._generated.routers._support import RawBody
+from flow_local._generated.routers.services import INVOKE_SERVICE_VERSION_GET_PATH, ServicesOperations
 from flow_local.areas.resources import ResourcesBackend
 from flow_local.areas.service_tokens import mint_service_token
-from flow_local.auth import require_user
+from flow_local.auth import require_user, require_workspace
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.db import from_json, to_json
@@ -314,6 +314,7 @@ class HostedServicesBackend(ServicesOperations[Call]):
         self, call: Call, *, org_id: str, service_id: str, version: int | None
     ) -> ServiceSkills:
         """The skills artifact of a version (the latest running one by default)."""
+        require_workspace(call.principal, org_id, str(self.workspace_of(org_id, service_id)))
         item = (
             self.version(org_id, service_id, version) if version else self.latest_running(org_id, service_id)
         )
@@ -451,7 +452,12 @@ async def forward(
     path: str,
     body: RawBody | None,
 ) -> Response:
-    """Forward the call to the service process and stream its answer back (502 when it does not answer)."""
+    """Forward the call to the service process and stream its answer back (502 when it does not answer).
+
+    A workspace-bound caller reaches only the services of its own workspace (403 otherwise).
+    """
+    owner = platform.backend(HostedServicesBackend).workspace_of(org_id, service_id)
+    require_workspace(call.principal, org_id, str(owner))
     process = await target_process(platform, org_id, service_id, version)
     request = call.request
     try:

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from flow_server_models import PresignedUrl, PresignRequest, StorageObject
-from flow_server_routers._support import RawBody
-from flow_server_routers.storage import DOWNLOAD_STORAGE_OBJECT_PATH, StorageOperations
 from starlette.responses import Response, StreamingResponse
 
+from flow_local._generated.models import PresignedUrl, PresignRequest, StorageObject
+from flow_local._generated.routers._support import RawBody
+from flow_local._generated.routers.storage import DOWNLOAD_STORAGE_OBJECT_PATH, StorageOperations
 from flow_local.areas.tenants import TenantsBackend
 from flow_local.auth import require_org, require_storage_key, storage_listing_prefix
 from flow_local.backends import open_object_store

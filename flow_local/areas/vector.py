@@ -19,7 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from flow_server_models import (
+
+from flow_local._generated.models import (
     VectorDelete,
     VectorDeleteResult,
     VectorIndex,
@@ -29,8 +30,7 @@ from flow_server_models import (
     VectorUpsert,
     VectorUpsertResult,
 )
-from flow_server_routers.vector import VectorOperations
-
+from flow_local._generated.routers.vector import VectorOperations
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.db import IntegrityError, from_json, to_json

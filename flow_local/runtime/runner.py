@@ -19,7 +19,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -30,6 +30,7 @@ from nats.errors import MaxPayloadError
 from nats.errors import TimeoutError as NatsTimeoutError
 
 from flow_local.runtime.inputs import read_input, remove_input
+from flow_local.runtime.payloads import PAYLOAD_LIMIT_BYTES, PayloadMissing, discard, pack, unpack
 from flow_local.runtime.sandbox import die_with_parent, landlock_abi, warn_unconfined
 from flow_local.runtime.streams import decode, encode
 from flow_local.runtime.worker_process import WorkerDied, WorkerProcess
@@ -50,7 +51,6 @@ DEFAULT_WORKERS = 4
 DEADLINE_SLACK_SECONDS = 2.0
 HEARTBEAT_SECONDS = 1.0
 RETRY_FETCH_SECONDS = 0.5
-OUTPUT_MARGIN_BYTES = 64 * 1024
 PUBLISH_PATIENCE_SECONDS = 60.0
 T = TypeVar("T")
 PUBLISH_TIMEOUT_SECONDS = 5.0
@@ -63,10 +63,19 @@ class Runner:
         nats_url: The NATS server of the platform.
         size: Number of warm worker processes.
         runner_id: This runner's id in heartbeats.
+        connect_options: Keyword arguments for ``nats.connect`` (servers and credentials of a cluster);
+            by default the one server of ``nats_url``.
     """
 
-    def __init__(self, nats_url: str, size: int = DEFAULT_WORKERS, runner_id: str | None = None) -> None:
+    def __init__(
+        self,
+        nats_url: str,
+        size: int = DEFAULT_WORKERS,
+        runner_id: str | None = None,
+        connect_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.nats_url = nats_url
+        self.connect_options = dict(connect_options or {"servers": nats_url})
         self.size = max(1, size)
         self.runner_id = runner_id or f"runner-{uuid.uuid4().hex[:8]}"
         self._nc: NatsClient | None = None
@@ -83,7 +92,9 @@ class Runner:
         """Connect, make sure the queue exists, warm the pool, and start pulling."""
         if landlock_abi() == 0:
             warn_unconfined()
-        self._nc = await nats.connect(self.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+        self._nc = await nats.connect(
+            **self.connect_options, max_reconnect_attempts=-1, reconnect_time_wait=0.5
+        )
         self._transport = ExecutionTransport(self.nats_url)
         await asyncio.gather(*(self._add_worker() for _ in range(self.size)))
         await self._nc.subscribe(CONTROL_WILDCARD, cb=self._on_control)
@@ -114,13 +125,15 @@ class Runner:
                 await self._idle.put(worker)
                 continue
             job = decode(message.data)
+            execution_id = str(job.get("execution_id", ""))
+            self._claimed[execution_id] = worker
+            await self._beat()
             try:
                 await message.ack_sync()
             except Exception:
+                self._claimed.pop(execution_id, None)
                 await self._idle.put(worker)
                 continue
-            execution_id = str(job.get("execution_id", ""))
-            self._claimed[execution_id] = worker
             self._attempts[execution_id] = int(job.get("attempt") or 1)
             self._spawn(self._handle(worker, job))
 
@@ -190,14 +203,23 @@ class Runner:
             output["usage"] = result.get("usage")
             output["messages"] = result.get("messages")
         body = encode(output)
-        if len(body) > self._nc.max_payload - OUTPUT_MARGIN_BYTES:
+        if len(body) > PAYLOAD_LIMIT_BYTES:
             reason = (
-                f"the execution's output is {len(body)} bytes as JSON, over the transport's limit of "
-                f"{self._nc.max_payload - OUTPUT_MARGIN_BYTES} bytes; keep large results in storage"
+                f"the execution's output is {len(body)} bytes as JSON, over the limit of "
+                f"{PAYLOAD_LIMIT_BYTES} bytes; keep large results in storage"
             )
             await on_event("error", {"message": reason, "type": "PayloadTooLarge"})
             body = encode(_output(job, reason))
-        await self._publish(output_subject(execution_id), body)
+        await self._publish(output_subject(execution_id), await self._claim_check(job, body))
+
+    async def _claim_check(self, job: dict[str, Any], body: bytes) -> bytes:
+        """The output message to publish: a large body goes to the payload bucket, by reference."""
+        assert self._nc is not None
+        js = self._nc.jetstream()
+        execution_id = str(job["execution_id"])
+        name = f"output/{execution_id}/{job.get('attempt') or 1}"
+        envelope = {"execution_id": execution_id, "deployment_id": job.get("deployment_id")}
+        return await _patiently(lambda: pack(js, name, body, envelope))
 
     async def _publish(self, subject: str, body: bytes) -> None:
         """Publish to a stream, retrying while NATS is away (a restart)."""
@@ -212,8 +234,11 @@ class Runner:
         stored = await _patiently(lambda: read_input(js, execution_id, deployment_id))
         if stored is None:
             return await self._transport.fetch_input(deployment_id, execution_id)
+        message = await _patiently(lambda: unpack(js, stored.message))
         await _patiently(lambda: remove_input(js, execution_id, stored.seq))
-        return stored.message
+        with contextlib.suppress(Exception):
+            await discard(js, stored.message)
+        return message
 
     async def _replace(self, worker: WorkerProcess) -> None:
         self._workers.discard(worker)
@@ -246,16 +271,18 @@ class Runner:
         self._kill_status[execution_id] = str(request.get("status") or "cancelled")
         worker.kill()
 
+    async def _beat(self) -> None:
+        """Announce the executions this runner holds (also right before it claims a job, so the
+        platform never sees a claimed job as neither queued nor held)."""
+        assert self._nc is not None
+        beat = {"runner_id": self.runner_id, "executions": list(self._claimed), "workers": len(self._workers)}
+        with contextlib.suppress(Exception):
+            await self._nc.publish(HEARTBEAT_SUBJECT, encode(beat))
+
     async def _heartbeat_loop(self) -> None:
         assert self._nc is not None
         while not self._stopping.is_set():
-            beat = {
-                "runner_id": self.runner_id,
-                "executions": list(self._claimed),
-                "workers": len(self._workers),
-            }
-            with contextlib.suppress(Exception):
-                await self._nc.publish(HEARTBEAT_SUBJECT, encode(beat))
+            await self._beat()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), HEARTBEAT_SECONDS)
 
@@ -284,7 +311,7 @@ async def _patiently(action: Callable[[], Awaitable[T]]) -> T:
         try:
             return await action()
         except Exception as exc:
-            if time.monotonic() + delay > deadline or isinstance(exc, MaxPayloadError):
+            if time.monotonic() + delay > deadline or isinstance(exc, (MaxPayloadError, PayloadMissing)):
                 raise
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
@@ -317,11 +344,16 @@ def _output(job: dict[str, Any], error: str | None) -> OutputMessage:
     }
 
 
-async def run_runner(nats_url: str, size: int = DEFAULT_WORKERS, exit_on_stdin_close: bool = False) -> None:
+async def run_runner(
+    nats_url: str,
+    size: int = DEFAULT_WORKERS,
+    exit_on_stdin_close: bool = False,
+    connect_options: Mapping[str, Any] | None = None,
+) -> None:
     """Run a runner until interrupted (or until stdin closes, for a runner owned by a platform)."""
     if exit_on_stdin_close:
         die_with_parent()
-    runner = Runner(nats_url, size)
+    runner = Runner(nats_url, size, connect_options=connect_options)
     await runner.start()
     where = nats_url.rsplit("@", 1)[-1]
     print(f"runner {runner.runner_id} ready with {runner.size} workers on {where}", flush=True)

@@ -24,8 +24,13 @@ DAY_SECONDS = 86400.0
 WORK_QUEUES = frozenset({INPUT_STREAM, DISPATCH_STREAM})
 
 
-async def ensure_streams(js: JetStreamContext) -> None:
-    """Create the execution streams (idempotent; existing streams are kept with their messages)."""
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
+    """Create the execution streams (idempotent; existing streams are kept with their messages).
+
+    Args:
+        js: The platform's JetStream context.
+        replicas: Copies of each stream kept by a NATS cluster (3 on a three-node cluster).
+    """
     for name, subject in STREAM_SUBJECTS.items():
         retention = RetentionPolicy.WORK_QUEUE if name in WORK_QUEUES else RetentionPolicy.LIMITS
         config = StreamConfig(
@@ -34,6 +39,7 @@ async def ensure_streams(js: JetStreamContext) -> None:
             retention=retention,
             storage=StorageType.FILE,
             max_age=None if retention == RetentionPolicy.WORK_QUEUE else DAY_SECONDS,
+            num_replicas=replicas,
         )
         try:
             await js.add_stream(config)

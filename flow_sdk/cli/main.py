@@ -212,3 +212,20 @@ app.add_typer(
     name="platform",
     help="Run the Manifest Platform as a service (serve, with PostgreSQL and S3 chosen by URL).",
 )
+
+
+@app.command(
+    "runner",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    help="Run executions on this host for a platform's NATS cluster (--nats URLS, --creds FILE; --help).",
+)
+def runner(ctx: typer.Context) -> None:
+    """``flow runner``: hand the arguments to the registered ``runner`` command."""
+    try:
+        runner_app = _command_app("runner")
+    except ImportError as exc:
+        echo_err(
+            f"error: the runner is not installed ({exc.name} is missing): pip install 'manifest-flow-sdk[local]'"
+        )
+        raise typer.Exit(EXIT_USAGE) from None
+    typer.main.get_command(runner_app).main(ctx.args, prog_name=ctx.command_path, standalone_mode=False)

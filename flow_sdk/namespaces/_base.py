@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from flow_platform_client.request import ApiRequest
-
+    from flow_sdk._generated.client.request import ApiRequest
     from flow_sdk._requests import RetryMode
     from flow_sdk.flow_sdk import FlowSDK
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flow_platform_client.conversations import (
+from flow_sdk._errors import FlowSDKError
+from flow_sdk._generated.client.conversations import (
     build_get_conversation_request,
     build_list_conversations_request,
 )
-from flow_types import Conversation, ConversationSummary
-
-from flow_sdk._errors import FlowSDKError
+from flow_sdk._generated.types import Conversation, ConversationSummary
 from flow_sdk.namespaces._base import Namespace
 
 __all__ = ["ConversationsNamespace"]

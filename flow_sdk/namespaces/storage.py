@@ -5,17 +5,16 @@ from __future__ import annotations
 from os import PathLike
 from typing import Literal
 
-from flow_platform_client.storage import (
+from flow_sdk._errors import FlowSDKError
+from flow_sdk._files import Progress, UploadSource, byte_chunks, receive_to, send_body, source_length
+from flow_sdk._generated.client.storage import (
     build_delete_storage_object_request,
     build_download_storage_object_request,
     build_list_storage_objects_request,
     build_presign_storage_object_request,
     build_upload_storage_object_request,
 )
-from flow_types import PresignRequest, StorageObject
-
-from flow_sdk._errors import FlowSDKError
-from flow_sdk._files import Progress, UploadSource, byte_chunks, receive_to, send_body, source_length
+from flow_sdk._generated.types import PresignRequest, StorageObject
 from flow_sdk.namespaces._base import Namespace
 
 __all__ = ["StorageNamespace", "check_key"]

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 
 from flow_local.app import create_app
 from flow_local.core import Platform
 from flow_local.errors import install_error_handlers
 from flow_local.settings import Settings
-from flow_local.startup import BackgroundStart, components_started
+from flow_local.startup import BackgroundStart, wait_for_components
 
 from .test_local_serve import FLOW, _assert_all_gone, descendants, wait_healthy
 
@@ -139,7 +139,8 @@ def _app_with(starter: BackgroundStart, component: SlowComponent) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.include_router(router, dependencies=[Depends(components_started)])
+    wait_for_components(router.routes, starter)
+    app.router.routes.extend(router.routes)
     return app
 
 

@@ -92,10 +92,10 @@ async def _roundtrip(urls: list[str], stream: str) -> int:
 
 def test_nats_cluster_replicates_a_stream_on_three_nodes_and_survives_one(nats_cluster: NatsCluster) -> None:
     assert len(nats_cluster.urls) == 3
-    assert asyncio.run(_roundtrip(nats_cluster.urls, "PROBE")) == 10
+    assert asyncio.run(_roundtrip(nats_cluster.user_urls("platform"), "PROBE")) == 10
     nats_cluster.kill_node(0)
     try:
-        assert asyncio.run(_count_after_loss(nats_cluster.urls[1:], "PROBE")) == 10
+        assert asyncio.run(_count_after_loss(nats_cluster.user_urls("platform")[1:], "PROBE")) == 10
     finally:
         nats_cluster.start_node(0)
 

@@ -253,3 +253,22 @@ def test_the_sync_twin_runs_the_same_calls_without_await(
         flow.state.set("k", {"v": 1})
         assert flow.state.get("k") == {"v": 1}
         flow.reset_request_context(token)
+
+
+def test_the_sync_twin_sends_single_requests_without_an_event_loop(runtime_env: dict[str, str]) -> None:
+    """A request-and-answer method of the twin sends through httpx.Client: it works where a loop runs."""
+    from flow_sdk.sync_flow_sdk import SyncFlowSDK
+
+    async def inside_a_running_loop() -> tuple[Any, Any, bytes, list[str]]:
+        with SyncFlowSDK() as flow:
+            token = flow.bind_request_context(service={"component_id": "twin-direct"})
+            try:
+                flow.state.set("k", [1, 2])
+                value, missing = flow.state.get("k"), flow.state.get("absent", "fallback")
+            finally:
+                flow.reset_request_context(token)
+            flow.storage.upload("direct/a.bin", b"\x00\x01")
+            keys = [item["key"] for item in flow.storage.list("direct/")]
+            return value, missing, flow.storage.download("direct/a.bin"), keys
+
+    assert asyncio.run(inside_a_running_loop()) == ([1, 2], "fallback", b"\x00\x01", ["direct/a.bin"])

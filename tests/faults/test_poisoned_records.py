@@ -37,7 +37,7 @@ def test_records_that_cannot_be_dispatched_are_failed_and_the_platform_starts(tm
     with sqlite3.connect(data_dir / "platform.db") as db:
         db.execute(
             "UPDATE executions SET input=?, dispatched=0 WHERE execution_id=?",
-            (json.dumps({"blob": "x" * (10 * MEGABYTE)}), oversized),
+            (json.dumps({"blob": "x" * (17 * MEGABYTE)}), oversized),
         )
         db.execute(
             "UPDATE executions SET component_id='gone', dispatched=0 WHERE execution_id=?", (orphaned,)
@@ -51,5 +51,5 @@ def test_records_that_cannot_be_dispatched_are_failed_and_the_platform_starts(tm
             assert client.get("/api/v1/health").status_code == 200
     finally:
         second.stop()
-    assert big["status"] == "failed" and "over the transport's limit" in big["error"]["message"], big
+    assert big["status"] == "failed" and "over the limit" in big["error"]["message"], big
     assert gone["status"] == "failed" and "could not be recovered" in gone["error"]["message"], gone

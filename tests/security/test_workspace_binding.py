@@ -96,6 +96,12 @@ def _attacks(w: dict[str, Any]) -> list[tuple[str, str, dict[str, Any] | None]]:
         ("DELETE", f"{own_path}/versions/1", None),
         ("GET", f"{own_path}/health", None),
         ("GET", f"{own_path}/versions", None),
+        ("GET", f"/api/v1/orgs/{org}/services/svc-two/whoami", None),
+        ("POST", f"/api/v1/orgs/{org}/services/svc-two/visits", {"page": "planted"}),
+        ("GET", f"/api/v1/orgs/{org}/services/svc-two/v1/whoami", None),
+        ("POST", f"/api/v1/orgs/{org}/services/svc-two/v1/visits", {"page": "planted"}),
+        ("GET", f"/api/v1/orgs/{org}/service-skills/svc-two", None),
+        ("GET", f"/api/v1/orgs/{org}/service-skills/svc-two?version=1", None),
         ("GET", f"{storage}/objects/workspaces/{two}/secret.txt", None),
         ("PUT", f"{storage}/objects/workspaces/{two}/planted.txt", None),
         ("DELETE", f"{storage}/objects/workspaces/{two}/secret.txt", None),
@@ -149,6 +155,8 @@ def test_the_owner_and_an_org_wide_token_still_reach_them(world: dict[str, Any])
                 == b"two"
             )
             assert client.get(f"/api/v1/orgs/{org}/jobs/{world['job']}").status_code == 200
+            assert client.get(f"/api/v1/orgs/{org}/services/svc-two/whoami").status_code == 200
+            assert client.get(f"/api/v1/orgs/{org}/service-skills/svc-two").status_code == 200
             assert client.get(f"/api/v1/connectors/write-jobs/{world['write_job']}").status_code == 200
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from flow_local.auth import Principal, TokenSigner, bearer_token, require_org
+from flow_local.auth import Principal, TokenVerifier, bearer_token, require_org
 from flow_local.errors import unauthorized
 from flow_local.runtime.services.context import FORWARDED_BY_HEADER, CallerContext
 
@@ -33,7 +33,7 @@ def _unverified_audience(token: str) -> str | None:
     return audience
 
 
-def _forwarder(request: Request, signer: TokenSigner) -> Principal | None:
+def _forwarder(request: Request, signer: TokenVerifier) -> Principal | None:
     value = request.headers.get(FORWARDED_BY_HEADER, "")
     scheme, _, token = value.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -41,7 +41,7 @@ def _forwarder(request: Request, signer: TokenSigner) -> Principal | None:
     return signer.verify(token.strip())
 
 
-def authenticate_caller(request: Request, signer: TokenSigner, org_id: str, service_id: str) -> Principal:
+def authenticate_caller(request: Request, signer: TokenVerifier, org_id: str, service_id: str) -> Principal:
     """The verified caller of ``service_id`` (401 when missing, invalid, expired or for another service)."""
     token = bearer_token(request)
     if token is None:
@@ -58,7 +58,7 @@ def authenticate_caller(request: Request, signer: TokenSigner, org_id: str, serv
 
 
 def _delegated(
-    request: Request, signer: TokenSigner, token: str, audience: str, service_id: str
+    request: Request, signer: TokenVerifier, token: str, audience: str, service_id: str
 ) -> Principal:
     """A service token for another service, accepted only when forwarded by that service."""
     principal = signer.verify(token, audience=audience)

@@ -1,0 +1,131 @@
+"""An external NATS cluster as the platform and runners reach it: server URLs and credentials.
+
+``--nats nats://a:4222,nats://b:4222,nats://c:4222`` names the cluster's nodes (any one is enough to
+join; the client learns the others from the cluster and fails over between them). Credentials come either
+as a user and password (``nats://user:password@host`` in one URL, or the separate options) or as a
+NATS credentials file (``.creds``: the user's JWT and NKey seed, for servers in operator mode). They are
+never part of the URL code inside an execution receives: :attr:`NatsEndpoint.public_url` drops them.
+
+JetStream streams are created with three replicas when the cluster has at least three nodes, so losing a
+node loses no acknowledged message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+from flow_local.settings import Settings
+
+EMBEDDED = "embedded"
+"""The ``--nats`` value that keeps the platform's own nats-server (the default)."""
+NATS_SCHEMES = ("nats", "tls")
+CLUSTER_REPLICAS = 3
+
+
+class NatsEndpointError(ValueError):
+    """A NATS URL list or its credentials are malformed."""
+
+
+@dataclass(frozen=True)
+class NatsEndpoint:
+    """The nodes of an external NATS cluster and the credentials to join it.
+
+    Attributes:
+        servers: Each node's URL, without credentials (``nats://host:port``).
+        user: User name (empty with a credentials file).
+        password: That user's password.
+        creds_file: Path of a NATS credentials file (JWT and NKey seed), or empty.
+    """
+
+    servers: tuple[str, ...]
+    user: str = ""
+    password: str = field(default="", repr=False)
+    creds_file: str = ""
+
+    @classmethod
+    def parse(cls, url: str, *, user: str = "", password: str = "", creds_file: str = "") -> NatsEndpoint:
+        """An endpoint from ``--nats`` and the credential options.
+
+        A user and password written in a URL count when the options give none; a credentials file
+        excludes a password.
+
+        Raises:
+            NatsEndpointError: A URL is not ``nats://host:port``, or the credentials conflict.
+        """
+        servers: list[str] = []
+        for raw in (part.strip() for part in url.split(",")):
+            if not raw:
+                continue
+            parts = urlsplit(raw if "://" in raw else f"nats://{raw}")
+            if parts.scheme not in NATS_SCHEMES or not parts.hostname:
+                raise NatsEndpointError(
+                    f"{_redacted(raw)!r} is not a NATS server URL: give nats://host:port[,nats://host:port...]"
+                )
+            if parts.username and not user:
+                user, password = unquote(parts.username), unquote(parts.password or "")
+            servers.append(f"{parts.scheme}://{parts.hostname}:{parts.port or 4222}")
+        if not servers:
+            raise NatsEndpointError(
+                "no NATS server given: pass --nats nats://host:port[,nats://host:port...]"
+            )
+        if creds_file and (user or password):
+            raise NatsEndpointError("give either a credentials file or a user and password, not both")
+        if creds_file and not Path(creds_file).expanduser().is_file():
+            raise NatsEndpointError(f"the NATS credentials file {creds_file!r} does not exist")
+        if password and not user:
+            raise NatsEndpointError("a NATS password was given without a user: pass the user too")
+        return cls(tuple(servers), user, password, str(Path(creds_file).expanduser()) if creds_file else "")
+
+    @property
+    def public_url(self) -> str:
+        """The comma-separated server URLs without credentials (what executions get as ``NATS_URL``)."""
+        return ",".join(self.servers)
+
+    @property
+    def replicas(self) -> int:
+        """Replicas for the execution streams: three on a cluster of three or more nodes, else one."""
+        return CLUSTER_REPLICAS if len(self.servers) >= CLUSTER_REPLICAS else 1
+
+    def user_urls(self) -> list[str]:
+        """Every server URL carrying the user and password (for clients that take only URLs)."""
+        if not self.user:
+            return list(self.servers)
+        secret = f"{quote(self.user, safe='')}:{quote(self.password, safe='')}@"
+        return [server.replace("://", f"://{secret}", 1) for server in self.servers]
+
+    def connect_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``nats.connect``: the servers and the credentials."""
+        options: dict[str, Any] = {"servers": list(self.servers)}
+        if self.user:
+            options["user"] = self.user
+            options["password"] = self.password
+        if self.creds_file:
+            options["user_credentials"] = self.creds_file
+        return options
+
+
+def _redacted(url: str) -> str:
+    """A URL with any password replaced by ``***``."""
+    parts = urlsplit(url if "://" in url else f"nats://{url}")
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+def external_endpoint(settings: Settings) -> NatsEndpoint | None:
+    """The external cluster ``settings`` name, or None for the platform's own nats-server.
+
+    Raises:
+        NatsEndpointError: The URLs or credentials are malformed.
+    """
+    if settings.nats_url.strip() in ("", EMBEDDED):
+        return None
+    return NatsEndpoint.parse(
+        settings.nats_url,
+        user=settings.nats_user,
+        password=settings.nats_password,
+        creds_file=settings.nats_creds,
+    )
