@@ -25,6 +25,8 @@ import jinja2
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 SLASH_EXTENSION = "x-flow-allow-slashes"
+PRECHECK_EXTENSION = "x-flow-body-precheck"
+"""An operation whose raw body the backend checks (``precheck_<operation>``) before it is parsed."""
 JSON = "application/json"
 # Schemas that stand for "any JSON value": a body or answer of that shape is passed through unparsed.
 PASS_THROUGH_SCHEMAS = {"AnyValue"}
@@ -83,6 +85,7 @@ class Operation:
     body_required: bool
     answer: str  # "json", "json_or_response", "response" or "empty"
     answer_type: str | None
+    body_precheck: bool = False
 
     @property
     def returns(self) -> str:
@@ -327,6 +330,7 @@ class _Reader:
             body_required=body_required,
             answer=answer,
             answer_type=answer_type,
+            body_precheck=bool(raw_operation.get(PRECHECK_EXTENSION)) and body == "model",
         )
 
     def named_enums(self) -> None:
