@@ -22,6 +22,7 @@ from flow_local._generated.models import (
     TransformExecute,
     TransformResult,
 )
+from flow_local._generated.routers._support import NEXT_CURSOR_HEADER
 from flow_local._generated.routers.executions import ExecutionsOperations
 from flow_local._generated.routers.types import ExecutionStatusValue
 from flow_local.areas.catalog import CatalogBackend
@@ -234,12 +235,16 @@ class ExecutionsBackend(ExecutionsOperations[Call]):
         workspace_id: str,
         limit: int,
         offset: int,
+        cursor: str | None,
         status: ExecutionStatusValue | None,
     ) -> list[Execution]:
-        """Executions of the workspace, newest first."""
+        """Executions of the workspace, newest first, a page at a time with cursors."""
         store = self._service(org_id, workspace_id).store
         assert store is not None
-        return [Execution.model_validate(r) for r in store.list(org_id, workspace_id, status, limit, offset)]
+        records, next_cursor = store.list(org_id, workspace_id, status, limit, offset, cursor)
+        if next_cursor is not None:
+            call.answer_headers[NEXT_CURSOR_HEADER] = next_cursor
+        return [Execution.model_validate(r) for r in records]
 
     async def submit_execution(
         self,

@@ -31,6 +31,7 @@ from flow_local._generated.models import (
     VectorUpsertResult,
 )
 from flow_local._generated.routers.vector import VectorOperations
+from flow_local.areas.vector_precheck import first_wrong_size
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.db import IntegrityError, from_json, to_json
@@ -45,6 +46,8 @@ SCHEMA = [
     " PRIMARY KEY (index_id, id))",
 ]
 
+PRECHECK_MIN_BYTES = 1024 * 1024
+"""Upsert bodies from this size on are checked vector by vector before they are decoded whole."""
 PARALLEL_MIN_VALUES = 4_000_000
 """Matrices with at least this many values may be multiplied in row blocks on the thread pool."""
 EXTRA_CANDIDATES = 16
@@ -417,6 +420,21 @@ class VectorBackend(VectorOperations[Call]):
     async def delete_vector_index(self, call: Call, *, org_id: str, workspace_id: str, index_id: str) -> None:
         """Delete an index and its vectors."""
         self.drop(org_id, workspace_id, index_id)
+
+    async def precheck_upsert_vectors(
+        self, call: Call, *, org_id: str, workspace_id: str, index_id: str, raw: bytes
+    ) -> None:
+        """Refuse a large upsert at its first vector of the wrong size, before the body is decoded whole."""
+        if len(raw) < PRECHECK_MIN_BYTES:
+            return
+        dimensions = int(self._record(org_id, workspace_id, index_id)["dimensions"])
+        wrong = first_wrong_size(raw, dimensions)
+        if wrong is not None:
+            position, size = wrong
+            raise bad_request(
+                f"vector {position} has {size} values; the index has {dimensions} dimensions",
+                f"vectors.{position}.values",
+            )
 
     async def upsert_vectors(
         self, call: Call, *, org_id: str, workspace_id: str, index_id: str, body: VectorUpsert

@@ -52,6 +52,7 @@ class ExecutionsOperations(Protocol[CallT]):
         workspace_id: str,
         limit: int,
         offset: int,
+        cursor: str | None,
         status: ExecutionStatusValue | None,
     ) -> list[Execution]:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions``: Executions of the workspace, newest first."""
@@ -170,6 +171,7 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
+        cursor: Annotated[str | None, Query(min_length=1, max_length=8192)] = None,
         status: Annotated[ExecutionStatusValue | None, Query()] = None,
     ) -> Response:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions``: Executions of the workspace, newest first."""
@@ -179,6 +181,7 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
             workspace_id=workspace_id,
             limit=limit,
             offset=offset,
+            cursor=cursor,
             status=status,
         )
         return json_answer(_LIST_EXECUTIONS_ANSWER, result, 200, call.answer_headers)

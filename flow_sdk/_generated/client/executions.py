@@ -35,6 +35,7 @@ def build_list_executions_request(
     *,
     limit: int = 100,
     offset: int = 0,
+    cursor: str | None = None,
     status: ExecutionStatusValue | None = None,
 ) -> ApiRequest[list[Execution]]:
     """Executions of the workspace, newest first: ``GET /api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions`` (listExecutions)."""
@@ -42,7 +43,7 @@ def build_list_executions_request(
         "listExecutions",
         "GET",
         f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/executions",
-        params=drop_none({"limit": limit, "offset": offset, "status": status}),
+        params=drop_none({"limit": limit, "offset": offset, "cursor": cursor, "status": status}),
         response="json",
     )
 
