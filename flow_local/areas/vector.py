@@ -48,7 +48,10 @@ SCHEMA = [
     " UNIQUE (org_id, workspace_id, name))",
     "CREATE TABLE vector_items (index_id TEXT NOT NULL, id TEXT NOT NULL, vec BLOB NOT NULL, metadata TEXT,"
     " PRIMARY KEY (index_id, id))",
+    "ALTER TABLE vector_indexes ADD COLUMN search TEXT",
 ]
+HNSW_MAX_DIMENSIONS = 2000
+"""The most dimensions pgvector's HNSW graph indexes."""
 
 PARALLEL_MIN_VALUES = 4_000_000
 """Matrices with at least this many values may be multiplied in row blocks on the thread pool."""
@@ -127,6 +130,9 @@ class MatrixIndex:
         self.metadata: list[dict[str, Any] | None] = []
         self.raw: list[np.ndarray] = []
         self.positions: dict[str, int] = {}
+        self.added: list[int] = []
+        """Each row's insertion number (kept when it is replaced): ties are broken by it."""
+        self._inserted = 0
         self.lock = threading.Lock()
 
     def _prepare(self, vector: np.ndarray) -> np.ndarray:
@@ -155,6 +161,8 @@ class MatrixIndex:
             self.ids.append(item_id)
             self.metadata.append(metadata)
             self.raw.append(vector)
+            self.added.append(self._inserted)
+            self._inserted += 1
         else:
             self.metadata[position] = metadata
             self.raw[position] = vector
@@ -178,6 +186,8 @@ class MatrixIndex:
                 self.raw[last],
             )
             self.positions[moved] = position
+            self.added[position] = self.added[last]
+        self.added.pop()
         self.ids.pop()
         self.metadata.pop()
         self.raw.pop()
@@ -201,7 +211,7 @@ class MatrixIndex:
     def search(self, query: np.ndarray, top_k: int, flt: dict[str, Any] | None) -> list[tuple[int, float]]:
         """``(position, score)`` best first; cosine/dot scores are similarities, euclidean a distance.
 
-        Ties are broken by insertion position.
+        Ties are broken by insertion order.
         """
         if self.size == 0:
             return []
@@ -218,13 +228,14 @@ class MatrixIndex:
         if candidates.size == 0:
             return []
         exact = self.exact_scores(candidates, query)
-        order = np.lexsort((candidates, -exact))[:top_k]
+        added = np.asarray([self.added[c] for c in candidates])
+        order = np.lexsort((added, -exact))[:top_k]
         sign = -1.0 if self.metric == "euclidean" else 1.0
         return [(int(candidates[i]), sign * float(exact[i])) for i in order]
 
 
 def _public(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: record[k] for k in ("id", "name", "dimensions", "metric", "created_at")}
+    return {k: record[k] for k in ("id", "name", "dimensions", "metric", "search", "created_at")}
 
 
 def _matches(metadata: dict[str, Any] | None, flt: dict[str, Any]) -> bool:
@@ -260,6 +271,10 @@ class VectorStore(Protocol):
 
     def drop(self, record: dict[str, Any]) -> None:
         """Delete every vector of the index (inside the caller's transaction)."""
+        ...
+
+    def prepare(self, record: dict[str, Any]) -> None:
+        """Make what a new index's search mode needs (an HNSW graph)."""
         ...
 
 
@@ -341,6 +356,9 @@ class MatrixStore:
         self.db.execute("DELETE FROM vector_items WHERE index_id=?", (record["id"],))
         self._loaded.pop(record["id"], None)
 
+    def prepare(self, record: dict[str, Any]) -> None:
+        """Nothing: the matrix is always searched exactly."""
+
 
 class VectorBackend(VectorOperations[Call]):
     """Vector indexes of workspaces."""
@@ -354,21 +372,47 @@ class VectorBackend(VectorOperations[Call]):
         self._records: dict[str, dict[str, Any]] = {}
 
     def create(
-        self, org_id: str, workspace_id: str, name: str, dimensions: int, metric: str
+        self,
+        org_id: str,
+        workspace_id: str,
+        name: str,
+        dimensions: int,
+        metric: str,
+        search: str | None = None,
     ) -> dict[str, Any]:
-        """Create an index (409 on a duplicate name)."""
+        """Create an index (409 on a duplicate name, 400 for an HNSW graph of too many dimensions)."""
+        search = search or default_of(VectorIndexCreate, "search")
+        if search == "hnsw" and dimensions > HNSW_MAX_DIMENSIONS:
+            raise bad_request(
+                f"an hnsw index takes at most {HNSW_MAX_DIMENSIONS} dimensions, not {dimensions};"
+                " use search 'exact'",
+                "dimensions",
+            )
         record: dict[str, Any] = {
             "id": new_id(),
             "name": name,
             "dimensions": dimensions,
             "metric": metric,
+            "search": search,
             "created_at": now_iso(),
         }
         try:
-            self.db.execute(
-                "INSERT INTO vector_indexes (id, org_id, workspace_id, name, dimensions, metric, created_at) VALUES (?,?,?,?,?,?,?)",
-                (record["id"], org_id, workspace_id, name, dimensions, metric, record["created_at"]),
-            )
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO vector_indexes (id, org_id, workspace_id, name, dimensions, metric, search, created_at)"
+                    " VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        record["id"],
+                        org_id,
+                        workspace_id,
+                        name,
+                        dimensions,
+                        metric,
+                        search,
+                        record["created_at"],
+                    ),
+                )
+                self.store.prepare(record)
         except IntegrityError as exc:
             raise conflict(f"vector index '{name}' exists already") from exc
         self._records[record["id"]] = {**record, "org_id": org_id, "workspace_id": workspace_id}
@@ -384,12 +428,14 @@ class VectorBackend(VectorOperations[Call]):
         record = self._records.get(index_id)
         if record is None:
             row = self.db.query_one(
-                "SELECT id, org_id, workspace_id, name, dimensions, metric, created_at FROM vector_indexes"
+                "SELECT id, org_id, workspace_id, name, dimensions, metric, search, created_at FROM vector_indexes"
                 " WHERE id=?",
                 (index_id,),
             )
             if row is not None:
-                record = self._records.setdefault(index_id, dict(row))
+                found = dict(row)
+                found["search"] = found["search"] or default_of(VectorIndexCreate, "search")
+                record = self._records.setdefault(index_id, found)
         if record is None or record["org_id"] != org_id or record["workspace_id"] != workspace_id:
             raise not_found("vector index", index_id)
         return record
@@ -466,7 +512,7 @@ class VectorBackend(VectorOperations[Call]):
     ) -> VectorIndex:
         """Create an index."""
         metric = body.metric or default_of(VectorIndexCreate, "metric")
-        record = self.create(org_id, workspace_id, body.name, body.dimensions, metric)
+        record = self.create(org_id, workspace_id, body.name, body.dimensions, metric, body.search)
         return VectorIndex.model_validate(record)
 
     async def get_vector_index(
