@@ -1,4 +1,4 @@
-"""Render ``generated/flow_platform_client``: one public, typed request builder per operation.
+"""Render ``flow_sdk/_generated/client``: one public, typed request builder per operation.
 
 The document is read once into plain :class:`Operation` records (path, method, parameters, body,
 result), which the jinja2 templates in ``codegen/templates/`` turn into Python:
@@ -7,7 +7,7 @@ result), which the jinja2 templates in ``codegen/templates/`` turn into Python:
 * ``<tag>.py``: ``build_<operation>_request(...)`` per operation of the tag;
 * ``enums.py``: the allowed values of every enum the document names, for checking input before sending.
 
-Request bodies and results are the TypedDicts of ``flow_types`` (datamodel-code-generator), so a field
+Request bodies and results are the TypedDicts of ``flow_sdk._generated.types`` (datamodel-code-generator), so a field
 or parameter renamed in the document makes the type checker fail wherever the SDK still uses the old name.
 """
 
@@ -27,7 +27,6 @@ SLASH_EXTENSION = "x-flow-allow-slashes"
 SCHEMA_PREFIX = "#/components/schemas/"
 PARAMETER_PREFIX = "#/components/parameters/"
 SCALAR_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
-PACKAGE = "flow_platform_client"
 
 
 class BuilderError(Exception):
@@ -127,7 +126,7 @@ def _python(value: Any) -> str:
 
 
 class Reader:
-    """Reads the document into operations and enums; collects the ``flow_types`` names they use."""
+    """Reads the document into operations and enums; collects the ``flow_sdk._generated.types`` names they use."""
 
     def __init__(self, spec: Mapping[str, Any]) -> None:
         self.spec = spec
@@ -135,7 +134,7 @@ class Reader:
         self.shared_parameters: Mapping[str, Any] = spec.get("components", {}).get("parameters", {})
 
     def annotation(self, schema: Mapping[str, Any], imports: set[str]) -> str:
-        """The Python type of a schema: a flow_types name, a scalar, a Literal or a list of them."""
+        """The Python type of a schema: a flow_sdk._generated.types name, a scalar, a Literal or a list of them."""
         if "$ref" in schema:
             name = _schema_name(schema["$ref"])
             imports.add(name)
@@ -223,7 +222,7 @@ class Reader:
             raise BuilderError(f"{operation.operation_id}: unsupported response {sorted(content)}")
 
     def operations(self) -> tuple[dict[str, list[Operation]], dict[str, set[str]]]:
-        """Return ``{tag: operations}`` and ``{tag: flow_types names}`` in document order."""
+        """Return ``{tag: operations}`` and ``{tag: flow_sdk._generated.types names}`` in document order."""
         by_tag: dict[str, list[Operation]] = {}
         names: dict[str, set[str]] = {}
         for path, item in self.spec.get("paths", {}).items():
@@ -269,14 +268,54 @@ def _environment(templates: Path) -> jinja2.Environment:
 
 
 def check_flow_types(names: set[str], flow_types_source: str) -> None:
-    """Raise BuilderError if a name the builders import is not defined by the generated ``flow_types``."""
+    """Raise BuilderError if a name the builders import is not defined by the generated ``flow_sdk._generated.types``."""
     defined = set(
         re.findall(r"^(?:class\s+([A-Za-z_]\w*)|([A-Za-z_]\w*)\s*:\s*TypeAlias)", flow_types_source, re.M)
     )
     flat = {a or b for a, b in defined}
     missing = sorted(names - flat)
     if missing:
-        raise BuilderError(f"flow_types does not define {', '.join(missing)}; check the schema names")
+        raise BuilderError(
+            f"flow_sdk._generated.types does not define {', '.join(missing)}; check the schema names"
+        )
+
+
+CURSOR_PARAMETER_REF = "#/components/parameters/Cursor"
+NEXT_CURSOR_HEADER_REF = "#/components/headers/NextCursor"
+
+
+def next_cursor_header(spec: Mapping[str, Any]) -> str:
+    """The name of the answer header naming the next page, the same on every list that pages.
+
+    A list that pages takes the shared ``Cursor`` parameter and declares the shared ``NextCursor``
+    header on its 2xx answer; both or neither.
+
+    Raises:
+        BuilderError: A list has only one of the two, or the header has two names.
+    """
+    names: set[str] = set()
+    for item in spec.get("paths", {}).values():
+        for method in HTTP_METHODS:
+            raw = item.get(method)
+            if raw is None:
+                continue
+            takes_cursor = any(p.get("$ref") == CURSOR_PARAMETER_REF for p in raw.get("parameters", []))
+            headers = {
+                name
+                for status, answer in raw.get("responses", {}).items()
+                if str(status).startswith("2")
+                for name, header in answer.get("headers", {}).items()
+                if header.get("$ref") == NEXT_CURSOR_HEADER_REF
+            }
+            if takes_cursor != bool(headers):
+                raise BuilderError(
+                    f"{raw['operationId']}: a list that pages takes the Cursor parameter and answers the"
+                    " NextCursor header; it has only one of them"
+                )
+            names |= headers
+    if len(names) != 1:
+        raise BuilderError(f"the NextCursor header must have one name on every list, found {sorted(names)}")
+    return names.pop()
 
 
 def check_free_form_objects(spec: Mapping[str, Any]) -> None:
@@ -301,16 +340,21 @@ def check_free_form_objects(spec: Mapping[str, Any]) -> None:
         )
 
 
-def render(spec: Mapping[str, Any], out: Path, templates: Path) -> set[str]:
-    """Write the builder package into ``out / flow_platform_client``; return the flow_types names used."""
+def render(spec: Mapping[str, Any], package: Path, templates: Path) -> set[str]:
+    """Write the builder package into ``package`` (``flow_sdk/_generated/client``); return the type names used."""
     check_free_form_objects(spec)
     reader = Reader(spec)
     by_tag, names = reader.operations()
     env = _environment(templates)
-    package = out / PACKAGE
     package.mkdir(parents=True, exist_ok=True)
     info = spec.get("info", {})
-    context = {"title": info.get("title", ""), "version": info.get("version", ""), "tags": sorted(by_tag)}
+    context = {
+        "title": info.get("title", ""),
+        "version": info.get("version", ""),
+        "tags": sorted(by_tag),
+        "next_cursor_header": next_cursor_header(spec),
+        "max_page_size": spec["components"]["parameters"]["Limit"]["schema"]["maximum"],
+    }
     (package / "__init__.py").write_text(env.get_template("package_init.py.jinja").render(**context))
     (package / "request.py").write_text(env.get_template("request.py.jinja").render(**context))
     (package / "enums.py").write_text(env.get_template("enums.py.jinja").render(enums=reader.enums()))

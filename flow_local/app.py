@@ -1,6 +1,6 @@
 """The FastAPI application: the explicit route table, the component list and the lifespan.
 
-The routes come from ``flow_server_routers``, generated from the OpenAPI document: one router per
+The routes come from ``flow_local._generated.routers``, generated from the OpenAPI document: one router per
 tag, calling the backend that implements the tag's ``<Tag>Operations`` Protocol. To add an area,
 tag its operations in the document, regenerate, write ``flow_local/areas/<area>.py`` with a backend
 class implementing the Protocol and add the pair to :func:`routers`. To run something alongside the
@@ -17,28 +17,28 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
-from flow_server_routers import RAW_BODY_ROUTES
-from flow_server_routers.audit import audit_router
-from flow_server_routers.auth import auth_router
-from flow_server_routers.catalog import catalog_router
-from flow_server_routers.connectors import connectors_router
-from flow_server_routers.conversations import conversations_router
-from flow_server_routers.datasets import datasets_router
-from flow_server_routers.executions import executions_router
-from flow_server_routers.gateway import gateway_router
-from flow_server_routers.jobs import jobs_router
-from flow_server_routers.memory import memory_router
-from flow_server_routers.resources import resources_router
-from flow_server_routers.secrets import secrets_router
-from flow_server_routers.services import services_router
-from flow_server_routers.state import state_router
-from flow_server_routers.storage import storage_router
-from flow_server_routers.system import system_router
-from flow_server_routers.tenants import tenants_router
-from flow_server_routers.vector import vector_router
 from starlette.requests import Request
 from starlette.routing import compile_path
 
+from flow_local._generated.routers import RAW_BODY_ROUTES
+from flow_local._generated.routers.audit import audit_router
+from flow_local._generated.routers.auth import auth_router
+from flow_local._generated.routers.catalog import catalog_router
+from flow_local._generated.routers.connectors import connectors_router
+from flow_local._generated.routers.conversations import conversations_router
+from flow_local._generated.routers.datasets import datasets_router
+from flow_local._generated.routers.executions import executions_router
+from flow_local._generated.routers.gateway import gateway_router
+from flow_local._generated.routers.jobs import jobs_router
+from flow_local._generated.routers.memory import memory_router
+from flow_local._generated.routers.resources import resources_router
+from flow_local._generated.routers.secrets import secrets_router
+from flow_local._generated.routers.services import services_router
+from flow_local._generated.routers.state import state_router
+from flow_local._generated.routers.storage import storage_router
+from flow_local._generated.routers.system import system_router
+from flow_local._generated.routers.tenants import tenants_router
+from flow_local._generated.routers.vector import vector_router
 from flow_local.areas.access import PlatformAccess
 from flow_local.areas.audit import AuditBackend
 from flow_local.areas.auth import AuthBackend
@@ -58,11 +58,11 @@ from flow_local.areas.system import SystemBackend, document_router
 from flow_local.areas.tenants import TenantsBackend
 from flow_local.areas.vector import VectorBackend
 from flow_local.bootstrap import ensure_defaults
-from flow_local.console import install_console
+from flow_local.console import console_detours, install_console
 from flow_local.core import Platform, PlatformComponent, platform_of
 from flow_local.errors import install_error_handlers
 from flow_local.gateway.backend import GatewayBackend
-from flow_local.middleware import BodyLimitMiddleware, RequestIdMiddleware, redact_access_log
+from flow_local.middleware import PlatformMiddleware, redact_access_log
 from flow_local.runtime.collaborators import Collaborators
 from flow_local.runtime.engine import ExecutionEngine
 from flow_local.runtime.services.host import ServiceHost
@@ -105,6 +105,17 @@ def routers() -> list[APIRouter]:
         services_router(backend_of(HostedServicesBackend), access),
         jobs_router(backend_of(JobsBackend), access),
     ]
+
+
+def add_routes(app: FastAPI, router: APIRouter) -> None:
+    """Put ``router``'s routes in the application's own route list, in order.
+
+    ``include_router`` would add the router as one nested entry, which FastAPI matches route by route
+    for every request that passes it and then again inside it; the generated routers need nothing an
+    inclusion adds (no prefix, router dependencies, lifespan or dependency overrides), so their routes
+    go in as they are and each request is matched once, in the same order.
+    """
+    app.router.routes.extend(router.routes)
 
 
 def _any_route(routes: tuple[str, ...]) -> re.Pattern[str]:
@@ -197,14 +208,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.platform = platform
     install_error_handlers(app)
     for router in routers():
-        app.include_router(router)
+        add_routes(app, router)
     install_console(app)
     redact_access_log()
     app.add_middleware(
-        BodyLimitMiddleware,
+        PlatformMiddleware,
         limit=settings.max_request_bytes,
         upload_limit=settings.max_object_bytes,
         upload_paths=UPLOAD_PATHS,
+        detours=console_detours(),
     )
-    app.add_middleware(RequestIdMiddleware)
     return app

@@ -24,10 +24,10 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Request
-from flow_server_models import JsonWebKey
-from flow_server_routers.types import TokenScope
 from jwt.algorithms import OKPAlgorithm
 
+from flow_local._generated.models import JsonWebKey
+from flow_local._generated.routers.types import TokenScope
 from flow_local.errors import ApiError, forbidden, unauthorized
 
 
@@ -44,6 +44,7 @@ USER_SCOPES: list[str] = list(get_args(TokenScope))
 RUNTIME_SCOPES = ["read", "write"]
 API_KEY_PREFIX = "fl_"
 VERIFIED_CACHE_SIZE = 4096
+GRANT_CACHE_SIZE = 4096
 
 
 def generate_api_key() -> str:
@@ -205,6 +206,8 @@ class TokenVerifier:
         self._lock = threading.Lock()
         self.execution_ended: Callable[[str], bool] = lambda _execution_id: False
         """Whether an execution has ended; the execution engine installs it when it starts."""
+        self.grants = GrantCache()
+        """The organizations and workspaces each token was found to reach (see :class:`GrantCache`)."""
 
     def check_live(self, principal: Principal) -> Principal:
         """401 when ``principal`` belongs to an execution that has ended (its tokens end with it)."""
@@ -399,6 +402,34 @@ class TokenSigner(TokenVerifier):
         )
 
 
+class GrantCache:
+    """Remembers which organization or workspace a token passed the tenancy check for, until the token
+    expires, so a repeated request skips the check's database read.
+
+    Safe because both halves of the check are fixed for a given token: its org and workspace claims are
+    signed, and organizations and workspaces are never deleted. Only passes are remembered; a refusal
+    is checked again every time. Whether the token itself is still good (expiry, an ended execution) is
+    checked on every request before this cache is asked. Bounded: the oldest entry goes when full.
+    """
+
+    def __init__(self, size: int = GRANT_CACHE_SIZE) -> None:
+        self.size = size
+        self._expiry: dict[tuple[str, str, str | None], int] = {}
+        self._lock = threading.Lock()
+
+    def granted(self, principal: Principal, org_id: str, workspace_id: str | None = None) -> bool:
+        """Whether ``principal``'s token passed the check for ``org_id`` (and ``workspace_id``) and is unexpired."""
+        expires_at = self._expiry.get((principal.token, org_id, workspace_id))
+        return expires_at is not None and time.time() < expires_at
+
+    def grant(self, principal: Principal, org_id: str, workspace_id: str | None = None) -> None:
+        """Remember that ``principal``'s token passed the check, until the token expires."""
+        with self._lock:
+            if len(self._expiry) >= self.size:
+                self._expiry.pop(next(iter(self._expiry)), None)
+            self._expiry[(principal.token, org_id, workspace_id)] = principal.expires_at
+
+
 def minted_ttl(principal: Principal, ttl_seconds: int) -> int:
     """The lifetime of a token a caller mints: never past the caller's own token for runtime callers."""
     if principal.token_type == "user":
@@ -428,15 +459,16 @@ async def get_principal(request: Request) -> Principal:
 
 def principal_of(request: Request) -> Principal:
     """The verified Principal of the request (401 when missing or invalid), for direct calls."""
-    cached = getattr(request.state, "principal", None)
+    state: dict[str, Any] = request.scope.setdefault("state", {})  # what ``request.state`` reads
+    cached: Principal | None = state.get("principal")  # (a missing attribute of it raises, which costs)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     token = bearer_token(request)
     if token is None:
         raise unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     signer: TokenSigner = request.app.state.platform.tokens
     principal = signer.check_live(signer.verify(token))
-    request.state.principal = principal
+    state["principal"] = principal
     return principal
 
 

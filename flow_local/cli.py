@@ -179,12 +179,11 @@ def approve(
 
     Example: flow local approve WDJB-MJHT
     """
-    from flow_platform_client.auth import build_approve_cli_login_request_request
-
     from flow_local.bootstrap import admin_token, ensure_defaults
     from flow_local.core import Platform
     from flow_sdk import CLIClient, FlowConfig
     from flow_sdk._errors import FlowSDKError
+    from flow_sdk._generated.client.auth import build_approve_cli_login_request_request
 
     settings = Settings.load(data_dir)
     url = _recorded_url(settings)
@@ -231,10 +230,9 @@ def reset(
 
 def _answers(url: str) -> bool:
     """True when a platform answers its health check at ``url``."""
-    from flow_platform_client.system import build_get_health_request
-
     from flow_sdk import CLIClient, FlowConfig
     from flow_sdk._errors import FlowSDKError
+    from flow_sdk._generated.client.system import build_get_health_request
 
     try:
         with CLIClient(FlowConfig(platform_url=url)) as client:

@@ -136,7 +136,7 @@ def _validation_detail(exc: RequestValidationError) -> tuple[str, str | None]:
 def install_error_handlers(app: FastAPI) -> None:
     """Register the renderers for ApiError, validation errors and HTTP errors.
 
-    Crashes are answered by :class:`flow_local.middleware.RequestIdMiddleware` (a 500 `Error`).
+    Crashes are answered by :class:`flow_local.middleware.PlatformMiddleware` (a 500 `Error`).
     """
 
     @app.exception_handler(ApiError)

@@ -24,8 +24,8 @@ from typing import Any
 
 import httpx
 import uvicorn
-from flow_server_routers.system import GET_HEALTH_PATH as HEALTH_PATH
 
+from flow_local._generated.routers.system import GET_HEALTH_PATH as HEALTH_PATH
 from flow_local.auth import SingleKey, TokenSigner
 from flow_local.bootstrap import Defaults, admin_token, ensure_defaults, runtime_env
 from flow_local.core import Platform

@@ -1,12 +1,18 @@
-"""ASGI middleware: a request id on every request and response (``X-Request-Id``), a last-resort
-500 `Error` answer for any exception that escapes the application, and a size limit on every body."""
+"""The platform's one ASGI middleware: a request id on every request and response (``X-Request-Id``),
+a size limit on every body, a last-resort 500 `Error` answer for any exception that escapes the
+application, and detours for the few paths an extra layer watches (the gateway call log).
+
+One pure ASGI layer instead of a stack: each layer costs every request a call frame and a wrapped
+``send``; here a request pays for one of each, and ``receive`` is wrapped only when a body can come.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
-import uuid
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -14,22 +20,56 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("flow_local")
 _VALID_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+Detour = Callable[[ASGIApp], ASGIApp]
+"""Wraps the application for the requests of some paths (for instance to record them)."""
 
 
-class RequestIdMiddleware:
-    """Take the caller's ``X-Request-Id`` when sane, otherwise make one; echo it on the response."""
+class BodyTooLarge(HTTPException):
+    """A request body past its limit (rendered as the spec's 413 `Error`)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than the limit of {limit} bytes")
+
+
+class PlatformMiddleware:
+    """Request id, body limits, the last-resort 500 and path detours, in one layer.
+
+    The caller's ``X-Request-Id`` is taken when sane, otherwise one is made; it is echoed on the
+    response. A body over its limit is refused at once on ``Content-Length``, else while it streams in:
+    bytes are counted as they arrive, so a chunked body is refused when it passes the limit, never
+    buffered whole. Uploads (paths matching ``upload_paths``) get ``upload_limit``; every other body
+    gets ``limit``. A ``POST`` to a path in ``detours`` goes through that detour's wrapper.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        upload_limit: int,
+        upload_paths: re.Pattern[str],
+        detours: Mapping[str, Detour] | None = None,
+    ) -> None:
         self.app = app
+        self.limit = limit
+        self.upload_limit = upload_limit
+        self.upload_paths = upload_paths
+        self.detours = {path: wrap(app) for path, wrap in (detours or {}).items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = self._incoming(scope) or f"req_{uuid.uuid4().hex[:16]}"
+        request_id, length, chunked = _read_headers(scope)
         scope.setdefault("state", {})["request_id"] = request_id
+        path: str = scope["path"]
+        if length or chunked:
+            limit = self.upload_limit if self.upload_paths.match(path) else self.limit
+            if length is not None and length > limit:
+                await _send_too_large(send, request_id, limit)
+                return
+            receive = _counted(receive, limit)
+        app = self.detours.get(path, self.app) if scope["method"] == "POST" else self.app
         raw_id = request_id.encode()
-
         started = False
 
         async def send_with_id(message: Message) -> None:
@@ -44,20 +84,52 @@ class RequestIdMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await app(scope, receive, send_with_id)
         except Exception as exc:
-            logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            logger.exception("unhandled error on %s %s", scope.get("method"), path)
             if started:
                 raise
             await _send_crash(send, request_id, exc)
 
-    @staticmethod
-    def _incoming(scope: Scope) -> str | None:
-        for name, value in scope.get("headers", []):
-            if name == b"x-request-id":
-                text = value.decode("latin-1")
-                return text if _VALID_ID.match(text) else None
-        return None
+
+def _read_headers(scope: Scope) -> tuple[str, int | None, bool]:
+    """The request id (the caller's when sane, else a new one), the declared body length, and
+    whether the body comes chunked, in one pass over the headers."""
+    request_id = ""
+    length: int | None = None
+    chunked = False
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            request_id = text if _VALID_ID.match(text) else ""
+        elif name == b"content-length":
+            text = value.decode("latin-1").strip()
+            length = int(text) if text.isdigit() else None
+            chunked = chunked or length is None
+        elif name == b"transfer-encoding":
+            chunked = True
+    return request_id or new_request_id(), length, chunked
+
+
+def new_request_id() -> str:
+    """A fresh request id, ``req_`` and 16 random hex digits."""
+    return f"req_{os.urandom(8).hex()}"
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    """``receive`` that raises :class:`BodyTooLarge` once more than ``limit`` body bytes arrived."""
+    received = 0
+
+    async def counted() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return counted
 
 
 _SIGNATURE = re.compile(r"(signature=)[^&\s\"]+", re.IGNORECASE)
@@ -83,61 +155,8 @@ def redact_access_log(logger_name: str = "uvicorn.access") -> None:
         access.addFilter(RedactSignatures())
 
 
-class BodyTooLarge(HTTPException):
-    """A request body past its limit (rendered as the spec's 413 `Error`)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than the limit of {limit} bytes")
-
-
-class BodyLimitMiddleware:
-    """Refuse bodies over their limit: at once on ``Content-Length``, else while they stream in.
-
-    Bytes are counted as they arrive, so a chunked body is refused when it passes the limit, never
-    buffered whole. Uploads (paths matching ``upload_paths``) get ``upload_limit``; every other body
-    gets ``limit``.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int, upload_limit: int, upload_paths: re.Pattern[str]) -> None:
-        self.app = app
-        self.limit = limit
-        self.upload_limit = upload_limit
-        self.upload_paths = upload_paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.upload_limit if self.upload_paths.match(scope.get("path", "")) else self.limit
-        declared = _content_length(scope)
-        if declared is not None and declared > limit:
-            await _send_too_large(send, scope, limit)
-            return
-        received = 0
-
-        async def counted() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge(limit)
-            return message
-
-        await self.app(scope, counted, send)
-
-
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            text = value.decode("latin-1").strip()
-            return int(text) if text.isdigit() else None
-    return None
-
-
-async def _send_too_large(send: Send, scope: Scope, limit: int) -> None:
+async def _send_too_large(send: Send, request_id: str, limit: int) -> None:
     """Answer 413 with the spec's Error body, without reading the body."""
-    request_id = str(scope.get("state", {}).get("request_id") or f"req_{uuid.uuid4().hex[:16]}")
     body = json.dumps(
         {
             "detail": f"the request body is larger than the limit of {limit} bytes",
@@ -150,6 +169,7 @@ async def _send_too_large(send: Send, scope: Scope, limit: int) -> None:
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
+        (b"x-request-id", request_id.encode()),
     ]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 import psycopg
-from flow_server_routers.types import DistanceMetric
 from pgvector.psycopg import register_vector
 from psycopg import sql
 
+from flow_local._generated.routers.types import DistanceMetric
 from flow_local.sql_dialect import PGVECTOR_OPERATORS
 
 _OPERATORS = PGVECTOR_OPERATORS

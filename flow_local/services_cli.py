@@ -7,19 +7,19 @@ from pathlib import Path
 from typing import TypeVar
 
 import typer
-from flow_platform_client.request import ApiRequest
-from flow_platform_client.services import (
-    build_deploy_hosted_service_version_request,
-    build_get_hosted_service_logs_request,
-    build_invoke_service_get_request,
-)
-from flow_types import HostedServiceDeploy
 
 from flow_local.bootstrap import admin_token, ensure_defaults
 from flow_local.core import Platform
 from flow_local.settings import Settings
 from flow_sdk import CLIClient, FlowConfig
 from flow_sdk._errors import FlowSDKError
+from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk._generated.client.services import (
+    build_deploy_hosted_service_version_request,
+    build_get_hosted_service_logs_request,
+    build_invoke_service_get_request,
+)
+from flow_sdk._generated.types import HostedServiceDeploy
 
 services_app = typer.Typer(help="Hosted services on the local platform.", no_args_is_help=True)
 DataDirOption = typer.Option(None, "--data-dir", help="Data directory of the running local platform.")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from flow_server_routers.types import DistanceMetric
+from flow_local._generated.routers.types import DistanceMetric
 
 PGVECTOR_OPERATORS: dict[DistanceMetric, tuple[str, str]] = {
     "cosine": ("<=>", "vector_cosine_ops"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
-    from flow_types import ChatCompletion, ChatCompletionChunk
+    from flow_sdk._generated.types import ChatCompletion, ChatCompletionChunk
 
 __all__ = ["ChatAccumulator"]
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flow_platform_client.enums import EXECUTABLE_TYPE, EXECUTION_SUBMIT_EXECUTION_MODE
-from flow_platform_client.executions import build_submit_execution_request
-from flow_platform_client.request import ApiRequest
-from flow_types import ExecutionHandle, ExecutionSubmit
-
 from flow_sdk._errors import FlowSDKError
+from flow_sdk._generated.client.enums import EXECUTABLE_TYPE, EXECUTION_SUBMIT_EXECUTION_MODE
+from flow_sdk._generated.client.executions import build_submit_execution_request
+from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk._generated.types import ExecutionHandle, ExecutionSubmit
 from flow_sdk._requests import choose, new_idempotency_key
 
 __all__ = ["submit_request"]

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import IO, TypeAlias, TypeVar, cast
 
 import httpx
-from flow_platform_client.request import ApiRequest
 
 from flow_sdk._errors import FlowSDKError, map_http_error
+from flow_sdk._generated.client.request import ApiRequest
 from flow_sdk._requests import read_result, request_options
 from flow_sdk.raw_response import record_response
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flow_platform_client.request import ApiRequest
-from flow_platform_client.services import (
+from flow_sdk._errors import FlowSDKError
+from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk._generated.client.services import (
     build_invoke_service_delete_request,
     build_invoke_service_get_request,
     build_invoke_service_post_request,
@@ -20,9 +21,7 @@ from flow_platform_client.services import (
     build_invoke_service_version_post_request,
     build_invoke_service_version_put_request,
 )
-from flow_types import AnyValue
-
-from flow_sdk._errors import FlowSDKError
+from flow_sdk._generated.types import AnyValue
 
 __all__ = ["SERVICE_METHODS", "service_call_request"]
 

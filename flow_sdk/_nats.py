@@ -1,8 +1,9 @@
 """The NATS (JetStream) execution transport used by runners: input, output, events and status.
 
 Subjects, streams and message shapes come from :mod:`flow_sdk.runtime_contract`. The platform's NATS
-server requires credentials: pass them in the URL (``nats://user:password@host:port``). Code running
-inside an execution has none, so this transport serves runners, not code blocks.
+server requires credentials: pass them in the URL (``nats://user:password@host:port``). Runners hold
+credentials for every execution; code running inside an execution gets a ``NATS_URL`` whose credentials
+allow only :meth:`ExecutionTransport.push_event` for that execution.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from flow_sdk.runtime_contract import (
     OutputMessage,
     StatusMessage,
     events_subject,
+    execution_inbox_prefix,
     input_subject,
     output_subject,
     status_subject,
@@ -37,6 +39,12 @@ __all__ = ["EVENT_TYPES", "INPUT_STREAM", "ExecutionTransport"]
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def _inbox_prefix() -> str:
+    """Inside an execution (``EXECUTION_ID`` set), replies come under the execution's own prefix."""
+    execution_id = os.environ.get("EXECUTION_ID")
+    return execution_inbox_prefix(execution_id) if execution_id else "_INBOX"
 
 
 def _id(value: object) -> str | None:
@@ -70,7 +78,9 @@ class ExecutionTransport:
                 code="missing_dependency",
             ) from None
         try:
-            self._nc = await nats.connect(self.nats_url, connect_timeout=5, max_reconnect_attempts=3)
+            self._nc = await nats.connect(
+                self.nats_url, connect_timeout=5, max_reconnect_attempts=3, inbox_prefix=_inbox_prefix()
+            )
         except Exception as exc:
             raise PlatformClientError(f"cannot connect to NATS at {self.nats_url}: {exc}") from exc
         self._js = self._nc.jetstream()

@@ -14,14 +14,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
-from flow_types import ExecutionResult
-
 from flow_sdk._errors import (
     ExecutionTimeoutError,
     FlowSDKError,
     PlatformExecutionError,
     PlatformNotFoundError,
 )
+from flow_sdk._generated.types import ExecutionResult
 
 __all__ = [
     "TERMINAL_STATUSES",

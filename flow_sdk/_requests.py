@@ -1,8 +1,8 @@
 """Send what the generated request builders describe, and read the answers, in one place.
 
-A facade method imports the builder it needs (``from flow_platform_client.storage import
+A facade method imports the builder it needs (``from flow_sdk._generated.client.storage import
 build_upload_storage_object_request``), calls it with typed arguments and hands the
-:class:`~flow_platform_client.request.ApiRequest` to :func:`send` (async) or :func:`send_sync`.
+:class:`~flow_sdk._generated.client.request.ApiRequest` to :func:`send` (async) or :func:`send_sync`.
 The result type of the builder is the result type of the call: mypy follows it from the document.
 
 As in httpx, everything that does no I/O is shared (:func:`request_options`, :func:`read_result`);
@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from typing import Any, Literal, TypeVar, cast
 
 import httpx
-from flow_platform_client.enums import one_of
-from flow_platform_client.request import ApiRequest
 
 from flow_sdk._errors import ErrorFamily, FlowSDKError, map_http_error
+from flow_sdk._generated.client.enums import one_of
+from flow_sdk._generated.client.request import ApiRequest
 from flow_sdk.raw_response import record_response
 
 __all__ = [

@@ -13,7 +13,7 @@ from flow_sdk._chat_accumulator import ChatAccumulator
 from flow_sdk._errors import GatewayStreamError
 
 if TYPE_CHECKING:
-    from flow_types import ChatCompletion, ChatCompletionChunk
+    from flow_sdk._generated.types import ChatCompletion, ChatCompletionChunk
 
 __all__ = ["ChatCompletionStream"]
 

@@ -37,8 +37,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from flow_platform_client.request import IDEMPOTENT_METHODS
 
+from flow_sdk._generated.client.request import IDEMPOTENT_METHODS
 from flow_sdk._logging import log_request, log_response, logger
 from flow_sdk._metadata import DISTRIBUTION, version
 from flow_sdk._requests import RETRY_EXTENSION

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypeVar
 
-from flow_platform_client.auth import build_exchange_api_key_request
-from flow_platform_client.request import ApiRequest
-
 from flow_sdk._errors import CLIAuthenticationError, CLIClientError, FlowSDKError
+from flow_sdk._generated.client.auth import build_exchange_api_key_request
+from flow_sdk._generated.client.request import ApiRequest
 from flow_sdk._requests import send_sync
 from flow_sdk._transport import BearerAuth, build_sync_client
 

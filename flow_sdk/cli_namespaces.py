@@ -11,17 +11,19 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from flow_platform_client.catalog import (
+from flow_sdk._errors import CLIClientError, FlowSDKError
+from flow_sdk._generated.client.catalog import (
     build_delete_component_request,
     build_get_component_request,
     build_list_component_versions_request,
     build_list_components_request,
     build_update_component_request,
 )
-from flow_platform_client.connectors import build_execute_connector_operation_request
-from flow_platform_client.datasets import (
+from flow_sdk._generated.client.connectors import build_execute_connector_operation_request
+from flow_sdk._generated.client.datasets import (
     build_create_dataset_request,
     build_delete_dataset_request,
     build_get_dataset_request,
@@ -30,9 +32,9 @@ from flow_platform_client.datasets import (
     build_query_dataset_request,
     build_vector_query_dataset_request,
 )
-from flow_platform_client.enums import COMPONENT_TYPE
-from flow_platform_client.request import ApiRequest
-from flow_platform_client.resources import (
+from flow_sdk._generated.client.enums import COMPONENT_TYPE
+from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk._generated.client.resources import (
     build_create_resource_request,
     build_delete_resource_request,
     build_get_resource_request,
@@ -41,14 +43,14 @@ from flow_platform_client.resources import (
     build_restore_component_backup_request,
     build_update_resource_request,
 )
-from flow_platform_client.services import (
+from flow_sdk._generated.client.services import (
     build_deploy_hosted_service_version_request,
     build_get_hosted_service_health_request,
     build_get_hosted_service_logs_request,
     build_list_hosted_service_versions_request,
     build_undeploy_hosted_service_version_request,
 )
-from flow_types import (
+from flow_sdk._generated.types import (
     Component,
     ComponentType,
     ComponentUpdate,
@@ -76,8 +78,7 @@ from flow_types import (
     ResourceUpdate,
     ResourceVersion,
 )
-
-from flow_sdk._errors import CLIClientError, FlowSDKError
+from flow_sdk._pages import PageBuilder
 from flow_sdk._polling import ResultMode, StatusCallback, unwrap_result
 from flow_sdk._requests import checked_body, choose
 
@@ -110,6 +111,7 @@ COMPONENT_TYPES: tuple[ComponentType, ...] = COMPONENT_TYPE
 """The component types the document allows."""
 Json = dict[str, Any]
 ResultT = TypeVar("ResultT")
+ItemT = TypeVar("ItemT")
 
 
 class _Namespace:
@@ -123,6 +125,9 @@ class _Namespace:
 
     def _send(self, api: ApiRequest[ResultT]) -> ResultT:
         return self._client.send_request(api)
+
+    def _iterate(self, build: PageBuilder[ItemT]) -> Iterator[ItemT]:
+        return self._client._iterate(build)
 
 
 # ---------------------------------------------------------------------- components
@@ -147,6 +152,17 @@ class ComponentTypeNamespace(_Namespace):
                 org_id, workspace_id, self.component_type, limit=limit, offset=offset
             )
         )
+
+    def iter(self, *, page_size: int = 100) -> Iterator[Component]:
+        """Every component of this type, oldest first, fetched a page at a time (``GET .../components/{type}``)."""
+        org_id, workspace_id = self._client._tenant()
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[Component]]:
+            return build_list_components_request(
+                org_id, workspace_id, self.component_type, limit=page_size, cursor=cursor
+            )
+
+        return self._iterate(page)
 
     def get(self, component_id: str) -> Component:
         """One component at its latest version (``GET .../components/{type}/{id}``)."""
@@ -284,6 +300,17 @@ class ResourceNamespace(_Namespace):
         return self._send(
             build_list_resources_request(org_id, workspace_id, self.kind, limit=limit, offset=offset)
         )
+
+    def iter(self, *, page_size: int = 100) -> Iterator[Resource]:
+        """Every resource of this kind, oldest first, fetched a page at a time (``GET .../resources/{kind}``)."""
+        org_id, workspace_id = self._client._tenant()
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[Resource]]:
+            return build_list_resources_request(
+                org_id, workspace_id, self.kind, limit=page_size, cursor=cursor
+            )
+
+        return self._iterate(page)
 
     def get(self, resource_id: str) -> Resource:
         """One resource (``GET .../resources/{kind}/{id}``)."""

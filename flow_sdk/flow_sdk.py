@@ -11,9 +11,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
-from flow_platform_client.request import ApiRequest
-
 from flow_sdk._errors import ConfigurationError
+from flow_sdk._generated.client.request import ApiRequest
 from flow_sdk._requests import RetryMode, send
 from flow_sdk._transport import AsyncHttpSession, resolve_timeout
 from flow_sdk.raw_response import RawResponseView

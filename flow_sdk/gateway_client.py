@@ -7,21 +7,6 @@ from collections.abc import Sequence
 from types import TracebackType
 
 import httpx
-from flow_platform_client.enums import LIST_MODELS_SCOPE
-from flow_platform_client.gateway import (
-    build_create_chat_completion_request,
-    build_create_embedding_request,
-    build_list_models_request,
-)
-from flow_platform_client.request import ApiRequest
-from flow_types import (
-    ChatCompletion,
-    ChatCompletionRequest,
-    ChatMessage,
-    EmbeddingResponse,
-    ModelList,
-    ToolDefinition,
-)
 
 from flow_sdk._errors import (
     ConfigurationError,
@@ -33,6 +18,21 @@ from flow_sdk._errors import (
     GatewayRateLimitError,
     GatewayStreamError,
     map_http_error,
+)
+from flow_sdk._generated.client.enums import LIST_MODELS_SCOPE
+from flow_sdk._generated.client.gateway import (
+    build_create_chat_completion_request,
+    build_create_embedding_request,
+    build_list_models_request,
+)
+from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk._generated.types import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    ChatMessage,
+    EmbeddingResponse,
+    ModelList,
+    ToolDefinition,
 )
 from flow_sdk._requests import checked_body, choose, request_options, send
 from flow_sdk._sse import ChatCompletionStream

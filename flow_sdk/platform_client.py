@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 from uuid import UUID
 
 import httpx
-from flow_platform_client.executions import (
-    build_cancel_execution_request,
-    build_execute_transform_request,
-    build_get_execution_request,
-    build_get_execution_result_request,
-)
-from flow_platform_client.request import ApiRequest
-from flow_platform_client.services import build_get_service_skills_request
-from flow_types import (
-    Execution,
-    ExecutionHandle,
-    ExecutionResult,
-    ServiceSkills,
-    TransformExecute,
-    TransformResult,
-)
 
 from flow_sdk._errors import (
     ConfigurationError,
@@ -35,9 +19,28 @@ from flow_sdk._errors import (
     PlatformPermissionError,
 )
 from flow_sdk._executions import submit_request
+from flow_sdk._generated.client.enums import EXECUTION_STATUS_VALUE
+from flow_sdk._generated.client.executions import (
+    build_cancel_execution_request,
+    build_execute_transform_request,
+    build_get_execution_request,
+    build_get_execution_result_request,
+    build_list_executions_request,
+)
+from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk._generated.client.services import build_get_service_skills_request
+from flow_sdk._generated.types import (
+    Execution,
+    ExecutionHandle,
+    ExecutionResult,
+    ServiceSkills,
+    TransformExecute,
+    TransformResult,
+)
 from flow_sdk._nats import ExecutionTransport
+from flow_sdk._pages import iterate_pages
 from flow_sdk._polling import PollSettings, await_terminal, unwrap_result
-from flow_sdk._requests import RetryMode, send
+from flow_sdk._requests import RetryMode, choose, send
 from flow_sdk._transport import AsyncHttpSession, TokenRefresher, resolve_timeout
 from flow_sdk.raw_response import RawResponseView
 
@@ -176,7 +179,7 @@ class PlatformClient:
         """Send a request built by a generated builder and return its typed result.
 
         Example:
-            >>> from flow_platform_client.executions import build_list_executions_request
+            >>> from flow_sdk._generated.client.executions import build_list_executions_request
             >>> await client.send_request(build_list_executions_request(org_id, workspace_id, limit=5))
 
         Raises:
@@ -412,6 +415,28 @@ class PlatformClient:
         """Fetch durable execution status (``GET .../executions/{id}``)."""
         org_id, workspace_id = self._workspace()
         return await self.send_request(build_get_execution_request(org_id, workspace_id, str(execution_id)))
+
+    def iter_executions(self, status: str | None = None, *, page_size: int = 100) -> AsyncIterator[Execution]:
+        """Every execution of the workspace, newest first, fetched a page at a time (``GET .../executions``).
+
+        Args:
+            status: Only executions in this status (``pending``, ``running``, ``completed``, ...).
+            page_size: Executions per request.
+
+        Example::
+
+            async for execution in client.iter_executions(status="failed"):
+                print(execution["execution_id"])
+        """
+        org_id, workspace_id = self._workspace()
+        wanted = None if status is None else choose(status, EXECUTION_STATUS_VALUE, "status")
+
+        def page(cursor: str | None) -> ApiRequest[list[Execution]]:
+            return build_list_executions_request(
+                org_id, workspace_id, limit=page_size, cursor=cursor, status=wanted
+            )
+
+        return iterate_pages(lambda: self.client, page)
 
     async def cancel_execution(self, execution_id: str | UUID) -> Execution:
         """Request best-effort cancellation of an execution (``POST .../executions/{id}/cancel``)."""

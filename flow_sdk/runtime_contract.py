@@ -43,6 +43,7 @@ __all__ = [
     "control_subject",
     "dispatch_subject",
     "events_subject",
+    "execution_inbox_prefix",
     "input_subject",
     "output_subject",
     "status_subject",
@@ -191,3 +192,12 @@ class Heartbeat(TypedDict):
     runner_id: str
     executions: list[str]
     workers: int
+
+
+def execution_inbox_prefix(execution_id: str) -> str:
+    """``_INBOX.{execution_id}``: the reply subjects of a connection made inside an execution.
+
+    The execution's NATS credentials may receive only under this prefix, so code inside an execution
+    never sees replies meant for another connection.
+    """
+    return f"_INBOX.{execution_id}"

@@ -23,59 +23,66 @@ import asyncio
 import builtins
 import contextvars
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import httpx
-from flow_platform_client.audit import build_list_audit_events_request, build_write_audit_event_request
-from flow_platform_client.connectors import (
+
+from flow_sdk._errors import (
+    ExecutionTimeoutError,
+    FlowSDKError,
+    PlatformExecutionError,
+    PlatformNotFoundError,
+)
+from flow_sdk._generated.client.audit import build_list_audit_events_request, build_write_audit_event_request
+from flow_sdk._generated.client.connectors import (
     build_execute_connector_ddl_request,
     build_execute_connector_operation_request,
     build_get_connector_write_job_request,
     build_submit_connector_write_job_request,
 )
-from flow_platform_client.conversations import (
+from flow_sdk._generated.client.conversations import (
     build_get_conversation_request,
     build_list_conversations_request,
 )
-from flow_platform_client.datasets import (
+from flow_sdk._generated.client.datasets import (
     build_get_dataset_request,
     build_insert_dataset_rows_request,
     build_list_datasets_request,
     build_query_dataset_request,
     build_vector_query_dataset_request,
 )
-from flow_platform_client.enums import DDL_REQUEST_SCOPE_TYPE, DISTANCE_METRIC, JOB_SUBMIT_METHOD
-from flow_platform_client.jobs import (
+from flow_sdk._generated.client.enums import DDL_REQUEST_SCOPE_TYPE, DISTANCE_METRIC, JOB_SUBMIT_METHOD
+from flow_sdk._generated.client.jobs import (
     build_cancel_job_request,
     build_get_job_request,
     build_submit_job_request,
 )
-from flow_platform_client.memory import (
+from flow_sdk._generated.client.memory import (
     build_forget_memories_request,
     build_list_memory_namespaces_request,
     build_recall_memories_request,
     build_store_memory_request,
 )
-from flow_platform_client.request import ApiRequest
-from flow_platform_client.secrets import build_get_secret_request, build_list_secrets_request
-from flow_platform_client.services import build_mint_service_token_request
-from flow_platform_client.state import (
+from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk._generated.client.secrets import build_get_secret_request, build_list_secrets_request
+from flow_sdk._generated.client.services import build_mint_service_token_request
+from flow_sdk._generated.client.state import (
     build_delete_state_value_request,
     build_get_state_value_request,
     build_initialize_state_request,
     build_set_state_value_request,
 )
-from flow_platform_client.storage import (
+from flow_sdk._generated.client.storage import (
     build_delete_storage_object_request,
     build_download_storage_object_request,
     build_list_storage_objects_request,
     build_presign_storage_object_request,
     build_upload_storage_object_request,
 )
-from flow_platform_client.vector import (
+from flow_sdk._generated.client.vector import (
     build_create_vector_index_request,
     build_delete_vector_index_request,
     build_delete_vectors_request,
@@ -84,9 +91,11 @@ from flow_platform_client.vector import (
     build_search_vectors_request,
     build_upsert_vectors_request,
 )
-from flow_types import (
+from flow_sdk._generated.types import (
+    AuditEvent,
     AuditEventCreate,
     ConnectorOperation,
+    ConversationSummary,
     DatasetFilter,
     DatasetQuery,
     DatasetVectorQuery,
@@ -98,18 +107,13 @@ from flow_types import (
     MemoryStore,
     PresignRequest,
     ServiceTokenMint,
+    StorageObject,
     VectorIndexCreate,
     VectorRecord,
     VectorSearch,
 )
-
-from flow_sdk._errors import (
-    ExecutionTimeoutError,
-    FlowSDKError,
-    PlatformExecutionError,
-    PlatformNotFoundError,
-)
 from flow_sdk._hosted_service_request import service_call_request
+from flow_sdk._pages import MAX_PAGE_SIZE, iterate_pages_sync
 from flow_sdk._requests import RetryMode, checked_body, choose, new_idempotency_key, send_sync
 from flow_sdk.flow_sdk import FlowSDK
 from flow_sdk.namespaces.agents import AgentsNamespace
@@ -140,14 +144,13 @@ if TYPE_CHECKING:
     from typing import Literal
     from uuid import UUID
 
-    from flow_types import (
-        AuditEvent,
+    from flow_sdk._files import Progress, UploadSource
+    from flow_sdk._generated.types import (
         ChatCompletion,
         ChatMessage,
         ConnectorOperationResult,
         ConnectorWriteJob,
         Conversation,
-        ConversationSummary,
         Dataset,
         DatasetQueryResult,
         DatasetRowsInserted,
@@ -167,16 +170,13 @@ if TYPE_CHECKING:
         ServiceToken,
         StateEntry,
         StateSnapshot,
-        StorageObject,
         ToolDefinition,
         VectorDeleteResult,
         VectorIndex,
         VectorSearchResult,
         VectorUpsertResult,
     )
-    from flow_types import MemoryNamespace as MemoryNamespaceInfo
-
-    from flow_sdk._files import Progress, UploadSource
+    from flow_sdk._generated.types import MemoryNamespace as MemoryNamespaceInfo
     from flow_sdk._polling import ResultMode
     from flow_sdk.namespaces.auth import AuthNamespace
     from flow_sdk.namespaces.current_service import ServiceNamespace
@@ -185,6 +185,7 @@ if TYPE_CHECKING:
 __all__ = ["SyncFlowSDK"]
 
 ResultT = TypeVar("ResultT")
+ItemT = TypeVar("ItemT")
 NamespaceT = TypeVar("NamespaceT")
 
 
@@ -221,6 +222,10 @@ class Send:
         client = self._client or self._open()
         return send_sync(client, api, family="platform", extra_headers=extra_headers, retry=retry)
 
+    def pages(self, build: Callable[[str | None], ApiRequest[builtins.list[ItemT]]]) -> Iterator[ItemT]:
+        """The items of a list read a page at a time, each page fetched when the loop reaches it."""
+        return iterate_pages_sync(self._client or self._open(), build, family="platform")
+
     def _open(self) -> httpx.Client:
         flow = self._flow
         flow._require(flow._platform_url, "PLATFORM_API_URL", "platform_url")
@@ -242,6 +247,9 @@ class SyncNamespace(Generic[NamespaceT]):
         self._namespace = namespace
         self._run = run
         self._send = send
+
+    def _pages(self, build: Callable[[str | None], ApiRequest[builtins.list[ItemT]]]) -> Iterator[ItemT]:
+        return self._send.pages(build)
 
 
 class SyncGatewayNamespace(SyncNamespace[GatewayNamespace]):
@@ -929,8 +937,8 @@ class SyncStorageNamespace(SyncNamespace[StorageNamespace]):
         self._send(build_delete_storage_object_request(self._namespace._flow._org(), check_key(key)))
 
     def list(self, prefix: str = "") -> builtins.list[StorageObject]:
-        """List objects whose key starts with ``prefix`` (``GET /api/v1/orgs/{org_id}/storage/objects``)."""
-        return self._send(build_list_storage_objects_request(self._namespace._flow._org(), prefix=prefix))
+        """List every object whose key starts with ``prefix`` (``GET /api/v1/orgs/{org_id}/storage/objects``)."""
+        return [item for item in self.iter(prefix, page_size=MAX_PAGE_SIZE)]
 
     def _presign(self, key: str, method: Literal["GET", "PUT"], ttl_seconds: int) -> str:
         """Blocking form of ``_presign``."""
@@ -947,6 +955,15 @@ class SyncStorageNamespace(SyncNamespace[StorageNamespace]):
     def presign_get(self, key: str, ttl_seconds: int = 3600) -> str:
         """Return a pre-signed download URL (``POST /api/v1/orgs/{org_id}/storage/presign``)."""
         return self._presign(key, "GET", ttl_seconds)
+
+    def iter(self, prefix: str = "", *, page_size: int = 100) -> Iterator[StorageObject]:
+        """Every object whose key starts with ``prefix``, in key order, fetched a page at a time."""
+        org_id = self._namespace._flow._org()
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[StorageObject]]:
+            return build_list_storage_objects_request(org_id, prefix=prefix, limit=page_size, cursor=cursor)
+
+        return self._pages(page)
 
 
 class SyncVectorNamespace(SyncNamespace[VectorNamespace]):
@@ -1092,6 +1109,24 @@ class SyncAuditNamespace(SyncNamespace[AuditNamespace]):
         )
         return self._send(request)
 
+    def iter(
+        self, action: str | None = None, resource_id: str | None = None, *, page_size: int = 100
+    ) -> Iterator[AuditEvent]:
+        """Every matching audit event, newest first, fetched a page at a time as the loop goes on."""
+        org_id, workspace_id = self._namespace._flow._workspace()
+
+        def page(cursor: str | None) -> ApiRequest[list[AuditEvent]]:
+            return build_list_audit_events_request(
+                org_id,
+                workspace_id,
+                limit=page_size,
+                cursor=cursor,
+                action=action or None,
+                resource_id=resource_id or None,
+            )
+
+        return self._pages(page)
+
 
 class SyncJobsNamespace(SyncNamespace[JobsNamespace]):
     """Blocking form of ``flow.jobs``: the same methods, run to completion."""
@@ -1175,6 +1210,15 @@ class SyncConversationsNamespace(SyncNamespace[ConversationsNamespace]):
             raise FlowSDKError("conversation_id must not be empty")
         org_id, workspace_id = self._namespace._flow._workspace()
         return self._send(build_get_conversation_request(org_id, workspace_id, str(conversation_id)))
+
+    def iter(self, *, page_size: int = 100) -> Iterator[ConversationSummary]:
+        """Every conversation of the workspace, newest first, fetched a page at a time."""
+        org_id, workspace_id = self._namespace._flow._workspace()
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[ConversationSummary]]:
+            return build_list_conversations_request(org_id, workspace_id, limit=page_size, cursor=cursor)
+
+        return self._pages(page)
 
 
 class SyncFlowSDK:

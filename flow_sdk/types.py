@@ -1,4 +1,4 @@
-"""The types of flow_sdk's requests and results, generated from the API document (``flow_types``).
+"""The types of flow_sdk's requests and results, generated from the API document (``flow_sdk._generated.types``).
 
 Results are plain JSON dicts typed as these TypedDicts, so an IDE completes their keys::
 
@@ -8,7 +8,7 @@ Results are plain JSON dicts typed as these TypedDicts, so an IDE completes thei
     print(envelope["status"], envelope.get("output"))
 """
 
-from flow_types import (
+from flow_sdk._generated.types import (
     AnyValue,
     ApiKey,
     AuditEvent,

@@ -1,4 +1,4 @@
-"""Write ``generated/flow_server_routers`` from the OpenAPI document: per tag, a backend Protocol and the
+"""Write ``flow_local/_generated/routers`` from the OpenAPI document: per tag, a backend Protocol and the
 FastAPI router that validates each request exactly as the document says and calls that Protocol.
 
 One module per tag (``storage.py``: ``StorageOperations`` and ``storage_router()``), plus:
@@ -7,8 +7,8 @@ One module per tag (``storage.py``: ``StorageOperations`` and ``storage_router()
   (``ComponentType``, ``TokenScope``, ...);
 * ``_support.py``: the pieces every router shares (``Access``, ``RawBody``, the JSON renderer).
 
-``generate.py`` calls :func:`write_routers`; the output is formatted and stamped with the rest of
-``generated/``. Nothing here is imported at run time by the platform.
+``generate.py`` calls :func:`write_routers`; the output is formatted and stamped with the other
+generated packages. Nothing here is imported at run time by the platform.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from typing import Any
 import jinja2
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-PACKAGE = "flow_server_routers"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 SLASH_EXTENSION = "x-flow-allow-slashes"
+PRECHECK_EXTENSION = "x-flow-body-precheck"
+"""An operation whose raw body the backend checks (``precheck_<operation>``) before it is parsed."""
 JSON = "application/json"
 # Schemas that stand for "any JSON value": a body or answer of that shape is passed through unparsed.
 PASS_THROUGH_SCHEMAS = {"AnyValue"}
@@ -84,6 +85,7 @@ class Operation:
     body_required: bool
     answer: str  # "json", "json_or_response", "response" or "empty"
     answer_type: str | None
+    body_precheck: bool = False
 
     @property
     def returns(self) -> str:
@@ -328,6 +330,7 @@ class _Reader:
             body_required=body_required,
             answer=answer,
             answer_type=answer_type,
+            body_precheck=bool(raw_operation.get(PRECHECK_EXTENSION)) and body == "model",
         )
 
     def named_enums(self) -> None:
@@ -380,8 +383,11 @@ def _raw_body_routes(tags: list[Tag]) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
-def write_routers(spec: Mapping[str, Any], out: Path) -> list[Path]:
-    """Write the package into ``out`` (created) and return the files written."""
+def write_routers(spec: Mapping[str, Any], out: Path, *, next_cursor_header: str) -> list[Path]:
+    """Write the package into ``out`` (created) and return the files written.
+
+    ``next_cursor_header`` is the answer header of the lists that page (see ``builders.next_cursor_header``).
+    """
     reader = _Reader(spec)
     reader.named_enums()
     tags = reader.tags()
@@ -391,7 +397,7 @@ def write_routers(spec: Mapping[str, Any], out: Path) -> list[Path]:
         "__init__.py": env.get_template("__init__.py.jinja").render(
             tags=tags, raw_body_routes=_raw_body_routes(tags)
         ),
-        "_support.py": env.get_template("_support.py.jinja").render(),
+        "_support.py": env.get_template("_support.py.jinja").render(next_cursor_header=next_cursor_header),
         "types.py": env.get_template("types.py.jinja").render(aliases=sorted(reader.aliases.items())),
     }
     router = env.get_template("router.py.jinja")

@@ -40,14 +40,22 @@ class PlatformAccess:
     async def org(self, request: Request) -> Call:
         """A bearer token of the organization in the path."""
         principal = principal_of(request)
-        check_org(request, principal, request.path_params["org_id"])
+        org_id = request.path_params["org_id"]
+        grants = platform_of(request).tokens.grants
+        if not grants.granted(principal, org_id):
+            check_org(request, principal, org_id)
+            grants.grant(principal, org_id)
         return Call(request, principal)
 
     async def workspace(self, request: Request) -> Call:
         """A bearer token of the organization and (when bound to one) the workspace in the path."""
         principal = principal_of(request)
         params = request.path_params
-        check_workspace(request, principal, params["org_id"], params["workspace_id"])
+        org_id, workspace_id = params["org_id"], params["workspace_id"]
+        grants = platform_of(request).tokens.grants
+        if not grants.granted(principal, org_id, workspace_id):
+            check_workspace(request, principal, org_id, workspace_id)
+            grants.grant(principal, org_id, workspace_id)
         return Call(request, principal)
 
     async def service(self, request: Request) -> Call:

@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from flow_server_models import (
+from flow_local._generated.models import (
     CliLoginApproval,
     CliLoginRequest,
     CliLoginStatus,
@@ -16,8 +16,7 @@ from flow_server_models import (
     TokenRequest,
     TokenResponse,
 )
-from flow_server_routers.auth import AuthOperations
-
+from flow_local._generated.routers.auth import AuthOperations
 from flow_local.areas.tenants import TenantsBackend
 from flow_local.auth import Principal, require_user
 from flow_local.call import Call

@@ -14,15 +14,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from flow_server_models import (
+from flow_local._generated.models import (
     ConnectorOperation,
     ConnectorOperationResult,
     ConnectorWriteJob,
     DdlRequest,
     DdlResult,
 )
-from flow_server_routers.connectors import ConnectorsOperations
-
+from flow_local._generated.routers.connectors import ConnectorsOperations
 from flow_local.areas.resources import ResourcesBackend
 from flow_local.auth import Principal
 from flow_local.call import Call

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from flow_server_models import (
+
+from flow_local._generated.models import (
     Dataset,
     DatasetCreate,
     DatasetQuery,
@@ -15,8 +16,7 @@ from flow_server_models import (
     DatasetVectorQuery,
     DatasetVectorQueryResult,
 )
-from flow_server_routers.datasets import DatasetsOperations
-
+from flow_local._generated.routers.datasets import DatasetsOperations
 from flow_local.areas.datasets_sql import Fragment, field_value, matches, row_query
 from flow_local.call import Call
 from flow_local.core import Platform

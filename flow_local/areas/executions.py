@@ -10,7 +10,9 @@ import time
 from datetime import datetime
 from typing import Any
 
-from flow_server_models import (
+from pydantic import ValidationError
+
+from flow_local._generated.models import (
     Execution,
     ExecutionEvent,
     ExecutionHandle,
@@ -19,10 +21,9 @@ from flow_server_models import (
     TransformExecute,
     TransformResult,
 )
-from flow_server_routers.executions import ExecutionsOperations
-from flow_server_routers.types import ExecutionStatusValue
-from pydantic import ValidationError
-
+from flow_local._generated.routers._support import NEXT_CURSOR_HEADER
+from flow_local._generated.routers.executions import ExecutionsOperations
+from flow_local._generated.routers.types import ExecutionStatusValue
 from flow_local.areas.catalog import CatalogBackend
 from flow_local.areas.resources import ResourcesBackend
 from flow_local.call import Call
@@ -227,12 +228,16 @@ class ExecutionsBackend(ExecutionsOperations[Call]):
         workspace_id: str,
         limit: int,
         offset: int,
+        cursor: str | None,
         status: ExecutionStatusValue | None,
     ) -> list[Execution]:
-        """Executions of the workspace, newest first."""
+        """Executions of the workspace, newest first, a page at a time with cursors."""
         store = self._service(org_id, workspace_id).store
         assert store is not None
-        return [Execution.model_validate(r) for r in store.list(org_id, workspace_id, status, limit, offset)]
+        records, next_cursor = store.list(org_id, workspace_id, status, limit, offset, cursor)
+        if next_cursor is not None:
+            call.answer_headers[NEXT_CURSOR_HEADER] = next_cursor
+        return [Execution.model_validate(r) for r in records]
 
     async def submit_execution(
         self,

@@ -16,9 +16,9 @@ import os
 from typing import Any
 
 import httpx
-from flow_server_models import Job, JobSubmit
-from flow_server_routers.jobs import JobsOperations
 
+from flow_local._generated.models import Job, JobSubmit
+from flow_local._generated.routers.jobs import JobsOperations
 from flow_local.areas.services import HostedServicesBackend, host_of, target_process
 from flow_local.auth import Principal, require_workspace
 from flow_local.call import Call

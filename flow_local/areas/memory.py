@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from flow_server_models import (
+
+from flow_local._generated.models import (
     Memory,
     MemoryForget,
     MemoryForgetResult,
@@ -19,8 +20,7 @@ from flow_server_models import (
     MemoryRecallResult,
     MemoryStore,
 )
-from flow_server_routers.memory import MemoryOperations
-
+from flow_local._generated.routers.memory import MemoryOperations
 from flow_local.areas.datasets_sql import Fragment, json_equal
 from flow_local.areas.vector_pgvector import distance, metadata_filter, vector_literal
 from flow_local.areas.vector_scoring import EXTRA_CANDIDATES

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from flow_server_models import Component, Resource, ResourceCreate, ResourceUpdate, ResourceVersion
-from flow_server_routers.resources import ResourcesOperations
-from flow_server_routers.types import ResourceKind
-
+from flow_local._generated.models import Component, Resource, ResourceCreate, ResourceUpdate, ResourceVersion
+from flow_local._generated.routers._support import NEXT_CURSOR_HEADER
+from flow_local._generated.routers.resources import ResourcesOperations
+from flow_local._generated.routers.types import ResourceKind
 from flow_local.areas.catalog import COMPONENT_TYPES, CatalogBackend, as_component
 from flow_local.areas.versioned import KindCheckedBackend, VersionedStore, schema
 from flow_local.auth import require_user
@@ -81,9 +81,12 @@ class ResourcesBackend(KindCheckedBackend, ResourcesOperations[Call]):
         resource_kind: ResourceKind,
         limit: int,
         offset: int,
+        cursor: str | None,
     ) -> list[Resource]:
-        """Resources of one kind, oldest first."""
-        items = self.list_items(org_id, workspace_id, resource_kind, limit, offset)
+        """Resources of one kind, oldest first, a page at a time with cursors."""
+        items, next_cursor = self.list_items(org_id, workspace_id, resource_kind, limit, offset, cursor)
+        if next_cursor is not None:
+            call.answer_headers[NEXT_CURSOR_HEADER] = next_cursor
         return [Resource.model_validate(i) for i in items]
 
     async def create_resource(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flow_server_models import Secret, SecretInfo, SecretWrite
-from flow_server_routers.secrets import SecretsOperations
-
+from flow_local._generated.models import Secret, SecretInfo, SecretWrite
+from flow_local._generated.routers.secrets import SecretsOperations
 from flow_local.auth import require_user
 from flow_local.call import Call
 from flow_local.core import Platform

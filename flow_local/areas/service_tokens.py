@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 
-from flow_server_models import ServiceToken, ServiceTokenMint
-
+from flow_local._generated.models import ServiceToken, ServiceTokenMint
 from flow_local.auth import Principal, TokenSigner, minted_ttl
 from flow_local.errors import bad_request
 from flow_local.values import iso_from_unix

@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from flow_server_models import (
+from starlette.background import BackgroundTask
+from starlette.responses import Response, StreamingResponse
+
+from flow_local._generated.models import (
     HostedServiceDeploy,
     HostedServiceHealth,
     HostedServiceLogs,
@@ -24,11 +27,8 @@ from flow_server_models import (
     ServiceToken,
     ServiceTokenMint,
 )
-from flow_server_routers._support import RawBody
-from flow_server_routers.services import INVOKE_SERVICE_VERSION_GET_PATH, ServicesOperations
-from starlette.background import BackgroundTask
-from starlette.responses import Response, StreamingResponse
-
+from flow_local._generated.routers._support import RawBody
+from flow_local._generated.routers.services import INVOKE_SERVICE_VERSION_GET_PATH, ServicesOperations
 from flow_local.areas.resources import ResourcesBackend
 from flow_local.areas.service_tokens import mint_service_token
 from flow_local.auth import require_user, require_workspace
@@ -235,7 +235,7 @@ class HostedServicesBackend(ServicesOperations[Call]):
         return [self.launch_spec(self._row(r)) for r in rows]
 
     def _ring_of(self, org_id: str, workspace_id: str) -> str:
-        rows = self.platform.backend(ResourcesBackend).list_items(org_id, workspace_id, "ring", limit=1)
+        rows, _ = self.platform.backend(ResourcesBackend).list_items(org_id, workspace_id, "ring", limit=1)
         return str(rows[0]["id"]) if rows else ""
 
     def _nats_url(self) -> str:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flow_server_models import StateEntry, StateSnapshot, StateValue
-from flow_server_routers.state import StateOperations
-
+from flow_local._generated.models import StateEntry, StateSnapshot, StateValue
+from flow_local._generated.routers.state import StateOperations
 from flow_local.areas.catalog import CatalogBackend
 from flow_local.areas.resources import ResourcesBackend
 from flow_local.call import Call

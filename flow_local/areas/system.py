@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from flow_server_models import Health
-from flow_server_routers.system import SystemOperations
 
+from flow_local._generated.models import Health
+from flow_local._generated.routers.system import SystemOperations
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.spec import api_version, load_document

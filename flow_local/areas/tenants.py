@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flow_server_models import ApiKey, ApiKeyCreate, ApiKeyCreated, Org, Workspace, WorkspaceCreate
-from flow_server_routers.tenants import TenantsOperations
 from starlette.requests import Request
 
+from flow_local._generated.models import ApiKey, ApiKeyCreate, ApiKeyCreated, Org, Workspace, WorkspaceCreate
+from flow_local._generated.routers.tenants import TenantsOperations
 from flow_local.auth import (
     Principal,
     generate_api_key,

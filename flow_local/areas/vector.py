@@ -21,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import numpy as np
-from flow_server_models import (
+
+from flow_local._generated.models import (
     VectorDelete,
     VectorDeleteResult,
     VectorIndex,
@@ -31,10 +32,10 @@ from flow_server_models import (
     VectorUpsert,
     VectorUpsertResult,
 )
-from flow_server_routers.vector import VectorOperations
-
+from flow_local._generated.routers.vector import VectorOperations
 from flow_local.areas.datasets_sql import json_equal
 from flow_local.areas.vector_pgvector import PgVectorStore
+from flow_local.areas.vector_precheck import first_wrong_size
 from flow_local.areas.vector_scoring import EXTRA_CANDIDATES, exact_scores
 from flow_local.call import Call
 from flow_local.core import Platform
@@ -53,6 +54,8 @@ SCHEMA = [
 HNSW_MAX_DIMENSIONS = 2000
 """The most dimensions pgvector's HNSW graph indexes."""
 
+PRECHECK_MIN_BYTES = 1024 * 1024
+"""Upsert bodies from this size on are checked vector by vector before they are decoded whole."""
 PARALLEL_MIN_VALUES = 4_000_000
 """Matrices with at least this many values may be multiplied in row blocks on the thread pool."""
 CALIBRATION_ROUNDS = 3
@@ -524,6 +527,21 @@ class VectorBackend(VectorOperations[Call]):
     async def delete_vector_index(self, call: Call, *, org_id: str, workspace_id: str, index_id: str) -> None:
         """Delete an index and its vectors."""
         self.drop(org_id, workspace_id, index_id)
+
+    async def precheck_upsert_vectors(
+        self, call: Call, *, org_id: str, workspace_id: str, index_id: str, raw: bytes
+    ) -> None:
+        """Refuse a large upsert at its first vector of the wrong size, before the body is decoded whole."""
+        if len(raw) < PRECHECK_MIN_BYTES:
+            return
+        dimensions = int(self._record(org_id, workspace_id, index_id)["dimensions"])
+        wrong = first_wrong_size(raw, dimensions)
+        if wrong is not None:
+            position, size = wrong
+            raise bad_request(
+                f"vector {position} has {size} values; the index has {dimensions} dimensions",
+                f"vectors.{position}.values",
+            )
 
     async def upsert_vectors(
         self, call: Call, *, org_id: str, workspace_id: str, index_id: str, body: VectorUpsert

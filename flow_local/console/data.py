@@ -10,17 +10,16 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flow_platform_client.auth import build_approve_cli_login_request_request
-from flow_types import (
+from flow_sdk import CLIClient, FlowConfig, FlowSDK
+from flow_sdk._errors import PlatformNotFoundError
+from flow_sdk._generated.client.auth import build_approve_cli_login_request_request
+from flow_sdk._generated.types import (
     Execution,
     ExecutionEvent,
     ExecutionResult,
     HostedServiceLogs,
     Workspace,
 )
-
-from flow_sdk import CLIClient, FlowConfig, FlowSDK
-from flow_sdk._errors import PlatformNotFoundError
 
 T = TypeVar("T")
 TERMINAL = ("completed", "failed", "timeout", "cancelled")

@@ -11,9 +11,9 @@ import json
 import time
 from typing import Any
 
-from flow_server_routers.gateway import CREATE_CHAT_COMPLETION_PATH, CREATE_EMBEDDING_PATH
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from flow_local._generated.routers.gateway import CREATE_CHAT_COMPLETION_PATH, CREATE_EMBEDDING_PATH
 from flow_local.core import Platform
 from flow_local.errors import ApiError
 from flow_local.gateway import catalog

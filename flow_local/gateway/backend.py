@@ -8,17 +8,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from flow_server_models import (
+from starlette.responses import Response, StreamingResponse
+
+from flow_local._generated.models import (
     ChatCompletion,
     ChatCompletionRequest,
     EmbeddingRequest,
     EmbeddingResponse,
     ModelList,
 )
-from flow_server_routers.gateway import GatewayOperations
-from flow_server_routers.types import ListModelsScope
-from starlette.responses import Response, StreamingResponse
-
+from flow_local._generated.routers.gateway import GatewayOperations
+from flow_local._generated.routers.types import ListModelsScope
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.errors import ApiError, bad_request

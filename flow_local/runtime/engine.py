@@ -34,8 +34,9 @@ from flow_local.errors import ApiError
 from flow_local.runtime import pidfiles
 from flow_local.runtime.collaborators import Collaborators
 from flow_local.runtime.inline import run_inline
+from flow_local.runtime.nats_auth import AuthCallout, ExecutionGrant
 from flow_local.runtime.nats_endpoint import NatsEndpoint, external_endpoint
-from flow_local.runtime.nats_server import PLATFORM_USER, RUNNER_USER, NatsServer
+from flow_local.runtime.nats_server import ISSUER_SEED, PLATFORM_USER, RUNNER_USER, NatsServer
 from flow_local.runtime.payloads import (
     PAYLOAD_LIMIT_BYTES,
     PayloadMissing,
@@ -117,7 +118,7 @@ class ExecutionEngine:
 
     @property
     def nats_url(self) -> str:
-        """URL of the platform's NATS server, or its cluster's URLs (no credentials: what user code gets)."""
+        """URL of the platform's NATS server, or its cluster's URLs (no credentials)."""
         if self.endpoint is not None:
             return self.endpoint.public_url
         assert self.supervisor is not None
@@ -165,6 +166,8 @@ class ExecutionEngine:
         self.nc = await nats.connect(
             supervisor.nats_server.user_url(PLATFORM_USER), max_reconnect_attempts=-1, reconnect_time_wait=0.2
         )
+        seed = supervisor.nats_server.credentials[ISSUER_SEED]
+        await AuthCallout(seed, self._execution_grant).serve(self.nc)
         platform.extras["nats_url"] = self.nats_url
         platform.extras["runner_nats_url"] = supervisor.nats_server.user_url(RUNNER_USER)
         platform.extras["platform_nats_url"] = supervisor.nats_server.user_url(PLATFORM_USER)
@@ -285,7 +288,7 @@ class ExecutionEngine:
             )
 
     def runtime_env(self, record: dict[str, Any]) -> dict[str, str]:
-        """The runtime variables of an execution, with a fresh execution token."""
+        """The runtime variables of an execution, with a fresh execution token (also its NATS password)."""
         assert self.platform is not None
         token = self.platform.tokens.mint_execution_token(
             org_id=record["org_id"],
@@ -303,8 +306,15 @@ class ExecutionEngine:
             "RING_ID": record["ring_id"],
             "PARENT_BILLING_TXN_ID": record["billing_txn_id"],
             "LIFECYCLE_EVENT": record.get("lifecycle_event") or "",
-            "NATS_URL": self.nats_url,
+            "NATS_URL": self._execution_nats_url(token),
         }
+
+    def _execution_nats_url(self, token: str) -> str:
+        """The ``NATS_URL`` of code in an execution: with its own credentials on the embedded server
+        (see :mod:`flow_local.runtime.nats_auth`), the cluster's bare URLs otherwise."""
+        if self.supervisor is None:
+            return self.nats_url
+        return self.supervisor.nats_server.execution_url(token)
 
     # ------------------------------------------------------------------ messages from runners
     async def _on_status(self, msg: Msg) -> None:
@@ -429,6 +439,18 @@ class ExecutionEngine:
         now = time.monotonic()
         for execution_id in decode(msg.data).get("executions") or []:
             self._last_seen[str(execution_id)] = now
+
+    def _execution_grant(self, token: str) -> ExecutionGrant | None:
+        """NATS rights for a connection presenting ``token``: only a live execution's own token gets any."""
+        assert self.platform is not None
+        try:
+            principal = self.platform.tokens.verify(token)
+        except ApiError:
+            return None
+        execution_id = principal.execution_id
+        if principal.token_type != "execution" or execution_id is None or self.execution_ended(execution_id):
+            return None
+        return ExecutionGrant(execution_id, principal.expires_at)
 
     def execution_ended(self, execution_id: str) -> bool:
         """Whether an execution is over (or unknown): its tokens are refused from then on."""

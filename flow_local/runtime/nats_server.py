@@ -1,8 +1,10 @@
 """Start and stop a real ``nats-server`` with JetStream and password users, its store under the data dir.
 
 Two users exist: ``platform`` (everything) and ``runner`` (pull jobs, read and remove inputs, read and
-write claim-checked payloads, publish outputs, events, status and heartbeats, receive kill requests). Code running inside an execution gets
-neither: it can connect to the URL but not authenticate. The passwords are kept in
+write claim-checked payloads, publish outputs, events, status and heartbeats, receive kill requests).
+Code running inside an execution gets neither: it connects as the user ``execution`` with its own
+token, which the platform's auth callout turns into the right to publish that execution's events and
+nothing else. The passwords are kept in
 ``<store>/credentials.json`` (0600), so runners started from another shell reconnect after a restart.
 """
 
@@ -20,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from flow_local.ports import free_port
+from flow_local.runtime.nats_auth import EXECUTION_USER, issuer_public_key, new_issuer_seed
 from flow_local.runtime.payloads import PAYLOADS_BUCKET, PAYLOADS_STREAM
 from flow_local.runtime.sandbox import die_with_parent
 from flow_sdk.runtime_contract import (
@@ -37,6 +40,7 @@ from flow_sdk.runtime_contract import (
 NATS_BINARY = "nats-server"
 PLATFORM_USER = "platform"
 RUNNER_USER = "runner"
+ISSUER_SEED = "callout_issuer_seed"
 MAX_PAYLOAD_BYTES = 8 * 1024 * 1024
 """Largest NATS message; execution payloads over 256 KiB travel by reference (:mod:`.payloads`)."""
 
@@ -94,20 +98,30 @@ def find_nats_server() -> str:
 
 
 def load_credentials(store_dir: Path) -> dict[str, str]:
-    """The users' passwords for this store (created once, mode 0600)."""
+    """The users' passwords and the callout issuer's seed for this store (created once, mode 0600)."""
     path = store_dir / "credentials.json"
-    if path.exists():
-        return dict(json.loads(path.read_text()))
+    credentials: dict[str, str] = dict(json.loads(path.read_text())) if path.exists() else {}
+    wanted = {
+        PLATFORM_USER: lambda: secrets.token_urlsafe(24),
+        RUNNER_USER: lambda: secrets.token_urlsafe(24),
+        ISSUER_SEED: new_issuer_seed,
+    }
+    missing = {name: make() for name, make in wanted.items() if name not in credentials}
+    if not missing:
+        return credentials
+    credentials.update(missing)
     store_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    credentials = {PLATFORM_USER: secrets.token_urlsafe(24), RUNNER_USER: secrets.token_urlsafe(24)}
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    partial = path.with_suffix(".tmp")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         json.dump(credentials, handle)
+    os.replace(partial, path)
     return credentials
 
 
 def server_config(store_dir: Path, host: str, port: int, credentials: dict[str, str]) -> str:
-    """The nats-server configuration: listener, JetStream store, payload limit and the two users."""
+    """The nats-server configuration: listener, JetStream store, payload limit, the two users, and the
+    auth callout that admits executions' own connections (:mod:`.nats_auth`)."""
     config = {
         "host": host,
         "port": port,
@@ -124,7 +138,11 @@ def server_config(store_dir: Path, host: str, port: int, credentials: dict[str, 
                         "subscribe": {"allow": RUNNER_SUBSCRIBE},
                     },
                 },
-            ]
+            ],
+            "auth_callout": {
+                "issuer": issuer_public_key(credentials[ISSUER_SEED]),
+                "auth_users": [PLATFORM_USER, RUNNER_USER],
+            },
         },
     }
     return json.dumps(config, indent=2)
@@ -149,8 +167,12 @@ class NatsServer:
 
     @property
     def url(self) -> str:
-        """The client URL without credentials, e.g. ``nats://127.0.0.1:4222`` (what user code gets)."""
+        """The client URL without credentials, e.g. ``nats://127.0.0.1:4222``."""
         return f"nats://{self.host}:{self.port}"
+
+    def execution_url(self, token: str) -> str:
+        """The client URL of code inside an execution: the user ``execution`` with the execution's token."""
+        return f"nats://{EXECUTION_USER}:{quote(token, safe='')}@{self.host}:{self.port}"
 
     def user_url(self, user: str) -> str:
         """The client URL carrying ``user``'s password (``platform`` or ``runner``)."""

@@ -125,13 +125,15 @@ class Runner:
                 await self._idle.put(worker)
                 continue
             job = decode(message.data)
+            execution_id = str(job.get("execution_id", ""))
+            self._claimed[execution_id] = worker
+            await self._beat()
             try:
                 await message.ack_sync()
             except Exception:
+                self._claimed.pop(execution_id, None)
                 await self._idle.put(worker)
                 continue
-            execution_id = str(job.get("execution_id", ""))
-            self._claimed[execution_id] = worker
             self._attempts[execution_id] = int(job.get("attempt") or 1)
             self._spawn(self._handle(worker, job))
 
@@ -269,16 +271,18 @@ class Runner:
         self._kill_status[execution_id] = str(request.get("status") or "cancelled")
         worker.kill()
 
+    async def _beat(self) -> None:
+        """Announce the executions this runner holds (also right before it claims a job, so the
+        platform never sees a claimed job as neither queued nor held)."""
+        assert self._nc is not None
+        beat = {"runner_id": self.runner_id, "executions": list(self._claimed), "workers": len(self._workers)}
+        with contextlib.suppress(Exception):
+            await self._nc.publish(HEARTBEAT_SUBJECT, encode(beat))
+
     async def _heartbeat_loop(self) -> None:
         assert self._nc is not None
         while not self._stopping.is_set():
-            beat = {
-                "runner_id": self.runner_id,
-                "executions": list(self._claimed),
-                "workers": len(self._workers),
-            }
-            with contextlib.suppress(Exception):
-                await self._nc.publish(HEARTBEAT_SUBJECT, encode(beat))
+            await self._beat()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), HEARTBEAT_SECONDS)
 

@@ -204,10 +204,13 @@ def warn_unconfined() -> None:
     )
 
 
-def die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (no-op elsewhere; safe in ``preexec_fn``)."""
+def die_with_parent(signum: int = signal.SIGKILL) -> None:
+    """Ask Linux to send ``signum`` (SIGKILL by default) to this process when its parent dies.
+
+    A no-op elsewhere; safe in ``preexec_fn``.
+    """
     with contextlib.suppress(OSError, AttributeError):
-        _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        _libc().prctl(_PR_SET_PDEATHSIG, signum, 0, 0, 0)
 
 
 def become_subreaper() -> None:

@@ -39,7 +39,7 @@ from typing import IO, Any
 import httpx
 
 import flow_sdk
-from flow_local.runtime import sandbox
+from flow_local.runtime import reaper, sandbox
 from flow_local.runtime.agent import run_isolated_agent
 from flow_local.runtime.code_block import CodeBlockError, run_code_block
 from flow_sdk.runtime_contract import RUNTIME_VARIABLES
@@ -51,7 +51,6 @@ STREAM_BATCH_SECONDS = 0.2
 STREAM_BATCH_CHARS = 64 * 1024
 """Held-back text that is sent at once, whatever the gap."""
 RELAY_POLL_SECONDS = 0.2
-KILL_ROUNDS = 20
 MEGABYTE = 1024 * 1024
 PRELOADED = (flow_sdk, httpx)
 WRITABLE_ENV = "FLOW_LOCAL_RUNNER_WRITABLE"
@@ -226,6 +225,7 @@ def run_child(pipe: int, request: dict[str, Any], scratch: Path) -> None:
     """In the forked child: die with the worker, confine, then run the job; never returns."""
     code = 0
     try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         sandbox.die_with_parent()
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
@@ -262,7 +262,7 @@ def _relay(pipe: int, protocol: IO[str], pid: int) -> int:
         done, raw = os.waitpid(pid, os.WNOHANG)
         if done:
             status = raw
-    _kill_descendants()
+    reaper.kill_tree(os.getpid())
     os.set_blocking(pipe, False)
     with contextlib.suppress(BlockingIOError, OSError):
         while chunk := os.read(pipe, 65536):
@@ -279,32 +279,6 @@ def _forward(data: bytes, protocol: IO[str]) -> bytes:
             protocol.write(line.decode(errors="replace") + "\n")
     protocol.flush()
     return rest
-
-
-def _kill_descendants() -> None:
-    """Kill whatever a child left behind: orphans come to this worker (a subreaper), round after round."""
-    me = os.getpid()
-    for _round in range(KILL_ROUNDS):
-        found = [pid for pid, parent in _processes() if parent == me]
-        if not found:
-            return
-        for pid in found:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        for pid in found:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
-
-
-def _processes() -> list[tuple[int, int]]:
-    """Every (pid, parent pid) visible in ``/proc``."""
-    found: list[tuple[int, int]] = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                found.append((int(entry.name), int(fields[1])))
-    return found
 
 
 def handle(protocol: IO[str], request: dict[str, Any], scratch_root: Path) -> None:
@@ -330,9 +304,20 @@ def _protocol_stream() -> IO[str]:
     return protocol
 
 
+def _terminate(_signum: int, _frame: Any) -> None:
+    """SIGTERM (from the runner, or the runner's death): kill every descendant, then exit at once."""
+    reaper.kill_tree(os.getpid())
+    os._exit(128 + signal.SIGTERM)
+
+
 def serve() -> None:
-    """Announce readiness, then run jobs one at a time until stdin closes (its runner is gone)."""
-    sandbox.die_with_parent()
+    """Announce readiness, then run jobs one at a time until stdin closes (its runner is gone).
+
+    The worker is a subreaper: whatever a child leaves behind, even in another session or process
+    group, is re-parented to it and killed when the job ends or the worker is told to stop (SIGTERM).
+    """
+    signal.signal(signal.SIGTERM, _terminate)
+    sandbox.die_with_parent(signal.SIGTERM)
     with contextlib.suppress(OSError):
         sandbox.become_subreaper()
     protocol = _protocol_stream()

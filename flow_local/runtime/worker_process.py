@@ -16,6 +16,8 @@ from flow_local.runtime.worker import WRITABLE_ENV
 
 WORKER_MODULE = "flow_local.runtime.worker"
 PROTOCOL_LINE_LIMIT = 64 * 1024 * 1024
+KILL_GRACE_SECONDS = 3.0
+"""How long a worker told to stop may take to kill its tree before its process group gets SIGKILL."""
 
 OnEvent = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -107,7 +109,19 @@ class WorkerProcess:
             self.execution_id = None
 
     def kill(self) -> None:
-        """Kill the worker and everything in its process group at once (SIGKILL)."""
+        """Stop the worker and every process below it, whatever session or group they moved to.
+
+        SIGTERM makes the worker (a subreaper) kill its whole tree and exit; should it not be gone
+        within :data:`KILL_GRACE_SECONDS`, its process group gets SIGKILL.
+        """
+        if self.process is None or self.process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(self.process.pid, signal.SIGTERM)
+        asyncio.get_running_loop().call_later(KILL_GRACE_SECONDS, self._kill_group)
+
+    def _kill_group(self) -> None:
+        """SIGKILL the worker's process group (the fallback of :meth:`kill`)."""
         if self.process is not None and self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, signal.SIGKILL)
@@ -121,5 +135,5 @@ class WorkerProcess:
         try:
             await asyncio.wait_for(self.process.wait(), 2.0)
         except TimeoutError:
-            self.kill()
+            self._kill_group()
             await self.process.wait()

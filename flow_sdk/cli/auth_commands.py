@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import typer
-from flow_types import CliLoginStatus
 
+from flow_sdk._generated.types import CliLoginStatus
 from flow_sdk.cli.context import EXIT_NOT_FOUND, JsonOption, load_config, make_client, state
 from flow_sdk.cli.output import echo, echo_err, print_json, print_record, status
 

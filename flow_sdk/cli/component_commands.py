@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
 import typer
-from flow_types import ComponentType
 
+from flow_sdk._generated.types import ComponentType
 from flow_sdk.cli.context import JsonOption, make_client, parse_json_object
 from flow_sdk.cli.output import echo, print_json, print_record, print_table
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from flow_types import ExecutionResult
 
+from flow_sdk._generated.types import ExecutionResult
 from flow_sdk.cli.context import EXIT_API, JsonOption, make_client, parse_json_object
 from flow_sdk.cli.output import echo, echo_err, print_data, print_json, print_record, print_table, status
 

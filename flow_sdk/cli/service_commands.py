@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from flow_types import DdlResult
 
+from flow_sdk._generated.types import DdlResult
 from flow_sdk.cli.context import JsonOption, make_client, parse_json_object
 from flow_sdk.cli.output import echo, echo_err, print_json, print_table
 

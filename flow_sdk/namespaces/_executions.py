@@ -6,9 +6,8 @@ import os
 from typing import Any, Literal, overload
 from uuid import UUID
 
-from flow_types import Execution, ExecutionHandle, ExecutionResult
-
 from flow_sdk._errors import FlowSDKError
+from flow_sdk._generated.types import Execution, ExecutionHandle, ExecutionResult
 from flow_sdk._polling import ResultMode, unwrap_result
 from flow_sdk.namespaces._base import Namespace
 

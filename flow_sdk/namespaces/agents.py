@@ -9,7 +9,7 @@ from flow_sdk._polling import ResultMode
 from flow_sdk.namespaces._executions import ExecutionNamespace
 
 if TYPE_CHECKING:
-    from flow_types import ExecutionHandle
+    from flow_sdk._generated.types import ExecutionHandle
 
 __all__ = ["AgentsNamespace"]
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal, overload
 from uuid import UUID
 
-from flow_types import ExecutionHandle, ExecutionResult
-
+from flow_sdk._generated.types import ExecutionHandle, ExecutionResult
 from flow_sdk._polling import ResultMode
 from flow_sdk.namespaces._executions import ExecutionNamespace
 
@@ -68,7 +67,7 @@ class CodeBlocksNamespace(ExecutionNamespace):
         """Submit a code block execution and wait for its result (``POST .../executions``, then poll).
 
         Returns:
-            The result envelope (:class:`flow_types.ExecutionResult`), or only its output (any JSON)
+            The result envelope (:class:`flow_sdk._generated.types.ExecutionResult`), or only its output (any JSON)
             with ``result_mode="output"``.
         """
         return await self._run_component(

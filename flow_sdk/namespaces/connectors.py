@@ -6,16 +6,21 @@ import json
 import time
 from typing import Any
 
-from flow_platform_client.connectors import (
+from flow_sdk._errors import ExecutionTimeoutError, FlowSDKError, PlatformExecutionError
+from flow_sdk._generated.client.connectors import (
     build_execute_connector_ddl_request,
     build_execute_connector_operation_request,
     build_get_connector_write_job_request,
     build_submit_connector_write_job_request,
 )
-from flow_platform_client.enums import DDL_REQUEST_SCOPE_TYPE
-from flow_types import ConnectorOperation, ConnectorOperationResult, ConnectorWriteJob, DdlRequest, DdlResult
-
-from flow_sdk._errors import ExecutionTimeoutError, FlowSDKError, PlatformExecutionError
+from flow_sdk._generated.client.enums import DDL_REQUEST_SCOPE_TYPE
+from flow_sdk._generated.types import (
+    ConnectorOperation,
+    ConnectorOperationResult,
+    ConnectorWriteJob,
+    DdlRequest,
+    DdlResult,
+)
 from flow_sdk._requests import choose, new_idempotency_key
 from flow_sdk.namespaces._base import Namespace
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flow_platform_client.datasets import (
+from flow_sdk._errors import FlowSDKError
+from flow_sdk._generated.client.datasets import (
     build_get_dataset_request,
     build_insert_dataset_rows_request,
     build_list_datasets_request,
     build_query_dataset_request,
     build_vector_query_dataset_request,
 )
-from flow_platform_client.enums import DISTANCE_METRIC
-from flow_types import (
+from flow_sdk._generated.client.enums import DISTANCE_METRIC
+from flow_sdk._generated.types import (
     Dataset,
     DatasetFilter,
     DatasetQuery,
@@ -22,8 +23,6 @@ from flow_types import (
     DatasetVectorQueryResult,
     JsonObject,
 )
-
-from flow_sdk._errors import FlowSDKError
 from flow_sdk._requests import checked_body, choose
 from flow_sdk.namespaces._base import Namespace
 

@@ -8,8 +8,13 @@ from typing import TYPE_CHECKING
 from flow_sdk.namespaces._base import Namespace
 
 if TYPE_CHECKING:
-    from flow_types import ChatCompletion, ChatMessage, EmbeddingResponse, ModelList, ToolDefinition
-
+    from flow_sdk._generated.types import (
+        ChatCompletion,
+        ChatMessage,
+        EmbeddingResponse,
+        ModelList,
+        ToolDefinition,
+    )
     from flow_sdk._sse import ChatCompletionStream
 
 __all__ = ["GatewayNamespace"]

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flow_platform_client.enums import JOB_SUBMIT_METHOD
-from flow_platform_client.jobs import (
+from flow_sdk._errors import FlowSDKError
+from flow_sdk._generated.client.enums import JOB_SUBMIT_METHOD
+from flow_sdk._generated.client.jobs import (
     build_cancel_job_request,
     build_get_job_request,
     build_submit_job_request,
 )
-from flow_types import Job, JobSubmit
-
-from flow_sdk._errors import FlowSDKError
+from flow_sdk._generated.types import Job, JobSubmit
 from flow_sdk._requests import choose, new_idempotency_key
 from flow_sdk.namespaces._base import Namespace
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flow_platform_client.memory import (
+from flow_sdk._generated.client.memory import (
     build_forget_memories_request,
     build_list_memory_namespaces_request,
     build_recall_memories_request,
     build_store_memory_request,
 )
-from flow_types import (
+from flow_sdk._generated.types import (
     Memory,
     MemoryForget,
     MemoryForgetResult,
@@ -18,8 +18,7 @@ from flow_types import (
     MemoryRecallResult,
     MemoryStore,
 )
-from flow_types import MemoryNamespace as MemoryNamespaceInfo
-
+from flow_sdk._generated.types import MemoryNamespace as MemoryNamespaceInfo
 from flow_sdk.namespaces._base import Namespace
 
 __all__ = ["MemoryNamespace"]

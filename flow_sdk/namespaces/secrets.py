@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
-from flow_platform_client.secrets import build_get_secret_request, build_list_secrets_request
-from flow_types import SecretInfo
-
 from flow_sdk._errors import FlowSDKError
+from flow_sdk._generated.client.secrets import build_get_secret_request, build_list_secrets_request
+from flow_sdk._generated.types import SecretInfo
 from flow_sdk.namespaces._base import Namespace
 
 __all__ = ["SecretsNamespace"]

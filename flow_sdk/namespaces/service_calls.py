@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flow_types import ServiceSkills
-
 from flow_sdk._errors import FlowSDKError
+from flow_sdk._generated.types import ServiceSkills
 from flow_sdk._hosted_service_request import service_call_request
 from flow_sdk.namespaces._base import Namespace
 from flow_sdk.namespaces.current_service import inbound_token

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flow_platform_client.services import build_mint_service_token_request
-from flow_types import ServiceToken, ServiceTokenMint
-
 from flow_sdk._errors import FlowSDKError
+from flow_sdk._generated.client.services import build_mint_service_token_request
+from flow_sdk._generated.types import ServiceToken, ServiceTokenMint
 from flow_sdk.namespaces._base import Namespace
 
 __all__ = ["ServiceTokensNamespace"]

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flow_platform_client.state import (
+from flow_sdk._errors import FlowSDKError, PlatformNotFoundError
+from flow_sdk._generated.client.state import (
     build_delete_state_value_request,
     build_get_state_value_request,
     build_initialize_state_request,
     build_set_state_value_request,
 )
-from flow_types import StateEntry, StateSnapshot
-
-from flow_sdk._errors import FlowSDKError, PlatformNotFoundError
+from flow_sdk._generated.types import StateEntry, StateSnapshot
 from flow_sdk.namespaces._base import Namespace
 
 __all__ = ["StateNamespace"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flow_platform_client.enums import DISTANCE_METRIC
-from flow_platform_client.vector import (
+from flow_sdk._errors import FlowSDKError
+from flow_sdk._generated.client.enums import DISTANCE_METRIC
+from flow_sdk._generated.client.vector import (
     build_create_vector_index_request,
     build_delete_vector_index_request,
     build_delete_vectors_request,
@@ -15,7 +16,7 @@ from flow_platform_client.vector import (
     build_search_vectors_request,
     build_upsert_vectors_request,
 )
-from flow_types import (
+from flow_sdk._generated.types import (
     VectorDeleteResult,
     VectorIndex,
     VectorIndexCreate,
@@ -24,8 +25,6 @@ from flow_types import (
     VectorSearchResult,
     VectorUpsertResult,
 )
-
-from flow_sdk._errors import FlowSDKError
 from flow_sdk._requests import checked_body, choose
 from flow_sdk.namespaces._base import Namespace
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-import flow_server_models as models
 import httpx
 import pytest
 
+import flow_local._generated.models as models
 from benchmarks.servers import fixed_server
 from benchmarks.stats import paired_ratio, summarize
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import httpx
 import nats
 import pytest
-from flow_types import ExecutionHandle, ExecutionResult
 from nats.errors import Error as NatsError
 
 from flow_local.cluster.topology import Topology, flow_command
 from flow_local.runtime.nats_server import PLATFORM_USER, RUNNER_USER
+from flow_sdk._generated.types import ExecutionHandle, ExecutionResult
 from flow_sdk.runtime_contract import DISPATCH_STREAM, OUTPUT_STREAM, STREAM_SUBJECTS, dispatch_subject
 
 from .workspace import Workspace, default_workspace

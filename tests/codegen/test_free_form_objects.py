@@ -1,4 +1,4 @@
-"""Free-form objects of the document (dataset rows, connector rows) are ``dict[str, Any]`` in flow_types.
+"""Free-form objects of the document (dataset rows, connector rows) are ``dict[str, Any]`` in flow_sdk._generated.types.
 
 A named schema written ``additionalProperties: true`` became an empty TypedDict, which mypy and
 pyright refuse every key of; the generator now refuses that spelling and names the schema.
@@ -10,13 +10,14 @@ import copy
 from types import ModuleType
 from typing import Any, get_args, get_origin
 
-import flow_types
 import pytest
+
+import flow_sdk._generated.types
 
 
 def test_json_object_is_a_dict_of_any_value() -> None:
-    assert get_origin(flow_types.JsonObject) is dict
-    assert get_args(flow_types.JsonObject) == (str, Any)
+    assert get_origin(flow_sdk._generated.types.JsonObject) is dict
+    assert get_args(flow_sdk._generated.types.JsonObject) == (str, Any)
 
 
 def test_the_generator_refuses_additional_properties_true_by_name(

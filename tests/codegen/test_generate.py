@@ -1,7 +1,7 @@
 """codegen/generate.py: pinned tool versions, --check, idempotent rewrites and the lock between runs.
 
-Every run that writes works on a copy of generated/ in a temporary directory (``--generated``), so the
-real generated/ is only ever read.
+Every run that writes works on a copy of the generated trees in a temporary root (``--root``), so the
+real ones are only ever read.
 """
 
 from __future__ import annotations
@@ -31,12 +31,16 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+TREES = ("flow_sdk/_generated", "flow_local/_generated")
+
+
 @pytest.fixture
-def copy_of_generated(tmp_path: Path) -> Path:
-    """A copy of generated/ (without caches) that a test may change."""
-    target = tmp_path / "generated"
-    shutil.copytree(ROOT / "generated", target, ignore=shutil.ignore_patterns("__pycache__"))
-    return target
+def copy_of_root(tmp_path: Path) -> Path:
+    """A root holding a copy of both generated trees (without caches) that a test may change."""
+    root = tmp_path / "root"
+    for tree in TREES:
+        shutil.copytree(ROOT / tree, root / tree, ignore=shutil.ignore_patterns("__pycache__"))
+    return root
 
 
 def _mtimes(tree: Path) -> dict[Path, int]:
@@ -63,10 +67,10 @@ def test_main_refuses_to_run_with_a_wrong_version(
     generate: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(generate, "installed_versions", lambda: {"datamodel-code-generator": "0.88.0"})
-    target = tmp_path / "generated"
-    assert generate.main(["--generated", str(target)]) == 2
+    root = tmp_path / "root"
+    assert generate.main(["--root", str(root)]) == 2
     assert "refusing to generate" in capsys.readouterr().err
-    assert not target.exists()
+    assert not root.exists()
 
 
 @pytest.mark.slow
@@ -76,41 +80,42 @@ def test_real_generated_tree_is_up_to_date() -> None:
 
 
 @pytest.mark.slow
-def test_check_names_stale_files_and_a_rewrite_restores_them(copy_of_generated: Path) -> None:
-    changed = copy_of_generated / "flow_types" / "__init__.py"
+def test_check_names_stale_files_and_a_rewrite_restores_them(copy_of_root: Path) -> None:
+    changed = copy_of_root / "flow_sdk/_generated/types/__init__.py"
     changed.write_text(changed.read_text() + "\nEXTRA = 1\n")
-    (copy_of_generated / "flow_platform_client" / "auth.py").unlink()
-    (copy_of_generated / "flow_server_models" / "stray.py").write_text("")
+    (copy_of_root / "flow_sdk/_generated/client/auth.py").unlink()
+    (copy_of_root / "flow_local/_generated/models/stray.py").write_text("")
 
-    check = _run("--check", "--generated", str(copy_of_generated))
+    check = _run("--check", "--root", str(copy_of_root))
     assert check.returncode == 1
-    for name in ("flow_types/__init__.py", "flow_platform_client/auth.py", "flow_server_models/stray.py"):
+    for name in (
+        "flow_sdk/_generated/types/__init__.py",
+        "flow_sdk/_generated/client/auth.py",
+        "flow_local/_generated/models/stray.py",
+    ):
         assert name in check.stderr
     assert "EXTRA = 1" in changed.read_text(), "--check must not write"
 
-    rewrite = _run("--generated", str(copy_of_generated))
+    rewrite = _run("--root", str(copy_of_root))
     assert rewrite.returncode == 0, rewrite.stderr
     assert "3 files changed" in rewrite.stdout
-    reference = ROOT / "generated"
-    stale = subprocess.run(
-        ["diff", "-r", "-x", "__pycache__", str(reference), str(copy_of_generated)],
-        capture_output=True,
-        text=True,
-    )
-    assert stale.returncode == 0, stale.stdout
-    assert [p.name for p in copy_of_generated.parent.iterdir()] == ["generated"], (
-        "staging directories left behind"
-    )
+    for tree in TREES:
+        stale = subprocess.run(
+            ["diff", "-r", "-x", "__pycache__", str(ROOT / tree), str(copy_of_root / tree)],
+            capture_output=True,
+            text=True,
+        )
+        assert stale.returncode == 0, stale.stdout
+        siblings = [p.name for p in (copy_of_root / tree).parent.iterdir()]
+        assert siblings == ["_generated"], "staging directories left behind"
 
 
 @pytest.mark.slow
-def test_second_run_changes_nothing_and_waits_for_the_lock(
-    generate: ModuleType, copy_of_generated: Path
-) -> None:
-    before = _mtimes(copy_of_generated)
-    with generate.codegen_lock(copy_of_generated):
+def test_second_run_changes_nothing_and_waits_for_the_lock(generate: ModuleType, copy_of_root: Path) -> None:
+    before = _mtimes(copy_of_root)
+    with generate.codegen_lock(copy_of_root):
         process = subprocess.Popen(
-            [sys.executable, str(GENERATE), "--generated", str(copy_of_generated)],
+            [sys.executable, str(GENERATE), "--root", str(copy_of_root)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -120,8 +125,8 @@ def test_second_run_changes_nothing_and_waits_for_the_lock(
     stdout, stderr = process.communicate(timeout=45)
     assert process.returncode == 0, stderr
     assert "waiting for another codegen run" in stderr
-    assert "is up to date" in stdout
-    assert _mtimes(copy_of_generated) == before
+    assert "are up to date" in stdout
+    assert _mtimes(copy_of_root) == before
 
 
 @pytest.mark.parametrize("atomic", [True, False], ids=["rename-exchange", "two-renames"])

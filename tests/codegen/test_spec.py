@@ -119,34 +119,40 @@ def test_every_operation_has_its_public_builder_and_no_other_exists(
 ) -> None:
     missing = []
     for method, path, operation in operations:
-        module = importlib.import_module(f"flow_platform_client.{operation['tags'][0]}")
+        module = importlib.import_module(f"flow_sdk._generated.client.{operation['tags'][0]}")
         builder = getattr(module, f"build_{_snake(operation['operationId'])}_request", None)
         if builder is None:
             missing.append(f"{method} {path}: {module.__name__}")
             continue
         assert builder.__doc__ and f"``{method} {path}``" in builder.__doc__
-    assert not missing, "generated/ lacks builders (run codegen/generate.py):\n" + "\n".join(missing)
+    assert not missing, "the generated client lacks builders (run codegen/generate.py):\n" + "\n".join(
+        missing
+    )
     built = [
         name
-        for module in (ROOT / "generated" / "flow_platform_client").glob("*.py")
-        for name in importlib.import_module(f"flow_platform_client.{module.stem}").__dict__.get("__all__", [])
+        for module in (ROOT / "flow_sdk" / "_generated" / "client").glob("*.py")
+        for name in importlib.import_module(f"flow_sdk._generated.client.{module.stem}").__dict__.get(
+            "__all__", []
+        )
         if name.startswith("build_")
     ]
-    assert len(built) == len(operations), "generated/ has builders for operations not in the document"
+    assert len(built) == len(operations), (
+        "the generated client has builders for operations not in the document"
+    )
 
 
 def test_operation_counts_per_tag_match_the_generated_modules(openapi: dict[str, Any]) -> None:
     counts = load_script("operations.py").operations_per_tag(openapi)
     for tag, count in counts.items():
-        module = importlib.import_module(f"flow_platform_client.{tag}")
+        module = importlib.import_module(f"flow_sdk._generated.client.{tag}")
         assert len(module.__all__) == count, f"tag {tag}: {count} operations, {len(module.__all__)} builders"
     print("\noperations per tag:", ", ".join(f"{tag}={count}" for tag, count in counts.items()))
 
 
 def test_slash_parameters_are_read_from_the_document() -> None:
-    from flow_platform_client.services import build_invoke_service_version_get_request
-    from flow_platform_client.state import build_get_state_value_request
-    from flow_platform_client.storage import build_download_storage_object_request
+    from flow_sdk._generated.client.services import build_invoke_service_version_get_request
+    from flow_sdk._generated.client.state import build_get_state_value_request
+    from flow_sdk._generated.client.storage import build_download_storage_object_request
 
     assert build_download_storage_object_request("o", "a/b c").path.endswith("/objects/a/b%20c")
     assert build_invoke_service_version_get_request("o", "s", 2, "x/y").path.endswith("/s/v2/x/y")

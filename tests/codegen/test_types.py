@@ -1,4 +1,4 @@
-"""The generated data types: flow_types TypedDicts under strict mypy, flow_server_models under pydantic v2."""
+"""The generated data types: flow_sdk._generated.types TypedDicts under strict mypy, flow_local._generated.models under pydantic v2."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from mypy import api as mypy_api
 from .conftest import ROOT
 
 FACADE_STYLE_USE = """
-from flow_types import ChatCompletion, Error, Execution, ExecutionStatusValue
+from flow_sdk._generated.types import ChatCompletion, Error, Execution, ExecutionStatusValue
 
 
 def answer(response: ChatCompletion) -> str | None:
@@ -37,7 +37,7 @@ def build() -> Error:
 """
 
 MISUSE = """
-from flow_types import ChatCompletion, Error
+from flow_sdk._generated.types import ChatCompletion, Error
 
 
 def wrong_key(response: ChatCompletion) -> object:
@@ -74,13 +74,13 @@ def _mypy(tmp_path: Path, source: str) -> tuple[str, int]:
 def test_flow_types_pass_strict_mypy_when_used_like_the_facade(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("MYPYPATH", str(ROOT / "generated"))
+    monkeypatch.setenv("MYPYPATH", str(ROOT))
     output, status = _mypy(tmp_path, FACADE_STYLE_USE)
     assert status == 0, output
 
 
 def test_strict_mypy_catches_misuse_of_flow_types(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MYPYPATH", str(ROOT / "generated"))
+    monkeypatch.setenv("MYPYPATH", str(ROOT))
     output, status = _mypy(tmp_path, MISUSE)
     assert status == 1
     assert 'TypedDict "ChatCompletion" has no key "choice"' in output
@@ -89,7 +89,7 @@ def test_strict_mypy_catches_misuse_of_flow_types(tmp_path: Path, monkeypatch: p
 
 
 def test_chat_completion_imports_and_marks_optional_keys_not_required() -> None:
-    from flow_types import ChatCompletion, ChatDelta, Error
+    from flow_sdk._generated.types import ChatCompletion, ChatDelta, Error
 
     assert ChatCompletion.__required_keys__ == {"id", "object", "created", "model", "choices", "usage"}
     assert Error.__optional_keys__ == {"field"}
@@ -99,7 +99,7 @@ def test_chat_completion_imports_and_marks_optional_keys_not_required() -> None:
 
 
 def test_server_models_validate_with_pydantic_v2() -> None:
-    import flow_server_models as models
+    import flow_local._generated.models as models
 
     assert pydantic.VERSION.startswith("2.")
     request = models.ChatCompletionRequest.model_validate(
@@ -115,7 +115,7 @@ def test_server_models_validate_with_pydantic_v2() -> None:
 
 
 def test_server_models_hold_plain_values_not_root_model_wrappers() -> None:
-    import flow_server_models as models
+    import flow_local._generated.models as models
 
     component: Any = models.Component.model_validate(
         {
@@ -136,7 +136,7 @@ def test_server_models_hold_plain_values_not_root_model_wrappers() -> None:
 
 
 def test_nullable_fields_accept_null_and_defaults_are_kept() -> None:
-    import flow_server_models as models
+    import flow_local._generated.models as models
 
     error = models.Error.model_validate({"detail": "d", "code": "c", "request_id": "r", "field": None})
     assert error.field is None

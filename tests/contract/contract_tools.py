@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-COPIED = ("openapi", "codegen", "generated", "flow_sdk", "flow_local", "pyproject.toml")
+COPIED = ("openapi", "codegen", "flow_sdk", "flow_local", "pyproject.toml")
 MYPY_ERROR = re.compile(r"^(?P<file>[^:\s]+\.py):\d+: error: (?P<message>.*)$")
 
 
@@ -39,7 +39,7 @@ def edit_document(tree: Path, change: Callable[[dict[str, Any]], None]) -> None:
 
 
 def regenerate(tree: Path) -> None:
-    """Run the copy's own ``codegen/generate.py`` on the copy's ``generated/``."""
+    """Run the copy's own ``codegen/generate.py`` on the copy's generated trees."""
     result = subprocess.run(
         [sys.executable, str(tree / "codegen" / "generate.py")],
         cwd=tree,
@@ -54,10 +54,10 @@ def regenerate(tree: Path) -> None:
 def mypy_failures(tree: Path, package: str, cache_dir: Path) -> dict[str, list[str]]:
     """Type-check ``package`` of ``tree`` with the project's mypy settings; return ``{file: [errors]}``.
 
-    The copy's ``generated/`` comes first on mypy's path, so the regenerated packages are the ones checked.
+    The copy comes first on mypy's path, so its regenerated packages are the ones checked.
     Only errors in ``package`` itself are returned (mypy also reports modules it followed imports into).
     """
-    env = {**os.environ, "MYPYPATH": str(tree / "generated")}
+    env = {**os.environ, "MYPYPATH": str(tree)}
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--cache-dir", str(cache_dir), package],
         cwd=tree,

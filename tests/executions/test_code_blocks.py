@@ -204,7 +204,11 @@ async def test_runtime_variables_and_billing_chain(lp: LocalPlatform, flow: Flow
     assert env["PARENT_BILLING_TXN_ID"] == inner["billing_txn_id"]
     assert env["EXECUTION_ID"] == inner["execution_id"] and env["RING_ID"] == lp.ring_id
     assert env["ORG_ID"] == lp.org_id and env["WORKSPACE_ID"] == lp.workspace_id
-    assert env["PLATFORM_API_URL"] == lp.url and env["NATS_URL"].startswith("nats://127.0.0.1:")
+    assert env["PLATFORM_API_URL"] == lp.url
+    assert (
+        env["NATS_URL"]
+        == f"nats://execution:{env['AUTH_TOKEN']}@127.0.0.1:{env['NATS_URL'].rsplit(':', 1)[1]}"
+    )
     claims = jwt.decode(env["AUTH_TOKEN"], options={"verify_signature": False})
     assert claims["token_type"] == "execution" and claims["workspace_id"] == lp.workspace_id
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any, get_args
 
 import pytest
-from flow_server_routers.types import FilterOp
 
+from flow_local._generated.routers.types import FilterOp
 from flow_local.areas.datasets import DatasetsBackend
 from flow_local.areas.datasets_sql import compare, matches
 from flow_local.core import Platform

@@ -58,7 +58,7 @@ def test_every_operation_of_the_document_is_routed_once() -> None:
 def test_each_backend_implements_every_operation_of_its_tag(tag: str) -> None:
     module_name, class_name = BACKENDS[tag].split(":")
     backend = getattr(importlib.import_module(module_name), class_name)
-    routers = importlib.import_module(f"flow_server_routers.{tag}")
+    routers = importlib.import_module(f"flow_local._generated.routers.{tag}")
     protocol = next(
         obj for name, obj in vars(routers).items() if name.endswith("Operations") and inspect.isclass(obj)
     )

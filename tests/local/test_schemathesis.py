@@ -30,7 +30,6 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi import FastAPI
-from flow_server_models import ChatCompletionChunk
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
@@ -41,6 +40,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from flow_local._generated.models import ChatCompletionChunk
 from flow_local.app import create_app
 from flow_local.areas.catalog import CatalogBackend
 from flow_local.areas.resources import ResourcesBackend

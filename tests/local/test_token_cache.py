@@ -8,7 +8,7 @@ import httpx
 import jwt
 import pytest
 
-from flow_local.auth import SingleKey, TokenSigner, get_principal
+from flow_local.auth import GrantCache, SingleKey, TokenSigner, get_principal
 from flow_local.errors import ApiError
 from flow_local.harness import LocalPlatform
 
@@ -85,3 +85,41 @@ def test_auth_errors_through_the_api_are_unchanged(local: LocalPlatform) -> None
     good = {"Authorization": f"Bearer {local.admin_token}"}
     for _ in range(2):
         assert httpx.get(url, headers=good).status_code == 404
+
+
+def test_a_tenancy_grant_is_kept_per_token_place_and_until_the_token_expires() -> None:
+    signer = TokenSigner(SingleKey())
+    bound = signer.verify(signer.mint_user_token("user-1", "org-1", "ws-1"))
+    other = signer.verify(signer.mint_user_token("user-2", "org-1", "ws-1"))
+    grants = GrantCache()
+    grants.grant(bound, "org-1", "ws-1")
+    assert grants.granted(bound, "org-1", "ws-1")
+    assert not grants.granted(bound, "org-1", "ws-2")
+    assert not grants.granted(bound, "org-1")
+    assert not grants.granted(other, "org-1", "ws-1"), "another token is checked on its own"
+    short = signer.verify(signer.mint_user_token("user-3", "org-1", "ws-1", ttl_seconds=1))
+    grants.grant(short, "org-1", "ws-1")
+    time.sleep(max(0.0, short.expires_at - time.time()) + 0.05)
+    assert not grants.granted(short, "org-1", "ws-1")
+
+
+def test_the_grant_cache_is_bounded_dropping_the_oldest() -> None:
+    signer = TokenSigner(SingleKey())
+    principals = [signer.verify(signer.mint_user_token(f"user-{n}", "org-1")) for n in range(3)]
+    grants = GrantCache(size=2)
+    for principal in principals:
+        grants.grant(principal, "org-1")
+    assert [grants.granted(p, "org-1") for p in principals] == [False, True, True]
+
+
+def test_a_refusal_is_never_remembered_through_the_api(local: LocalPlatform) -> None:
+    other = local.create_tenant("Grant cache")
+    token = {"Authorization": f"Bearer {local.admin_token}"}
+    mine = f"{local.url}/api/v1/orgs/{local.org_id}/workspaces/{local.workspace_id}/state/c/keys/k"
+    theirs = f"{local.url}/api/v1/orgs/{other['org_id']}/workspaces/{other['workspace_id']}/state/c/keys/k"
+    absent = f"{local.url}/api/v1/orgs/{local.org_id}/workspaces/no-such-workspace/state/c/keys/k"
+    for _ in range(2):
+        assert httpx.get(mine, headers=token).status_code == 404  # granted: the key is absent
+        assert httpx.get(theirs, headers=token).status_code == 403
+        assert httpx.get(absent, headers=token).status_code == 404
+        assert httpx.get(absent, headers=token).json()["detail"].startswith("workspace")

@@ -19,8 +19,8 @@ import httpx
 import jwt
 import pytest
 from cryptography.fernet import Fernet
-from flow_server_models import JsonWebKeySet
 
+from flow_local._generated.models import JsonWebKeySet
 from flow_local.areas.auth import APPROVAL_FAILURES, AuthBackend
 from flow_local.auth import ALGORITHM, Principal, SingleKey, TokenSigner, TokenVerifier
 from flow_local.core import Platform

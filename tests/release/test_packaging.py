@@ -19,7 +19,7 @@ from flow_sdk._metadata import DISTRIBUTION
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PROJECT = PYPROJECT["project"]
-CORE_SOURCES = ("flow_sdk", "generated/flow_platform_client", "generated/flow_types")
+CORE_SOURCES = ("flow_sdk",)
 # Distribution name -> the top-level module it provides, where the two differ.
 IMPORT_NAME = {"nats-py": "nats", "pyjwt": "jwt", "pyyaml": "yaml"}
 # Distributions that ship a program rather than a module: the program the code runs.
@@ -81,7 +81,7 @@ def test_every_core_dependency_is_imported_by_the_sdk() -> None:
 
 @pytest.mark.parametrize("extra", ["local", "cluster"])
 def test_every_platform_extra_dependency_is_used_by_the_local_platform(extra: str) -> None:
-    imported = _imported_top_level_modules("flow_local", "generated/flow_server_models")
+    imported = _imported_top_level_modules("flow_local")
     for requirement in PROJECT["optional-dependencies"][extra]:
         name = _requirement_name(requirement)
         if name == DISTRIBUTION:
@@ -215,7 +215,7 @@ def _wheel_packages() -> set[str]:
     ("folders", "extras"),
     [
         (CORE_SOURCES, ()),
-        (("flow_local", "generated"), ("local", "cluster", "cluster-engines")),
+        (("flow_local",), ("local", "cluster", "cluster-engines")),
     ],
 )
 def test_every_imported_module_is_declared_or_packaged(
@@ -229,7 +229,7 @@ def test_every_imported_module_is_declared_or_packaged(
             continue
         if PROVIDED_BY.get(module) in declared:
             continue
-        if module in FIRST_PARTY or (ROOT / "generated" / module).is_dir():
+        if module in FIRST_PARTY:
             assert module in _wheel_packages(), f"{module} is imported but not packaged in the wheel"
             continue
         owners = {name.lower() for name in distributions.get(module, [module])}

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tarfile
 import tomllib
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,12 +133,20 @@ def test_the_wheel_is_named_and_versioned_for_the_index(wheel: Path) -> None:
     assert wheel.name == f"manifest_flow_sdk-{VERSION}-py3-none-any.whl"
 
 
+def test_the_wheel_has_only_the_two_import_packages_at_its_top(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    top = {name.split("/")[0] for name in names if "/" in name}
+    assert {name for name in top if not name.endswith(".dist-info")} == {"flow_sdk", "flow_local"}
+    assert {"flow_sdk/_generated/client/storage.py", "flow_local/_generated/routers/storage.py"} <= names
+
+
 def test_the_sdist_holds_the_licence_and_changelog_and_no_local_caches(tmp_path: Path) -> None:
     _run(sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", tmp_path, ROOT)
     (sdist,) = tmp_path.glob("*.tar.gz")
     with tarfile.open(sdist) as archive:
         top = {name.split("/")[1] for name in archive.getnames() if name.count("/") >= 1}
-    assert {"LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml", "flow_sdk", "generated"} <= top
+    assert {"LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml", "flow_sdk", "flow_local"} <= top
     assert not top & {".venv", ".hypothesis", ".nox", "node_modules", "site", ".mypy_cache"}
 
 

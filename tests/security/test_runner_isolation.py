@@ -58,6 +58,7 @@ import nats
 
 async def main(victim: str) -> dict:
     outcome = {}
+    address = "nats://" + os.environ["NATS_URL"].rsplit("@", 1)[1]
     attempts = {
         "anonymous": {},
         "execution_token": {"token": os.environ["AUTH_TOKEN"]},
@@ -66,7 +67,7 @@ async def main(victim: str) -> dict:
     for name, options in attempts.items():
         try:
             client = await nats.connect(
-                os.environ["NATS_URL"], allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=3, **options
+                address, allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=3, **options
             )
         except Exception as exc:
             outcome[name] = f"refused: {exc}"
@@ -107,7 +108,7 @@ def test_a_code_block_cannot_read_the_platform_files_processes_or_signal_it(lp: 
     assert set(output["cmdlines"]) <= {output["pid"]}
     environment = output["environment"]
     assert not any(data_dir in value for value in environment.values())
-    assert "@" not in environment["NATS_URL"]
+    assert environment["NATS_URL"].startswith(f"nats://execution:{environment['AUTH_TOKEN']}@")
     assert not any(name.startswith("FLOW_LOCAL") for name in environment)
     assert output["cwd"] == environment["HOME"] == environment["TMPDIR"]
 

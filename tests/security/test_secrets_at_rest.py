@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from flow_server_models import JobSubmit
 
+from flow_local._generated.models import JobSubmit
 from flow_local.areas.jobs import JobsBackend
 from flow_local.harness import LocalPlatform
 

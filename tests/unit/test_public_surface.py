@@ -307,6 +307,6 @@ def test_import_is_light() -> None:
     import sys
 
     code = "import sys, flow_sdk; print(sorted(m for m in sys.modules if m.split('.')[0] in "
-    code += "('httpx', 'flow_platform_client', 'flow_types', 'nats', 'flow_sdk')))"
+    code += "('httpx', 'flow_sdk._generated.client', 'flow_sdk._generated.types', 'nats', 'flow_sdk')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert eval(out) == ["flow_sdk"]

@@ -6,17 +6,17 @@ from typing import Any
 
 import httpx
 import pytest
-from flow_platform_client.enums import COMPONENT_TYPE
-from flow_platform_client.executions import build_get_execution_result_request
-from flow_platform_client.state import build_get_state_value_request, build_set_state_value_request
-from flow_platform_client.storage import (
-    build_download_storage_object_request,
-    build_upload_storage_object_request,
-)
-from flow_types import ComponentCreate, DatasetVectorQuery
 
 from flow_sdk._errors import FlowSDKError
 from flow_sdk._executions import submit_request
+from flow_sdk._generated.client.enums import COMPONENT_TYPE
+from flow_sdk._generated.client.executions import build_get_execution_result_request
+from flow_sdk._generated.client.state import build_get_state_value_request, build_set_state_value_request
+from flow_sdk._generated.client.storage import (
+    build_download_storage_object_request,
+    build_upload_storage_object_request,
+)
+from flow_sdk._generated.types import ComponentCreate, DatasetVectorQuery
 from flow_sdk._requests import checked_body, choose, request_options
 
 

@@ -1,0 +1,66 @@
+"""Find and kill every process descending from one, whatever session or process group it moved to.
+
+``killpg`` misses a process that called ``setsid`` (or ``setpgid``), so the tree is read from ``/proc``
+instead: a process belongs to it when its chain of parents leads to the root. The root should be a
+subreaper (``PR_SET_CHILD_SUBREAPER``): then an orphan whose parent was killed is re-parented to the
+root rather than to init, and the next round finds it. Rounds repeat until nothing is left, so a
+process forked while a round was killing its parent is caught by the next one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from pathlib import Path
+
+KILL_ROUNDS = 50
+"""Rounds of kill-and-reap before giving up on a tree that keeps forking."""
+
+
+def process_table() -> dict[int, int]:
+    """Every visible process id with its parent's id, from ``/proc``."""
+    table: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                table[int(entry.name)] = int(fields[1])
+    return table
+
+
+def descendants(root: int, table: dict[int, int] | None = None) -> list[int]:
+    """The processes whose chain of parents leads to ``root`` (not ``root`` itself)."""
+    children: dict[int, list[int]] = {}
+    for pid, parent in (table if table is not None else process_table()).items():
+        children.setdefault(parent, []).append(pid)
+    found: list[int] = []
+    pending = list(children.get(root, []))
+    while pending:
+        pid = pending.pop()
+        found.append(pid)
+        pending.extend(children.get(pid, []))
+    return found
+
+
+def kill_tree(root: int) -> int:
+    """SIGKILL every descendant of ``root``, round after round, and reap those that are its children.
+
+    Call it from ``root`` itself (a subreaper) so that killed processes are reaped and orphans come back
+    to it. Returns how many processes were killed.
+    """
+    killed = 0
+    for _round in range(KILL_ROUNDS):
+        table = process_table()
+        found = descendants(root, table)
+        if not found:
+            break
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        killed += len(found)
+        for pid in found:
+            if table.get(pid) == root:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+    return killed
