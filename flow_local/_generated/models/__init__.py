@@ -577,6 +577,12 @@ class VectorIndexCreate(BaseModel):
     name: Annotated[str, Field(max_length=200, min_length=1)]
     dimensions: Annotated[int, Field(ge=1, le=4096)]
     metric: Literal["cosine", "dot", "euclidean"] | None = "cosine"
+    search: Annotated[
+        Literal["exact", "hnsw"] | None,
+        Field(
+            description="`exact` compares the query with every vector of the index (always the true nearest).\n`hnsw` lets a platform on PostgreSQL build an HNSW graph for the index and search it\napproximately (faster on large indexes, recall below 1); searches with a metadata filter,\nor asking for more than 84 results, stay exact. An HNSW graph takes at most 2000 dimensions\n(400 beyond). The embedded platform always searches exactly.\n"
+        ),
+    ] = "exact"
 
 
 class VectorIndex(BaseModel):
@@ -584,6 +590,12 @@ class VectorIndex(BaseModel):
     name: str
     dimensions: int
     metric: Literal["cosine", "dot", "euclidean"]
+    search: Annotated[
+        Literal["exact", "hnsw"],
+        Field(
+            description="`exact` compares the query with every vector of the index (always the true nearest).\n`hnsw` lets a platform on PostgreSQL build an HNSW graph for the index and search it\napproximately (faster on large indexes, recall below 1); searches with a metadata filter,\nor asking for more than 84 results, stay exact. An HNSW graph takes at most 2000 dimensions\n(400 beyond). The embedded platform always searches exactly.\n"
+        ),
+    ]
     count: int
     created_at: AwareDatetime
 

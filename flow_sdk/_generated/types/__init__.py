@@ -539,10 +539,14 @@ class JsonWebKeySet(TypedDict):
     keys: list[JsonWebKey]
 
 
+VectorSearchMode: TypeAlias = Literal["exact", "hnsw"]
+
+
 class VectorIndexCreate(TypedDict):
     name: str
     dimensions: int
     metric: NotRequired[DistanceMetric]
+    search: NotRequired[VectorSearchMode]
 
 
 class VectorIndex(TypedDict):
@@ -550,6 +554,7 @@ class VectorIndex(TypedDict):
     name: str
     dimensions: int
     metric: DistanceMetric
+    search: VectorSearchMode
     count: int
     created_at: str
 
