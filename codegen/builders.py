@@ -280,6 +280,44 @@ def check_flow_types(names: set[str], flow_types_source: str) -> None:
         )
 
 
+CURSOR_PARAMETER_REF = "#/components/parameters/Cursor"
+NEXT_CURSOR_HEADER_REF = "#/components/headers/NextCursor"
+
+
+def next_cursor_header(spec: Mapping[str, Any]) -> str:
+    """The name of the answer header naming the next page, the same on every list that pages.
+
+    A list that pages takes the shared ``Cursor`` parameter and declares the shared ``NextCursor``
+    header on its 2xx answer; both or neither.
+
+    Raises:
+        BuilderError: A list has only one of the two, or the header has two names.
+    """
+    names: set[str] = set()
+    for item in spec.get("paths", {}).values():
+        for method in HTTP_METHODS:
+            raw = item.get(method)
+            if raw is None:
+                continue
+            takes_cursor = any(p.get("$ref") == CURSOR_PARAMETER_REF for p in raw.get("parameters", []))
+            headers = {
+                name
+                for status, answer in raw.get("responses", {}).items()
+                if str(status).startswith("2")
+                for name, header in answer.get("headers", {}).items()
+                if header.get("$ref") == NEXT_CURSOR_HEADER_REF
+            }
+            if takes_cursor != bool(headers):
+                raise BuilderError(
+                    f"{raw['operationId']}: a list that pages takes the Cursor parameter and answers the"
+                    " NextCursor header; it has only one of them"
+                )
+            names |= headers
+    if len(names) != 1:
+        raise BuilderError(f"the NextCursor header must have one name on every list, found {sorted(names)}")
+    return names.pop()
+
+
 def check_free_form_objects(spec: Mapping[str, Any]) -> None:
     """Raise BuilderError for a named schema that is a free-form object written ``additionalProperties: true``.
 
@@ -310,7 +348,13 @@ def render(spec: Mapping[str, Any], package: Path, templates: Path) -> set[str]:
     env = _environment(templates)
     package.mkdir(parents=True, exist_ok=True)
     info = spec.get("info", {})
-    context = {"title": info.get("title", ""), "version": info.get("version", ""), "tags": sorted(by_tag)}
+    context = {
+        "title": info.get("title", ""),
+        "version": info.get("version", ""),
+        "tags": sorted(by_tag),
+        "next_cursor_header": next_cursor_header(spec),
+        "max_page_size": spec["components"]["parameters"]["Limit"]["schema"]["maximum"],
+    }
     (package / "__init__.py").write_text(env.get_template("package_init.py.jinja").render(**context))
     (package / "request.py").write_text(env.get_template("request.py.jinja").render(**context))
     (package / "enums.py").write_text(env.get_template("enums.py.jinja").render(enums=reader.enums()))

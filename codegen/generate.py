@@ -224,7 +224,9 @@ def generate(out: Path) -> None:
             process.communicate()
         raise CodegenError(f"request builders: {exc}") from exc
     try:
-        server_routers.write_routers(spec, out / ROUTERS)
+        server_routers.write_routers(
+            spec, out / ROUTERS, next_cursor_header=builders.next_cursor_header(spec)
+        )
     except server_routers.RouterSpecError as exc:
         for process in jobs.values():
             process.kill()

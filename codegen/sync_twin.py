@@ -4,7 +4,9 @@ Every public ``async def`` of every FlowSDK namespace (inherited ones included, 
 kept) becomes a ``def`` with the same parameters, defaults and annotations. A method whose only awaits
 are ``self._send(...)`` with a built request, or its own class's methods of that kind, is rewritten
 without them: its body runs as written and sends through a pooled ``httpx.Client`` with
-:func:`flow_sdk._requests.send_sync`, so no event loop is involved. Any other method (polling, file
+:func:`flow_sdk._requests.send_sync`, so no event loop is involved. A plain method returning an
+``AsyncIterator`` through ``self._pages(...)`` (a list read a page at a time) is rewritten the same
+way and returns an ``Iterator`` that fetches its pages with the same client. Any other method (polling, file
 streams, the gateway client) runs the async method to completion on the twin's event loop. A namespace
 without async methods is handed through as it is; methods returning a stream are left out (a stream is
 iterated asynchronously). So the twin cannot drift from the async SDK: ``--check`` (run by
@@ -43,12 +45,17 @@ TEMPLATE_NAMES = frozenset(
         "ApiRequest",
         "Coroutine",
         "FlowSDK",
+        "Callable",
+        "ChatCompletion",
         "Generic",
+        "ItemT",
+        "Iterator",
         "Mapping",
         "ResultT",
         "RetryMode",
         "Run",
         "Send",
+        "SyncChatCompletionStream",
         "SyncNamespace",
         "TypeVar",
         "builtins",
@@ -101,6 +108,11 @@ def _imports(module: ModuleType) -> list[tuple[str, str, str | None]]:
 Method = tuple[ast.AsyncFunctionDef, ModuleType]
 """An async method's definition and the module it was written in (where its body's names live)."""
 SEND = "_send"  # the namespaces' one way to send a built request; the twin's sends through httpx.Client
+PAGES = "_pages"
+"""The namespaces' one way to read a list a page at a time; the twin's reads with httpx.Client."""
+STREAM = "_stream"
+"""A namespace's one way to open a streamed answer; the twin's opens it with httpx.Client."""
+ASYNC_ITERATOR = "AsyncIterator["
 
 
 def _class_async_methods(cls: type) -> list[Method]:
@@ -117,15 +129,62 @@ def _class_async_methods(cls: type) -> list[Method]:
     return methods
 
 
+def _class_page_methods(cls: type) -> list[tuple[ast.FunctionDef, ModuleType]]:
+    """The public plain methods of ``cls`` and its bases that return ``self._pages(...)``, an async iterator."""
+    seen: set[str] = set()
+    methods: list[tuple[ast.FunctionDef, ModuleType]] = []
+    for klass in cls.__mro__:
+        if klass is object or not klass.__module__.startswith("flow_sdk"):
+            continue
+        module = sys.modules[klass.__module__]
+        own = [
+            n
+            for n in _class_node(klass).body
+            if isinstance(n, ast.FunctionDef)
+            and not n.name.startswith("_")
+            and ast.unparse(n.returns or ast.Constant(None)).startswith(ASYNC_ITERATOR)
+        ]
+        methods += [(n, module) for n in own if n.name not in seen]
+        seen |= {n.name for n in own}
+    for node, _ in methods:
+        returned = node.body[-1]
+        if not (isinstance(returned, ast.Return) and returned.value and _self_call(returned.value, {PAGES})):
+            raise SystemExit(
+                f"{cls.__name__}.{node.name}: an async iterator is returned as `self.{PAGES}(...)`"
+            )
+    return methods
+
+
+def _page_method(node: ast.FunctionDef, module: ModuleType, own: set[str]) -> str:
+    """The twin of a method reading a list a page at a time: the same body, returning an ``Iterator``."""
+    twin = ast.AsyncFunctionDef(
+        name=node.name,
+        args=node.args,
+        body=node.body,
+        decorator_list=[],
+        returns=ast.parse(ast.unparse(node.returns).removeprefix("Async"), mode="eval").body,
+        type_comment=None,
+        type_params=[],
+    )
+    return _method(twin, "self._namespace", _direct_body(twin, module, own))
+
+
 def _streams(node: ast.AsyncFunctionDef) -> bool:
     return any(word in ast.unparse(node.returns or ast.Constant(None)) for word in SKIPPED_RETURNS)
 
 
 def _awaits_only(node: ast.AsyncFunctionDef, allowed: set[str]) -> bool:
-    """Whether every await in ``node`` is ``await self.<name>(...)`` with ``name`` in ``allowed``."""
+    """Whether every await in ``node`` is ``await self.<name>(...)`` with ``name`` in ``allowed``
+    (and every ``async for`` of a comprehension reads ``self.<name>(...)``, a page method)."""
     for child in ast.walk(node):
-        if isinstance(child, ast.AsyncFor | ast.AsyncWith) or (
-            isinstance(child, ast.AsyncFunctionDef) and child is not node
+        if (
+            isinstance(child, ast.AsyncFor | ast.AsyncWith)
+            or (
+                isinstance(child, ast.comprehension)
+                and child.is_async
+                and not _self_call(child.iter, allowed)
+            )
+            or (isinstance(child, ast.AsyncFunctionDef) and child is not node)
         ):
             return False
         if isinstance(child, ast.Await) and not _self_call(child.value, allowed):
@@ -143,11 +202,11 @@ def _self_call(node: ast.expr, names: set[str]) -> bool:
     )
 
 
-def _direct(methods: list[Method]) -> set[str]:
+def _direct(methods: list[Method], pages: set[str]) -> set[str]:
     """Names of the methods that can run without an event loop (see the module docstring)."""
-    direct = {node.name for node, _ in methods} - {SEND}
+    direct = {node.name for node, _ in methods} - {SEND, STREAM}
     while True:
-        allowed = direct | {SEND}
+        allowed = direct | pages | {SEND, STREAM}
         kept = {n for n in direct if all(_awaits_only(m, allowed) for m, _ in methods if m.name == n)}
         if kept == direct:
             return direct
@@ -182,6 +241,11 @@ class _Unawait(ast.NodeTransformer):
     def visit_Await(self, node: ast.Await) -> ast.AST:
         return self.visit(node.value)
 
+    def visit_comprehension(self, node: ast.comprehension) -> ast.AST:
+        node.is_async = 0  # over a page method, which the twin makes a plain iterator
+        self.generic_visit(node)
+        return node
+
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         if isinstance(node.value, ast.Name) and node.value.id == "self" and node.attr not in self.own:
             namespace = ast.Attribute(value=node.value, attr="_namespace", ctx=ast.Load())
@@ -194,10 +258,12 @@ RUNTIME_IMPORTS: dict[str, tuple[str, str, str | None]] = {}  # names the direct
 
 
 def _bound_names(node: ast.AsyncFunctionDef) -> set[str]:
-    names = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
+    names = {a.arg for a in ast.walk(node) if isinstance(a, ast.arg)}  # nested functions' too
     for child in ast.walk(node):
         if isinstance(child, ast.Name) and not isinstance(child.ctx, ast.Load):
             names.add(child.id)
+        elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) and child is not node:
+            names.add(child.name)
         elif isinstance(child, ast.alias):
             names.add((child.asname or child.name).split(".")[0])
         elif isinstance(child, ast.ExceptHandler) and child.name:
@@ -249,7 +315,11 @@ def _forward(args: ast.arguments) -> str:
 def _method(node: ast.AsyncFunctionDef, target: str, body: str | None = None) -> str:
     """A blocking twin of ``node``: ``body`` (a rewritten direct body) or a run of the async method."""
     overload = any(ast.unparse(d) == "overload" for d in node.decorator_list)
-    signature = f"def {node.name}({_source(node.args)}) -> {_source(node.returns)}:"
+    returns = _source(node.returns)
+    if body is not None and _streams(node):
+        USED_NAMES.discard(returns)
+        returns = f"Sync{returns}"  # a direct stream method opens the sync twin of its stream
+    signature = f"def {node.name}({_source(node.args)}) -> {returns}:"
     if overload:
         return f"    @overload\n    {signature} ...\n"
     doc = ast.get_docstring(node)
@@ -263,18 +333,21 @@ def _method(node: ast.AsyncFunctionDef, target: str, body: str | None = None) ->
 def _namespace_methods(cls: type) -> str:
     """The methods of the twin of namespace ``cls``: direct ones rewritten, the others run on the loop."""
     methods = _class_async_methods(cls)
-    direct = _direct(methods)
+    pages = _class_page_methods(cls)
+    direct = _direct(methods, {node.name for node, _ in pages})
     wanted = [
         (node, module)
         for node, module in methods
-        if not _streams(node) and (not node.name.startswith("_") or node.name in _called(methods, direct))
+        if (not _streams(node) or node.name in direct)
+        and (not node.name.startswith("_") or node.name in _called(methods, direct))
     ]
-    own = {node.name for node, _ in wanted} | {SEND, "_run"}
+    own = {node.name for node, _ in wanted} | {node.name for node, _ in pages} | {SEND, STREAM, PAGES, "_run"}
     parts = []
     for node, module in wanted:
         overload = any(ast.unparse(d) == "overload" for d in node.decorator_list)
         body = _direct_body(node, module, own) if node.name in direct and not overload else None
         parts.append(_method(node, "self._namespace", body))
+    parts += [_page_method(node, module, own) for node, module in pages]
     return "\n".join(parts)
 
 
@@ -305,7 +378,10 @@ def render() -> str:
     classes: list[str] = []
     properties: list[str] = []
     for name, cls, doc in _namespaces():
-        methods = [n for n, _ in _class_async_methods(cls) if not n.name.startswith("_") and not _streams(n)]
+        methods: list[ast.AsyncFunctionDef | ast.FunctionDef] = [
+            n for n, _ in _class_async_methods(cls) if not n.name.startswith("_")
+        ]
+        methods += [n for n, _ in _class_page_methods(cls)]
         for klass in cls.__mro__:
             if klass.__module__.startswith("flow_sdk"):
                 imports.update(_imports(sys.modules[klass.__module__]))

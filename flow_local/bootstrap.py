@@ -6,13 +6,19 @@ in the data dir so ``flow local env`` can print it.
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import os
+import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import flow_local.areas
+import flow_local.gateway
 from flow_local.areas.resources import ResourcesBackend
 from flow_local.areas.tenants import TenantsBackend
 from flow_local.core import Platform
+from flow_local.runtime.store import ExecutionStore
 
 DEV_KEY_FILE = "dev-api-key"
 DEV_SUBJECT = "local-admin"
@@ -39,7 +45,10 @@ def ensure_defaults(platform: Platform) -> Defaults:
     tenants = platform.backend(TenantsBackend)
     key_path = platform.settings.data_dir / DEV_KEY_FILE
     org_id = tenants.get_meta("default_org_id")
-    if org_id is None or not key_path.exists():
+    if org_id is not None and not key_path.exists():
+        # Another replica on the same database made the defaults: this one keeps a dev key of its own.
+        _write_secret(key_path, tenants.add_api_key(org_id, "dev key")["key"])
+    if org_id is None:
         org = tenants.create_org("Local organization")
         workspace = tenants.add_workspace(org["id"], "default")
         ring = platform.backend(ResourcesBackend).create(
@@ -83,3 +92,23 @@ def runtime_env(platform: Platform, defaults: Defaults, token: str | None = None
         "AUTH_TOKEN": token or admin_token(platform, defaults),
         "FLOW_API_KEY": defaults.api_key,
     }
+
+
+def backend_classes() -> list[type]:
+    """Every area backend class: a ``...Backend`` class of the areas or the gateway built from the platform."""
+    found: dict[str, type] = {}
+    for package in (flow_local.areas, flow_local.gateway):
+        for module_info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            module = importlib.import_module(module_info.name)
+            for name, cls in inspect.getmembers(module, inspect.isclass):
+                ours = name.endswith("Backend") and cls.__module__ == module.__name__
+                if ours and list(inspect.signature(cls).parameters) == ["platform"]:
+                    found[f"{cls.__module__}.{name}"] = cls
+    return list(found.values())
+
+
+def migrate_every_area(platform: Platform) -> None:
+    """Apply every area's schema now (an area otherwise migrates when it is first used)."""
+    for cls in backend_classes():
+        platform.backend(cls)
+    ExecutionStore(platform.db)

@@ -76,8 +76,8 @@ class ObjectStore(Protocol):
         """An object's size, ETag, time and content type (:class:`ObjectMissing` when absent)."""
         ...
 
-    def list(self, prefix: str) -> list[StoredObject]:
-        """Objects whose name starts with ``prefix``."""
+    def list(self, prefix: str, after: str | None = None, limit: int | None = None) -> list[StoredObject]:
+        """Objects whose name starts with ``prefix``, in name order: the first ``limit`` after ``after``."""
         ...
 
     def delete(self, name: str) -> None:
@@ -164,14 +164,15 @@ class FileObjectStore:
         stat = path.stat()
         return StoredObject(name, stat.st_size, "", datetime.fromtimestamp(stat.st_mtime, UTC))
 
-    def list(self, prefix: str) -> list[StoredObject]:
+    def list(self, prefix: str, after: str | None = None, limit: int | None = None) -> list[StoredObject]:
         """Files whose name starts with ``prefix`` (the catalogue lists; this serves checks and tests)."""
         found = []
         for path in sorted(self.root.rglob("*")):
             name = path.relative_to(self.root).as_posix()
             if path.is_file() and name.startswith(prefix) and not path.name.startswith(".upload-"):
                 found.append(self.head(name))
-        return found
+        found.sort(key=lambda item: item.name)
+        return [item for item in found if after is None or item.name > after][:limit]
 
     def delete(self, name: str) -> None:
         """Remove the file."""
@@ -279,25 +280,28 @@ class S3ObjectStore:
         content_type = result.attributes.get("Content-Type")
         return _stored(result.meta, str(content_type) if content_type else None)
 
-    def list(self, prefix: str) -> list[StoredObject]:
-        """Objects whose name starts with ``prefix`` (S3 lists by key prefix, in key order)."""
+    def list(self, prefix: str, after: str | None = None, limit: int | None = None) -> list[StoredObject]:
+        """Objects whose name starts with ``prefix`` (S3 lists by key prefix, in key order).
+
+        With ``after`` the listing starts after that name (S3's ``StartAfter``); it stops reading
+        once ``limit`` objects are found.
+        """
         import obstore
         from obstore.exceptions import GenericError
 
         directory, _, _ = prefix.rpartition("/")
+        found: list[StoredObject] = []
         try:
             with _s3_errors(prefix):
-                found = [
-                    _stored(meta, None)
-                    for batch in obstore.list(self._store, prefix=directory or None)
-                    for meta in batch
-                    if meta["path"].startswith(prefix)
-                ]
+                for batch in obstore.list(self._store, prefix=directory or None, offset=after):
+                    found += [_stored(meta, None) for meta in batch if meta["path"].startswith(prefix)]
+                    if limit is not None and len(found) >= limit:
+                        break
         except ApiError as exc:
             if isinstance(exc.__cause__, GenericError) and NO_SUCH_BUCKET in str(exc.__cause__):
                 return []
             raise
-        return sorted(found, key=lambda item: item.name)
+        return sorted(found, key=lambda item: item.name)[:limit]
 
     def delete(self, name: str) -> None:
         """Delete the object."""

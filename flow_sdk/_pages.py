@@ -1,28 +1,46 @@
-"""Lazy iteration over a cursor-paged list: one page fetched when the previous one is used up."""
+"""Lazy iteration over a cursor-paged list: one page fetched when the previous one is used up.
+
+A list that pages answers the document's next-cursor header while more items follow; the next page is
+the same request with that value as ``cursor``. ``build(cursor)`` builds the request of the page at
+``cursor`` (None: the first page) with the generated builder, so filters and page size stay the same.
+As in :mod:`flow_sdk._requests`, the twins share everything that does no I/O and only send.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TypeVar
 
 import httpx
 
-from flow_sdk._errors import map_http_error
-from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk._errors import ErrorFamily, map_http_error
+from flow_sdk._generated.client.request import MAX_PAGE_SIZE, NEXT_CURSOR_HEADER, ApiRequest
 from flow_sdk._requests import read_result, request_options
 from flow_sdk.raw_response import record_response
 
-__all__ = ["NEXT_CURSOR_HEADER", "iterate_pages"]
+__all__ = ["MAX_PAGE_SIZE", "PageBuilder", "iterate_pages", "iterate_pages_sync"]
 
 ItemT = TypeVar("ItemT")
-NEXT_CURSOR_HEADER = "x-next-cursor"
-"""The answer header naming where the next page starts (absent on the last page)."""
+PageBuilder = Callable[[str | None], ApiRequest[list[ItemT]]]
+"""Builds the request of the page at a cursor (None for the first page)."""
+
+
+def _read_page(
+    api: ApiRequest[list[ItemT]], response: httpx.Response, family: ErrorFamily
+) -> tuple[list[ItemT], str | None]:
+    """The items of one answer and the cursor of the next page (None on the last page)."""
+    record_response(response)
+    items = read_result(api, response, family)
+    return items, response.headers.get(NEXT_CURSOR_HEADER) or None
 
 
 async def iterate_pages(
-    client: httpx.AsyncClient, build: Callable[[str | None], ApiRequest[list[ItemT]]]
+    client: Callable[[], httpx.AsyncClient], build: PageBuilder[ItemT], family: ErrorFamily = "platform"
 ) -> AsyncIterator[ItemT]:
-    """Yield the items of every page; ``build(cursor)`` builds the request of the page at ``cursor``.
+    """Yield the items of every page, fetching the next page only when the loop reaches it.
+
+    ``client()`` gives the client of the running event loop, asked for each page, so an iterator made
+    outside the loop that drives it (the sync twin's) uses that loop's pooled connections.
 
     Raises:
         FlowSDKError: The typed error of a page that failed.
@@ -31,12 +49,28 @@ async def iterate_pages(
     while True:
         api = build(cursor)
         try:
-            response = await client.request(api.method, api.path, **request_options(api))
+            response = await client().request(api.method, api.path, **request_options(api))
         except httpx.HTTPError as exc:
-            raise map_http_error(exc, "platform") from exc
-        record_response(response)
-        for item in read_result(api, response, "platform"):
+            raise map_http_error(exc, family) from exc
+        items, cursor = _read_page(api, response, family)
+        for item in items:
             yield item
-        cursor = response.headers.get(NEXT_CURSOR_HEADER)
-        if not cursor:
+        if cursor is None:
+            return
+
+
+def iterate_pages_sync(
+    client: httpx.Client, build: PageBuilder[ItemT], family: ErrorFamily = "cli"
+) -> Iterator[ItemT]:
+    """Yield the items of every page with a sync client (see :func:`iterate_pages`)."""
+    cursor: str | None = None
+    while True:
+        api = build(cursor)
+        try:
+            response = client.request(api.method, api.path, **request_options(api))
+        except httpx.HTTPError as exc:
+            raise map_http_error(exc, family) from exc
+        items, cursor = _read_page(api, response, family)
+        yield from items
+        if cursor is None:
             return

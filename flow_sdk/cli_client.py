@@ -12,7 +12,7 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -57,6 +57,7 @@ from flow_sdk._generated.types import (
     Workspace,
 )
 from flow_sdk._hosted_service_request import service_call_request
+from flow_sdk._pages import PageBuilder, iterate_pages_sync
 from flow_sdk._polling import PollSettings, StatusCallback, await_terminal_sync
 from flow_sdk._requests import RetryMode, checked_body, choose, send_sync
 from flow_sdk._transport import (
@@ -94,6 +95,7 @@ __all__ = ["CLIAuthenticationError", "CLIClient", "CLIClientError", "FlowConfig"
 CLIENT_TIMEOUT_SECONDS = 30.0
 LoginCallback = Callable[[CliLoginStatus], None]
 ResultT = TypeVar("ResultT")
+ItemT = TypeVar("ItemT")
 
 
 class CLIClient:
@@ -209,6 +211,10 @@ class CLIClient:
             CLIClientError: The mapped error (a :class:`CLIAuthenticationError` for a 401).
         """
         return send_sync(self._client, api, family="cli")
+
+    def _iterate(self, build: PageBuilder[ItemT]) -> Iterator[ItemT]:
+        """The items of a list that pages, fetched a page at a time as the loop goes on."""
+        return iterate_pages_sync(self._client, build, family="cli")
 
     def _org(self) -> str:
         if not self._config.org_id:
@@ -424,6 +430,27 @@ class CLIClient:
         return self.send_request(
             build_list_executions_request(org_id, workspace_id, limit=limit, offset=offset, status=wanted)
         )
+
+    def iter_executions(self, status: str | None = None, *, page_size: int = 100) -> Iterator[Execution]:
+        """Every execution of the workspace, newest first, fetched a page at a time (``GET .../executions``).
+
+        Example::
+
+            for execution in client.iter_executions(status="failed"):
+                print(execution["execution_id"])
+        """
+        org_id, workspace_id = self._tenant()
+        try:
+            wanted = None if status is None else choose(status, EXECUTION_STATUS_VALUE, "status")
+        except FlowSDKError as exc:
+            raise CLIClientError(exc.message, code="invalid_request") from None
+
+        def page(cursor: str | None) -> ApiRequest[list[Execution]]:
+            return build_list_executions_request(
+                org_id, workspace_id, limit=page_size, cursor=cursor, status=wanted
+            )
+
+        return self._iterate(page)
 
     def get_execution(self, execution_id: str) -> Execution:
         """Status of an execution (``GET .../executions/{execution_id}``)."""

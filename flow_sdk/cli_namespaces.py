@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from flow_sdk._errors import CLIClientError, FlowSDKError
@@ -77,6 +78,7 @@ from flow_sdk._generated.types import (
     ResourceUpdate,
     ResourceVersion,
 )
+from flow_sdk._pages import PageBuilder
 from flow_sdk._polling import ResultMode, StatusCallback, unwrap_result
 from flow_sdk._requests import checked_body, choose
 
@@ -109,6 +111,7 @@ COMPONENT_TYPES: tuple[ComponentType, ...] = COMPONENT_TYPE
 """The component types the document allows."""
 Json = dict[str, Any]
 ResultT = TypeVar("ResultT")
+ItemT = TypeVar("ItemT")
 
 
 class _Namespace:
@@ -122,6 +125,9 @@ class _Namespace:
 
     def _send(self, api: ApiRequest[ResultT]) -> ResultT:
         return self._client.send_request(api)
+
+    def _iterate(self, build: PageBuilder[ItemT]) -> Iterator[ItemT]:
+        return self._client._iterate(build)
 
 
 # ---------------------------------------------------------------------- components
@@ -146,6 +152,17 @@ class ComponentTypeNamespace(_Namespace):
                 org_id, workspace_id, self.component_type, limit=limit, offset=offset
             )
         )
+
+    def iter(self, *, page_size: int = 100) -> Iterator[Component]:
+        """Every component of this type, oldest first, fetched a page at a time (``GET .../components/{type}``)."""
+        org_id, workspace_id = self._client._tenant()
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[Component]]:
+            return build_list_components_request(
+                org_id, workspace_id, self.component_type, limit=page_size, cursor=cursor
+            )
+
+        return self._iterate(page)
 
     def get(self, component_id: str) -> Component:
         """One component at its latest version (``GET .../components/{type}/{id}``)."""
@@ -283,6 +300,17 @@ class ResourceNamespace(_Namespace):
         return self._send(
             build_list_resources_request(org_id, workspace_id, self.kind, limit=limit, offset=offset)
         )
+
+    def iter(self, *, page_size: int = 100) -> Iterator[Resource]:
+        """Every resource of this kind, oldest first, fetched a page at a time (``GET .../resources/{kind}``)."""
+        org_id, workspace_id = self._client._tenant()
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[Resource]]:
+            return build_list_resources_request(
+                org_id, workspace_id, self.kind, limit=page_size, cursor=cursor
+            )
+
+        return self._iterate(page)
 
     def get(self, resource_id: str) -> Resource:
         """One resource (``GET .../resources/{kind}/{id}``)."""

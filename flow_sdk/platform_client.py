@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 from uuid import UUID
@@ -20,12 +20,14 @@ from flow_sdk._errors import (
     PlatformPermissionError,
 )
 from flow_sdk._executions import submit_request
+from flow_sdk._generated.client.enums import EXECUTION_STATUS_VALUE
 from flow_sdk._generated.client.executions import (
     build_await_execution_results_request,
     build_cancel_execution_request,
     build_execute_transform_request,
     build_get_execution_request,
     build_get_execution_result_request,
+    build_list_executions_request,
 )
 from flow_sdk._generated.client.request import ApiRequest
 from flow_sdk._generated.client.services import build_get_service_skills_request
@@ -40,8 +42,9 @@ from flow_sdk._generated.types import (
     TransformResult,
 )
 from flow_sdk._nats import ExecutionTransport
+from flow_sdk._pages import iterate_pages
 from flow_sdk._polling import PollSettings, await_terminal, unwrap_result
-from flow_sdk._requests import RetryMode, send
+from flow_sdk._requests import RetryMode, choose, send
 from flow_sdk._result_waiter import ResultWaiter
 from flow_sdk._transport import AsyncHttpSession, TokenRefresher, resolve_timeout
 from flow_sdk.raw_response import RawResponseView
@@ -418,6 +421,28 @@ class PlatformClient:
         """Fetch durable execution status (``GET .../executions/{id}``)."""
         org_id, workspace_id = self._workspace()
         return await self.send_request(build_get_execution_request(org_id, workspace_id, str(execution_id)))
+
+    def iter_executions(self, status: str | None = None, *, page_size: int = 100) -> AsyncIterator[Execution]:
+        """Every execution of the workspace, newest first, fetched a page at a time (``GET .../executions``).
+
+        Args:
+            status: Only executions in this status (``pending``, ``running``, ``completed``, ...).
+            page_size: Executions per request.
+
+        Example::
+
+            async for execution in client.iter_executions(status="failed"):
+                print(execution["execution_id"])
+        """
+        org_id, workspace_id = self._workspace()
+        wanted = None if status is None else choose(status, EXECUTION_STATUS_VALUE, "status")
+
+        def page(cursor: str | None) -> ApiRequest[list[Execution]]:
+            return build_list_executions_request(
+                org_id, workspace_id, limit=page_size, cursor=cursor, status=wanted
+            )
+
+        return iterate_pages(lambda: self.client, page)
 
     async def cancel_execution(self, execution_id: str | UUID) -> Execution:
         """Request best-effort cancellation of an execution (``POST .../executions/{id}/cancel``)."""

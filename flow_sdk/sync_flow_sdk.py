@@ -14,7 +14,8 @@ runs the async method to completion on an event loop the twin owns::
 
 Call it from code that is not already inside a running event loop (there, use FlowSDK and ``await``).
 The request context bound with :meth:`bind_request_context` is seen by the calls of the same thread.
-Streaming methods are only on FlowSDK.
+A streamed chat completion (``flow.gateway.stream_chat_completion``) is a ``SyncChatCompletionStream``
+read from the open response as its chunks arrive.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import asyncio
 import builtins
 import contextvars
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -92,8 +93,11 @@ from flow_sdk._generated.client.vector import (
     build_upsert_vectors_request,
 )
 from flow_sdk._generated.types import (
+    AuditEvent,
     AuditEventCreate,
+    ChatCompletion,
     ConnectorOperation,
+    ConversationSummary,
     DatasetFilter,
     DatasetQuery,
     DatasetVectorQuery,
@@ -105,13 +109,17 @@ from flow_sdk._generated.types import (
     MemoryStore,
     PresignRequest,
     ServiceTokenMint,
+    StorageObject,
     VectorIndexCreate,
     VectorRecord,
     VectorSearch,
 )
 from flow_sdk._hosted_service_request import service_call_request
+from flow_sdk._pages import MAX_PAGE_SIZE, iterate_pages_sync
 from flow_sdk._requests import RetryMode, checked_body, choose, new_idempotency_key, send_sync
+from flow_sdk._sse import SyncChatCompletionStream
 from flow_sdk.flow_sdk import FlowSDK
+from flow_sdk.gateway_client import chat_request, open_stream_sync
 from flow_sdk.namespaces.agents import AgentsNamespace
 from flow_sdk.namespaces.audit import AuditNamespace
 from flow_sdk.namespaces.code_blocks import CodeBlocksNamespace
@@ -142,13 +150,10 @@ if TYPE_CHECKING:
 
     from flow_sdk._files import Progress, UploadSource
     from flow_sdk._generated.types import (
-        AuditEvent,
-        ChatCompletion,
         ChatMessage,
         ConnectorOperationResult,
         ConnectorWriteJob,
         Conversation,
-        ConversationSummary,
         Dataset,
         DatasetQueryResult,
         DatasetRowsInserted,
@@ -168,7 +173,6 @@ if TYPE_CHECKING:
         ServiceToken,
         StateEntry,
         StateSnapshot,
-        StorageObject,
         ToolDefinition,
         VectorDeleteResult,
         VectorIndex,
@@ -184,6 +188,7 @@ if TYPE_CHECKING:
 __all__ = ["SyncFlowSDK"]
 
 ResultT = TypeVar("ResultT")
+ItemT = TypeVar("ItemT")
 NamespaceT = TypeVar("NamespaceT")
 
 
@@ -209,6 +214,7 @@ class Send:
     def __init__(self, flow: FlowSDK) -> None:
         self._flow = flow
         self._client: httpx.Client | None = None
+        self._gateway: httpx.Client | None = None
 
     def __call__(
         self,
@@ -220,6 +226,21 @@ class Send:
         client = self._client or self._open()
         return send_sync(client, api, family="platform", extra_headers=extra_headers, retry=retry)
 
+    def pages(self, build: Callable[[str | None], ApiRequest[builtins.list[ItemT]]]) -> Iterator[ItemT]:
+        """The items of a list read a page at a time, each page fetched when the loop reaches it."""
+        return iterate_pages_sync(self._client or self._open(), build, family="platform")
+
+    def stream(self, api: ApiRequest[ChatCompletion]) -> SyncChatCompletionStream:
+        """Open a streamed answer of the gateway; its chunks are read as they arrive."""
+        return open_stream_sync(self._gateway or self._open_gateway(), api)
+
+    def _open_gateway(self) -> httpx.Client:
+        flow = self._flow
+        flow._require(flow._gateway_url, "GATEWAY_URL", "gateway_url")
+        flow._require(flow._auth_token, "AUTH_TOKEN", "auth_token")
+        self._gateway = flow._session.sync_client(flow._gateway_url)
+        return self._gateway
+
     def _open(self) -> httpx.Client:
         flow = self._flow
         flow._require(flow._platform_url, "PLATFORM_API_URL", "platform_url")
@@ -228,10 +249,11 @@ class Send:
         return self._client
 
     def close(self) -> None:
-        """Close the pooled client."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        """Close the pooled clients."""
+        for client in (self._client, self._gateway):
+            if client is not None:
+                client.close()
+        self._client = self._gateway = None
 
 
 class SyncNamespace(Generic[NamespaceT]):
@@ -241,6 +263,12 @@ class SyncNamespace(Generic[NamespaceT]):
         self._namespace = namespace
         self._run = run
         self._send = send
+
+    def _stream(self, api: ApiRequest[ChatCompletion]) -> SyncChatCompletionStream:
+        return self._send.stream(api)
+
+    def _pages(self, build: Callable[[str | None], ApiRequest[builtins.list[ItemT]]]) -> Iterator[ItemT]:
+        return self._send.pages(build)
 
 
 class SyncGatewayNamespace(SyncNamespace[GatewayNamespace]):
@@ -276,6 +304,34 @@ class SyncGatewayNamespace(SyncNamespace[GatewayNamespace]):
                 user=user,
             )
         )
+
+    def stream_chat_completion(
+        self,
+        model: str,
+        messages: Sequence[ChatMessage],
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: builtins.list[str] | None = None,
+        tools: Sequence[ToolDefinition] | None = None,
+        tool_choice: str | None = None,
+        user: str | None = None,
+    ) -> SyncChatCompletionStream:
+        """Stream a chat completion (SSE): iterate its chunks, or use ``text_stream()`` and ``final_completion()``."""
+        request = chat_request(
+            model,
+            messages,
+            True,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            stop=stop,
+            tools=tools,
+            tool_choice=tool_choice,
+            user=user,
+        )
+        return self._stream(request)
 
     def embedding(
         self,
@@ -928,8 +984,8 @@ class SyncStorageNamespace(SyncNamespace[StorageNamespace]):
         self._send(build_delete_storage_object_request(self._namespace._flow._org(), check_key(key)))
 
     def list(self, prefix: str = "") -> builtins.list[StorageObject]:
-        """List objects whose key starts with ``prefix`` (``GET /api/v1/orgs/{org_id}/storage/objects``)."""
-        return self._send(build_list_storage_objects_request(self._namespace._flow._org(), prefix=prefix))
+        """List every object whose key starts with ``prefix`` (``GET /api/v1/orgs/{org_id}/storage/objects``)."""
+        return [item for item in self.iter(prefix, page_size=MAX_PAGE_SIZE)]
 
     def _presign(self, key: str, method: Literal["GET", "PUT"], ttl_seconds: int) -> str:
         """Blocking form of ``_presign``."""
@@ -946,6 +1002,15 @@ class SyncStorageNamespace(SyncNamespace[StorageNamespace]):
     def presign_get(self, key: str, ttl_seconds: int = 3600) -> str:
         """Return a pre-signed download URL (``POST /api/v1/orgs/{org_id}/storage/presign``)."""
         return self._presign(key, "GET", ttl_seconds)
+
+    def iter(self, prefix: str = "", *, page_size: int = 100) -> Iterator[StorageObject]:
+        """Every object whose key starts with ``prefix``, in key order, fetched a page at a time."""
+        org_id = self._namespace._flow._org()
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[StorageObject]]:
+            return build_list_storage_objects_request(org_id, prefix=prefix, limit=page_size, cursor=cursor)
+
+        return self._pages(page)
 
 
 class SyncVectorNamespace(SyncNamespace[VectorNamespace]):
@@ -1091,6 +1156,24 @@ class SyncAuditNamespace(SyncNamespace[AuditNamespace]):
         )
         return self._send(request)
 
+    def iter(
+        self, action: str | None = None, resource_id: str | None = None, *, page_size: int = 100
+    ) -> Iterator[AuditEvent]:
+        """Every matching audit event, newest first, fetched a page at a time as the loop goes on."""
+        org_id, workspace_id = self._namespace._flow._workspace()
+
+        def page(cursor: str | None) -> ApiRequest[list[AuditEvent]]:
+            return build_list_audit_events_request(
+                org_id,
+                workspace_id,
+                limit=page_size,
+                cursor=cursor,
+                action=action or None,
+                resource_id=resource_id or None,
+            )
+
+        return self._pages(page)
+
 
 class SyncJobsNamespace(SyncNamespace[JobsNamespace]):
     """Blocking form of ``flow.jobs``: the same methods, run to completion."""
@@ -1174,6 +1257,15 @@ class SyncConversationsNamespace(SyncNamespace[ConversationsNamespace]):
             raise FlowSDKError("conversation_id must not be empty")
         org_id, workspace_id = self._namespace._flow._workspace()
         return self._send(build_get_conversation_request(org_id, workspace_id, str(conversation_id)))
+
+    def iter(self, *, page_size: int = 100) -> Iterator[ConversationSummary]:
+        """Every conversation of the workspace, newest first, fetched a page at a time."""
+        org_id, workspace_id = self._namespace._flow._workspace()
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[ConversationSummary]]:
+            return build_list_conversations_request(org_id, workspace_id, limit=page_size, cursor=cursor)
+
+        return self._pages(page)
 
 
 class SyncFlowSDK:

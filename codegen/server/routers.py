@@ -25,6 +25,8 @@ import jinja2
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 SLASH_EXTENSION = "x-flow-allow-slashes"
+PRECHECK_EXTENSION = "x-flow-body-precheck"
+"""An operation whose raw body the backend checks (``precheck_<operation>``) before it is parsed."""
 JSON = "application/json"
 # Schemas that stand for "any JSON value": a body or answer of that shape is passed through unparsed.
 PASS_THROUGH_SCHEMAS = {"AnyValue"}
@@ -83,6 +85,7 @@ class Operation:
     body_required: bool
     answer: str  # "json", "json_or_response", "response" or "empty"
     answer_type: str | None
+    body_precheck: bool = False
 
     @property
     def returns(self) -> str:
@@ -327,6 +330,7 @@ class _Reader:
             body_required=body_required,
             answer=answer,
             answer_type=answer_type,
+            body_precheck=bool(raw_operation.get(PRECHECK_EXTENSION)) and body == "model",
         )
 
     def named_enums(self) -> None:
@@ -379,8 +383,11 @@ def _raw_body_routes(tags: list[Tag]) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
-def write_routers(spec: Mapping[str, Any], out: Path) -> list[Path]:
-    """Write the package into ``out`` (created) and return the files written."""
+def write_routers(spec: Mapping[str, Any], out: Path, *, next_cursor_header: str) -> list[Path]:
+    """Write the package into ``out`` (created) and return the files written.
+
+    ``next_cursor_header`` is the answer header of the lists that page (see ``builders.next_cursor_header``).
+    """
     reader = _Reader(spec)
     reader.named_enums()
     tags = reader.tags()
@@ -388,9 +395,9 @@ def write_routers(spec: Mapping[str, Any], out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     files = {
         "__init__.py": env.get_template("__init__.py.jinja").render(
-            tags=tags, raw_body_routes=_raw_body_routes(tags)
+            tags=tags, raw_body_routes=_raw_body_routes(tags), api_version=str(spec["info"]["version"])
         ),
-        "_support.py": env.get_template("_support.py.jinja").render(),
+        "_support.py": env.get_template("_support.py.jinja").render(next_cursor_header=next_cursor_header),
         "types.py": env.get_template("types.py.jinja").render(aliases=sorted(reader.aliases.items())),
     }
     router = env.get_template("router.py.jinja")

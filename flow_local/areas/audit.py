@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flow_local._generated.models import AuditEvent, AuditEventCreate
+from flow_local._generated.routers._support import NEXT_CURSOR_HEADER
 from flow_local._generated.routers.audit import AuditOperations
 from flow_local.call import Call
 from flow_local.core import Platform
-from flow_local.db import from_json, to_json
-from flow_local.errors import bad_request
+from flow_local.db import Row, from_json, to_json
+from flow_local.paging import Keyset, Page, select_page
 from flow_local.values import new_id, now_iso
 
 SCHEMA = [
@@ -27,17 +28,15 @@ SCHEMA = [
 _COLUMNS = "id, action, resource_type, resource_id, details, actor, execution_id, request_id, created_at"
 
 
-NEXT_CURSOR_PREFIX = "seq_"
+AUDIT_ORDER = Keyset("audit_events", ("seq",), descending=True)
+"""Newest first: the append order, which is unique."""
 
 
-def _seq_of(cursor: str | None) -> int | None:
-    """The event sequence number a cursor names (400 naming `cursor` when it names none)."""
-    if cursor is None:
-        return None
-    digits = cursor.removeprefix(NEXT_CURSOR_PREFIX)
-    if not cursor.startswith(NEXT_CURSOR_PREFIX) or not digits.isdigit():
-        raise bad_request("the cursor is not one this list answered with", "cursor")
-    return int(digits)
+def _event(row: Row) -> dict[str, Any]:
+    """An event as the document's `AuditEvent`."""
+    event = dict(row)
+    del event["seq"]
+    return {**event, "details": from_json(event["details"])}
 
 
 class AuditBackend(AuditOperations[Call]):
@@ -79,12 +78,12 @@ class AuditBackend(AuditOperations[Call]):
         org_id: str,
         workspace_id: str,
         limit: int,
-        offset: int,
+        offset: int = 0,
         action: str | None = None,
         resource_id: str | None = None,
-        before: int | None = None,
-    ) -> list[dict[str, Any]]:
-        """Events, newest first, optionally filtered; with ``before``, only those older than that seq."""
+        cursor: str | None = None,
+    ) -> Page:
+        """One page of events, newest first, optionally filtered (from ``cursor`` when given)."""
         sql = f"SELECT seq, {_COLUMNS} FROM audit_events WHERE org_id=? AND workspace_id=?"
         params: list[Any] = [org_id, workspace_id]
         if action is not None:
@@ -93,13 +92,7 @@ class AuditBackend(AuditOperations[Call]):
         if resource_id is not None:
             sql += " AND resource_id=?"
             params.append(resource_id)
-        if before is not None:
-            sql += " AND seq<?"
-            params.append(before)
-            offset = 0
-        sql += " ORDER BY seq DESC LIMIT ? OFFSET ?"
-        rows = self.db.query(sql, [*params, limit, offset])
-        return [{**dict(r), "details": from_json(r["details"])} for r in rows]
+        return select_page(self.db, AUDIT_ORDER, sql, params, limit=limit, cursor=cursor, offset=offset)
 
     async def list_audit_events(
         self,
@@ -114,10 +107,10 @@ class AuditBackend(AuditOperations[Call]):
         resource_id: str | None,
     ) -> list[AuditEvent]:
         """Events of the workspace, filtered by action and resource, a page at a time with cursors."""
-        items = self.events(org_id, workspace_id, limit, offset, action, resource_id, _seq_of(cursor))
-        if len(items) == limit:
-            call.answer_headers["X-Next-Cursor"] = f"{NEXT_CURSOR_PREFIX}{items[-1]['seq']}"
-        return [AuditEvent.model_validate({k: v for k, v in e.items() if k != "seq"}) for e in items]
+        page = self.events(org_id, workspace_id, limit, offset, action, resource_id, cursor)
+        if page.next_cursor is not None:
+            call.answer_headers[NEXT_CURSOR_HEADER] = page.next_cursor
+        return [AuditEvent.model_validate(_event(row)) for row in page.rows]
 
     async def write_audit_event(
         self, call: Call, *, org_id: str, workspace_id: str, body: AuditEventCreate

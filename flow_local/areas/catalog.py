@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, get_args
 
 from flow_local._generated.models import Component, ComponentCreate, ComponentUpdate, ComponentVersion
+from flow_local._generated.routers._support import NEXT_CURSOR_HEADER
 from flow_local._generated.routers.catalog import CatalogOperations
 from flow_local._generated.routers.types import ComponentType
 from flow_local.areas.versioned import KindCheckedBackend, VersionedStore, schema
@@ -57,9 +58,12 @@ class CatalogBackend(KindCheckedBackend, CatalogOperations[Call]):
         component_type: ComponentType,
         limit: int,
         offset: int,
+        cursor: str | None,
     ) -> list[Component]:
-        """Components of one type, oldest first."""
-        items = self.list_items(org_id, workspace_id, component_type, limit, offset)
+        """Components of one type, oldest first, a page at a time with cursors."""
+        items, next_cursor = self.list_items(org_id, workspace_id, component_type, limit, offset, cursor)
+        if next_cursor is not None:
+            call.answer_headers[NEXT_CURSOR_HEADER] = next_cursor
         return [as_component(i) for i in items]
 
     async def create_component(

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flow_local._generated.models import Conversation, ConversationSummary
+from flow_local._generated.routers._support import NEXT_CURSOR_HEADER
 from flow_local._generated.routers.conversations import ConversationsOperations
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.db import from_json, to_json
 from flow_local.errors import not_found
+from flow_local.paging import Keyset, select_page
 from flow_local.values import new_id, now_iso
 
 SCHEMA = [
@@ -18,6 +20,9 @@ SCHEMA = [
     " updated_at TEXT NOT NULL)",
     "CREATE INDEX conversations_ws ON conversations (org_id, workspace_id, created_at)",
 ]
+
+CONVERSATIONS_ORDER = Keyset("conversations", ("created_at", "id"), descending=True)
+"""Newest first; the id breaks ties."""
 
 
 class ConversationsBackend(ConversationsOperations[Call]):
@@ -82,20 +87,22 @@ class ConversationsBackend(ConversationsOperations[Call]):
             raise not_found("conversation", conversation_id)
         return _record(dict(row))
 
-    def page(self, org_id: str, workspace_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
-        """Conversations, newest first."""
-        rows = self.db.query(
-            "SELECT * FROM conversations WHERE org_id=? AND workspace_id=? ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-            (org_id, workspace_id, limit, offset),
-        )
-        return [_record(dict(r)) for r in rows]
-
     async def list_conversations(
-        self, call: Call, *, org_id: str, workspace_id: str, limit: int, offset: int
+        self, call: Call, *, org_id: str, workspace_id: str, limit: int, offset: int, cursor: str | None
     ) -> list[ConversationSummary]:
-        """Conversations of the workspace, without their messages."""
-        items = self.page(org_id, workspace_id, limit, offset)
-        return [ConversationSummary.model_validate(c) for c in items]
+        """Conversations of the workspace, newest first, without their messages, a page at a time."""
+        page = select_page(
+            self.db,
+            CONVERSATIONS_ORDER,
+            "SELECT * FROM conversations WHERE org_id=? AND workspace_id=?",
+            (org_id, workspace_id),
+            limit=limit,
+            cursor=cursor,
+            offset=offset,
+        )
+        if page.next_cursor is not None:
+            call.answer_headers[NEXT_CURSOR_HEADER] = page.next_cursor
+        return [ConversationSummary.model_validate(_record(dict(r))) for r in page.rows]
 
     async def get_conversation(
         self, call: Call, *, org_id: str, workspace_id: str, conversation_id: str

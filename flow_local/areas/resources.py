@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, get_args
 
 from flow_local._generated.models import Component, Resource, ResourceCreate, ResourceUpdate, ResourceVersion
+from flow_local._generated.routers._support import NEXT_CURSOR_HEADER
 from flow_local._generated.routers.resources import ResourcesOperations
 from flow_local._generated.routers.types import ResourceKind
 from flow_local.areas.catalog import COMPONENT_TYPES, CatalogBackend, as_component
@@ -80,9 +81,12 @@ class ResourcesBackend(KindCheckedBackend, ResourcesOperations[Call]):
         resource_kind: ResourceKind,
         limit: int,
         offset: int,
+        cursor: str | None,
     ) -> list[Resource]:
-        """Resources of one kind, oldest first."""
-        items = self.list_items(org_id, workspace_id, resource_kind, limit, offset)
+        """Resources of one kind, oldest first, a page at a time with cursors."""
+        items, next_cursor = self.list_items(org_id, workspace_id, resource_kind, limit, offset, cursor)
+        if next_cursor is not None:
+            call.answer_headers[NEXT_CURSOR_HEADER] = next_cursor
         return [Resource.model_validate(i) for i in items]
 
     async def create_resource(

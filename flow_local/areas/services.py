@@ -235,7 +235,7 @@ class HostedServicesBackend(ServicesOperations[Call]):
         return [self.launch_spec(self._row(r)) for r in rows]
 
     def _ring_of(self, org_id: str, workspace_id: str) -> str:
-        rows = self.platform.backend(ResourcesBackend).list_items(org_id, workspace_id, "ring", limit=1)
+        rows, _ = self.platform.backend(ResourcesBackend).list_items(org_id, workspace_id, "ring", limit=1)
         return str(rows[0]["id"]) if rows else ""
 
     def _nats_url(self) -> str:

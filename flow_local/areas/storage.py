@@ -21,7 +21,7 @@ from urllib.parse import quote
 from starlette.responses import Response, StreamingResponse
 
 from flow_local._generated.models import PresignedUrl, PresignRequest, StorageObject
-from flow_local._generated.routers._support import RawBody
+from flow_local._generated.routers._support import NEXT_CURSOR_HEADER, RawBody
 from flow_local._generated.routers.storage import DOWNLOAD_STORAGE_OBJECT_PATH, StorageOperations
 from flow_local.areas.tenants import TenantsBackend
 from flow_local.auth import require_org, require_storage_key, storage_listing_prefix
@@ -30,6 +30,7 @@ from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.errors import ApiError, bad_request, forbidden, not_found
 from flow_local.objectstore import ObjectMissing, StoredObject
+from flow_local.paging import Keyset, select_page
 from flow_local.values import iso_from_unix, now_iso
 
 SCHEMA = [
@@ -37,6 +38,9 @@ SCHEMA = [
     " content_type TEXT NOT NULL, etag TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (org_id, key))",
 ]
 MAX_KEY_LENGTH = 1024
+STORAGE_ORDER = Keyset("storage_objects", ("key",))
+"""Key order, as S3 lists."""
+_OBJECT_COLUMNS = "key, size, content_type, etag, updated_at"
 STAGE_CHUNK = 1024 * 1024
 """An upload is written to its staging file in pieces of about this size."""
 
@@ -182,23 +186,39 @@ class StorageBackend(StorageOperations[Call]):
         self.objects.delete(self._name(org_id, key))
         self.db.execute("DELETE FROM storage_objects WHERE org_id=? AND key=?", (org_id, key))
 
-    def list_objects(self, org_id: str, prefix: str) -> list[dict[str, Any]]:
-        """Objects whose key starts with ``prefix``."""
+    def list_objects(
+        self, org_id: str, prefix: str, limit: int, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the objects whose key starts with ``prefix``, in key order, and the next cursor."""
+        if self.objects.external_writes:
+            return self._store_page(org_id, prefix, limit, cursor)
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        rows = self.db.query(
-            "SELECT key, size, content_type, etag, updated_at FROM storage_objects WHERE org_id=? AND key LIKE ? ESCAPE '\\'"
-            " ORDER BY key",
+        page = select_page(
+            self.db,
+            STORAGE_ORDER,
+            f"SELECT {_OBJECT_COLUMNS} FROM storage_objects WHERE org_id=? AND key LIKE ? ESCAPE '\\'",
             (org_id, escaped + "%"),
+            limit=limit,
+            cursor=cursor,
         )
-        listed = [dict(r) for r in rows]
-        if not self.objects.external_writes:
-            return listed
-        return self._with_external(org_id, prefix, listed)
+        return [dict(r) for r in page.rows], page.next_cursor
 
-    def _with_external(self, org_id: str, prefix: str, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The store's listing: catalogued entries as recorded, the others catalogued now."""
-        known = {item["key"]: item for item in listed}
-        return [self._entry(org_id, stored, known) for stored in self.objects.list(f"{org_id}/{prefix}")]
+    def _store_page(
+        self, org_id: str, prefix: str, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the store's own listing: catalogued entries as recorded, the others catalogued now."""
+        after = None if cursor is None else f"{org_id}/{STORAGE_ORDER.position(cursor)[0]}"
+        stored = self.objects.list(f"{org_id}/{prefix}", after=after, limit=limit + 1)
+        keys = [item.name.partition("/")[2] for item in stored[:limit]]
+        marks = ", ".join("?" for _ in keys) or "NULL"
+        rows = self.db.query(
+            f"SELECT {_OBJECT_COLUMNS} FROM storage_objects WHERE org_id=? AND key IN ({marks})",
+            (org_id, *keys),
+        )
+        known = {row["key"]: dict(row) for row in rows}
+        entries = [self._entry(org_id, item, known) for item in stored[:limit]]
+        next_cursor = STORAGE_ORDER.cursor_of(entries[-1]) if len(stored) > limit else None
+        return entries, next_cursor
 
     def _entry(self, org_id: str, stored: StoredObject, known: dict[str, dict[str, Any]]) -> dict[str, Any]:
         key = stored.name.partition("/")[2]
@@ -243,10 +263,15 @@ class StorageBackend(StorageOperations[Call]):
         require_storage_key(call.principal, key)
         self.platform.backend(TenantsBackend).get_org(org_id)
 
-    async def list_storage_objects(self, call: Call, *, org_id: str, prefix: str) -> list[StorageObject]:
-        """Objects whose key starts with ``prefix`` (narrowed to a workspace-bound token's scope)."""
+    async def list_storage_objects(
+        self, call: Call, *, org_id: str, prefix: str, limit: int, cursor: str | None
+    ) -> list[StorageObject]:
+        """Objects whose key starts with ``prefix`` (narrowed to a workspace-bound token's scope), a page at a time."""
         prefix = storage_listing_prefix(call.principal, prefix)
-        return [StorageObject.model_validate(o) for o in self.list_objects(org_id, prefix)]
+        objects, next_cursor = self.list_objects(org_id, prefix, limit, cursor)
+        if next_cursor is not None:
+            call.answer_headers[NEXT_CURSOR_HEADER] = next_cursor
+        return [StorageObject.model_validate(o) for o in objects]
 
     async def download_storage_object(
         self, call: Call, *, org_id: str, key: str, expires: int | None, signature: str | None

@@ -11,6 +11,7 @@ from typing import Any
 
 from flow_local.db import Connection, Database, IntegrityError, Row, from_json, to_json
 from flow_local.errors import bad_request, conflict, not_found
+from flow_local.paging import Keyset, select_page
 from flow_local.values import new_id, now_iso
 
 
@@ -112,15 +113,25 @@ class VersionedStore:
         raise not_found(self.noun, item_id)
 
     def list_items(
-        self, org_id: str, workspace_id: str, kind: str, limit: int = 100, offset: int = 0
-    ) -> list[dict[str, Any]]:
-        """Records of one kind, oldest first."""
-        rows = self.db.query(
-            f"SELECT * FROM {self.table} WHERE org_id=? AND workspace_id=? AND kind=?"
-            " ORDER BY created_at, id LIMIT ? OFFSET ?",
-            (org_id, workspace_id, kind, limit, offset),
+        self,
+        org_id: str,
+        workspace_id: str,
+        kind: str,
+        limit: int = 100,
+        offset: int = 0,
+        cursor: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the records of one kind, oldest first, and the cursor of the next page."""
+        page = select_page(
+            self.db,
+            Keyset(self.table, ("created_at", "id")),
+            f"SELECT * FROM {self.table} WHERE org_id=? AND workspace_id=? AND kind=?",
+            (org_id, workspace_id, kind),
+            limit=limit,
+            cursor=cursor,
+            offset=offset,
         )
-        return [self._row(r) for r in rows]
+        return [self._row(r) for r in page.rows], page.next_cursor
 
     def update(
         self, org_id: str, workspace_id: str, kind: str, item_id: str, changes: dict[str, Any]
@@ -227,11 +238,17 @@ class KindCheckedBackend:
         return self.store.get(org_id, workspace_id, kind, item_id)
 
     def list_items(
-        self, org_id: str, workspace_id: str, kind: str, limit: int = 100, offset: int = 0
-    ) -> list[dict[str, Any]]:
-        """Records of one kind, oldest first."""
+        self,
+        org_id: str,
+        workspace_id: str,
+        kind: str,
+        limit: int = 100,
+        offset: int = 0,
+        cursor: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the records of one kind, oldest first, and the cursor of the next page."""
         self.check_kind(kind)
-        return self.store.list_items(org_id, workspace_id, kind, limit, offset)
+        return self.store.list_items(org_id, workspace_id, kind, limit, offset, cursor)
 
     def update(
         self, org_id: str, workspace_id: str, kind: str, item_id: str, changes: dict[str, Any]

@@ -13,10 +13,13 @@ from typing import Any
 
 from flow_local.db import Database, IntegrityError, Row, from_json, to_json
 from flow_local.errors import not_found
+from flow_local.paging import Keyset, select_page
 from flow_local.values import now_iso
 
 TERMINAL = ("completed", "failed", "timeout", "cancelled")
 Records = list[dict[str, Any]]
+EXECUTIONS_ORDER = Keyset("executions", ("created_at", "execution_id"), descending=True)
+"""Newest first; the id breaks ties between executions created in the same microsecond."""
 JSON_COLUMNS = ("input", "config", "context", "output", "error", "usage", "messages", "steps")
 
 SCHEMA = [
@@ -118,16 +121,22 @@ class ExecutionStore:
         return item
 
     def list(
-        self, org_id: str, workspace_id: str, status: str | None, limit: int, offset: int
-    ) -> list[dict[str, Any]]:
-        """Executions of a workspace, newest first."""
+        self,
+        org_id: str,
+        workspace_id: str,
+        status: str | None,
+        limit: int,
+        offset: int = 0,
+        cursor: str | None = None,
+    ) -> tuple[Records, str | None]:
+        """One page of a workspace's executions, newest first, and the cursor of the next page."""
         sql = "SELECT * FROM executions WHERE org_id=? AND workspace_id=?"
         params: list[Any] = [org_id, workspace_id]
         if status:
             sql += " AND status=?"
             params.append(status)
-        sql += " ORDER BY created_at DESC, execution_id LIMIT ? OFFSET ?"
-        return [self._record(r) for r in self.db.query(sql, [*params, limit, offset])]
+        page = select_page(self.db, EXECUTIONS_ORDER, sql, params, limit=limit, cursor=cursor, offset=offset)
+        return [self._record(r) for r in page.rows], page.next_cursor
 
     def active(self) -> Records:
         """Every pending or running execution, oldest first."""
@@ -135,6 +144,14 @@ class ExecutionStore:
             "SELECT * FROM executions WHERE status IN ('pending','running') ORDER BY created_at"
         )
         return [self._record(r) for r in rows]
+
+    def active_summary(self) -> Records:
+        """The state of every pending or running execution (the columns recovery needs, no payloads)."""
+        rows = self.db.query(
+            "SELECT execution_id, status, execution_mode, dispatched, created_at, started_mono, timeout_seconds"
+            " FROM executions WHERE status IN ('pending','running') ORDER BY created_at"
+        )
+        return [dict(r) for r in rows]
 
     def mark_dispatched(self, execution_id: str) -> None:
         """Record that input and job were published."""
@@ -149,12 +166,13 @@ class ExecutionStore:
         )
         return int(rows[0][0]) if rows else None
 
-    def retry(self, execution_id: str) -> bool:
-        """running/pending → pending with the next attempt number; False when already terminal."""
+    def retry(self, execution_id: str, attempt: int) -> bool:
+        """running/pending → pending with the attempt after ``attempt``; False when already terminal or
+        retried by someone else (another replica that saw the same lost runner)."""
         changed = self.db.execute(
             "UPDATE executions SET status='pending', attempt=attempt+1, started_at=NULL, started_mono=NULL,"
-            " dispatched=0 WHERE execution_id=? AND status IN ('pending','running')",
-            (execution_id,),
+            " dispatched=0 WHERE execution_id=? AND attempt=? AND status IN ('pending','running')",
+            (execution_id, attempt),
         )
         return changed > 0
 

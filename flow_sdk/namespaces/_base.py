@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, TypeVar
+
+from flow_sdk._pages import PageBuilder, iterate_pages
 
 if TYPE_CHECKING:
     from flow_sdk._generated.client.request import ApiRequest
@@ -13,6 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["Namespace"]
 
 ResultT = TypeVar("ResultT")
+ItemT = TypeVar("ItemT")
 
 
 class Namespace:
@@ -23,6 +26,10 @@ class Namespace:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+    def _pages(self, build: PageBuilder[ItemT]) -> AsyncIterator[ItemT]:
+        """Read a list a page at a time: ``build(cursor)`` builds the request of the page at ``cursor``."""
+        return iterate_pages(self._flow._http, build)
 
     async def _send(
         self,

@@ -8,7 +8,6 @@ from typing import Any
 from flow_sdk._generated.client.audit import build_list_audit_events_request, build_write_audit_event_request
 from flow_sdk._generated.client.request import ApiRequest
 from flow_sdk._generated.types import AuditEvent, AuditEventCreate
-from flow_sdk._pages import iterate_pages
 from flow_sdk.namespaces._base import Namespace
 
 __all__ = ["AuditNamespace"]
@@ -67,4 +66,4 @@ class AuditNamespace(Namespace):
                 resource_id=resource_id or None,
             )
 
-        return iterate_pages(self._flow._http(), page)
+        return self._pages(page)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import AsyncIterator
 from os import PathLike
 from typing import Literal
 
 from flow_sdk._errors import FlowSDKError
 from flow_sdk._files import Progress, UploadSource, byte_chunks, receive_to, send_body, source_length
+from flow_sdk._generated.client.request import ApiRequest
 from flow_sdk._generated.client.storage import (
     build_delete_storage_object_request,
     build_download_storage_object_request,
@@ -15,6 +18,7 @@ from flow_sdk._generated.client.storage import (
     build_upload_storage_object_request,
 )
 from flow_sdk._generated.types import PresignRequest, StorageObject
+from flow_sdk._pages import MAX_PAGE_SIZE
 from flow_sdk.namespaces._base import Namespace
 
 __all__ = ["StorageNamespace", "check_key"]
@@ -93,8 +97,26 @@ class StorageNamespace(Namespace):
         await self._send(build_delete_storage_object_request(self._flow._org(), check_key(key)))
 
     async def list(self, prefix: str = "") -> list[StorageObject]:
-        """List objects whose key starts with ``prefix`` (``GET /api/v1/orgs/{org_id}/storage/objects``)."""
-        return await self._send(build_list_storage_objects_request(self._flow._org(), prefix=prefix))
+        """List every object whose key starts with ``prefix`` (``GET /api/v1/orgs/{org_id}/storage/objects``).
+
+        The platform answers a page at a time; this reads them all. :meth:`iter` reads them as needed.
+        """
+        return [item async for item in self.iter(prefix, page_size=MAX_PAGE_SIZE)]
+
+    def iter(self, prefix: str = "", *, page_size: int = 100) -> AsyncIterator[StorageObject]:
+        """Every object whose key starts with ``prefix``, in key order, fetched a page at a time.
+
+        Example::
+
+            async for item in flow.storage.iter("reports/"):
+                print(item["key"], item["size"])
+        """
+        org_id = self._flow._org()
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[StorageObject]]:
+            return build_list_storage_objects_request(org_id, prefix=prefix, limit=page_size, cursor=cursor)
+
+        return self._pages(page)
 
     async def _presign(self, key: str, method: Literal["GET", "PUT"], ttl_seconds: int) -> str:
         if ttl_seconds < 1:

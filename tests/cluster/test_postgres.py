@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import pkgutil
 import sqlite3
 import threading
 from pathlib import Path
@@ -12,36 +9,16 @@ from typing import Any
 
 import psycopg
 import pytest
+from cryptography.fernet import Fernet
 
-import flow_local.areas
-import flow_local.gateway
+from flow_local.areas import memory, vector_pgvector
+from flow_local.bootstrap import backend_classes, migrate_every_area
 from flow_local.cluster.engines import PostgresEngine
 from flow_local.core import Platform
 from flow_local.db import DatabaseUnavailable, IntegrityError
 from flow_local.ports import free_port
 from flow_local.postgres import PostgresDatabase
-from flow_local.runtime.store import ExecutionStore
-from flow_local.settings import Settings
-
-
-def _backend_classes() -> list[type]:
-    """Every area backend class (a ``...Backend`` class built from the platform)."""
-    found: dict[str, type] = {}
-    for package in (flow_local.areas, flow_local.gateway):
-        for module_info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
-            module = importlib.import_module(module_info.name)
-            for name, cls in inspect.getmembers(module, inspect.isclass):
-                if name.endswith("Backend") and cls.__module__ == module.__name__:
-                    parameters = list(inspect.signature(cls).parameters)
-                    if parameters == ["platform"]:
-                        found[f"{cls.__module__}.{name}"] = cls
-    return list(found.values())
-
-
-def _migrate_everything(platform: Platform) -> None:
-    for cls in _backend_classes():
-        platform.backend(cls)
-    ExecutionStore(platform.db)
+from flow_local.settings import SEALING_KEY_ENV, Settings
 
 
 def _sqlite_columns(path: Path) -> dict[str, list[str]]:
@@ -66,6 +43,12 @@ def _postgres_columns(url: str) -> dict[str, list[str]]:
     return columns
 
 
+@pytest.fixture(autouse=True)
+def shared_sealing_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Platforms sharing a database share its sealing key, as API replicas do."""
+    monkeypatch.setenv(SEALING_KEY_ENV, Fernet.generate_key().decode())
+
+
 def _platform(tmp_path: Path, name: str, database_url: str) -> Platform:
     return Platform(Settings.load(tmp_path / name, database_url=database_url))
 
@@ -73,29 +56,32 @@ def _platform(tmp_path: Path, name: str, database_url: str) -> Platform:
 def test_an_empty_database_migrates_to_the_same_schema_as_sqlite(
     postgres: PostgresEngine, tmp_path: Path
 ) -> None:
-    assert len(_backend_classes()) >= 10
+    assert len(backend_classes()) >= 10
     on_postgres = _platform(tmp_path, "pg", postgres.create_database("migrate_empty"))
     on_sqlite = _platform(tmp_path, "lite", "")
     try:
-        _migrate_everything(on_postgres)
-        _migrate_everything(on_sqlite)
+        migrate_every_area(on_postgres)
+        migrate_every_area(on_sqlite)
     finally:
         on_postgres.close()
         on_sqlite.close()
     expected = _sqlite_columns(on_sqlite.settings.db_path)
     assert len(expected) >= 20
-    assert _postgres_columns(on_postgres.settings.database_url) == expected
+    found = _postgres_columns(on_postgres.settings.database_url)
+    pgvector_only = {*vector_pgvector.TABLES, *memory.PGVECTOR_TABLES}
+    assert pgvector_only <= found.keys()
+    assert {t: c for t, c in found.items() if t not in pgvector_only} == expected
 
 
 def test_migrating_again_applies_nothing(postgres: PostgresEngine, tmp_path: Path) -> None:
     url = postgres.create_database("migrate_twice")
     first = _platform(tmp_path, "one", url)
-    _migrate_everything(first)
+    migrate_every_area(first)
     before = first.db.query("SELECT area, step, applied_at FROM schema_migrations ORDER BY area, step")
     first.close()
     second = _platform(tmp_path, "two", url)
     try:
-        _migrate_everything(second)
+        migrate_every_area(second)
         after = second.db.query("SELECT area, step, applied_at FROM schema_migrations ORDER BY area, step")
     finally:
         second.close()
@@ -112,7 +98,7 @@ def test_replicas_migrating_at_once_apply_each_step_once(postgres: PostgresEngin
         try:
             platform = _platform(tmp_path, f"replica-{number}", url)
             platforms.append(platform)
-            _migrate_everything(platform)
+            migrate_every_area(platform)
         except BaseException as exc:
             errors.append(exc)
 

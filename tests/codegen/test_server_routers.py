@@ -108,7 +108,9 @@ def test_what_the_generator_cannot_express_stops_it_with_the_reason(
 def test_written_package_imports_and_builds_routers(
     routers: ModuleType, openapi: dict[str, Any], tmp_path: Path
 ) -> None:
-    written = routers.write_routers(openapi, tmp_path / "flow_local._generated.routers")
+    written = routers.write_routers(
+        openapi, tmp_path / "flow_local._generated.routers", next_cursor_header="X-Next-Cursor"
+    )
     names = {p.name for p in written}
     assert {"__init__.py", "_support.py", "types.py", "storage.py", "services.py"} <= names
     text = (tmp_path / "flow_local._generated.routers" / "storage.py").read_text()

@@ -126,3 +126,61 @@ def chunks_of(count: int) -> Iterator[bytes]:
     """``count`` chunks of 1 MiB."""
     for _ in range(count):
         yield b"\1" * MEGABYTE
+
+
+def _upsert_body(rows: int, dimensions: int, wrong_at: int | None = None) -> bytes:
+    """``rows`` vectors of ``dimensions`` floats (the one at ``wrong_at`` has one value too many); each
+    carries metadata shaped like a vector record, which must not be mistaken for one."""
+    vector = ",".join(["0.123456789"] * dimensions)
+    records = [
+        f'{{"id": "v{row}", "values": [{vector}{",1.0" if row == wrong_at else ""}], '
+        f'"metadata": {{"id": "m", "values": [1]}}}}'
+        for row in range(rows)
+    ]
+    return ('{"vectors": [' + ",".join(records) + "]}").encode()
+
+
+def test_a_wrong_vector_is_refused_before_the_body_is_decoded_whole(server: LocalPlatform) -> None:
+    """300 vectors of 4,096 floats (14 MB, under the body limit): refused at the first wrong one.
+
+    The server's peak memory over the refused body is compared with its peak over the same body
+    accepted by a 4,096-dimension index (decoded whole), in the same run.
+    """
+    ws = f"/api/v1/orgs/{server.org_id}/workspaces/{server.workspace_id}"
+    assert server.process is not None
+    pid = str(server.process.pid)
+    headers = {"Content-Type": "application/json"}
+    with _client(server) as client:
+        tiny = client.post(f"{ws}/vector/indexes", json={"name": "tiny-3", "dimensions": 3}).json()
+        wide = client.post(f"{ws}/vector/indexes", json={"name": "wide", "dimensions": 4096}).json()
+        body = _upsert_body(300, 4096)
+
+        _reset_peak(pid)
+        before = _peak_of(pid)
+        refused = client.post(f"{ws}/vector/indexes/{tiny['id']}/upsert", content=body, headers=headers)
+        refused_growth = _peak_of(pid) - before
+        assert refused.status_code == 400, refused.text
+        assert (
+            refused.json()["field"] == "vectors.0.values"
+            and "vector 0 has 4096 values" in refused.json()["detail"]
+        )
+
+        _reset_peak(pid)
+        before = _peak_of(pid)
+        accepted = client.post(f"{ws}/vector/indexes/{wide['id']}/upsert", content=body, headers=headers)
+        accepted_growth = _peak_of(pid) - before
+        assert accepted.status_code == 200 and accepted.json()["upserted"] == 300, accepted.text
+
+        late = client.post(
+            f"{ws}/vector/indexes/{wide['id']}/upsert",
+            content=_upsert_body(120, 4096, wrong_at=97),
+            headers=headers,
+        )
+        assert late.status_code == 400 and late.json()["field"] == "vectors.97.values", late.text
+        assert client.get(f"{ws}/vector/indexes/{tiny['id']}").json()["count"] == 0
+        assert client.get(f"{ws}/vector/indexes/{wide['id']}").json()["count"] == 300
+    print(
+        f"\n300 x 4,096 floats (14 MB): peak RSS growth refused at vector 0 {refused_growth / MEGABYTE:.0f} MiB,"
+        f" accepted (decoded whole) {accepted_growth / MEGABYTE:.0f} MiB"
+    )
+    assert refused_growth < accepted_growth / 2

@@ -14,6 +14,8 @@ T = TypeVar("T")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 JSON_MEDIA_TYPE = "application/json"
+NEXT_CURSOR_HEADER = "X-Next-Cursor"
+"""The answer header of a list that pages: where the next page starts (its ``cursor`` parameter)."""
 
 
 class CallContext(Protocol):

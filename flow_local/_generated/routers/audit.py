@@ -75,7 +75,7 @@ def audit_router(backend: Callable[[Request], AuditOperations[C]], access: Acces
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
-        cursor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+        cursor: Annotated[str | None, Query(min_length=1, max_length=8192)] = None,
         action: Annotated[str | None, Query(max_length=200)] = None,
         resource_id: Annotated[str | None, Query(max_length=200)] = None,
     ) -> Response:

@@ -48,6 +48,7 @@ class CatalogOperations(Protocol[CallT]):
         component_type: ComponentType,
         limit: int,
         offset: int,
+        cursor: str | None,
     ) -> list[Component]:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}``: Components of one type in the workspace."""
         ...
@@ -140,6 +141,7 @@ def catalog_router(backend: Callable[[Request], CatalogOperations[C]], access: A
         component_type: Annotated[ComponentType, Path()],
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
+        cursor: Annotated[str | None, Query(min_length=1, max_length=8192)] = None,
     ) -> Response:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}``: Components of one type in the workspace."""
         result = await backend(request).list_components(
@@ -149,6 +151,7 @@ def catalog_router(backend: Callable[[Request], CatalogOperations[C]], access: A
             component_type=component_type,
             limit=limit,
             offset=offset,
+            cursor=cursor,
         )
         return json_answer(_LIST_COMPONENTS_ANSWER, result, 200, call.answer_headers)
 

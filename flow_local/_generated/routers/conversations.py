@@ -34,6 +34,7 @@ class ConversationsOperations(Protocol[CallT]):
         workspace_id: str,
         limit: int,
         offset: int,
+        cursor: str | None,
     ) -> list[ConversationSummary]:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/conversations``: Agent conversations of the workspace, newest first (without messages)."""
         ...
@@ -74,6 +75,7 @@ def conversations_router(
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
+        cursor: Annotated[str | None, Query(min_length=1, max_length=8192)] = None,
     ) -> Response:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/conversations``: Agent conversations of the workspace, newest first (without messages)."""
         result = await backend(request).list_conversations(
@@ -82,6 +84,7 @@ def conversations_router(
             workspace_id=workspace_id,
             limit=limit,
             offset=offset,
+            cursor=cursor,
         )
         return json_answer(_LIST_CONVERSATIONS_ANSWER, result, 200, call.answer_headers)
 

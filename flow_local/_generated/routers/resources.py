@@ -49,6 +49,7 @@ class ResourcesOperations(Protocol[CallT]):
         resource_kind: ResourceKind,
         limit: int,
         offset: int,
+        cursor: str | None,
     ) -> list[Resource]:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}``: Resources of one kind in the workspace."""
         ...
@@ -153,6 +154,7 @@ def resources_router(backend: Callable[[Request], ResourcesOperations[C]], acces
         resource_kind: Annotated[ResourceKind, Path()],
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
+        cursor: Annotated[str | None, Query(min_length=1, max_length=8192)] = None,
     ) -> Response:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}``: Resources of one kind in the workspace."""
         result = await backend(request).list_resources(
@@ -162,6 +164,7 @@ def resources_router(backend: Callable[[Request], ResourcesOperations[C]], acces
             resource_kind=resource_kind,
             limit=limit,
             offset=offset,
+            cursor=cursor,
         )
         return json_answer(_LIST_RESOURCES_ANSWER, result, 200, call.answer_headers)
 

@@ -35,8 +35,10 @@ class StorageOperations(Protocol[CallT]):
         *,
         org_id: str,
         prefix: str,
+        limit: int,
+        cursor: str | None,
     ) -> list[StorageObject]:
-        """GET ``/api/v1/orgs/{org_id}/storage/objects``: Objects whose key starts with a prefix."""
+        """GET ``/api/v1/orgs/{org_id}/storage/objects``: Objects whose key starts with a prefix, in key order, a page at a time."""
         ...
 
     async def presign_storage_object(
@@ -108,12 +110,16 @@ def storage_router(backend: Callable[[Request], StorageOperations[C]], access: A
         call: Annotated[C, Depends(access.org)],
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         prefix: Annotated[str, Query(max_length=1024)] = "",
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        cursor: Annotated[str | None, Query(min_length=1, max_length=8192)] = None,
     ) -> Response:
-        """GET ``/api/v1/orgs/{org_id}/storage/objects``: Objects whose key starts with a prefix."""
+        """GET ``/api/v1/orgs/{org_id}/storage/objects``: Objects whose key starts with a prefix, in key order, a page at a time."""
         result = await backend(request).list_storage_objects(
             call,
             org_id=org_id,
             prefix=prefix,
+            limit=limit,
+            cursor=cursor,
         )
         return json_answer(_LIST_STORAGE_OBJECTS_ANSWER, result, 200, call.answer_headers)
 

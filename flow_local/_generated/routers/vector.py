@@ -95,6 +95,18 @@ class VectorOperations(Protocol[CallT]):
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes/{index_id}/upsert``: Insert or replace vectors (by id) with their metadata."""
         ...
 
+    async def precheck_upsert_vectors(
+        self,
+        call: CallT,
+        *,
+        org_id: str,
+        workspace_id: str,
+        index_id: str,
+        raw: bytes,
+    ) -> None:
+        """Refuse the raw body of ``upsertVectors`` before it is parsed, for what only state can tell."""
+        ...
+
     async def search_vectors(
         self,
         call: CallT,
@@ -235,6 +247,13 @@ def vector_router(backend: Callable[[Request], VectorOperations[C]], access: Acc
         index_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
     ) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes/{index_id}/upsert``: Insert or replace vectors (by id) with their metadata."""
+        await backend(request).precheck_upsert_vectors(
+            call,
+            org_id=org_id,
+            workspace_id=workspace_id,
+            index_id=index_id,
+            raw=await request.body(),
+        )
         result = await backend(request).upsert_vectors(
             call,
             org_id=org_id,

@@ -30,13 +30,14 @@ def build_list_components_request(
     *,
     limit: int = 100,
     offset: int = 0,
+    cursor: str | None = None,
 ) -> ApiRequest[list[Component]]:
     """Components of one type in the workspace: ``GET /api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}`` (listComponents)."""
     return ApiRequest(
         "listComponents",
         "GET",
         f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/components/{quote(str(component_type), safe='')}",
-        params=drop_none({"limit": limit, "offset": offset}),
+        params=drop_none({"limit": limit, "offset": offset, "cursor": cursor}),
         response="json",
     )
 

@@ -16,13 +16,14 @@ def build_list_conversations_request(
     *,
     limit: int = 100,
     offset: int = 0,
+    cursor: str | None = None,
 ) -> ApiRequest[list[ConversationSummary]]:
     """Agent conversations of the workspace, newest first (without messages): ``GET /api/v1/orgs/{org_id}/workspaces/{workspace_id}/conversations`` (listConversations)."""
     return ApiRequest(
         "listConversations",
         "GET",
         f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/conversations",
-        params=drop_none({"limit": limit, "offset": offset}),
+        params=drop_none({"limit": limit, "offset": offset, "cursor": cursor}),
         response="json",
     )
 

@@ -9,6 +9,7 @@ from flow_sdk._generated.types import (
     Execution,
     ExecutionEvent,
     ExecutionHandle,
+    ExecutionInput,
     ExecutionResult,
     ExecutionResults,
     ExecutionResultsWait,
@@ -22,6 +23,7 @@ __all__ = [
     "build_await_execution_results_request",
     "build_cancel_execution_request",
     "build_execute_transform_request",
+    "build_get_execution_input_request",
     "build_get_execution_request",
     "build_get_execution_result_request",
     "build_list_execution_events_request",
@@ -36,6 +38,7 @@ def build_list_executions_request(
     *,
     limit: int = 100,
     offset: int = 0,
+    cursor: str | None = None,
     status: ExecutionStatusValue | None = None,
 ) -> ApiRequest[list[Execution]]:
     """Executions of the workspace, newest first: ``GET /api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions`` (listExecutions)."""
@@ -43,7 +46,7 @@ def build_list_executions_request(
         "listExecutions",
         "GET",
         f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/executions",
-        params=drop_none({"limit": limit, "offset": offset, "status": status}),
+        params=drop_none({"limit": limit, "offset": offset, "cursor": cursor, "status": status}),
         response="json",
     )
 
@@ -133,6 +136,20 @@ def build_get_execution_result_request(
         "GET",
         f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/executions/{quote(str(execution_id), safe='')}/result",
         params=drop_none({"wait_seconds": wait_seconds}),
+        response="json",
+    )
+
+
+def build_get_execution_input_request(
+    org_id: str,
+    workspace_id: str,
+    execution_id: str,
+) -> ApiRequest[ExecutionInput]:
+    """The input an execution was submitted with (kept apart from the status, which lists carry): ``GET /api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/input`` (getExecutionInput)."""
+    return ApiRequest(
+        "getExecutionInput",
+        "GET",
+        f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/executions/{quote(str(execution_id), safe='')}/input",
         response="json",
     )
 

@@ -9,11 +9,23 @@ from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
-__all__ = ["IDEMPOTENT_METHODS", "ApiRequest", "ResponseKind", "drop_none", "quote"]
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "MAX_PAGE_SIZE",
+    "NEXT_CURSOR_HEADER",
+    "ApiRequest",
+    "ResponseKind",
+    "drop_none",
+    "quote",
+]
 
 ResultT = TypeVar("ResultT")
 ResponseKind = Literal["json", "bytes", "empty"]
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+NEXT_CURSOR_HEADER = "X-Next-Cursor"
+"""The answer header of a list that pages: where the next page starts (send it as ``cursor``)."""
+MAX_PAGE_SIZE = 1000
+"""The largest page a list answers (the maximum of the shared ``Limit`` parameter)."""
 
 
 @dataclass(slots=True)

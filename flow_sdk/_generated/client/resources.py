@@ -32,13 +32,14 @@ def build_list_resources_request(
     *,
     limit: int = 100,
     offset: int = 0,
+    cursor: str | None = None,
 ) -> ApiRequest[list[Resource]]:
     """Resources of one kind in the workspace: ``GET /api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}`` (listResources)."""
     return ApiRequest(
         "listResources",
         "GET",
         f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/resources/{quote(str(resource_kind), safe='')}",
-        params=drop_none({"limit": limit, "offset": offset}),
+        params=drop_none({"limit": limit, "offset": offset, "cursor": cursor}),
         response="json",
     )
 

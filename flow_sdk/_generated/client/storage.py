@@ -20,13 +20,15 @@ def build_list_storage_objects_request(
     org_id: str,
     *,
     prefix: str = "",
+    limit: int = 100,
+    cursor: str | None = None,
 ) -> ApiRequest[list[StorageObject]]:
-    """Objects whose key starts with a prefix: ``GET /api/v1/orgs/{org_id}/storage/objects`` (listStorageObjects)."""
+    """Objects whose key starts with a prefix, in key order, a page at a time: ``GET /api/v1/orgs/{org_id}/storage/objects`` (listStorageObjects)."""
     return ApiRequest(
         "listStorageObjects",
         "GET",
         f"/api/v1/orgs/{quote(str(org_id), safe='')}/storage/objects",
-        params=drop_none({"prefix": prefix}),
+        params=drop_none({"prefix": prefix, "limit": limit, "cursor": cursor}),
         response="json",
     )
 

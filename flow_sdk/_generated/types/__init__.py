@@ -297,6 +297,11 @@ class Execution(TypedDict):
     cancel_requested: NotRequired[bool]
 
 
+class ExecutionInput(TypedDict):
+    execution_id: str
+    input: dict[str, Any]
+
+
 class ExecutionError(TypedDict):
     message: str
     type: NotRequired[str | None]
@@ -544,10 +549,14 @@ class JsonWebKeySet(TypedDict):
     keys: list[JsonWebKey]
 
 
+VectorSearchMode: TypeAlias = Literal["exact", "hnsw"]
+
+
 class VectorIndexCreate(TypedDict):
     name: str
     dimensions: int
     metric: NotRequired[DistanceMetric]
+    search: NotRequired[VectorSearchMode]
 
 
 class VectorIndex(TypedDict):
@@ -555,6 +564,7 @@ class VectorIndex(TypedDict):
     name: str
     dimensions: int
     metric: DistanceMetric
+    search: VectorSearchMode
     count: int
     created_at: str
 
