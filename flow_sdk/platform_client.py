@@ -33,6 +33,7 @@ from flow_sdk._generated.types import (
     Execution,
     ExecutionHandle,
     ExecutionResult,
+    ExecutionStatusValue,
     ServiceSkills,
     TransformExecute,
     TransformResult,
@@ -429,7 +430,10 @@ class PlatformClient:
                 print(execution["execution_id"])
         """
         org_id, workspace_id = self._workspace()
-        wanted = None if status is None else choose(status, EXECUTION_STATUS_VALUE, "status")
+        wanted: ExecutionStatusValue | None = None
+        if status is not None:
+            checked: ExecutionStatusValue = choose(status, EXECUTION_STATUS_VALUE, "status")
+            wanted = checked
 
         def page(cursor: str | None) -> ApiRequest[list[Execution]]:
             return build_list_executions_request(
