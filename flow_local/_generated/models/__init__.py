@@ -329,6 +329,11 @@ class Execution(BaseModel):
     cancel_requested: bool | None = None
 
 
+class ExecutionInput(BaseModel):
+    execution_id: str
+    input: Annotated[dict[str, Any], Field(description="The submission's `input`, as stored.")]
+
+
 class ExecutionError(BaseModel):
     message: str
     type: str | None = None

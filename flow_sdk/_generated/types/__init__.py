@@ -295,6 +295,11 @@ class Execution(TypedDict):
     cancel_requested: NotRequired[bool]
 
 
+class ExecutionInput(TypedDict):
+    execution_id: str
+    input: dict[str, Any]
+
+
 class ExecutionError(TypedDict):
     message: str
     type: NotRequired[str | None]
