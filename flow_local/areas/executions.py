@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -16,6 +16,7 @@ from flow_local._generated.models import (
     Execution,
     ExecutionEvent,
     ExecutionHandle,
+    ExecutionInput,
     ExecutionResult,
     ExecutionSubmit,
     TransformExecute,
@@ -30,14 +31,18 @@ from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.errors import ApiError, bad_request, not_found
 from flow_local.runtime.agent import tool_definition
-from flow_local.runtime.engine import ExecutionEngine, new_billing_txn_id
 from flow_local.runtime.transform import MappingError, run_transform
 from flow_local.runtime.workflow import WorkflowError, check_steps
 from flow_local.values import new_id, now_iso
 
+if TYPE_CHECKING:
+    from flow_local.runtime.engine import ExecutionEngine
+
 
 def service_of(platform: Platform) -> ExecutionEngine:
     """The running execution service (500 when the platform runs without it)."""
+    from flow_local.runtime.engine import ExecutionEngine  # loaded with the engine, not with the routes
+
     service = platform.component(ExecutionEngine)
     if service is None or service.store is None:
         raise ApiError(500, "internal_error", "the execution service is not running on this platform")
@@ -162,6 +167,8 @@ def _new_record(
     lifecycle_header: str | None,
     subject: str | None,
 ) -> dict[str, Any]:
+    from flow_local.runtime.engine import new_billing_txn_id  # loaded with the engine, not with the routes
+
     return {
         "execution_id": new_id(),
         "org_id": org_id,
@@ -270,6 +277,15 @@ class ExecutionsBackend(ExecutionsOperations[Call]):
         store = self._service(org_id, workspace_id).store
         assert store is not None
         return Execution.model_validate(store.get_in(org_id, workspace_id, execution_id))
+
+    async def get_execution_input(
+        self, call: Call, *, org_id: str, workspace_id: str, execution_id: str
+    ) -> ExecutionInput:
+        """The input an execution of the workspace was submitted with."""
+        store = self._service(org_id, workspace_id).store
+        assert store is not None
+        record = store.get_in(org_id, workspace_id, execution_id)
+        return ExecutionInput(execution_id=execution_id, input=record["input"] or {})
 
     async def cancel_execution(
         self, call: Call, *, org_id: str, workspace_id: str, execution_id: str

@@ -329,6 +329,11 @@ class Execution(BaseModel):
     cancel_requested: bool | None = None
 
 
+class ExecutionInput(BaseModel):
+    execution_id: str
+    input: Annotated[dict[str, Any], Field(description="The submission's `input`, as stored.")]
+
+
 class ExecutionError(BaseModel):
     message: str
     type: str | None = None
@@ -572,6 +577,12 @@ class VectorIndexCreate(BaseModel):
     name: Annotated[str, Field(max_length=200, min_length=1)]
     dimensions: Annotated[int, Field(ge=1, le=4096)]
     metric: Literal["cosine", "dot", "euclidean"] | None = "cosine"
+    search: Annotated[
+        Literal["exact", "hnsw"] | None,
+        Field(
+            description="`exact` compares the query with every vector of the index (always the true nearest).\n`hnsw` lets a platform on PostgreSQL build an HNSW graph for the index and search it\napproximately (faster on large indexes, recall below 1); searches with a metadata filter,\nor asking for more than 84 results, stay exact. An HNSW graph takes at most 2000 dimensions\n(400 beyond). The embedded platform always searches exactly.\n"
+        ),
+    ] = "exact"
 
 
 class VectorIndex(BaseModel):
@@ -579,6 +590,12 @@ class VectorIndex(BaseModel):
     name: str
     dimensions: int
     metric: Literal["cosine", "dot", "euclidean"]
+    search: Annotated[
+        Literal["exact", "hnsw"],
+        Field(
+            description="`exact` compares the query with every vector of the index (always the true nearest).\n`hnsw` lets a platform on PostgreSQL build an HNSW graph for the index and search it\napproximately (faster on large indexes, recall below 1); searches with a metadata filter,\nor asking for more than 84 results, stay exact. An HNSW graph takes at most 2000 dimensions\n(400 beyond). The embedded platform always searches exactly.\n"
+        ),
+    ]
     count: int
     created_at: AwareDatetime
 

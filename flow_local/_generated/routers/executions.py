@@ -17,6 +17,7 @@ from flow_local._generated.models import (
     Execution,
     ExecutionEvent,
     ExecutionHandle,
+    ExecutionInput,
     ExecutionResult,
     ExecutionSubmit,
     TransformExecute,
@@ -30,6 +31,7 @@ SUBMIT_EXECUTION_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executi
 GET_EXECUTION_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}"
 CANCEL_EXECUTION_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/cancel"
 GET_EXECUTION_RESULT_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/result"
+GET_EXECUTION_INPUT_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/input"
 LIST_EXECUTION_EVENTS_PATH = (
     "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/events"
 )
@@ -104,6 +106,17 @@ class ExecutionsOperations(Protocol[CallT]):
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/result``: The result envelope; with `wait_seconds` the server holds the answer until the execution ends."""
         ...
 
+    async def get_execution_input(
+        self,
+        call: CallT,
+        *,
+        org_id: str,
+        workspace_id: str,
+        execution_id: str,
+    ) -> ExecutionInput:
+        """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/input``: The input an execution was submitted with (kept apart from the status, which lists carry)."""
+        ...
+
     async def list_execution_events(
         self,
         call: CallT,
@@ -135,6 +148,7 @@ _SUBMIT_EXECUTION_ANSWER = TypeAdapter(ExecutionHandle)
 _GET_EXECUTION_ANSWER = TypeAdapter(Execution)
 _CANCEL_EXECUTION_ANSWER = TypeAdapter(Execution)
 _GET_EXECUTION_RESULT_ANSWER = TypeAdapter(ExecutionResult)
+_GET_EXECUTION_INPUT_ANSWER = TypeAdapter(ExecutionInput)
 _LIST_EXECUTION_EVENTS_ANSWER = TypeAdapter(list[ExecutionEvent])
 _EXECUTE_TRANSFORM_ANSWER = TypeAdapter(TransformResult)
 
@@ -274,6 +288,29 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
             wait_seconds=wait_seconds,
         )
         return json_answer(_GET_EXECUTION_RESULT_ANSWER, result, 200, call.answer_headers)
+
+    @router.get(
+        "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/input",
+        operation_id="getExecutionInput",
+        status_code=200,
+        response_model=ExecutionInput,
+    )
+    async def get_execution_input(
+        request: Request,
+        *,
+        call: Annotated[C, Depends(access.workspace)],
+        org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
+        workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
+        execution_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
+    ) -> Response:
+        """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/input``: The input an execution was submitted with (kept apart from the status, which lists carry)."""
+        result = await backend(request).get_execution_input(
+            call,
+            org_id=org_id,
+            workspace_id=workspace_id,
+            execution_id=execution_id,
+        )
+        return json_answer(_GET_EXECUTION_INPUT_ANSWER, result, 200, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/events",

@@ -8,6 +8,7 @@ from flow_sdk._generated.types import (
     Execution,
     ExecutionEvent,
     ExecutionHandle,
+    ExecutionInput,
     ExecutionResult,
     ExecutionStatusValue,
     ExecutionSubmit,
@@ -18,6 +19,7 @@ from flow_sdk._generated.types import (
 __all__ = [
     "build_cancel_execution_request",
     "build_execute_transform_request",
+    "build_get_execution_input_request",
     "build_get_execution_request",
     "build_get_execution_result_request",
     "build_list_execution_events_request",
@@ -113,6 +115,20 @@ def build_get_execution_result_request(
         "GET",
         f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/executions/{quote(str(execution_id), safe='')}/result",
         params=drop_none({"wait_seconds": wait_seconds}),
+        response="json",
+    )
+
+
+def build_get_execution_input_request(
+    org_id: str,
+    workspace_id: str,
+    execution_id: str,
+) -> ApiRequest[ExecutionInput]:
+    """The input an execution was submitted with (kept apart from the status, which lists carry): ``GET /api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/input`` (getExecutionInput)."""
+    return ApiRequest(
+        "getExecutionInput",
+        "GET",
+        f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/executions/{quote(str(execution_id), safe='')}/input",
         response="json",
     )
 

@@ -295,6 +295,11 @@ class Execution(TypedDict):
     cancel_requested: NotRequired[bool]
 
 
+class ExecutionInput(TypedDict):
+    execution_id: str
+    input: dict[str, Any]
+
+
 class ExecutionError(TypedDict):
     message: str
     type: NotRequired[str | None]
@@ -534,10 +539,14 @@ class JsonWebKeySet(TypedDict):
     keys: list[JsonWebKey]
 
 
+VectorSearchMode: TypeAlias = Literal["exact", "hnsw"]
+
+
 class VectorIndexCreate(TypedDict):
     name: str
     dimensions: int
     metric: NotRequired[DistanceMetric]
+    search: NotRequired[VectorSearchMode]
 
 
 class VectorIndex(TypedDict):
@@ -545,6 +554,7 @@ class VectorIndex(TypedDict):
     name: str
     dimensions: int
     metric: DistanceMetric
+    search: VectorSearchMode
     count: int
     created_at: str
 
