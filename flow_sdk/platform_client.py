@@ -37,6 +37,7 @@ from flow_sdk._generated.types import (
     ExecutionResult,
     ExecutionResults,
     ExecutionResultsWait,
+    ExecutionStatusValue,
     ServiceSkills,
     TransformExecute,
     TransformResult,
@@ -435,7 +436,10 @@ class PlatformClient:
                 print(execution["execution_id"])
         """
         org_id, workspace_id = self._workspace()
-        wanted = None if status is None else choose(status, EXECUTION_STATUS_VALUE, "status")
+        wanted: ExecutionStatusValue | None = None
+        if status is not None:
+            checked: ExecutionStatusValue = choose(status, EXECUTION_STATUS_VALUE, "status")
+            wanted = checked
 
         def page(cursor: str | None) -> ApiRequest[list[Execution]]:
             return build_list_executions_request(
