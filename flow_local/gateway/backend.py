@@ -194,7 +194,9 @@ class GatewayBackend(GatewayOperations[Call]):
         answer, target = await self.chat_with_target(payload)
         call.answer_headers[catalog.PROVIDER_HEADER] = target.served_by
         for choice in answer.get("choices") or []:
-            choice.get("message", {}).setdefault("content", None)  # an upstream may leave it out for tool calls
+            choice.get("message", {}).setdefault(
+                "content", None
+            )  # an upstream may leave it out for tool calls
         return ChatCompletion.model_validate(answer)
 
     async def create_embedding(self, call: Call, *, body: EmbeddingRequest) -> EmbeddingResponse:

@@ -92,7 +92,8 @@ FLOW_CALLS: dict[str, FlowCall] = {
     "secrets.list": lambda f: f.secrets.list(),
     "storage.upload": lambda f: f.storage.upload(key="report.bin", data=b"abc"),
     "storage.download": lambda f: f.storage.download("report.bin"),
-    "storage.list": lambda f: f.storage.list(prefix="reports/"),
+    # The mock answers a next cursor on every page, so the list is checked through its first page.
+    "storage.list": lambda f: anext(f.storage.iter(prefix="reports/")),
     "storage.delete": lambda f: f.storage.delete("report.bin"),
     "storage.presign_put": lambda f: f.storage.presign_put("uploads/image.png", ttl_seconds=600),
     "storage.presign_get": lambda f: f.storage.presign_get("uploads/image.png"),
