@@ -46,6 +46,7 @@ TEMPLATE_NAMES = frozenset(
         "Coroutine",
         "FlowSDK",
         "Callable",
+        "ChatCompletion",
         "Generic",
         "ItemT",
         "Iterator",
@@ -54,6 +55,7 @@ TEMPLATE_NAMES = frozenset(
         "RetryMode",
         "Run",
         "Send",
+        "SyncChatCompletionStream",
         "SyncNamespace",
         "TypeVar",
         "builtins",
@@ -106,9 +108,10 @@ def _imports(module: ModuleType) -> list[tuple[str, str, str | None]]:
 Method = tuple[ast.AsyncFunctionDef, ModuleType]
 """An async method's definition and the module it was written in (where its body's names live)."""
 SEND = "_send"  # the namespaces' one way to send a built request; the twin's sends through httpx.Client
-PAGES = (
-    "_pages"  # the namespaces' one way to read a list a page at a time; the twin's reads with httpx.Client
-)
+PAGES = "_pages"
+"""The namespaces' one way to read a list a page at a time; the twin's reads with httpx.Client."""
+STREAM = "_stream"
+"""A namespace's one way to open a streamed answer; the twin's opens it with httpx.Client."""
 ASYNC_ITERATOR = "AsyncIterator["
 
 
@@ -201,9 +204,9 @@ def _self_call(node: ast.expr, names: set[str]) -> bool:
 
 def _direct(methods: list[Method], pages: set[str]) -> set[str]:
     """Names of the methods that can run without an event loop (see the module docstring)."""
-    direct = {node.name for node, _ in methods} - {SEND}
+    direct = {node.name for node, _ in methods} - {SEND, STREAM}
     while True:
-        allowed = direct | pages | {SEND}
+        allowed = direct | pages | {SEND, STREAM}
         kept = {n for n in direct if all(_awaits_only(m, allowed) for m, _ in methods if m.name == n)}
         if kept == direct:
             return direct
@@ -312,7 +315,11 @@ def _forward(args: ast.arguments) -> str:
 def _method(node: ast.AsyncFunctionDef, target: str, body: str | None = None) -> str:
     """A blocking twin of ``node``: ``body`` (a rewritten direct body) or a run of the async method."""
     overload = any(ast.unparse(d) == "overload" for d in node.decorator_list)
-    signature = f"def {node.name}({_source(node.args)}) -> {_source(node.returns)}:"
+    returns = _source(node.returns)
+    if body is not None and _streams(node):
+        USED_NAMES.discard(returns)
+        returns = f"Sync{returns}"  # a direct stream method opens the sync twin of its stream
+    signature = f"def {node.name}({_source(node.args)}) -> {returns}:"
     if overload:
         return f"    @overload\n    {signature} ...\n"
     doc = ast.get_docstring(node)
@@ -331,9 +338,10 @@ def _namespace_methods(cls: type) -> str:
     wanted = [
         (node, module)
         for node, module in methods
-        if not _streams(node) and (not node.name.startswith("_") or node.name in _called(methods, direct))
+        if (not _streams(node) or node.name in direct)
+        and (not node.name.startswith("_") or node.name in _called(methods, direct))
     ]
-    own = {node.name for node, _ in wanted} | {node.name for node, _ in pages} | {SEND, PAGES, "_run"}
+    own = {node.name for node, _ in wanted} | {node.name for node, _ in pages} | {SEND, STREAM, PAGES, "_run"}
     parts = []
     for node, module in wanted:
         overload = any(ast.unparse(d) == "overload" for d in node.decorator_list)
@@ -371,7 +379,7 @@ def render() -> str:
     properties: list[str] = []
     for name, cls, doc in _namespaces():
         methods: list[ast.AsyncFunctionDef | ast.FunctionDef] = [
-            n for n, _ in _class_async_methods(cls) if not n.name.startswith("_") and not _streams(n)
+            n for n, _ in _class_async_methods(cls) if not n.name.startswith("_")
         ]
         methods += [n for n, _ in _class_page_methods(cls)]
         for klass in cls.__mro__:

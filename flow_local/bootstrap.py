@@ -45,7 +45,10 @@ def ensure_defaults(platform: Platform) -> Defaults:
     tenants = platform.backend(TenantsBackend)
     key_path = platform.settings.data_dir / DEV_KEY_FILE
     org_id = tenants.get_meta("default_org_id")
-    if org_id is None or not key_path.exists():
+    if org_id is not None and not key_path.exists():
+        # Another replica on the same database made the defaults: this one keeps a dev key of its own.
+        _write_secret(key_path, tenants.add_api_key(org_id, "dev key")["key"])
+    if org_id is None:
         org = tenants.create_org("Local organization")
         workspace = tenants.add_workspace(org["id"], "default")
         ring = platform.backend(ResourcesBackend).create(

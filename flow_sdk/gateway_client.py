@@ -35,7 +35,7 @@ from flow_sdk._generated.types import (
     ToolDefinition,
 )
 from flow_sdk._requests import checked_body, choose, request_options, send
-from flow_sdk._sse import ChatCompletionStream
+from flow_sdk._sse import ChatCompletionStream, SyncChatCompletionStream
 from flow_sdk._transport import AsyncHttpSession, resolve_timeout
 from flow_sdk.raw_response import RawResponseView
 
@@ -48,6 +48,7 @@ __all__ = [
     "GatewayProviderError",
     "GatewayRateLimitError",
     "GatewayStreamError",
+    "SyncChatCompletionStream",
 ]
 
 
@@ -112,46 +113,6 @@ class GatewayClient:
         if self._owns_session:
             await self._session.aclose()
 
-    @staticmethod
-    def _chat_request(
-        model: str,
-        messages: Sequence[ChatMessage],
-        stream: bool,
-        *,
-        temperature: float | None,
-        max_tokens: int | None,
-        top_p: float | None,
-        stop: list[str] | None,
-        tools: Sequence[ToolDefinition] | None,
-        tool_choice: str | None,
-        user: str | None,
-    ) -> ApiRequest[ChatCompletion]:
-        """Check ``model`` and ``messages``, then build ``POST .../chat/completions``."""
-        if not model or "/" not in model:
-            raise GatewayClientError(f"model must be named 'provider/model', got {model!r}")
-        if not messages:
-            raise GatewayClientError("messages must contain at least one message")
-        body: ChatCompletionRequest = {
-            "model": model,
-            "messages": [checked_body(message, ChatMessage) for message in messages],
-            "stream": stream,
-        }
-        if tools is not None:
-            body["tools"] = [checked_body(tool, ToolDefinition) for tool in tools]
-        if temperature is not None:
-            body["temperature"] = temperature
-        if max_tokens is not None:
-            body["max_tokens"] = max_tokens
-        if top_p is not None:
-            body["top_p"] = top_p
-        if stop is not None:
-            body["stop"] = stop
-        if tool_choice is not None:
-            body["tool_choice"] = tool_choice
-        if user is not None:
-            body["user"] = user
-        return build_create_chat_completion_request(body=body)
-
     async def chat_completion(
         self,
         model: str,
@@ -166,7 +127,7 @@ class GatewayClient:
         user: str | None = None,
     ) -> ChatCompletion:
         """Create a chat completion (``POST /api/v1/gateway/v1/chat/completions``)."""
-        request = self._chat_request(
+        request = chat_request(
             model,
             messages,
             False,
@@ -201,7 +162,7 @@ class GatewayClient:
         Raises:
             GatewayClientError: The mapped error when the server refuses the request.
         """
-        request = self._chat_request(
+        request = chat_request(
             model,
             messages,
             True,
@@ -251,6 +212,50 @@ class GatewayClient:
         return await send(self.client, build_list_models_request(scope=checked), family="gateway")
 
 
+def chat_request(
+    model: str,
+    messages: Sequence[ChatMessage],
+    stream: bool,
+    *,
+    temperature: float | None,
+    max_tokens: int | None,
+    top_p: float | None,
+    stop: list[str] | None,
+    tools: Sequence[ToolDefinition] | None,
+    tool_choice: str | None,
+    user: str | None,
+) -> ApiRequest[ChatCompletion]:
+    """Check ``model`` and ``messages``, then build ``POST .../chat/completions`` (plain or streamed).
+
+    Raises:
+        GatewayClientError: ``model`` is not ``provider/model`` or ``messages`` is empty.
+    """
+    if not model or "/" not in model:
+        raise GatewayClientError(f"model must be named 'provider/model', got {model!r}")
+    if not messages:
+        raise GatewayClientError("messages must contain at least one message")
+    body: ChatCompletionRequest = {
+        "model": model,
+        "messages": [checked_body(message, ChatMessage) for message in messages],
+        "stream": stream,
+    }
+    if tools is not None:
+        body["tools"] = [checked_body(tool, ToolDefinition) for tool in tools]
+    if temperature is not None:
+        body["temperature"] = temperature
+    if max_tokens is not None:
+        body["max_tokens"] = max_tokens
+    if top_p is not None:
+        body["top_p"] = top_p
+    if stop is not None:
+        body["stop"] = stop
+    if tool_choice is not None:
+        body["tool_choice"] = tool_choice
+    if user is not None:
+        body["user"] = user
+    return build_create_chat_completion_request(body=body)
+
+
 async def open_stream(client: httpx.AsyncClient, api: ApiRequest[ChatCompletion]) -> ChatCompletionStream:
     """Send a streaming request; raise the mapped error for a 4xx/5xx, else wrap the open response."""
     try:
@@ -267,3 +272,20 @@ async def open_stream(client: httpx.AsyncClient, api: ApiRequest[ChatCompletion]
         error = map_http_error(response, "gateway")
         raise error from httpx.HTTPStatusError(error.message, request=response.request, response=response)
     return ChatCompletionStream(response)
+
+
+def open_stream_sync(client: httpx.Client, api: ApiRequest[ChatCompletion]) -> SyncChatCompletionStream:
+    """The sync twin of :func:`open_stream`."""
+    try:
+        options = request_options(api, {"Accept": "text/event-stream"})
+        response = client.send(client.build_request(api.method, api.path, **options), stream=True)
+    except httpx.HTTPError as exc:
+        raise map_http_error(exc, "gateway") from exc
+    if response.status_code >= 400:
+        try:
+            response.read()
+        finally:
+            response.close()
+        error = map_http_error(response, "gateway")
+        raise error from httpx.HTTPStatusError(error.message, request=response.request, response=response)
+    return SyncChatCompletionStream(response)

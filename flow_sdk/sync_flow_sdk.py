@@ -14,7 +14,8 @@ runs the async method to completion on an event loop the twin owns::
 
 Call it from code that is not already inside a running event loop (there, use FlowSDK and ``await``).
 The request context bound with :meth:`bind_request_context` is seen by the calls of the same thread.
-Streaming methods are only on FlowSDK.
+A streamed chat completion (``flow.gateway.stream_chat_completion``) is a ``SyncChatCompletionStream``
+read from the open response as its chunks arrive.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ from flow_sdk._generated.client.vector import (
 from flow_sdk._generated.types import (
     AuditEvent,
     AuditEventCreate,
+    ChatCompletion,
     ConnectorOperation,
     ConversationSummary,
     DatasetFilter,
@@ -115,7 +117,9 @@ from flow_sdk._generated.types import (
 from flow_sdk._hosted_service_request import service_call_request
 from flow_sdk._pages import MAX_PAGE_SIZE, iterate_pages_sync
 from flow_sdk._requests import RetryMode, checked_body, choose, new_idempotency_key, send_sync
+from flow_sdk._sse import SyncChatCompletionStream
 from flow_sdk.flow_sdk import FlowSDK
+from flow_sdk.gateway_client import chat_request, open_stream_sync
 from flow_sdk.namespaces.agents import AgentsNamespace
 from flow_sdk.namespaces.audit import AuditNamespace
 from flow_sdk.namespaces.code_blocks import CodeBlocksNamespace
@@ -146,7 +150,6 @@ if TYPE_CHECKING:
 
     from flow_sdk._files import Progress, UploadSource
     from flow_sdk._generated.types import (
-        ChatCompletion,
         ChatMessage,
         ConnectorOperationResult,
         ConnectorWriteJob,
@@ -211,6 +214,7 @@ class Send:
     def __init__(self, flow: FlowSDK) -> None:
         self._flow = flow
         self._client: httpx.Client | None = None
+        self._gateway: httpx.Client | None = None
 
     def __call__(
         self,
@@ -226,6 +230,17 @@ class Send:
         """The items of a list read a page at a time, each page fetched when the loop reaches it."""
         return iterate_pages_sync(self._client or self._open(), build, family="platform")
 
+    def stream(self, api: ApiRequest[ChatCompletion]) -> SyncChatCompletionStream:
+        """Open a streamed answer of the gateway; its chunks are read as they arrive."""
+        return open_stream_sync(self._gateway or self._open_gateway(), api)
+
+    def _open_gateway(self) -> httpx.Client:
+        flow = self._flow
+        flow._require(flow._gateway_url, "GATEWAY_URL", "gateway_url")
+        flow._require(flow._auth_token, "AUTH_TOKEN", "auth_token")
+        self._gateway = flow._session.sync_client(flow._gateway_url)
+        return self._gateway
+
     def _open(self) -> httpx.Client:
         flow = self._flow
         flow._require(flow._platform_url, "PLATFORM_API_URL", "platform_url")
@@ -234,10 +249,11 @@ class Send:
         return self._client
 
     def close(self) -> None:
-        """Close the pooled client."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        """Close the pooled clients."""
+        for client in (self._client, self._gateway):
+            if client is not None:
+                client.close()
+        self._client = self._gateway = None
 
 
 class SyncNamespace(Generic[NamespaceT]):
@@ -247,6 +263,9 @@ class SyncNamespace(Generic[NamespaceT]):
         self._namespace = namespace
         self._run = run
         self._send = send
+
+    def _stream(self, api: ApiRequest[ChatCompletion]) -> SyncChatCompletionStream:
+        return self._send.stream(api)
 
     def _pages(self, build: Callable[[str | None], ApiRequest[builtins.list[ItemT]]]) -> Iterator[ItemT]:
         return self._send.pages(build)
@@ -285,6 +304,34 @@ class SyncGatewayNamespace(SyncNamespace[GatewayNamespace]):
                 user=user,
             )
         )
+
+    def stream_chat_completion(
+        self,
+        model: str,
+        messages: Sequence[ChatMessage],
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: builtins.list[str] | None = None,
+        tools: Sequence[ToolDefinition] | None = None,
+        tool_choice: str | None = None,
+        user: str | None = None,
+    ) -> SyncChatCompletionStream:
+        """Stream a chat completion (SSE): iterate its chunks, or use ``text_stream()`` and ``final_completion()``."""
+        request = chat_request(
+            model,
+            messages,
+            True,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            stop=stop,
+            tools=tools,
+            tool_choice=tool_choice,
+            user=user,
+        )
+        return self._stream(request)
 
     def embedding(
         self,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Self
 
 import httpx
 
+from flow_local.bootstrap import DEV_KEY_FILE
 from flow_local.cluster.engines import (
     Engine,
     EngineError,
@@ -32,10 +32,10 @@ from flow_local.cluster.engines import (
 )
 from flow_local.ports import free_port
 from flow_local.runtime.nats_server import PLATFORM_USER, RUNNER_USER
+from flow_local.runtime.worker import WRITABLE_ENV
 
 DATABASE = "flow"
 BUCKET = "flow-objects"
-DEV_KEY_FILE = "dev-api-key"
 PASSED_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "PYTHONPATH")
 HEALTH_PATH = "/api/v1/health"
 
@@ -150,12 +150,20 @@ class Topology:
         nats: The NATS cluster.
         replicas: The API replicas.
         runners: The remote runners.
+        writable: A directory code in executions may write (a test's witness), or None.
     """
 
     def __init__(
-        self, root: Path, replicas: int = 2, runners: int = 2, workers: int = 2, lost_after: float = 3.0
+        self,
+        root: Path,
+        replicas: int = 2,
+        runners: int = 2,
+        workers: int = 2,
+        lost_after: float = 3.0,
+        writable: Path | None = None,
     ) -> None:
         self.root = root
+        self.writable = writable
         self.postgres = PostgresEngine(root / "postgres")
         self.seaweed = SeaweedEngine(root / "seaweed")
         self.nats = NatsCluster(root / "nats")
@@ -199,15 +207,12 @@ class Topology:
             "FLOW_NATS_URL": self.nats.url,
             "FLOW_NATS_USER": RUNNER_USER,
             "FLOW_NATS_PASSWORD": self.nats.credentials[RUNNER_USER],
+            **({WRITABLE_ENV: str(self.writable)} if self.writable else {}),
         }
 
     def add_replica(self) -> PlatformReplica:
-        """Start one more replica. Replicas after the first get the dev API key the first one created
-        (as an operator would hand it out), so all of them serve the same default org."""
+        """Start one more replica (after the others: the first one creates the default org)."""
         replica = PlatformReplica(self.root / f"replica-{len(self.replicas)}", self.replica_environment())
-        if self.replicas:
-            replica.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            shutil.copy2(self.replicas[0].data_dir / DEV_KEY_FILE, replica.data_dir / DEV_KEY_FILE)
         replica.start()
         self.replicas.append(replica)
         return replica

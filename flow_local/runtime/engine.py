@@ -45,6 +45,7 @@ from flow_local.runtime.payloads import (
     pack,
     unpack,
 )
+from flow_local.runtime.replicas import ReplicaCoordination
 from flow_local.runtime.store import TERMINAL, ExecutionStore
 from flow_local.runtime.streams import decode, encode, ensure_runner_consumer, ensure_streams
 from flow_local.runtime.supervisor import Supervisor
@@ -74,12 +75,13 @@ ENVELOPE_BYTES = 64 * 1024
 TOKEN_SLACK_SECONDS = 120
 """How long an execution token outlives the execution's timeout (it is refused once the execution ends)."""
 LOST_AFTER_ENV = "FLOW_LOCAL_LOST_AFTER_SECONDS"
+MSG_ID = "Nats-Msg-Id"
 
 
 JETSTREAM_TIMEOUT_SECONDS = 30.0
 
 
-class ExecutionEngine:
+class ExecutionEngine(ReplicaCoordination):
     """State machine and transport of durable executions.
 
     Attributes:
@@ -153,6 +155,8 @@ class ExecutionEngine:
         await ensure_runner_consumer(self.js)
         await ensure_bucket(self.js, replicas)
         await self._subscribe()
+        if self.endpoint is not None:
+            await self.start_replica()
         if self.workers > 0 and self.supervisor is not None:
             self._spawn(self.supervisor.supervise_runner())
         await self._recover()
@@ -259,7 +263,9 @@ class ExecutionEngine:
             return
         envelope = {"execution_id": execution_id, "deployment_id": message["deployment_id"]}
         body = await pack(self.js, f"input/{execution_id}/{record['attempt']}", body, envelope)
-        await self.js.publish(input_subject(execution_id), body)
+        # The message ids make JetStream drop a second dispatch of one attempt (two replicas recovering it).
+        attempt = f"{execution_id}.{record['attempt']}"
+        await self.js.publish(input_subject(execution_id), body, headers={MSG_ID: f"input.{attempt}"})
         job = {
             "execution_id": execution_id,
             "component_type": record["component_type"],
@@ -271,7 +277,7 @@ class ExecutionEngine:
             "deployment_id": record.get("caller_deployment_id"),
             "attempt": record["attempt"],
         }
-        await self.js.publish(dispatch_subject(execution_id), encode(job))
+        await self.js.publish(dispatch_subject(execution_id), encode(job), headers={MSG_ID: f"job.{attempt}"})
         self.store.mark_dispatched(execution_id)
 
     @staticmethod
@@ -360,6 +366,7 @@ class ExecutionEngine:
         if seq is not None:
             assert self.waiters is not None
             self.waiters.new_event(execution_id)
+            self.notify(execution_id, "event")
         await msg.ack()
 
     async def _on_output(self, msg: Msg) -> None:
@@ -403,6 +410,9 @@ class ExecutionEngine:
     async def _events_caught_up(self, timeout: float = 1.0) -> None:
         """Wait until every event published before now is stored (events travel in another stream)."""
         last_seq = await self._events_last_seq()
+        if self.endpoint is not None:
+            await self.events_stored_up_to(last_seq, timeout)
+            return
         deadline = time.monotonic() + timeout
         while self._events_done_seq < last_seq and time.monotonic() < deadline:
             with contextlib.suppress(TimeoutError):
@@ -472,6 +482,7 @@ class ExecutionEngine:
             self._last_seen.pop(execution_id, None)
             assert self.waiters is not None
             self.waiters.ended(execution_id)
+            self.notify(execution_id, "ended")
         return changed
 
     def _save_conversation(self, execution_id: str, messages: list[dict[str, Any]]) -> str | None:
@@ -499,6 +510,7 @@ class ExecutionEngine:
         self.store.add_event(execution_id, event_type, data, None)
         assert self.waiters is not None
         self.waiters.new_event(execution_id)
+        self.notify(execution_id, "event")
 
     # ------------------------------------------------------------------ deadlines, cancel, kill
     def _schedule_deadline(self, execution_id: str, seconds: float) -> None:
@@ -566,7 +578,9 @@ class ExecutionEngine:
     async def _recover_one(self, record: dict[str, Any], now: float) -> None:
         """Recover one active execution (see :meth:`_recover`)."""
         execution_id = record["execution_id"]
-        if record["execution_mode"] == "inline":
+        if record["execution_mode"] == "inline" and self.endpoint is not None:
+            self._last_seen[execution_id] = now  # another replica may run it: it has a grace period to say so
+        elif record["execution_mode"] == "inline":
             await self._retry_or_fail(record, "the platform restarted while it ran")
         elif not record["dispatched"]:
             await self.start_execution(record, self._spec_of(record))
@@ -585,6 +599,7 @@ class ExecutionEngine:
                     self._seen_all_now()
                 await self._check_lost()
                 await self._redispatch()
+                await self.sweep()
             except Exception:
                 logger.exception("checking for lost executions failed")
 
@@ -626,7 +641,7 @@ class ExecutionEngine:
                 continue
             self._last_seen.pop(execution_id, None)
             record = self.store.get(execution_id)
-            if record["status"] in TERMINAL or record["execution_mode"] == "inline":
+            if record["status"] in TERMINAL or execution_id in self._inline:
                 continue
             with contextlib.suppress(NotFoundError):
                 await self.js.get_last_msg(DISPATCH_STREAM, dispatch_subject(execution_id))
@@ -651,7 +666,7 @@ class ExecutionEngine:
         if record["execution_mode"] != "inline":
             await self.kill(execution_id, "failed", attempt=int(record["attempt"]))
         await self._drop_input_consumers(execution_id)
-        if self.store.retry(execution_id):
+        if self.store.retry(execution_id, int(record["attempt"])):
             await self.start_execution(self.store.get(execution_id), self._spec_of(record))
 
     async def _drop_input_consumers(self, execution_id: str) -> None:

@@ -135,6 +135,14 @@ class ExecutionStore:
         )
         return [self._record(r) for r in rows]
 
+    def active_summary(self) -> Records:
+        """The state of every pending or running execution (the columns recovery needs, no payloads)."""
+        rows = self.db.query(
+            "SELECT execution_id, status, execution_mode, dispatched, created_at, started_mono, timeout_seconds"
+            " FROM executions WHERE status IN ('pending','running') ORDER BY created_at"
+        )
+        return [dict(r) for r in rows]
+
     def mark_dispatched(self, execution_id: str) -> None:
         """Record that input and job were published."""
         self._change("UPDATE executions SET dispatched=1 WHERE execution_id=?", (execution_id,))
@@ -148,12 +156,13 @@ class ExecutionStore:
         )
         return int(rows[0][0]) if rows else None
 
-    def retry(self, execution_id: str) -> bool:
-        """running/pending → pending with the next attempt number; False when already terminal."""
+    def retry(self, execution_id: str, attempt: int) -> bool:
+        """running/pending → pending with the attempt after ``attempt``; False when already terminal or
+        retried by someone else (another replica that saw the same lost runner)."""
         changed = self.db.execute(
             "UPDATE executions SET status='pending', attempt=attempt+1, started_at=NULL, started_mono=NULL,"
-            " dispatched=0 WHERE execution_id=? AND status IN ('pending','running')",
-            (execution_id,),
+            " dispatched=0 WHERE execution_id=? AND attempt=? AND status IN ('pending','running')",
+            (execution_id, attempt),
         )
         return changed > 0
 

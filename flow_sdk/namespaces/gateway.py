@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk.gateway_client import chat_request, open_stream
 from flow_sdk.namespaces._base import Namespace
 
 if TYPE_CHECKING:
@@ -62,10 +64,11 @@ class GatewayNamespace(Namespace):
         tool_choice: str | None = None,
         user: str | None = None,
     ) -> ChatCompletionStream:
-        """Stream a chat completion; ``await`` it, then ``async for`` over the chunks."""
-        return await self._flow._gateway().stream_chat_completion(
+        """Stream a chat completion (SSE): iterate its chunks, or use ``text_stream()`` and ``final_completion()``."""
+        request = chat_request(
             model,
             messages,
+            True,
             temperature=temperature,
             max_tokens=max_tokens,
             top_p=top_p,
@@ -74,6 +77,11 @@ class GatewayNamespace(Namespace):
             tool_choice=tool_choice,
             user=user,
         )
+        return await self._stream(request)
+
+    async def _stream(self, api: ApiRequest[ChatCompletion]) -> ChatCompletionStream:
+        """Open a streamed answer through the gateway client's pooled connections."""
+        return await open_stream(self._flow._gateway().client, api)
 
     async def embedding(
         self, model: str, input: str | list[str], *, dimensions: int | None = None, user: str | None = None

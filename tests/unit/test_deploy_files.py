@@ -8,7 +8,9 @@ schema as vendored by ``check-jsonschema``, and the Kubernetes OpenAPI-derived J
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,10 @@ import pytest
 import typer
 import yaml
 
+from flow_local.cluster.nats_config import render
+from flow_local.cluster.runner_cli import runner_app
 from flow_local.platform_cli import platform_app
+from flow_local.runtime.nats_server import find_nats_server
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 KUBERNETES_VERSION = "1.34.0"
@@ -50,15 +55,24 @@ def test_a_broken_compose_file_is_caught() -> None:
     assert len(_compose_errors(document)) >= 2
 
 
+def _deployment(name: str) -> dict[str, Any]:
+    [deployment] = [m for m in _manifests() if m["kind"] == "Deployment" and m["metadata"]["name"] == name]
+    return deployment
+
+
 def test_every_kubernetes_manifest_follows_its_schema() -> None:
     manifests = _manifests()
-    assert {m["kind"] for m in manifests} >= {"Deployment", "Service", "PersistentVolumeClaim"}
+    assert {m["kind"] for m in manifests} >= {"Deployment", "Service"}
+    assert {m["metadata"]["name"] for m in manifests if m["kind"] == "Deployment"} == {
+        "flow-api",
+        "flow-runner",
+    }
     for manifest in manifests:
         kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
 
 
 def test_a_broken_manifest_is_caught() -> None:
-    [deployment] = [m for m in _manifests() if m["kind"] == "Deployment"]
+    deployment = _deployment("flow-api")
     deployment["spec"]["replicas"] = "one"
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
@@ -74,6 +88,10 @@ def _serve_options() -> set[str]:
     return {name for param in serve.params for name in param.opts}
 
 
+def _runner_options() -> set[str]:
+    return {name for param in typer.main.get_command(runner_app).params for name in param.opts}
+
+
 def _entrypoint() -> list[str]:
     for line in (DEPLOY / "Dockerfile").read_text().splitlines():
         if line.startswith("ENTRYPOINT"):
@@ -85,8 +103,41 @@ def test_the_image_runs_flow_platform_serve_with_options_it_has() -> None:
     entrypoint = _entrypoint()
     assert entrypoint[:3] == ["flow", "platform", "serve"]
     compose_args = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"]["api"]["command"]
-    [deployment] = [m for m in _manifests() if m["kind"] == "Deployment"]
-    kubernetes_args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    kubernetes_args = _deployment("flow-api")["spec"]["template"]["spec"]["containers"][0]["args"]
     for arguments in (entrypoint[3:], compose_args, kubernetes_args):
         flags = {a.split("=", 1)[0] for a in arguments if a.startswith("--")}
         assert flags <= _serve_options(), f"unknown options in {shlex.join(arguments)}"
+
+
+def test_runners_run_flow_runner_with_options_it_has() -> None:
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"]["runner"]
+    container = _deployment("flow-runner")["spec"]["template"]["spec"]["containers"][0]
+    assert compose["entrypoint"] == container["command"] == ["flow", "runner"]
+    for arguments in (compose["command"], container["args"]):
+        flags = {a.split("=", 1)[0] for a in arguments if a.startswith("--")}
+        assert "--nats" in flags and flags <= _runner_options(), f"unknown options in {shlex.join(arguments)}"
+
+
+def test_the_nats_node_configuration_is_generated_and_accepted_by_nats_server() -> None:
+    path = DEPLOY / "nats" / "nats.conf"
+    assert path.read_text() == render(), (
+        "run: python -m flow_local.cluster.nats_config > deploy/nats/nats.conf"
+    )
+    passwords = {f"NATS_{user}_PASSWORD": "x" for user in ("PLATFORM", "RUNNER", "SYSTEM")}
+    checked = subprocess.run(
+        [find_nats_server(), "-c", str(path), "-t"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **passwords},
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stderr
+    del passwords["NATS_RUNNER_PASSWORD"]
+    missing = subprocess.run(
+        [find_nats_server(), "-c", str(path), "-t"],
+        capture_output=True,
+        text=True,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("NATS_")}, **passwords},
+        timeout=60,
+    )
+    assert missing.returncode != 0 and "NATS_RUNNER_PASSWORD" in missing.stderr

