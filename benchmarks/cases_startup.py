@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -121,6 +122,7 @@ def help_row(settings: Settings) -> Row:
 
 
 def _finish(row: Row, values: list[float], baseline: list[float], bar: float) -> Row:
+    row.extra["load_average_1min"] = f"{os.getloadavg()[0]:.2f}"
     row.value = summarize(values)
     row.baseline_value = summarize(baseline)
     ratios = paired_ratio(values, baseline)

@@ -6,15 +6,19 @@ tag its operations in the document, regenerate, write ``flow_local/areas/<area>.
 class implementing the Protocol and add the pair to :func:`routers`. To run something alongside the
 server (NATS, runners, service hosts), append a factory returning a
 :class:`~flow_local.core.PlatformComponent` to :data:`COMPONENT_FACTORIES`.
+
+The API answers as soon as the database is open: the components start in the background once the
+server runs (:mod:`flow_local.startup`), and the routes of the areas that need them wait for them.
+Nothing the first answer does not need is imported on the way to it (the execution engine and NATS
+client, the console's pages): keep it so, the start-up test checks it.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
@@ -45,30 +49,31 @@ from flow_local.areas.auth import AuthBackend
 from flow_local.areas.catalog import CatalogBackend
 from flow_local.areas.connectors import ConnectorsBackend
 from flow_local.areas.conversations import ConversationsBackend
-from flow_local.areas.datasets import DatasetsBackend
 from flow_local.areas.executions import ExecutionsBackend, find_component, resolve_spec, submit_record
-from flow_local.areas.jobs import JobsBackend, job_runner_factory
-from flow_local.areas.memory import MemoryBackend
 from flow_local.areas.resources import ResourcesBackend
 from flow_local.areas.secrets import SecretsBackend
-from flow_local.areas.services import HostedServicesBackend
 from flow_local.areas.state import StateBackend
 from flow_local.areas.storage import StorageBackend
 from flow_local.areas.system import SystemBackend, document_router
 from flow_local.areas.tenants import TenantsBackend
-from flow_local.areas.vector import VectorBackend
 from flow_local.bootstrap import ensure_defaults
-from flow_local.console import console_detours, install_console
+from flow_local.console import console_detours, console_routes, install_console
 from flow_local.core import Platform, PlatformComponent, platform_of
 from flow_local.errors import install_error_handlers
-from flow_local.gateway.backend import GatewayBackend
 from flow_local.middleware import PlatformMiddleware, redact_access_log
 from flow_local.runtime.collaborators import Collaborators
-from flow_local.runtime.engine import ExecutionEngine
-from flow_local.runtime.services.host import ServiceHost
 from flow_local.settings import Settings
+from flow_local.startup import BackgroundStart, wait_for_components
 
-logger = logging.getLogger("flow_local")
+if TYPE_CHECKING:
+    from flow_local.areas.datasets import DatasetsBackend
+    from flow_local.areas.jobs import JobsBackend
+    from flow_local.areas.memory import MemoryBackend
+    from flow_local.areas.services import HostedServicesBackend
+    from flow_local.areas.vector import VectorBackend
+    from flow_local.gateway.backend import GatewayBackend
+    from flow_local.runtime.engine import ExecutionEngine
+
 BackendT = TypeVar("BackendT")
 
 
@@ -79,6 +84,54 @@ def backend_of(cls: type[BackendT]) -> Callable[[Request], BackendT]:
         return platform_of(request).backend(cls)
 
     return backend
+
+
+def backend_loaded(load: Callable[[], type[BackendT]]) -> Callable[[Request], BackendT]:
+    """Like :func:`backend_of`, for a backend whose module ``load`` imports on the first request.
+
+    For the areas whose modules bring heavy libraries (numpy, httpx) that the start does not need.
+    """
+
+    def backend(request: Request) -> BackendT:
+        return platform_of(request).backend(load())
+
+    return backend
+
+
+def _vector() -> type[VectorBackend]:
+    from flow_local.areas.vector import VectorBackend
+
+    return VectorBackend
+
+
+def _memory() -> type[MemoryBackend]:
+    from flow_local.areas.memory import MemoryBackend
+
+    return MemoryBackend
+
+
+def _gateway() -> type[GatewayBackend]:
+    from flow_local.gateway.backend import GatewayBackend
+
+    return GatewayBackend
+
+
+def _services() -> type[HostedServicesBackend]:
+    from flow_local.areas.services import HostedServicesBackend
+
+    return HostedServicesBackend
+
+
+def _datasets() -> type[DatasetsBackend]:
+    from flow_local.areas.datasets import DatasetsBackend
+
+    return DatasetsBackend
+
+
+def _jobs() -> type[JobsBackend]:
+    from flow_local.areas.jobs import JobsBackend
+
+    return JobsBackend
 
 
 def routers() -> list[APIRouter]:
@@ -96,15 +149,25 @@ def routers() -> list[APIRouter]:
         storage_router(backend_of(StorageBackend), access),
         audit_router(backend_of(AuditBackend), access),
         conversations_router(backend_of(ConversationsBackend), access),
-        gateway_router(backend_of(GatewayBackend), access),
-        vector_router(backend_of(VectorBackend), access),
-        memory_router(backend_of(MemoryBackend), access),
-        datasets_router(backend_of(DatasetsBackend), access),
+        gateway_router(backend_loaded(_gateway), access),
+        vector_router(backend_loaded(_vector), access),
+        memory_router(backend_loaded(_memory), access),
+        datasets_router(backend_loaded(_datasets), access),
         connectors_router(backend_of(ConnectorsBackend), access),
         executions_router(backend_of(ExecutionsBackend), access),
-        services_router(backend_of(HostedServicesBackend), access),
-        jobs_router(backend_of(JobsBackend), access),
+        services_router(backend_loaded(_services), access),
+        jobs_router(backend_loaded(_jobs), access),
     ]
+
+
+COMPONENT_TAGS = frozenset({"executions", "services", "jobs"})
+"""The tags whose backends use a component (the engine, the service host, the job runner): their
+requests wait until the components run."""
+
+
+def needs_components(router: APIRouter) -> bool:
+    """True for the router of a tag in :data:`COMPONENT_TAGS`."""
+    return any(tag in COMPONENT_TAGS for tag in router.tags)
 
 
 def add_routes(app: FastAPI, router: APIRouter) -> None:
@@ -144,7 +207,7 @@ def _save_conversation(
 
 async def _chat(platform: Platform, request: dict[str, Any]) -> dict[str, Any]:
     """One chat completion through the gateway."""
-    return await platform.backend(GatewayBackend).chat(request)
+    return await platform.backend(_gateway()).chat(request)
 
 
 ENGINE_COLLABORATORS = Collaborators(
@@ -157,46 +220,71 @@ ENGINE_COLLABORATORS = Collaborators(
 """What the execution engine calls in the areas (it imports none of them)."""
 
 
-def execution_engine() -> ExecutionEngine:
+def _engine() -> type[ExecutionEngine]:
+    from flow_local.runtime.engine import ExecutionEngine  # it brings the NATS client
+
+    return ExecutionEngine
+
+
+def execution_engine() -> PlatformComponent:
     """The execution engine, given its collaborators."""
-    return ExecutionEngine(ENGINE_COLLABORATORS)
+    return _engine()(ENGINE_COLLABORATORS)
 
 
-def service_host() -> ServiceHost:
+def service_host() -> PlatformComponent:
     """The hosted-service host, given how to find the versions to restart."""
-    return ServiceHost(lambda platform: platform.backend(HostedServicesBackend).launch_specs_to_restore())
+    from flow_local.runtime.services.host import ServiceHost
+
+    return ServiceHost(lambda platform: platform.backend(_services()).launch_specs_to_restore())
+
+
+def job_runner() -> PlatformComponent:
+    """The job runner."""
+    from flow_local.areas.jobs import job_runner_factory
+
+    return job_runner_factory()
 
 
 COMPONENT_FACTORIES: list[Callable[[], PlatformComponent]] = [
     execution_engine,
     service_host,
-    job_runner_factory,
+    job_runner,
 ]
+
+
+def _token_library() -> object:
+    import jwt
+
+    return jwt
+
+
+WARM_UP: tuple[Callable[[], object], ...] = (
+    _token_library,
+    _engine,
+    _services,
+    _jobs,
+    _gateway,
+    _vector,
+    _memory,
+    _datasets,
+    console_routes,
+)
+"""Run (in a thread) before the components start: the imports no request should wait for."""
 
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the platform's application for ``settings`` (database ready, defaults bootstrapped)."""
     platform = Platform(settings)
     platform.extras["defaults"] = ensure_defaults(platform)
+    starter = BackgroundStart(platform, COMPONENT_FACTORIES, WARM_UP)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        started: list[PlatformComponent] = []
+        starter.begin()
         try:
-            for factory in COMPONENT_FACTORIES:
-                component = factory()
-                platform.components.append(component)
-                await component.start(platform)
-                started.append(component)
             yield
         finally:
-            for component in reversed(started):
-                try:
-                    await component.stop()
-                    logger.info("stopped %s", type(component).__name__)
-                except Exception:
-                    logger.exception("stopping %r failed", component)
-            platform.components.clear()
+            await starter.stop()
 
     app = FastAPI(
         title="Manifest Platform (local)",
@@ -206,8 +294,11 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = platform
+    app.state.startup = starter
     install_error_handlers(app)
     for router in routers():
+        if needs_components(router):
+            wait_for_components(router.routes, starter)
         add_routes(app, router)
     install_console(app)
     redact_access_log()

@@ -20,11 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, get_args
 
-import httpx
-import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Request
-from jwt.algorithms import OKPAlgorithm
 
 from flow_local._generated.models import JsonWebKey
 from flow_local._generated.routers.types import TokenScope
@@ -112,12 +109,16 @@ class SigningKeys(KeySource, Protocol):
 
 def public_jwk(kid: str, key: Ed25519PublicKey) -> dict[str, str]:
     """One public key as a JSON Web Key (``OKP``/``Ed25519``, for ``EdDSA`` signatures)."""
+    from jwt.algorithms import OKPAlgorithm  # loaded on first use, not on the platform's start
+
     jwk: dict[str, str] = OKPAlgorithm.to_jwk(key, as_dict=True)
     return {**jwk, "kid": kid, "alg": ALGORITHM, "use": _document_value("use")}
 
 
 def jwks_public_keys(document: dict[str, Any]) -> dict[str, Ed25519PublicKey]:
     """The Ed25519 signing keys of a JSON Web Key Set, by ``kid`` (other keys are skipped)."""
+    from jwt.algorithms import OKPAlgorithm  # loaded on first use, not on the platform's start
+
     found: dict[str, Ed25519PublicKey] = {}
     for jwk in document.get("keys") or []:
         if jwk.get("kty") != _document_value("kty") or jwk.get("crv") != _document_value("crv"):
@@ -178,6 +179,8 @@ class JwksKeys:
 
     def _fetch(self) -> None:
         assert self.url is not None
+        import httpx  # only a remote key set needs it
+
         answer = httpx.get(self.url, timeout=10.0)
         answer.raise_for_status()
         self._keys = jwks_public_keys(answer.json())
@@ -190,6 +193,8 @@ class JwksKeys:
             return key
         with self._lock:
             if time.monotonic() - self._fetched_at >= self.refetch_seconds:
+                import httpx  # only a remote key set needs it
+
                 try:
                     self._fetch()
                 except httpx.HTTPError:
@@ -221,6 +226,8 @@ class TokenVerifier:
 
         Tokens carrying an ``aud`` claim are accepted only when ``audience`` matches it.
         """
+        import jwt  # PyJWT loads with the first token, not on the platform's way to its first answer
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -330,6 +337,8 @@ class TokenSigner(TokenVerifier):
             payload["workspace_id"] = workspace_id
         payload.update(extra or {})
         kid, key = self.keys.current()
+        import jwt  # PyJWT loads with the first token, not on the platform's way to its first answer
+
         return jwt.encode(payload, key, algorithm=ALGORITHM, headers={"kid": kid})
 
     def mint_user_token(

@@ -9,23 +9,15 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
-import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING
 
 import typer
 from typer._click.core import Command, Context  # typer vendors click
 from typer.core import TyperGroup
 
+from flow_local.serving import SERVER_FILE, child_arguments, serve_here
 from flow_local.settings import Settings
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-
-SERVER_FILE = "server.json"
 
 DataDirOption = typer.Option(
     None, "--data-dir", help="Data directory (default: $FLOW_LOCAL_DATA_DIR or the user data dir)."
@@ -98,56 +90,8 @@ def serve(
     if not direct:
         from flow_local.supervisor import Supervisor
 
-        args = ["serve", "--host", host, "--port", str(port), "--direct"]
-        args += ["--data-dir", str(data_dir)] if data_dir is not None else []
-        args += ["--quiet"] if quiet else []
-        raise typer.Exit(Supervisor(args).run())
-    _serve_here(host, port, data_dir, quiet)
-
-
-def _serve_here(host: str, port: int, data_dir: Path | None, quiet: bool) -> None:
-    """Build the app, print the banner, serve until SIGTERM, then close the database."""
-    started = time.monotonic()
-    import uvicorn
-
-    from flow_local.app import create_app
-    from flow_local.lifecycle_log import configure_lifecycle_log
-
-    configure_lifecycle_log(quiet)
-    settings = Settings.load(data_dir, host=host, port=port)
-    app = create_app(settings)
-    (settings.data_dir / SERVER_FILE).write_text(json.dumps({"url": settings.url}))
-    if not quiet:
-        _print_banner(app, settings, time.monotonic() - started)
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        # uvicorn raises the signal that stopped it once more after its shutdown; a handler of
-        # ours takes it, so the database below is still closed and the exit code stays 0.
-        signal.signal(signum, _stop_signal_seen)
-    try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
-    finally:
-        app.state.platform.close()
-        if not quiet:
-            typer.echo("stopped database", err=True)
-
-
-def _stop_signal_seen(signum: int, frame: FrameType | None) -> None:
-    """Takes the stop signal uvicorn raises again after its orderly shutdown."""
-
-
-def _print_banner(app: FastAPI, settings: Settings, seconds: float) -> None:
-    defaults = app.state.platform.extras["defaults"]
-    data_dir = shlex.quote(str(settings.data_dir))
-    typer.echo(
-        f"Manifest Platform (local) on {settings.url}  (app ready in {seconds:.1f} s)\n"
-        f"  console    {settings.url}/\n"
-        f"  data dir   {settings.data_dir}\n"
-        f"  org        {defaults.org_id}\n"
-        f"  workspace  {defaults.workspace_id}\n"
-        f"  dev ring   {defaults.ring_id}\n"
-        f'Get the environment for FlowSDK():  eval "$(flow local env --data-dir {data_dir})"\n'
-        "Stop with Ctrl+C.",
-    )
+        raise typer.Exit(Supervisor(child_arguments(host, port, data_dir, quiet)).run())
+    serve_here(host, port, data_dir, quiet)
 
 
 @local_app.command()

@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import uvicorn
@@ -31,6 +31,9 @@ from flow_local.bootstrap import Defaults, admin_token, ensure_defaults, runtime
 from flow_local.core import Platform
 from flow_local.ports import free_port
 from flow_local.settings import Settings
+
+if TYPE_CHECKING:
+    from flow_local.startup import BackgroundStart
 
 START_TIMEOUT_SECONDS = 30.0
 
@@ -62,6 +65,7 @@ class LocalPlatform:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.process: sp.Popen[bytes] | None = None
+        self._startup: BackgroundStart | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LocalPlatform:
@@ -87,6 +91,7 @@ class LocalPlatform:
 
         app = create_app(self.settings)
         self.platform = app.state.platform
+        self._startup = app.state.startup
         self._defaults = self.platform.extras["defaults"]
         config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", lifespan="on")
         self._server = uvicorn.Server(config)
@@ -113,12 +118,31 @@ class LocalPlatform:
             try:
                 healthy = httpx.get(self.url + HEALTH_PATH, timeout=1.0).status_code == 200
                 if healthy and (self._server is None or self._server.started):
+                    self._wait_components(deadline)
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
         self.stop()
         raise TimeoutError(f"the local platform did not answer on {self.url} within {START_TIMEOUT_SECONDS}s")
+
+    def _wait_components(self, deadline: float) -> None:
+        """In thread mode, wait until the components started in the background run (NATS, runners).
+
+        Raises:
+            RuntimeError: They did not start.
+        """
+        startup = self._startup
+        if startup is None:
+            return
+        if not startup.done.wait(max(0.0, deadline - time.monotonic())):
+            self.stop()
+            raise TimeoutError(
+                f"the local platform's components did not start within {START_TIMEOUT_SECONDS}s"
+            )
+        if startup.error is not None:
+            self.stop()
+            raise RuntimeError(f"the local platform's components did not start: {startup.error}")
 
     def _log_tail(self, lines: int = 40) -> str:
         """The last lines of the subprocess's log, so a failed start explains itself."""

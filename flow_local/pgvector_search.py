@@ -5,8 +5,9 @@ A search is either exact (a sequential scan ordered by distance: always the true
 through an HNSW index (``create_hnsw_index``), whose breadth ``ef_search`` trades recall for speed.
 Metadata filters are pushed into SQL as JSONB containment (``metadata @> {...}``).
 
-The vector and memory areas do not use this module yet; ``benchmarks/pgvector_recall.py`` measures
-its recall and latency.
+The vector and memory areas search pgvector through the platform's database (the same operators,
+``flow_local.areas.vector_pgvector``); this standalone form is what ``benchmarks/pgvector_recall.py``
+measures recall and latency with.
 """
 
 from __future__ import annotations
@@ -23,13 +24,9 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 
 from flow_local._generated.routers.types import DistanceMetric
+from flow_local.sql_dialect import PGVECTOR_OPERATORS
 
-# One pgvector operator and operator class per metric of the document (mypy checks the keys).
-_OPERATORS: dict[DistanceMetric, tuple[str, str]] = {
-    "cosine": ("<=>", "vector_cosine_ops"),
-    "euclidean": ("<->", "vector_l2_ops"),
-    "dot": ("<#>", "vector_ip_ops"),
-}
+_OPERATORS = PGVECTOR_OPERATORS
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 

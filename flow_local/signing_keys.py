@@ -24,7 +24,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from flow_local.auth import ALGORITHM, MAX_TOKEN_SECONDS, public_jwk
 from flow_local.db import Database
-from flow_local.sealing import Sealer
+from flow_local.sealing import Sealer, SealingError
+from flow_local.settings import SEALING_KEY_ENV
 
 SCHEMA = [
     "CREATE TABLE token_keys (kid TEXT PRIMARY KEY, algorithm TEXT NOT NULL, public_key TEXT NOT NULL,"
@@ -86,7 +87,7 @@ class DatabaseKeyRing:
         keys: dict[str, StoredKey] = {}
         current: StoredKey | None = None
         for row in rows:
-            private = Ed25519PrivateKey.from_private_bytes(_unb64(self.sealer.open(str(row[2]))))
+            private = Ed25519PrivateKey.from_private_bytes(_unb64(self._open(str(row[2]))))
             key = StoredKey(
                 kid=str(row[0]),
                 public=Ed25519PublicKey.from_public_bytes(_unb64(str(row[1]))),
@@ -99,6 +100,15 @@ class DatabaseKeyRing:
                 current = key
         self._keys, self._current = keys, current
         self._loaded_at = time.monotonic()
+
+    def _open(self, sealed: str) -> str:
+        try:
+            return self.sealer.open(sealed)
+        except SealingError as exc:
+            raise SealingError(
+                "the token keys in the database were sealed with another sealing key: give every"
+                f" platform sharing the database the same {SEALING_KEY_ENV} (or sealing.key file)"
+            ) from exc
 
     def _insert_new_key(self) -> str:
         private = Ed25519PrivateKey.generate()

@@ -23,6 +23,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from flow_local._generated.routers.types import DistanceMetric
+
+PGVECTOR_OPERATORS: dict[DistanceMetric, tuple[str, str]] = {
+    "cosine": ("<=>", "vector_cosine_ops"),
+    "euclidean": ("<->", "vector_l2_ops"),
+    "dot": ("<#>", "vector_ip_ops"),
+}
+"""pgvector's distance operator and HNSW operator class for each metric of the document (mypy checks the keys)."""
+
 _INSERT_OR = re.compile(r"^\s*INSERT\s+OR\s+(IGNORE|REPLACE)\s+INTO\s+", re.I)
 _INSERT_TARGET = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)\s*\(([^)]*)\)", re.I)
 _CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s*\((.*)\)\s*$", re.I | re.S)

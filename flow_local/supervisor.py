@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from types import FrameType
 
 PR_SET_PDEATHSIG = 1
+SERVING_MODULE = "flow_local.serving"
+"""The module the child runs: it imports no command-line library, so it starts serving at once."""
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -29,7 +31,7 @@ def _die_with_parent() -> None:
 
 
 class Supervisor:
-    """Runs ``python -m flow_local ARGS`` in a new session and turns stop signals into one SIGTERM.
+    """Runs ``python -m flow_local.serving ARGS`` in a new session and turns stop signals into one SIGTERM.
 
     Attributes:
         stopping: True once a stop signal arrived.
@@ -45,7 +47,7 @@ class Supervisor:
         previous = {signum: signal.signal(signum, self._on_signal) for signum in STOP_SIGNALS}
         try:
             self._child = subprocess.Popen(
-                [sys.executable, "-m", "flow_local", *self.args],
+                [sys.executable, "-m", SERVING_MODULE, *self.args],
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )

@@ -395,7 +395,7 @@ def write_routers(spec: Mapping[str, Any], out: Path, *, next_cursor_header: str
     out.mkdir(parents=True, exist_ok=True)
     files = {
         "__init__.py": env.get_template("__init__.py.jinja").render(
-            tags=tags, raw_body_routes=_raw_body_routes(tags)
+            tags=tags, raw_body_routes=_raw_body_routes(tags), api_version=str(spec["info"]["version"])
         ),
         "_support.py": env.get_template("_support.py.jinja").render(next_cursor_header=next_cursor_header),
         "types.py": env.get_template("types.py.jinja").render(aliases=sorted(reader.aliases.items())),

@@ -266,21 +266,22 @@ class SqliteJson(JsonValue):
 
 
 class PostgresJson(JsonValue):
-    """A field of ``data`` (as ``jsonb``), or a ``jsonb`` element named ``alias``, in PostgreSQL."""
+    """A field of a JSON text column (as ``jsonb``), or a ``jsonb`` element named ``alias``, in PostgreSQL."""
 
     booleans = ("boolean",)
     numbers = ("number",)
     string = "string"
 
-    def __init__(self, field: str | None, alias: str = "") -> None:
+    def __init__(self, field: str | None, alias: str = "", column: str = "data") -> None:
         self.field = field
         self.alias = alias
+        self.column = column
 
     def json(self) -> Fragment:
         """The value as ``jsonb`` (NULL when the field is missing)."""
         if self.field is None:
             return Fragment(self.alias)
-        return Fragment("(data::jsonb -> ?)", (self.field,))
+        return Fragment(f"({self.column}::jsonb -> ?)", (self.field,))
 
     def kind(self) -> Fragment:
         return _wrap("jsonb_typeof({})", self.json())
@@ -356,7 +357,7 @@ class PostgresJson(JsonValue):
         text = _wrap('CASE WHEN {} THEN {} COLLATE "C" END', self.kind_in([self.string]), self._text())
         # The json (not jsonb) value keeps the stored text: compact, keys in their stored order.
         other = _wrap(
-            'CASE WHEN {} THEN (data::json -> ?)::text COLLATE "C" END',
+            f'CASE WHEN {{}} THEN ({self.column}::json -> ?)::text COLLATE "C" END',
             self.kind_in(["array", "object"]),
             params=(self.field,),
         )

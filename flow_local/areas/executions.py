@@ -6,9 +6,10 @@ submission (ring, component, spec), stores it and renders the spec's shapes.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -16,7 +17,10 @@ from flow_local._generated.models import (
     Execution,
     ExecutionEvent,
     ExecutionHandle,
+    ExecutionInput,
     ExecutionResult,
+    ExecutionResults,
+    ExecutionResultsWait,
     ExecutionSubmit,
     TransformExecute,
     TransformResult,
@@ -30,14 +34,19 @@ from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.errors import ApiError, bad_request, not_found
 from flow_local.runtime.agent import tool_definition
-from flow_local.runtime.engine import ExecutionEngine, new_billing_txn_id
+from flow_local.runtime.store import TERMINAL
 from flow_local.runtime.transform import MappingError, run_transform
 from flow_local.runtime.workflow import WorkflowError, check_steps
 from flow_local.values import new_id, now_iso
 
+if TYPE_CHECKING:
+    from flow_local.runtime.engine import ExecutionEngine
+
 
 def service_of(platform: Platform) -> ExecutionEngine:
     """The running execution service (500 when the platform runs without it)."""
+    from flow_local.runtime.engine import ExecutionEngine  # loaded with the engine, not with the routes
+
     service = platform.component(ExecutionEngine)
     if service is None or service.store is None:
         raise ApiError(500, "internal_error", "the execution service is not running on this platform")
@@ -162,6 +171,8 @@ def _new_record(
     lifecycle_header: str | None,
     subject: str | None,
 ) -> dict[str, Any]:
+    from flow_local.runtime.engine import new_billing_txn_id  # loaded with the engine, not with the routes
+
     return {
         "execution_id": new_id(),
         "org_id": org_id,
@@ -204,6 +215,25 @@ def _timings(record: dict[str, Any]) -> dict[str, float] | None:
 def render_result(record: dict[str, Any]) -> ExecutionResult:
     """The document's ``ExecutionResult`` envelope of a stored execution, with timings."""
     return ExecutionResult.model_validate({**record, "timings": _timings(record)})
+
+
+async def _until_one_ends(call: Call, engine: ExecutionEngine, ids: list[str], timeout: float) -> None:
+    """Wait until one of ``ids`` ends, ``timeout`` passes, or the caller disconnects (a client that
+    gave up on a held request leaves no waiter behind)."""
+    assert engine.waiters is not None
+    ended = asyncio.ensure_future(engine.waiters.wait_any_terminal(ids, timeout))
+    gone = asyncio.ensure_future(_disconnected(call))
+    try:
+        await asyncio.wait({ended, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        ended.cancel()
+        gone.cancel()
+
+
+async def _disconnected(call: Call) -> None:
+    """Return when the caller's connection closes (the body was already read)."""
+    while (await call.request.receive())["type"] != "http.disconnect":
+        pass
 
 
 class ExecutionsBackend(ExecutionsOperations[Call]):
@@ -271,6 +301,15 @@ class ExecutionsBackend(ExecutionsOperations[Call]):
         assert store is not None
         return Execution.model_validate(store.get_in(org_id, workspace_id, execution_id))
 
+    async def get_execution_input(
+        self, call: Call, *, org_id: str, workspace_id: str, execution_id: str
+    ) -> ExecutionInput:
+        """The input an execution of the workspace was submitted with."""
+        store = self._service(org_id, workspace_id).store
+        assert store is not None
+        record = store.get_in(org_id, workspace_id, execution_id)
+        return ExecutionInput(execution_id=execution_id, input=record["input"] or {})
+
     async def cancel_execution(
         self, call: Call, *, org_id: str, workspace_id: str, execution_id: str
     ) -> Execution:
@@ -286,6 +325,23 @@ class ExecutionsBackend(ExecutionsOperations[Call]):
         assert service.store is not None
         record = service.store.get_in(org_id, workspace_id, execution_id)
         return render_result(await service.wait_terminal(execution_id, wait_seconds, record))
+
+    async def await_execution_results(
+        self, call: Call, *, org_id: str, workspace_id: str, body: ExecutionResultsWait
+    ) -> ExecutionResults:
+        """The terminal envelopes among ``body.execution_ids``, held until one ends (or the caller leaves)."""
+        service = self._service(org_id, workspace_id)
+        assert service.store is not None and service.waiters is not None
+        ids = [item.root for item in body.execution_ids]
+        statuses = service.store.statuses_in(org_id, workspace_id, ids)
+        if statuses and not any(status in TERMINAL for status in statuses.values()):
+            await _until_one_ends(call, service, list(statuses), body.wait_seconds)
+            statuses = service.store.statuses_in(org_id, workspace_id, ids)
+        ended = [service.store.get(i) for i, status in statuses.items() if status in TERMINAL]
+        return ExecutionResults(
+            results=[render_result(record) for record in ended],
+            missing=[i for i in ids if i not in statuses],
+        )
 
     async def list_execution_events(
         self,

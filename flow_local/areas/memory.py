@@ -1,4 +1,9 @@
-"""Semantic memory: content embedded through the gateway (offline provider by default), recalled by similarity."""
+"""Semantic memory: content embedded through the gateway (offline provider by default), recalled by similarity.
+
+On SQLite a recall scores every memory of the namespace in numpy; on PostgreSQL the embeddings also sit
+in a pgvector column (``memory_embeddings``) and the database picks the nearest, which are then scored
+the same way, so both give the same answers.
+"""
 
 from __future__ import annotations
 
@@ -16,13 +21,25 @@ from flow_local._generated.models import (
     MemoryStore,
 )
 from flow_local._generated.routers.memory import MemoryOperations
+from flow_local.areas.datasets_sql import Fragment, json_equal
+from flow_local.areas.vector_pgvector import distance, metadata_filter, vector_literal
+from flow_local.areas.vector_scoring import EXTRA_CANDIDATES
 from flow_local.call import Call
 from flow_local.core import Platform
-from flow_local.db import from_json, to_json
+from flow_local.db import SqliteDatabase, from_json, to_json
 from flow_local.gateway.backend import GatewayBackend
 from flow_local.values import new_id, now_iso
 
 EMBEDDING_MODEL = "offline/embed"
+SCORE_METRIC = "dot"
+"""Recall scores are inner products of the (unit-length) embeddings: their cosine similarity."""
+PGVECTOR_SCHEMA = [
+    "CREATE EXTENSION IF NOT EXISTS vector",
+    "CREATE TABLE memory_embeddings (id TEXT PRIMARY KEY REFERENCES memories (id) ON DELETE CASCADE,"
+    " embedding vector NOT NULL)",
+]
+PGVECTOR_TABLES = ("memory_embeddings",)
+"""Tables only PostgreSQL has."""
 SCHEMA = [
     "CREATE TABLE memories (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, workspace_id TEXT NOT NULL,"
     " namespace TEXT NOT NULL, content TEXT NOT NULL, metadata TEXT, vec BLOB NOT NULL, created_at TEXT NOT NULL)",
@@ -37,6 +54,22 @@ class MemoryBackend(MemoryOperations[Call]):
         self.platform = platform
         self.db = platform.db
         self.db.migrate("memory", SCHEMA)
+        self._pgvector = not isinstance(self.db, SqliteDatabase)
+        if self._pgvector:
+            self.db.migrate("memory_pgvector", PGVECTOR_SCHEMA)
+            self._embed_stored()
+
+    def _embed_stored(self) -> None:
+        """Give memories stored before the pgvector table existed their row in it."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT m.id, m.vec FROM memories m"
+                " WHERE NOT EXISTS (SELECT 1 FROM memory_embeddings e WHERE e.id = m.id)"
+            ).fetchall()
+            conn.executemany(
+                "INSERT INTO memory_embeddings (id, embedding) VALUES (?, ?::vector)",
+                [(row[0], vector_literal(np.frombuffer(bytes(row[1]), dtype=np.float32))) for row in rows],
+            )
 
     async def _embed(self, text: str) -> np.ndarray:
         vectors = await self.platform.backend(GatewayBackend).embed(EMBEDDING_MODEL, [text])
@@ -54,19 +87,25 @@ class MemoryBackend(MemoryOperations[Call]):
             "metadata": metadata,
             "created_at": now_iso(),
         }
-        self.db.execute(
-            "INSERT INTO memories (id, org_id, workspace_id, namespace, content, metadata, vec, created_at) VALUES (?,?,?,?,?,?,?,?)",
-            (
-                record["id"],
-                org_id,
-                workspace_id,
-                namespace,
-                content,
-                to_json(metadata),
-                vector.tobytes(),
-                record["created_at"],
-            ),
-        )
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO memories (id, org_id, workspace_id, namespace, content, metadata, vec, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    record["id"],
+                    org_id,
+                    workspace_id,
+                    namespace,
+                    content,
+                    to_json(metadata),
+                    vector.tobytes(),
+                    record["created_at"],
+                ),
+            )
+            if self._pgvector:
+                conn.execute(
+                    "INSERT INTO memory_embeddings (id, embedding) VALUES (?, ?::vector)",
+                    (record["id"], vector_literal(vector)),
+                )
         return record
 
     async def recall(
@@ -79,6 +118,22 @@ class MemoryBackend(MemoryOperations[Call]):
         flt: dict[str, Any] | None,
     ) -> list[dict[str, Any]]:
         """The most similar memories of a namespace, best first, with their cosine score."""
+        query_vec = await self._embed(query)
+        if self._pgvector:
+            items = self._nearest(org_id, workspace_id, namespace, query_vec, top_k, flt)
+        else:
+            items = self._all(org_id, workspace_id, namespace, flt)
+        if not items:
+            return []
+        matrix = np.stack([np.frombuffer(i.pop("vec"), dtype=np.float32) for i in items])
+        scores = matrix @ query_vec
+        order = np.argsort(-scores)[:top_k]
+        return [{**items[i], "score": float(scores[i])} for i in order]
+
+    def _all(
+        self, org_id: str, workspace_id: str, namespace: str, flt: dict[str, Any] | None
+    ) -> list[dict[str, Any]]:
+        """Every memory of the namespace whose metadata matches ``flt`` (SQLite)."""
         rows = self.db.query(
             "SELECT id, namespace, content, metadata, vec, created_at FROM memories WHERE org_id=? AND workspace_id=? AND namespace=?",
             (org_id, workspace_id, namespace),
@@ -87,14 +142,35 @@ class MemoryBackend(MemoryOperations[Call]):
         for item in items:
             item["metadata"] = from_json(item["metadata"])
         if flt:
-            items = [i for i in items if all((i["metadata"] or {}).get(k) == v for k, v in flt.items())]
-        if not items:
-            return []
-        query_vec = await self._embed(query)
-        matrix = np.stack([np.frombuffer(i.pop("vec"), dtype=np.float32) for i in items])
-        scores = matrix @ query_vec
-        order = np.argsort(-scores)[:top_k]
-        return [{**items[i], "score": float(scores[i])} for i in order]
+            items = [
+                i for i in items if all(json_equal((i["metadata"] or {}).get(k), v) for k, v in flt.items())
+            ]
+        return items
+
+    def _nearest(
+        self,
+        org_id: str,
+        workspace_id: str,
+        namespace: str,
+        query: np.ndarray,
+        top_k: int,
+        flt: dict[str, Any] | None,
+    ) -> list[dict[str, Any]]:
+        """The memories pgvector finds nearest (a few more than ``top_k``), filtered in SQL."""
+        where = Fragment(
+            "m.org_id = ? AND m.workspace_id = ? AND m.namespace = ?", (org_id, workspace_id, namespace)
+        ) + metadata_filter(flt, "m.metadata")
+        nearest = distance(SCORE_METRIC, "e.embedding", query)
+        rows = self.db.query(
+            "SELECT m.id, m.namespace, m.content, m.metadata, m.vec, m.created_at FROM memories m"
+            f" JOIN memory_embeddings e ON e.id = m.id WHERE {where.sql} ORDER BY {nearest.sql} + 0, m.id LIMIT ?",
+            (*where.params, *nearest.params, top_k + EXTRA_CANDIDATES),
+        )
+        items = [dict(r) for r in rows]
+        for item in items:
+            item["metadata"] = from_json(item["metadata"])
+            item["vec"] = bytes(item["vec"])
+        return items
 
     def forget(self, org_id: str, workspace_id: str, namespace: str, ids: list[str]) -> int:
         """Delete memories by id; return how many were deleted."""

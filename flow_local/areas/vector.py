@@ -1,6 +1,8 @@
-"""Vector indexes: exact search over a contiguous float32 matrix per index, persisted in SQLite.
+"""Vector indexes: exact search over a contiguous float32 matrix per index (SQLite), or in pgvector.
 
-Vectors are loaded into memory on first use of an index. Cosine indexes keep unit-normalised rows,
+On PostgreSQL the vectors live in a pgvector column and are searched there
+(:mod:`flow_local.areas.vector_pgvector`), so every API replica sees every write. On SQLite vectors
+are loaded into memory on first use of an index. Cosine indexes keep unit-normalised rows,
 euclidean indexes keep each row's squared norm, so a search is one float32 matrix-vector product
 (for big indexes, split into row blocks on a small thread pool when that measures faster than one
 BLAS call), an ``argpartition`` for a few more candidates than asked, and an exact float64
@@ -16,7 +18,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -31,10 +33,13 @@ from flow_local._generated.models import (
     VectorUpsertResult,
 )
 from flow_local._generated.routers.vector import VectorOperations
+from flow_local.areas.datasets_sql import json_equal
+from flow_local.areas.vector_pgvector import PgVectorStore
 from flow_local.areas.vector_precheck import first_wrong_size
+from flow_local.areas.vector_scoring import EXTRA_CANDIDATES, exact_scores
 from flow_local.call import Call
 from flow_local.core import Platform
-from flow_local.db import IntegrityError, from_json, to_json
+from flow_local.db import Database, IntegrityError, SqliteDatabase, from_json, to_json
 from flow_local.errors import bad_request, conflict, not_found
 from flow_local.values import default_of, new_id, now_iso
 
@@ -44,14 +49,15 @@ SCHEMA = [
     " UNIQUE (org_id, workspace_id, name))",
     "CREATE TABLE vector_items (index_id TEXT NOT NULL, id TEXT NOT NULL, vec BLOB NOT NULL, metadata TEXT,"
     " PRIMARY KEY (index_id, id))",
+    "ALTER TABLE vector_indexes ADD COLUMN search TEXT",
 ]
+HNSW_MAX_DIMENSIONS = 2000
+"""The most dimensions pgvector's HNSW graph indexes."""
 
 PRECHECK_MIN_BYTES = 1024 * 1024
 """Upsert bodies from this size on are checked vector by vector before they are decoded whole."""
 PARALLEL_MIN_VALUES = 4_000_000
 """Matrices with at least this many values may be multiplied in row blocks on the thread pool."""
-EXTRA_CANDIDATES = 16
-"""Candidates taken beyond ``top_k`` from the float32 scores before the exact float64 re-scoring."""
 CALIBRATION_ROUNDS = 3
 
 _POOL_SIZE = max(1, min(4, os.cpu_count() or 1))
@@ -127,6 +133,9 @@ class MatrixIndex:
         self.metadata: list[dict[str, Any] | None] = []
         self.raw: list[np.ndarray] = []
         self.positions: dict[str, int] = {}
+        self.added: list[int] = []
+        """Each row's insertion number (kept when it is replaced): ties are broken by it."""
+        self._inserted = 0
         self.lock = threading.Lock()
 
     def _prepare(self, vector: np.ndarray) -> np.ndarray:
@@ -155,6 +164,8 @@ class MatrixIndex:
             self.ids.append(item_id)
             self.metadata.append(metadata)
             self.raw.append(vector)
+            self.added.append(self._inserted)
+            self._inserted += 1
         else:
             self.metadata[position] = metadata
             self.raw[position] = vector
@@ -178,6 +189,8 @@ class MatrixIndex:
                 self.raw[last],
             )
             self.positions[moved] = position
+            self.added[position] = self.added[last]
+        self.added.pop()
         self.ids.pop()
         self.metadata.pop()
         self.raw.pop()
@@ -196,21 +209,12 @@ class MatrixIndex:
 
     def exact_scores(self, positions: np.ndarray, query: np.ndarray) -> np.ndarray:
         """float64 scores of some rows from the stored vectors (euclidean: the negated distance)."""
-        rows = np.stack([self.raw[i] for i in positions]).astype(np.float64)
-        wide = query.astype(np.float64)
-        if self.metric == "euclidean":
-            distances: np.ndarray = np.sqrt(((rows - wide) ** 2).sum(axis=1))
-            return -distances
-        scores = rows @ wide
-        if self.metric == "cosine":
-            norms = np.linalg.norm(rows, axis=1) * np.linalg.norm(wide)
-            scores = np.divide(scores, norms, out=np.zeros_like(scores), where=norms > 0)
-        return scores
+        return exact_scores(np.stack([self.raw[i] for i in positions]), query, self.metric)
 
     def search(self, query: np.ndarray, top_k: int, flt: dict[str, Any] | None) -> list[tuple[int, float]]:
         """``(position, score)`` best first; cosine/dot scores are similarities, euclidean a distance.
 
-        Ties are broken by insertion position.
+        Ties are broken by insertion order.
         """
         if self.size == 0:
             return []
@@ -227,18 +231,136 @@ class MatrixIndex:
         if candidates.size == 0:
             return []
         exact = self.exact_scores(candidates, query)
-        order = np.lexsort((candidates, -exact))[:top_k]
+        added = np.asarray([self.added[c] for c in candidates])
+        order = np.lexsort((added, -exact))[:top_k]
         sign = -1.0 if self.metric == "euclidean" else 1.0
         return [(int(candidates[i]), sign * float(exact[i])) for i in order]
 
 
 def _public(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: record[k] for k in ("id", "name", "dimensions", "metric", "created_at")}
+    return {k: record[k] for k in ("id", "name", "dimensions", "metric", "search", "created_at")}
 
 
 def _matches(metadata: dict[str, Any] | None, flt: dict[str, Any]) -> bool:
     meta = metadata or {}
-    return all(meta.get(k) == v for k, v in flt.items())
+    return all(json_equal(meta.get(k), v) for k, v in flt.items())
+
+
+class VectorStore(Protocol):
+    """Where an index's vectors live and how they are searched (in memory, or in pgvector)."""
+
+    def count(self, record: dict[str, Any]) -> int:
+        """How many vectors the index holds."""
+        ...
+
+    def upsert(self, record: dict[str, Any], vectors: list[dict[str, Any]], arrays: list[np.ndarray]) -> int:
+        """Insert or replace checked vectors (all or none); return the index's new count."""
+        ...
+
+    def search(
+        self,
+        record: dict[str, Any],
+        query: np.ndarray,
+        top_k: int,
+        flt: dict[str, Any] | None,
+        include_values: bool,
+    ) -> list[dict[str, Any]]:
+        """The ``top_k`` matches, best first, ties in insertion order (exact in float64)."""
+        ...
+
+    def delete(self, record: dict[str, Any], ids: list[str]) -> int:
+        """Delete vectors by id; return how many existed."""
+        ...
+
+    def drop(self, record: dict[str, Any]) -> None:
+        """Delete every vector of the index (inside the caller's transaction)."""
+        ...
+
+    def prepare(self, record: dict[str, Any]) -> None:
+        """Make what a new index's search mode needs (an HNSW graph)."""
+        ...
+
+
+class MatrixStore:
+    """Vectors in the ``vector_items`` table, searched in a float32 matrix per index kept in memory."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._loaded: dict[str, MatrixIndex] = {}
+        self._lock = threading.Lock()
+
+    def _index(self, record: dict[str, Any]) -> MatrixIndex:
+        with self._lock:
+            index = self._loaded.get(record["id"])
+            if index is None:
+                index = MatrixIndex(record["dimensions"], record["metric"])
+                for row in self.db.query(
+                    "SELECT id, vec, metadata FROM vector_items WHERE index_id=?", (record["id"],)
+                ):
+                    index.put(row[0], np.frombuffer(row[1], dtype=np.float32).copy(), from_json(row[2]))
+                self._loaded[record["id"]] = index
+            return index
+
+    def count(self, record: dict[str, Any]) -> int:
+        """How many vectors the index holds."""
+        return self._index(record).size
+
+    def upsert(self, record: dict[str, Any], vectors: list[dict[str, Any]], arrays: list[np.ndarray]) -> int:
+        """Write the rows, then put them in the matrix."""
+        index = self._index(record)
+        with index.lock:
+            with self.db.transaction() as conn:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO vector_items (index_id, id, vec, metadata) VALUES (?,?,?,?)",
+                    [
+                        (record["id"], v["id"], a.tobytes(), to_json(v.get("metadata")))
+                        for v, a in zip(vectors, arrays, strict=True)
+                    ],
+                )
+            for item, array in zip(vectors, arrays, strict=True):
+                index.put(item["id"], array, item.get("metadata"))
+            return index.size
+
+    def search(
+        self,
+        record: dict[str, Any],
+        query: np.ndarray,
+        top_k: int,
+        flt: dict[str, Any] | None,
+        include_values: bool,
+    ) -> list[dict[str, Any]]:
+        """Search the matrix."""
+        index = self._index(record)
+        with index.lock:
+            out = []
+            for position, score in index.search(query, top_k, flt):
+                match: dict[str, Any] = {
+                    "id": index.ids[position],
+                    "score": score,
+                    "metadata": index.metadata[position],
+                }
+                if include_values:
+                    match["values"] = index.raw[position].tolist()
+                out.append(match)
+        return out
+
+    def delete(self, record: dict[str, Any], ids: list[str]) -> int:
+        """Delete the rows and take them out of the matrix."""
+        index = self._index(record)
+        with index.lock:
+            with self.db.transaction() as conn:
+                conn.executemany(
+                    "DELETE FROM vector_items WHERE index_id=? AND id=?", [(record["id"], i) for i in ids]
+                )
+            return sum(1 for i in set(ids) if index.remove(i))
+
+    def drop(self, record: dict[str, Any]) -> None:
+        """Delete the rows and forget the matrix."""
+        self.db.execute("DELETE FROM vector_items WHERE index_id=?", (record["id"],))
+        self._loaded.pop(record["id"], None)
+
+    def prepare(self, record: dict[str, Any]) -> None:
+        """Nothing: the matrix is always searched exactly."""
 
 
 class VectorBackend(VectorOperations[Call]):
@@ -247,26 +369,53 @@ class VectorBackend(VectorOperations[Call]):
     def __init__(self, platform: Platform) -> None:
         self.db = platform.db
         self.db.migrate("vector", SCHEMA)
-        self._loaded: dict[str, MatrixIndex] = {}
+        self.store: VectorStore = (
+            MatrixStore(self.db) if isinstance(self.db, SqliteDatabase) else PgVectorStore(self.db)
+        )
         self._records: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
 
     def create(
-        self, org_id: str, workspace_id: str, name: str, dimensions: int, metric: str
+        self,
+        org_id: str,
+        workspace_id: str,
+        name: str,
+        dimensions: int,
+        metric: str,
+        search: str | None = None,
     ) -> dict[str, Any]:
-        """Create an index (409 on a duplicate name)."""
+        """Create an index (409 on a duplicate name, 400 for an HNSW graph of too many dimensions)."""
+        search = search or default_of(VectorIndexCreate, "search")
+        if search == "hnsw" and dimensions > HNSW_MAX_DIMENSIONS:
+            raise bad_request(
+                f"an hnsw index takes at most {HNSW_MAX_DIMENSIONS} dimensions, not {dimensions};"
+                " use search 'exact'",
+                "dimensions",
+            )
         record: dict[str, Any] = {
             "id": new_id(),
             "name": name,
             "dimensions": dimensions,
             "metric": metric,
+            "search": search,
             "created_at": now_iso(),
         }
         try:
-            self.db.execute(
-                "INSERT INTO vector_indexes (id, org_id, workspace_id, name, dimensions, metric, created_at) VALUES (?,?,?,?,?,?,?)",
-                (record["id"], org_id, workspace_id, name, dimensions, metric, record["created_at"]),
-            )
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO vector_indexes (id, org_id, workspace_id, name, dimensions, metric, search, created_at)"
+                    " VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        record["id"],
+                        org_id,
+                        workspace_id,
+                        name,
+                        dimensions,
+                        metric,
+                        search,
+                        record["created_at"],
+                    ),
+                )
+                self.store.prepare(record)
         except IntegrityError as exc:
             raise conflict(f"vector index '{name}' exists already") from exc
         self._records[record["id"]] = {**record, "org_id": org_id, "workspace_id": workspace_id}
@@ -275,19 +424,21 @@ class VectorBackend(VectorOperations[Call]):
     def get(self, org_id: str, workspace_id: str, index_id: str) -> dict[str, Any]:
         """An index with its vector count (404 when absent)."""
         record = self._record(org_id, workspace_id, index_id)
-        return {**_public(record), "count": self._index(record).size}
+        return {**_public(record), "count": self.store.count(record)}
 
     def _record(self, org_id: str, workspace_id: str, index_id: str) -> dict[str, Any]:
         """The index's stored record (cached after the first read; records never change)."""
         record = self._records.get(index_id)
         if record is None:
             row = self.db.query_one(
-                "SELECT id, org_id, workspace_id, name, dimensions, metric, created_at FROM vector_indexes"
+                "SELECT id, org_id, workspace_id, name, dimensions, metric, search, created_at FROM vector_indexes"
                 " WHERE id=?",
                 (index_id,),
             )
             if row is not None:
-                record = self._records.setdefault(index_id, dict(row))
+                found = dict(row)
+                found["search"] = found["search"] or default_of(VectorIndexCreate, "search")
+                record = self._records.setdefault(index_id, found)
         if record is None or record["org_id"] != org_id or record["workspace_id"] != workspace_id:
             raise not_found("vector index", index_id)
         return record
@@ -302,24 +453,11 @@ class VectorBackend(VectorOperations[Call]):
 
     def drop(self, org_id: str, workspace_id: str, index_id: str) -> None:
         """Delete an index and its vectors."""
-        self.get(org_id, workspace_id, index_id)
+        record = self._record(org_id, workspace_id, index_id)
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM vector_items WHERE index_id=?", (index_id,))
+            self.store.drop(record)
             conn.execute("DELETE FROM vector_indexes WHERE id=?", (index_id,))
-        self._loaded.pop(index_id, None)
         self._records.pop(index_id, None)
-
-    def _index(self, record: dict[str, Any]) -> MatrixIndex:
-        with self._lock:
-            index = self._loaded.get(record["id"])
-            if index is None:
-                index = MatrixIndex(record["dimensions"], record["metric"])
-                for row in self.db.query(
-                    "SELECT id, vec, metadata FROM vector_items WHERE index_id=?", (record["id"],)
-                ):
-                    index.put(row[0], np.frombuffer(row[1], dtype=np.float32).copy(), from_json(row[2]))
-                self._loaded[record["id"]] = index
-            return index
 
     def upsert(
         self, org_id: str, workspace_id: str, index_id: str, vectors: list[dict[str, Any]]
@@ -339,19 +477,8 @@ class VectorBackend(VectorOperations[Call]):
                     f"vector {i} holds a value that is not a finite number", f"vectors.{i}.values"
                 )
             arrays.append(array)
-        index = self._index(record)
-        with index.lock:
-            with self.db.transaction() as conn:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO vector_items (index_id, id, vec, metadata) VALUES (?,?,?,?)",
-                    [
-                        (index_id, v["id"], a.tobytes(), to_json(v.get("metadata")))
-                        for v, a in zip(vectors, arrays, strict=True)
-                    ],
-                )
-            for item, array in zip(vectors, arrays, strict=True):
-                index.put(item["id"], array, item.get("metadata"))
-        return {"upserted": len(vectors), "count": index.size}
+        count = self.store.upsert(record, vectors, arrays)
+        return {"upserted": len(vectors), "count": count}
 
     def search(
         self,
@@ -373,31 +500,11 @@ class VectorBackend(VectorOperations[Call]):
             )
         if not np.all(np.isfinite(array)):
             raise bad_request("query_embedding holds a value that is not a finite number", "query_embedding")
-        index = self._index(record)
-        with index.lock:
-            hits = index.search(array, top_k, flt)
-            out = []
-            for position, score in hits:
-                match: dict[str, Any] = {
-                    "id": index.ids[position],
-                    "score": score,
-                    "metadata": index.metadata[position],
-                }
-                if include_values:
-                    match["values"] = index.raw[position].tolist()
-                out.append(match)
-        return out
+        return self.store.search(record, array, top_k, flt, include_values)
 
     def delete(self, org_id: str, workspace_id: str, index_id: str, ids: list[str]) -> int:
         """Delete vectors by id; return how many existed."""
-        record = self._record(org_id, workspace_id, index_id)
-        index = self._index(record)
-        with index.lock:
-            with self.db.transaction() as conn:
-                conn.executemany(
-                    "DELETE FROM vector_items WHERE index_id=? AND id=?", [(index_id, i) for i in ids]
-                )
-            return sum(1 for i in set(ids) if index.remove(i))
+        return self.store.delete(self._record(org_id, workspace_id, index_id), ids)
 
     async def list_vector_indexes(self, call: Call, *, org_id: str, workspace_id: str) -> list[VectorIndex]:
         """Indexes of the workspace."""
@@ -408,7 +515,7 @@ class VectorBackend(VectorOperations[Call]):
     ) -> VectorIndex:
         """Create an index."""
         metric = body.metric or default_of(VectorIndexCreate, "metric")
-        record = self.create(org_id, workspace_id, body.name, body.dimensions, metric)
+        record = self.create(org_id, workspace_id, body.name, body.dimensions, metric, body.search)
         return VectorIndex.model_validate(record)
 
     async def get_vector_index(

@@ -13,9 +13,11 @@ from typing import Any, TypeVar
 from flow_sdk import CLIClient, FlowConfig, FlowSDK
 from flow_sdk._errors import PlatformNotFoundError
 from flow_sdk._generated.client.auth import build_approve_cli_login_request_request
+from flow_sdk._generated.client.executions import build_get_execution_input_request
 from flow_sdk._generated.types import (
     Execution,
     ExecutionEvent,
+    ExecutionInput,
     ExecutionResult,
     HostedServiceLogs,
     Workspace,
@@ -72,6 +74,11 @@ class ConsoleData:
         """One execution's record."""
         return await self._sync(self.cli.get_execution, execution_id)
 
+    async def input(self, execution_id: str) -> ExecutionInput:
+        """The input the execution was submitted with."""
+        request = build_get_execution_input_request(self.org_id, self.workspace_id, execution_id)
+        return await self._sync(self.cli.send_request, request)
+
     async def result(self, execution_id: str) -> ExecutionResult:
         """The result envelope (status, output, error, stdout, stderr, usage) as it stands."""
         return await self._sync(self.cli.get_execution_result, execution_id)
@@ -125,3 +132,13 @@ class ConsoleData:
         except PlatformNotFoundError:
             return False
         return True
+
+
+def printed(events: list[ExecutionEvent], stream: str) -> str:
+    """What a running execution printed on ``stream`` so far: the text of its ``message`` events."""
+    texts = []
+    for event in events:
+        data = event.get("data") or {}
+        if event.get("event_type") == "message" and data.get("stream") == stream:
+            texts.append(str(data.get("text", "")))
+    return "".join(texts)

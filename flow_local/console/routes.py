@@ -18,15 +18,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from flow_local.console.data import TERMINAL, ConsoleData
+from flow_local.console.data import TERMINAL, ConsoleData, printed
 from flow_local.console.gateway_log import GatewayCallLog
 from flow_local.console.session import (
-    LoginRequired,
     Session,
     check_csrf,
     clear_session_cookie,
     current_session,
-    login_url,
     safe_next,
     set_session_cookie,
 )
@@ -148,6 +146,7 @@ async def execution_page(request: Request, execution_id: str) -> HTMLResponse:
     session = current_session(request)
     async with _data(request, session) as data:
         execution = await data.execution(execution_id)
+        submitted = await data.input(execution_id)
         result = await data.result(execution_id)
         events = await data.events(execution_id, 0, 0.0)
     return _page(
@@ -155,7 +154,10 @@ async def execution_page(request: Request, execution_id: str) -> HTMLResponse:
         request,
         session,
         execution=execution,
+        input=submitted["input"],
         result=result,
+        stdout=result.get("stdout") or printed(events, "stdout"),
+        stderr=result.get("stderr") or printed(events, "stderr"),
         events=events,
         terminal=TERMINAL,
         ws=data.workspace_id,
@@ -272,9 +274,3 @@ async def approve(request: Request) -> HTMLResponse:
     return _page(
         "approve.html", request, session, 200 if approved else 404, code=code, message=message, ws=""
     )
-
-
-def login_redirect(request: Request, exc: Exception) -> Response:
-    """Exception handler: a page without a session goes to the login form."""
-    assert isinstance(exc, LoginRequired)
-    return _redirect(login_url(exc.next_path))

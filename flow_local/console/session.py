@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
 
 from flow_local.auth import Principal
 from flow_local.core import platform_of
@@ -103,6 +104,12 @@ def safe_next(value: str | None) -> str:
 def login_url(next_path: str) -> str:
     """The login page, returning to ``next_path`` afterwards."""
     return f"/login?next={quote(next_path, safe='')}"
+
+
+def login_redirect(request: Request, exc: Exception) -> Response:
+    """Exception handler: a page without a session goes to the login form."""
+    assert isinstance(exc, LoginRequired)
+    return RedirectResponse(login_url(exc.next_path), status_code=303)
 
 
 def _this_path(request: Request) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -39,17 +40,37 @@ NAP = (
 NAP_SECONDS = 5
 
 
+SIDE_DIR = Path(tempfile.mkdtemp(prefix="flow-console-tests-"))
+"""A directory the code blocks of these tests may write (``FLOW_LOCAL_RUNNER_WRITABLE``) and read."""
+PRINT_WAIT_PRINT = """
+import os, time
+
+def main(go: str, greeting: str) -> dict:
+    print("first line:", greeting)
+    deadline = time.monotonic() + 120
+    while not os.path.exists(go) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    print("second line")
+    return {"answer": greeting.upper()}
+"""
+
+
 @pytest.fixture(scope="module")
 def platform() -> Iterator[LocalPlatform]:
-    previous = os.environ.get("FLOW_LOCAL_RUNNER_WORKERS")
-    os.environ["FLOW_LOCAL_RUNNER_WORKERS"] = "2"  # an agent and its tool run at once
+    settings = {
+        "FLOW_LOCAL_RUNNER_WORKERS": "2",  # an agent and its tool run at once
+        "FLOW_LOCAL_RUNNER_WRITABLE": str(SIDE_DIR),
+    }
+    previous = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     try:
         lp = LocalPlatform().start()
     finally:
-        if previous is None:
-            os.environ.pop("FLOW_LOCAL_RUNNER_WORKERS")
-        else:
-            os.environ["FLOW_LOCAL_RUNNER_WORKERS"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name)
+            else:
+                os.environ[name] = value
     try:
         yield lp
     finally:
@@ -149,6 +170,51 @@ def test_list_detail_live_events_and_cancel(page: object, platform: LocalPlatfor
     page.goto(f"/?ws={platform.workspace_id}&status=completed")  # type: ignore[attr-defined]
     statuses = page.locator("#executions tbody tr td:nth-child(4)").all_inner_texts()  # type: ignore[attr-defined]
     assert statuses and set(statuses) == {"completed"}
+
+
+def test_execution_page_shows_input_live_stdout_and_output(
+    page: object, platform: LocalPlatform, cli: CLIClient
+) -> None:
+    """The block prints, then waits until the page has shown that line; then prints again and returns."""
+    cli.code_blocks.create({"id": "print-wait", "name": "print-wait", "spec": {"source": PRINT_WAIT_PRINT}})
+    go = SIDE_DIR / "go"
+    submitted = cli.submit_execution("code_block", "print-wait", {"go": str(go), "greeting": "hello input"})
+    execution_id = str(submitted["execution_id"])
+    _log_in(page, platform, f"/executions/{execution_id}?ws={platform.workspace_id}")
+    assert '"greeting": "hello input"' in page.inner_text("#input")  # type: ignore[attr-defined]
+    page.locator("#stdout:has-text('first line: hello input')").wait_for()  # type: ignore[attr-defined]
+    assert page.inner_text("#status") == "running"  # type: ignore[attr-defined]
+    assert "second line" not in page.inner_text("#stdout")  # type: ignore[attr-defined]
+    _shot(page, "execution-input-live-stdout")
+    go.touch()
+    page.locator("#status:text-is('completed')").wait_for()  # type: ignore[attr-defined]
+    page.wait_for_selector("#output:has-text('HELLO INPUT')")  # type: ignore[attr-defined]
+    assert page.inner_text("#stdout").strip() == "first line: hello input\nsecond line"  # type: ignore[attr-defined]
+    assert '"greeting": "hello input"' in page.inner_text("#input")  # type: ignore[attr-defined]
+    _shot(page, "execution-input-output")
+
+
+def test_execution_input_keeps_to_its_workspace(platform: LocalPlatform, cli: CLIClient) -> None:
+    source = "def main(seconds: int) -> int:\n    return seconds\n"
+    cli.code_blocks.create({"id": "echo-seconds", "name": "echo-seconds", "spec": {"source": source}})
+    submitted = cli.submit_execution("code_block", "echo-seconds", {"seconds": 0})
+    execution_id = str(submitted["execution_id"])
+    own = f"/api/v1/orgs/{platform.org_id}/workspaces/{platform.workspace_id}/executions/{execution_id}/input"
+    other = platform.create_tenant("Somebody else")
+    foreign = (
+        f"/api/v1/orgs/{other['org_id']}/workspaces/{other['workspace_id']}/executions/{execution_id}/input"
+    )
+    with httpx.Client(base_url=platform.url, timeout=30) as api:
+        mine = api.get(own, headers={"Authorization": f"Bearer {platform.admin_token}"})
+        assert mine.status_code == 200 and mine.json() == {
+            "execution_id": execution_id,
+            "input": {"seconds": 0},
+        }
+        theirs = api.get(own, headers={"Authorization": f"Bearer {other['token']}"})
+        assert theirs.status_code == 403
+        elsewhere = api.get(foreign, headers={"Authorization": f"Bearer {other['token']}"})
+        assert elsewhere.status_code == 404
+        assert api.get(own).status_code == 401
 
 
 def test_other_pages_show_what_the_platform_holds(

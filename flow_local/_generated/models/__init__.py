@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, RootModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 
 
 class Error(BaseModel):
@@ -329,6 +329,11 @@ class Execution(BaseModel):
     cancel_requested: bool | None = None
 
 
+class ExecutionInput(BaseModel):
+    execution_id: str
+    input: Annotated[dict[str, Any], Field(description="The submission's `input`, as stored.")]
+
+
 class ExecutionError(BaseModel):
     message: str
     type: str | None = None
@@ -345,6 +350,25 @@ class ExecutionTimings(BaseModel):
     queued_ms: float | None = None
     run_ms: float | None = None
     total_ms: float | None = None
+
+
+class ExecutionId(RootModel[str]):
+    root: Annotated[str, Field(max_length=200, min_length=1, pattern="^[A-Za-z0-9_.:-]+$")]
+
+
+class ExecutionResultsWait(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    execution_ids: Annotated[list[ExecutionId], Field(max_length=1000, min_length=1)]
+    wait_seconds: Annotated[
+        float,
+        Field(
+            description="Hold the answer up to this many seconds while none of the executions is terminal.",
+            ge=0.0,
+            le=60.0,
+        ),
+    ] = 0
 
 
 class ExecutionEvent(BaseModel):
@@ -572,6 +596,12 @@ class VectorIndexCreate(BaseModel):
     name: Annotated[str, Field(max_length=200, min_length=1)]
     dimensions: Annotated[int, Field(ge=1, le=4096)]
     metric: Literal["cosine", "dot", "euclidean"] | None = "cosine"
+    search: Annotated[
+        Literal["exact", "hnsw"] | None,
+        Field(
+            description="`exact` compares the query with every vector of the index (always the true nearest).\n`hnsw` lets a platform on PostgreSQL build an HNSW graph for the index and search it\napproximately (faster on large indexes, recall below 1); searches with a metadata filter,\nor asking for more than 84 results, stay exact. An HNSW graph takes at most 2000 dimensions\n(400 beyond). The embedded platform always searches exactly.\n"
+        ),
+    ] = "exact"
 
 
 class VectorIndex(BaseModel):
@@ -579,6 +609,12 @@ class VectorIndex(BaseModel):
     name: str
     dimensions: int
     metric: Literal["cosine", "dot", "euclidean"]
+    search: Annotated[
+        Literal["exact", "hnsw"],
+        Field(
+            description="`exact` compares the query with every vector of the index (always the true nearest).\n`hnsw` lets a platform on PostgreSQL build an HNSW graph for the index and search it\napproximately (faster on large indexes, recall below 1); searches with a metadata filter,\nor asking for more than 84 results, stay exact. An HNSW graph takes at most 2000 dimensions\n(400 beyond). The embedded platform always searches exactly.\n"
+        ),
+    ]
     count: int
     created_at: AwareDatetime
 
@@ -928,6 +964,14 @@ class ExecutionResult(BaseModel):
     stdout: str | None = None
     stderr: str | None = None
     finished_at: AwareDatetime | None = None
+
+
+class ExecutionResults(BaseModel):
+    results: Annotated[
+        list[ExecutionResult],
+        Field(description="The envelopes of the executions that are terminal, in no particular order."),
+    ]
+    missing: Annotated[list[str], Field(description="The ids that name no execution of this workspace.")]
 
 
 class Conversation(ConversationSummary):

@@ -6,6 +6,9 @@ which declares every path, parameter constraint, default and answer model of the
 backend with typed arguments. Tags: ``system``, ``auth``, ``tenants``, ``catalog``, ``resources``, ``executions``, ``jobs``, ``datasets``, ``connectors``, ``state``, ``secrets``, ``storage``, ``vector``, ``memory``, ``conversations``, ``audit``, ``services``, ``gateway``.
 """
 
+API_VERSION = "1.0.0"
+"""The document's ``info.version``."""
+
 RAW_BODY_ROUTES: tuple[str, ...] = (
     "/api/v1/orgs/{org_id}/storage/objects/{key:path}",
     "/api/v1/orgs/{org_id}/services/{service_id}/v{version:int}/{path:path}",

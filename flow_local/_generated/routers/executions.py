@@ -17,7 +17,10 @@ from flow_local._generated.models import (
     Execution,
     ExecutionEvent,
     ExecutionHandle,
+    ExecutionInput,
     ExecutionResult,
+    ExecutionResults,
+    ExecutionResultsWait,
     ExecutionSubmit,
     TransformExecute,
     TransformResult,
@@ -27,9 +30,11 @@ from flow_local._generated.routers.types import ExecutionStatusValue
 
 LIST_EXECUTIONS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions"
 SUBMIT_EXECUTION_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions"
+AWAIT_EXECUTION_RESULTS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/execution-results"
 GET_EXECUTION_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}"
 CANCEL_EXECUTION_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/cancel"
 GET_EXECUTION_RESULT_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/result"
+GET_EXECUTION_INPUT_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/input"
 LIST_EXECUTION_EVENTS_PATH = (
     "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/events"
 )
@@ -70,6 +75,17 @@ class ExecutionsOperations(Protocol[CallT]):
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions``: Submit a durable execution of a code block, agent or workflow."""
         ...
 
+    async def await_execution_results(
+        self,
+        call: CallT,
+        *,
+        org_id: str,
+        workspace_id: str,
+        body: ExecutionResultsWait,
+    ) -> ExecutionResults:
+        """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/execution-results``: The result envelopes of several executions, held until one of them ends."""
+        ...
+
     async def get_execution(
         self,
         call: CallT,
@@ -104,6 +120,17 @@ class ExecutionsOperations(Protocol[CallT]):
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/result``: The result envelope; with `wait_seconds` the server holds the answer until the execution ends."""
         ...
 
+    async def get_execution_input(
+        self,
+        call: CallT,
+        *,
+        org_id: str,
+        workspace_id: str,
+        execution_id: str,
+    ) -> ExecutionInput:
+        """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/input``: The input an execution was submitted with (kept apart from the status, which lists carry)."""
+        ...
+
     async def list_execution_events(
         self,
         call: CallT,
@@ -132,9 +159,11 @@ class ExecutionsOperations(Protocol[CallT]):
 
 _LIST_EXECUTIONS_ANSWER = TypeAdapter(list[Execution])
 _SUBMIT_EXECUTION_ANSWER = TypeAdapter(ExecutionHandle)
+_AWAIT_EXECUTION_RESULTS_ANSWER = TypeAdapter(ExecutionResults)
 _GET_EXECUTION_ANSWER = TypeAdapter(Execution)
 _CANCEL_EXECUTION_ANSWER = TypeAdapter(Execution)
 _GET_EXECUTION_RESULT_ANSWER = TypeAdapter(ExecutionResult)
+_GET_EXECUTION_INPUT_ANSWER = TypeAdapter(ExecutionInput)
 _LIST_EXECUTION_EVENTS_ANSWER = TypeAdapter(list[ExecutionEvent])
 _EXECUTE_TRANSFORM_ANSWER = TypeAdapter(TransformResult)
 
@@ -203,6 +232,28 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
             body=await json_body(request, ExecutionSubmit),
         )
         return json_answer(_SUBMIT_EXECUTION_ANSWER, result, 202, call.answer_headers)
+
+    @router.post(
+        "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/execution-results",
+        operation_id="awaitExecutionResults",
+        status_code=200,
+        response_model=ExecutionResults,
+    )
+    async def await_execution_results(
+        request: Request,
+        *,
+        call: Annotated[C, Depends(access.workspace)],
+        org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
+        workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
+    ) -> Response:
+        """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/execution-results``: The result envelopes of several executions, held until one of them ends."""
+        result = await backend(request).await_execution_results(
+            call,
+            org_id=org_id,
+            workspace_id=workspace_id,
+            body=await json_body(request, ExecutionResultsWait),
+        )
+        return json_answer(_AWAIT_EXECUTION_RESULTS_ANSWER, result, 200, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}",
@@ -274,6 +325,29 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
             wait_seconds=wait_seconds,
         )
         return json_answer(_GET_EXECUTION_RESULT_ANSWER, result, 200, call.answer_headers)
+
+    @router.get(
+        "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/input",
+        operation_id="getExecutionInput",
+        status_code=200,
+        response_model=ExecutionInput,
+    )
+    async def get_execution_input(
+        request: Request,
+        *,
+        call: Annotated[C, Depends(access.workspace)],
+        org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
+        workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
+        execution_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
+    ) -> Response:
+        """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/input``: The input an execution was submitted with (kept apart from the status, which lists carry)."""
+        result = await backend(request).get_execution_input(
+            call,
+            org_id=org_id,
+            workspace_id=workspace_id,
+            execution_id=execution_id,
+        )
+        return json_answer(_GET_EXECUTION_INPUT_ANSWER, result, 200, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/events",

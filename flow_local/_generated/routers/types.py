@@ -36,3 +36,4 @@ ResourceKind: TypeAlias = Literal[
     "experiment",
 ]
 TokenScope: TypeAlias = Literal["read", "write", "admin"]
+VectorSearchMode: TypeAlias = Literal["exact", "hnsw"]

@@ -20,6 +20,14 @@ function appendEvent(tbody, event) {
   tbody.append(row);
 }
 
+// A running execution's stdout and stderr grow with its message events, line by line as it prints.
+function showPrinted(event) {
+  const data = event.data || {};
+  if (event.event_type !== "message" || !["stdout", "stderr"].includes(data.stream)) { return; }
+  const pre = document.getElementById(data.stream);
+  if (pre) { pre.textContent += String(data.text || ""); }
+}
+
 async function followTimeline(table) {
   const terminal = table.dataset.terminal.split(",");
   const tbody = table.querySelector("tbody");
@@ -41,6 +49,7 @@ async function followTimeline(table) {
     for (const event of answer.events) {
       after = Math.max(after, event.seq);
       appendEvent(tbody, event);
+      showPrinted(event);
     }
     if (answer.status !== state) {
       state = answer.status;

@@ -14,8 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
-
 CONTEXT_HEADER = "x-flow-context"
 JOB_HEADER = "x-flow-job-id"
 FORWARDED_BY_HEADER = "x-flow-forwarded-by"
@@ -79,6 +77,8 @@ class CallerContext:
 
 def sign_context(context: CallerContext, key: str) -> str:
     """The ``X-Flow-Context`` value for ``context``, signed with the version's key."""
+    import jwt  # loaded on first use, not on the platform's start
+
     return jwt.encode(context.to_claims(), key, algorithm=_ALGORITHM)
 
 
@@ -90,6 +90,8 @@ def verify_context(value: str | None, key: str) -> CallerContext:
     """
     if not value:
         raise ContextError("missing X-Flow-Context header: call the service through the platform")
+    import jwt  # loaded on first use, not on the platform's start
+
     try:
         claims = jwt.decode(value, key, algorithms=[_ALGORITHM], options={"require": ["exp", "sub"]})
     except jwt.PyJWTError as exc:

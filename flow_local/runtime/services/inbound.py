@@ -9,7 +9,6 @@ when A itself forwards it (``flow.services`` with ``reuse_service_token=True`` o
 
 from __future__ import annotations
 
-import jwt
 from starlette.requests import Request
 
 from flow_local.auth import Principal, TokenVerifier, bearer_token, require_org
@@ -20,6 +19,8 @@ SERVICE_AUDIENCE_PREFIX = "service:"
 
 
 def _unverified_audience(token: str) -> str | None:
+    import jwt  # loaded on first use, not on the platform's start
+
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError as exc:

@@ -151,6 +151,9 @@ JSON_WEB_KEY_ALG: Final[tuple[Literal["EdDSA"], ...]] = ("EdDSA",)
 JSON_WEB_KEY_USE: Final[tuple[Literal["sig"], ...]] = ("sig",)
 """Values of JsonWebKey.use."""
 
+VECTOR_SEARCH_MODE: Final[tuple[Literal["exact", "hnsw"], ...]] = ("exact", "hnsw")
+"""Values of components/schemas/VectorSearchMode."""
+
 CHAT_MESSAGE_ROLE: Final[tuple[Literal["system", "user", "assistant", "tool"], ...]] = (
     "system",
     "user",
