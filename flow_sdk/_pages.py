@@ -26,24 +26,23 @@ PageBuilder = Callable[[str | None], ApiRequest[list[ItemT]]]
 
 
 def _read_page(
-    api: ApiRequest[list[ItemT]], response: httpx.Response, family: ErrorFamily, sent: str | None
+    api: ApiRequest[list[ItemT]], response: httpx.Response, family: ErrorFamily, cursor: str | None
 ) -> tuple[list[ItemT], str | None]:
     """The items of one answer and the cursor of the next page (None on the last page).
 
     Raises:
-        FlowSDKError: The answer names the page it answered (``sent``) as the next one: reading on
-            would never end.
+        FlowSDKError: The answer names the page it answered as the next one (a server fault that
+            would otherwise loop for ever).
     """
     record_response(response)
     items = read_result(api, response, family)
-    cursor = response.headers.get(NEXT_CURSOR_HEADER) or None
-    if cursor is not None and cursor == sent:
+    following = response.headers.get(NEXT_CURSOR_HEADER) or None
+    if following is not None and following == cursor:
         raise FlowSDKError(
-            f"{api.method} {api.path} answered the cursor it was sent as the next one; stopping the"
-            " iteration, which would read the same page forever",
-            code="pagination_loop",
+            f"{api.method} {api.path} answered its own cursor as {NEXT_CURSOR_HEADER}; stopping the iteration"
+            " instead of asking for the same page again"
         )
-    return items, cursor
+    return items, following
 
 
 async def iterate_pages(

@@ -44,7 +44,6 @@ def test_a_server_answering_the_cursor_it_was_sent_stops_the_loop() -> None:
     transport = httpx.MockTransport(_answer)
     with (
         httpx.Client(base_url="http://platform", transport=transport) as client,
-        pytest.raises(FlowSDKError, match="answered the cursor it was sent") as raised,
+        pytest.raises(FlowSDKError, match="answered its own cursor"),
     ):
         list(iterate_pages_sync(client, stuck))
-    assert raised.value.code == "pagination_loop"

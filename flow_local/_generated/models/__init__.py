@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, RootModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 
 
 class Error(BaseModel):
@@ -350,6 +350,25 @@ class ExecutionTimings(BaseModel):
     queued_ms: float | None = None
     run_ms: float | None = None
     total_ms: float | None = None
+
+
+class ExecutionId(RootModel[str]):
+    root: Annotated[str, Field(max_length=200, min_length=1, pattern="^[A-Za-z0-9_.:-]+$")]
+
+
+class ExecutionResultsWait(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    execution_ids: Annotated[list[ExecutionId], Field(max_length=1000, min_length=1)]
+    wait_seconds: Annotated[
+        float,
+        Field(
+            description="Hold the answer up to this many seconds while none of the executions is terminal.",
+            ge=0.0,
+            le=60.0,
+        ),
+    ] = 0
 
 
 class ExecutionEvent(BaseModel):
@@ -940,6 +959,14 @@ class ExecutionResult(BaseModel):
     stdout: Annotated[str | None, Field(...)]
     stderr: Annotated[str | None, Field(...)]
     finished_at: AwareDatetime | None = None
+
+
+class ExecutionResults(BaseModel):
+    results: Annotated[
+        list[ExecutionResult],
+        Field(description="The envelopes of the executions that are terminal, in no particular order."),
+    ]
+    missing: Annotated[list[str], Field(description="The ids that name no execution of this workspace.")]
 
 
 class Conversation(ConversationSummary):

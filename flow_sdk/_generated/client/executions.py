@@ -10,6 +10,8 @@ from flow_sdk._generated.types import (
     ExecutionHandle,
     ExecutionInput,
     ExecutionResult,
+    ExecutionResults,
+    ExecutionResultsWait,
     ExecutionStatusValue,
     ExecutionSubmit,
     TransformExecute,
@@ -17,6 +19,7 @@ from flow_sdk._generated.types import (
 )
 
 __all__ = [
+    "build_await_execution_results_request",
     "build_cancel_execution_request",
     "build_execute_transform_request",
     "build_get_execution_input_request",
@@ -68,6 +71,23 @@ def build_submit_execution_request(
                 "X-Lifecycle-Event": x_lifecycle_event,
             }
         ),
+        json=body,
+        has_json=True,
+        response="json",
+    )
+
+
+def build_await_execution_results_request(
+    org_id: str,
+    workspace_id: str,
+    *,
+    body: ExecutionResultsWait,
+) -> ApiRequest[ExecutionResults]:
+    """The result envelopes of several executions, held until one of them ends: ``POST /api/v1/orgs/{org_id}/workspaces/{workspace_id}/execution-results`` (awaitExecutionResults)."""
+    return ApiRequest(
+        "awaitExecutionResults",
+        "POST",
+        f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/execution-results",
         json=body,
         has_json=True,
         response="json",
