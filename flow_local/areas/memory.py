@@ -57,6 +57,19 @@ class MemoryBackend(MemoryOperations[Call]):
         self._pgvector = not isinstance(self.db, SqliteDatabase)
         if self._pgvector:
             self.db.migrate("memory_pgvector", PGVECTOR_SCHEMA)
+            self._embed_stored()
+
+    def _embed_stored(self) -> None:
+        """Give memories stored before the pgvector table existed their row in it."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT m.id, m.vec FROM memories m"
+                " WHERE NOT EXISTS (SELECT 1 FROM memory_embeddings e WHERE e.id = m.id)"
+            ).fetchall()
+            conn.executemany(
+                "INSERT INTO memory_embeddings (id, embedding) VALUES (?, ?::vector)",
+                [(row[0], vector_literal(np.frombuffer(bytes(row[1]), dtype=np.float32))) for row in rows],
+            )
 
     async def _embed(self, text: str) -> np.ndarray:
         vectors = await self.platform.backend(GatewayBackend).embed(EMBEDDING_MODEL, [text])

@@ -89,6 +89,25 @@ class PgVectorStore:
     def __init__(self, db: Database) -> None:
         db.migrate("vector_pgvector", SCHEMA)
         self.db = db
+        self._move_items()
+
+    def _move_items(self) -> None:
+        """Move vectors a release without pgvector stored in ``vector_items`` into the pgvector table."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT index_id, id, vec, metadata FROM vector_items ORDER BY rowid"
+            ).fetchall()
+            if not rows:
+                return
+            conn.executemany(
+                "INSERT INTO vector_embeddings (index_id, id, embedding, metadata)"
+                " VALUES (?, ?, ?::vector, ?::jsonb) ON CONFLICT (index_id, id) DO NOTHING",
+                [
+                    (row[0], row[1], vector_literal(np.frombuffer(bytes(row[2]), dtype=np.float32)), row[3])
+                    for row in rows
+                ],
+            )
+            conn.execute("DELETE FROM vector_items")
 
     def count(self, record: dict[str, Any]) -> int:
         """How many vectors the index holds."""

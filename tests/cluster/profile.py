@@ -14,10 +14,8 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from cryptography.fernet import Fernet
 
 from flow_local.cluster.engines import PostgresEngine, SeaweedEngine
-from flow_local.settings import SEALING_KEY_ENV
 
 OBJECT_STORE_SWITCH = "FLOW_TEST_OBJECT_STORE"
 BUCKET = "flow-tests"
@@ -52,8 +50,6 @@ def cluster_backends(
     number = next(_numbers)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FLOW_DATABASE_URL", postgres.create_database(f"module_{number}"))
-        # Platforms sharing a database share its sealing key, as API replicas do.
-        patch.setenv(SEALING_KEY_ENV, Fernet.generate_key().decode())
         if seaweed is not None:
             patch.setenv("FLOW_OBJECT_STORE_URL", seaweed.object_store_url(BUCKET, f"module-{number}"))
             for name, value in seaweed.credentials_env().items():

@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from flow_local.areas.memory import MemoryBackend
+from flow_local.areas.memory import EMBEDDING_MODEL, MemoryBackend
 from flow_local.areas.vector import HNSW_MAX_DIMENSIONS, MatrixStore, VectorBackend
 from flow_local.areas.vector_pgvector import HNSW_MAX_RESULTS, PgVectorStore
 from flow_local.core import Platform
 from flow_local.errors import ApiError
+from flow_local.gateway.backend import GatewayBackend
 from flow_local.settings import SEALING_KEY_FILE, Settings
 
 ORG, WS = "org-vec", "ws-vec"
@@ -217,3 +218,23 @@ def test_an_hnsw_index_is_refused_beyond_its_dimensions(vectors: VectorBackend) 
         vectors.create(ORG, WS, "too-wide", HNSW_MAX_DIMENSIONS + 1, "cosine", "hnsw")
     assert (refused.value.status, refused.value.field) == (400, "dimensions")
     assert vectors.create(ORG, WS, "wide", HNSW_MAX_DIMENSIONS + 1, "cosine")["search"] == "exact"
+
+
+def test_memories_stored_before_pgvector_are_recalled(platform: Platform) -> None:
+    if not _on_postgres():
+        pytest.skip("only a PostgreSQL database has a pgvector table to fill")
+    embedded = asyncio.run(platform.backend(GatewayBackend).embed(EMBEDDING_MODEL, ["an earlier release"]))
+    vector = np.asarray(embedded[0], dtype=np.float32)
+    platform.db.execute(
+        "INSERT INTO memories (id, org_id, workspace_id, namespace, content, metadata, vec, created_at)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        ("old-1", ORG, WS, "old", "from an earlier release", None, vector.tobytes(), "2026-01-01T00:00:00Z"),
+    )
+    MemoryBackend(platform)  # a restart: the backend fills the pgvector table
+    row = platform.db.query_one("SELECT embedding::real[] FROM memory_embeddings WHERE id = ?", ("old-1",))
+    assert row is not None and np.array_equal(np.asarray(row[0], dtype=np.float32), vector)
+
+    async def recalled() -> list[dict[str, Any]]:
+        return await platform.backend(MemoryBackend).recall(ORG, WS, "old", "anything", 5, None)
+
+    assert [m["id"] for m in asyncio.run(recalled())] == ["old-1"]
