@@ -41,8 +41,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy, strict on flow_sdk/ and flow_local/."""
+    """mypy, strict on flow_sdk/ and flow_local/; pyright, strict on flow_sdk/ (pyproject's [tool.pyright])."""
     session.run(PYTHON, "-m", "mypy")
+    session.run(str(Path(PYTHON).parent / "pyright"), "--warnings", external=True)
 
 
 @nox.session

@@ -340,6 +340,21 @@ def check_free_form_objects(spec: Mapping[str, Any]) -> None:
         )
 
 
+def _module_imports(operations: list[Operation]) -> dict[str, Any]:
+    """What a tag's module uses, so it imports nothing else: typing names, ``quote``, ``drop_none``."""
+    annotations = " ".join(
+        [p.annotation for op in operations for p in (*op.path_parameters, *op.keyword_parameters)]
+        + [f"{op.body_annotation or ''} {op.result}" for op in operations]
+    )
+    return {
+        "typing": [name for name in ("Any", "Literal") if re.search(rf"\b{name}\b", annotations)],
+        "quote": any("quote(" in op.url for op in operations),
+        "drop_none": any(
+            op.query_parameters or op.header_parameters or op.body_kind == "binary" for op in operations
+        ),
+    }
+
+
 def render(spec: Mapping[str, Any], package: Path, templates: Path) -> set[str]:
     """Write the builder package into ``package`` (``flow_sdk/_generated/client``); return the type names used."""
     check_free_form_objects(spec)
@@ -360,6 +375,8 @@ def render(spec: Mapping[str, Any], package: Path, templates: Path) -> set[str]:
     (package / "enums.py").write_text(env.get_template("enums.py.jinja").render(enums=reader.enums()))
     module = env.get_template("builders.py.jinja")
     for tag, operations in by_tag.items():
-        text = module.render(tag=tag, operations=operations, types=sorted(names[tag]))
+        text = module.render(
+            tag=tag, operations=operations, types=sorted(names[tag]), imports=_module_imports(operations)
+        )
         (package / f"{snake(tag)}.py").write_text(text)
     return set().union(*names.values()) if names else set()

@@ -22,8 +22,9 @@ class ChatAccumulator:
         """Fold one chunk in: ids and model from the first, text and tool calls appended, usage kept."""
         if not self._head:
             self._head = {key: chunk.get(key) for key in ("id", "created", "model")}
-        if chunk.get("usage"):
-            self._usage = dict(cast("dict[str, Any]", chunk["usage"]))
+        usage = chunk.get("usage")
+        if usage:
+            self._usage = dict(cast("dict[str, Any]", usage))
         for choice in chunk.get("choices") or []:
             self._add_choice(cast("dict[str, Any]", choice))
 
@@ -38,7 +39,8 @@ class ChatAccumulator:
             message["role"] = delta["role"]
         if delta.get("content"):
             message["content"] = (message["content"] or "") + delta["content"]
-        for call in delta.get("tool_calls") or []:
+        calls: list[dict[str, Any]] = delta.get("tool_calls") or []
+        for call in calls:
             _merge_tool_call(message.setdefault("tool_calls", []), call)
         if choice.get("finish_reason"):
             slot["finish_reason"] = choice["finish_reason"]
@@ -61,8 +63,8 @@ def _merge_tool_call(calls: list[dict[str, Any]], call: dict[str, Any]) -> None:
     position = call.get("index")
     for existing in calls:
         if position is not None and existing.get("index") == position:
-            function = existing.setdefault("function", {"name": "", "arguments": ""})
-            piece = call.get("function") or {}
+            function: dict[str, Any] = existing.setdefault("function", {"name": "", "arguments": ""})
+            piece: dict[str, Any] = call.get("function") or {}
             function["name"] = function.get("name") or piece.get("name", "")
             function["arguments"] = function.get("arguments", "") + piece.get("arguments", "")
             return

@@ -27,9 +27,9 @@ appears in them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import httpx
 
@@ -232,11 +232,13 @@ def _parse_error_body(response: httpx.Response) -> tuple[str, str | None]:
     except (ValueError, UnicodeDecodeError):
         body = None
     if isinstance(body, dict):
-        raw = body.get("detail")
-        if isinstance(body.get("error"), dict):
-            raw = raw or body["error"].get("message")
+        fields = cast("dict[str, Any]", body)
+        raw: Any = fields.get("detail")
+        nested: Any = fields.get("error")
+        if isinstance(nested, dict):
+            raw = raw or cast("dict[str, Any]", nested).get("message")
         detail = raw if isinstance(raw, str) else json.dumps(raw) if raw is not None else ""
-        code = body.get("code")
+        code: Any = fields.get("code")
         return detail or response.reason_phrase, code if isinstance(code, str) else None
     text = response.text.strip()[:500] if response.content else ""
     return text or response.reason_phrase, None
@@ -352,7 +354,7 @@ def map_http_error(
 
 
 @contextmanager
-def translate_errors(family: ErrorFamily = "platform") -> Iterator[None]:
+def translate_errors(family: ErrorFamily = "platform") -> Generator[None]:
     """Translate any ``httpx.HTTPError`` raised inside the block into the typed exception, ``from`` it.
 
     Args:

@@ -13,7 +13,7 @@ from flow_sdk._errors import FlowSDKError
 from flow_sdk._generated.client.enums import EXECUTABLE_TYPE, EXECUTION_SUBMIT_EXECUTION_MODE
 from flow_sdk._generated.client.executions import build_submit_execution_request
 from flow_sdk._generated.client.request import ApiRequest
-from flow_sdk._generated.types import ExecutionHandle, ExecutionSubmit
+from flow_sdk._generated.types import ExecutableType, ExecutionHandle, ExecutionSubmit
 from flow_sdk._requests import choose, new_idempotency_key
 
 __all__ = ["submit_request"]
@@ -40,7 +40,7 @@ def submit_request(
         FlowSDKError: The component type or execution mode is not one the document allows, or the
             component id is empty.
     """
-    kind = choose(component_type, EXECUTABLE_TYPE, "component_type")
+    kind: ExecutableType = choose(component_type, EXECUTABLE_TYPE, "component_type")
     if not str(component_id):
         raise FlowSDKError(f"{kind}_id must not be empty", code="invalid_request")
     body: ExecutionSubmit = {

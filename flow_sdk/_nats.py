@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from flow_sdk._errors import ConfigurationError, FlowSDKError, PlatformClientError
 from flow_sdk._metadata import install_hint
@@ -78,12 +78,12 @@ class ExecutionTransport:
                 code="missing_dependency",
             ) from None
         try:
-            self._nc = await nats.connect(
+            self._nc = await nats.connect(  # pyright: ignore[reportUnknownMemberType]  (nats-py leaves **options unannotated)
                 self.nats_url, connect_timeout=5, max_reconnect_attempts=3, inbox_prefix=_inbox_prefix()
             )
         except Exception as exc:
             raise PlatformClientError(f"cannot connect to NATS at {self.nats_url}: {exc}") from exc
-        self._js = self._nc.jetstream()
+        self._js = self._nc.jetstream()  # pyright: ignore[reportUnknownMemberType]
         return self._js
 
     async def fetch_input(self, deployment_id: str | None, execution_id: str) -> dict[str, Any]:
@@ -188,8 +188,9 @@ def _decode_input(data: bytes, subject: str, deployment_id: str | None, executio
         raise PlatformClientError(f"input message on {subject} is not JSON: {exc}") from exc
     if not isinstance(decoded, dict):
         raise PlatformClientError(f"input message on {subject} is not a JSON object")
-    decoded.setdefault("execution_id", execution_id)
-    decoded.setdefault("deployment_id", deployment_id)
+    message = cast("dict[str, Any]", decoded)
+    message.setdefault("execution_id", execution_id)
+    message.setdefault("deployment_id", deployment_id)
     for key in INPUT_KEYS:
-        decoded.setdefault(key, None)
-    return decoded
+        message.setdefault(key, None)
+    return message

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import httpx
 
-from flow_sdk._errors import ErrorFamily, map_http_error
+from flow_sdk._errors import ErrorFamily, FlowSDKError, map_http_error
 from flow_sdk._generated.client.request import MAX_PAGE_SIZE, NEXT_CURSOR_HEADER, ApiRequest
 from flow_sdk._requests import read_result, request_options
 from flow_sdk.raw_response import record_response
@@ -26,12 +26,23 @@ PageBuilder = Callable[[str | None], ApiRequest[list[ItemT]]]
 
 
 def _read_page(
-    api: ApiRequest[list[ItemT]], response: httpx.Response, family: ErrorFamily
+    api: ApiRequest[list[ItemT]], response: httpx.Response, family: ErrorFamily, cursor: str | None
 ) -> tuple[list[ItemT], str | None]:
-    """The items of one answer and the cursor of the next page (None on the last page)."""
+    """The items of one answer and the cursor of the next page (None on the last page).
+
+    Raises:
+        FlowSDKError: The answer names the page it answered as the next one (a server fault that
+            would otherwise loop for ever).
+    """
     record_response(response)
     items = read_result(api, response, family)
-    return items, response.headers.get(NEXT_CURSOR_HEADER) or None
+    following = response.headers.get(NEXT_CURSOR_HEADER) or None
+    if following is not None and following == cursor:
+        raise FlowSDKError(
+            f"{api.method} {api.path} answered its own cursor as {NEXT_CURSOR_HEADER}; stopping the iteration"
+            " instead of asking for the same page again"
+        )
+    return items, following
 
 
 async def iterate_pages(
@@ -52,7 +63,7 @@ async def iterate_pages(
             response = await client().request(api.method, api.path, **request_options(api))
         except httpx.HTTPError as exc:
             raise map_http_error(exc, family) from exc
-        items, cursor = _read_page(api, response, family)
+        items, cursor = _read_page(api, response, family, cursor)
         for item in items:
             yield item
         if cursor is None:
@@ -70,7 +81,7 @@ def iterate_pages_sync(
             response = client.request(api.method, api.path, **request_options(api))
         except httpx.HTTPError as exc:
             raise map_http_error(exc, family) from exc
-        items, cursor = _read_page(api, response, family)
+        items, cursor = _read_page(api, response, family, cursor)
         yield from items
         if cursor is None:
             return

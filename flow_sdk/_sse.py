@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
@@ -85,13 +85,12 @@ class _SseDecoder:
         """Raise for an ``event: error``; ignore other named events."""
         if event != "error":
             return
-        body: Any
+        decoded: Any
         try:
-            body = json.loads(payload)
+            decoded = json.loads(payload)
         except ValueError:
-            body = {"detail": payload}
-        if not isinstance(body, dict):
-            body = {"detail": str(body)}
+            decoded = {"detail": payload}
+        body = cast("dict[str, Any]", decoded) if isinstance(decoded, dict) else {"detail": str(decoded)}
         detail = str(body.get("detail") or body.get("message") or "stream error")
         request_id = body.get("request_id") or self.response.headers.get("x-request-id")
         raise GatewayStreamError(

@@ -69,6 +69,9 @@ __all__ = [
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
 DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_CONNECTIONS = 6
+"""Connections per pool: keep-alive connections carry thousands of short requests per second, awaited
+execution results share one held request, and a request beyond the limit waits for a free connection."""
 TIMEOUT_ENV_VAR = "FLOW_HTTP_TIMEOUT_SECONDS"
 RETRYABLE_STATUS_CODES = frozenset({408, 429, 500, 502, 503, 504})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -458,7 +461,7 @@ def build_async_client(
     honoured: each proxy gets its own retrying transport, mounted as httpx would mount it.
     """
     policy = RetryPolicy(max_retries=max_retries, idempotency_key=idempotency_key)
-    limits = httpx.Limits(max_connections=100)
+    limits = httpx.Limits(max_connections=DEFAULT_MAX_CONNECTIONS)
     mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
     if transport is None:
         for pattern, proxy in environment_proxies().items():

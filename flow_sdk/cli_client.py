@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 
@@ -53,6 +53,7 @@ from flow_sdk._generated.types import (
     ExecutionEvent,
     ExecutionHandle,
     ExecutionResult,
+    ExecutionStatusValue,
     Org,
     Workspace,
 )
@@ -307,7 +308,7 @@ class CLIClient:
         )
 
     # ------------------------------------------------------------ documented instance methods
-    def create_component(self, component_type: str, data: dict) -> Component:  # type: ignore[type-arg]
+    def create_component(self, component_type: str, data: dict[str, Any]) -> Component:
         """POST a new component to the catalog (``POST .../components/{component_type}``)."""
         org_id, workspace_id = self._tenant()
         kind = ComponentTypeNamespace(self, component_type).component_type
@@ -343,7 +344,7 @@ class CLIClient:
     ) -> DdlResult:
         """Preview or execute DDL against a connector instance (``POST .../instances/{id}/execute-ddl``)."""
         try:
-            scope = choose(scope_type, DDL_REQUEST_SCOPE_TYPE, "scope_type")
+            scope: Literal["workspace", "org"] = choose(scope_type, DDL_REQUEST_SCOPE_TYPE, "scope_type")
         except FlowSDKError as exc:
             raise CLIClientError(exc.message, code="invalid_request") from None
         body: DdlRequest = {
@@ -362,8 +363,8 @@ class CLIClient:
         method: str,
         path: str,
         *,
-        body: dict | None = None,  # type: ignore[type-arg]
-        query: dict | None = None,  # type: ignore[type-arg]
+        body: dict[str, Any] | None = None,
+        query: dict[str, Any] | None = None,
         version: int | None = None,
     ) -> AnyValue:
         """Invoke a hosted service endpoint (``/api/v1/orgs/{org}/services/{id}[/v{version}]/{path}``)."""
@@ -424,7 +425,10 @@ class CLIClient:
         """List executions of the workspace, newest first (``GET .../executions``)."""
         org_id, workspace_id = self._tenant()
         try:
-            wanted = None if status is None else choose(status, EXECUTION_STATUS_VALUE, "status")
+            wanted: ExecutionStatusValue | None = None
+            if status is not None:
+                checked: ExecutionStatusValue = choose(status, EXECUTION_STATUS_VALUE, "status")
+                wanted = checked
         except FlowSDKError as exc:
             raise CLIClientError(exc.message, code="invalid_request") from None
         return self.send_request(
@@ -441,7 +445,10 @@ class CLIClient:
         """
         org_id, workspace_id = self._tenant()
         try:
-            wanted = None if status is None else choose(status, EXECUTION_STATUS_VALUE, "status")
+            wanted: ExecutionStatusValue | None = None
+            if status is not None:
+                checked: ExecutionStatusValue = choose(status, EXECUTION_STATUS_VALUE, "status")
+                wanted = checked
         except FlowSDKError as exc:
             raise CLIClientError(exc.message, code="invalid_request") from None
 

@@ -24,7 +24,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flow_sdk._errors import ConfigurationError
 from flow_sdk._unauthenticated import exchange_api_key
@@ -77,7 +77,7 @@ def token_expiry(token: str) -> float | None:
         claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
     except (ValueError, UnicodeError):
         return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
+    exp: Any = cast("dict[str, Any]", claims).get("exp") if isinstance(claims, dict) else None
     return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
 
 
@@ -108,7 +108,7 @@ class FlowConfig:
     ring_id: str | None = None
     profile: str = DEFAULT_PROFILE
     path: Path | None = None
-    from_env: frozenset[str] = field(default_factory=frozenset)
+    from_env: frozenset[str] = field(default_factory=frozenset[str])
 
     def __repr__(self) -> str:
         return (
@@ -270,14 +270,16 @@ def _read_document(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     try:
-        document = json.loads(text) if text.strip() else {}
+        document: Any = json.loads(text) if text.strip() else {}
     except ValueError as exc:
         raise ConfigurationError(
             f"the config file {path} is not valid JSON ({exc}); fix or delete it", code="invalid_config"
         ) from None
-    if not isinstance(document, dict) or not isinstance(document.get("profiles", {}), dict):
+    if not isinstance(document, dict) or not isinstance(
+        cast("dict[str, Any]", document).get("profiles", {}), dict
+    ):
         raise ConfigurationError(f"the config file {path} has an unexpected shape; fix or delete it")
-    return document
+    return cast("dict[str, Any]", document)
 
 
 def _write_private(path: Path, document: dict[str, Any]) -> None:

@@ -206,10 +206,10 @@ class GatewayClient:
     async def list_models(self, scope: str = "all") -> ModelList:
         """List the models the gateway routes to (``GET /api/v1/gateway/v1/models``)."""
         try:
-            checked = choose(scope, LIST_MODELS_SCOPE, "scope")
+            request = build_list_models_request(scope=choose(scope, LIST_MODELS_SCOPE, "scope"))
         except FlowSDKError as exc:
             raise GatewayClientError(exc.message, code="invalid_request") from None
-        return await send(self.client, build_list_models_request(scope=checked), family="gateway")
+        return await send(self.client, request, family="gateway")
 
 
 def chat_request(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
@@ -21,6 +22,7 @@ from flow_sdk._errors import (
 from flow_sdk._executions import submit_request
 from flow_sdk._generated.client.enums import EXECUTION_STATUS_VALUE
 from flow_sdk._generated.client.executions import (
+    build_await_execution_results_request,
     build_cancel_execution_request,
     build_execute_transform_request,
     build_get_execution_request,
@@ -33,6 +35,9 @@ from flow_sdk._generated.types import (
     Execution,
     ExecutionHandle,
     ExecutionResult,
+    ExecutionResults,
+    ExecutionResultsWait,
+    ExecutionStatusValue,
     ServiceSkills,
     TransformExecute,
     TransformResult,
@@ -41,6 +46,7 @@ from flow_sdk._nats import ExecutionTransport
 from flow_sdk._pages import iterate_pages
 from flow_sdk._polling import PollSettings, await_terminal, unwrap_result
 from flow_sdk._requests import RetryMode, choose, send
+from flow_sdk._result_waiter import ResultWaiter
 from flow_sdk._transport import AsyncHttpSession, TokenRefresher, resolve_timeout
 from flow_sdk.raw_response import RawResponseView
 
@@ -103,6 +109,7 @@ class PlatformClient:
         self._session = AsyncHttpSession(token, timeout=self.timeout, refresher=on_auth_token_refresh)
         self._owns_session = True
         self._execution_transport: ExecutionTransport | None = None
+        self._waiters: dict[asyncio.AbstractEventLoop, ResultWaiter] = {}
 
     @property
     def with_raw_response(self) -> RawResponseView:
@@ -429,7 +436,10 @@ class PlatformClient:
                 print(execution["execution_id"])
         """
         org_id, workspace_id = self._workspace()
-        wanted = None if status is None else choose(status, EXECUTION_STATUS_VALUE, "status")
+        wanted: ExecutionStatusValue | None = None
+        if status is not None:
+            checked: ExecutionStatusValue = choose(status, EXECUTION_STATUS_VALUE, "status")
+            wanted = checked
 
         def page(cursor: str | None) -> ApiRequest[list[Execution]]:
             return build_list_executions_request(
@@ -485,10 +495,32 @@ class PlatformClient:
         )
 
     async def _await_terminal(self, execution_id: str, settings: PollSettings) -> ExecutionResult:
+        waiter = self._result_waiter()
+
         async def fetch(wait_seconds: float) -> ExecutionResult:
-            return await self.get_execution_result(execution_id, wait_seconds=wait_seconds)
+            envelope = await waiter.fetch(execution_id, wait_seconds)
+            if envelope is None:  # still running after the wait: read where it stands
+                return await self.get_execution_result(execution_id)
+            return envelope
 
         return await await_terminal(fetch, execution_id, settings)
+
+    def _result_waiter(self) -> ResultWaiter:
+        """This client's waiter in the running event loop (one held request for every awaited result)."""
+        loop = asyncio.get_running_loop()
+        waiter = self._waiters.get(loop)
+        if waiter is None:
+            self._waiters = {known: w for known, w in self._waiters.items() if not known.is_closed()}
+            waiter = self._waiters[loop] = ResultWaiter(
+                self._send_wait, max(0.0, min(30.0, self.timeout - 5.0))
+            )
+        return waiter
+
+    async def _send_wait(self, execution_ids: list[str], wait_seconds: float) -> ExecutionResults:
+        """``POST .../execution-results``: the terminal envelopes among ``execution_ids``, held."""
+        org_id, workspace_id = self._workspace()
+        body: ExecutionResultsWait = {"execution_ids": execution_ids, "wait_seconds": wait_seconds}
+        return await self.send_request(build_await_execution_results_request(org_id, workspace_id, body=body))
 
     async def _await_handle(self, handle: ExecutionHandle, timeout_seconds: float) -> ExecutionResult:
         return await self.await_execution_result(

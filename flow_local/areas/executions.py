@@ -6,6 +6,7 @@ submission (ring, component, spec), stores it and renders the spec's shapes.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,8 @@ from flow_local._generated.models import (
     ExecutionHandle,
     ExecutionInput,
     ExecutionResult,
+    ExecutionResults,
+    ExecutionResultsWait,
     ExecutionSubmit,
     TransformExecute,
     TransformResult,
@@ -31,6 +34,7 @@ from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.errors import ApiError, bad_request, not_found
 from flow_local.runtime.agent import tool_definition
+from flow_local.runtime.store import TERMINAL
 from flow_local.runtime.transform import MappingError, run_transform
 from flow_local.runtime.workflow import WorkflowError, check_steps
 from flow_local.values import new_id, now_iso
@@ -213,6 +217,25 @@ def render_result(record: dict[str, Any]) -> ExecutionResult:
     return ExecutionResult.model_validate({**record, "timings": _timings(record)})
 
 
+async def _until_one_ends(call: Call, engine: ExecutionEngine, ids: list[str], timeout: float) -> None:
+    """Wait until one of ``ids`` ends, ``timeout`` passes, or the caller disconnects (a client that
+    gave up on a held request leaves no waiter behind)."""
+    assert engine.waiters is not None
+    ended = asyncio.ensure_future(engine.waiters.wait_any_terminal(ids, timeout))
+    gone = asyncio.ensure_future(_disconnected(call))
+    try:
+        await asyncio.wait({ended, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        ended.cancel()
+        gone.cancel()
+
+
+async def _disconnected(call: Call) -> None:
+    """Return when the caller's connection closes (the body was already read)."""
+    while (await call.request.receive())["type"] != "http.disconnect":
+        pass
+
+
 class ExecutionsBackend(ExecutionsOperations[Call]):
     """Submissions, status, results and events of executions; the engine runs them."""
 
@@ -302,6 +325,23 @@ class ExecutionsBackend(ExecutionsOperations[Call]):
         assert service.store is not None
         record = service.store.get_in(org_id, workspace_id, execution_id)
         return render_result(await service.wait_terminal(execution_id, wait_seconds, record))
+
+    async def await_execution_results(
+        self, call: Call, *, org_id: str, workspace_id: str, body: ExecutionResultsWait
+    ) -> ExecutionResults:
+        """The terminal envelopes among ``body.execution_ids``, held until one ends (or the caller leaves)."""
+        service = self._service(org_id, workspace_id)
+        assert service.store is not None and service.waiters is not None
+        ids = [item.root for item in body.execution_ids]
+        statuses = service.store.statuses_in(org_id, workspace_id, ids)
+        if statuses and not any(status in TERMINAL for status in statuses.values()):
+            await _until_one_ends(call, service, list(statuses), body.wait_seconds)
+            statuses = service.store.statuses_in(org_id, workspace_id, ids)
+        ended = [service.store.get(i) for i, status in statuses.items() if status in TERMINAL]
+        return ExecutionResults(
+            results=[render_result(record) for record in ended],
+            missing=[i for i in ids if i not in statuses],
+        )
 
     async def list_execution_events(
         self,

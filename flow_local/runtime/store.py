@@ -103,6 +103,16 @@ class ExecutionStore:
         row = self.db.query_one("SELECT status FROM executions WHERE execution_id=?", (execution_id,))
         return None if row is None else str(row[0])
 
+    def statuses_in(self, org_id: str, workspace_id: str, execution_ids: list[str]) -> dict[str, str]:
+        """The status of each of ``execution_ids`` that is an execution of the workspace, in one read."""
+        marks = ",".join("?" * len(execution_ids))
+        rows = self.db.query(
+            f"SELECT execution_id, status FROM executions WHERE org_id=? AND workspace_id=? "
+            f"AND execution_id IN ({marks})",
+            (org_id, workspace_id, *execution_ids),
+        )
+        return {str(row[0]): str(row[1]) for row in rows}
+
     def get_in(self, org_id: str, workspace_id: str, execution_id: str) -> dict[str, Any]:
         """One execution of a workspace (404 when absent or in another workspace)."""
         item = self.get(execution_id)

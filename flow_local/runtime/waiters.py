@@ -16,12 +16,15 @@ class Waiters:
         self.store = store
         self._terminal: dict[str, asyncio.Event] = {}
         self._new_event: dict[str, asyncio.Event] = {}
+        self._any: dict[str, list[asyncio.Event]] = {}
 
     def ended(self, execution_id: str) -> None:
         """Wake whoever waits for the end of ``execution_id`` (its terminal state is stored)."""
         event = self._terminal.pop(execution_id, None)
         if event is not None:
             event.set()
+        for listener in self._any.pop(execution_id, ()):
+            listener.set()
         self.new_event(execution_id)
 
     def new_event(self, execution_id: str) -> None:
@@ -50,6 +53,28 @@ class Waiters:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)
         return self.store.get(execution_id)
+
+    async def wait_any_terminal(self, execution_ids: list[str], timeout: float) -> None:
+        """Return once one of ``execution_ids`` ends, or after ``timeout`` seconds.
+
+        The caller has just read them, with no ``await`` since, and found none terminal (the engine
+        stores ends on this loop, so none can end unseen in between).
+        """
+        if timeout <= 0:
+            return
+        event = asyncio.Event()
+        for execution_id in execution_ids:
+            self._any.setdefault(execution_id, []).append(event)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout)
+        finally:
+            for execution_id in execution_ids:
+                listeners = self._any.get(execution_id)
+                if listeners is not None and event in listeners:
+                    listeners.remove(event)
+                    if not listeners:
+                        del self._any[execution_id]
 
     async def wait_events(self, execution_id: str, after_seq: int, timeout: float) -> list[dict[str, Any]]:
         """Events after ``after_seq``, waiting up to ``timeout`` for one when there are none yet."""

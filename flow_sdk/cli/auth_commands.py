@@ -59,7 +59,7 @@ def login(
         approved: Mapping[str, Any] = {}
     else:
         approved = _login_by_code(platform_url, timeout)
-        token = str(approved["access_token"])
+        token = str(approved.get("access_token"))
     me = CLIClient.get_current_user_with_token(platform_url, token)
     config = FlowConfig(
         platform_url=platform_url,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
@@ -103,7 +103,7 @@ def parse_json_object(text: str | None, file: Path | None, what: str) -> dict[st
         raise typer.BadParameter(f"{what} is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise typer.BadParameter(f"{what} must be a JSON object, got {type(value).__name__}")
-    return value
+    return cast("dict[str, Any]", value)
 
 
 def describe_error(exc: Exception, platform_url: str | None) -> tuple[int, str]:

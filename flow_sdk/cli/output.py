@@ -122,7 +122,7 @@ def _print_yaml(data: Any) -> None:
     except ImportError:
         raise SystemExit("error: --output yaml needs PyYAML: pip install pyyaml") from None
     plain = json.loads(json.dumps(data, default=str))
-    sys.stdout.write(yaml.safe_dump(plain, sort_keys=True, allow_unicode=True))
+    sys.stdout.write(yaml.safe_dump(plain, sort_keys=True, allow_unicode=True))  # pyright: ignore[reportUnknownMemberType]
     sys.stdout.flush()
 
 

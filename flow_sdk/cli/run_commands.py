@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
@@ -153,8 +153,9 @@ def _show_result(envelope: ExecutionResult, label: str, as_json: bool) -> None:
     error: Mapping[str, Any] = envelope.get("error") or {}
     kind = f"{error.get('type')}: " if error.get("type") else ""
     echo_err(f"error: {label} {state}: {kind}{error.get('message') or state}")
-    if error.get("traceback") and not as_json:
-        echo_err(str(error["traceback"]).rstrip())
+    traceback = error.get("traceback")
+    if traceback and not as_json:
+        echo_err(str(traceback).rstrip())
     raise typer.Exit(EXIT_API)
 
 
@@ -274,7 +275,8 @@ def _print_event(event: Mapping[str, Any], as_json: bool) -> None:
     if as_json:
         echo(json.dumps(event, sort_keys=True, default=str))
         return
-    data = event.get("data")
-    text = data.get("text") if isinstance(data, dict) and set(data) <= {"text", "stream"} else None
+    data: Any = event.get("data")
+    fields = cast("dict[str, Any]", data) if isinstance(data, dict) else {}
+    text = fields.get("text") if fields and set(fields) <= {"text", "stream"} else None
     shown = str(text).rstrip("\n") if text is not None else json.dumps(data, sort_keys=True, default=str)
     echo(f"{event.get('seq', ''):>4}  {event.get('event_type', ''):<9} {shown}")

@@ -126,5 +126,6 @@ def _show_ddl(result: DdlResult, heading: str) -> None:
         echo(f"  {statement}")
     for warning in result.get("warnings") or []:
         echo_err(f"warning: {warning}")
-    if result.get("affected_objects"):
-        echo(f"affects: {', '.join(result['affected_objects'])}")
+    affected = result.get("affected_objects")
+    if affected:
+        echo(f"affects: {', '.join(affected)}")

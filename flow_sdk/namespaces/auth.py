@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from flow_sdk.namespaces._base import Namespace
 
@@ -13,8 +13,8 @@ class AuthNamespace(Namespace):
     """Read-only view of ``auth`` in the request context bound with ``FlowSDK.bind_request_context``."""
 
     def _auth(self) -> dict[str, Any]:
-        auth = self._flow._request_context().get("auth") or {}
-        return auth if isinstance(auth, dict) else {}
+        auth: Any = self._flow._request_context().get("auth") or {}
+        return cast("dict[str, Any]", auth) if isinstance(auth, dict) else {}
 
     @property
     def is_bound(self) -> bool:
@@ -30,7 +30,8 @@ class AuthNamespace(Namespace):
     @property
     def scopes(self) -> list[str]:
         """The caller's scopes (empty outside a bound request)."""
-        return [str(scope) for scope in self._auth().get("scopes") or []]
+        scopes: list[Any] = self._auth().get("scopes") or []
+        return [str(scope) for scope in scopes]
 
     @property
     def token_type(self) -> str | None:
@@ -41,8 +42,8 @@ class AuthNamespace(Namespace):
     @property
     def custom_claims(self) -> dict[str, Any]:
         """Custom claims of a service token (empty when there are none)."""
-        claims = self._auth().get("custom_claims") or {}
-        return dict(claims) if isinstance(claims, dict) else {}
+        claims: Any = self._auth().get("custom_claims") or {}
+        return dict(cast("dict[str, Any]", claims)) if isinstance(claims, dict) else {}
 
     def claim(self, name: str, default: Any = None) -> Any:
         """Return one custom claim, or ``default``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, cast
 
 from flow_sdk._errors import ExecutionTimeoutError, FlowSDKError, PlatformExecutionError
 from flow_sdk._generated.client.connectors import (
@@ -43,8 +43,8 @@ def needs_write_job(operation: str, params: dict[str, Any]) -> bool:
     """True for a write with more than 100 rows or more than 256 KB of parameters."""
     if operation not in WRITE_OPERATIONS:
         return False
-    rows = params.get("rows")
-    if isinstance(rows, list) and len(rows) > MAX_INLINE_ROWS:
+    rows: Any = params.get("rows")
+    if isinstance(rows, list) and len(cast("list[object]", rows)) > MAX_INLINE_ROWS:
         return True
     return len(json.dumps(params, default=str).encode()) > MAX_INLINE_BYTES
 

@@ -6,7 +6,7 @@ Not to be confused with ``flow.services`` (:mod:`flow_sdk.namespaces.service_cal
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from flow_sdk._errors import FlowSDKError
 
@@ -22,10 +22,12 @@ def inbound_token(flow: FlowSDK) -> str | None:
     It is taken from ``auth["token"]``, else from the inbound ``authorization`` header.
     """
     context = flow._request_context()
-    token = (context.get("auth") or {}).get("token")
+    auth: dict[str, Any] = context.get("auth") or {}
+    token = auth.get("token")
     if token:
         return str(token)
-    header = (context.get("headers") or {}).get("authorization", "")
+    headers: dict[str, Any] = context.get("headers") or {}
+    header = headers.get("authorization", "")
     scheme, _, value = str(header).partition(" ")
     return value.strip() or None if scheme.lower() == "bearer" else None
 
@@ -69,8 +71,8 @@ class ServiceNamespace:
         return f"<ServiceNamespace service_id={self.service_id!r}>"
 
     def _service(self) -> dict[str, Any]:
-        service = self._flow._request_context().get("service") or {}
-        return service if isinstance(service, dict) else {}
+        service: Any = self._flow._request_context().get("service") or {}
+        return cast("dict[str, Any]", service) if isinstance(service, dict) else {}
 
     @cached_property
     def auth(self) -> ServiceAuth:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from flow_sdk._errors import FlowSDKError, PlatformNotFoundError
 from flow_sdk._generated.client.state import (
@@ -22,8 +22,10 @@ class StateNamespace(Namespace):
 
     def _scope(self, key: str | None = None) -> tuple[str, str, str]:
         """Return (org_id, workspace_id, component_id), or refuse outside a bound request."""
-        service = self._flow._request_context().get("service") or {}
-        component_id = service.get("component_id") if isinstance(service, dict) else None
+        service: Any = self._flow._request_context().get("service") or {}
+        component_id: Any = (
+            cast("dict[str, Any]", service).get("component_id") if isinstance(service, dict) else None
+        )
         if not component_id:
             raise FlowSDKError(
                 "flow.state is only available inside a bound hosted-service request whose service context "

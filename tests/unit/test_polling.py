@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from flow_unit_helpers import error_response, make_flow
 
 from flow_sdk import ExecutionTimeoutError, PlatformExecutionError, PlatformNotFoundError
-from flow_sdk._polling import PollSettings, await_terminal
+from flow_sdk._polling import TERMINAL_STATUSES, PollSettings, await_terminal
 
 HANDLE = {
     "execution_id": "ex1",
@@ -23,9 +25,21 @@ def envelope(status: str, **extra: object) -> dict[str, object]:
 
 
 def scripted(results: list[httpx.Response], waits: list[str]):  # type: ignore[no-untyped-def]
+    """A server answering the scripted envelopes in turn, to the SDK's waits for several results
+    (``POST .../execution-results``: a terminal envelope, an unknown id, or nothing yet) and to its
+    reads of one result (``GET .../result``)."""
+
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.method == "POST":
+        if request.url.path.endswith("/executions"):
             return httpx.Response(202, json=HANDLE)
+        if request.url.path.endswith("/execution-results"):
+            body = json.loads(request.content)
+            waits.append(str(body["wait_seconds"]))
+            answer = results.pop(0)
+            if answer.status_code == 404:
+                return httpx.Response(200, json={"results": [], "missing": body["execution_ids"]})
+            terminal = answer.json()["status"] in TERMINAL_STATUSES
+            return httpx.Response(200, json={"results": [answer.json()] if terminal else [], "missing": []})
         assert request.url.path.endswith("/executions/ex1/result")
         waits.append(request.url.params["wait_seconds"])
         return results.pop(0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, RootModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 
 
 class Error(BaseModel):
@@ -350,6 +350,25 @@ class ExecutionTimings(BaseModel):
     queued_ms: float | None = None
     run_ms: float | None = None
     total_ms: float | None = None
+
+
+class ExecutionId(RootModel[str]):
+    root: Annotated[str, Field(max_length=200, min_length=1, pattern="^[A-Za-z0-9_.:-]+$")]
+
+
+class ExecutionResultsWait(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    execution_ids: Annotated[list[ExecutionId], Field(max_length=1000, min_length=1)]
+    wait_seconds: Annotated[
+        float,
+        Field(
+            description="Hold the answer up to this many seconds while none of the executions is terminal.",
+            ge=0.0,
+            le=60.0,
+        ),
+    ] = 0
 
 
 class ExecutionEvent(BaseModel):
@@ -835,25 +854,20 @@ class ChatCompletionRequest(BaseModel):
     user: str | None = None
 
 
-class ChatChoice(BaseModel):
-    index: int
-    message: ChatMessage
-    finish_reason: Annotated[str, Field(description="stop, length or tool_calls")]
+class ChatCompletionMessage(BaseModel):
+    """
+    The message a completion answers with; `content` is null when it holds tool calls.
+    """
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: Annotated[str | None, Field(...)]
+    tool_calls: list[ToolCall] | None = None
 
 
 class ChatUsage(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
-
-
-class ChatCompletion(BaseModel):
-    id: str
-    object: Annotated[str, Field(examples=["chat.completion"])]
-    created: int
-    model: str
-    choices: list[ChatChoice]
-    usage: ChatUsage
 
 
 class ChatDelta(BaseModel):
@@ -928,12 +942,12 @@ class ModelList(BaseModel):
 
 class ExecutionResult(BaseModel):
     """
-    The execution envelope; `result_mode="output"` in the SDK returns only `output`.
+    The execution envelope; `result_mode="output"` in the SDK returns only `output`. `output`, `stdout` and `stderr` are always present (null until the execution ends, or when it wrote none).
     """
 
     execution_id: str
     status: str
-    output: Annotated[Any | None, Field(description="Any JSON value, including null.")] = None
+    output: Annotated[Any, Field(description="Any JSON value, including null.")]
     error: ExecutionError | None = None
     usage: Usage | None = None
     timings: ExecutionTimings | None = None
@@ -942,10 +956,33 @@ class ExecutionResult(BaseModel):
     steps: Annotated[
         dict[str, Any] | None, Field(description="Per-step status and output of a workflow.")
     ] = None
-    stdout: str | None = None
-    stderr: str | None = None
+    stdout: Annotated[str | None, Field(...)]
+    stderr: Annotated[str | None, Field(...)]
     finished_at: AwareDatetime | None = None
+
+
+class ExecutionResults(BaseModel):
+    results: Annotated[
+        list[ExecutionResult],
+        Field(description="The envelopes of the executions that are terminal, in no particular order."),
+    ]
+    missing: Annotated[list[str], Field(description="The ids that name no execution of this workspace.")]
 
 
 class Conversation(ConversationSummary):
     messages: list[ChatMessage]
+
+
+class ChatChoice(BaseModel):
+    index: int
+    message: ChatCompletionMessage
+    finish_reason: Annotated[str, Field(description="stop, length or tool_calls")]
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Annotated[str, Field(examples=["chat.completion"])]
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: ChatUsage

@@ -19,6 +19,8 @@ from flow_local._generated.models import (
     ExecutionHandle,
     ExecutionInput,
     ExecutionResult,
+    ExecutionResults,
+    ExecutionResultsWait,
     ExecutionSubmit,
     TransformExecute,
     TransformResult,
@@ -28,6 +30,7 @@ from flow_local._generated.routers.types import ExecutionStatusValue
 
 LIST_EXECUTIONS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions"
 SUBMIT_EXECUTION_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions"
+AWAIT_EXECUTION_RESULTS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/execution-results"
 GET_EXECUTION_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}"
 CANCEL_EXECUTION_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/cancel"
 GET_EXECUTION_RESULT_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/result"
@@ -70,6 +73,17 @@ class ExecutionsOperations(Protocol[CallT]):
         body: ExecutionSubmit,
     ) -> ExecutionHandle:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions``: Submit a durable execution of a code block, agent or workflow."""
+        ...
+
+    async def await_execution_results(
+        self,
+        call: CallT,
+        *,
+        org_id: str,
+        workspace_id: str,
+        body: ExecutionResultsWait,
+    ) -> ExecutionResults:
+        """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/execution-results``: The result envelopes of several executions, held until one of them ends."""
         ...
 
     async def get_execution(
@@ -145,6 +159,7 @@ class ExecutionsOperations(Protocol[CallT]):
 
 _LIST_EXECUTIONS_ANSWER = TypeAdapter(list[Execution])
 _SUBMIT_EXECUTION_ANSWER = TypeAdapter(ExecutionHandle)
+_AWAIT_EXECUTION_RESULTS_ANSWER = TypeAdapter(ExecutionResults)
 _GET_EXECUTION_ANSWER = TypeAdapter(Execution)
 _CANCEL_EXECUTION_ANSWER = TypeAdapter(Execution)
 _GET_EXECUTION_RESULT_ANSWER = TypeAdapter(ExecutionResult)
@@ -217,6 +232,28 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
             body=await json_body(request, ExecutionSubmit),
         )
         return json_answer(_SUBMIT_EXECUTION_ANSWER, result, 202, call.answer_headers)
+
+    @router.post(
+        "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/execution-results",
+        operation_id="awaitExecutionResults",
+        status_code=200,
+        response_model=ExecutionResults,
+    )
+    async def await_execution_results(
+        request: Request,
+        *,
+        call: Annotated[C, Depends(access.workspace)],
+        org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
+        workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
+    ) -> Response:
+        """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/execution-results``: The result envelopes of several executions, held until one of them ends."""
+        result = await backend(request).await_execution_results(
+            call,
+            org_id=org_id,
+            workspace_id=workspace_id,
+            body=await json_body(request, ExecutionResultsWait),
+        )
+        return json_answer(_AWAIT_EXECUTION_RESULTS_ANSWER, result, 200, call.answer_headers)
 
     @router.get(
         "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}",
