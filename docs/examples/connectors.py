@@ -18,7 +18,7 @@ async def main(instance_id: str) -> None:
     async with FlowSDK() as flow:
         ddl = "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, active BOOLEAN)"
         preview = await flow.connectors.execute_ddl(connector_instance_id=instance_id, sql=ddl, confirm=False)
-        print("preview:", preview["status"], "touches", preview["affected_objects"])
+        print("preview:", preview["status"], "touches", preview.get("affected_objects"))
         await flow.connectors.execute_ddl(connector_instance_id=instance_id, sql=ddl, confirm=True)
 
         rows = [{"name": name, "active": True} for name in ("Ada", "Grace", "Linus")]
@@ -32,7 +32,7 @@ async def main(instance_id: str) -> None:
             operation="read_query",
             params={"query": "SELECT id, name FROM users ORDER BY id LIMIT 10"},
         )
-        print(result["columns"], result["rows"])
+        print(result.get("columns"), result.get("rows"))
 
         # Writes of more than 100 rows run as a write job; the call returns when it is done.
         many = [{"name": f"user-{i}", "active": False} for i in range(150)]
@@ -41,7 +41,7 @@ async def main(instance_id: str) -> None:
             operation="insert_rows",
             params={"table": "users", "rows": many},
         )
-        print(bulk["rows_affected"], "rows written by write job", bulk["job_id"])
+        print(bulk.get("rows_affected"), "rows written by write job", bulk.get("job_id"))
 
 
 if __name__ == "__main__":

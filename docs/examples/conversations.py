@@ -23,7 +23,7 @@ async def main(agent_id: str) -> None:
 
         convo = await flow.conversations.get(result["conversation_id"])
         for message in convo["messages"]:
-            print(f"{message['role']:>9}: {message['content']}")
+            print(f"{message['role']:>9}: {message.get('content')}")
 
 
 if __name__ == "__main__":

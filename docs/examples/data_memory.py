@@ -24,7 +24,7 @@ async def main() -> None:
             namespace="customer-prefs",
         )
         for memory in memories["memories"]:
-            print(f"{memory['score']:.2f}  {memory['content']}")
+            print(f"{memory.get('score') or 0:.2f}  {memory['content']}")
 
         forgotten = await flow.memory.forget(vector_ids=[stored["id"]], namespace="customer-prefs")
         print("forgot", forgotten["forgotten"], "memory")

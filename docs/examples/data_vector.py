@@ -33,7 +33,7 @@ async def main() -> None:
             index_id=index["id"], query_embedding=query["data"][0]["embedding"], top_k=2
         )
         for match in results["matches"]:
-            print(f"{match['score']:.2f}  {match['id']}: {match['metadata']['text']}")
+            print(f"{match['score']:.2f}  {match['id']}: {(match.get('metadata') or {}).get('text')}")
 
 
 if __name__ == "__main__":

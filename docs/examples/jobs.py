@@ -32,7 +32,7 @@ async def main(service_id: str) -> None:
         while status["status"] not in FINISHED:
             await asyncio.sleep(0.2)
             status = await flow.jobs.get_status(job_id)
-        print(status["status"], status["result"])
+        print(status["status"], status.get("result"))
 
         # A job that has not finished yet can be cancelled.
         second = await flow.jobs.submit("/reports", body={"text": "never mind"}, service_id=service_id)

@@ -193,6 +193,10 @@ class GatewayBackend(GatewayOperations[Call]):
             return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
         answer, target = await self.chat_with_target(payload)
         call.answer_headers[catalog.PROVIDER_HEADER] = target.served_by
+        for choice in answer.get("choices") or []:
+            choice.get("message", {}).setdefault(
+                "content", None
+            )  # an upstream may leave it out for tool calls
         return ChatCompletion.model_validate(answer)
 
     async def create_embedding(self, call: Call, *, body: EmbeddingRequest) -> EmbeddingResponse:

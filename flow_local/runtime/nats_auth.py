@@ -141,4 +141,13 @@ class AuthCallout:
 
     async def _on_request(self, msg: Msg) -> None:
         request = decode_claims(msg.data.decode(errors="replace"))
-        await msg.respond(answer(request, self.verify, self.seed).encode())
+        try:
+            response = answer(request, self.verify, self.seed)
+        except Exception:
+            response = answer(request, _refuse, self.seed)
+        await msg.respond(response.encode())
+
+
+def _refuse(_token: str) -> ExecutionGrant | None:
+    """A verifier that accepts nothing (the answer when checking a credential failed)."""
+    return None

@@ -144,7 +144,10 @@ def test_a_wrong_vector_is_refused_before_the_body_is_decoded_whole(server: Loca
     """300 vectors of 4,096 floats (14 MB, under the body limit): refused at the first wrong one.
 
     The server's peak memory over the refused body is compared with its peak over the same body
-    accepted by a 4,096-dimension index (decoded whole), in the same run.
+    accepted by a 4,096-dimension index (decoded whole), in the same run. The refused body goes
+    first: memory a request frees stays in the process, so the second request's growth is the smaller
+    for it, and refusing first can only make the comparison harder to pass (decoding the refused body
+    whole, as before the check, grows the server by about as much as accepting it).
     """
     ws = f"/api/v1/orgs/{server.org_id}/workspaces/{server.workspace_id}"
     assert server.process is not None

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 from mypy import api
+
+PYRIGHT = Path(sys.executable).parent / "pyright"
 
 ROW_KEYS = """
 from flow_sdk import CLIClient, FlowSDK
@@ -37,3 +42,18 @@ def mypy_report(tmp_path: Path, source: str) -> str:
 def test_mypy_accepts_keys_of_a_dataset_row_and_an_execution_output(tmp_path: Path) -> None:
     report = mypy_report(tmp_path, ROW_KEYS)
     assert "Success: no issues found" in report, report
+
+
+def test_pyright_strict_accepts_them_too(tmp_path: Path) -> None:
+    (tmp_path / "example.py").write_text(textwrap.dedent(ROW_KEYS))
+    (tmp_path / "pyrightconfig.json").write_text(json.dumps({"typeCheckingMode": "strict"}))
+    run = subprocess.run(
+        [str(PYRIGHT), "--outputjson", "--pythonpath", sys.executable, "--project", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    report = json.loads(run.stdout)
+    assert report["summary"]["filesAnalyzed"] == 1
+    assert report["generalDiagnostics"] == []

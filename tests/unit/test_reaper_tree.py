@@ -14,8 +14,13 @@ def test_the_tree_from_children_files_matches_the_full_process_table() -> None:
         deadline = time.monotonic() + 10
         while len(reaper.descendants(shell.pid)) < 3 and time.monotonic() < deadline:
             time.sleep(0.02)
-        found, own = reaper.tree(shell.pid)
-        table = reaper.process_table()
+        # The two reads are not one snapshot: read again while the shell is still settling its children.
+        for _attempt in range(50):
+            found, own = reaper.tree(shell.pid)
+            table = reaper.process_table()
+            if sorted(found) == sorted(reaper.descendants(shell.pid, table)):
+                break
+            time.sleep(0.02)
         assert len(found) >= 3
         assert sorted(found) == sorted(reaper.descendants(shell.pid, table))
         assert own == {pid for pid in found if table[pid] == shell.pid}

@@ -854,25 +854,20 @@ class ChatCompletionRequest(BaseModel):
     user: str | None = None
 
 
-class ChatChoice(BaseModel):
-    index: int
-    message: ChatMessage
-    finish_reason: Annotated[str, Field(description="stop, length or tool_calls")]
+class ChatCompletionMessage(BaseModel):
+    """
+    The message a completion answers with; `content` is null when it holds tool calls.
+    """
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: Annotated[str | None, Field(...)]
+    tool_calls: list[ToolCall] | None = None
 
 
 class ChatUsage(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
-
-
-class ChatCompletion(BaseModel):
-    id: str
-    object: Annotated[str, Field(examples=["chat.completion"])]
-    created: int
-    model: str
-    choices: list[ChatChoice]
-    usage: ChatUsage
 
 
 class ChatDelta(BaseModel):
@@ -947,12 +942,12 @@ class ModelList(BaseModel):
 
 class ExecutionResult(BaseModel):
     """
-    The execution envelope; `result_mode="output"` in the SDK returns only `output`.
+    The execution envelope; `result_mode="output"` in the SDK returns only `output`. `output`, `stdout` and `stderr` are always present (null until the execution ends, or when it wrote none).
     """
 
     execution_id: str
     status: str
-    output: Annotated[Any | None, Field(description="Any JSON value, including null.")] = None
+    output: Annotated[Any, Field(description="Any JSON value, including null.")]
     error: ExecutionError | None = None
     usage: Usage | None = None
     timings: ExecutionTimings | None = None
@@ -961,8 +956,8 @@ class ExecutionResult(BaseModel):
     steps: Annotated[
         dict[str, Any] | None, Field(description="Per-step status and output of a workflow.")
     ] = None
-    stdout: str | None = None
-    stderr: str | None = None
+    stdout: Annotated[str | None, Field(...)]
+    stderr: Annotated[str | None, Field(...)]
     finished_at: AwareDatetime | None = None
 
 
@@ -976,3 +971,18 @@ class ExecutionResults(BaseModel):
 
 class Conversation(ConversationSummary):
     messages: list[ChatMessage]
+
+
+class ChatChoice(BaseModel):
+    index: int
+    message: ChatCompletionMessage
+    finish_reason: Annotated[str, Field(description="stop, length or tool_calls")]
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Annotated[str, Field(examples=["chat.completion"])]
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: ChatUsage

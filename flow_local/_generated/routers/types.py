@@ -3,6 +3,7 @@
 
 from typing import Literal, TypeAlias
 
+ChatRole: TypeAlias = Literal["system", "user", "assistant", "tool"]
 ComponentType: TypeAlias = Literal[
     "agent",
     "model",

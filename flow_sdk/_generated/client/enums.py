@@ -154,13 +154,13 @@ JSON_WEB_KEY_USE: Final[tuple[Literal["sig"], ...]] = ("sig",)
 VECTOR_SEARCH_MODE: Final[tuple[Literal["exact", "hnsw"], ...]] = ("exact", "hnsw")
 """Values of components/schemas/VectorSearchMode."""
 
-CHAT_MESSAGE_ROLE: Final[tuple[Literal["system", "user", "assistant", "tool"], ...]] = (
+CHAT_ROLE: Final[tuple[Literal["system", "user", "assistant", "tool"], ...]] = (
     "system",
     "user",
     "assistant",
     "tool",
 )
-"""Values of ChatMessage.role."""
+"""Values of components/schemas/ChatRole."""
 
 TOOL_DEFINITION_TYPE: Final[tuple[Literal["function"], ...]] = ("function",)
 """Values of ToolDefinition.type."""

@@ -754,8 +754,11 @@ class ToolCall(TypedDict):
     function: ToolCallFunction
 
 
+ChatRole: TypeAlias = Literal["system", "user", "assistant", "tool"]
+
+
 class ChatMessage(TypedDict):
-    role: Literal["system", "user", "assistant", "tool"]
+    role: ChatRole
     content: NotRequired[str | None]
     name: NotRequired[str | None]
     tool_calls: NotRequired[list[ToolCall] | None]
@@ -786,25 +789,20 @@ class ChatCompletionRequest(TypedDict):
     user: NotRequired[str | None]
 
 
-class ChatChoice(TypedDict):
-    index: int
-    message: ChatMessage
-    finish_reason: str
+class ChatCompletionMessage(TypedDict):
+    """
+    The message a completion answers with; `content` is null when it holds tool calls.
+    """
+
+    role: ChatRole
+    content: str | None
+    tool_calls: NotRequired[list[ToolCall] | None]
 
 
 class ChatUsage(TypedDict):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
-
-
-class ChatCompletion(TypedDict):
-    id: str
-    object: str
-    created: int
-    model: str
-    choices: list[ChatChoice]
-    usage: ChatUsage
 
 
 class ChatDelta(TypedDict):
@@ -877,20 +875,20 @@ class ModelList(TypedDict):
 
 class ExecutionResult(TypedDict):
     """
-    The execution envelope; `result_mode="output"` in the SDK returns only `output`.
+    The execution envelope; `result_mode="output"` in the SDK returns only `output`. `output`, `stdout` and `stderr` are always present (null until the execution ends, or when it wrote none).
     """
 
     execution_id: str
     status: str
-    output: NotRequired[AnyValue]
+    output: AnyValue
     error: NotRequired[ExecutionError | None]
     usage: NotRequired[Usage | None]
     timings: NotRequired[ExecutionTimings | None]
     messages: NotRequired[list[ChatMessage] | None]
     conversation_id: NotRequired[str | None]
     steps: NotRequired[dict[str, Any] | None]
-    stdout: NotRequired[str | None]
-    stderr: NotRequired[str | None]
+    stdout: str | None
+    stderr: str | None
     finished_at: NotRequired[str | None]
 
 
@@ -901,3 +899,18 @@ class ExecutionResults(TypedDict):
 
 class Conversation(ConversationSummary):
     messages: list[ChatMessage]
+
+
+class ChatChoice(TypedDict):
+    index: int
+    message: ChatCompletionMessage
+    finish_reason: str
+
+
+class ChatCompletion(TypedDict):
+    id: str
+    object: str
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: ChatUsage
