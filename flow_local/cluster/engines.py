@@ -74,7 +74,11 @@ def find_binary(name: str, package: str) -> str:
 
 
 def _die_with_parent() -> None:
-    """In the child, before exec: have Linux SIGKILL it when the process that started it dies."""
+    """In the child, before exec: have Linux SIGKILL it when the process that started it dies.
+
+    Linux ties this to the *thread* that forked the child: start engines from a thread that outlives
+    them (not from ``asyncio.to_thread``, whose worker threads end with their loop).
+    """
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 

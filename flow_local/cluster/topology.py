@@ -159,7 +159,7 @@ class Topology:
         replicas: int = 2,
         runners: int = 2,
         workers: int = 2,
-        lost_after: float = 3.0,
+        lost_after: float = 10.0,
         writable: Path | None = None,
     ) -> None:
         self.root = root
@@ -225,6 +225,10 @@ class Topology:
         runner.start()
         self.runners.append(runner)
         return runner
+
+    def engines(self) -> list[Engine]:
+        """Every engine and process of the topology."""
+        return [self.postgres, self.seaweed, self.nats, *self.replicas, *self.runners]
 
     @property
     def api_key(self) -> str:

@@ -62,6 +62,9 @@ class GatewayBackend(GatewayOperations[Call]):
         )
         self.upstreams = {u.provider: UpstreamProvider(u) for u in settings.upstreams}
         self.standins_enabled = settings.gateway_standins
+        # The models the platform itself serves were "created" when it started: one value, so two
+        # listings agree (a clock read per listing made them differ across a second boundary).
+        self.started = int(time.time())
 
     def resolve(self, model: str) -> Target:
         """The target of a `provider/model`; 404 for models nothing serves."""
@@ -149,7 +152,7 @@ class GatewayBackend(GatewayOperations[Call]):
     async def models(self) -> list[dict[str, Any]]:
         """Models served: the offline ones, the stand-ins of providers without an upstream, and each
         upstream's own list (``provider/<id>``; a ``provider/*`` wildcard when it cannot list them)."""
-        created = int(time.time())
+        created = self.started
         items = [
             {"id": m, "object": "model", "created": created, "owned_by": "offline"} for m in offline.MODELS
         ]

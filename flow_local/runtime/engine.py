@@ -61,6 +61,7 @@ from flow_sdk.runtime_contract import (
     control_subject,
     dispatch_subject,
     input_subject,
+    output_subject,
 )
 
 logger = logging.getLogger("flow_local.executions")
@@ -640,13 +641,28 @@ class ExecutionEngine(ReplicaCoordination):
             if now - seen < self.lost_after:
                 continue
             self._last_seen.pop(execution_id, None)
-            record = self.store.get(execution_id)
-            if record["status"] in TERMINAL or execution_id in self._inline:
-                continue
-            with contextlib.suppress(NotFoundError):
-                await self.js.get_last_msg(DISPATCH_STREAM, dispatch_subject(execution_id))
-                continue
-            await self._retry_or_fail(record, "its runner stopped while it ran")
+            try:
+                await self._check_one_lost(execution_id)
+            except Exception:
+                # The database or NATS is away: look again after another grace period.
+                self._last_seen.setdefault(execution_id, now)
+                raise
+
+    async def _check_one_lost(self, execution_id: str) -> None:
+        """Retry or fail an execution nobody announced for a while, unless it ended or waits in the queue."""
+        assert self.store is not None and self.js is not None
+        record = self.store.get(execution_id)
+        if record["status"] in TERMINAL or execution_id in self._inline:
+            return
+        with contextlib.suppress(NotFoundError):
+            await self.js.get_last_msg(DISPATCH_STREAM, dispatch_subject(execution_id))
+            return
+        with contextlib.suppress(NotFoundError):
+            # Its runner finished: the output waits to be stored (by another replica, or redelivered).
+            await self.js.get_last_msg(OUTPUT_STREAM, output_subject(execution_id))
+            self._last_seen[execution_id] = time.monotonic()
+            return
+        await self._retry_or_fail(record, "its runner stopped while it ran")
 
     async def _retry_or_fail(self, record: dict[str, Any], why: str) -> None:
         assert self.store is not None

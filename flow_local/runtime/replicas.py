@@ -42,7 +42,7 @@ UNDISPATCHED_GRACE_SECONDS = 5.0
 """How old an accepted, unpublished execution is before another replica dispatches it."""
 HEARTBEAT_SECONDS = 1.0
 EVENTS_CONSUMER = f"platform_{EVENTS_STREAM.lower()}"
-CAUGHT_UP_POLL_SECONDS = 0.05
+CAUGHT_UP_POLL_SECONDS = 0.1
 
 
 class ReplicaCoordination:
@@ -61,6 +61,9 @@ class ReplicaCoordination:
     _deadlines: dict[str, asyncio.TimerHandle]
     replica_id: str = ""
     _next_sweep: float = 0.0
+    _ack_floor_lock: asyncio.Lock
+    _ack_floor: int
+    _ack_floor_at: float
 
     @abstractmethod
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
@@ -82,6 +85,9 @@ class ReplicaCoordination:
         """Listen to the other replicas and announce this one's inline executions."""
         assert self.nc is not None
         self.replica_id = f"platform-{uuid.uuid4().hex[:8]}"
+        self._ack_floor_lock = asyncio.Lock()
+        self._ack_floor = 0
+        self._ack_floor_at = 0.0
         await self.nc.subscribe(NOTICE_SUBJECT, cb=self._on_notice)
         self._spawn(self._beat())
 
@@ -134,9 +140,12 @@ class ReplicaCoordination:
                     self._last_seen.setdefault(execution_id, now)
             elif not row["dispatched"] and str(row["created_at"]) < cutoff:
                 await self._dispatch_left_over(execution_id)
-            elif row["status"] == "running" and row["started_mono"] and execution_id not in self._deadlines:
-                remaining = float(row["started_mono"]) + float(row["timeout_seconds"]) - time.time()
-                self._schedule_deadline(execution_id, remaining)
+            elif row["status"] == "running":
+                # Watched here too: its runner's heartbeats keep it alive; without them it is retried.
+                self._last_seen.setdefault(execution_id, now)
+                if row["started_mono"] and execution_id not in self._deadlines:
+                    remaining = float(row["started_mono"]) + float(row["timeout_seconds"]) - time.time()
+                    self._schedule_deadline(execution_id, remaining)
 
     async def _dispatch_left_over(self, execution_id: str) -> None:
         assert self.store is not None
@@ -147,11 +156,20 @@ class ReplicaCoordination:
         await self.start_execution(record, self._spec_of(record))
 
     async def events_stored_up_to(self, last_seq: int, timeout: float) -> None:
-        """Wait until the replicas' events consumer has acknowledged every event up to ``last_seq``."""
-        assert self.js is not None
+        """Wait until the replicas' events consumer has acknowledged every event up to ``last_seq``.
+
+        Callers waiting together share one ``CONSUMER.INFO`` request per :data:`CAUGHT_UP_POLL_SECONDS`.
+        """
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            info = await self.js.consumer_info(EVENTS_STREAM, EVENTS_CONSUMER)
-            if info.ack_floor is not None and int(info.ack_floor.stream_seq or 0) >= last_seq:
-                return
+        while await self._events_ack_floor() < last_seq and time.monotonic() < deadline:
             await asyncio.sleep(CAUGHT_UP_POLL_SECONDS)
+
+    async def _events_ack_floor(self) -> int:
+        """The events consumer's acknowledgement floor, asked at most once per poll interval."""
+        assert self.js is not None
+        async with self._ack_floor_lock:
+            if time.monotonic() - self._ack_floor_at >= CAUGHT_UP_POLL_SECONDS:
+                info = await self.js.consumer_info(EVENTS_STREAM, EVENTS_CONSUMER)
+                self._ack_floor = int(info.ack_floor.stream_seq or 0) if info.ack_floor is not None else 0
+                self._ack_floor_at = time.monotonic()
+            return self._ack_floor

@@ -37,6 +37,9 @@ ROW_KEYS = [
     "vector_search",
 ]
 STATUSES = {"met", "missed", "not available", "info"}
+# The quick run (the module fixture) takes a minute on a quiet machine and several on a loaded one:
+# the suite's 120 s per test would stop it half way.
+pytestmark = pytest.mark.timeout(600)
 STAT_FIELDS = {"median", "q1", "q3", "low", "high", "n"}
 
 

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import httpx
@@ -192,6 +193,7 @@ def test_sigterm_while_the_components_start_leaves_no_process(tmp_path: Path) ->
         process.send_signal(signal.SIGTERM)
         while process.poll() is None:
             seen |= descendants(process.pid)
+            time.sleep(0.02)
         output, _ = process.communicate(timeout=60)
     finally:
         if process.poll() is None:

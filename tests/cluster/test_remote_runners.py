@@ -13,11 +13,10 @@ import pytest
 from nats.errors import Error as NatsError
 
 from flow_local.cluster.topology import Topology, flow_command
+from flow_local.cluster.workspace import Workspace, default_workspace
 from flow_local.runtime.nats_server import PLATFORM_USER, RUNNER_USER
 from flow_sdk._generated.types import ExecutionHandle, ExecutionResult
 from flow_sdk.runtime_contract import DISPATCH_STREAM, OUTPUT_STREAM, STREAM_SUBJECTS, dispatch_subject
-
-from .workspace import Workspace, default_workspace
 
 ENV_PROBE = """import os
 

@@ -16,10 +16,9 @@ import httpx
 import pytest
 
 from flow_local.cluster.topology import Topology
+from flow_local.cluster.workspace import Workspace, default_workspace
 from flow_sdk._generated.types import ExecutionResult
 from flow_sdk.platform_client import PlatformExecutionError
-
-from .workspace import Workspace, default_workspace
 
 TICKS = """import time
 

@@ -1,4 +1,4 @@
-"""The default workspace of a cluster topology, as a user of any replica sees it."""
+"""The default workspace of a platform, as a user of any of its replicas sees it (tests and benchmarks)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class Workspace:
         with self.http(url) as client:
             body = {"id": component_id, "name": component_id, "spec": {"source": source}}
             response = client.post("/components/code_block", json=body)
-            assert response.status_code == 201, response.text
+            response.raise_for_status()
             return dict(response.json())
 
 
