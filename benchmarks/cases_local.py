@@ -106,7 +106,8 @@ def sending_transports() -> list[type[Any]]:
 
 @contextmanager
 def count_requests(marker: str) -> Iterator[list[str]]:
-    """Count requests sent through the SDK's sending transports whose URL contains ``marker``.
+    """Count requests sent through the SDK's sending transports whose URL or JSON body contains ``marker``
+    (a wait for several results names the execution ids in its body).
 
     Yields the list of matching ``METHOD path?query`` strings; it fills while the block runs.
     """
@@ -115,7 +116,7 @@ def count_requests(marker: str) -> Iterator[list[str]]:
 
     def counting(original: Any) -> Any:
         async def handle(self: httpx.AsyncBaseTransport, request: httpx.Request) -> httpx.Response:
-            if marker in str(request.url):
+            if marker in str(request.url) or marker.encode() in _body(request):
                 seen.append(f"{request.method} {request.url.raw_path.decode()}")
             return cast(httpx.Response, await original(self, request))
 
@@ -128,6 +129,11 @@ def count_requests(marker: str) -> Iterator[list[str]]:
     finally:
         for cls, original in originals.items():
             cls.handle_async_request = original
+
+
+def _body(request: httpx.Request) -> bytes:
+    """The request's body when it was given whole (a streamed body is not read here)."""
+    return request.content if isinstance(request.stream, httpx.ByteStream) else b""
 
 
 def timestamp(value: Any) -> float:

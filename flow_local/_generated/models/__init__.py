@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+from pydantic import AwareDatetime, BaseModel, Field, RootModel
 
 
 class Error(BaseModel):
@@ -357,9 +357,6 @@ class ExecutionId(RootModel[str]):
 
 
 class ExecutionResultsWait(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     execution_ids: Annotated[list[ExecutionId], Field(max_length=1000, min_length=1)]
     wait_seconds: Annotated[
         float,
