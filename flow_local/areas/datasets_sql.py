@@ -171,6 +171,15 @@ class JsonValue:
         """Sort keys: type rank (null, boolean/number, string, other), number, string, JSON text."""
         raise NotImplementedError
 
+    def type_rank(self) -> Fragment:
+        """The first sort key: 0 null, 1 boolean or number, 2 string, 3 array or object."""
+        return _wrap(
+            "CASE WHEN {} THEN 0 WHEN {} THEN 1 WHEN {} THEN 2 ELSE 3 END",
+            self.kind_in([self.null]),
+            self.kind_in((*self.booleans, *self.numbers)),
+            self.kind_in([self.string]),
+        )
+
     def equals(self, value: Any) -> Condition:
         """Equality with any JSON value."""
         if isinstance(value, list | dict):
@@ -253,16 +262,10 @@ class SqliteJson(JsonValue):
 
     def order_keys(self) -> list[Fragment]:
         scalar = (*self.booleans, *self.numbers)
-        rank = _wrap(
-            "CASE WHEN {} THEN 0 WHEN {} THEN 1 WHEN {} THEN 2 ELSE 3 END",
-            self.kind_in([self.null]),
-            self.kind_in(scalar),
-            self.kind_in([self.string]),
-        )
         number = _wrap("CASE WHEN {} THEN CAST({} AS REAL) END", self.kind_in(scalar), self.value())
         text = _wrap("CASE WHEN {} THEN {} END", self.kind_in([self.string]), self.value())
         other = _wrap("CASE WHEN {} THEN {} END", self.kind_in(["array", "object"]), self.value())
-        return [rank, number, text, other]
+        return [self.type_rank(), number, text, other]
 
 
 class PostgresJson(JsonValue):
@@ -339,13 +342,6 @@ class PostgresJson(JsonValue):
         return self._typed(["array"], _wrap("jsonb_array_length({}) = ?", self._as_array(), params=(size,)))
 
     def order_keys(self) -> list[Fragment]:
-        scalar = (*self.booleans, *self.numbers)
-        rank = _wrap(
-            "CASE WHEN {} THEN 0 WHEN {} THEN 1 WHEN {} THEN 2 ELSE 3 END",
-            self.kind_in([self.null]),
-            self.kind_in(scalar),
-            self.kind_in([self.string]),
-        )
         number = _wrap(
             "CASE WHEN {} THEN (CASE WHEN ({})::boolean THEN 1.0 ELSE 0.0 END)::float8"
             " WHEN {} THEN ({})::float8 END",
@@ -361,7 +357,7 @@ class PostgresJson(JsonValue):
             self.kind_in(["array", "object"]),
             params=(self.field,),
         )
-        return [rank, number, text, other]
+        return [self.type_rank(), number, text, other]
 
 
 def _condition(value: JsonValue, op: str, expected: Any) -> Condition:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tarfile
@@ -29,6 +28,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from flow_local.ports import free_port
 
 HERE = Path(__file__).resolve().parent
 SKIPPED = ("nats", "server.log", "server.json")
@@ -39,12 +40,6 @@ def fixture_files(postgres: bool) -> tuple[Path, Path]:
     """The data directory archive and the expected values of one variant."""
     suffix = "-postgres" if postgres else ""
     return HERE / f"data-dir-0.1.0{suffix}.tar.gz", HERE / f"expected-0.1.0{suffix}.json"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _serve(release: Path, data_dir: Path, port: int, database_url: str) -> subprocess.Popen[bytes]:
@@ -99,7 +94,7 @@ def _populate(url: str, api_key: str) -> dict[str, object]:
 
 
 def _release_data(release: Path, data_dir: Path, database_url: str) -> dict[str, object]:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = _serve(release, data_dir, port, database_url)
     try:
