@@ -4,7 +4,8 @@ Unlike ``flow local serve`` it prints no dev credentials, listens where it is to
 ``--host 0.0.0.0``), and takes its database and object store from ``--database-url``/``--object-store`` or
 ``FLOW_DATABASE_URL``/``FLOW_OBJECT_STORE_URL`` (S3 credentials from ``AWS_ACCESS_KEY_ID`` and
 ``AWS_SECRET_ACCESS_KEY``, never from the command line), and its NATS from ``--nats`` (its own nats-server,
-or an external cluster with a user and ``FLOW_NATS_PASSWORD`` or a credentials file). With an external
+or an external cluster with a user and ``FLOW_NATS_PASSWORD`` or a credentials file, and in operator mode
+an account signing key for the executions' own credentials). With an external
 cluster the replica runs no runner of its own: runners join the cluster with ``flow runner``. Any number of
 replicas may share one database, object store and NATS cluster; they share their signing and sealing keys
 through ``--key-dir`` (a mounted secret).
@@ -76,6 +77,12 @@ def serve(
     nats_creds: str = typer.Option(
         "", "--nats-creds", envvar="FLOW_NATS_CREDS", help="NATS credentials file (.creds) instead of a user."
     ),
+    nats_signing_key: str = typer.Option(
+        "",
+        "--nats-signing-key",
+        envvar="FLOW_NATS_SIGNING_KEY",
+        help="File of a signing key of the --nats-creds account: every execution gets NATS rights of its own.",
+    ),
     key_dir: str = KEY_DIR_OPTION,
     log_level: str = typer.Option("info", help="uvicorn's log level."),
 ) -> None:
@@ -94,6 +101,7 @@ def serve(
         nats_url=nats,
         nats_user=nats_user,
         nats_creds=nats_creds,
+        nats_signing_key=nats_signing_key,
         key_dir=key_dir,
     )
     try:

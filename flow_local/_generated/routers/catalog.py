@@ -118,6 +118,8 @@ class CatalogOperations(Protocol[CallT]):
         workspace_id: str,
         component_type: ComponentType,
         component_id: str,
+        limit: int,
+        cursor: str | None,
     ) -> list[ComponentVersion]:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}/{component_id}/versions``: Every version of a component, oldest first."""
         ...
@@ -216,11 +218,17 @@ class ListComponentVersionsParameters(Parameters):
         "component_type",
         "component_id",
     )
+    QUERY: ClassVar[tuple[str, ...]] = (
+        "limit",
+        "cursor",
+    )
 
     org_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
     workspace_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
     component_type: ComponentType
     component_id: Annotated[str, Field(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")]
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    cursor: Annotated[str | None, Field(min_length=1, max_length=8192)] = None
 
 
 _LIST_COMPONENTS_ANSWER = TypeAdapter(list[Component])
@@ -311,6 +319,8 @@ def catalog_router(backend: Callable[[Request], CatalogOperations[C]], access: A
             workspace_id=parameters.workspace_id,
             component_type=parameters.component_type,
             component_id=parameters.component_id,
+            limit=parameters.limit,
+            cursor=parameters.cursor,
         )
         return json_answer(_LIST_COMPONENT_VERSIONS_ANSWER, result, 200, call.answer_headers)
 

@@ -56,6 +56,8 @@ class DatasetsOperations(Protocol[CallT]):
         *,
         org_id: str,
         workspace_id: str,
+        limit: int,
+        cursor: str | None,
     ) -> list[Dataset]:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/datasets``: Datasets of the workspace."""
         ...
@@ -137,9 +139,15 @@ class ListDatasetsParameters(Parameters):
         "org_id",
         "workspace_id",
     )
+    QUERY: ClassVar[tuple[str, ...]] = (
+        "limit",
+        "cursor",
+    )
 
     org_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
     workspace_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    cursor: Annotated[str | None, Field(min_length=1, max_length=8192)] = None
 
 
 class CreateDatasetParameters(Parameters):
@@ -243,6 +251,8 @@ def datasets_router(backend: Callable[[Request], DatasetsOperations[C]], access:
             call,
             org_id=parameters.org_id,
             workspace_id=parameters.workspace_id,
+            limit=parameters.limit,
+            cursor=parameters.cursor,
         )
         return json_answer(_LIST_DATASETS_ANSWER, result, 200, call.answer_headers)
 

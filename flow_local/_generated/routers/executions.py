@@ -34,7 +34,7 @@ from flow_local._generated.routers._support import (
     json_answer,
     json_body,
 )
-from flow_local._generated.routers.types import ExecutionStatusValue
+from flow_local._generated.routers.types import ComponentType, ExecutionStatusValue
 
 LIST_EXECUTIONS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions"
 SUBMIT_EXECUTION_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions"
@@ -65,6 +65,8 @@ class ExecutionsOperations(Protocol[CallT]):
         offset: int,
         cursor: str | None,
         status: ExecutionStatusValue | None,
+        component_type: ComponentType | None,
+        component_id: str | None,
     ) -> list[Execution]:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions``: Executions of the workspace, newest first."""
         ...
@@ -177,6 +179,8 @@ class ListExecutionsParameters(Parameters):
         "offset",
         "cursor",
         "status",
+        "component_type",
+        "component_id",
     )
 
     org_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
@@ -185,6 +189,10 @@ class ListExecutionsParameters(Parameters):
     offset: Annotated[int, Field(ge=0)] = 0
     cursor: Annotated[str | None, Field(min_length=1, max_length=8192)] = None
     status: ExecutionStatusValue | None = None
+    component_type: ComponentType | None = None
+    component_id: Annotated[str | None, Field(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")] = (
+        None
+    )
 
 
 class SubmitExecutionParameters(Parameters):
@@ -341,6 +349,8 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
             offset=parameters.offset,
             cursor=parameters.cursor,
             status=parameters.status,
+            component_type=parameters.component_type,
+            component_id=parameters.component_id,
         )
         return json_answer(_LIST_EXECUTIONS_ANSWER, result, 200, call.answer_headers)
 

@@ -83,6 +83,8 @@ class MemoryOperations(Protocol[CallT]):
         *,
         org_id: str,
         workspace_id: str,
+        limit: int,
+        cursor: str | None,
     ) -> list[MemoryNamespace]:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/memory/namespaces``: Memory namespaces with their sizes."""
         ...
@@ -131,9 +133,15 @@ class ListMemoryNamespacesParameters(Parameters):
         "org_id",
         "workspace_id",
     )
+    QUERY: ClassVar[tuple[str, ...]] = (
+        "limit",
+        "cursor",
+    )
 
     org_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
     workspace_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    cursor: Annotated[str | None, Field(min_length=1, max_length=8192)] = None
 
 
 _STORE_MEMORY_ANSWER = TypeAdapter(Memory)
@@ -189,6 +197,8 @@ def memory_router(backend: Callable[[Request], MemoryOperations[C]], access: Acc
             call,
             org_id=parameters.org_id,
             workspace_id=parameters.workspace_id,
+            limit=parameters.limit,
+            cursor=parameters.cursor,
         )
         return json_answer(_LIST_MEMORY_NAMESPACES_ANSWER, result, 200, call.answer_headers)
 

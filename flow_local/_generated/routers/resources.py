@@ -119,6 +119,8 @@ class ResourcesOperations(Protocol[CallT]):
         workspace_id: str,
         resource_kind: ResourceKind,
         resource_id: str,
+        limit: int,
+        cursor: str | None,
     ) -> list[ResourceVersion]:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}/{resource_id}/versions``: Every version of a resource, oldest first."""
         ...
@@ -228,11 +230,17 @@ class ListResourceVersionsParameters(Parameters):
         "resource_kind",
         "resource_id",
     )
+    QUERY: ClassVar[tuple[str, ...]] = (
+        "limit",
+        "cursor",
+    )
 
     org_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
     workspace_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
     resource_kind: ResourceKind
     resource_id: Annotated[str, Field(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")]
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    cursor: Annotated[str | None, Field(min_length=1, max_length=8192)] = None
 
 
 class RestoreComponentBackupParameters(Parameters):
@@ -338,6 +346,8 @@ def resources_router(backend: Callable[[Request], ResourcesOperations[C]], acces
             workspace_id=parameters.workspace_id,
             resource_kind=parameters.resource_kind,
             resource_id=parameters.resource_id,
+            limit=parameters.limit,
+            cursor=parameters.cursor,
         )
         return json_answer(_LIST_RESOURCE_VERSIONS_ANSWER, result, 200, call.answer_headers)
 

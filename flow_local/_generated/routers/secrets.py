@@ -42,6 +42,8 @@ class SecretsOperations(Protocol[CallT]):
         *,
         org_id: str,
         workspace_id: str,
+        limit: int,
+        cursor: str | None,
     ) -> list[SecretInfo]:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/secrets``: Names of the workspace's secrets (management; values are never listed)."""
         ...
@@ -88,9 +90,15 @@ class ListSecretsParameters(Parameters):
         "org_id",
         "workspace_id",
     )
+    QUERY: ClassVar[tuple[str, ...]] = (
+        "limit",
+        "cursor",
+    )
 
     org_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
     workspace_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    cursor: Annotated[str | None, Field(min_length=1, max_length=8192)] = None
 
 
 class GetSecretParameters(Parameters):
@@ -151,6 +159,8 @@ def secrets_router(backend: Callable[[Request], SecretsOperations[C]], access: A
             call,
             org_id=parameters.org_id,
             workspace_id=parameters.workspace_id,
+            limit=parameters.limit,
+            cursor=parameters.cursor,
         )
         return json_answer(_LIST_SECRETS_ANSWER, result, 200, call.answer_headers)
 

@@ -73,6 +73,8 @@ class ServicesOperations(Protocol[CallT]):
         org_id: str,
         workspace_id: str,
         service_id: str,
+        limit: int,
+        cursor: str | None,
     ) -> list[HostedServiceVersion]:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/hosted-services/{service_id}/versions``: Deployed versions of a hosted service."""
         ...
@@ -251,10 +253,16 @@ class ListHostedServiceVersionsParameters(Parameters):
         "workspace_id",
         "service_id",
     )
+    QUERY: ClassVar[tuple[str, ...]] = (
+        "limit",
+        "cursor",
+    )
 
     org_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
     workspace_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
     service_id: Annotated[str, Field(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")]
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    cursor: Annotated[str | None, Field(min_length=1, max_length=8192)] = None
 
 
 class DeployHostedServiceVersionParameters(Parameters):
@@ -483,6 +491,8 @@ def services_router(backend: Callable[[Request], ServicesOperations[C]], access:
             org_id=parameters.org_id,
             workspace_id=parameters.workspace_id,
             service_id=parameters.service_id,
+            limit=parameters.limit,
+            cursor=parameters.cursor,
         )
         return json_answer(_LIST_HOSTED_SERVICE_VERSIONS_ANSWER, result, 200, call.answer_headers)
 

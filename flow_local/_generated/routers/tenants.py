@@ -40,6 +40,9 @@ class TenantsOperations(Protocol[CallT]):
     async def list_orgs(
         self,
         call: CallT,
+        *,
+        limit: int,
+        cursor: str | None,
     ) -> list[Org]:
         """GET ``/api/v1/tenants/orgs``: Organizations the caller can access."""
         ...
@@ -49,6 +52,8 @@ class TenantsOperations(Protocol[CallT]):
         call: CallT,
         *,
         org_id: str,
+        limit: int,
+        cursor: str | None,
     ) -> list[Workspace]:
         """GET ``/api/v1/tenants/orgs/{org_id}/workspaces``: Workspaces of an organization."""
         ...
@@ -68,6 +73,8 @@ class TenantsOperations(Protocol[CallT]):
         call: CallT,
         *,
         org_id: str,
+        limit: int,
+        cursor: str | None,
     ) -> list[ApiKey]:
         """GET ``/api/v1/tenants/orgs/{org_id}/api-keys``: API keys of an organization (the secret part is never returned)."""
         ...
@@ -83,12 +90,30 @@ class TenantsOperations(Protocol[CallT]):
         ...
 
 
+class ListOrgsParameters(Parameters):
+    """The parameters of ``listOrgs``."""
+
+    QUERY: ClassVar[tuple[str, ...]] = (
+        "limit",
+        "cursor",
+    )
+
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    cursor: Annotated[str | None, Field(min_length=1, max_length=8192)] = None
+
+
 class ListWorkspacesParameters(Parameters):
     """The parameters of ``listWorkspaces``."""
 
     PATH: ClassVar[tuple[str, ...]] = ("org_id",)
+    QUERY: ClassVar[tuple[str, ...]] = (
+        "limit",
+        "cursor",
+    )
 
     org_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    cursor: Annotated[str | None, Field(min_length=1, max_length=8192)] = None
 
 
 class CreateWorkspaceParameters(Parameters):
@@ -103,8 +128,14 @@ class ListApiKeysParameters(Parameters):
     """The parameters of ``listApiKeys``."""
 
     PATH: ClassVar[tuple[str, ...]] = ("org_id",)
+    QUERY: ClassVar[tuple[str, ...]] = (
+        "limit",
+        "cursor",
+    )
 
     org_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    cursor: Annotated[str | None, Field(min_length=1, max_length=8192)] = None
 
 
 class CreateApiKeyParameters(Parameters):
@@ -128,8 +159,11 @@ def tenants_router(backend: Callable[[Request], TenantsOperations[C]], access: A
     async def list_orgs(request: Request) -> Response:
         """GET ``/api/v1/tenants/orgs``: Organizations the caller can access."""
         call = await access.authenticated(request)
+        parameters = ListOrgsParameters.read(request)
         result = await backend(request).list_orgs(
             call,
+            limit=parameters.limit,
+            cursor=parameters.cursor,
         )
         return json_answer(_LIST_ORGS_ANSWER, result, 200, call.answer_headers)
 
@@ -140,6 +174,8 @@ def tenants_router(backend: Callable[[Request], TenantsOperations[C]], access: A
         result = await backend(request).list_workspaces(
             call,
             org_id=parameters.org_id,
+            limit=parameters.limit,
+            cursor=parameters.cursor,
         )
         return json_answer(_LIST_WORKSPACES_ANSWER, result, 200, call.answer_headers)
 
@@ -161,6 +197,8 @@ def tenants_router(backend: Callable[[Request], TenantsOperations[C]], access: A
         result = await backend(request).list_api_keys(
             call,
             org_id=parameters.org_id,
+            limit=parameters.limit,
+            cursor=parameters.cursor,
         )
         return json_answer(_LIST_API_KEYS_ANSWER, result, 200, call.answer_headers)
 

@@ -54,6 +54,8 @@ class VectorOperations(Protocol[CallT]):
         *,
         org_id: str,
         workspace_id: str,
+        limit: int,
+        cursor: str | None,
     ) -> list[VectorIndex]:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes``: Vector indexes of the workspace."""
         ...
@@ -147,9 +149,15 @@ class ListVectorIndexesParameters(Parameters):
         "org_id",
         "workspace_id",
     )
+    QUERY: ClassVar[tuple[str, ...]] = (
+        "limit",
+        "cursor",
+    )
 
     org_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
     workspace_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    cursor: Annotated[str | None, Field(min_length=1, max_length=8192)] = None
 
 
 class CreateVectorIndexParameters(Parameters):
@@ -253,6 +261,8 @@ def vector_router(backend: Callable[[Request], VectorOperations[C]], access: Acc
             call,
             org_id=parameters.org_id,
             workspace_id=parameters.workspace_id,
+            limit=parameters.limit,
+            cursor=parameters.cursor,
         )
         return json_answer(_LIST_VECTOR_INDEXES_ANSWER, result, 200, call.answer_headers)
 
