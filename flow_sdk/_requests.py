@@ -14,16 +14,18 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, cast
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import httpx
 
 from flow_sdk._errors import ErrorFamily, FlowSDKError, map_http_error
-from flow_sdk._generated.client.enums import one_of
-from flow_sdk._generated.client.request import ApiRequest
-from flow_sdk.raw_response import record_response
+
+if TYPE_CHECKING:
+    from flow_sdk._generated.client.request import ApiRequest
 
 __all__ = [
+    "RECORDED_RESPONSES",
     "RETRY_EXTENSION",
     "RetryMode",
     "checked_body",
@@ -31,6 +33,7 @@ __all__ = [
     "new_idempotency_key",
     "parse_response",
     "read_result",
+    "record_response",
     "request_options",
     "send",
     "send_sync",
@@ -40,6 +43,20 @@ ResultT = TypeVar("ResultT")
 RetryMode = Literal["safe", "connect"]
 """``safe``: retry idempotent requests and POSTs with an Idempotency-Key; ``connect``: only failures to connect."""
 RETRY_EXTENSION = "flow_retry"
+RECORDED_RESPONSES: ContextVar[list[httpx.Response] | None] = ContextVar(
+    "flow_sdk_raw_responses", default=None
+)
+"""Where the answers of the ``with_raw_response`` call running in this context go (None: no such call)."""
+
+
+def record_response(response: httpx.Response) -> None:
+    """Keep ``response`` for the ``with_raw_response`` call running in this context, if any.
+
+    It lives here, with the sending, so that a plain call does not load :mod:`flow_sdk.raw_response`.
+    """
+    sink = RECORDED_RESPONSES.get()
+    if sink is not None:
+        sink.append(response)
 
 
 def request_options(
@@ -162,6 +179,8 @@ def choose(value: str, allowed: tuple[ValueT, ...], what: str) -> ValueT:
     Raises:
         FlowSDKError: ``value`` is not allowed; the message names ``what`` and the allowed values.
     """
+    from flow_sdk._generated.client.enums import one_of  # the enums load with the first call that checks one
+
     try:
         return one_of(value, allowed, what)
     except ValueError as exc:

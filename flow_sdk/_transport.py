@@ -27,7 +27,6 @@ from __future__ import annotations
 import inspect
 import ipaddress
 import os
-import platform
 import random
 import time
 import urllib.request
@@ -38,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from flow_sdk._generated.client.request import IDEMPOTENT_METHODS
 from flow_sdk._logging import log_request, log_response, logger
 from flow_sdk._metadata import DISTRIBUTION, version
 from flow_sdk._requests import RETRY_EXTENSION
@@ -81,7 +79,9 @@ CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
 @cache
 def user_agent() -> str:
     """The ``User-Agent`` of every request: distribution, version, Python and OS (computed on first use,
-    so importing the SDK reads no package metadata)."""
+    so importing the SDK reads no package metadata and does not load :mod:`platform`)."""
+    import platform
+
     return (
         f"{DISTRIBUTION}/{version()} Python/{platform.python_version()} "
         f"{platform.system() or 'unknown'}/{platform.release() or 'unknown'}"
@@ -207,6 +207,8 @@ def _retry_mode(request: httpx.Request) -> str:
 
 def _may_resend(request: httpx.Request) -> bool:
     """An idempotent method, or a request the server deduplicates by its Idempotency-Key."""
+    from flow_sdk._generated.client.request import IDEMPOTENT_METHODS  # asked only after a failure
+
     return request.method in IDEMPOTENT_METHODS or IDEMPOTENCY_HEADER in request.headers
 
 

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
-from uuid import UUID
 
 from flow_sdk._errors import ConfigurationError
-from flow_sdk._generated.client.request import ApiRequest
 from flow_sdk._requests import RetryMode, send
 from flow_sdk._transport import AsyncHttpSession, resolve_timeout
-from flow_sdk.raw_response import RawResponseView
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     import httpx
 
+    from flow_sdk._generated.client.request import ApiRequest
     from flow_sdk.gateway_client import GatewayClient
     from flow_sdk.namespaces.agents import AgentsNamespace
     from flow_sdk.namespaces.audit import AuditNamespace
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
     from flow_sdk.namespaces.vector import VectorNamespace
     from flow_sdk.namespaces.workflows import WorkflowsNamespace
     from flow_sdk.platform_client import PlatformClient
+    from flow_sdk.raw_response import RawResponseView
 
 __all__ = ["FlowSDK"]
 
@@ -92,6 +92,8 @@ class FlowSDK:
     @property
     def with_raw_response(self) -> RawResponseView:
         """The same calls, each returning a ``RawResponse``: status, headers and request id with the result."""
+        from flow_sdk.raw_response import RawResponseView  # loaded on first use, not with the SDK
+
         return RawResponseView(self)
 
     def __repr__(self) -> str:
@@ -207,6 +209,8 @@ class FlowSDK:
             >>> quick = flow.with_options(timeout=5, max_retries=0)
             >>> await quick.secrets.get("API_KEY")
         """
+        import copy  # loaded on first use, not with the SDK
+
         clone = copy.copy(self)
         for name in [name for name, value in vars(type(self)).items() if isinstance(value, cached_property)]:
             clone.__dict__.pop(name, None)

@@ -15,24 +15,16 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import httpx
 
+from flow_sdk._requests import RECORDED_RESPONSES, record_response
+
 __all__ = ["RawResponse", "RawResponseView", "record_response"]
 
 ResultT = TypeVar("ResultT")
-
-_recorded: ContextVar[list[httpx.Response] | None] = ContextVar("flow_sdk_raw_responses", default=None)
-
-
-def record_response(response: httpx.Response) -> None:
-    """Keep ``response`` for the ``with_raw_response`` call running in this context, if any."""
-    sink = _recorded.get()
-    if sink is not None:
-        sink.append(response)
 
 
 @dataclass(frozen=True)
@@ -86,11 +78,11 @@ def _async_call(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     async def call(*args: Any, **kwargs: Any) -> RawResponse[Any]:
         sink: list[httpx.Response] = []
-        token = _recorded.set(sink)
+        token = RECORDED_RESPONSES.set(sink)
         try:
             parsed = await method(*args, **kwargs)
         finally:
-            _recorded.reset(token)
+            RECORDED_RESPONSES.reset(token)
         return _raw(parsed, sink, method)
 
     return call
@@ -100,11 +92,11 @@ def _sync_call(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def call(*args: Any, **kwargs: Any) -> RawResponse[Any]:
         sink: list[httpx.Response] = []
-        token = _recorded.set(sink)
+        token = RECORDED_RESPONSES.set(sink)
         try:
             parsed = method(*args, **kwargs)
         finally:
-            _recorded.reset(token)
+            RECORDED_RESPONSES.reset(token)
         return _raw(parsed, sink, method)
 
     return call
