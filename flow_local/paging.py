@@ -13,14 +13,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flow_local._generated.routers._support import NEXT_CURSOR_HEADER
 from flow_local.db import Database, Row
 from flow_local.errors import bad_request
 
-__all__ = ["Keyset", "Page", "select_page"]
+__all__ = ["Keyset", "Page", "announce", "select_page"]
 
 CURSOR_FIELD = "cursor"
 
@@ -128,3 +129,9 @@ def select_page(
     if len(rows) <= limit:
         return Page(rows, None)
     return Page(rows[:limit], keyset.cursor_of(rows[limit - 1]))
+
+
+def announce(headers: MutableMapping[str, str], next_cursor: str | None) -> None:
+    """Name the next page in an answer's headers (the document's next-cursor header), when one follows."""
+    if next_cursor is not None:
+        headers[NEXT_CURSOR_HEADER] = next_cursor

@@ -25,14 +25,14 @@ from flow_local._generated.models import (
     TransformExecute,
     TransformResult,
 )
-from flow_local._generated.routers._support import NEXT_CURSOR_HEADER
 from flow_local._generated.routers.executions import ExecutionsOperations
-from flow_local._generated.routers.types import ExecutionStatusValue
+from flow_local._generated.routers.types import ComponentType, ExecutionStatusValue
 from flow_local.areas.catalog import CatalogBackend
 from flow_local.areas.resources import ResourcesBackend
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.errors import ApiError, bad_request, not_found
+from flow_local.paging import announce
 from flow_local.runtime.agent import tool_definition
 from flow_local.runtime.store import TERMINAL
 from flow_local.runtime.transform import MappingError, run_transform
@@ -266,13 +266,23 @@ class ExecutionsBackend(ExecutionsOperations[Call]):
         offset: int,
         cursor: str | None,
         status: ExecutionStatusValue | None,
+        component_type: ComponentType | None,
+        component_id: str | None,
     ) -> list[Execution]:
         """Executions of the workspace, newest first, a page at a time with cursors."""
         store = self._service(org_id, workspace_id).store
         assert store is not None
-        records, next_cursor = store.list(org_id, workspace_id, status, limit, offset, cursor)
-        if next_cursor is not None:
-            call.answer_headers[NEXT_CURSOR_HEADER] = next_cursor
+        records, next_cursor = store.list(
+            org_id,
+            workspace_id,
+            status,
+            limit,
+            offset,
+            cursor,
+            component_type=component_type,
+            component_id=component_id,
+        )
+        announce(call.answer_headers, next_cursor)
         return [Execution.model_validate(r) for r in records]
 
     async def submit_execution(

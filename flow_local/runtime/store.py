@@ -139,13 +139,24 @@ class ExecutionStore:
         limit: int,
         offset: int = 0,
         cursor: str | None = None,
+        *,
+        component_type: str | None = None,
+        component_id: str | None = None,
     ) -> tuple[Records, str | None]:
-        """One page of a workspace's executions, newest first, and the cursor of the next page."""
+        """One page of a workspace's executions, newest first, and the cursor of the next page.
+
+        ``status``, ``component_type`` and ``component_id`` narrow the list when given.
+        """
         sql = "SELECT * FROM executions WHERE org_id=? AND workspace_id=?"
         params: list[Any] = [org_id, workspace_id]
-        if status:
-            sql += " AND status=?"
-            params.append(status)
+        for column, value in (
+            ("status", status),
+            ("component_type", component_type),
+            ("component_id", component_id),
+        ):
+            if value:
+                sql += f" AND {column}=?"
+                params.append(value)
         page = select_page(self.db, EXECUTIONS_ORDER, sql, params, limit=limit, cursor=cursor, offset=offset)
         return [self._record(r) for r in page.rows], page.next_cursor
 

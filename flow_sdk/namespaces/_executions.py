@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from typing import Any, Literal, overload
 from uuid import UUID
 
 from flow_sdk._errors import FlowSDKError
-from flow_sdk._generated.types import Execution, ExecutionHandle, ExecutionResult
+from flow_sdk._generated.client.enums import COMPONENT_TYPE, EXECUTION_STATUS_VALUE
+from flow_sdk._generated.client.executions import build_list_executions_request
+from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk._generated.types import (
+    ComponentType,
+    Execution,
+    ExecutionHandle,
+    ExecutionResult,
+    ExecutionStatusValue,
+)
 from flow_sdk._polling import ResultMode, unwrap_result
+from flow_sdk._requests import choose
 from flow_sdk.namespaces._base import Namespace
 
 __all__ = ["ExecutionNamespace"]
@@ -51,6 +62,47 @@ class ExecutionNamespace(Namespace):
     async def cancel(self, execution_id: str | UUID) -> Execution:
         """Request best-effort cancellation (``POST .../executions/{execution_id}/cancel``)."""
         return await self._flow._platform().cancel_execution(execution_id)
+
+    def iter_executions(
+        self,
+        status: str | None = None,
+        *,
+        component_id: str | UUID | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[Execution]:
+        """Executions of this component type in the workspace, newest first, fetched a page at a time
+        (``GET .../executions``).
+
+        Args:
+            status: Only executions in this status (``pending``, ``running``, ``completed``, ...).
+            component_id: Only executions of this component.
+            page_size: Executions per request.
+
+        Example::
+
+            async for execution in flow.code_blocks.iter_executions(status="failed"):
+                print(execution["execution_id"], execution["component_id"])
+        """
+        org_id, workspace_id = self._flow._workspace()
+        kind: ComponentType = choose(self.component_type, COMPONENT_TYPE, "component_type")
+        wanted: ExecutionStatusValue | None = None
+        if status is not None:
+            checked: ExecutionStatusValue = choose(status, EXECUTION_STATUS_VALUE, "status")
+            wanted = checked
+        component = None if component_id is None else str(component_id)
+
+        def page(cursor: str | None) -> ApiRequest[list[Execution]]:
+            return build_list_executions_request(
+                org_id,
+                workspace_id,
+                limit=page_size,
+                cursor=cursor,
+                status=wanted,
+                component_type=kind,
+                component_id=component,
+            )
+
+        return self._pages(page)
 
     @overload
     async def await_result(

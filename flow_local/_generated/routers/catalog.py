@@ -110,6 +110,8 @@ class CatalogOperations(Protocol[CallT]):
         workspace_id: str,
         component_type: ComponentType,
         component_id: str,
+        limit: int,
+        cursor: str | None,
     ) -> list[ComponentVersion]:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}/{component_id}/versions``: Every version of a component, oldest first."""
         ...
@@ -268,6 +270,8 @@ def catalog_router(backend: Callable[[Request], CatalogOperations[C]], access: A
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         component_type: Annotated[ComponentType, Path()],
         component_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        cursor: Annotated[str | None, Query(min_length=1, max_length=8192)] = None,
     ) -> Response:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}/{component_id}/versions``: Every version of a component, oldest first."""
         result = await backend(request).list_component_versions(
@@ -276,6 +280,8 @@ def catalog_router(backend: Callable[[Request], CatalogOperations[C]], access: A
             workspace_id=workspace_id,
             component_type=component_type,
             component_id=component_id,
+            limit=limit,
+            cursor=cursor,
         )
         return json_answer(_LIST_COMPONENT_VERSIONS_ANSWER, result, 200, call.answer_headers)
 

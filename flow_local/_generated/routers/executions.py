@@ -26,7 +26,7 @@ from flow_local._generated.models import (
     TransformResult,
 )
 from flow_local._generated.routers._support import Access, CallContext, json_answer, json_body
-from flow_local._generated.routers.types import ExecutionStatusValue
+from flow_local._generated.routers.types import ComponentType, ExecutionStatusValue
 
 LIST_EXECUTIONS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions"
 SUBMIT_EXECUTION_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions"
@@ -57,6 +57,8 @@ class ExecutionsOperations(Protocol[CallT]):
         offset: int,
         cursor: str | None,
         status: ExecutionStatusValue | None,
+        component_type: ComponentType | None,
+        component_id: str | None,
     ) -> list[Execution]:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions``: Executions of the workspace, newest first."""
         ...
@@ -188,6 +190,10 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
         offset: Annotated[int, Query(ge=0)] = 0,
         cursor: Annotated[str | None, Query(min_length=1, max_length=8192)] = None,
         status: Annotated[ExecutionStatusValue | None, Query()] = None,
+        component_type: Annotated[ComponentType | None, Query()] = None,
+        component_id: Annotated[
+            str | None, Query(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")
+        ] = None,
     ) -> Response:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions``: Executions of the workspace, newest first."""
         result = await backend(request).list_executions(
@@ -198,6 +204,8 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
             offset=offset,
             cursor=cursor,
             status=status,
+            component_type=component_type,
+            component_id=component_id,
         )
         return json_answer(_LIST_EXECUTIONS_ANSWER, result, 200, call.answer_headers)
 

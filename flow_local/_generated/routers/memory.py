@@ -8,7 +8,7 @@ parameter constraint, default and answer model of the document and calls that ba
 from collections.abc import Callable
 from typing import Annotated, Protocol, TypeVar
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
@@ -75,6 +75,8 @@ class MemoryOperations(Protocol[CallT]):
         *,
         org_id: str,
         workspace_id: str,
+        limit: int,
+        cursor: str | None,
     ) -> list[MemoryNamespace]:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/memory/namespaces``: Memory namespaces with their sizes."""
         ...
@@ -168,12 +170,16 @@ def memory_router(backend: Callable[[Request], MemoryOperations[C]], access: Acc
         call: Annotated[C, Depends(access.workspace)],
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        cursor: Annotated[str | None, Query(min_length=1, max_length=8192)] = None,
     ) -> Response:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/memory/namespaces``: Memory namespaces with their sizes."""
         result = await backend(request).list_memory_namespaces(
             call,
             org_id=org_id,
             workspace_id=workspace_id,
+            limit=limit,
+            cursor=cursor,
         )
         return json_answer(_LIST_MEMORY_NAMESPACES_ANSWER, result, 200, call.answer_headers)
 

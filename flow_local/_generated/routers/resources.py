@@ -111,6 +111,8 @@ class ResourcesOperations(Protocol[CallT]):
         workspace_id: str,
         resource_kind: ResourceKind,
         resource_id: str,
+        limit: int,
+        cursor: str | None,
     ) -> list[ResourceVersion]:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}/{resource_id}/versions``: Every version of a resource, oldest first."""
         ...
@@ -281,6 +283,8 @@ def resources_router(backend: Callable[[Request], ResourcesOperations[C]], acces
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         resource_kind: Annotated[ResourceKind, Path()],
         resource_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        cursor: Annotated[str | None, Query(min_length=1, max_length=8192)] = None,
     ) -> Response:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}/{resource_id}/versions``: Every version of a resource, oldest first."""
         result = await backend(request).list_resource_versions(
@@ -289,6 +293,8 @@ def resources_router(backend: Callable[[Request], ResourcesOperations[C]], acces
             workspace_id=workspace_id,
             resource_kind=resource_kind,
             resource_id=resource_id,
+            limit=limit,
+            cursor=cursor,
         )
         return json_answer(_LIST_RESOURCE_VERSIONS_ANSWER, result, 200, call.answer_headers)
 

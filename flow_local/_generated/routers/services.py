@@ -64,6 +64,8 @@ class ServicesOperations(Protocol[CallT]):
         org_id: str,
         workspace_id: str,
         service_id: str,
+        limit: int,
+        cursor: str | None,
     ) -> list[HostedServiceVersion]:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/hosted-services/{service_id}/versions``: Deployed versions of a hosted service."""
         ...
@@ -259,6 +261,8 @@ def services_router(backend: Callable[[Request], ServicesOperations[C]], access:
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         workspace_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
         service_id: Annotated[str, Path(min_length=1, max_length=200, pattern="^[A-Za-z0-9_.:-]+$")],
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        cursor: Annotated[str | None, Query(min_length=1, max_length=8192)] = None,
     ) -> Response:
         """GET ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/hosted-services/{service_id}/versions``: Deployed versions of a hosted service."""
         result = await backend(request).list_hosted_service_versions(
@@ -266,6 +270,8 @@ def services_router(backend: Callable[[Request], ServicesOperations[C]], access:
             org_id=org_id,
             workspace_id=workspace_id,
             service_id=service_id,
+            limit=limit,
+            cursor=cursor,
         )
         return json_answer(_LIST_HOSTED_SERVICE_VERSIONS_ANSWER, result, 200, call.answer_headers)
 

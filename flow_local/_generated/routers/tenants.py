@@ -8,7 +8,7 @@ parameter constraint, default and answer model of the document and calls that ba
 from collections.abc import Callable
 from typing import Annotated, Protocol, TypeVar
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,6 +32,9 @@ class TenantsOperations(Protocol[CallT]):
     async def list_orgs(
         self,
         call: CallT,
+        *,
+        limit: int,
+        cursor: str | None,
     ) -> list[Org]:
         """GET ``/api/v1/tenants/orgs``: Organizations the caller can access."""
         ...
@@ -41,6 +44,8 @@ class TenantsOperations(Protocol[CallT]):
         call: CallT,
         *,
         org_id: str,
+        limit: int,
+        cursor: str | None,
     ) -> list[Workspace]:
         """GET ``/api/v1/tenants/orgs/{org_id}/workspaces``: Workspaces of an organization."""
         ...
@@ -60,6 +65,8 @@ class TenantsOperations(Protocol[CallT]):
         call: CallT,
         *,
         org_id: str,
+        limit: int,
+        cursor: str | None,
     ) -> list[ApiKey]:
         """GET ``/api/v1/tenants/orgs/{org_id}/api-keys``: API keys of an organization (the secret part is never returned)."""
         ...
@@ -96,10 +103,14 @@ def tenants_router(backend: Callable[[Request], TenantsOperations[C]], access: A
         request: Request,
         *,
         call: Annotated[C, Depends(access.authenticated)],
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        cursor: Annotated[str | None, Query(min_length=1, max_length=8192)] = None,
     ) -> Response:
         """GET ``/api/v1/tenants/orgs``: Organizations the caller can access."""
         result = await backend(request).list_orgs(
             call,
+            limit=limit,
+            cursor=cursor,
         )
         return json_answer(_LIST_ORGS_ANSWER, result, 200, call.answer_headers)
 
@@ -114,11 +125,15 @@ def tenants_router(backend: Callable[[Request], TenantsOperations[C]], access: A
         *,
         call: Annotated[C, Depends(access.org)],
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        cursor: Annotated[str | None, Query(min_length=1, max_length=8192)] = None,
     ) -> Response:
         """GET ``/api/v1/tenants/orgs/{org_id}/workspaces``: Workspaces of an organization."""
         result = await backend(request).list_workspaces(
             call,
             org_id=org_id,
+            limit=limit,
+            cursor=cursor,
         )
         return json_answer(_LIST_WORKSPACES_ANSWER, result, 200, call.answer_headers)
 
@@ -153,11 +168,15 @@ def tenants_router(backend: Callable[[Request], TenantsOperations[C]], access: A
         *,
         call: Annotated[C, Depends(access.org)],
         org_id: Annotated[str, Path(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")],
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        cursor: Annotated[str | None, Query(min_length=1, max_length=8192)] = None,
     ) -> Response:
         """GET ``/api/v1/tenants/orgs/{org_id}/api-keys``: API keys of an organization (the secret part is never returned)."""
         result = await backend(request).list_api_keys(
             call,
             org_id=org_id,
+            limit=limit,
+            cursor=cursor,
         )
         return json_answer(_LIST_API_KEYS_ANSWER, result, 200, call.answer_headers)
 
