@@ -26,7 +26,8 @@ from flow_local.areas.services import HostedServicesBackend
 from flow_local.areas.tenants import TenantsBackend
 from flow_local.areas.vector import VectorBackend
 from flow_local.harness import LocalPlatform
-from flow_sdk import CLIClient, FlowConfig, FlowSDK
+from flow_sdk import CLIClient, FlowConfig, FlowSDK, FlowSDKError, PlatformClient
+from flow_sdk.cli_client import CLIClientError
 from flow_sdk.sync_flow_sdk import SyncFlowSDK
 
 ITEMS = 25
@@ -393,6 +394,22 @@ async def test_execution_namespaces_iterate_their_own_executions(
 def test_sync_execution_iterator(sync_flow: SyncFlowSDK, executions: dict[str, list[str]]) -> None:
     found = sync_flow.code_blocks.iter_executions(component_id="block-b", page_size=PAGE)
     assert [e["execution_id"] for e in found] == executions["block-b"]
+
+
+async def test_clients_filter_executions_by_component(
+    lp: LocalPlatform, cli: CLIClient, executions: dict[str, list[str]]
+) -> None:
+    async with PlatformClient(
+        base_url=lp.url, auth_token=lp.admin_token, org_id=lp.org_id, workspace_id=lp.workspace_id
+    ) as client:
+        found = client.iter_executions(component_type="agent", component_id="agent-a", page_size=PAGE)
+        assert [e["execution_id"] async for e in found] == executions["agent-a"]
+        with pytest.raises(FlowSDKError, match="component_type"):
+            client.iter_executions(component_type="robot")
+    found_sync = cli.iter_executions(component_type="code_block", component_id="block-b", page_size=PAGE)
+    assert [e["execution_id"] for e in found_sync] == executions["block-b"]
+    with pytest.raises(CLIClientError, match="status"):
+        cli.iter_executions(status="sleeping")
 
 
 # ------------------------------------------------------------------------------------ refusals
