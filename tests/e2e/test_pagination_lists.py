@@ -9,6 +9,8 @@ a cursor of another list is refused with a 400 naming ``cursor``.
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -21,8 +23,8 @@ from flow_local.areas.datasets import DatasetsBackend
 from flow_local.areas.executions import ExecutionsBackend, service_of
 from flow_local.areas.memory import MemoryBackend
 from flow_local.areas.resources import ResourcesBackend
-from flow_local.areas.secrets import SecretsBackend
-from flow_local.areas.services import HostedServicesBackend
+from flow_local.areas.secrets import SECRETS_ORDER, SecretsBackend
+from flow_local.areas.services import VERSIONS_ORDER, HostedServicesBackend
 from flow_local.areas.tenants import TenantsBackend
 from flow_local.areas.vector import VectorBackend
 from flow_local.harness import LocalPlatform
@@ -450,3 +452,26 @@ def test_a_made_up_or_foreign_cursor_is_refused_by_name(
     refused = platform_api.get(path, params={"cursor": foreign})
     assert refused.status_code == 400, refused.text
     assert refused.json()["field"] == "cursor"
+
+
+def _forged(list_name: str, *values: object) -> str:
+    text = json.dumps([list_name, *values])
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def test_a_cursor_of_the_right_list_with_values_of_the_wrong_kind_is_refused(
+    lp: LocalPlatform, platform_api: httpx.Client, service_versions: str, secrets: list[str]
+) -> None:
+    workspace = f"/orgs/{lp.org_id}/workspaces/{lp.workspace_id}"
+    text_for_a_number = _forged(VERSIONS_ORDER.list_name, "1 OR 1=1")
+    answer = platform_api.get(
+        f"{workspace}/hosted-services/{service_versions}/versions", params={"cursor": text_for_a_number}
+    )
+    assert answer.status_code == 400 and answer.json()["field"] == "cursor"
+    number_for_a_text = _forged(SECRETS_ORDER.list_name, 7)
+    answer = platform_api.get(f"{workspace}/secrets", params={"cursor": number_for_a_text})
+    assert answer.status_code == 400 and answer.json()["field"] == "cursor"
+    well_formed = _forged(SECRETS_ORDER.list_name, secrets[-2])
+    last = platform_api.get(f"{workspace}/secrets", params={"cursor": well_formed})
+    assert last.status_code == 200
+    assert only("PAGED_SECRET", [s["name"] for s in last.json()]) == secrets[-1:]
