@@ -42,6 +42,10 @@ from flow_local.values import new_id, now_iso
 if TYPE_CHECKING:
     from flow_local.runtime.engine import ExecutionEngine
 
+ANSWER_LINGER_SECONDS = 0.01
+"""How long a held wait for many executions stays after the first of them ended, to answer the ends of
+a burst together (one request instead of one each)."""
+
 
 def service_of(platform: Platform) -> ExecutionEngine:
     """The running execution service (500 when the platform runs without it)."""
@@ -217,17 +221,19 @@ def render_result(record: dict[str, Any]) -> ExecutionResult:
     return ExecutionResult.model_validate({**record, "timings": _timings(record)})
 
 
-async def _until_one_ends(call: Call, engine: ExecutionEngine, ids: list[str], timeout: float) -> None:
-    """Wait until one of ``ids`` ends, ``timeout`` passes, or the caller disconnects (a client that
-    gave up on a held request leaves no waiter behind)."""
+async def _until_some_end(call: Call, engine: ExecutionEngine, ids: list[str], timeout: float) -> list[str]:
+    """The ids that end before ``timeout`` passes or the caller disconnects (a client that gave up on a
+    held request leaves no waiter behind); after the first end, those ending within
+    :data:`ANSWER_LINGER_SECONDS` as well."""
     assert engine.waiters is not None
-    ended = asyncio.ensure_future(engine.waiters.wait_any_terminal(ids, timeout))
+    ended = asyncio.ensure_future(engine.waiters.wait_any_terminal(ids, timeout, ANSWER_LINGER_SECONDS))
     gone = asyncio.ensure_future(_disconnected(call))
     try:
         await asyncio.wait({ended, gone}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         ended.cancel()
         gone.cancel()
+    return ended.result() if ended.done() and not ended.cancelled() else []
 
 
 async def _disconnected(call: Call) -> None:
@@ -344,12 +350,13 @@ class ExecutionsBackend(ExecutionsOperations[Call]):
         assert service.store is not None and service.waiters is not None
         ids = [item.root for item in body.execution_ids]
         statuses = service.store.statuses_in(org_id, workspace_id, ids)
-        if statuses and not any(status in TERMINAL for status in statuses.values()):
-            await _until_one_ends(call, service, list(statuses), body.wait_seconds)
-            statuses = service.store.statuses_in(org_id, workspace_id, ids)
-        ended = [service.store.get(i) for i, status in statuses.items() if status in TERMINAL]
+        ended = [i for i, status in statuses.items() if status in TERMINAL]
+        if statuses and not ended:
+            ended = await _until_some_end(call, service, list(statuses), body.wait_seconds)
         return ExecutionResults(
-            results=[render_result(record) for record in ended],
+            results=[
+                render_result(record) for record in service.store.records_in(org_id, workspace_id, ended)
+            ],
             missing=[i for i in ids if i not in statuses],
         )
 

@@ -113,6 +113,17 @@ class ExecutionStore:
         )
         return {str(row[0]): str(row[1]) for row in rows}
 
+    def records_in(self, org_id: str, workspace_id: str, execution_ids: list[str]) -> Records:
+        """The executions of the workspace among ``execution_ids``, in one read."""
+        if not execution_ids:
+            return []
+        marks = ",".join("?" * len(execution_ids))
+        rows = self.db.query(
+            f"SELECT * FROM executions WHERE org_id=? AND workspace_id=? AND execution_id IN ({marks})",
+            (org_id, workspace_id, *execution_ids),
+        )
+        return [self._record(row) for row in rows]
+
     def get_in(self, org_id: str, workspace_id: str, execution_id: str) -> dict[str, Any]:
         """One execution of a workspace (404 when absent or in another workspace)."""
         item = self.get(execution_id)
