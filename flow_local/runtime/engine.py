@@ -78,6 +78,9 @@ TOKEN_SLACK_SECONDS = 120
 """How long an execution token outlives the execution's timeout (it is refused once the execution ends)."""
 LOST_AFTER_ENV = "FLOW_LOCAL_LOST_AFTER_SECONDS"
 MSG_ID = "Nats-Msg-Id"
+KILLED = ("cancelled", "timeout")
+"""Ends decided by the platform: a runner that reports an execution running after one of them is told
+to stop it (an execution that completed or failed has nothing left to stop)."""
 
 
 JETSTREAM_TIMEOUT_SECONDS = 30.0
@@ -355,9 +358,9 @@ class ExecutionEngine(ReplicaCoordination):
         if timeout is not None:
             self._schedule_deadline(execution_id, float(timeout))
             return
-        record = self.store.get(execution_id)
-        if record["status"] in TERMINAL:
-            await self.kill(execution_id, record["status"])
+        status = self.store.status_of(execution_id)
+        if status in KILLED:
+            await self.kill(execution_id, status)
 
     async def _on_event(self, msg: Msg) -> None:
         assert self.store is not None
