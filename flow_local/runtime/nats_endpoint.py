@@ -122,7 +122,8 @@ class NatsEndpoint:
         return execution_creds(self.signing_seed, self.account, execution_id, expires_at)
 
     async def check_signing_key(self) -> None:
-        """Connect once as a user minted with the signing key, which may do nothing and expires at once.
+        """Connect once as a user minted with the signing key (rights only for an execution that does not
+        exist, for a minute), and close.
 
         Raises:
             NatsEndpointError: The servers refuse the user: the key is no signing key of the account.
