@@ -5,10 +5,17 @@ transactions keep SQLite's ``BEGIN IMMEDIATE`` guarantee that the areas were wri
 at a time, so a read-then-write inside a transaction sees no concurrent write): each takes one
 transaction-scoped advisory lock, which also holds across API replicas sharing the database. Reads and
 single statements outside a transaction run in autocommit mode on a pooled connection.
+
+A connection taken from the pool is first checked for what the server said while it sat idle: a
+server that stops (a restart) or dies ends its idle sessions, which leaves them readable (a FATAL
+message, end of file). Such a connection is dropped before any statement is sent on it, with every
+other one the pool holds that no longer answers, and a new one is taken. Checking costs one ``poll``
+call and no round trip; no statement is ever retried, so no write can run twice.
 """
 
 from __future__ import annotations
 
+import select
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -133,6 +140,18 @@ class PostgresDatabase:
         with self.transaction() as conn:
             conn.execute(_MIGRATIONS_TABLE)
 
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[PgRow]]:
+        """A pooled connection the server has not closed (see the module's docstring)."""
+        with self._pool.connection() as raw:
+            if not _closed_by_server(raw):
+                yield raw
+                return
+            raw.close()  # the pool replaces a connection returned closed
+        self._pool.check()
+        with self._pool.connection() as raw:
+            yield raw
+
     @staticmethod
     def _configure(conn: psycopg.Connection[Any]) -> None:
         conn.adapters.register_dumper(bool, _BoolAsInteger)
@@ -155,7 +174,7 @@ class PostgresDatabase:
         if current is not None:
             yield current
             return
-        with self._pool.connection() as raw, _errors_translated(), raw.transaction():
+        with self._connection() as raw, _errors_translated(), raw.transaction():
             raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
             self._local.conn = _Connection(raw, self)
             try:
@@ -195,12 +214,25 @@ class PostgresDatabase:
         current: _Connection | None = getattr(self._local, "conn", None)
         if current is not None:
             return current.execute(sql, params)
-        with self._pool.connection() as raw:
+        with self._connection() as raw:
             return _Connection(raw, self).execute(sql, params)
 
     def close(self) -> None:
         """Close every pooled connection."""
         self._pool.close()
+
+
+def _closed_by_server(conn: psycopg.Connection[Any]) -> bool:
+    """Whether an idle connection has anything to read: the server ended the session (or the socket is gone).
+
+    An idle session receives nothing unsolicited (the platform never listens for notifications), so
+    readable input means the server's last words or end of file.
+    """
+    if conn.closed:
+        return True
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _check_reachable(url: str) -> None:

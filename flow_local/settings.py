@@ -138,6 +138,8 @@ class Settings:
         nats_user: User on the external cluster (``$FLOW_NATS_USER``).
         nats_password: Its password (``$FLOW_NATS_PASSWORD``).
         nats_creds: A NATS credentials file for the external cluster (``$FLOW_NATS_CREDS``).
+        nats_signing_key: A file holding a signing key of that credentials' account, from which every
+            execution gets NATS credentials of its own (``$FLOW_NATS_SIGNING_KEY``).
         key_dir: Where the signing and sealing keys are kept (``$FLOW_KEY_DIR``; empty: the data dir).
             Replicas behind one load balancer share it (a mounted secret).
     """
@@ -160,6 +162,7 @@ class Settings:
     nats_user: str = ""
     nats_password: str = field(default="", repr=False)
     nats_creds: str = ""
+    nats_signing_key: str = ""
     key_dir: str = ""
 
     @classmethod
@@ -182,7 +185,7 @@ class Settings:
             settings.gateway_standins = standins_from_env()
         settings.database_url = settings.database_url or os.environ.get("FLOW_DATABASE_URL", "")
         settings.object_store_url = settings.object_store_url or os.environ.get("FLOW_OBJECT_STORE_URL", "")
-        for name in ("nats_url", "nats_user", "nats_password", "nats_creds"):
+        for name in ("nats_url", "nats_user", "nats_password", "nats_creds", "nats_signing_key"):
             if not getattr(settings, name):
                 setattr(settings, name, os.environ.get(f"FLOW_{name.upper()}", ""))
         return settings

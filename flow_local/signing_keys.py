@@ -4,7 +4,9 @@ The private halves are sealed with the data directory's sealing key (replicas sh
 that key, as they must to read secrets), the public halves are stored as they are and published as a
 JSON Web Key Set. The newest unretired key signs; :meth:`DatabaseKeyRing.rotate` retires it and makes a
 new one, and a retired key keeps verifying for :data:`~flow_local.auth.MAX_TOKEN_SECONDS` (plus the
-time replicas take to notice), so no token it signed stops verifying before it expires.
+time replicas take to notice), so no token it signed stops verifying before it expires. A retired key
+whose time is up is deleted, private half and all, by the next rotation or the next replica to start
+(``flow platform keys rotate`` and ``flow platform keys list`` are the operator's commands).
 
 Each replica reads the keys when it starts, again every :data:`RELOAD_SECONDS`, and at once (at most
 every :data:`UNKNOWN_KID_RELOAD_SECONDS`) when a token names a key it has not read yet.
@@ -17,6 +19,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -60,6 +63,27 @@ class StoredKey:
         return self.verify_until is None or now < self.verify_until
 
 
+@dataclass(frozen=True)
+class KeyInfo:
+    """What an operator may see of one key: never its private half.
+
+    Attributes:
+        kid: The key's id (the ``kid`` of the tokens it signs).
+        created_at: When it was made (UTC).
+        retired_at: When a rotation retired it, or None for the signing key.
+        verify_until: Until when tokens it signed are accepted, or None for the signing key.
+    """
+
+    kid: str
+    created_at: datetime
+    retired_at: datetime | None
+    verify_until: datetime | None
+
+
+def _utc(seconds: Any) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(float(seconds), UTC)
+
+
 class DatabaseKeyRing:
     """The token keys of every replica sharing ``db`` (the first replica to start makes the first key)."""
 
@@ -73,6 +97,7 @@ class DatabaseKeyRing:
         self._unknown_kid_at = -float("inf")
         self._lock = threading.Lock()
         with self.db.transaction():
+            self._delete_expired(time.time())
             self._load()
             if self._current is None:
                 self._insert_new_key()
@@ -121,6 +146,12 @@ class DatabaseKeyRing:
         )
         return kid
 
+    def _delete_expired(self, now: float) -> int:
+        """Delete the retired keys that no longer verify anything; return how many."""
+        return self.db.execute(
+            "DELETE FROM token_keys WHERE verify_until IS NOT NULL AND verify_until <= ?", (now,)
+        )
+
     def _reload_if_older_than(self, seconds: float) -> None:
         if time.monotonic() - self._loaded_at < seconds:
             return
@@ -160,11 +191,15 @@ class DatabaseKeyRing:
     def rotate(self) -> str:
         """Retire the signing key (it keeps verifying for :data:`RETIRED_KEY_SECONDS`) and make a new one.
 
+        Retired keys whose time is up are deleted on the way. Other replicas sign with the new key
+        once they read the keys again (within :data:`RELOAD_SECONDS`), and verify its tokens at once.
+
         Returns:
             The new key's ``kid``.
         """
         now = time.time()
         with self._lock, self.db.transaction():
+            self._delete_expired(now)
             self.db.execute(
                 "UPDATE token_keys SET retired_at = ?, verify_until = ? WHERE retired_at IS NULL",
                 (now, now + RETIRED_KEY_SECONDS),
@@ -172,3 +207,20 @@ class DatabaseKeyRing:
             kid = self._insert_new_key()
             self._load()
         return kid
+
+    def describe(self) -> list[KeyInfo]:
+        """Every key in the database, oldest first, as an operator may see it (no private half)."""
+        rows = self.db.query(
+            "SELECT kid, created_at, retired_at, verify_until FROM token_keys WHERE algorithm = ?"
+            " ORDER BY created_at, kid",
+            (ALGORITHM,),
+        )
+        return [
+            KeyInfo(
+                kid=str(row[0]),
+                created_at=datetime.fromtimestamp(float(row[1]), UTC),
+                retired_at=_utc(row[2]),
+                verify_until=_utc(row[3]),
+            )
+            for row in rows
+        ]

@@ -3,7 +3,8 @@
 Subjects, streams and message shapes come from :mod:`flow_sdk.runtime_contract`. The platform's NATS
 server requires credentials: pass them in the URL (``nats://user:password@host:port``). Runners hold
 credentials for every execution; code running inside an execution gets a ``NATS_URL`` whose credentials
-allow only :meth:`ExecutionTransport.push_event` for that execution.
+allow only :meth:`ExecutionTransport.push_event` for that execution (on servers in operator mode, the
+credentials come apart from the URL, in ``NATS_CREDENTIALS``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from flow_sdk.runtime_contract import (
     EVENT_TYPES,
     INPUT_KEYS,
     INPUT_STREAM,
+    NATS_CREDENTIALS_VARIABLE,
     EventMessage,
     OutputMessage,
     StatusMessage,
@@ -55,12 +57,20 @@ class ExecutionTransport:
     """A lazily connected JetStream client for one runner.
 
     Attributes:
-        nats_url: The server URL (``NATS_URL`` by default).
+        nats_url: The server URL, or a cluster's comma-separated URLs (``NATS_URL`` by default).
+        credentials: The text of a NATS credentials file (``NATS_CREDENTIALS`` by default), or empty.
         fetch_timeout_seconds: How long :meth:`fetch_input` waits for the input message.
     """
 
-    def __init__(self, nats_url: str | None = None, *, fetch_timeout_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        nats_url: str | None = None,
+        *,
+        credentials: str | None = None,
+        fetch_timeout_seconds: float = 30.0,
+    ) -> None:
         self.nats_url = nats_url or os.environ.get("NATS_URL", "")
+        self.credentials = credentials or os.environ.get(NATS_CREDENTIALS_VARIABLE, "")
         self.fetch_timeout_seconds = fetch_timeout_seconds
         self._nc: NatsClient | None = None
         self._js: JetStreamContext | None = None
@@ -77,9 +87,16 @@ class ExecutionTransport:
                 f"the NATS execution transport needs the nats-py package: {install_hint('nats')}",
                 code="missing_dependency",
             ) from None
+        from nats.aio.client import RawCredentials
+
+        credentials = RawCredentials(self.credentials) if self.credentials else None
         try:
             self._nc = await nats.connect(  # pyright: ignore[reportUnknownMemberType]  (nats-py leaves **options unannotated)
-                self.nats_url, connect_timeout=5, max_reconnect_attempts=3, inbox_prefix=_inbox_prefix()
+                [url.strip() for url in self.nats_url.split(",") if url.strip()],
+                connect_timeout=5,
+                max_reconnect_attempts=3,
+                inbox_prefix=_inbox_prefix(),
+                user_credentials=credentials,
             )
         except Exception as exc:
             raise PlatformClientError(f"cannot connect to NATS at {self.nats_url}: {exc}") from exc

@@ -28,6 +28,7 @@ __all__ = [
     "HEARTBEAT_SUBJECT",
     "INPUT_KEYS",
     "INPUT_STREAM",
+    "NATS_CREDENTIALS_VARIABLE",
     "OUTPUT_STREAM",
     "RUNNERS_CONSUMER",
     "RUNTIME_VARIABLES",
@@ -84,8 +85,13 @@ RUNTIME_VARIABLES: Final = (
     "PARENT_BILLING_TXN_ID",
     "LIFECYCLE_EVENT",
     "NATS_URL",
+    "NATS_CREDENTIALS",
 )
 """The variables code inside the platform gets, and ``FlowSDK()`` configures itself from."""
+
+NATS_CREDENTIALS_VARIABLE: Final = "NATS_CREDENTIALS"
+"""Set only where the NATS servers run in operator mode: the text of a NATS credentials file (a user JWT and
+its NKey seed) holding the execution's own rights; ``NATS_URL`` then carries no credentials."""
 
 ExecutionStatus = Literal["pending", "running", "completed", "failed", "timeout", "cancelled"]
 

@@ -38,6 +38,7 @@ from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.db import Database, IntegrityError, SqliteDatabase, from_json, to_json
 from flow_local.errors import bad_request, conflict, not_found
+from flow_local.paging import Keyset, announce, select_page
 from flow_local.values import default_of, new_id, now_iso
 
 SCHEMA = [
@@ -48,6 +49,8 @@ SCHEMA = [
     " PRIMARY KEY (index_id, id))",
     "ALTER TABLE vector_indexes ADD COLUMN search TEXT",
 ]
+INDEXES_ORDER = Keyset("vector_indexes", ("created_at", "id"))
+"""Oldest first; the id breaks ties."""
 HNSW_MAX_DIMENSIONS = 2000
 """The most dimensions pgvector's HNSW graph indexes."""
 
@@ -395,13 +398,19 @@ class VectorBackend(VectorOperations[Call]):
             raise not_found("vector index", index_id)
         return record
 
-    def indexes(self, org_id: str, workspace_id: str) -> list[dict[str, Any]]:
-        """Indexes of a workspace."""
-        rows = self.db.query(
-            "SELECT id FROM vector_indexes WHERE org_id=? AND workspace_id=? ORDER BY created_at",
+    def indexes(
+        self, org_id: str, workspace_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the indexes of a workspace, oldest first, and the cursor of the next page."""
+        page = select_page(
+            self.db,
+            INDEXES_ORDER,
+            "SELECT id, created_at FROM vector_indexes WHERE org_id=? AND workspace_id=?",
             (org_id, workspace_id),
+            limit=limit,
+            cursor=cursor,
         )
-        return [self.get(org_id, workspace_id, r[0]) for r in rows]
+        return [self.get(org_id, workspace_id, r["id"]) for r in page.rows], page.next_cursor
 
     def drop(self, org_id: str, workspace_id: str, index_id: str) -> None:
         """Delete an index and its vectors."""
@@ -458,9 +467,13 @@ class VectorBackend(VectorOperations[Call]):
         """Delete vectors by id; return how many existed."""
         return self.store.delete(self._record(org_id, workspace_id, index_id), ids)
 
-    async def list_vector_indexes(self, call: Call, *, org_id: str, workspace_id: str) -> list[VectorIndex]:
-        """Indexes of the workspace."""
-        return [VectorIndex.model_validate(i) for i in self.indexes(org_id, workspace_id)]
+    async def list_vector_indexes(
+        self, call: Call, *, org_id: str, workspace_id: str, limit: int, cursor: str | None
+    ) -> list[VectorIndex]:
+        """Indexes of the workspace, oldest first, a page at a time."""
+        items, next_cursor = self.indexes(org_id, workspace_id, limit, cursor)
+        announce(call.answer_headers, next_cursor)
+        return [VectorIndex.model_validate(i) for i in items]
 
     async def create_vector_index(
         self, call: Call, *, org_id: str, workspace_id: str, body: VectorIndexCreate

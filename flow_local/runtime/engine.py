@@ -55,6 +55,7 @@ from flow_sdk.runtime_contract import (
     EVENTS_STREAM,
     HEARTBEAT_SUBJECT,
     INPUT_STREAM,
+    NATS_CREDENTIALS_VARIABLE,
     OUTPUT_STREAM,
     STATUS_STREAM,
     STREAM_SUBJECTS,
@@ -297,11 +298,17 @@ class ExecutionEngine(ReplicaCoordination):
     def runtime_env(self, record: dict[str, Any]) -> dict[str, str]:
         """The runtime variables of an execution, with a fresh execution token (also its NATS password)."""
         assert self.platform is not None
+        ttl_seconds = int(record["timeout_seconds"]) + TOKEN_SLACK_SECONDS
         token = self.platform.tokens.mint_execution_token(
             org_id=record["org_id"],
             workspace_id=record["workspace_id"],
             execution_id=record["execution_id"],
-            ttl_seconds=int(record["timeout_seconds"]) + TOKEN_SLACK_SECONDS,
+            ttl_seconds=ttl_seconds,
+        )
+        credentials = (
+            self.endpoint.execution_credentials(record["execution_id"], int(time.time()) + ttl_seconds)
+            if self.endpoint is not None
+            else ""
         )
         return {
             "ORG_ID": record["org_id"],
@@ -314,11 +321,13 @@ class ExecutionEngine(ReplicaCoordination):
             "PARENT_BILLING_TXN_ID": record["billing_txn_id"],
             "LIFECYCLE_EVENT": record.get("lifecycle_event") or "",
             "NATS_URL": self._execution_nats_url(token),
+            **({NATS_CREDENTIALS_VARIABLE: credentials} if credentials else {}),
         }
 
     def _execution_nats_url(self, token: str) -> str:
         """The ``NATS_URL`` of code in an execution: with its own credentials on the embedded server
-        (see :mod:`flow_local.runtime.nats_auth`), the cluster's bare URLs otherwise."""
+        (see :mod:`flow_local.runtime.nats_auth`), the cluster's bare URLs otherwise (with its own
+        credentials apart, when the platform holds an account signing key: :mod:`.nats_creds`)."""
         if self.supervisor is None:
             return self.nats_url
         return self.supervisor.nats_server.execution_url(token)

@@ -86,17 +86,22 @@ def decode_claims(token: str) -> dict[str, Any]:
     return claims if isinstance(claims, dict) else {}
 
 
-def execution_permissions(execution_id: str) -> dict[str, Any]:
-    """The rights of an execution's connection: publish its own events, receive its own replies."""
+def user_permissions(publish: list[str], subscribe: list[str]) -> dict[str, Any]:
+    """The ``nats`` claims of a user allowed to publish and subscribe to exactly these subjects."""
     return {
-        "pub": {"allow": [events_subject(execution_id)]},
-        "sub": {"allow": [f"{execution_inbox_prefix(execution_id)}.>"]},
+        "pub": {"allow": list(publish)},
+        "sub": {"allow": list(subscribe)},
         "subs": -1,
         "data": -1,
         "payload": -1,
         "type": "user",
         "version": 2,
     }
+
+
+def execution_permissions(execution_id: str) -> dict[str, Any]:
+    """The rights of an execution's connection: publish its own events, receive its own replies."""
+    return user_permissions([events_subject(execution_id)], [f"{execution_inbox_prefix(execution_id)}.>"])
 
 
 def answer(request: dict[str, Any], verify: Verifier, seed: str) -> str:

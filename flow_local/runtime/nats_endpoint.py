@@ -6,6 +6,10 @@ as a user and password (``nats://user:password@host`` in one URL, or the separat
 NATS credentials file (``.creds``: the user's JWT and NKey seed, for servers in operator mode). They are
 never part of the URL code inside an execution receives: :attr:`NatsEndpoint.public_url` drops them.
 
+On a server in operator mode the platform may also hold its account's signing key (``--nats-signing-key
+FILE``, an account seed): it then gives every execution credentials of its own, limited to that execution's
+subjects (:mod:`.nats_creds`), as the embedded server's auth callout does. The seed is kept in memory only.
+
 JetStream streams are created with three replicas when the cluster has at least three nodes, so losing a
 node loses no acknowledged message.
 """
@@ -17,6 +21,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from flow_local.runtime.nats_creds import (
+    NatsCredentialsError,
+    creds_account,
+    execution_creds,
+    load_signing_seed,
+)
 from flow_local.settings import Settings
 
 EMBEDDED = "embedded"
@@ -38,19 +48,25 @@ class NatsEndpoint:
         user: User name (empty with a credentials file).
         password: That user's password.
         creds_file: Path of a NATS credentials file (JWT and NKey seed), or empty.
+        signing_seed: The seed of a signing key of the account ``creds_file``'s user belongs to, or empty.
+        account: That account's public key (read from the credentials file's JWT), with a signing key.
     """
 
     servers: tuple[str, ...]
     user: str = ""
     password: str = field(default="", repr=False)
     creds_file: str = ""
+    signing_seed: str = field(default="", repr=False)
+    account: str = ""
 
     @classmethod
-    def parse(cls, url: str, *, user: str = "", password: str = "", creds_file: str = "") -> NatsEndpoint:
+    def parse(
+        cls, url: str, *, user: str = "", password: str = "", creds_file: str = "", signing_key_file: str = ""
+    ) -> NatsEndpoint:
         """An endpoint from ``--nats`` and the credential options.
 
         A user and password written in a URL count when the options give none; a credentials file
-        excludes a password.
+        excludes a password; an account signing key needs a credentials file (operator mode).
 
         Raises:
             NatsEndpointError: A URL is not ``nats://host:port``, or the credentials conflict.
@@ -77,7 +93,8 @@ class NatsEndpoint:
             raise NatsEndpointError(f"the NATS credentials file {creds_file!r} does not exist")
         if password and not user:
             raise NatsEndpointError("a NATS password was given without a user: pass the user too")
-        return cls(tuple(servers), user, password, str(Path(creds_file).expanduser()) if creds_file else "")
+        creds_path = str(Path(creds_file).expanduser()) if creds_file else ""
+        return cls(tuple(servers), user, password, creds_path, *_signing_key(signing_key_file, creds_path))
 
     @property
     def public_url(self) -> str:
@@ -88,6 +105,13 @@ class NatsEndpoint:
     def replicas(self) -> int:
         """Replicas for the execution streams: three on a cluster of three or more nodes, else one."""
         return CLUSTER_REPLICAS if len(self.servers) >= CLUSTER_REPLICAS else 1
+
+    def execution_credentials(self, execution_id: str, expires_at: int) -> str:
+        """The credentials text of code in one execution, valid until ``expires_at``; empty without a
+        signing key (the execution then gets the bare URLs and no NATS rights)."""
+        if not self.signing_seed:
+            return ""
+        return execution_creds(self.signing_seed, self.account, execution_id, expires_at)
 
     def user_urls(self) -> list[str]:
         """Every server URL carrying the user and password (for clients that take only URLs)."""
@@ -105,6 +129,24 @@ class NatsEndpoint:
         if self.creds_file:
             options["user_credentials"] = self.creds_file
         return options
+
+
+def _signing_key(signing_key_file: str, creds_file: str) -> tuple[str, str]:
+    """The signing seed in ``signing_key_file`` and the account of ``creds_file``'s user (or two blanks).
+
+    Raises:
+        NatsEndpointError: There is no credentials file, or either file is malformed.
+    """
+    if not signing_key_file:
+        return "", ""
+    if not creds_file:
+        raise NatsEndpointError(
+            "an account signing key is for a server in operator mode: give the platform's credentials file too"
+        )
+    try:
+        return load_signing_seed(signing_key_file), creds_account(creds_file)
+    except NatsCredentialsError as exc:
+        raise NatsEndpointError(str(exc)) from exc
 
 
 def _redacted(url: str) -> str:
@@ -128,4 +170,5 @@ def external_endpoint(settings: Settings) -> NatsEndpoint | None:
         user=settings.nats_user,
         password=settings.nats_password,
         creds_file=settings.nats_creds,
+        signing_key_file=settings.nats_signing_key,
     )

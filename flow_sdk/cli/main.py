@@ -210,7 +210,7 @@ app.add_typer(
 app.add_typer(
     typer.Typer(cls=LazyPlatformGroup, no_args_is_help=True),
     name="platform",
-    help="Run the Manifest Platform as a service (serve, with PostgreSQL and S3 chosen by URL).",
+    help="Run the Manifest Platform as a service (serve on engines chosen by URL; keys rotate|list).",
 )
 
 

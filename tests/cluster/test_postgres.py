@@ -1,7 +1,9 @@
-"""The platform's database on PostgreSQL: migrations from an empty database, and the areas' guarantees."""
+"""The platform's database on PostgreSQL: migrations from an empty database, the areas' guarantees, and
+requests right after the server restarts."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from pathlib import Path
@@ -14,11 +16,14 @@ from cryptography.fernet import Fernet
 from flow_local.areas import memory, vector_pgvector
 from flow_local.bootstrap import backend_classes, migrate_every_area
 from flow_local.cluster.engines import PostgresEngine
+from flow_local.cluster.workspace import default_workspace
 from flow_local.core import Platform
 from flow_local.db import DatabaseUnavailable, IntegrityError
+from flow_local.harness import LocalPlatform
 from flow_local.ports import free_port
 from flow_local.postgres import PostgresDatabase
 from flow_local.settings import SEALING_KEY_ENV, Settings
+from flow_sdk import FlowSDK
 
 
 def _sqlite_columns(path: Path) -> dict[str, list[str]]:
@@ -191,3 +196,41 @@ def test_an_unreachable_server_is_named(tmp_path: Path) -> None:
         DatabaseUnavailable, match=r"cannot open the PostgreSQL database postgresql://flow:\*\*\*@"
     ):
         PostgresDatabase(url)
+
+
+RESTART_REQUESTS = 40
+
+
+async def _calls(flow: FlowSDK, first: int) -> list[Any]:
+    """Concurrent reads and writes of state, audit and storage: each needs the database."""
+    flow.bind_request_context(service={"component_id": "restart-probe"})
+
+    async def one(n: int) -> Any:
+        key = f"probe-{first + n}"
+        await flow.state.set(key, {"n": first + n})
+        await flow.audit.log(action="probe.written", resource_type="state", resource_id=key)
+        return await flow.state.get(key)
+
+    return await asyncio.gather(*(one(n) for n in range(RESTART_REQUESTS)), return_exceptions=True)
+
+
+def test_requests_right_after_a_postgres_restart_all_succeed(
+    postgres: PostgresEngine, tmp_path: Path
+) -> None:
+    """The platform's pooled connections die with the server; the next requests get new ones, none fails."""
+    url = postgres.create_database("restart_probe")
+    with LocalPlatform(tmp_path / "served", database_url=url) as served:
+        flow = default_workspace(served.url, served.api_key).sdk(served.url).with_options(max_retries=0)
+
+        async def before_and_after() -> tuple[list[Any], list[Any]]:
+            before = await _calls(flow, 0)  # concurrent: the pool holds several connections now
+            postgres.restart()
+            after = await _calls(flow, RESTART_REQUESTS)
+            await flow.close()
+            return before, after
+
+        before, after = asyncio.run(before_and_after())
+    assert before == [{"n": n} for n in range(RESTART_REQUESTS)]
+    failed = [repr(result) for result in after if isinstance(result, BaseException)]
+    assert failed == [], f"{len(failed)} of {RESTART_REQUESTS} calls failed after the restart: {failed[:3]}"
+    assert after == [{"n": RESTART_REQUESTS + n} for n in range(RESTART_REQUESTS)]

@@ -20,9 +20,10 @@ import jwt
 import pytest
 from cryptography.fernet import Fernet
 
+from flow_local import signing_keys
 from flow_local._generated.models import JsonWebKeySet
 from flow_local.areas.auth import APPROVAL_FAILURES, AuthBackend
-from flow_local.auth import ALGORITHM, Principal, SingleKey, TokenSigner, TokenVerifier
+from flow_local.auth import ALGORITHM, JwksKeys, Principal, SingleKey, TokenSigner, TokenVerifier
 from flow_local.core import Platform
 from flow_local.errors import ApiError
 from flow_local.harness import LocalPlatform
@@ -32,6 +33,7 @@ from flow_local.settings import SEALING_KEY_ENV, Settings
 from flow_local.signing_keys import DatabaseKeyRing
 
 JWKS_PATH = "/api/v1/auth/jwks"
+FLOW = str(Path(sys.executable).parent / "flow")
 
 
 def _database_url(tmp_path: Path) -> str:
@@ -211,3 +213,91 @@ def test_a_request_limit_is_one_limit_across_replicas(replicas: tuple[Platform, 
         on_b.check("caller")
     assert limited.value.status == 429
     on_b.check("someone else")
+
+
+def _flow_keys(*arguments: str) -> list[str]:
+    """Run ``flow platform keys ...`` as an operator would; its output lines."""
+    done = subprocess.run(
+        [FLOW, "platform", "keys", *arguments], capture_output=True, text=True, timeout=120, env=os.environ
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def _kids(jwks: dict[str, object]) -> set[str]:
+    keys = jwks["keys"]
+    assert isinstance(keys, list)
+    return {str(key["kid"]) for key in keys}
+
+
+def test_the_rotate_command_gives_every_replica_a_new_key_and_keeps_the_old_one(
+    replicas: tuple[Platform, Platform], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = replicas
+    old_token = a.tokens.mint_user_token("before", "org-1")
+    old_kid = jwt.get_unverified_header(old_token)["kid"]
+    lines = _flow_keys(
+        "rotate", "--data-dir", str(tmp_path / "operator"), "--database-url", _database_url(tmp_path)
+    )
+    new_kid = lines[0].removeprefix("new signing key ")
+    assert new_kid != old_kid and any(line.split()[0] == old_kid and "retired" in line for line in lines[1:])
+    assert not any("sealed:" in line or "PRIVATE" in line for line in lines)
+    monkeypatch.setattr(signing_keys, "RELOAD_SECONDS", 0.0)  # as if each replica's minute had passed
+    for replica in (a, b):
+        token = replica.tokens.mint_user_token("after", "org-1")
+        assert jwt.get_unverified_header(token)["kid"] == new_kid
+        assert TokenVerifier(replica.tokens.keys).verify(old_token).subject == "before"
+        assert {old_kid, new_kid} <= _kids(replica.tokens.keys.jwks())
+    listed = _flow_keys(
+        "list", "--data-dir", str(tmp_path / "operator"), "--database-url", _database_url(tmp_path)
+    )
+    assert listed[-1].split()[:2] == [new_kid, "signing"]
+
+
+def test_a_retired_key_is_deleted_once_its_time_is_up(
+    replicas: tuple[Platform, Platform], tmp_path: Path
+) -> None:
+    a, b = replicas
+    old_token = a.tokens.mint_user_token("before", "org-1")
+    old_kid = jwt.get_unverified_header(old_token)["kid"]
+    _ring(a).rotate()
+    a.db.execute("UPDATE token_keys SET verify_until = ? WHERE kid = ?", (time.time() - 1, old_kid))
+    newest = _ring(b).rotate()
+    assert a.db.query("SELECT kid FROM token_keys WHERE kid = ?", (old_kid,)) == []
+    assert old_kid not in _kids(b.tokens.keys.jwks()) and newest in _kids(b.tokens.keys.jwks())
+    with pytest.raises(ApiError) as refused:
+        TokenVerifier(DatabaseKeyRing(a.db, a.sealer)).verify(old_token)
+    assert refused.value.status == 401
+
+
+def test_over_http_a_rotation_keeps_old_tokens_valid_and_new_tokens_carry_the_new_kid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with LocalPlatform(tmp_path / "served") as served:
+        assert served.platform is not None
+        with httpx.Client(base_url=served.url, timeout=30) as http:
+            old_token = http.post("/api/v1/auth/token", json={"api_key": served.api_key}).json()[
+                "access_token"
+            ]
+            old_kid = jwt.get_unverified_header(old_token)["kid"]
+            new_kid = _flow_keys("rotate", "--data-dir", str(served.data_dir))[0].removeprefix(
+                "new signing key "
+            )
+            monkeypatch.setattr(signing_keys, "RELOAD_SECONDS", 0.0)  # the server's minute has passed
+            new_token = http.post("/api/v1/auth/token", json={"api_key": served.api_key}).json()[
+                "access_token"
+            ]
+            assert jwt.get_unverified_header(new_token)["kid"] == new_kid != old_kid
+            for token in (old_token, new_token):
+                me = http.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+                assert me.status_code == 200, me.text
+            assert {old_kid, new_kid} <= _kids(http.get(JWKS_PATH).json())
+            served.platform.db.execute(
+                "UPDATE token_keys SET verify_until = ? WHERE kid = ?", (time.time() - 1, old_kid)
+            )
+            _flow_keys("rotate", "--data-dir", str(served.data_dir))
+            assert old_kid not in _kids(http.get(JWKS_PATH).json())
+            fresh = TokenVerifier(JwksKeys(served.url + JWKS_PATH))
+            with pytest.raises(ApiError):
+                fresh.verify(old_token)
+            assert fresh.verify(new_token).org_id == served.org_id
