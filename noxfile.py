@@ -67,6 +67,7 @@ CLUSTER_PROFILE_TESTS = [
     "tests/e2e/test_storage_streams.py",
     "tests/upgrade/test_upgrade.py",
     "tests/e2e/test_pagination.py",
+    "tests/e2e/test_pagination_lists.py",
     # An unsigned URL of the S3 store is refused by the store (403), not by the platform (401):
     # tests/cluster/test_object_storage.py checks the store's own presigned URLs instead.
     "--deselect=tests/e2e/test_storage_vector_memory.py::test_presigned_urls_work_without_a_token",

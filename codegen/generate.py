@@ -9,7 +9,7 @@ local platform's.
 * ``flow_sdk/_generated/types``: datamodel-code-generator TypedDicts, the SDK's return types;
 * ``flow_local/_generated/models``: datamodel-code-generator pydantic models, the local platform's
   request and response models;
-* ``flow_local/_generated/routers``: the local platform's FastAPI routers and backend Protocols,
+* ``flow_local/_generated/routers``: the local platform's Starlette routes and backend Protocols,
   rendered by ``codegen/server/routers.py`` with the templates in ``codegen/server/templates``.
 
 Usage::

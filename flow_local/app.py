@@ -1,7 +1,8 @@
 """The FastAPI application: the explicit route table, the component list and the lifespan.
 
 The routes come from ``flow_local._generated.routers``, generated from the OpenAPI document: one router per
-tag, calling the backend that implements the tag's ``<Tag>Operations`` Protocol. To add an area,
+tag, calling the backend that implements the tag's ``<Tag>Operations`` Protocol. Their routes go in the
+application's own route list, looked up through one index (:mod:`flow_local.route_index`). To add an area,
 tag its operations in the document, regenerate, write ``flow_local/areas/<area>.py`` with a backend
 class implementing the Protocol and add the pair to :func:`routers`. To run something alongside the
 server (NATS, runners, service hosts), append a factory returning a
@@ -22,9 +23,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
-from starlette.routing import compile_path
+from starlette.routing import BaseRoute, Router, compile_path
 
 from flow_local._generated.routers import RAW_BODY_ROUTES
+from flow_local._generated.routers._support import OperationRoute
 from flow_local._generated.routers.audit import audit_router
 from flow_local._generated.routers.auth import auth_router
 from flow_local._generated.routers.catalog import catalog_router
@@ -61,6 +63,7 @@ from flow_local.console import console_detours, console_routes, install_console
 from flow_local.core import Platform, PlatformComponent, platform_of
 from flow_local.errors import install_error_handlers
 from flow_local.middleware import PlatformMiddleware, redact_access_log
+from flow_local.route_index import RouteIndex
 from flow_local.runtime.collaborators import Collaborators
 from flow_local.settings import Settings
 from flow_local.startup import BackgroundStart, wait_for_components
@@ -134,8 +137,8 @@ def _jobs() -> type[JobsBackend]:
     return JobsBackend
 
 
-def routers() -> list[APIRouter]:
-    """The route table: each generated router with the backend that serves it."""
+def routers() -> list[Router | APIRouter]:
+    """The route table: the document's own route, then each generated router with the backend that serves it."""
     access = PlatformAccess()
     return [
         document_router(),
@@ -165,17 +168,16 @@ COMPONENT_TAGS = frozenset({"executions", "services", "jobs"})
 requests wait until the components run."""
 
 
-def needs_components(router: APIRouter) -> bool:
-    """True for the router of a tag in :data:`COMPONENT_TAGS`."""
-    return any(tag in COMPONENT_TAGS for tag in router.tags)
+def needs_components(route: BaseRoute) -> bool:
+    """True for the route of an operation of a tag in :data:`COMPONENT_TAGS`."""
+    return isinstance(route, OperationRoute) and route.tag in COMPONENT_TAGS
 
 
-def add_routes(app: FastAPI, router: APIRouter) -> None:
+def add_routes(app: FastAPI, router: Router | APIRouter) -> None:
     """Put ``router``'s routes in the application's own route list, in order.
 
-    ``include_router`` would add the router as one nested entry, which FastAPI matches route by route
-    for every request that passes it and then again inside it; the generated routers need nothing an
-    inclusion adds (no prefix, router dependencies, lifespan or dependency overrides), so their routes
+    Nesting the router would make every request that passes it match route by route twice; the
+    generated routers need nothing a nesting adds (no prefix, middleware or lifespan), so their routes
     go in as they are and each request is matched once, in the same order.
     """
     app.router.routes.extend(router.routes)
@@ -297,10 +299,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.startup = starter
     install_error_handlers(app)
     for router in routers():
-        if needs_components(router):
-            wait_for_components(router.routes, starter)
+        wait_for_components([route for route in router.routes if needs_components(route)], starter)
         add_routes(app, router)
     install_console(app)
+    RouteIndex.install(app.router)
     redact_access_log()
     app.add_middleware(
         PlatformMiddleware,

@@ -22,7 +22,7 @@ from flow_sdk._errors import (
     CLIClientError,
     FlowSDKError,
 )
-from flow_sdk._executions import submit_request
+from flow_sdk._executions import list_pages, submit_request
 from flow_sdk._generated.client.auth import (
     build_create_cli_login_request_request,
     build_get_current_user_request,
@@ -58,7 +58,7 @@ from flow_sdk._generated.types import (
     Workspace,
 )
 from flow_sdk._hosted_service_request import service_call_request
-from flow_sdk._pages import PageBuilder, iterate_pages_sync
+from flow_sdk._pages import MAX_PAGE_SIZE, PageBuilder, iterate_pages_sync
 from flow_sdk._polling import PollSettings, StatusCallback, await_terminal_sync
 from flow_sdk._requests import RetryMode, checked_body, choose, send_sync
 from flow_sdk._transport import (
@@ -316,12 +316,42 @@ class CLIClient:
         return self.send_request(build_create_component_request(org_id, workspace_id, kind, body=body))
 
     def list_orgs(self) -> list[Org]:
-        """GET accessible organizations for the current user (``GET /api/v1/tenants/orgs``)."""
-        return self.send_request(build_list_orgs_request())
+        """GET accessible organizations for the current user (``GET /api/v1/tenants/orgs``).
+
+        The platform answers a page at a time; this reads them all. :meth:`iter_orgs` reads them as needed.
+        """
+        return list(self.iter_orgs(page_size=MAX_PAGE_SIZE))
+
+    def iter_orgs(self, *, page_size: int = 100) -> Iterator[Org]:
+        """Every accessible organization, oldest first, fetched a page at a time (``GET /api/v1/tenants/orgs``)."""
+
+        def page(cursor: str | None) -> ApiRequest[list[Org]]:
+            return build_list_orgs_request(limit=page_size, cursor=cursor)
+
+        return self._iterate(page)
 
     def list_workspaces(self, org_id: str) -> list[Workspace]:
-        """GET workspaces within an organization (``GET /api/v1/tenants/orgs/{org_id}/workspaces``)."""
-        return self.send_request(build_list_workspaces_request(org_id))
+        """GET workspaces within an organization (``GET /api/v1/tenants/orgs/{org_id}/workspaces``).
+
+        The platform answers a page at a time; this reads them all. :meth:`iter_workspaces` reads them
+        as needed.
+        """
+        return list(self.iter_workspaces(org_id, page_size=MAX_PAGE_SIZE))
+
+    def iter_workspaces(self, org_id: str, *, page_size: int = 100) -> Iterator[Workspace]:
+        """Every workspace of an organization, oldest first, fetched a page at a time
+        (``GET /api/v1/tenants/orgs/{org_id}/workspaces``).
+
+        Example::
+
+            for workspace in client.iter_workspaces(org_id):
+                print(workspace["id"], workspace["name"])
+        """
+
+        def page(cursor: str | None) -> ApiRequest[list[Workspace]]:
+            return build_list_workspaces_request(org_id, limit=page_size, cursor=cursor)
+
+        return self._iterate(page)
 
     def verify_credentials(self) -> bool:
         """Light call to verify that configured credentials work."""
@@ -435,8 +465,17 @@ class CLIClient:
             build_list_executions_request(org_id, workspace_id, limit=limit, offset=offset, status=wanted)
         )
 
-    def iter_executions(self, status: str | None = None, *, page_size: int = 100) -> Iterator[Execution]:
+    def iter_executions(
+        self,
+        status: str | None = None,
+        *,
+        component_type: str | None = None,
+        component_id: str | None = None,
+        page_size: int = 100,
+    ) -> Iterator[Execution]:
         """Every execution of the workspace, newest first, fetched a page at a time (``GET .../executions``).
+
+        ``status``, ``component_type`` and ``component_id`` narrow the list when given.
 
         Example::
 
@@ -445,19 +484,17 @@ class CLIClient:
         """
         org_id, workspace_id = self._tenant()
         try:
-            wanted: ExecutionStatusValue | None = None
-            if status is not None:
-                checked: ExecutionStatusValue = choose(status, EXECUTION_STATUS_VALUE, "status")
-                wanted = checked
+            pages = list_pages(
+                org_id,
+                workspace_id,
+                status=status,
+                component_type=component_type,
+                component_id=component_id,
+                page_size=page_size,
+            )
         except FlowSDKError as exc:
             raise CLIClientError(exc.message, code="invalid_request") from None
-
-        def page(cursor: str | None) -> ApiRequest[list[Execution]]:
-            return build_list_executions_request(
-                org_id, workspace_id, limit=page_size, cursor=cursor, status=wanted
-            )
-
-        return self._iterate(page)
+        return self._iterate(pages)
 
     def get_execution(self, execution_id: str) -> Execution:
         """Status of an execution (``GET .../executions/{execution_id}``)."""

@@ -78,7 +78,7 @@ from flow_sdk._generated.types import (
     ResourceUpdate,
     ResourceVersion,
 )
-from flow_sdk._pages import PageBuilder
+from flow_sdk._pages import MAX_PAGE_SIZE, PageBuilder
 from flow_sdk._polling import ResultMode, StatusCallback, unwrap_result
 from flow_sdk._requests import checked_body, choose
 
@@ -189,11 +189,24 @@ class ComponentTypeNamespace(_Namespace):
         self._send(build_delete_component_request(org_id, workspace_id, self.component_type, component_id))
 
     def versions(self, component_id: str) -> builtins.list[ComponentVersion]:
-        """Every version of a component, oldest first (``GET .../components/{type}/{id}/versions``)."""
+        """Every version of a component, oldest first (``GET .../components/{type}/{id}/versions``).
+
+        The platform answers a page at a time; this reads them all. :meth:`iter_versions` reads them as
+        needed.
+        """
+        return builtins.list(self.iter_versions(component_id, page_size=MAX_PAGE_SIZE))
+
+    def iter_versions(self, component_id: str, *, page_size: int = 100) -> Iterator[ComponentVersion]:
+        """Every version of a component, oldest first, fetched a page at a time
+        (``GET .../components/{type}/{id}/versions``)."""
         org_id, workspace_id = self._client._tenant()
-        return self._send(
-            build_list_component_versions_request(org_id, workspace_id, self.component_type, component_id)
-        )
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[ComponentVersion]]:
+            return build_list_component_versions_request(
+                org_id, workspace_id, self.component_type, component_id, limit=page_size, cursor=cursor
+            )
+
+        return self._iterate(page)
 
 
 class ToolsNamespace(ComponentTypeNamespace):
@@ -337,9 +350,24 @@ class ResourceNamespace(_Namespace):
         self._send(build_delete_resource_request(org_id, workspace_id, self.kind, resource_id))
 
     def versions(self, resource_id: str) -> builtins.list[ResourceVersion]:
-        """Every saved version of a resource, oldest first (``GET .../resources/{kind}/{id}/versions``)."""
+        """Every saved version of a resource, oldest first (``GET .../resources/{kind}/{id}/versions``).
+
+        The platform answers a page at a time; this reads them all. :meth:`iter_versions` reads them as
+        needed.
+        """
+        return builtins.list(self.iter_versions(resource_id, page_size=MAX_PAGE_SIZE))
+
+    def iter_versions(self, resource_id: str, *, page_size: int = 100) -> Iterator[ResourceVersion]:
+        """Every saved version of a resource, oldest first, fetched a page at a time
+        (``GET .../resources/{kind}/{id}/versions``)."""
         org_id, workspace_id = self._client._tenant()
-        return self._send(build_list_resource_versions_request(org_id, workspace_id, self.kind, resource_id))
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[ResourceVersion]]:
+            return build_list_resource_versions_request(
+                org_id, workspace_id, self.kind, resource_id, limit=page_size, cursor=cursor
+            )
+
+        return self._iterate(page)
 
 
 class SolutionsNamespace(ResourceNamespace):
@@ -430,12 +458,26 @@ class CLIHostedServicesNamespace(ResourceNamespace):
     kind: ResourceKind = "hosted_service"
 
     def versions(self, service_id: str) -> builtins.list[HostedServiceVersion]:  # type: ignore[override]
-        """Deployed versions of a service (``GET .../hosted-services/{id}/versions``).
+        """Deployed versions of a service, oldest first (``GET .../hosted-services/{id}/versions``).
 
-        (For hosted services this lists deployments, not the saved versions of the resource.)
+        (For hosted services this lists deployments, not the saved versions of the resource.) The
+        platform answers a page at a time; this reads them all. :meth:`iter_versions` reads them as needed.
         """
+        return builtins.list(self.iter_versions(service_id, page_size=MAX_PAGE_SIZE))
+
+    def iter_versions(  # type: ignore[override]
+        self, service_id: str, *, page_size: int = 100
+    ) -> Iterator[HostedServiceVersion]:
+        """Deployed versions of a service, oldest first, fetched a page at a time
+        (``GET .../hosted-services/{id}/versions``)."""
         org_id, workspace_id = self._client._tenant()
-        return self._send(build_list_hosted_service_versions_request(org_id, workspace_id, service_id))
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[HostedServiceVersion]]:
+            return build_list_hosted_service_versions_request(
+                org_id, workspace_id, service_id, limit=page_size, cursor=cursor
+            )
+
+        return self._iterate(page)
 
     def deploy(
         self,
@@ -526,9 +568,20 @@ class CLIDatasetsNamespace(_Namespace):
     """Workspace datasets (``.../datasets``): CRUD, row inserts, structured and vector queries."""
 
     def list(self) -> builtins.list[Dataset]:
-        """List datasets (``GET .../datasets``)."""
+        """List datasets (``GET .../datasets``).
+
+        The platform answers a page at a time; this reads them all. :meth:`iter` reads them as needed.
+        """
+        return builtins.list(self.iter(page_size=MAX_PAGE_SIZE))
+
+    def iter(self, *, page_size: int = 100) -> Iterator[Dataset]:
+        """Every dataset of the workspace, oldest first, fetched a page at a time (``GET .../datasets``)."""
         org_id, workspace_id = self._client._tenant()
-        return self._send(build_list_datasets_request(org_id, workspace_id))
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[Dataset]]:
+            return build_list_datasets_request(org_id, workspace_id, limit=page_size, cursor=cursor)
+
+        return self._iterate(page)
 
     def get(self, dataset_id: str) -> Dataset:
         """One dataset (``GET .../datasets/{id}``)."""

@@ -37,6 +37,7 @@ from flow_sdk._errors import (
     PlatformExecutionError,
     PlatformNotFoundError,
 )
+from flow_sdk._executions import list_pages
 from flow_sdk._generated.client.audit import build_list_audit_events_request, build_write_audit_event_request
 from flow_sdk._generated.client.connectors import (
     build_execute_connector_ddl_request,
@@ -98,6 +99,7 @@ from flow_sdk._generated.types import (
     ChatCompletion,
     ConnectorOperation,
     ConversationSummary,
+    Dataset,
     DatasetFilter,
     DatasetQuery,
     DatasetVectorQuery,
@@ -108,12 +110,15 @@ from flow_sdk._generated.types import (
     MemoryRecall,
     MemoryStore,
     PresignRequest,
+    SecretInfo,
     ServiceTokenMint,
     StorageObject,
+    VectorIndex,
     VectorIndexCreate,
     VectorRecord,
     VectorSearch,
 )
+from flow_sdk._generated.types import MemoryNamespace as MemoryNamespaceInfo
 from flow_sdk._hosted_service_request import service_call_request
 from flow_sdk._pages import MAX_PAGE_SIZE, iterate_pages_sync
 from flow_sdk._requests import RetryMode, checked_body, choose, new_idempotency_key, send_sync
@@ -154,7 +159,6 @@ if TYPE_CHECKING:
         ConnectorOperationResult,
         ConnectorWriteJob,
         Conversation,
-        Dataset,
         DatasetQueryResult,
         DatasetRowsInserted,
         DatasetVectorQueryResult,
@@ -168,18 +172,15 @@ if TYPE_CHECKING:
         MemoryForgetResult,
         MemoryRecallResult,
         ModelList,
-        SecretInfo,
         ServiceSkills,
         ServiceToken,
         StateEntry,
         StateSnapshot,
         ToolDefinition,
         VectorDeleteResult,
-        VectorIndex,
         VectorSearchResult,
         VectorUpsertResult,
     )
-    from flow_sdk._generated.types import MemoryNamespace as MemoryNamespaceInfo
     from flow_sdk._polling import ResultMode
     from flow_sdk.namespaces.auth import AuthNamespace
     from flow_sdk.namespaces.current_service import ServiceNamespace
@@ -419,13 +420,21 @@ class SyncDatasetsNamespace(SyncNamespace[DatasetsNamespace]):
 
     def list(self) -> builtins.list[Dataset]:
         """List the workspace's datasets (``GET .../datasets``)."""
-        org_id, workspace_id = self._namespace._flow._workspace()
-        return self._send(build_list_datasets_request(org_id, workspace_id))
+        return [item for item in self.iter(page_size=MAX_PAGE_SIZE)]
 
     def get(self, dataset_id: str) -> Dataset:
         """Get one dataset's definition (``GET .../datasets/{id}``)."""
         org_id, workspace_id = self._namespace._flow._workspace()
         return self._send(build_get_dataset_request(org_id, workspace_id, _dataset_id(dataset_id)))
+
+    def iter(self, *, page_size: int = 100) -> Iterator[Dataset]:
+        """Every dataset of the workspace, oldest first, fetched a page at a time (``GET .../datasets``)."""
+        org_id, workspace_id = self._namespace._flow._workspace()
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[Dataset]]:
+            return build_list_datasets_request(org_id, workspace_id, limit=page_size, cursor=cursor)
+
+        return self._pages(page)
 
 
 class SyncCodeBlocksNamespace(SyncNamespace[CodeBlocksNamespace]):
@@ -562,6 +571,21 @@ class SyncCodeBlocksNamespace(SyncNamespace[CodeBlocksNamespace]):
             )
         )
 
+    def iter_executions(
+        self, status: str | None = None, *, component_id: str | UUID | None = None, page_size: int = 100
+    ) -> Iterator[Execution]:
+        """Executions of this component type in the workspace, newest first, fetched a page at a time"""
+        org_id, workspace_id = self._namespace._flow._workspace()
+        pages = list_pages(
+            org_id,
+            workspace_id,
+            status=status,
+            component_type=self._namespace.component_type,
+            component_id=component_id,
+            page_size=page_size,
+        )
+        return self._pages(pages)
+
 
 class SyncAgentsNamespace(SyncNamespace[AgentsNamespace]):
     """Blocking form of ``flow.agents``: the same methods, run to completion."""
@@ -661,6 +685,21 @@ class SyncAgentsNamespace(SyncNamespace[AgentsNamespace]):
             )
         )
 
+    def iter_executions(
+        self, status: str | None = None, *, component_id: str | UUID | None = None, page_size: int = 100
+    ) -> Iterator[Execution]:
+        """Executions of this component type in the workspace, newest first, fetched a page at a time"""
+        org_id, workspace_id = self._namespace._flow._workspace()
+        pages = list_pages(
+            org_id,
+            workspace_id,
+            status=status,
+            component_type=self._namespace.component_type,
+            component_id=component_id,
+            page_size=page_size,
+        )
+        return self._pages(pages)
+
 
 class SyncWorkflowsNamespace(SyncNamespace[WorkflowsNamespace]):
     """Blocking form of ``flow.workflows``: the same methods, run to completion."""
@@ -759,6 +798,21 @@ class SyncWorkflowsNamespace(SyncNamespace[WorkflowsNamespace]):
                 result_mode=result_mode,
             )
         )
+
+    def iter_executions(
+        self, status: str | None = None, *, component_id: str | UUID | None = None, page_size: int = 100
+    ) -> Iterator[Execution]:
+        """Executions of this component type in the workspace, newest first, fetched a page at a time"""
+        org_id, workspace_id = self._namespace._flow._workspace()
+        pages = list_pages(
+            org_id,
+            workspace_id,
+            status=status,
+            component_type=self._namespace.component_type,
+            component_id=component_id,
+            page_size=page_size,
+        )
+        return self._pages(pages)
 
 
 class SyncServicesNamespace(SyncNamespace[ServicesNamespace]):
@@ -939,8 +993,16 @@ class SyncSecretsNamespace(SyncNamespace[SecretsNamespace]):
 
     def list(self) -> builtins.list[SecretInfo]:
         """List secret names and metadata, never values (``GET .../secrets``)."""
+        return [item for item in self.iter(page_size=MAX_PAGE_SIZE)]
+
+    def iter(self, *, page_size: int = 100) -> Iterator[SecretInfo]:
+        """Every secret's name and metadata, in name order, fetched a page at a time (``GET .../secrets``)."""
         org_id, workspace_id = self._namespace._flow._workspace()
-        return self._send(build_list_secrets_request(org_id, workspace_id))
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[SecretInfo]]:
+            return build_list_secrets_request(org_id, workspace_id, limit=page_size, cursor=cursor)
+
+        return self._pages(page)
 
 
 class SyncStorageNamespace(SyncNamespace[StorageNamespace]):
@@ -1036,8 +1098,7 @@ class SyncVectorNamespace(SyncNamespace[VectorNamespace]):
 
     def list_indexes(self) -> builtins.list[VectorIndex]:
         """List indexes (``GET .../vector/indexes``)."""
-        org_id, workspace_id = self._namespace._flow._workspace()
-        return self._send(build_list_vector_indexes_request(org_id, workspace_id))
+        return [item for item in self.iter_indexes(page_size=MAX_PAGE_SIZE)]
 
     def delete_index(self, index_id: str) -> None:
         """Delete an index and its vectors (``DELETE .../vector/indexes/{id}``)."""
@@ -1079,6 +1140,15 @@ class SyncVectorNamespace(SyncNamespace[VectorNamespace]):
             build_delete_vectors_request(org_id, workspace_id, _index(index_id), body={"ids": list(ids)})
         )
 
+    def iter_indexes(self, *, page_size: int = 100) -> Iterator[VectorIndex]:
+        """Every index of the workspace, oldest first, fetched a page at a time (``GET .../vector/indexes``)."""
+        org_id, workspace_id = self._namespace._flow._workspace()
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[VectorIndex]]:
+            return build_list_vector_indexes_request(org_id, workspace_id, limit=page_size, cursor=cursor)
+
+        return self._pages(page)
+
 
 class SyncMemoryNamespace(SyncNamespace[MemoryNamespace]):
     """Blocking form of ``flow.memory``: the same methods, run to completion."""
@@ -1114,8 +1184,16 @@ class SyncMemoryNamespace(SyncNamespace[MemoryNamespace]):
 
     def list_namespaces(self) -> builtins.list[MemoryNamespaceInfo]:
         """List memory namespaces with their sizes (``GET .../memory/namespaces``)."""
+        return [item for item in self.iter_namespaces(page_size=MAX_PAGE_SIZE)]
+
+    def iter_namespaces(self, *, page_size: int = 100) -> Iterator[MemoryNamespaceInfo]:
+        """Every memory namespace with its size, in name order, fetched a page at a time"""
         org_id, workspace_id = self._namespace._flow._workspace()
-        return self._send(build_list_memory_namespaces_request(org_id, workspace_id))
+
+        def page(cursor: str | None) -> ApiRequest[list[MemoryNamespaceInfo]]:
+            return build_list_memory_namespaces_request(org_id, workspace_id, limit=page_size, cursor=cursor)
+
+        return self._pages(page)
 
 
 class SyncAuditNamespace(SyncNamespace[AuditNamespace]):

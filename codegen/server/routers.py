@@ -1,5 +1,5 @@
 """Write ``flow_local/_generated/routers`` from the OpenAPI document: per tag, a backend Protocol and the
-FastAPI router that validates each request exactly as the document says and calls that Protocol.
+Starlette routes that validate each request exactly as the document says and call that Protocol.
 
 One module per tag (``storage.py``: ``StorageOperations`` and ``storage_router()``), plus:
 
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import pydantic
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
@@ -38,7 +39,8 @@ CONSTRAINTS = {
     "minimum": "ge",
     "maximum": "le",
 }
-FASTAPI_SOURCES = {"path": "Path", "query": "Query", "header": "Header"}
+LOCATIONS = ("path", "query", "header")
+"""Where parameters come from, in the order a request's parameters are checked (the first error is reported)."""
 
 
 class RouterSpecError(Exception):
@@ -58,13 +60,16 @@ class Parameter:
 
     @property
     def declaration(self) -> str:
-        """The handler parameter: ``name: Annotated[type, Query(...)] = default``."""
+        """The field of the operation's parameter model: ``name: Annotated[type, Field(...)] = default``.
+
+        The field's alias is the parameter's name in the document, so a validation error names it.
+        """
         args = list(self.constraints)
         if self.python_name != self.name:
             args.insert(0, f"alias={self.name!r}")
-        source = f"{FASTAPI_SOURCES[self.location]}({', '.join(args)})"
+        annotation = f"Annotated[{self.annotation}, Field({', '.join(args)})]" if args else self.annotation
         default = f" = {self.default}" if self.default is not None else ""
-        return f"{self.python_name}: Annotated[{self.annotation}, {source}]{default}"
+        return f"{self.python_name}: {annotation}{default}"
 
 
 @dataclass
@@ -98,6 +103,15 @@ class Operation:
             return f"{self.answer_type} | Response"
         assert self.answer_type is not None
         return self.answer_type
+
+    @property
+    def parameters_model(self) -> str:
+        """The name of the pydantic model that reads and checks the operation's parameters."""
+        return f"{to_pascal(self.operation_id)}Parameters"
+
+    def names_in(self, location: str) -> list[str]:
+        """The document names of the parameters read from ``location`` (path, query or header)."""
+        return [p.name for p in self.parameters if p.location == location]
 
     @property
     def adapter(self) -> str:
@@ -192,7 +206,7 @@ class _Reader:
 
     def _parameter(self, raw: Mapping[str, Any], operation_id: str) -> Parameter:
         location = raw["in"]
-        if location not in FASTAPI_SOURCES:
+        if location not in LOCATIONS:
             raise RouterSpecError(f"{operation_id}: parameters in {location!r} are not supported")
         name = raw["name"]
         annotation, schema = self._scalar(raw["schema"], to_pascal(operation_id) + to_pascal(name))
@@ -309,9 +323,14 @@ class _Reader:
             for p in [*item.get("parameters", []), *raw_operation.get("parameters", [])]
         ]
         parameters = [self._parameter(p, operation_id) for p in raw]
+        # Checked path first, then query, then header, whatever the document's order: the first error is reported.
+        parameters.sort(key=lambda p: LOCATIONS.index(p.location))
         names = [p.python_name for p in parameters]
         if len(set(names)) != len(names) or {"request", "call", "body"} & set(names):
             raise RouterSpecError(f"{operation_id}: parameter names clash: {names}")
+        shadowed = sorted(name for name in names if name.startswith("_") or hasattr(pydantic.BaseModel, name))
+        if shadowed:
+            raise RouterSpecError(f"{operation_id}: parameter names shadow pydantic.BaseModel: {shadowed}")
         body, body_type, body_required = self._body(raw_operation, tag)
         status, answer, answer_type = self._answer(raw_operation, tag)
         path_names = {p.name for p in parameters if p.location == "path"}

@@ -17,6 +17,10 @@ async def main() -> None:
         await flow.log("document.archived", "document", "doc-1", {"reason": "superseded"})
         print("two audit entries written for doc-1")
 
+        # Newest first, a page at a time, filtered by action and resource.
+        async for event in flow.audit.iter(resource_id="doc-1"):
+            print(event["action"], event["created_at"])
+
 
 if __name__ == "__main__":
     asyncio.run(main())

@@ -46,6 +46,10 @@ async def main(code_block_id: str) -> None:
         finished = await flow.code_blocks.await_result(execution_id, timeout_seconds=120)
         print(finished["status"], finished["output"])
 
+        # This code block's executions, newest first, fetched a page at a time.
+        async for execution in flow.code_blocks.iter_executions(component_id=code_block_id):
+            print(execution["execution_id"], execution["status"])
+
 
 if __name__ == "__main__":
     asyncio.run(main(create_code_block()))

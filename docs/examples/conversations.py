@@ -21,6 +21,12 @@ async def main(agent_id: str) -> None:
         for summary in convos[:3]:
             print(summary["id"], summary["message_count"], "messages")
 
+        # iter() walks every conversation, newest first, fetching a page when the loop reaches it.
+        async for summary in flow.conversations.iter(page_size=50):
+            if summary["id"] == result["conversation_id"]:
+                print("found this run's conversation:", summary["id"])
+                break
+
         convo = await flow.conversations.get(result["conversation_id"])
         for message in convo["messages"]:
             print(f"{message['role']:>9}: {message.get('content')}")

@@ -59,6 +59,11 @@ async def main(customers_id: str, articles_id: str) -> None:
         for match in matches["results"]:
             print(f"{match['score']:.2f}  {match['row']['title']}")
 
+        # Every dataset of the workspace, oldest first, fetched a page at a time.
+        async for dataset in flow.datasets.iter():
+            if dataset["id"] in (customers_id, articles_id):
+                print(dataset["name"], "has", dataset["row_count"], "rows")
+
 
 if __name__ == "__main__":
     asyncio.run(main(*create_datasets()))

@@ -29,6 +29,11 @@ async def main() -> None:
         forgotten = await flow.memory.forget(vector_ids=[stored["id"]], namespace="customer-prefs")
         print("forgot", forgotten["forgotten"], "memory")
 
+        # Namespaces with their sizes, in name order, a page at a time.
+        async for namespace in flow.memory.iter_namespaces():
+            if namespace["namespace"] == "customer-prefs":
+                print("memories in", namespace["namespace"], "->", namespace["count"])
+
 
 if __name__ == "__main__":
     asyncio.run(main())

@@ -19,6 +19,11 @@ async def main() -> None:
         api_key = await flow.secrets.get("WEATHER_API_KEY")
         print("read a secret of", len(api_key), "characters")
 
+        # Names and update times only, in name order, a page at a time; values are never listed.
+        async for info in flow.secrets.iter():
+            if info["name"] == "WEATHER_API_KEY":
+                print("listed", info["name"], "updated at", info["updated_at"])
+
 
 if __name__ == "__main__":
     asyncio.run(main())

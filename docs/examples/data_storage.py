@@ -25,6 +25,10 @@ async def main() -> None:
             (await http.put(put_url, content=b"uploaded without a token")).raise_for_status()
         print((await flow.storage.download("uploads/notes.txt")).decode())
 
+        # A listing comes a page at a time; iter() asks for the next page when the loop reaches it.
+        async for item in flow.storage.iter("reports/", page_size=100):
+            print(item["key"], item["size"], "bytes")
+
 
 if __name__ == "__main__":
     asyncio.run(main())

@@ -35,6 +35,11 @@ async def main() -> None:
         for match in results["matches"]:
             print(f"{match['score']:.2f}  {match['id']}: {(match.get('metadata') or {}).get('text')}")
 
+        # The workspace's indexes, oldest first, a page at a time.
+        async for found in flow.vector.iter_indexes():
+            if found["id"] == index["id"]:
+                print("index", found["name"], "holds", found["count"], "vectors")
+
 
 if __name__ == "__main__":
     asyncio.run(main())

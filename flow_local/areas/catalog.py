@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any, get_args
 
 from flow_local._generated.models import Component, ComponentCreate, ComponentUpdate, ComponentVersion
-from flow_local._generated.routers._support import NEXT_CURSOR_HEADER
 from flow_local._generated.routers.catalog import CatalogOperations
 from flow_local._generated.routers.types import ComponentType
 from flow_local.areas.versioned import KindCheckedBackend, VersionedStore, schema
 from flow_local.auth import require_user
 from flow_local.call import Call
 from flow_local.core import Platform
+from flow_local.paging import announce
 
 COMPONENT_TYPES: tuple[str, ...] = get_args(ComponentType)
 
@@ -43,11 +43,17 @@ class CatalogBackend(KindCheckedBackend, CatalogOperations[Call]):
         return self.update(org_id, workspace_id, component_type, data["id"], changes)
 
     def versions(
-        self, org_id: str, workspace_id: str, component_type: str, component_id: str
-    ) -> list[dict[str, Any]]:
-        """Every version of a component, as the spec's `ComponentVersion`."""
+        self,
+        org_id: str,
+        workspace_id: str,
+        component_type: str,
+        component_id: str,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the versions of a component, as the spec's `ComponentVersion`, and the next cursor."""
         self.check_kind(component_type)
-        return self.store.versions(org_id, workspace_id, component_type, component_id)
+        return self.store.versions(org_id, workspace_id, component_type, component_id, limit, cursor)
 
     async def list_components(
         self,
@@ -62,8 +68,7 @@ class CatalogBackend(KindCheckedBackend, CatalogOperations[Call]):
     ) -> list[Component]:
         """Components of one type, oldest first, a page at a time with cursors."""
         items, next_cursor = self.list_items(org_id, workspace_id, component_type, limit, offset, cursor)
-        if next_cursor is not None:
-            call.answer_headers[NEXT_CURSOR_HEADER] = next_cursor
+        announce(call.answer_headers, next_cursor)
         return [as_component(i) for i in items]
 
     async def create_component(
@@ -109,10 +114,19 @@ class CatalogBackend(KindCheckedBackend, CatalogOperations[Call]):
         self.delete(org_id, workspace_id, component_type, component_id)
 
     async def list_component_versions(
-        self, call: Call, *, org_id: str, workspace_id: str, component_type: ComponentType, component_id: str
+        self,
+        call: Call,
+        *,
+        org_id: str,
+        workspace_id: str,
+        component_type: ComponentType,
+        component_id: str,
+        limit: int,
+        cursor: str | None,
     ) -> list[ComponentVersion]:
-        """Every version of a component."""
-        items = self.versions(org_id, workspace_id, component_type, component_id)
+        """Every version of a component, oldest first, a page at a time."""
+        items, next_cursor = self.versions(org_id, workspace_id, component_type, component_id, limit, cursor)
+        announce(call.answer_headers, next_cursor)
         return [ComponentVersion.model_validate(v) for v in items]
 
 

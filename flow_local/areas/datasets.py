@@ -20,8 +20,9 @@ from flow_local._generated.routers.datasets import DatasetsOperations
 from flow_local.areas.datasets_sql import Fragment, field_value, matches, row_query
 from flow_local.call import Call
 from flow_local.core import Platform
-from flow_local.db import IntegrityError, SqliteDatabase, from_json, to_json
+from flow_local.db import IntegrityError, Row, SqliteDatabase, from_json, to_json
 from flow_local.errors import bad_request, conflict, not_found
+from flow_local.paging import Keyset, announce, select_page
 from flow_local.values import default_of, now_iso
 
 SCHEMA = [
@@ -31,6 +32,8 @@ SCHEMA = [
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL)",
     "CREATE INDEX dataset_rows_ds ON dataset_rows (org_id, workspace_id, dataset_id, seq)",
 ]
+DATASETS_ORDER = Keyset("datasets", ("created_at", "id"))
+"""Oldest first; the id breaks ties."""
 
 
 def _checked(filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -90,9 +93,13 @@ class DatasetsBackend(DatasetsOperations[Call]):
         )
         if row is None:
             raise not_found("dataset", dataset_id)
+        return self._dataset(row)
+
+    def _dataset(self, row: Row) -> dict[str, Any]:
+        """A stored dataset with its row count, as the document's `Dataset`."""
         count = self.db.query_one(
             "SELECT COUNT(*) FROM dataset_rows WHERE org_id=? AND workspace_id=? AND dataset_id=?",
-            (org_id, workspace_id, dataset_id),
+            (row["org_id"], row["workspace_id"], row["id"]),
         )
         return {
             "id": row["id"],
@@ -103,13 +110,19 @@ class DatasetsBackend(DatasetsOperations[Call]):
             "created_at": row["created_at"],
         }
 
-    def datasets(self, org_id: str, workspace_id: str) -> list[dict[str, Any]]:
-        """Datasets of a workspace."""
-        rows = self.db.query(
-            "SELECT id FROM datasets WHERE org_id=? AND workspace_id=? ORDER BY created_at, id",
+    def datasets(
+        self, org_id: str, workspace_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the datasets of a workspace, oldest first, and the cursor of the next page."""
+        page = select_page(
+            self.db,
+            DATASETS_ORDER,
+            "SELECT * FROM datasets WHERE org_id=? AND workspace_id=?",
             (org_id, workspace_id),
+            limit=limit,
+            cursor=cursor,
         )
-        return [self.get(org_id, workspace_id, r[0]) for r in rows]
+        return [self._dataset(r) for r in page.rows], page.next_cursor
 
     def delete(self, org_id: str, workspace_id: str, dataset_id: str) -> None:
         """Delete a dataset and its rows."""
@@ -202,9 +215,13 @@ class DatasetsBackend(DatasetsOperations[Call]):
             {"row": _select(rows[i], q.get("fields")), "score": float(scores[i])} for i in order[: q["top_k"]]
         ]
 
-    async def list_datasets(self, call: Call, *, org_id: str, workspace_id: str) -> list[Dataset]:
-        """Datasets of the workspace."""
-        return [Dataset.model_validate(d) for d in self.datasets(org_id, workspace_id)]
+    async def list_datasets(
+        self, call: Call, *, org_id: str, workspace_id: str, limit: int, cursor: str | None
+    ) -> list[Dataset]:
+        """Datasets of the workspace, oldest first, a page at a time."""
+        items, next_cursor = self.datasets(org_id, workspace_id, limit, cursor)
+        announce(call.answer_headers, next_cursor)
+        return [Dataset.model_validate(d) for d in items]
 
     async def create_dataset(
         self, call: Call, *, org_id: str, workspace_id: str, body: DatasetCreate

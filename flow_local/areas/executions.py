@@ -25,14 +25,14 @@ from flow_local._generated.models import (
     TransformExecute,
     TransformResult,
 )
-from flow_local._generated.routers._support import NEXT_CURSOR_HEADER
 from flow_local._generated.routers.executions import ExecutionsOperations
-from flow_local._generated.routers.types import ExecutionStatusValue
+from flow_local._generated.routers.types import ComponentType, ExecutionStatusValue
 from flow_local.areas.catalog import CatalogBackend
 from flow_local.areas.resources import ResourcesBackend
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.errors import ApiError, bad_request, not_found
+from flow_local.paging import announce
 from flow_local.runtime.agent import tool_definition
 from flow_local.runtime.store import TERMINAL
 from flow_local.runtime.transform import MappingError, run_transform
@@ -41,6 +41,10 @@ from flow_local.values import new_id, now_iso
 
 if TYPE_CHECKING:
     from flow_local.runtime.engine import ExecutionEngine
+
+ANSWER_LINGER_SECONDS = 0.01
+"""How long a held wait for many executions stays after the first of them ended, to answer the ends of
+a burst together (one request instead of one each)."""
 
 
 def service_of(platform: Platform) -> ExecutionEngine:
@@ -217,17 +221,19 @@ def render_result(record: dict[str, Any]) -> ExecutionResult:
     return ExecutionResult.model_validate({**record, "timings": _timings(record)})
 
 
-async def _until_one_ends(call: Call, engine: ExecutionEngine, ids: list[str], timeout: float) -> None:
-    """Wait until one of ``ids`` ends, ``timeout`` passes, or the caller disconnects (a client that
-    gave up on a held request leaves no waiter behind)."""
+async def _until_some_end(call: Call, engine: ExecutionEngine, ids: list[str], timeout: float) -> list[str]:
+    """The ids that end before ``timeout`` passes or the caller disconnects (a client that gave up on a
+    held request leaves no waiter behind); after the first end, those ending within
+    :data:`ANSWER_LINGER_SECONDS` as well."""
     assert engine.waiters is not None
-    ended = asyncio.ensure_future(engine.waiters.wait_any_terminal(ids, timeout))
+    ended = asyncio.ensure_future(engine.waiters.wait_any_terminal(ids, timeout, ANSWER_LINGER_SECONDS))
     gone = asyncio.ensure_future(_disconnected(call))
     try:
         await asyncio.wait({ended, gone}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         ended.cancel()
         gone.cancel()
+    return ended.result() if ended.done() and not ended.cancelled() else []
 
 
 async def _disconnected(call: Call) -> None:
@@ -260,13 +266,23 @@ class ExecutionsBackend(ExecutionsOperations[Call]):
         offset: int,
         cursor: str | None,
         status: ExecutionStatusValue | None,
+        component_type: ComponentType | None,
+        component_id: str | None,
     ) -> list[Execution]:
         """Executions of the workspace, newest first, a page at a time with cursors."""
         store = self._service(org_id, workspace_id).store
         assert store is not None
-        records, next_cursor = store.list(org_id, workspace_id, status, limit, offset, cursor)
-        if next_cursor is not None:
-            call.answer_headers[NEXT_CURSOR_HEADER] = next_cursor
+        records, next_cursor = store.list(
+            org_id,
+            workspace_id,
+            status,
+            limit,
+            offset,
+            cursor,
+            component_type=component_type,
+            component_id=component_id,
+        )
+        announce(call.answer_headers, next_cursor)
         return [Execution.model_validate(r) for r in records]
 
     async def submit_execution(
@@ -334,12 +350,13 @@ class ExecutionsBackend(ExecutionsOperations[Call]):
         assert service.store is not None and service.waiters is not None
         ids = [item.root for item in body.execution_ids]
         statuses = service.store.statuses_in(org_id, workspace_id, ids)
-        if statuses and not any(status in TERMINAL for status in statuses.values()):
-            await _until_one_ends(call, service, list(statuses), body.wait_seconds)
-            statuses = service.store.statuses_in(org_id, workspace_id, ids)
-        ended = [service.store.get(i) for i, status in statuses.items() if status in TERMINAL]
+        ended = [i for i, status in statuses.items() if status in TERMINAL]
+        if statuses and not ended:
+            ended = await _until_some_end(call, service, list(statuses), body.wait_seconds)
         return ExecutionResults(
-            results=[render_result(record) for record in ended],
+            results=[
+                render_result(record) for record in service.store.records_in(org_id, workspace_id, ended)
+            ],
             missing=[i for i in ids if i not in statuses],
         )
 

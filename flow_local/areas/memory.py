@@ -28,6 +28,7 @@ from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.db import SqliteDatabase, from_json, to_json
 from flow_local.gateway.backend import GatewayBackend
+from flow_local.paging import Keyset, announce, select_page
 from flow_local.values import new_id, now_iso
 
 EMBEDDING_MODEL = "offline/embed"
@@ -45,6 +46,8 @@ SCHEMA = [
     " namespace TEXT NOT NULL, content TEXT NOT NULL, metadata TEXT, vec BLOB NOT NULL, created_at TEXT NOT NULL)",
     "CREATE INDEX memories_ns ON memories (org_id, workspace_id, namespace)",
 ]
+NAMESPACES_ORDER = Keyset("memory_namespaces", ("namespace",))
+"""Name order; the sizes are grouped per namespace, so a name appears once."""
 
 
 class MemoryBackend(MemoryOperations[Call]):
@@ -183,13 +186,20 @@ class MemoryBackend(MemoryOperations[Call]):
                 for i in set(ids)
             )
 
-    def namespaces(self, org_id: str, workspace_id: str) -> list[dict[str, Any]]:
-        """Namespaces with their sizes."""
-        rows = self.db.query(
-            "SELECT namespace, COUNT(*) FROM memories WHERE org_id=? AND workspace_id=? GROUP BY namespace ORDER BY namespace",
+    def namespaces(
+        self, org_id: str, workspace_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the namespaces with their sizes, in name order, and the cursor of the next page."""
+        page = select_page(
+            self.db,
+            NAMESPACES_ORDER,
+            "SELECT namespace, entries FROM (SELECT namespace, COUNT(*) AS entries FROM memories"
+            " WHERE org_id=? AND workspace_id=? GROUP BY namespace) AS sizes WHERE TRUE",
             (org_id, workspace_id),
+            limit=limit,
+            cursor=cursor,
         )
-        return [{"namespace": r[0], "count": r[1]} for r in rows]
+        return [{"namespace": r["namespace"], "count": r["entries"]} for r in page.rows], page.next_cursor
 
     async def store_memory(self, call: Call, *, org_id: str, workspace_id: str, body: MemoryStore) -> Memory:
         """Embed and store one memory."""
@@ -212,7 +222,9 @@ class MemoryBackend(MemoryOperations[Call]):
         )
 
     async def list_memory_namespaces(
-        self, call: Call, *, org_id: str, workspace_id: str
+        self, call: Call, *, org_id: str, workspace_id: str, limit: int, cursor: str | None
     ) -> list[MemoryNamespace]:
-        """Namespaces with their sizes."""
-        return [MemoryNamespace.model_validate(n) for n in self.namespaces(org_id, workspace_id)]
+        """Namespaces with their sizes, in name order, a page at a time."""
+        items, next_cursor = self.namespaces(org_id, workspace_id, limit, cursor)
+        announce(call.answer_headers, next_cursor)
+        return [MemoryNamespace.model_validate(n) for n in items]

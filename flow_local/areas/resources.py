@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any, get_args
 
 from flow_local._generated.models import Component, Resource, ResourceCreate, ResourceUpdate, ResourceVersion
-from flow_local._generated.routers._support import NEXT_CURSOR_HEADER
 from flow_local._generated.routers.resources import ResourcesOperations
 from flow_local._generated.routers.types import ResourceKind
 from flow_local.areas.catalog import COMPONENT_TYPES, CatalogBackend, as_component
@@ -15,6 +14,7 @@ from flow_local.auth import require_user
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.errors import bad_request, not_found
+from flow_local.paging import announce
 
 RESOURCE_KINDS: tuple[str, ...] = get_args(ResourceKind)
 
@@ -48,10 +48,12 @@ class ResourcesBackend(KindCheckedBackend, ResourcesOperations[Call]):
         )
         return [self.get(r[0], r[1], kind, resource_id) for r in rows]
 
-    def versions(self, org_id: str, workspace_id: str, kind: str, resource_id: str) -> list[dict[str, Any]]:
-        """Every version of a resource, oldest first (404 when absent)."""
+    def versions(
+        self, org_id: str, workspace_id: str, kind: str, resource_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the versions of a resource, oldest first, and the next cursor (404 when absent)."""
         self.check_kind(kind)
-        return self.store.history(org_id, workspace_id, kind, resource_id)
+        return self.store.history(org_id, workspace_id, kind, resource_id, limit, cursor)
 
     def restore_backup(self, org_id: str, workspace_id: str, backup_id: str) -> dict[str, Any]:
         """Restore the component a backup holds (spec ``{component_type, component_id, name?, spec}``)."""
@@ -85,8 +87,7 @@ class ResourcesBackend(KindCheckedBackend, ResourcesOperations[Call]):
     ) -> list[Resource]:
         """Resources of one kind, oldest first, a page at a time with cursors."""
         items, next_cursor = self.list_items(org_id, workspace_id, resource_kind, limit, offset, cursor)
-        if next_cursor is not None:
-            call.answer_headers[NEXT_CURSOR_HEADER] = next_cursor
+        announce(call.answer_headers, next_cursor)
         return [Resource.model_validate(i) for i in items]
 
     async def create_resource(
@@ -126,10 +127,19 @@ class ResourcesBackend(KindCheckedBackend, ResourcesOperations[Call]):
         self.delete(org_id, workspace_id, resource_kind, resource_id)
 
     async def list_resource_versions(
-        self, call: Call, *, org_id: str, workspace_id: str, resource_kind: ResourceKind, resource_id: str
+        self,
+        call: Call,
+        *,
+        org_id: str,
+        workspace_id: str,
+        resource_kind: ResourceKind,
+        resource_id: str,
+        limit: int,
+        cursor: str | None,
     ) -> list[ResourceVersion]:
-        """Every version of a resource, oldest first."""
-        items = self.versions(org_id, workspace_id, resource_kind, resource_id)
+        """Every version of a resource, oldest first, a page at a time."""
+        items, next_cursor = self.versions(org_id, workspace_id, resource_kind, resource_id, limit, cursor)
+        announce(call.answer_headers, next_cursor)
         return [ResourceVersion.model_validate({**i, "resource_id": i["id"]}) for i in items]
 
     async def restore_component_backup(

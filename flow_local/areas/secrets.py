@@ -10,12 +10,15 @@ from flow_local.auth import require_user
 from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.errors import not_found
+from flow_local.paging import Keyset, announce, select_page
 from flow_local.values import now_iso
 
 SCHEMA = [
     "CREATE TABLE secrets (org_id TEXT NOT NULL, workspace_id TEXT NOT NULL, name TEXT NOT NULL,"
     " value TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (org_id, workspace_id, name))",
 ]
+SECRETS_ORDER = Keyset("secrets", ("name",))
+"""Name order; a name is unique in its workspace."""
 
 
 class SecretsBackend(SecretsOperations[Call]):
@@ -54,18 +57,28 @@ class SecretsBackend(SecretsOperations[Call]):
         if not changed:
             raise not_found("secret", name)
 
-    def names(self, org_id: str, workspace_id: str) -> list[dict[str, Any]]:
-        """Names and update times."""
-        rows = self.db.query(
-            "SELECT name, updated_at FROM secrets WHERE org_id=? AND workspace_id=? ORDER BY name",
+    def names(
+        self, org_id: str, workspace_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of names and update times, in name order, and the cursor of the next page."""
+        page = select_page(
+            self.db,
+            SECRETS_ORDER,
+            "SELECT name, updated_at FROM secrets WHERE org_id=? AND workspace_id=?",
             (org_id, workspace_id),
+            limit=limit,
+            cursor=cursor,
         )
-        return [dict(r) for r in rows]
+        return [dict(r) for r in page.rows], page.next_cursor
 
-    async def list_secrets(self, call: Call, *, org_id: str, workspace_id: str) -> list[SecretInfo]:
-        """Names and update times (user tokens only)."""
+    async def list_secrets(
+        self, call: Call, *, org_id: str, workspace_id: str, limit: int, cursor: str | None
+    ) -> list[SecretInfo]:
+        """Names and update times (user tokens only), a page at a time."""
         require_user(call.principal, "listing secrets")
-        return [SecretInfo.model_validate(s) for s in self.names(org_id, workspace_id)]
+        names, next_cursor = self.names(org_id, workspace_id, limit, cursor)
+        announce(call.answer_headers, next_cursor)
+        return [SecretInfo.model_validate(s) for s in names]
 
     async def get_secret(self, call: Call, *, org_id: str, workspace_id: str, name: str) -> Secret:
         """A secret's value (any token of the workspace)."""

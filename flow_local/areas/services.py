@@ -36,6 +36,7 @@ from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.db import from_json, to_json
 from flow_local.errors import ApiError, conflict, not_found
+from flow_local.paging import Keyset, announce, select_page
 from flow_local.ports import free_port
 from flow_local.runtime.services.context import CallerContext, new_context_key
 from flow_local.runtime.services.host import LaunchSpec, ServiceHost, VersionKey, forward_headers
@@ -52,6 +53,8 @@ SCHEMA = [
     " component_id TEXT NOT NULL, env TEXT NOT NULL, skills TEXT, error TEXT, created_at TEXT NOT NULL,"
     " PRIMARY KEY (org_id, service_id, version))",
 ]
+VERSIONS_ORDER = Keyset("hosted_service_versions", ("version",), integers=("version",))
+"""Oldest version first; a version number is unique within its service."""
 RUNTIME_TOKEN_TTL_SECONDS = 7 * 24 * 3600
 _RESPONSE_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "x-request-id"})
 PLATFORM_CALLER = CallerContext(subject_id="platform", scopes=[], token_type="platform")
@@ -181,6 +184,20 @@ class HostedServicesBackend(ServicesOperations[Call]):
         )
         return [self._row(r) for r in rows]
 
+    def versions_page(
+        self, org_id: str, service_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the versions of a service, oldest first, and the cursor of the next page."""
+        page = select_page(
+            self.db,
+            VERSIONS_ORDER,
+            "SELECT * FROM hosted_service_versions WHERE org_id=? AND service_id=?",
+            (org_id, service_id),
+            limit=limit,
+            cursor=cursor,
+        )
+        return [self._row(r) for r in page.rows], page.next_cursor
+
     def latest_running(self, org_id: str, service_id: str) -> dict[str, Any]:
         """The highest running version (404 when the service has none)."""
         row = self.db.query_one(
@@ -250,11 +267,13 @@ class HostedServicesBackend(ServicesOperations[Call]):
 
     # -- operations -------------------------------------------------------------------------------
     async def list_hosted_service_versions(
-        self, call: Call, *, org_id: str, workspace_id: str, service_id: str
+        self, call: Call, *, org_id: str, workspace_id: str, service_id: str, limit: int, cursor: str | None
     ) -> list[HostedServiceVersion]:
-        """Every version of a service, oldest first."""
+        """Every version of a service, oldest first, a page at a time."""
         self.platform.backend(ResourcesBackend).get(org_id, workspace_id, "hosted_service", service_id)
-        return [render_version(self.platform, v) for v in self.versions(org_id, service_id)]
+        items, next_cursor = self.versions_page(org_id, service_id, limit, cursor)
+        announce(call.answer_headers, next_cursor)
+        return [render_version(self.platform, v) for v in items]
 
     async def deploy_hosted_service_version(
         self, call: Call, *, org_id: str, workspace_id: str, service_id: str, body: HostedServiceDeploy

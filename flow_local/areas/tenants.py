@@ -20,6 +20,7 @@ from flow_local.call import Call
 from flow_local.core import Platform, platform_of
 from flow_local.db import IntegrityError
 from flow_local.errors import ApiError, conflict, forbidden, not_found
+from flow_local.paging import Keyset, announce, select_page
 from flow_local.values import new_id, now_iso
 
 SCHEMA = [
@@ -31,6 +32,10 @@ SCHEMA = [
     " created_at TEXT NOT NULL)",
     "CREATE TABLE platform_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 ]
+ORGS_ORDER = Keyset("orgs", ("created_at", "id"))
+WORKSPACES_ORDER = Keyset("workspaces", ("created_at", "id"))
+API_KEYS_ORDER = Keyset("api_keys", ("created_at", "id"))
+"""Each tenancy list is oldest first; the id breaks ties."""
 
 
 class TenantsBackend(TenantsOperations[Call]):
@@ -66,13 +71,17 @@ class TenantsBackend(TenantsOperations[Call]):
             raise conflict(f"workspace '{name}' exists already in this organization") from exc
         return ws
 
-    def list_workspaces_of(self, org_id: str) -> list[dict[str, Any]]:
-        """Workspaces of an organization, oldest first."""
-        rows = self.db.query(
-            "SELECT id, org_id, name, created_at FROM workspaces WHERE org_id = ? ORDER BY created_at, id",
-            (org_id,),
-        )
-        return [dict(r) for r in rows]
+    def workspaces_page(
+        self, org_id: str, only: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of an organization's workspaces (only the workspace ``only`` when given), oldest first."""
+        sql = "SELECT id, org_id, name, created_at FROM workspaces WHERE org_id = ?"
+        params = [org_id]
+        if only is not None:
+            sql += " AND id = ?"
+            params.append(only)
+        page = select_page(self.db, WORKSPACES_ORDER, sql, params, limit=limit, cursor=cursor)
+        return [dict(r) for r in page.rows], page.next_cursor
 
     def get_workspace(self, org_id: str, workspace_id: str) -> dict[str, Any]:
         """One workspace of an organization (404 when absent)."""
@@ -107,14 +116,20 @@ class TenantsBackend(TenantsOperations[Call]):
         )
         return {**record, "key": key}
 
-    def api_keys_of(self, org_id: str) -> list[dict[str, Any]]:
-        """API keys of an organization, without their secrets."""
-        rows = self.db.query(
-            "SELECT id, org_id, workspace_id, name, prefix, created_at FROM api_keys WHERE org_id = ?"
-            " ORDER BY created_at, id",
-            (org_id,),
-        )
-        return [dict(r) for r in rows]
+    def api_keys_page(
+        self, org_id: str, only: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of an organization's API keys, without their secrets, oldest first.
+
+        With ``only``, just the keys bound to that workspace.
+        """
+        sql = "SELECT id, org_id, workspace_id, name, prefix, created_at FROM api_keys WHERE org_id = ?"
+        params = [org_id]
+        if only is not None:
+            sql += " AND workspace_id = ?"
+            params.append(only)
+        page = select_page(self.db, API_KEYS_ORDER, sql, params, limit=limit, cursor=cursor)
+        return [dict(r) for r in page.rows], page.next_cursor
 
     def find_api_key(self, key: str) -> dict[str, Any] | None:
         """The key record matching a secret, or None."""
@@ -136,15 +151,26 @@ class TenantsBackend(TenantsOperations[Call]):
             (key, value),
         )
 
-    async def list_orgs(self, call: Call) -> list[Org]:
-        """The caller's organization."""
-        return [Org.model_validate(self.get_org(call.principal.org_id))]
+    async def list_orgs(self, call: Call, *, limit: int, cursor: str | None) -> list[Org]:
+        """The caller's organization (a list of one, paged like every list)."""
+        page = select_page(
+            self.db,
+            ORGS_ORDER,
+            "SELECT id, name, created_at FROM orgs WHERE id = ?",
+            (call.principal.org_id,),
+            limit=limit,
+            cursor=cursor,
+        )
+        announce(call.answer_headers, page.next_cursor)
+        return [Org.model_validate(dict(r)) for r in page.rows]
 
-    async def list_workspaces(self, call: Call, *, org_id: str) -> list[Workspace]:
-        """Workspaces of the organization (only its own for a workspace-bound token)."""
-        bound = call.principal.workspace_id
-        items = self.list_workspaces_of(org_id)
-        return [Workspace.model_validate(w) for w in items if bound is None or w["id"] == bound]
+    async def list_workspaces(
+        self, call: Call, *, org_id: str, limit: int, cursor: str | None
+    ) -> list[Workspace]:
+        """Workspaces of the organization (only its own for a workspace-bound token), a page at a time."""
+        items, next_cursor = self.workspaces_page(org_id, call.principal.workspace_id, limit, cursor)
+        announce(call.answer_headers, next_cursor)
+        return [Workspace.model_validate(w) for w in items]
 
     async def create_workspace(self, call: Call, *, org_id: str, body: WorkspaceCreate) -> Workspace:
         """Create a workspace (user tokens of the whole organization only)."""
@@ -153,13 +179,13 @@ class TenantsBackend(TenantsOperations[Call]):
             raise forbidden("a workspace-bound token cannot create workspaces")
         return Workspace.model_validate(self.add_workspace(org_id, body.name))
 
-    async def list_api_keys(self, call: Call, *, org_id: str) -> list[ApiKey]:
-        """API keys of the organization (a workspace-bound token sees its workspace's keys)."""
+    async def list_api_keys(self, call: Call, *, org_id: str, limit: int, cursor: str | None) -> list[ApiKey]:
+        """API keys of the organization (a workspace-bound token sees its workspace's keys), a page at a time."""
         principal = call.principal
         require_user(principal, "listing API keys")
-        keys = self.api_keys_of(org_id)
-        bound = principal.workspace_id
-        return [ApiKey.model_validate(k) for k in keys if bound is None or k["workspace_id"] == bound]
+        keys, next_cursor = self.api_keys_page(org_id, principal.workspace_id, limit, cursor)
+        announce(call.answer_headers, next_cursor)
+        return [ApiKey.model_validate(k) for k in keys]
 
     async def create_api_key(self, call: Call, *, org_id: str, body: ApiKeyCreate) -> ApiKeyCreated:
         """Create an API key; its secret is in this answer only."""

@@ -4,20 +4,17 @@ On PostgreSQL the vectors live in a pgvector column and are searched there
 (:mod:`flow_local.areas.vector_pgvector`), so every API replica sees every write. On SQLite vectors
 are loaded into memory on first use of an index. Cosine indexes keep unit-normalised rows,
 euclidean indexes keep each row's squared norm, so a search is one float32 matrix-vector product
-(for big indexes, split into row blocks on a small thread pool when that measures faster than one
-BLAS call), an ``argpartition`` for a few more candidates than asked, and an exact float64
-re-scoring of those candidates from the stored vectors, so answers equal a float64 brute force.
+(one BLAS call, threaded by the BLAS itself: splitting it into row blocks on threads of our own made
+those threads and the BLAS's fight over the cores), a selection of a few more candidates than asked,
+and an exact float64 re-scoring of those candidates from the stored vectors, so answers equal a
+float64 brute force.
 Index records are cached after their first read (they never change), and the search handler parses
 its body with the model's JSON validator and encodes its answer once.
 """
 
 from __future__ import annotations
 
-import itertools
-import os
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import numpy as np
@@ -41,6 +38,7 @@ from flow_local.call import Call
 from flow_local.core import Platform
 from flow_local.db import Database, IntegrityError, SqliteDatabase, from_json, to_json
 from flow_local.errors import bad_request, conflict, not_found
+from flow_local.paging import Keyset, announce, select_page
 from flow_local.values import default_of, new_id, now_iso
 
 SCHEMA = [
@@ -51,73 +49,33 @@ SCHEMA = [
     " PRIMARY KEY (index_id, id))",
     "ALTER TABLE vector_indexes ADD COLUMN search TEXT",
 ]
+INDEXES_ORDER = Keyset("vector_indexes", ("created_at", "id"))
+"""Oldest first; the id breaks ties."""
 HNSW_MAX_DIMENSIONS = 2000
 """The most dimensions pgvector's HNSW graph indexes."""
 
 PRECHECK_MIN_BYTES = 1024 * 1024
 """Upsert bodies from this size on are checked vector by vector before they are decoded whole."""
-PARALLEL_MIN_VALUES = 4_000_000
-"""Matrices with at least this many values may be multiplied in row blocks on the thread pool."""
-CALIBRATION_ROUNDS = 3
-
-_POOL_SIZE = max(1, min(4, os.cpu_count() or 1))
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-_use_blocks: bool | None = None
+SAMPLE_STRIDE = 64
+"""One score in this many is sampled to find a threshold that only a few scores reach."""
 
 
-def _thread_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(_POOL_SIZE, thread_name_prefix="flow-vector")
-        return _pool
+def candidate_positions(scores: np.ndarray, wanted: int) -> np.ndarray:
+    """Positions that include those of the ``wanted`` highest scores, in no particular order.
 
-
-def _one_call(rows: np.ndarray, query: np.ndarray, out: np.ndarray) -> None:
-    np.matmul(rows, query, out=out)
-
-
-def _in_blocks(rows: np.ndarray, query: np.ndarray, out: np.ndarray) -> None:
-    """Row blocks on the pool (the first in this thread), each writing its own slice of ``out``."""
-    edges = np.linspace(0, rows.shape[0], _POOL_SIZE + 1).astype(int).tolist()
-    spans = list(itertools.pairwise(edges))
-    blocks = [_thread_pool().submit(np.matmul, rows[a:b], query, out=out[a:b]) for a, b in spans[1:]]
-    first, end = spans[0]
-    np.matmul(rows[first:end], query, out=out[first:end])
-    for block in blocks:
-        block.result()
-
-
-def _blocks_are_faster(rows: np.ndarray, query: np.ndarray, out: np.ndarray) -> bool:
-    """Time both ways a few times, interleaved: a BLAS that already threads matrix-vector products
-    gains nothing from row blocks, a single-threaded one runs about twice as fast with them."""
-    best = {_one_call: float("inf"), _in_blocks: float("inf")}
-    for _ in range(CALIBRATION_ROUNDS):
-        for way in best:
-            started = time.perf_counter()
-            way(rows, query, out)
-            best[way] = min(best[way], time.perf_counter() - started)
-    return best[_in_blocks] < 0.8 * best[_one_call]
-
-
-def product(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """``rows @ query`` in float32 into one preallocated output.
-
-    For big matrices on a machine with several cores, the first call measures whether splitting the
-    rows into blocks computed on a thread pool is faster, and later calls use the faster way. The
-    float32 values may differ in the last bit between the two ways; the search re-scores its
-    candidates exactly, so its answers do not.
+    A full ``argpartition`` of a big index costs more than the rest of a search but its product. The
+    ``wanted``-th highest score of a strided sample is at most the ``wanted``-th highest of all scores,
+    so the scores reaching it include the ``wanted`` highest, and only those few are partitioned.
     """
-    global _use_blocks
-    out = np.empty(rows.shape[0], dtype=np.float32)
-    if rows.size < PARALLEL_MIN_VALUES or _POOL_SIZE == 1:
-        _one_call(rows, query, out)
-        return out
-    if _use_blocks is None:
-        _use_blocks = _blocks_are_faster(rows, query, out)
-    (_in_blocks if _use_blocks else _one_call)(rows, query, out)
-    return out
+    if wanted * SAMPLE_STRIDE <= scores.size:
+        threshold = np.partition(scores[::SAMPLE_STRIDE], -wanted)[-wanted]
+        reaching = np.flatnonzero(scores >= threshold)  # none when the threshold is NaN
+        if reaching.size >= wanted:
+            return reaching[np.argpartition(scores[reaching], -wanted)[-wanted:]]
+    if wanted < scores.size:
+        ranked = np.where(np.isnan(scores), -np.inf, scores)  # an overflowed score ranks last, not first
+        return np.argpartition(ranked, -wanted)[-wanted:]
+    return np.arange(scores.size)
 
 
 class MatrixIndex:
@@ -201,11 +159,12 @@ class MatrixIndex:
         """float32 scores, higher is better (for euclidean ``2x·q - ||x||²``, same order as the distance)."""
         rows = self.matrix[: self.size]
         if self.metric == "euclidean":
-            scores = product(rows, query)
+            scores: np.ndarray = rows @ query
             scores *= 2.0
             scores -= self.sq_norms[: self.size]
             return scores
-        return product(rows, self._prepare(query))
+        similarities: np.ndarray = rows @ self._prepare(query)
+        return similarities
 
     def exact_scores(self, positions: np.ndarray, query: np.ndarray) -> np.ndarray:
         """float64 scores of some rows from the stored vectors (euclidean: the negated distance)."""
@@ -222,11 +181,7 @@ class MatrixIndex:
         if flt:
             mask = np.fromiter((_matches(m, flt) for m in self.metadata), dtype=bool, count=self.size)
             scores[~mask] = -np.inf
-        wanted = min(self.size, top_k + EXTRA_CANDIDATES)
-        if wanted < self.size:
-            candidates = np.argpartition(scores, -wanted)[-wanted:]
-        else:
-            candidates = np.arange(self.size)
+        candidates = candidate_positions(scores, top_k + EXTRA_CANDIDATES)
         candidates = candidates[np.isfinite(scores[candidates])]
         if candidates.size == 0:
             return []
@@ -443,13 +398,19 @@ class VectorBackend(VectorOperations[Call]):
             raise not_found("vector index", index_id)
         return record
 
-    def indexes(self, org_id: str, workspace_id: str) -> list[dict[str, Any]]:
-        """Indexes of a workspace."""
-        rows = self.db.query(
-            "SELECT id FROM vector_indexes WHERE org_id=? AND workspace_id=? ORDER BY created_at",
+    def indexes(
+        self, org_id: str, workspace_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the indexes of a workspace, oldest first, and the cursor of the next page."""
+        page = select_page(
+            self.db,
+            INDEXES_ORDER,
+            "SELECT id, created_at FROM vector_indexes WHERE org_id=? AND workspace_id=?",
             (org_id, workspace_id),
+            limit=limit,
+            cursor=cursor,
         )
-        return [self.get(org_id, workspace_id, r[0]) for r in rows]
+        return [self.get(org_id, workspace_id, r["id"]) for r in page.rows], page.next_cursor
 
     def drop(self, org_id: str, workspace_id: str, index_id: str) -> None:
         """Delete an index and its vectors."""
@@ -506,9 +467,13 @@ class VectorBackend(VectorOperations[Call]):
         """Delete vectors by id; return how many existed."""
         return self.store.delete(self._record(org_id, workspace_id, index_id), ids)
 
-    async def list_vector_indexes(self, call: Call, *, org_id: str, workspace_id: str) -> list[VectorIndex]:
-        """Indexes of the workspace."""
-        return [VectorIndex.model_validate(i) for i in self.indexes(org_id, workspace_id)]
+    async def list_vector_indexes(
+        self, call: Call, *, org_id: str, workspace_id: str, limit: int, cursor: str | None
+    ) -> list[VectorIndex]:
+        """Indexes of the workspace, oldest first, a page at a time."""
+        items, next_cursor = self.indexes(org_id, workspace_id, limit, cursor)
+        announce(call.answer_headers, next_cursor)
+        return [VectorIndex.model_validate(i) for i in items]
 
     async def create_vector_index(
         self, call: Call, *, org_id: str, workspace_id: str, body: VectorIndexCreate

@@ -177,9 +177,15 @@ class VersionedStore:
             conn.execute(f"DELETE FROM {self.table} {where}", key)
             conn.execute(f"DELETE FROM {self.table}_versions {where}", key)
 
-    def versions(self, org_id: str, workspace_id: str, kind: str, item_id: str) -> list[dict[str, Any]]:
-        """Every version as the spec's `ComponentVersion`, oldest first (404 when the record is absent)."""
-        return [
+    def versions(
+        self, org_id: str, workspace_id: str, kind: str, item_id: str, limit: int, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the versions as the spec's `ComponentVersion`, oldest first, and the next cursor.
+
+        404 when the record is absent.
+        """
+        history, next_cursor = self.history(org_id, workspace_id, kind, item_id, limit, cursor)
+        versions = [
             {
                 "component_id": v["id"],
                 "version": v["version"],
@@ -187,21 +193,29 @@ class VersionedStore:
                 "spec": v["spec"],
                 "created_at": v["created_at"],
             }
-            for v in self.history(org_id, workspace_id, kind, item_id)
+            for v in history
         ]
+        return versions, next_cursor
 
-    def history(self, org_id: str, workspace_id: str, kind: str, item_id: str) -> list[dict[str, Any]]:
-        """Every saved version (id, kind, version, name, description, spec, created_at), oldest first.
+    def history(
+        self, org_id: str, workspace_id: str, kind: str, item_id: str, limit: int, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the saved versions (id, kind, version, name, description, spec, created_at), oldest
+        first, and the cursor of the next page.
 
         404 when the record is absent.
         """
         self.get(org_id, workspace_id, kind, item_id)
-        rows = self.db.query(
+        page = select_page(
+            self.db,
+            Keyset(f"{self.table}_versions", ("version",), integers=("version",)),
             f"SELECT id, kind, version, name, description, spec, created_at FROM {self.table}_versions"
-            " WHERE org_id=? AND workspace_id=? AND kind=? AND id=? ORDER BY version",
+            " WHERE org_id=? AND workspace_id=? AND kind=? AND id=?",
             (org_id, workspace_id, kind, item_id),
+            limit=limit,
+            cursor=cursor,
         )
-        return [self._row(r) for r in rows]
+        return [self._row(r) for r in page.rows], page.next_cursor
 
 
 class KindCheckedBackend:

@@ -29,11 +29,11 @@ from nats.aio.msg import Msg
 from nats.errors import MaxPayloadError
 from nats.errors import TimeoutError as NatsTimeoutError
 
-from flow_local.runtime.inputs import read_input, remove_input
+from flow_local.runtime.inputs import StoredInput, read_input, remove_input
 from flow_local.runtime.payloads import PAYLOAD_LIMIT_BYTES, PayloadMissing, discard, pack, unpack
 from flow_local.runtime.sandbox import die_with_parent, landlock_abi, warn_unconfined
 from flow_local.runtime.streams import decode, encode
-from flow_local.runtime.worker_process import WorkerDied, WorkerProcess
+from flow_local.runtime.worker_process import OnEvent, WorkerDied, WorkerProcess
 from flow_sdk._nats import ExecutionTransport
 from flow_sdk.runtime_contract import (
     CONTROL_WILDCARD,
@@ -119,29 +119,40 @@ class Runner:
             RUNNERS_CONSUMER, stream=DISPATCH_STREAM
         )
         while not self._stopping.is_set():
-            worker = await self._idle.get()
-            message = await self._next_message(subscription)
-            if message is None:
+            workers = [await self._idle.get()]
+            while not self._idle.empty():
+                workers.append(self._idle.get_nowait())
+            messages = await self._next_messages(subscription, len(workers))
+            claimed = [(message, workers.pop()) for message in messages]
+            for worker in workers:
                 await self._idle.put(worker)
-                continue
-            job = decode(message.data)
+            if claimed:
+                await self._claim(claimed)
+
+    async def _claim(self, claimed: list[tuple[Msg, WorkerProcess]]) -> None:
+        """Announce the jobs as held, acknowledge them together, and start those acknowledged."""
+        jobs = [decode(message.data) for message, _worker in claimed]
+        for job, (_message, worker) in zip(jobs, claimed, strict=True):
+            self._claimed[str(job.get("execution_id", ""))] = worker
+        await self._beat()
+        acks = await asyncio.gather(
+            *(message.ack_sync() for message, _worker in claimed), return_exceptions=True
+        )
+        for job, (_message, worker), ack in zip(jobs, claimed, acks, strict=True):
             execution_id = str(job.get("execution_id", ""))
-            self._claimed[execution_id] = worker
-            await self._beat()
-            try:
-                await message.ack_sync()
-            except Exception:
+            if isinstance(ack, BaseException):
                 self._claimed.pop(execution_id, None)
                 await self._idle.put(worker)
                 continue
             self._attempts[execution_id] = int(job.get("attempt") or 1)
             self._spawn(self._handle(worker, job))
 
-    async def _next_message(self, subscription: Any) -> Msg | None:
+    async def _next_messages(self, subscription: Any, count: int) -> list[Msg]:
+        """Up to ``count`` jobs (at least one, or none after a second without any)."""
         try:
-            messages = await subscription.fetch(1, timeout=1.0)
+            messages: list[Msg] = await subscription.fetch(count, timeout=1.0)
         except (NatsTimeoutError, TimeoutError):
-            return None
+            return []
         except Exception as exc:
             print(
                 f"runner {self.runner_id}: fetching a job failed ({exc}); retrying",
@@ -149,8 +160,8 @@ class Runner:
                 flush=True,
             )
             await asyncio.sleep(RETRY_FETCH_SECONDS)
-            return None
-        return messages[0] if messages else None
+            return []
+        return messages[:count]
 
     async def _handle(self, worker: WorkerProcess, job: dict[str, Any]) -> None:
         execution_id = str(job["execution_id"])
@@ -190,12 +201,17 @@ class Runner:
         async def on_event(event_type: str, data: dict[str, Any]) -> None:
             await self._publish(events_subject(execution_id), encode(_event(job, event_type, data)))
 
-        result, exit_code = await worker.run(job, message, on_event)
+        async def on_result(result: dict[str, Any]) -> None:
+            await self._publish_result(job, result, on_event)
+
+        result, exit_code = await worker.run(job, message, on_event, on_result)
         if result is None:
             reason = f"the execution's process exited with code {exit_code} before returning a result"
             await on_event("error", {"message": reason, "type": "WorkerError"})
             await self._publish(output_subject(execution_id), encode(_output(job, reason)))
-            return
+
+    async def _publish_result(self, job: dict[str, Any], result: dict[str, Any], on_event: OnEvent) -> None:
+        """Publish the output message of the child's result line (by reference when it is large)."""
         error = result.get("error")
         output = _output(job, str(error.get("message") or "the execution failed") if error else None)
         if not error:
@@ -210,7 +226,7 @@ class Runner:
             )
             await on_event("error", {"message": reason, "type": "PayloadTooLarge"})
             body = encode(_output(job, reason))
-        await self._publish(output_subject(execution_id), await self._claim_check(job, body))
+        await self._publish(output_subject(str(job["execution_id"])), await self._claim_check(job, body))
 
     async def _claim_check(self, job: dict[str, Any], body: bytes) -> bytes:
         """The output message to publish: a large body goes to the payload bucket, by reference."""
@@ -228,17 +244,25 @@ class Runner:
         await _patiently(lambda: nc.jetstream().publish(subject, body, timeout=PUBLISH_TIMEOUT_SECONDS))
 
     async def _take_input(self, execution_id: str, deployment_id: str | None) -> dict[str, Any]:
-        """The execution's input, removed from the work queue (waiting for it when it is not stored yet)."""
+        """The execution's input (waiting for it when it is not stored yet); it is removed from the work
+        queue meanwhile, off the way to running the job."""
         assert self._nc is not None and self._transport is not None
         js = self._nc.jetstream()
         stored = await _patiently(lambda: read_input(js, execution_id, deployment_id))
         if stored is None:
             return await self._transport.fetch_input(deployment_id, execution_id)
         message = await _patiently(lambda: unpack(js, stored.message))
-        await _patiently(lambda: remove_input(js, execution_id, stored.seq))
+        self._spawn(self._remove_input(execution_id, stored))
+        return message
+
+    async def _remove_input(self, execution_id: str, stored: StoredInput) -> None:
+        """Remove a taken input from the work queue, and its payload from the bucket."""
+        assert self._nc is not None
+        js = self._nc.jetstream()
+        with contextlib.suppress(Exception):
+            await _patiently(lambda: remove_input(js, execution_id, stored.seq))
         with contextlib.suppress(Exception):
             await discard(js, stored.message)
-        return message
 
     async def _replace(self, worker: WorkerProcess) -> None:
         self._workers.discard(worker)

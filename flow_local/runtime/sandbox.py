@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import logging
 import os
 import platform
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 logger = logging.getLogger("flow_local.sandbox")
@@ -75,10 +76,12 @@ class _PathBeneathAttr(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
 
 
+@functools.cache
 def landlock_abi() -> int:
     """The Landlock ABI version of this kernel (0 when Landlock is missing, disabled or not Linux)."""
     if sys.platform != "linux" or platform.machine() not in ("x86_64", "aarch64"):
@@ -143,12 +146,16 @@ def _drop_capabilities(libc: ctypes.CDLL) -> None:
         raise OSError(ctypes.get_errno(), "capset failed")
 
 
-def confine(writable: Iterable[Path], readable: Iterable[Path] = ()) -> bool:
+def confine(
+    writable: Iterable[Path], readable: Iterable[Path] = (), roots: Sequence[Path] | None = None
+) -> bool:
     """Confine this process for good: read the roots of :func:`read_roots`, write only in ``writable``.
 
     Args:
         writable: Directories the process may read and write (its scratch directory).
         readable: Extra directories or files it may read (a hosted service's source).
+        roots: :func:`read_roots` as computed before (a warm worker computes them once, not in every
+            child it forks); computed now when not given.
 
     Returns:
         True when Landlock confines the process; False when the kernel has no Landlock (nothing changed
@@ -175,7 +182,7 @@ def confine(writable: Iterable[Path], readable: Iterable[Path] = ()) -> bool:
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
-        for root in [*read_roots(), *readable]:
+        for root in [*(read_roots() if roots is None else roots), *readable]:
             _add_rule(libc, ruleset, str(root), READ)
         _add_rule(libc, ruleset, f"/proc/{os.getpid()}", READ_FILE | READ_DIR)
         for device in DEVICES:

@@ -113,6 +113,17 @@ class ExecutionStore:
         )
         return {str(row[0]): str(row[1]) for row in rows}
 
+    def records_in(self, org_id: str, workspace_id: str, execution_ids: list[str]) -> Records:
+        """The executions of the workspace among ``execution_ids``, in one read."""
+        if not execution_ids:
+            return []
+        marks = ",".join("?" * len(execution_ids))
+        rows = self.db.query(
+            f"SELECT * FROM executions WHERE org_id=? AND workspace_id=? AND execution_id IN ({marks})",
+            (org_id, workspace_id, *execution_ids),
+        )
+        return [self._record(row) for row in rows]
+
     def get_in(self, org_id: str, workspace_id: str, execution_id: str) -> dict[str, Any]:
         """One execution of a workspace (404 when absent or in another workspace)."""
         item = self.get(execution_id)
@@ -128,13 +139,24 @@ class ExecutionStore:
         limit: int,
         offset: int = 0,
         cursor: str | None = None,
+        *,
+        component_type: str | None = None,
+        component_id: str | None = None,
     ) -> tuple[Records, str | None]:
-        """One page of a workspace's executions, newest first, and the cursor of the next page."""
+        """One page of a workspace's executions, newest first, and the cursor of the next page.
+
+        ``status``, ``component_type`` and ``component_id`` narrow the list when given.
+        """
         sql = "SELECT * FROM executions WHERE org_id=? AND workspace_id=?"
         params: list[Any] = [org_id, workspace_id]
-        if status:
-            sql += " AND status=?"
-            params.append(status)
+        for column, value in (
+            ("status", status),
+            ("component_type", component_type),
+            ("component_id", component_id),
+        ):
+            if value:
+                sql += f" AND {column}=?"
+                params.append(value)
         page = select_page(self.db, EXECUTIONS_ORDER, sql, params, limit=limit, cursor=cursor, offset=offset)
         return [self._record(r) for r in page.rows], page.next_cursor
 

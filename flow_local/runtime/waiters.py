@@ -9,6 +9,24 @@ from typing import Any
 from flow_local.runtime.store import TERMINAL, ExecutionStore
 
 
+class EndListener:
+    """One caller waiting for any of several executions to end: the ids that ended, in order.
+
+    Attributes:
+        ended: The ids whose end was stored since the caller started listening.
+        woken: Set at the first end.
+    """
+
+    def __init__(self) -> None:
+        self.ended: list[str] = []
+        self.woken = asyncio.Event()
+
+    def end(self, execution_id: str) -> None:
+        """Note that ``execution_id`` ended."""
+        self.ended.append(execution_id)
+        self.woken.set()
+
+
 class Waiters:
     """Who waits for which execution; the engine wakes them when it stores an end or an event."""
 
@@ -16,7 +34,7 @@ class Waiters:
         self.store = store
         self._terminal: dict[str, asyncio.Event] = {}
         self._new_event: dict[str, asyncio.Event] = {}
-        self._any: dict[str, list[asyncio.Event]] = {}
+        self._any: dict[str, list[EndListener]] = {}
 
     def ended(self, execution_id: str) -> None:
         """Wake whoever waits for the end of ``execution_id`` (its terminal state is stored)."""
@@ -24,7 +42,7 @@ class Waiters:
         if event is not None:
             event.set()
         for listener in self._any.pop(execution_id, ()):
-            listener.set()
+            listener.end(execution_id)
         self.new_event(execution_id)
 
     def new_event(self, execution_id: str) -> None:
@@ -54,27 +72,33 @@ class Waiters:
             await asyncio.wait_for(event.wait(), timeout)
         return self.store.get(execution_id)
 
-    async def wait_any_terminal(self, execution_ids: list[str], timeout: float) -> None:
-        """Return once one of ``execution_ids`` ends, or after ``timeout`` seconds.
+    async def wait_any_terminal(
+        self, execution_ids: list[str], timeout: float, linger: float = 0.0
+    ) -> list[str]:
+        """The ids among ``execution_ids`` that end within ``timeout`` seconds: once one has ended, those
+        that end in the next ``linger`` seconds too (so a burst of ends is answered together).
 
         The caller has just read them, with no ``await`` since, and found none terminal (the engine
         stores ends on this loop, so none can end unseen in between).
         """
         if timeout <= 0:
-            return
-        event = asyncio.Event()
+            return []
+        listener = EndListener()
         for execution_id in execution_ids:
-            self._any.setdefault(execution_id, []).append(event)
+            self._any.setdefault(execution_id, []).append(listener)
         try:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout)
+                await asyncio.wait_for(listener.woken.wait(), timeout)
+            if listener.ended and linger > 0 and len(listener.ended) < len(execution_ids):
+                await asyncio.sleep(linger)
         finally:
             for execution_id in execution_ids:
                 listeners = self._any.get(execution_id)
-                if listeners is not None and event in listeners:
-                    listeners.remove(event)
+                if listeners is not None and listener in listeners:
+                    listeners.remove(listener)
                     if not listeners:
                         del self._any[execution_id]
+        return listener.ended
 
     async def wait_events(self, execution_id: str, after_seq: int, timeout: float) -> list[dict[str, Any]]:
         """Events after ``after_seq``, waiting up to ``timeout`` for one when there are none yet."""

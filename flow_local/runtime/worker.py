@@ -1,25 +1,31 @@
-"""A warm worker: a pre-loaded process that forks one confined child per execution.
+"""A warm worker: a pre-loaded process that runs each execution in a fresh confined child.
 
 The worker itself never runs user code and holds no credentials. It imports everything a code block
-or an agent needs once, then for each job (one JSON line on stdin from its runner) forks a child that:
+or an agent needs once, and keeps one child forked ahead of the next job (a *spare*), which
 
 1. gets its own scratch directory as working directory, ``HOME`` and ``TMPDIR``;
-2. gets a scrubbed environment: the execution's runtime variables and little else (no NATS password,
-   nothing naming the platform's data directory);
-3. is confined (:mod:`flow_local.runtime.sandbox`: Landlock, no capabilities, no new privileges) and
-   gets the job's address-space limit;
-4. runs the code block or agent, writing events and then its result as JSON lines on the protocol
-   stream (the worker's original stdout; fd 1 is pointed at stderr so stray prints cannot corrupt it).
+2. gets a scrubbed environment: a few base variables and little else (no NATS password, nothing
+   naming the platform's data directory);
+3. is confined (:mod:`flow_local.runtime.sandbox`: Landlock, no capabilities, no new privileges), then
+   prepares its event loop and waits for its job on a pipe of its own.
 
-After the child exits the worker removes the scratch directory and writes ``{"kind": "done"}`` with the
-exit code. A fresh child per execution means nothing one tenant's code leaves behind (threads, patched
-modules, files) is there for the next. The runner, not the worker, talks to NATS, and it stamps every
-line with the execution it handed over, so a child can only speak for its own execution.
+For each job (one JSON line on stdin from its runner) the worker writes the job to the spare's pipe; the
+spare adds the execution's runtime variables and the job's address-space limit and runs the code block
+or agent, writing events and then its result as JSON lines, which the worker relays on the protocol
+stream (its original stdout; fd 1 is pointed at stderr so stray prints cannot corrupt it). Fork, confine
+and event-loop set-up thus happen before the job arrives, off the path from submit to result.
+
+After the child exits the worker kills whatever it left behind, writes ``{"kind": "done"}`` with the
+exit code, removes the scratch directory and forks the next spare. A fresh child per execution means
+nothing one tenant's code leaves behind (threads, patched modules, files) is there for the next. The
+runner, not the worker, talks to NATS, and it stamps every line with the execution it handed over, so
+a child can only speak for its own execution.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures.thread
 import contextlib
 import io
 import json
@@ -52,7 +58,9 @@ STREAM_BATCH_CHARS = 64 * 1024
 """Held-back text that is sent at once, whatever the gap."""
 RELAY_POLL_SECONDS = 0.2
 MEGABYTE = 1024 * 1024
-PRELOADED = (flow_sdk, httpx)
+PRELOADED = (flow_sdk, httpx, concurrent.futures.thread)
+"""Modules imported once in the worker, so no child imports them again (``asyncio.to_thread`` needs
+the thread pool)."""
 WRITABLE_ENV = "FLOW_LOCAL_RUNNER_WRITABLE"
 """Extra directories user code may write, separated by ``os.pathsep`` (a shared volume; empty by default)."""
 
@@ -221,8 +229,87 @@ def _bound_flow(job: dict[str, Any]) -> Any:
     return flow
 
 
-def run_child(pipe: int, request: dict[str, Any], scratch: Path) -> None:
-    """In the forked child: die with the worker, confine, then run the job; never returns."""
+class Spare:
+    """A child forked and confined ahead of its job, waiting for the job on a pipe of its own.
+
+    Attributes:
+        pid: The child's process id.
+        job_pipe: The write end of the pipe its job is written to (closed once written).
+        lines: The read end of the pipe it writes its protocol lines to.
+        scratch: Its scratch directory.
+    """
+
+    def __init__(self, pid: int, job_pipe: int, lines: int, scratch: Path) -> None:
+        self.pid = pid
+        self.job_pipe = job_pipe
+        self.lines = lines
+        self.scratch = scratch
+
+    def waiting(self) -> bool:
+        """Whether the child still waits for its job (it may have died, e.g. when confining it failed)."""
+        pid, _status = os.waitpid(self.pid, os.WNOHANG)
+        return pid == 0
+
+    def send(self, body: bytes) -> None:
+        """Write the job and close the pipe; a child that died meanwhile is left to :func:`_relay`."""
+        try:
+            view = memoryview(body)
+            while view:
+                view = view[os.write(self.job_pipe, view) :]
+        except BrokenPipeError:
+            pass
+        finally:
+            os.close(self.job_pipe)
+
+    def discard(self) -> None:
+        """Kill the child if it still waits, reap it, close its pipes and remove its scratch directory."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+        for fd in (self.job_pipe, self.lines):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+class Confinement:
+    """What every child of a worker is confined to, worked out once in the worker.
+
+    Attributes:
+        roots: The directories a child may read (:func:`flow_local.runtime.sandbox.read_roots`).
+        writable: The extra directories it may write (``FLOW_LOCAL_RUNNER_WRITABLE``).
+    """
+
+    def __init__(self) -> None:
+        self.roots = sandbox.read_roots()
+        self.writable = extra_writable()
+
+
+def fork_spare(scratch_root: Path, protocol: IO[str], confinement: Confinement) -> Spare:
+    """Fork the child of the next job: it confines itself and waits (see :func:`run_child`)."""
+    scratch = Path(tempfile.mkdtemp(prefix="exec-", dir=scratch_root))
+    job_read, job_write = os.pipe()
+    lines_read, lines_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(job_write)
+        os.close(lines_read)
+        os.close(protocol.fileno())
+        run_child(job_read, lines_write, scratch, confinement)
+    os.close(job_read)
+    os.close(lines_write)
+    return Spare(pid, job_write, lines_read, scratch)
+
+
+def run_child(job_pipe: int, lines_pipe: int, scratch: Path, confinement: Confinement) -> None:
+    """In the forked child: die with the worker, confine, get ready, then wait for the job and run it.
+
+    Never returns. Nothing of the job is read before the child is confined; the event loop and the
+    thread that runs a sync ``main`` are made after confining, so they are confined too (Landlock and
+    no-new-privileges apply to the thread that asks and to the threads it starts later). After the
+    result line the child exits without closing its loop: the worker removes whatever it leaves.
+    """
     code = 0
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -230,22 +317,43 @@ def run_child(pipe: int, request: dict[str, Any], scratch: Path) -> None:
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
-        job = dict(request["job"])
-        writable = [scratch, *extra_writable()]
         os.chdir(scratch)
+        environment = job_environment({}, scratch)
         os.environ.clear()
-        os.environ.update(job_environment(job.get("env") or {}, scratch))
-        if not sandbox.confine(writable):
+        os.environ.update(environment)
+        if not sandbox.confine([scratch, *confinement.writable], roots=confinement.roots):
             sandbox.warn_unconfined()
+        runner = asyncio.Runner()  # never closed: the child exits at once after its result
+        runner.run(_warm_up())
+        request = _read_job(job_pipe)
+        job = dict(request["job"])
+        os.environ.update(job_environment(job.get("env") or {}, scratch))
         limit_memory(job.get("memory_mb"))
-        protocol = os.fdopen(pipe, "w")
-        asyncio.run(Child(protocol, job, dict(request.get("input") or {})).run())
+        protocol = os.fdopen(lines_pipe, "w")
+        runner.run(Child(protocol, job, dict(request.get("input") or {})).run())
     except BaseException as exc:
         code = 1
         with contextlib.suppress(Exception):
             print(f"worker child failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
     finally:
         os._exit(code)
+
+
+async def _warm_up() -> None:
+    """Start the event loop's thread pool (a sync ``main`` runs there) before the job arrives."""
+    await asyncio.to_thread(int)
+
+
+def _read_job(pipe: int) -> dict[str, Any]:
+    """The job the worker writes on ``pipe`` (all of it, up to the pipe's end)."""
+    chunks: list[bytes] = []
+    while chunk := os.read(pipe, MEGABYTE):
+        chunks.append(chunk)
+    os.close(pipe)
+    request = json.loads(b"".join(chunks))
+    if not isinstance(request, dict):
+        raise ValueError("the job is not a JSON object")
+    return request
 
 
 def _relay(pipe: int, protocol: IO[str], pid: int) -> int:
@@ -259,7 +367,7 @@ def _relay(pipe: int, protocol: IO[str], pid: int) -> int:
             if chunk:
                 pending = _forward(pending + chunk, protocol)
                 continue
-        done, raw = os.waitpid(pid, os.WNOHANG)
+        done, raw = os.waitpid(pid, 0 if readable else os.WNOHANG)
         if done:
             status = raw
     reaper.kill_tree(os.getpid())
@@ -281,20 +389,13 @@ def _forward(data: bytes, protocol: IO[str]) -> bytes:
     return rest
 
 
-def handle(protocol: IO[str], request: dict[str, Any], scratch_root: Path) -> None:
-    """In the worker: fork a child for one job, relay its lines, clean up and report ``done``."""
-    scratch = Path(tempfile.mkdtemp(prefix="exec-", dir=scratch_root))
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_end)
-        os.close(protocol.fileno())
-        run_child(write_end, request, scratch)
-    os.close(write_end)
-    exit_code = _relay(read_end, protocol, pid)
-    shutil.rmtree(scratch, ignore_errors=True)
+def handle(protocol: IO[str], request: dict[str, Any], spare: Spare) -> None:
+    """In the worker: hand one job to its waiting child, relay the child's lines, report ``done``."""
+    spare.send(json.dumps(request).encode())
+    exit_code = _relay(spare.lines, protocol, spare.pid)
     protocol.write(json.dumps({"kind": "done", "exit_code": exit_code}) + "\n")
     protocol.flush()
+    shutil.rmtree(spare.scratch, ignore_errors=True)
 
 
 def _protocol_stream() -> IO[str]:
@@ -315,6 +416,7 @@ def serve() -> None:
 
     The worker is a subreaper: whatever a child leaves behind, even in another session or process
     group, is re-parented to it and killed when the job ends or the worker is told to stop (SIGTERM).
+    The next job's child is forked once the last one's tree is gone, never while it runs.
     """
     signal.signal(signal.SIGTERM, _terminate)
     sandbox.die_with_parent(signal.SIGTERM)
@@ -322,12 +424,20 @@ def serve() -> None:
         sandbox.become_subreaper()
     protocol = _protocol_stream()
     scratch_root = Path(tempfile.mkdtemp(prefix="flow-worker-"))
+    confinement = Confinement()
+    spare = fork_spare(scratch_root, protocol, confinement)
     try:
         protocol.write(json.dumps({"ready": os.getpid(), "confined": sandbox.landlock_abi() > 0}) + "\n")
         for line in sys.stdin:
-            if line.strip():
-                handle(protocol, json.loads(line), scratch_root)
+            if not line.strip():
+                continue
+            if not spare.waiting():
+                spare.discard()
+                spare = fork_spare(scratch_root, protocol, confinement)
+            handle(protocol, json.loads(line), spare)
+            spare = fork_spare(scratch_root, protocol, confinement)
     finally:
+        spare.discard()
         shutil.rmtree(scratch_root, ignore_errors=True)
 
 

@@ -20,6 +20,7 @@ KILL_GRACE_SECONDS = 3.0
 """How long a worker told to stop may take to kill its tree before its process group gets SIGKILL."""
 
 OnEvent = Callable[[str, dict[str, Any]], Awaitable[None]]
+OnResult = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class WorkerDied(Exception):
@@ -77,9 +78,12 @@ class WorkerProcess:
         return decoded if isinstance(decoded, dict) else {}
 
     async def run(
-        self, job: dict[str, Any], message: dict[str, Any], on_event: OnEvent
+        self, job: dict[str, Any], message: dict[str, Any], on_event: OnEvent, on_result: OnResult
     ) -> tuple[dict[str, Any] | None, int]:
         """Hand a job and its input over; relay events until the worker reports the child's end.
+
+        ``on_result`` gets the child's result line as soon as it arrives, before the child has exited
+        and the worker has cleaned up after it (the caller can publish it meanwhile).
 
         Returns:
             The child's result line (None when it died without one) and the child's exit code.
@@ -99,8 +103,9 @@ class WorkerProcess:
                 if kind == "event":
                     data = line.get("event_data")
                     await on_event(str(line.get("event_type")), data if isinstance(data, dict) else {})
-                elif kind == "result":
+                elif kind == "result" and result is None:
                     result = line
+                    await on_result(line)
                 elif kind == "done":
                     return result, int(line.get("exit_code") or 0)
         except (BrokenPipeError, ConnectionResetError) as exc:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from typing import Any, Literal, overload
 from uuid import UUID
 
 from flow_sdk._errors import FlowSDKError
+from flow_sdk._executions import list_pages
 from flow_sdk._generated.types import Execution, ExecutionHandle, ExecutionResult
 from flow_sdk._polling import ResultMode, unwrap_result
 from flow_sdk.namespaces._base import Namespace
@@ -51,6 +53,37 @@ class ExecutionNamespace(Namespace):
     async def cancel(self, execution_id: str | UUID) -> Execution:
         """Request best-effort cancellation (``POST .../executions/{execution_id}/cancel``)."""
         return await self._flow._platform().cancel_execution(execution_id)
+
+    def iter_executions(
+        self,
+        status: str | None = None,
+        *,
+        component_id: str | UUID | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[Execution]:
+        """Executions of this component type in the workspace, newest first, fetched a page at a time
+        (``GET .../executions``).
+
+        Args:
+            status: Only executions in this status (``pending``, ``running``, ``completed``, ...).
+            component_id: Only executions of this component.
+            page_size: Executions per request.
+
+        Example::
+
+            async for execution in flow.code_blocks.iter_executions(status="failed"):
+                print(execution["execution_id"], execution["component_id"])
+        """
+        org_id, workspace_id = self._flow._workspace()
+        pages = list_pages(
+            org_id,
+            workspace_id,
+            status=status,
+            component_type=self.component_type,
+            component_id=component_id,
+            page_size=page_size,
+        )
+        return self._pages(pages)
 
     @overload
     async def await_result(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import AsyncIterator
 from typing import Any
 
 from flow_sdk._errors import FlowSDKError
@@ -13,6 +15,7 @@ from flow_sdk._generated.client.datasets import (
     build_vector_query_dataset_request,
 )
 from flow_sdk._generated.client.enums import DISTANCE_METRIC
+from flow_sdk._generated.client.request import ApiRequest
 from flow_sdk._generated.types import (
     Dataset,
     DatasetFilter,
@@ -23,6 +26,7 @@ from flow_sdk._generated.types import (
     DatasetVectorQueryResult,
     JsonObject,
 )
+from flow_sdk._pages import MAX_PAGE_SIZE
 from flow_sdk._requests import checked_body, choose
 from flow_sdk.namespaces._base import Namespace
 
@@ -84,9 +88,26 @@ class DatasetsNamespace(Namespace):
         )
 
     async def list(self) -> list[Dataset]:
-        """List the workspace's datasets (``GET .../datasets``)."""
+        """List the workspace's datasets (``GET .../datasets``).
+
+        The platform answers a page at a time; this reads them all. :meth:`iter` reads them as needed.
+        """
+        return [item async for item in self.iter(page_size=MAX_PAGE_SIZE)]
+
+    def iter(self, *, page_size: int = 100) -> AsyncIterator[Dataset]:
+        """Every dataset of the workspace, oldest first, fetched a page at a time (``GET .../datasets``).
+
+        Example::
+
+            async for dataset in flow.datasets.iter():
+                print(dataset["id"], dataset["row_count"])
+        """
         org_id, workspace_id = self._flow._workspace()
-        return await self._send(build_list_datasets_request(org_id, workspace_id))
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[Dataset]]:
+            return build_list_datasets_request(org_id, workspace_id, limit=page_size, cursor=cursor)
+
+        return self._pages(page)
 
     async def get(self, dataset_id: str) -> Dataset:
         """Get one dataset's definition (``GET .../datasets/{id}``)."""

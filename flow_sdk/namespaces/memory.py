@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from flow_sdk._generated.client.memory import (
@@ -10,6 +11,7 @@ from flow_sdk._generated.client.memory import (
     build_recall_memories_request,
     build_store_memory_request,
 )
+from flow_sdk._generated.client.request import ApiRequest
 from flow_sdk._generated.types import (
     Memory,
     MemoryForget,
@@ -19,6 +21,7 @@ from flow_sdk._generated.types import (
     MemoryStore,
 )
 from flow_sdk._generated.types import MemoryNamespace as MemoryNamespaceInfo
+from flow_sdk._pages import MAX_PAGE_SIZE
 from flow_sdk.namespaces._base import Namespace
 
 __all__ = ["MemoryNamespace"]
@@ -50,6 +53,25 @@ class MemoryNamespace(Namespace):
         return await self._send(build_forget_memories_request(org_id, workspace_id, body=body))
 
     async def list_namespaces(self) -> list[MemoryNamespaceInfo]:
-        """List memory namespaces with their sizes (``GET .../memory/namespaces``)."""
+        """List memory namespaces with their sizes (``GET .../memory/namespaces``).
+
+        The platform answers a page at a time; this reads them all. :meth:`iter_namespaces` reads them as
+        needed.
+        """
+        return [item async for item in self.iter_namespaces(page_size=MAX_PAGE_SIZE)]
+
+    def iter_namespaces(self, *, page_size: int = 100) -> AsyncIterator[MemoryNamespaceInfo]:
+        """Every memory namespace with its size, in name order, fetched a page at a time
+        (``GET .../memory/namespaces``).
+
+        Example::
+
+            async for namespace in flow.memory.iter_namespaces():
+                print(namespace["namespace"], namespace["count"])
+        """
         org_id, workspace_id = self._flow._workspace()
-        return await self._send(build_list_memory_namespaces_request(org_id, workspace_id))
+
+        def page(cursor: str | None) -> ApiRequest[list[MemoryNamespaceInfo]]:
+            return build_list_memory_namespaces_request(org_id, workspace_id, limit=page_size, cursor=cursor)
+
+        return self._pages(page)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import builtins
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from flow_sdk._errors import FlowSDKError
 from flow_sdk._generated.client.enums import DISTANCE_METRIC
+from flow_sdk._generated.client.request import ApiRequest
 from flow_sdk._generated.client.vector import (
     build_create_vector_index_request,
     build_delete_vector_index_request,
@@ -25,6 +27,7 @@ from flow_sdk._generated.types import (
     VectorSearchResult,
     VectorUpsertResult,
 )
+from flow_sdk._pages import MAX_PAGE_SIZE
 from flow_sdk._requests import checked_body, choose
 from flow_sdk.namespaces._base import Namespace
 
@@ -56,9 +59,27 @@ class VectorNamespace(Namespace):
         return await self._send(build_get_vector_index_request(org_id, workspace_id, _index(index_id)))
 
     async def list_indexes(self) -> list[VectorIndex]:
-        """List indexes (``GET .../vector/indexes``)."""
+        """List indexes (``GET .../vector/indexes``).
+
+        The platform answers a page at a time; this reads them all. :meth:`iter_indexes` reads them as
+        needed.
+        """
+        return [item async for item in self.iter_indexes(page_size=MAX_PAGE_SIZE)]
+
+    def iter_indexes(self, *, page_size: int = 100) -> AsyncIterator[VectorIndex]:
+        """Every index of the workspace, oldest first, fetched a page at a time (``GET .../vector/indexes``).
+
+        Example::
+
+            async for index in flow.vector.iter_indexes():
+                print(index["name"], index["count"])
+        """
         org_id, workspace_id = self._flow._workspace()
-        return await self._send(build_list_vector_indexes_request(org_id, workspace_id))
+
+        def page(cursor: str | None) -> ApiRequest[builtins.list[VectorIndex]]:
+            return build_list_vector_indexes_request(org_id, workspace_id, limit=page_size, cursor=cursor)
+
+        return self._pages(page)
 
     async def delete_index(self, index_id: str) -> None:
         """Delete an index and its vectors (``DELETE .../vector/indexes/{id}``)."""

@@ -46,9 +46,9 @@ def test_paths_parameters_and_defaults_come_from_the_document(
     assert upload.route_path == "/api/v1/orgs/{org_id}/storage/objects/{key:path}"
     assert (upload.policy, upload.body, upload.answer_type) == ("optional", "raw", "StorageObject")
     limit = next(p for p in ops["listAuditEvents"].parameters if p.name == "limit")
-    assert limit.declaration == "limit: Annotated[int, Query(ge=1, le=1000)] = 100"
+    assert limit.declaration == "limit: Annotated[int, Field(ge=1, le=1000)] = 100"
     key = next(p for p in ops["submitExecution"].parameters if p.location == "header")
-    assert key.declaration.startswith("idempotency_key: Annotated[str | None, Header(alias='Idempotency-Key'")
+    assert key.declaration.startswith("idempotency_key: Annotated[str | None, Field(alias='Idempotency-Key'")
     assert ops["exchangeApiKey"].policy == "public"
     assert ops["getStateValue"].policy == "workspace"
     assert ops["listWorkspaces"].policy == "org"
@@ -93,6 +93,12 @@ def test_a_changed_document_changes_the_generated_signature(
                 parameters=[{"name": "q", "in": "cookie", "schema": {"type": "string"}}]
             ),
             "parameters in 'cookie'",
+        ),
+        (
+            lambda d: d["paths"]["/api/v1/auth/me"]["get"].update(
+                parameters=[{"name": "copy", "in": "query", "schema": {"type": "string"}}]
+            ),
+            "shadow pydantic.BaseModel",
         ),
     ],
 )

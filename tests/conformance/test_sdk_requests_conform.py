@@ -8,7 +8,7 @@ failure as well.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -57,6 +57,10 @@ async def _every_page(call: Awaitable[Any]) -> None:
         await call
 
 
+async def _collect(items: AsyncIterator[Any]) -> list[Any]:
+    return [item async for item in items]
+
+
 FLOW_CALLS: dict[str, FlowCall] = {
     "gateway.chat_completion": lambda f: f.gateway.chat_completion(
         model="openai/gpt-4o", messages=[{"role": "user", "content": "hi"}], temperature=0.7, max_tokens=256
@@ -75,13 +79,16 @@ FLOW_CALLS: dict[str, FlowCall] = {
         dataset_id="kb", embedding=[0.1, 0.2], vector_field="content_embedding", top_k=5, fields=["title"]
     ),
     "datasets.insert_rows": lambda f: f.datasets.insert_rows("kb", [{"a": 1}]),
-    "datasets.list": lambda f: f.datasets.list(),
+    "datasets.list": lambda f: _every_page(f.datasets.list()),
     "datasets.get": lambda f: f.datasets.get("kb"),
     "code_blocks.submit": lambda f: f.code_blocks.submit(code_block_id="cb1", input_parameters={"u": 1}),
     "agents.submit": lambda f: f.agents.submit(agent_id="a1", input_data={"q": "x"}),
     "workflows.submit": lambda f: f.workflows.submit(workflow_id="w1", input_data={}),
     "code_blocks.get_status": lambda f: f.code_blocks.get_status("ex1"),
     "code_blocks.cancel": lambda f: f.code_blocks.cancel("ex1"),
+    "code_blocks.iter_executions": lambda f: _every_page(
+        _collect(f.code_blocks.iter_executions("failed", component_id="cb1", page_size=5))
+    ),
     "services.post": lambda f: f.services.post("/summarize", body={"text": "t"}, service_id="svc2"),
     "services.call_version": lambda f: f.services.call("GET", "/health", service_id="svc2", version=2),
     "services.put": lambda f: f.services.put("/items", body={"a": 1}, service_id="svc2"),
@@ -98,7 +105,7 @@ FLOW_CALLS: dict[str, FlowCall] = {
     "state.delete": lambda f: f.state.delete("cursor"),
     "state.initialize": lambda f: f.state.initialize(),
     "secrets.get": lambda f: f.secrets.get("OPENAI_API_KEY"),
-    "secrets.list": lambda f: f.secrets.list(),
+    "secrets.list": lambda f: _every_page(f.secrets.list()),
     "storage.upload": lambda f: f.storage.upload(key="report.bin", data=b"abc"),
     "storage.download": lambda f: f.storage.download("report.bin"),
     "storage.list": lambda f: _every_page(f.storage.list(prefix="reports/")),
@@ -112,12 +119,12 @@ FLOW_CALLS: dict[str, FlowCall] = {
     "vector.search": lambda f: f.vector.search(index_id="idx1", query_embedding=[0.1], top_k=5),
     "vector.delete": lambda f: f.vector.delete("idx1", ["d1"]),
     "vector.get_index": lambda f: f.vector.get_index("idx1"),
-    "vector.list_indexes": lambda f: f.vector.list_indexes(),
+    "vector.list_indexes": lambda f: _every_page(f.vector.list_indexes()),
     "vector.delete_index": lambda f: f.vector.delete_index("idx1"),
     "memory.store": lambda f: f.memory.store(content="prefers email", metadata={"c": 1}, namespace="prefs"),
     "memory.recall": lambda f: f.memory.recall(query="contact?", top_k=3, namespace="prefs"),
     "memory.forget": lambda f: f.memory.forget(vector_ids=["m1"], namespace="prefs"),
-    "memory.list_namespaces": lambda f: f.memory.list_namespaces(),
+    "memory.list_namespaces": lambda f: _every_page(f.memory.list_namespaces()),
     "audit.log": lambda f: f.audit.log(
         action="document.reviewed",
         resource_type="document",

@@ -22,9 +22,11 @@ from flow_local.harness import LocalPlatform
 from flow_local.runtime.engine import ExecutionEngine
 
 SLOW = """
-import time
+import os, time
 
 def main(log: str, seconds: float) -> str:
+    with open(log + ".pid", "w") as handle:
+        handle.write(str(os.getpid()))
     with open(log, "a") as handle:
         handle.write("start\\n")
     time.sleep(seconds)
@@ -190,7 +192,8 @@ def test_a_killed_worker_is_replaced_and_its_execution_retried_once(
     log = side_dir / "worker.log"
     execution_id = _submit(lp, log, 1.0)
     _wait_started(log)
-    busy = [pid for pid in _children(runner) if _children(pid)]
+    running = int(Path(f"{log}.pid").read_text())
+    busy = [pid for pid in _children(runner) if running in _children(pid)]
     assert len(busy) == 1, busy
     child = _children(busy[0])
     os.kill(busy[0], signal.SIGKILL)

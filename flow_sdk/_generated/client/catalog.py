@@ -113,11 +113,15 @@ def build_list_component_versions_request(
     workspace_id: str,
     component_type: ComponentType,
     component_id: str,
+    *,
+    limit: int = 100,
+    cursor: str | None = None,
 ) -> ApiRequest[list[ComponentVersion]]:
     """Every version of a component, oldest first: ``GET /api/v1/orgs/{org_id}/workspaces/{workspace_id}/components/{component_type}/{component_id}/versions`` (listComponentVersions)."""
     return ApiRequest(
         "listComponentVersions",
         "GET",
         f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/components/{quote(str(component_type), safe='')}/{quote(str(component_id), safe='')}/versions",
+        params=drop_none({"limit": limit, "cursor": cursor}),
         response="json",
     )

@@ -5,6 +5,7 @@ from urllib.parse import quote
 
 from flow_sdk._generated.client.request import ApiRequest, drop_none
 from flow_sdk._generated.types import (
+    ComponentType,
     Execution,
     ExecutionEvent,
     ExecutionHandle,
@@ -39,13 +40,24 @@ def build_list_executions_request(
     offset: int = 0,
     cursor: str | None = None,
     status: ExecutionStatusValue | None = None,
+    component_type: ComponentType | None = None,
+    component_id: str | None = None,
 ) -> ApiRequest[list[Execution]]:
     """Executions of the workspace, newest first: ``GET /api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions`` (listExecutions)."""
     return ApiRequest(
         "listExecutions",
         "GET",
         f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/executions",
-        params=drop_none({"limit": limit, "offset": offset, "cursor": cursor, "status": status}),
+        params=drop_none(
+            {
+                "limit": limit,
+                "offset": offset,
+                "cursor": cursor,
+                "status": status,
+                "component_type": component_type,
+                "component_id": component_id,
+            }
+        ),
         response="json",
     )
 

@@ -3,7 +3,7 @@
 
 from urllib.parse import quote
 
-from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk._generated.client.request import ApiRequest, drop_none
 from flow_sdk._generated.types import (
     Memory,
     MemoryForget,
@@ -76,11 +76,15 @@ def build_forget_memories_request(
 def build_list_memory_namespaces_request(
     org_id: str,
     workspace_id: str,
+    *,
+    limit: int = 100,
+    cursor: str | None = None,
 ) -> ApiRequest[list[MemoryNamespace]]:
     """Memory namespaces with their sizes: ``GET /api/v1/orgs/{org_id}/workspaces/{workspace_id}/memory/namespaces`` (listMemoryNamespaces)."""
     return ApiRequest(
         "listMemoryNamespaces",
         "GET",
         f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/memory/namespaces",
+        params=drop_none({"limit": limit, "cursor": cursor}),
         response="json",
     )

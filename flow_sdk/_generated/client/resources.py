@@ -115,12 +115,16 @@ def build_list_resource_versions_request(
     workspace_id: str,
     resource_kind: ResourceKind,
     resource_id: str,
+    *,
+    limit: int = 100,
+    cursor: str | None = None,
 ) -> ApiRequest[list[ResourceVersion]]:
     """Every version of a resource, oldest first: ``GET /api/v1/orgs/{org_id}/workspaces/{workspace_id}/resources/{resource_kind}/{resource_id}/versions`` (listResourceVersions)."""
     return ApiRequest(
         "listResourceVersions",
         "GET",
         f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/resources/{quote(str(resource_kind), safe='')}/{quote(str(resource_id), safe='')}/versions",
+        params=drop_none({"limit": limit, "cursor": cursor}),
         response="json",
     )
 

@@ -3,7 +3,7 @@
 
 from urllib.parse import quote
 
-from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk._generated.client.request import ApiRequest, drop_none
 from flow_sdk._generated.types import Secret, SecretInfo, SecretWrite
 
 __all__ = [
@@ -17,12 +17,16 @@ __all__ = [
 def build_list_secrets_request(
     org_id: str,
     workspace_id: str,
+    *,
+    limit: int = 100,
+    cursor: str | None = None,
 ) -> ApiRequest[list[SecretInfo]]:
     """Names of the workspace's secrets (management; values are never listed): ``GET /api/v1/orgs/{org_id}/workspaces/{workspace_id}/secrets`` (listSecrets)."""
     return ApiRequest(
         "listSecrets",
         "GET",
         f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/secrets",
+        params=drop_none({"limit": limit, "cursor": cursor}),
         response="json",
     )
 

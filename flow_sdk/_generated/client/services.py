@@ -38,12 +38,16 @@ def build_list_hosted_service_versions_request(
     org_id: str,
     workspace_id: str,
     service_id: str,
+    *,
+    limit: int = 100,
+    cursor: str | None = None,
 ) -> ApiRequest[list[HostedServiceVersion]]:
     """Deployed versions of a hosted service: ``GET /api/v1/orgs/{org_id}/workspaces/{workspace_id}/hosted-services/{service_id}/versions`` (listHostedServiceVersions)."""
     return ApiRequest(
         "listHostedServiceVersions",
         "GET",
         f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/hosted-services/{quote(str(service_id), safe='')}/versions",
+        params=drop_none({"limit": limit, "cursor": cursor}),
         response="json",
     )
 

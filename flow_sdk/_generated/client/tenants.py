@@ -3,7 +3,7 @@
 
 from urllib.parse import quote
 
-from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk._generated.client.request import ApiRequest, drop_none
 from flow_sdk._generated.types import ApiKey, ApiKeyCreate, ApiKeyCreated, Org, Workspace, WorkspaceCreate
 
 __all__ = [
@@ -15,24 +15,33 @@ __all__ = [
 ]
 
 
-def build_list_orgs_request() -> ApiRequest[list[Org]]:
+def build_list_orgs_request(
+    *,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> ApiRequest[list[Org]]:
     """Organizations the caller can access: ``GET /api/v1/tenants/orgs`` (listOrgs)."""
     return ApiRequest(
         "listOrgs",
         "GET",
         f"/api/v1/tenants/orgs",
+        params=drop_none({"limit": limit, "cursor": cursor}),
         response="json",
     )
 
 
 def build_list_workspaces_request(
     org_id: str,
+    *,
+    limit: int = 100,
+    cursor: str | None = None,
 ) -> ApiRequest[list[Workspace]]:
     """Workspaces of an organization: ``GET /api/v1/tenants/orgs/{org_id}/workspaces`` (listWorkspaces)."""
     return ApiRequest(
         "listWorkspaces",
         "GET",
         f"/api/v1/tenants/orgs/{quote(str(org_id), safe='')}/workspaces",
+        params=drop_none({"limit": limit, "cursor": cursor}),
         response="json",
     )
 
@@ -55,12 +64,16 @@ def build_create_workspace_request(
 
 def build_list_api_keys_request(
     org_id: str,
+    *,
+    limit: int = 100,
+    cursor: str | None = None,
 ) -> ApiRequest[list[ApiKey]]:
     """API keys of an organization (the secret part is never returned): ``GET /api/v1/tenants/orgs/{org_id}/api-keys`` (listApiKeys)."""
     return ApiRequest(
         "listApiKeys",
         "GET",
         f"/api/v1/tenants/orgs/{quote(str(org_id), safe='')}/api-keys",
+        params=drop_none({"limit": limit, "cursor": cursor}),
         response="json",
     )
 

@@ -3,7 +3,7 @@
 
 from urllib.parse import quote
 
-from flow_sdk._generated.client.request import ApiRequest
+from flow_sdk._generated.client.request import ApiRequest, drop_none
 from flow_sdk._generated.types import (
     VectorDelete,
     VectorDeleteResult,
@@ -29,12 +29,16 @@ __all__ = [
 def build_list_vector_indexes_request(
     org_id: str,
     workspace_id: str,
+    *,
+    limit: int = 100,
+    cursor: str | None = None,
 ) -> ApiRequest[list[VectorIndex]]:
     """Vector indexes of the workspace: ``GET /api/v1/orgs/{org_id}/workspaces/{workspace_id}/vector/indexes`` (listVectorIndexes)."""
     return ApiRequest(
         "listVectorIndexes",
         "GET",
         f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/vector/indexes",
+        params=drop_none({"limit": limit, "cursor": cursor}),
         response="json",
     )
 
