@@ -147,6 +147,7 @@ class ExecutionEngine(ReplicaCoordination):
             self.nc = await nats.connect(
                 **self.endpoint.connect_options(), max_reconnect_attempts=-1, reconnect_time_wait=0.2
             )
+            await self.endpoint.check_signing_key()
             platform.extras["nats_url"] = self.nats_url
         assert self.nc is not None
         # A loaded machine can take seconds to create the file-backed streams: JetStream's 5 s
