@@ -102,6 +102,7 @@ class _Connection:
         self._database = database
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> _Cursor:
+        _check_storable(parameters)
         with _errors_translated(), self._conn.cursor() as cursor:
             cursor.execute(self._database.translate(sql).encode(), tuple(parameters))
             rows = cursor.fetchall() if cursor.description is not None else []
@@ -113,6 +114,8 @@ class _Connection:
             self._conn.execute(sql.encode())
 
     def executemany(self, sql: str, seq_of_parameters: Sequence[Sequence[Any]], /) -> _Cursor:
+        for parameters in seq_of_parameters:
+            _check_storable(parameters)
         with _errors_translated(), self._conn.cursor() as cursor:
             cursor.executemany(self._database.translate(sql).encode(), [tuple(p) for p in seq_of_parameters])
             return _Cursor([], cursor.rowcount)
@@ -246,9 +249,22 @@ def _check_reachable(url: str) -> None:
         ) from exc
 
 
+NUL_DETAIL = "a text in the request contains the character U+0000, which PostgreSQL cannot store: remove it"
+
+
+def _check_storable(parameters: Sequence[Any]) -> None:
+    """Refuse a text holding U+0000 with a 400 (SQLite stores it; PostgreSQL's text type cannot)."""
+    for value in parameters:
+        if isinstance(value, str) and "\x00" in value:
+            from flow_local.errors import bad_request
+
+            raise bad_request(NUL_DETAIL)
+
+
 @contextmanager
 def _errors_translated() -> Iterator[None]:
-    """PostgreSQL's errors as the areas know them: constraint errors and out-of-range numbers."""
+    """PostgreSQL's errors as the areas know them: constraint errors, out-of-range numbers, and a JSON
+    text escaping U+0000 (``\\u0000``, which ``jsonb`` cannot hold)."""
     try:
         yield
     except psycopg.errors.IntegrityError as exc:
@@ -257,3 +273,7 @@ def _errors_translated() -> Iterator[None]:
         from flow_local.errors import bad_request
 
         raise bad_request("a number in the request is too large") from exc
+    except psycopg.errors.UntranslatableCharacter as exc:
+        from flow_local.errors import bad_request
+
+        raise bad_request(NUL_DETAIL) from exc

@@ -19,6 +19,7 @@ from flow_local.cluster.engines import PostgresEngine
 from flow_local.cluster.workspace import default_workspace
 from flow_local.core import Platform
 from flow_local.db import DatabaseUnavailable, IntegrityError
+from flow_local.errors import ApiError
 from flow_local.harness import LocalPlatform
 from flow_local.ports import free_port
 from flow_local.postgres import PostgresDatabase
@@ -146,6 +147,18 @@ def test_a_failed_transaction_writes_nothing(database: PostgresDatabase) -> None
     with pytest.raises(IntegrityError), database.transaction() as conn:
         conn.execute("INSERT INTO kv (k) VALUES (?)", ("first",))
         conn.execute("INSERT INTO kv (k) VALUES (?)", ("first",))
+    assert database.query("SELECT k FROM kv") == []
+
+
+def test_a_text_holding_u0000_is_a_400_naming_it(database: PostgresDatabase) -> None:
+    """SQLite stores U+0000 in text; PostgreSQL cannot, in text or in jsonb: the request gets a 400."""
+    with pytest.raises(ApiError) as in_text, database.transaction() as conn:
+        conn.execute("INSERT INTO kv (k) VALUES (?)", ("first",))
+        conn.execute("INSERT INTO kv (k, v) VALUES (?, ?)", ("second", "a\x00b"))
+    with pytest.raises(ApiError) as in_json:
+        database.query("SELECT CAST(? AS JSONB)", ('{"a": "\\u0000"}',))
+    for refused in (in_text.value, in_json.value):
+        assert refused.status == 400 and "U+0000" in refused.detail
     assert database.query("SELECT k FROM kv") == []
 
 
