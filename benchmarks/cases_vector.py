@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 RATIO_BAR = 1.10
 UPSERT_BATCH = 2_500  # about 8 MB of JSON: under the platform's 16 MiB request body limit
 DECIMALS = 4
+BLAS_SETTLE_SECONDS = 0.5
 
 
 def vector_row(settings: Settings) -> Row:
@@ -84,12 +86,70 @@ def match_ids(result: Any) -> list[str]:
     return [str(match["id"]) for match in matches]
 
 
+async def settle() -> None:
+    """Let BLAS worker threads go idle before a phase.
+
+    OpenBLAS threads keep spinning for a while after a product (here after numpy's, in the server after a
+    search) and would take the cores from whatever runs next; phases are therefore timed apart, each
+    after this pause.
+    """
+    await asyncio.sleep(BLAS_SETTLE_SECONDS)
+
+
+async def sdk_phase(
+    search: Any, index_id: str, queries: np.ndarray, top_k: int
+) -> tuple[list[float], list[Any]]:
+    """Milliseconds per ``flow.vector.search`` of each query, and the answers."""
+    await settle()
+    times, answers = [], []
+    for query in queries:
+        start = time.perf_counter()
+        answers.append(await search(index_id=index_id, query_embedding=query.tolist(), top_k=top_k))
+        times.append((time.perf_counter() - start) * 1000)
+    return times, answers
+
+
+async def raw_phase(target: LocalTarget, path: str, queries: np.ndarray, top_k: int) -> list[float]:
+    """Milliseconds per search of each query through the raw httpx client."""
+    await settle()
+    times = []
+    for query in queries:
+        body = {"query_embedding": query.tolist(), "top_k": top_k}
+        start = time.perf_counter()
+        (await target.raw.post(path, json=body)).json()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+async def numpy_phase(
+    unit32: np.ndarray, queries: np.ndarray, top_k: int
+) -> tuple[list[float], list[list[str]]]:
+    """Milliseconds per exact numpy search of each query in this process, and the ids found."""
+    await settle()
+    times, expected = [], []
+    for query in queries:
+        start = time.perf_counter()
+        expected.append(exact_top_k(unit32, query, top_k))
+        times.append((time.perf_counter() - start) * 1000)
+    return times, expected
+
+
+async def fixed_cost_phase(
+    target: LocalTarget, search: Any, index_id: str, queries: np.ndarray, top_k: int
+) -> list[float]:
+    """Milliseconds per SDK search of a 16-vector index: what a search costs besides its product."""
+    await upload(target, index_id, queries[:16])
+    times, _answers = await sdk_phase(search, index_id, queries, top_k)
+    return times
+
+
 async def measure_vector_search(target: LocalTarget, settings: Settings) -> Row:
     """Fill the vector row: per-query latency through the SDK, checked against exact numpy results.
 
     The timed baseline is the same exact search in this process (float32, as the index stores it); the
-    results must be identical, id by id and in order. The same query through raw httpx, and agreement
-    with a float64 search, are reported alongside.
+    results must be identical, id by id and in order. The same query through raw httpx, the SDK's
+    search of a tiny index (the cost of a request without the product), and agreement with a float64
+    search are reported alongside.
     """
     import numpy as np
 
@@ -98,42 +158,31 @@ async def measure_vector_search(target: LocalTarget, settings: Settings) -> Row:
     create_index = require_method(vector, "create_index", "flow.vector")
     search = require_method(vector, "search", "flow.vector")
     data, queries = make_data(settings)
-    index = await create_index(name="bench-vectors", dimensions=settings.vector_dimensions, metric="cosine")
+    dimensions, top_k = settings.vector_dimensions, settings.top_k
+    index = await create_index(name="bench-vectors", dimensions=dimensions, metric="cosine")
+    tiny = await create_index(name="bench-vectors-tiny", dimensions=dimensions, metric="cosine")
     index_id = str(index["id"])
     upload_seconds = await upload(target, index_id, data)
     unit32, unit64 = normalised(data, np.float32), normalised(data, np.float64)
     raw_path = f"{target.workspace_path}/vector/indexes/{index_id}/search"
-    await search(index_id=index_id, query_embedding=queries[0].tolist(), top_k=settings.top_k)
-    times: dict[str, list[float]] = {"sdk": [], "numpy": [], "raw": []}
-    answers = []
-    # Three phases, not interleaved: numpy's BLAS threads in this process keep spinning for a while after
-    # each product and would steal the cores from the server's own product if the loops were mixed.
-    for query in queries:
-        start = time.perf_counter()
-        answers.append(await search(index_id=index_id, query_embedding=query.tolist(), top_k=settings.top_k))
-        times["sdk"].append((time.perf_counter() - start) * 1000)
-    for query in queries:
-        body = {"query_embedding": query.tolist(), "top_k": settings.top_k}
-        start = time.perf_counter()
-        (await target.raw.post(raw_path, json=body)).json()
-        times["raw"].append((time.perf_counter() - start) * 1000)
-    expected = []
-    for query in queries:
-        start = time.perf_counter()
-        expected.append(exact_top_k(unit32, query, settings.top_k))
-        times["numpy"].append((time.perf_counter() - start) * 1000)
+    await search(index_id=index_id, query_embedding=queries[0].tolist(), top_k=top_k)
+    sdk_times, answers = await sdk_phase(search, index_id, queries, top_k)
+    raw_times = await raw_phase(target, raw_path, queries, top_k)
+    numpy_times, expected = await numpy_phase(unit32, queries, top_k)
+    fixed_times = await fixed_cost_phase(target, search, str(tiny["id"]), queries, top_k)
     identical = sum(match_ids(answer) == want for answer, want in zip(answers, expected, strict=True))
     agrees64 = sum(
-        match_ids(answer) == exact_top_k(unit64, query, settings.top_k)
+        match_ids(answer) == exact_top_k(unit64, query, top_k)
         for answer, query in zip(answers, queries, strict=True)
     )
-    row.value = summarize(times["sdk"])
-    row.baseline_value = summarize(times["numpy"])
-    row.ratio = paired_ratio(times["sdk"], times["numpy"]).median
+    row.value = summarize(sdk_times)
+    row.baseline_value = summarize(numpy_times)
+    row.ratio = paired_ratio(sdk_times, numpy_times).median
     row.extra = {
         "identical_results": f"{identical}/{len(queries)}",
         "same_as_float64_search": f"{agrees64}/{len(queries)}",
-        "raw_httpx_ms_median": round(summarize(times["raw"]).median, 2),
+        "raw_httpx_ms_median": round(summarize(raw_times).median, 2),
+        "tiny_index_ms_median": round(summarize(fixed_times).median, 2),
         "upsert_seconds": round(upload_seconds, 2),
         "upsert_vectors_per_s": round(len(data) / upload_seconds),
     }

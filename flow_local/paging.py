@@ -41,11 +41,14 @@ class Keyset:
         list_name: Written into the cursors of this list, so a cursor of another list is refused.
         columns: The sort key, most significant first; together unique (end with the id).
         descending: Newest first (every column descending) instead of oldest first.
+        integers: The columns holding integers; the others hold text. A cursor whose values are not of
+            their column's kind is refused, so no comparison of an integer with text reaches the database.
     """
 
     list_name: str
     columns: tuple[str, ...]
     descending: bool = False
+    integers: tuple[str, ...] = ()
 
     def order_by(self) -> str:
         """The ``ORDER BY`` clause of the list."""
@@ -77,10 +80,18 @@ class Keyset:
             not isinstance(decoded, list)
             or len(decoded) != len(self.columns) + 1
             or decoded[0] != self.list_name
-            or not all(isinstance(value, str | int) and not isinstance(value, bool) for value in decoded[1:])
+            or not all(
+                self._fits(column, value) for column, value in zip(self.columns, decoded[1:], strict=True)
+            )
         ):
             raise _refused()
         return decoded[1:]
+
+    def _fits(self, column: str, value: object) -> bool:
+        """Whether ``value`` is of the kind ``column`` holds (an integer, or text)."""
+        if column in self.integers:
+            return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, str)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,13 +10,67 @@ from typing import Any
 from uuid import UUID
 
 from flow_sdk._errors import FlowSDKError
-from flow_sdk._generated.client.enums import EXECUTABLE_TYPE, EXECUTION_SUBMIT_EXECUTION_MODE
-from flow_sdk._generated.client.executions import build_submit_execution_request
+from flow_sdk._generated.client.enums import (
+    COMPONENT_TYPE,
+    EXECUTABLE_TYPE,
+    EXECUTION_STATUS_VALUE,
+    EXECUTION_SUBMIT_EXECUTION_MODE,
+)
+from flow_sdk._generated.client.executions import (
+    build_list_executions_request,
+    build_submit_execution_request,
+)
 from flow_sdk._generated.client.request import ApiRequest
-from flow_sdk._generated.types import ExecutableType, ExecutionHandle, ExecutionSubmit
+from flow_sdk._generated.types import (
+    ComponentType,
+    ExecutableType,
+    Execution,
+    ExecutionHandle,
+    ExecutionStatusValue,
+    ExecutionSubmit,
+)
+from flow_sdk._pages import PageBuilder
 from flow_sdk._requests import choose, new_idempotency_key
 
-__all__ = ["submit_request"]
+__all__ = ["list_pages", "submit_request"]
+
+
+def list_pages(
+    org_id: str,
+    workspace_id: str,
+    *,
+    status: str | None,
+    component_type: str | None,
+    component_id: str | UUID | None,
+    page_size: int,
+) -> PageBuilder[Execution]:
+    """The pages of ``GET .../executions`` with these filters, checked once, for an iterator of executions.
+
+    Raises:
+        FlowSDKError: ``status`` or ``component_type`` is not one the document allows.
+    """
+    wanted: ExecutionStatusValue | None = None
+    if status is not None:
+        checked: ExecutionStatusValue = choose(status, EXECUTION_STATUS_VALUE, "status")
+        wanted = checked
+    kind: ComponentType | None = None
+    if component_type is not None:
+        chosen: ComponentType = choose(component_type, COMPONENT_TYPE, "component_type")
+        kind = chosen
+    component = None if component_id is None else str(component_id)
+
+    def page(cursor: str | None) -> ApiRequest[list[Execution]]:
+        return build_list_executions_request(
+            org_id,
+            workspace_id,
+            limit=page_size,
+            cursor=cursor,
+            status=wanted,
+            component_type=kind,
+            component_id=component,
+        )
+
+    return page
 
 
 def submit_request(

@@ -22,7 +22,7 @@ from flow_sdk._errors import (
     CLIClientError,
     FlowSDKError,
 )
-from flow_sdk._executions import submit_request
+from flow_sdk._executions import list_pages, submit_request
 from flow_sdk._generated.client.auth import (
     build_create_cli_login_request_request,
     build_get_current_user_request,
@@ -465,8 +465,17 @@ class CLIClient:
             build_list_executions_request(org_id, workspace_id, limit=limit, offset=offset, status=wanted)
         )
 
-    def iter_executions(self, status: str | None = None, *, page_size: int = 100) -> Iterator[Execution]:
+    def iter_executions(
+        self,
+        status: str | None = None,
+        *,
+        component_type: str | None = None,
+        component_id: str | None = None,
+        page_size: int = 100,
+    ) -> Iterator[Execution]:
         """Every execution of the workspace, newest first, fetched a page at a time (``GET .../executions``).
+
+        ``status``, ``component_type`` and ``component_id`` narrow the list when given.
 
         Example::
 
@@ -475,19 +484,17 @@ class CLIClient:
         """
         org_id, workspace_id = self._tenant()
         try:
-            wanted: ExecutionStatusValue | None = None
-            if status is not None:
-                checked: ExecutionStatusValue = choose(status, EXECUTION_STATUS_VALUE, "status")
-                wanted = checked
+            pages = list_pages(
+                org_id,
+                workspace_id,
+                status=status,
+                component_type=component_type,
+                component_id=component_id,
+                page_size=page_size,
+            )
         except FlowSDKError as exc:
             raise CLIClientError(exc.message, code="invalid_request") from None
-
-        def page(cursor: str | None) -> ApiRequest[list[Execution]]:
-            return build_list_executions_request(
-                org_id, workspace_id, limit=page_size, cursor=cursor, status=wanted
-            )
-
-        return self._iterate(page)
+        return self._iterate(pages)
 
     def get_execution(self, execution_id: str) -> Execution:
         """Status of an execution (``GET .../executions/{execution_id}``)."""

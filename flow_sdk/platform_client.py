@@ -19,15 +19,13 @@ from flow_sdk._errors import (
     PlatformNotFoundError,
     PlatformPermissionError,
 )
-from flow_sdk._executions import submit_request
-from flow_sdk._generated.client.enums import EXECUTION_STATUS_VALUE
+from flow_sdk._executions import list_pages, submit_request
 from flow_sdk._generated.client.executions import (
     build_await_execution_results_request,
     build_cancel_execution_request,
     build_execute_transform_request,
     build_get_execution_request,
     build_get_execution_result_request,
-    build_list_executions_request,
 )
 from flow_sdk._generated.client.request import ApiRequest
 from flow_sdk._generated.client.services import build_get_service_skills_request
@@ -37,7 +35,6 @@ from flow_sdk._generated.types import (
     ExecutionResult,
     ExecutionResults,
     ExecutionResultsWait,
-    ExecutionStatusValue,
     ServiceSkills,
     TransformExecute,
     TransformResult,
@@ -45,7 +42,7 @@ from flow_sdk._generated.types import (
 from flow_sdk._nats import ExecutionTransport
 from flow_sdk._pages import iterate_pages
 from flow_sdk._polling import PollSettings, await_terminal, unwrap_result
-from flow_sdk._requests import RetryMode, choose, send
+from flow_sdk._requests import RetryMode, send
 from flow_sdk._result_waiter import ResultWaiter
 from flow_sdk._transport import AsyncHttpSession, TokenRefresher, resolve_timeout
 from flow_sdk.raw_response import RawResponseView
@@ -423,11 +420,20 @@ class PlatformClient:
         org_id, workspace_id = self._workspace()
         return await self.send_request(build_get_execution_request(org_id, workspace_id, str(execution_id)))
 
-    def iter_executions(self, status: str | None = None, *, page_size: int = 100) -> AsyncIterator[Execution]:
+    def iter_executions(
+        self,
+        status: str | None = None,
+        *,
+        component_type: str | None = None,
+        component_id: str | UUID | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[Execution]:
         """Every execution of the workspace, newest first, fetched a page at a time (``GET .../executions``).
 
         Args:
             status: Only executions in this status (``pending``, ``running``, ``completed``, ...).
+            component_type: Only executions of components of this type (``code_block``, ``agent``, ...).
+            component_id: Only executions of this component.
             page_size: Executions per request.
 
         Example::
@@ -436,17 +442,15 @@ class PlatformClient:
                 print(execution["execution_id"])
         """
         org_id, workspace_id = self._workspace()
-        wanted: ExecutionStatusValue | None = None
-        if status is not None:
-            checked: ExecutionStatusValue = choose(status, EXECUTION_STATUS_VALUE, "status")
-            wanted = checked
-
-        def page(cursor: str | None) -> ApiRequest[list[Execution]]:
-            return build_list_executions_request(
-                org_id, workspace_id, limit=page_size, cursor=cursor, status=wanted
-            )
-
-        return iterate_pages(lambda: self.client, page)
+        pages = list_pages(
+            org_id,
+            workspace_id,
+            status=status,
+            component_type=component_type,
+            component_id=component_id,
+            page_size=page_size,
+        )
+        return iterate_pages(lambda: self.client, pages)
 
     async def cancel_execution(self, execution_id: str | UUID) -> Execution:
         """Request best-effort cancellation of an execution (``POST .../executions/{id}/cancel``)."""

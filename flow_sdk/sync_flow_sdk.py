@@ -37,6 +37,7 @@ from flow_sdk._errors import (
     PlatformExecutionError,
     PlatformNotFoundError,
 )
+from flow_sdk._executions import list_pages
 from flow_sdk._generated.client.audit import build_list_audit_events_request, build_write_audit_event_request
 from flow_sdk._generated.client.connectors import (
     build_execute_connector_ddl_request,
@@ -55,14 +56,7 @@ from flow_sdk._generated.client.datasets import (
     build_query_dataset_request,
     build_vector_query_dataset_request,
 )
-from flow_sdk._generated.client.enums import (
-    COMPONENT_TYPE,
-    DDL_REQUEST_SCOPE_TYPE,
-    DISTANCE_METRIC,
-    EXECUTION_STATUS_VALUE,
-    JOB_SUBMIT_METHOD,
-)
-from flow_sdk._generated.client.executions import build_list_executions_request
+from flow_sdk._generated.client.enums import DDL_REQUEST_SCOPE_TYPE, DISTANCE_METRIC, JOB_SUBMIT_METHOD
 from flow_sdk._generated.client.jobs import (
     build_cancel_job_request,
     build_get_job_request,
@@ -103,7 +97,6 @@ from flow_sdk._generated.types import (
     AuditEvent,
     AuditEventCreate,
     ChatCompletion,
-    ComponentType,
     ConnectorOperation,
     ConversationSummary,
     Dataset,
@@ -111,8 +104,6 @@ from flow_sdk._generated.types import (
     DatasetQuery,
     DatasetVectorQuery,
     DdlRequest,
-    Execution,
-    ExecutionStatusValue,
     JobSubmit,
     JsonObject,
     MemoryForget,
@@ -173,6 +164,7 @@ if TYPE_CHECKING:
         DatasetVectorQueryResult,
         DdlResult,
         EmbeddingResponse,
+        Execution,
         ExecutionHandle,
         ExecutionResult,
         Job,
@@ -584,25 +576,15 @@ class SyncCodeBlocksNamespace(SyncNamespace[CodeBlocksNamespace]):
     ) -> Iterator[Execution]:
         """Executions of this component type in the workspace, newest first, fetched a page at a time"""
         org_id, workspace_id = self._namespace._flow._workspace()
-        kind: ComponentType = choose(self._namespace.component_type, COMPONENT_TYPE, "component_type")
-        wanted: ExecutionStatusValue | None = None
-        if status is not None:
-            checked: ExecutionStatusValue = choose(status, EXECUTION_STATUS_VALUE, "status")
-            wanted = checked
-        component = None if component_id is None else str(component_id)
-
-        def page(cursor: str | None) -> ApiRequest[list[Execution]]:
-            return build_list_executions_request(
-                org_id,
-                workspace_id,
-                limit=page_size,
-                cursor=cursor,
-                status=wanted,
-                component_type=kind,
-                component_id=component,
-            )
-
-        return self._pages(page)
+        pages = list_pages(
+            org_id,
+            workspace_id,
+            status=status,
+            component_type=self._namespace.component_type,
+            component_id=component_id,
+            page_size=page_size,
+        )
+        return self._pages(pages)
 
 
 class SyncAgentsNamespace(SyncNamespace[AgentsNamespace]):
@@ -708,25 +690,15 @@ class SyncAgentsNamespace(SyncNamespace[AgentsNamespace]):
     ) -> Iterator[Execution]:
         """Executions of this component type in the workspace, newest first, fetched a page at a time"""
         org_id, workspace_id = self._namespace._flow._workspace()
-        kind: ComponentType = choose(self._namespace.component_type, COMPONENT_TYPE, "component_type")
-        wanted: ExecutionStatusValue | None = None
-        if status is not None:
-            checked: ExecutionStatusValue = choose(status, EXECUTION_STATUS_VALUE, "status")
-            wanted = checked
-        component = None if component_id is None else str(component_id)
-
-        def page(cursor: str | None) -> ApiRequest[list[Execution]]:
-            return build_list_executions_request(
-                org_id,
-                workspace_id,
-                limit=page_size,
-                cursor=cursor,
-                status=wanted,
-                component_type=kind,
-                component_id=component,
-            )
-
-        return self._pages(page)
+        pages = list_pages(
+            org_id,
+            workspace_id,
+            status=status,
+            component_type=self._namespace.component_type,
+            component_id=component_id,
+            page_size=page_size,
+        )
+        return self._pages(pages)
 
 
 class SyncWorkflowsNamespace(SyncNamespace[WorkflowsNamespace]):
@@ -832,25 +804,15 @@ class SyncWorkflowsNamespace(SyncNamespace[WorkflowsNamespace]):
     ) -> Iterator[Execution]:
         """Executions of this component type in the workspace, newest first, fetched a page at a time"""
         org_id, workspace_id = self._namespace._flow._workspace()
-        kind: ComponentType = choose(self._namespace.component_type, COMPONENT_TYPE, "component_type")
-        wanted: ExecutionStatusValue | None = None
-        if status is not None:
-            checked: ExecutionStatusValue = choose(status, EXECUTION_STATUS_VALUE, "status")
-            wanted = checked
-        component = None if component_id is None else str(component_id)
-
-        def page(cursor: str | None) -> ApiRequest[list[Execution]]:
-            return build_list_executions_request(
-                org_id,
-                workspace_id,
-                limit=page_size,
-                cursor=cursor,
-                status=wanted,
-                component_type=kind,
-                component_id=component,
-            )
-
-        return self._pages(page)
+        pages = list_pages(
+            org_id,
+            workspace_id,
+            status=status,
+            component_type=self._namespace.component_type,
+            component_id=component_id,
+            page_size=page_size,
+        )
+        return self._pages(pages)
 
 
 class SyncServicesNamespace(SyncNamespace[ServicesNamespace]):

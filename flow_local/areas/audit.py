@@ -28,7 +28,7 @@ SCHEMA = [
 _COLUMNS = "id, action, resource_type, resource_id, details, actor, execution_id, request_id, created_at"
 
 
-AUDIT_ORDER = Keyset("audit_events", ("seq",), descending=True)
+AUDIT_ORDER = Keyset("audit_events", ("seq",), descending=True, integers=("seq",))
 """Newest first: the append order, which is unique."""
 
 

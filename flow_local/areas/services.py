@@ -53,7 +53,7 @@ SCHEMA = [
     " component_id TEXT NOT NULL, env TEXT NOT NULL, skills TEXT, error TEXT, created_at TEXT NOT NULL,"
     " PRIMARY KEY (org_id, service_id, version))",
 ]
-VERSIONS_ORDER = Keyset("hosted_service_versions", ("version",))
+VERSIONS_ORDER = Keyset("hosted_service_versions", ("version",), integers=("version",))
 """Oldest version first; a version number is unique within its service."""
 RUNTIME_TOKEN_TTL_SECONDS = 7 * 24 * 3600
 _RESPONSE_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "x-request-id"})

@@ -4,20 +4,17 @@ On PostgreSQL the vectors live in a pgvector column and are searched there
 (:mod:`flow_local.areas.vector_pgvector`), so every API replica sees every write. On SQLite vectors
 are loaded into memory on first use of an index. Cosine indexes keep unit-normalised rows,
 euclidean indexes keep each row's squared norm, so a search is one float32 matrix-vector product
-(for big indexes, split into row blocks on a small thread pool when that measures faster than one
-BLAS call), an ``argpartition`` for a few more candidates than asked, and an exact float64
-re-scoring of those candidates from the stored vectors, so answers equal a float64 brute force.
+(one BLAS call, threaded by the BLAS itself: splitting it into row blocks on threads of our own made
+those threads and the BLAS's fight over the cores), a selection of a few more candidates than asked,
+and an exact float64 re-scoring of those candidates from the stored vectors, so answers equal a
+float64 brute force.
 Index records are cached after their first read (they never change), and the search handler parses
 its body with the model's JSON validator and encodes its answer once.
 """
 
 from __future__ import annotations
 
-import itertools
-import os
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import numpy as np
@@ -59,68 +56,26 @@ HNSW_MAX_DIMENSIONS = 2000
 
 PRECHECK_MIN_BYTES = 1024 * 1024
 """Upsert bodies from this size on are checked vector by vector before they are decoded whole."""
-PARALLEL_MIN_VALUES = 4_000_000
-"""Matrices with at least this many values may be multiplied in row blocks on the thread pool."""
-CALIBRATION_ROUNDS = 3
-
-_POOL_SIZE = max(1, min(4, os.cpu_count() or 1))
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-_use_blocks: bool | None = None
+SAMPLE_STRIDE = 64
+"""One score in this many is sampled to find a threshold that only a few scores reach."""
 
 
-def _thread_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(_POOL_SIZE, thread_name_prefix="flow-vector")
-        return _pool
+def candidate_positions(scores: np.ndarray, wanted: int) -> np.ndarray:
+    """Positions that include those of the ``wanted`` highest scores, in no particular order.
 
-
-def _one_call(rows: np.ndarray, query: np.ndarray, out: np.ndarray) -> None:
-    np.matmul(rows, query, out=out)
-
-
-def _in_blocks(rows: np.ndarray, query: np.ndarray, out: np.ndarray) -> None:
-    """Row blocks on the pool (the first in this thread), each writing its own slice of ``out``."""
-    edges = np.linspace(0, rows.shape[0], _POOL_SIZE + 1).astype(int).tolist()
-    spans = list(itertools.pairwise(edges))
-    blocks = [_thread_pool().submit(np.matmul, rows[a:b], query, out=out[a:b]) for a, b in spans[1:]]
-    first, end = spans[0]
-    np.matmul(rows[first:end], query, out=out[first:end])
-    for block in blocks:
-        block.result()
-
-
-def _blocks_are_faster(rows: np.ndarray, query: np.ndarray, out: np.ndarray) -> bool:
-    """Time both ways a few times, interleaved: a BLAS that already threads matrix-vector products
-    gains nothing from row blocks, a single-threaded one runs about twice as fast with them."""
-    best = {_one_call: float("inf"), _in_blocks: float("inf")}
-    for _ in range(CALIBRATION_ROUNDS):
-        for way in best:
-            started = time.perf_counter()
-            way(rows, query, out)
-            best[way] = min(best[way], time.perf_counter() - started)
-    return best[_in_blocks] < 0.8 * best[_one_call]
-
-
-def product(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """``rows @ query`` in float32 into one preallocated output.
-
-    For big matrices on a machine with several cores, the first call measures whether splitting the
-    rows into blocks computed on a thread pool is faster, and later calls use the faster way. The
-    float32 values may differ in the last bit between the two ways; the search re-scores its
-    candidates exactly, so its answers do not.
+    A full ``argpartition`` of a big index costs more than the rest of a search but its product. The
+    ``wanted``-th highest score of a strided sample is at most the ``wanted``-th highest of all scores,
+    so the scores reaching it include the ``wanted`` highest, and only those few are partitioned.
     """
-    global _use_blocks
-    out = np.empty(rows.shape[0], dtype=np.float32)
-    if rows.size < PARALLEL_MIN_VALUES or _POOL_SIZE == 1:
-        _one_call(rows, query, out)
-        return out
-    if _use_blocks is None:
-        _use_blocks = _blocks_are_faster(rows, query, out)
-    (_in_blocks if _use_blocks else _one_call)(rows, query, out)
-    return out
+    if wanted * SAMPLE_STRIDE <= scores.size:
+        threshold = np.partition(scores[::SAMPLE_STRIDE], -wanted)[-wanted]
+        reaching = np.flatnonzero(scores >= threshold)  # none when the threshold is NaN
+        if reaching.size >= wanted:
+            return reaching[np.argpartition(scores[reaching], -wanted)[-wanted:]]
+    if wanted < scores.size:
+        ranked = np.where(np.isnan(scores), -np.inf, scores)  # an overflowed score ranks last, not first
+        return np.argpartition(ranked, -wanted)[-wanted:]
+    return np.arange(scores.size)
 
 
 class MatrixIndex:
@@ -204,11 +159,12 @@ class MatrixIndex:
         """float32 scores, higher is better (for euclidean ``2x·q - ||x||²``, same order as the distance)."""
         rows = self.matrix[: self.size]
         if self.metric == "euclidean":
-            scores = product(rows, query)
+            scores: np.ndarray = rows @ query
             scores *= 2.0
             scores -= self.sq_norms[: self.size]
             return scores
-        return product(rows, self._prepare(query))
+        similarities: np.ndarray = rows @ self._prepare(query)
+        return similarities
 
     def exact_scores(self, positions: np.ndarray, query: np.ndarray) -> np.ndarray:
         """float64 scores of some rows from the stored vectors (euclidean: the negated distance)."""
@@ -225,11 +181,7 @@ class MatrixIndex:
         if flt:
             mask = np.fromiter((_matches(m, flt) for m in self.metadata), dtype=bool, count=self.size)
             scores[~mask] = -np.inf
-        wanted = min(self.size, top_k + EXTRA_CANDIDATES)
-        if wanted < self.size:
-            candidates = np.argpartition(scores, -wanted)[-wanted:]
-        else:
-            candidates = np.arange(self.size)
+        candidates = candidate_positions(scores, top_k + EXTRA_CANDIDATES)
         candidates = candidates[np.isfinite(scores[candidates])]
         if candidates.size == 0:
             return []

@@ -208,7 +208,7 @@ class VersionedStore:
         self.get(org_id, workspace_id, kind, item_id)
         page = select_page(
             self.db,
-            Keyset(f"{self.table}_versions", ("version",)),
+            Keyset(f"{self.table}_versions", ("version",), integers=("version",)),
             f"SELECT id, kind, version, name, description, spec, created_at FROM {self.table}_versions"
             " WHERE org_id=? AND workspace_id=? AND kind=? AND id=?",
             (org_id, workspace_id, kind, item_id),

@@ -8,18 +8,9 @@ from typing import Any, Literal, overload
 from uuid import UUID
 
 from flow_sdk._errors import FlowSDKError
-from flow_sdk._generated.client.enums import COMPONENT_TYPE, EXECUTION_STATUS_VALUE
-from flow_sdk._generated.client.executions import build_list_executions_request
-from flow_sdk._generated.client.request import ApiRequest
-from flow_sdk._generated.types import (
-    ComponentType,
-    Execution,
-    ExecutionHandle,
-    ExecutionResult,
-    ExecutionStatusValue,
-)
+from flow_sdk._executions import list_pages
+from flow_sdk._generated.types import Execution, ExecutionHandle, ExecutionResult
 from flow_sdk._polling import ResultMode, unwrap_result
-from flow_sdk._requests import choose
 from flow_sdk.namespaces._base import Namespace
 
 __all__ = ["ExecutionNamespace"]
@@ -84,25 +75,15 @@ class ExecutionNamespace(Namespace):
                 print(execution["execution_id"], execution["component_id"])
         """
         org_id, workspace_id = self._flow._workspace()
-        kind: ComponentType = choose(self.component_type, COMPONENT_TYPE, "component_type")
-        wanted: ExecutionStatusValue | None = None
-        if status is not None:
-            checked: ExecutionStatusValue = choose(status, EXECUTION_STATUS_VALUE, "status")
-            wanted = checked
-        component = None if component_id is None else str(component_id)
-
-        def page(cursor: str | None) -> ApiRequest[list[Execution]]:
-            return build_list_executions_request(
-                org_id,
-                workspace_id,
-                limit=page_size,
-                cursor=cursor,
-                status=wanted,
-                component_type=kind,
-                component_id=component,
-            )
-
-        return self._pages(page)
+        pages = list_pages(
+            org_id,
+            workspace_id,
+            status=status,
+            component_type=self.component_type,
+            component_id=component_id,
+            page_size=page_size,
+        )
+        return self._pages(pages)
 
     @overload
     async def await_result(

@@ -9,7 +9,9 @@ a cursor of another list is refused with a 400 naming ``cursor``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+import base64
+import json
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -21,12 +23,13 @@ from flow_local.areas.datasets import DatasetsBackend
 from flow_local.areas.executions import ExecutionsBackend, service_of
 from flow_local.areas.memory import MemoryBackend
 from flow_local.areas.resources import ResourcesBackend
-from flow_local.areas.secrets import SecretsBackend
-from flow_local.areas.services import HostedServicesBackend
+from flow_local.areas.secrets import SECRETS_ORDER, SecretsBackend
+from flow_local.areas.services import VERSIONS_ORDER, HostedServicesBackend
 from flow_local.areas.tenants import TenantsBackend
 from flow_local.areas.vector import VectorBackend
 from flow_local.harness import LocalPlatform
-from flow_sdk import CLIClient, FlowConfig, FlowSDK
+from flow_sdk import CLIClient, FlowSDK, FlowSDKError, PlatformClient
+from flow_sdk.cli_client import CLIClientError
 from flow_sdk.sync_flow_sdk import SyncFlowSDK
 
 ITEMS = 25
@@ -175,41 +178,6 @@ def executions(lp: LocalPlatform) -> dict[str, list[str]]:
     records, _ = store.list(lp.org_id, lp.workspace_id, None, 1000)
     newest_first = [r["execution_id"] for r in records]
     return {name: [e for e in newest_first if e in ids] for name, ids in made.items()}
-
-
-@pytest.fixture
-def answered(monkeypatch: pytest.MonkeyPatch) -> Answered:
-    """Count the calls a backend operation answers: ``answered(Backend, "list_x")`` gives their arguments."""
-
-    def watch(backend: type, operation: str) -> list[dict[str, Any]]:
-        calls: list[dict[str, Any]] = []
-        original: Callable[..., Awaitable[Any]] = getattr(backend, operation)
-
-        async def counted(self: Any, call: Any, **arguments: Any) -> Any:
-            calls.append(arguments)
-            return await original(self, call, **arguments)
-
-        monkeypatch.setattr(backend, operation, counted)
-        return calls
-
-    return watch
-
-
-@pytest.fixture
-def cli(lp: LocalPlatform) -> Iterator[CLIClient]:
-    """A CLIClient of the module's workspace."""
-    config = FlowConfig(
-        platform_url=lp.url, access_token=lp.admin_token, org_id=lp.org_id, workspace_id=lp.workspace_id
-    )
-    with CLIClient(config) as client:
-        yield client
-
-
-@pytest.fixture
-def sync_flow(runtime_env: dict[str, str]) -> Iterator[SyncFlowSDK]:
-    """``SyncFlowSDK()`` configured from the runtime variables."""
-    with SyncFlowSDK() as flow:
-        yield flow
 
 
 @pytest.fixture
@@ -395,6 +363,22 @@ def test_sync_execution_iterator(sync_flow: SyncFlowSDK, executions: dict[str, l
     assert [e["execution_id"] for e in found] == executions["block-b"]
 
 
+async def test_clients_filter_executions_by_component(
+    lp: LocalPlatform, cli: CLIClient, executions: dict[str, list[str]]
+) -> None:
+    async with PlatformClient(
+        base_url=lp.url, auth_token=lp.admin_token, org_id=lp.org_id, workspace_id=lp.workspace_id
+    ) as client:
+        found = client.iter_executions(component_type="agent", component_id="agent-a", page_size=PAGE)
+        assert [e["execution_id"] async for e in found] == executions["agent-a"]
+        with pytest.raises(FlowSDKError, match="component_type"):
+            client.iter_executions(component_type="robot")
+    found_sync = cli.iter_executions(component_type="code_block", component_id="block-b", page_size=PAGE)
+    assert [e["execution_id"] for e in found_sync] == executions["block-b"]
+    with pytest.raises(CLIClientError, match="status"):
+        cli.iter_executions(status="sleeping")
+
+
 # ------------------------------------------------------------------------------------ refusals
 PAGED_PATHS = [
     "/tenants/orgs",
@@ -433,3 +417,26 @@ def test_a_made_up_or_foreign_cursor_is_refused_by_name(
     refused = platform_api.get(path, params={"cursor": foreign})
     assert refused.status_code == 400, refused.text
     assert refused.json()["field"] == "cursor"
+
+
+def _forged(list_name: str, *values: object) -> str:
+    text = json.dumps([list_name, *values])
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def test_a_cursor_of_the_right_list_with_values_of_the_wrong_kind_is_refused(
+    lp: LocalPlatform, platform_api: httpx.Client, service_versions: str, secrets: list[str]
+) -> None:
+    workspace = f"/orgs/{lp.org_id}/workspaces/{lp.workspace_id}"
+    text_for_a_number = _forged(VERSIONS_ORDER.list_name, "1 OR 1=1")
+    answer = platform_api.get(
+        f"{workspace}/hosted-services/{service_versions}/versions", params={"cursor": text_for_a_number}
+    )
+    assert answer.status_code == 400 and answer.json()["field"] == "cursor"
+    number_for_a_text = _forged(SECRETS_ORDER.list_name, 7)
+    answer = platform_api.get(f"{workspace}/secrets", params={"cursor": number_for_a_text})
+    assert answer.status_code == 400 and answer.json()["field"] == "cursor"
+    well_formed = _forged(SECRETS_ORDER.list_name, secrets[-2])
+    last = platform_api.get(f"{workspace}/secrets", params={"cursor": well_formed})
+    assert last.status_code == 200
+    assert only("PAGED_SECRET", [s["name"] for s in last.json()]) == secrets[-1:]

@@ -14,7 +14,6 @@ import time
 import httpx
 import numpy as np
 
-from flow_local.areas import vector
 from flow_local.areas.vector import VectorBackend
 from flow_local.harness import LocalPlatform
 
@@ -48,16 +47,6 @@ def _time_http(client: httpx.Client, url: str, queries: list[list[float]]) -> tu
     return statistics.median(timings) * 1000, answers
 
 
-def _time_forced(client: httpx.Client, url: str, queries: list[list[float]], blocks: bool) -> float:
-    """The median with the product forced into row blocks (or into one numpy call)."""
-    chosen = vector._use_blocks
-    vector._use_blocks = blocks
-    try:
-        return _time_http(client, url, queries)[0]
-    finally:
-        vector._use_blocks = chosen
-
-
 def main() -> None:
     """Run the measurement and print the medians in milliseconds."""
     parser = argparse.ArgumentParser()
@@ -79,8 +68,6 @@ def main() -> None:
             _time_http(client, f"{ws}/vector/indexes/{big_id}/search", as_lists[:3])
             small_ms, _ = _time_http(client, f"{ws}/vector/indexes/{small_id}/search", as_lists)
             big_ms, answers = _time_http(client, f"{ws}/vector/indexes/{big_id}/search", as_lists)
-            one_call_ms = _time_forced(client, f"{ws}/vector/indexes/{big_id}/search", as_lists, False)
-            blocks_ms = _time_forced(client, f"{ws}/vector/indexes/{big_id}/search", as_lists, True)
     unit = big / np.linalg.norm(big, axis=1, keepdims=True)
     bare = []
     for query in queries:
@@ -90,9 +77,7 @@ def main() -> None:
         bare.append(time.perf_counter() - started)
     exact = sum(a == _exact_top(big, q, 5) for a, q in zip(answers, queries, strict=True))
     print(f"1k x {DIMENSIONS} via HTTP: median {small_ms:.2f} ms (fixed cost per request)")
-    way = "row blocks" if vector._use_blocks else "one call"
-    print(f"{args.rows} x {DIMENSIONS} via HTTP: median {big_ms:.2f} ms (product chosen: {way})")
-    print(f"  forced one call: {one_call_ms:.2f} ms; forced row blocks: {blocks_ms:.2f} ms")
+    print(f"{args.rows} x {DIMENSIONS} via HTTP: median {big_ms:.2f} ms")
     print(f"bare numpy (one thread of the caller): median {statistics.median(bare) * 1000:.2f} ms")
     print(f"exact answers: {exact}/{len(queries)}")
 

@@ -65,21 +65,40 @@ def test_search_equals_float64_brute_force(client: httpx.Client, ws_path: str, m
     assert [m["id"] for m in even] == [f"v{2 * i}" for i in order]
 
 
-def test_row_blocks_give_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+def _top_values(scores: np.ndarray, wanted: int) -> list[float]:
+    """The ``wanted`` highest scores (NaN counting as none), highest first."""
+    finite = scores[~np.isnan(scores)]
+    return sorted(finite.tolist(), reverse=True)[:wanted]
+
+
+@pytest.mark.parametrize("size", [10, 200, 5000, 100_000])
+def test_candidates_hold_the_highest_scores(size: int) -> None:
+    rng = np.random.default_rng(size)
+    random = rng.standard_normal(size).astype(np.float32)
+    ties = np.round(random, 1)  # few distinct values: many ties at the threshold
+    filtered = random.copy()
+    filtered[rng.random(size) < 0.9] = -np.inf  # a metadata filter left one score in ten
+    rising = np.arange(size, dtype=np.float32)  # the highest all after the last sampled one
+    with_nan = random.copy()
+    with_nan[:: max(1, size // 50)] = np.nan  # an overflowed euclidean score
+    for scores in (random, ties, filtered, rising, with_nan):
+        for wanted in (1, 21, 300):
+            found = vector.candidate_positions(scores, wanted)
+            assert len(set(found.tolist())) == len(found)
+            expected = _top_values(scores, wanted)
+            chosen = sorted(scores[found][~np.isnan(scores[found])].tolist(), reverse=True)[: len(expected)]
+            assert chosen == expected
+
+
+def test_a_big_index_answers_like_a_brute_force_search() -> None:
     rng = np.random.default_rng(3)
     data = rng.standard_normal((5000, 16)).astype(np.float32)
+    data[4000] = data[17]  # an exact tie: the earlier row comes first
     index = MatrixIndex(16, "euclidean")
     for i, row in enumerate(data):
         index.put(f"v{i}", row, None)
-    query = rng.standard_normal(16).astype(np.float32)
-    monkeypatch.setattr(vector, "PARALLEL_MIN_VALUES", 1)
-    monkeypatch.setattr(vector, "_POOL_SIZE", 3)
-    monkeypatch.setattr(vector, "_use_blocks", False)
-    one_call = vector.product(index.matrix[: index.size], query)
-    monkeypatch.setattr(vector, "_use_blocks", True)
-    blocks = vector.product(index.matrix[: index.size], query)
-    assert np.allclose(blocks, one_call, rtol=1e-5, atol=1e-5)  # float32 rounding may differ per block
-    assert [p for p, _ in index.search(query, 5, None)] == _brute_force(data, query, "euclidean", 5)[0]
+    for query in (data[17], *rng.standard_normal((5, 16)).astype(np.float32)):
+        assert [p for p, _ in index.search(query, 5, None)] == _brute_force(data, query, "euclidean", 5)[0]
 
 
 def test_search_rejects_bad_bodies(client: httpx.Client, ws_path: str) -> None:
