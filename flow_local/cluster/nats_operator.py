@@ -144,13 +144,18 @@ class OperatorTrust:
         """Write the resolver configuration, both credentials and the signing key into ``directory``."""
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         files = {
-            RESOLVER_CONF: json.dumps(self.server_settings(), indent=2)[1:-2] + "\n",
+            RESOLVER_CONF: resolver_conf(self.server_settings()),
             PLATFORM_CREDS: self.platform_creds(),
             RUNNER_CREDS: self.runner_creds(),
             SIGNING_KEY: self.signing_seed + "\n",
         }
         for name, text in files.items():
             write_private(directory / name, text)
+
+
+def resolver_conf(settings: dict[str, Any]) -> str:
+    """``settings`` as lines of nats-server's configuration syntax (one ``key: JSON value`` a line)."""
+    return "".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items())
 
 
 def write_private(path: Path, text: str) -> None:

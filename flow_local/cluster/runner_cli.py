@@ -7,6 +7,9 @@ in a warm worker with the same confinement as the local runner. The password is 
 
     FLOW_NATS_USER=runner FLOW_NATS_PASSWORD=... flow runner --nats nats://a:4222,nats://b:4222,nats://c:4222
     flow runner --nats nats://a:4222 --creds runner.creds
+
+A cluster in operator mode takes the credentials file; ``python -m flow_local.cluster.nats_operator DIR``
+makes one (``runner.creds``) whose user may use only the runner subjects.
 """
 
 from __future__ import annotations

@@ -78,6 +78,9 @@ TOKEN_SLACK_SECONDS = 120
 """How long an execution token outlives the execution's timeout (it is refused once the execution ends)."""
 LOST_AFTER_ENV = "FLOW_LOCAL_LOST_AFTER_SECONDS"
 MSG_ID = "Nats-Msg-Id"
+KILLED = ("cancelled", "timeout")
+"""Ends decided by the platform: a runner that reports an execution running after one of them is told
+to stop it (an execution that completed or failed has nothing left to stop)."""
 
 
 JETSTREAM_TIMEOUT_SECONDS = 30.0
@@ -147,6 +150,7 @@ class ExecutionEngine(ReplicaCoordination):
             self.nc = await nats.connect(
                 **self.endpoint.connect_options(), max_reconnect_attempts=-1, reconnect_time_wait=0.2
             )
+            await self.endpoint.check_signing_key()
             platform.extras["nats_url"] = self.nats_url
         assert self.nc is not None
         # A loaded machine can take seconds to create the file-backed streams: JetStream's 5 s
@@ -355,9 +359,9 @@ class ExecutionEngine(ReplicaCoordination):
         if timeout is not None:
             self._schedule_deadline(execution_id, float(timeout))
             return
-        record = self.store.get(execution_id)
-        if record["status"] in TERMINAL:
-            await self.kill(execution_id, record["status"])
+        status = self.store.status_of(execution_id)
+        if status in KILLED:
+            await self.kill(execution_id, status)
 
     async def _on_event(self, msg: Msg) -> None:
         assert self.store is not None

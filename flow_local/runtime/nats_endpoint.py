@@ -16,10 +16,15 @@ node loses no acknowledged message.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
+
+import nats
+from nats.aio.client import RawCredentials
+from nats.errors import Error as NatsError
 
 from flow_local.runtime.nats_creds import (
     NatsCredentialsError,
@@ -33,6 +38,9 @@ EMBEDDED = "embedded"
 """The ``--nats`` value that keeps the platform's own nats-server (the default)."""
 NATS_SCHEMES = ("nats", "tls")
 CLUSTER_REPLICAS = 3
+AUTHORIZATION_VIOLATION = "Authorization Violation"
+SIGNING_KEY_PROBE = "signing-key-check"
+"""The execution id of the user :meth:`NatsEndpoint.check_signing_key` mints (no execution has it)."""
 
 
 class NatsEndpointError(ValueError):
@@ -112,6 +120,33 @@ class NatsEndpoint:
         if not self.signing_seed:
             return ""
         return execution_creds(self.signing_seed, self.account, execution_id, expires_at)
+
+    async def check_signing_key(self) -> None:
+        """Connect once as a user minted with the signing key (rights only for an execution that does not
+        exist, for a minute), and close.
+
+        Raises:
+            NatsEndpointError: The servers refuse the user: the key is no signing key of the account.
+        """
+        if not self.signing_seed:
+            return
+        probe = execution_creds(self.signing_seed, self.account, SIGNING_KEY_PROBE, int(time.time()) + 60)
+        try:
+            client = await nats.connect(
+                list(self.servers),
+                user_credentials=RawCredentials(probe),
+                allow_reconnect=False,
+                max_reconnect_attempts=0,
+                connect_timeout=5,
+            )
+        except NatsError as exc:
+            if AUTHORIZATION_VIOLATION not in str(exc):
+                raise
+            raise NatsEndpointError(
+                f"the NATS servers refuse users signed with the --nats-signing-key key ({exc}): give a"
+                f" signing key of the account {self.account} that the --nats-creds user belongs to"
+            ) from exc
+        await client.close()
 
     def user_urls(self) -> list[str]:
         """Every server URL carrying the user and password (for clients that take only URLs)."""

@@ -190,21 +190,32 @@ class Runner:
             await self._idle.put(worker)
 
     async def _run(self, worker: WorkerProcess, job: dict[str, Any]) -> None:
-        """Publish ``running``, take the input, run the job in the worker and publish what it produced."""
+        """Publish ``running``, take the input, run the job in the worker and publish what it produced.
+
+        ``running`` is published while the input is read; it is stored before any event or the output
+        of the execution is published.
+        """
         assert self._nc is not None
         execution_id = str(job["execution_id"])
         deployment_id = job.get("deployment_id")
         status = {"execution_id": execution_id, "status": "running", "timestamp": _now()}
-        await self._publish(status_subject(execution_id), encode(status))
-        message = await self._take_input(execution_id, deployment_id)
+        running = asyncio.ensure_future(self._publish(status_subject(execution_id), encode(status)))
+        try:
+            message = await self._take_input(execution_id, deployment_id)
+        except BaseException:
+            running.cancel()
+            raise
 
         async def on_event(event_type: str, data: dict[str, Any]) -> None:
+            await running
             await self._publish(events_subject(execution_id), encode(_event(job, event_type, data)))
 
         async def on_result(result: dict[str, Any]) -> None:
+            await running
             await self._publish_result(job, result, on_event)
 
         result, exit_code = await worker.run(job, message, on_event, on_result)
+        await running
         if result is None:
             reason = f"the execution's process exited with code {exit_code} before returning a result"
             await on_event("error", {"message": reason, "type": "WorkerError"})

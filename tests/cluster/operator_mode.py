@@ -22,8 +22,8 @@ import nats
 from nats.errors import Error as NatsError
 
 from flow_local.bootstrap import DEV_KEY_FILE
-from flow_local.cluster.engines import Engine
-from flow_local.cluster.nats_operator import OperatorNatsCluster
+from flow_local.cluster.engines import Engine, EngineError
+from flow_local.cluster.nats_operator import OperatorNatsCluster, OperatorTrust, write_private
 from flow_local.cluster.topology import PlatformReplica, RemoteRunner, base_environment, flow_command
 from flow_local.cluster.workspace import Workspace, default_workspace
 from flow_local.runtime.engine import TOKEN_SLACK_SECONDS
@@ -129,15 +129,19 @@ class OperatorModeTopology:
     def start(self) -> None:
         """Start the servers, then the replica, then the runner."""
         self.nats.start()
-        self.replica.env = {
-            **base_environment(),
-            "FLOW_NATS_URL": self.nats.url,
-            "FLOW_NATS_CREDS": str(self.nats.platform_creds),
-            "FLOW_NATS_SIGNING_KEY": str(self.nats.signing_key),
-        }
+        self.replica.env = self.replica_environment(self.nats.signing_key)
         self.replica.start()
         self.runner.nats_url = self.nats.url
         self.runner.start()
+
+    def replica_environment(self, signing_key: Path) -> dict[str, str]:
+        """A replica's environment: the servers, the platform's credentials and an account signing key."""
+        return {
+            **base_environment(),
+            "FLOW_NATS_URL": self.nats.url,
+            "FLOW_NATS_CREDS": str(self.nats.platform_creds),
+            "FLOW_NATS_SIGNING_KEY": str(signing_key),
+        }
 
     def workspace(self) -> Workspace:
         """The replica's default workspace."""
@@ -241,6 +245,17 @@ def check_executions_run_through_the_runner(topology: OperatorModeTopology, work
     assert started + timeout < claims["exp"] <= time.time() + timeout + TOKEN_SLACK_SECONDS
     secrets = (topology.nats.signing_key.read_text().strip(), topology.nats.runner_creds.read_text())
     assert all(secret not in output["credentials"] for secret in secrets)
+    check_signing_key_kept_out_of_logs_and_database(topology)
+
+
+def check_signing_key_kept_out_of_logs_and_database(topology: OperatorModeTopology) -> None:
+    """The account signing key appears in no log and no database file of the replica or the runner."""
+    seed = topology.nats.signing_key.read_text().strip().encode()
+    written = [topology.replica.root / PlatformReplica.LOG, topology.runner.root / RemoteRunner.LOG]
+    written += list(topology.replica.data_dir.glob("platform.db*"))
+    assert written[2:], "the replica's SQLite database was not found"
+    for path in written:
+        assert seed not in path.read_bytes(), path
 
 
 def check_runner_credentials_are_refused_everything_else(topology: OperatorModeTopology) -> None:
@@ -298,3 +313,19 @@ def check_flow_runner_refuses_missing_credentials(topology: OperatorModeTopology
     )
     assert done.returncode == 2
     assert missing.name in done.stderr and "does not exist" in done.stderr
+
+
+def check_a_foreign_signing_key_stops_the_replica(topology: OperatorModeTopology, root: Path) -> None:
+    """A replica given a signing key the account does not list exits at start, naming the option."""
+    foreign = root / "foreign.nk"
+    write_private(foreign, OperatorTrust.create().signing_seed + "\n")
+    replica = PlatformReplica(root / "replica", topology.replica_environment(foreign))
+    try:
+        replica.start()
+    except EngineError:
+        pass
+    finally:
+        replica.close()
+    log = (replica.root / PlatformReplica.LOG).read_text()
+    assert "refuse users signed with the --nats-signing-key key" in log, log[-2000:]
+    assert foreign.read_text().strip() not in log

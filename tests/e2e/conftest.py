@@ -6,14 +6,15 @@ files, NATS server and execution runners; the SDK reaches it exactly as it reach
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from flow_local.harness import LocalPlatform
-from flow_sdk import FlowSDK
+from flow_sdk import CLIClient, FlowConfig, FlowSDK
+from flow_sdk.sync_flow_sdk import SyncFlowSDK
 
 RUNNER_WORKERS = "2"
 UPSTREAM_VARIABLES = ("FLOW_UPSTREAM_BASE_URL", "FLOW_UPSTREAM_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_KEY")
@@ -57,6 +58,41 @@ async def flow(runtime_env: dict[str, str]) -> AsyncIterator[FlowSDK]:
     sdk = FlowSDK()
     yield sdk
     await sdk.close()
+
+
+@pytest.fixture
+def sync_flow(runtime_env: dict[str, str]) -> Iterator[SyncFlowSDK]:
+    """``SyncFlowSDK()`` configured from the runtime variables."""
+    with SyncFlowSDK() as flow:
+        yield flow
+
+
+@pytest.fixture
+def cli(lp: LocalPlatform) -> Iterator[CLIClient]:
+    """A CLIClient of the module's workspace, with the admin (user) token."""
+    config = FlowConfig(
+        platform_url=lp.url, access_token=lp.admin_token, org_id=lp.org_id, workspace_id=lp.workspace_id
+    )
+    with CLIClient(config) as client:
+        yield client
+
+
+@pytest.fixture
+def answered(monkeypatch: pytest.MonkeyPatch) -> Callable[[type, str], list[dict[str, Any]]]:
+    """Count the calls a backend operation answers: ``answered(Backend, "list_x")`` gives their arguments."""
+
+    def watch(backend: type, operation: str) -> list[dict[str, Any]]:
+        calls: list[dict[str, Any]] = []
+        original: Callable[..., Awaitable[Any]] = getattr(backend, operation)
+
+        async def counted(self: Any, call: Any, **arguments: Any) -> Any:
+            calls.append(arguments)
+            return await original(self, call, **arguments)
+
+        monkeypatch.setattr(backend, operation, counted)
+        return calls
+
+    return watch
 
 
 @pytest.fixture

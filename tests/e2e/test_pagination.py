@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -23,7 +23,7 @@ from flow_local.areas.executions import ExecutionsBackend, service_of
 from flow_local.areas.resources import ResourcesBackend
 from flow_local.areas.storage import StorageBackend
 from flow_local.harness import LocalPlatform
-from flow_sdk import CLIClient, FlowConfig, FlowSDK, PlatformClient
+from flow_sdk import CLIClient, FlowSDK, PlatformClient
 from flow_sdk.sync_flow_sdk import SyncFlowSDK
 
 RECORDS = 2500
@@ -120,41 +120,6 @@ def conversations(lp: LocalPlatform) -> list[str]:
         backend.save(lp.org_id, lp.workspace_id, [{"role": "user", "content": f"{n}"}]) for n in range(ITEMS)
     ]
     return ids[::-1]
-
-
-@pytest.fixture
-def answered(monkeypatch: pytest.MonkeyPatch) -> Callable[[type, str], list[dict[str, Any]]]:
-    """Count the calls a backend operation answers: ``answered(Backend, "list_x")`` gives their arguments."""
-
-    def watch(backend: type, operation: str) -> list[dict[str, Any]]:
-        calls: list[dict[str, Any]] = []
-        original: Callable[..., Awaitable[Any]] = getattr(backend, operation)
-
-        async def counted(self: Any, call: Any, **arguments: Any) -> Any:
-            calls.append(arguments)
-            return await original(self, call, **arguments)
-
-        monkeypatch.setattr(backend, operation, counted)
-        return calls
-
-    return watch
-
-
-@pytest.fixture
-def cli(lp: LocalPlatform) -> Iterator[CLIClient]:
-    """A CLIClient of the module's workspace."""
-    config = FlowConfig(
-        platform_url=lp.url, access_token=lp.admin_token, org_id=lp.org_id, workspace_id=lp.workspace_id
-    )
-    with CLIClient(config) as client:
-        yield client
-
-
-@pytest.fixture
-def sync_flow(runtime_env: dict[str, str]) -> Iterator[SyncFlowSDK]:
-    """``SyncFlowSDK()`` configured from the runtime variables."""
-    with SyncFlowSDK() as flow:
-        yield flow
 
 
 # ------------------------------------------------------------------------------------------ audit

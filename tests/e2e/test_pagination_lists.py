@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -28,7 +28,7 @@ from flow_local.areas.services import VERSIONS_ORDER, HostedServicesBackend
 from flow_local.areas.tenants import TenantsBackend
 from flow_local.areas.vector import VectorBackend
 from flow_local.harness import LocalPlatform
-from flow_sdk import CLIClient, FlowConfig, FlowSDK, FlowSDKError, PlatformClient
+from flow_sdk import CLIClient, FlowSDK, FlowSDKError, PlatformClient
 from flow_sdk.cli_client import CLIClientError
 from flow_sdk.sync_flow_sdk import SyncFlowSDK
 
@@ -178,41 +178,6 @@ def executions(lp: LocalPlatform) -> dict[str, list[str]]:
     records, _ = store.list(lp.org_id, lp.workspace_id, None, 1000)
     newest_first = [r["execution_id"] for r in records]
     return {name: [e for e in newest_first if e in ids] for name, ids in made.items()}
-
-
-@pytest.fixture
-def answered(monkeypatch: pytest.MonkeyPatch) -> Answered:
-    """Count the calls a backend operation answers: ``answered(Backend, "list_x")`` gives their arguments."""
-
-    def watch(backend: type, operation: str) -> list[dict[str, Any]]:
-        calls: list[dict[str, Any]] = []
-        original: Callable[..., Awaitable[Any]] = getattr(backend, operation)
-
-        async def counted(self: Any, call: Any, **arguments: Any) -> Any:
-            calls.append(arguments)
-            return await original(self, call, **arguments)
-
-        monkeypatch.setattr(backend, operation, counted)
-        return calls
-
-    return watch
-
-
-@pytest.fixture
-def cli(lp: LocalPlatform) -> Iterator[CLIClient]:
-    """A CLIClient of the module's workspace."""
-    config = FlowConfig(
-        platform_url=lp.url, access_token=lp.admin_token, org_id=lp.org_id, workspace_id=lp.workspace_id
-    )
-    with CLIClient(config) as client:
-        yield client
-
-
-@pytest.fixture
-def sync_flow(runtime_env: dict[str, str]) -> Iterator[SyncFlowSDK]:
-    """``SyncFlowSDK()`` configured from the runtime variables."""
-    with SyncFlowSDK() as flow:
-        yield flow
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import pytest
 from flow_local.cluster.workspace import Workspace
 from tests.cluster.operator_mode import (
     OperatorModeTopology,
+    check_a_foreign_signing_key_stops_the_replica,
     check_execution_credentials_reach_only_their_execution,
     check_executions_run_through_the_runner,
     check_flow_runner_refuses_missing_credentials,
@@ -56,3 +57,9 @@ def test_flow_runner_refuses_credentials_that_do_not_exist(
     topology: OperatorModeTopology, tmp_path: Path
 ) -> None:
     check_flow_runner_refuses_missing_credentials(topology, tmp_path / "missing.creds")
+
+
+def test_a_replica_with_a_foreign_signing_key_does_not_start(
+    topology: OperatorModeTopology, tmp_path: Path
+) -> None:
+    check_a_foreign_signing_key_stops_the_replica(topology, tmp_path)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -148,3 +150,26 @@ def test_a_new_trust_shares_no_key_with_another() -> None:
         second.account_seed,
         second.signing_seed,
     }
+
+
+def test_flow_platform_serve_names_a_signing_key_without_credentials(trust_dir: Path, tmp_path: Path) -> None:
+    flow = Path(sys.executable).parent / "flow"
+    command = [
+        str(flow),
+        "platform",
+        "serve",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--nats",
+        "nats://127.0.0.1:1",
+    ]
+    done = subprocess.run(
+        [*command, "--nats-signing-key", str(trust_dir / SIGNING_KEY)],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "give the platform's credentials file too" in done.stderr
+    assert (trust_dir / SIGNING_KEY).read_text().strip() not in done.stdout + done.stderr
