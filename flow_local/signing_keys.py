@@ -8,8 +8,9 @@ time replicas take to notice), so no token it signed stops verifying before it e
 whose time is up is deleted, private half and all, by the next rotation or the next replica to start
 (``flow platform keys rotate`` and ``flow platform keys list`` are the operator's commands).
 
-Each replica reads the keys when it starts, again every :data:`RELOAD_SECONDS`, and at once (at most
-every :data:`UNKNOWN_KID_RELOAD_SECONDS`) when a token names a key it has not read yet.
+Each replica reads the keys when it starts, again every :data:`RELOAD_SECONDS`, and at once when a token
+names a key it has not read yet that the database has (a ``kid`` the database lacks costs one lookup by
+primary key and reads nothing more).
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ SCHEMA = [
     " private_key TEXT NOT NULL, created_at REAL NOT NULL, retired_at REAL, verify_until REAL)",
 ]
 RELOAD_SECONDS = 60.0
-UNKNOWN_KID_RELOAD_SECONDS = 1.0
 RETIRED_KEY_SECONDS = MAX_TOKEN_SECONDS + 2 * RELOAD_SECONDS
 """How long a retired key verifies: the longest token, plus a replica signing with it until it reloads."""
 
@@ -94,7 +94,6 @@ class DatabaseKeyRing:
         self._keys: dict[str, StoredKey] = {}
         self._current: StoredKey | None = None
         self._loaded_at = -float("inf")
-        self._unknown_kid_at = -float("inf")
         self._lock = threading.Lock()
         with self.db.transaction():
             self._delete_expired(time.time())
@@ -159,13 +158,13 @@ class DatabaseKeyRing:
             if time.monotonic() - self._loaded_at >= seconds:
                 self._load()
 
-    def _reload_for_unknown_kid(self) -> None:
-        """Read the keys again, unless an unknown ``kid`` already did less than a second ago."""
+    def _reload_for_unknown_kid(self, kid: str) -> None:
+        """Read the keys again when ``kid`` is in the database but not read here yet (a rotation elsewhere)."""
         with self._lock:
-            if time.monotonic() - self._unknown_kid_at < UNKNOWN_KID_RELOAD_SECONDS:
+            if kid in self._keys:
                 return
-            self._unknown_kid_at = time.monotonic()
-            self._load()
+            if self.db.query_one("SELECT 1 FROM token_keys WHERE kid = ?", (kid,)) is not None:
+                self._load()
 
     def current(self) -> tuple[str, Ed25519PrivateKey]:
         """The ``kid`` and private key new tokens are signed with."""
@@ -178,7 +177,7 @@ class DatabaseKeyRing:
     def public_key(self, kid: str) -> Ed25519PublicKey | None:
         """The public key ``kid`` while it verifies; an unknown ``kid`` makes the ring read the keys again."""
         if kid not in self._keys:
-            self._reload_for_unknown_kid()
+            self._reload_for_unknown_kid(kid)
         key = self._keys.get(kid)
         return key.public if key is not None and key.verifies(time.time()) else None
 

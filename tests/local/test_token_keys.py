@@ -90,6 +90,21 @@ def test_after_a_rotation_both_keys_verify_on_every_replica(replicas: tuple[Plat
     assert {k["kid"] for k in b.tokens.keys.jwks()["keys"]} == {old_kid, new_kid}
 
 
+def test_keys_made_in_quick_succession_verify_at_once_on_another_replica(
+    replicas: tuple[Platform, Platform],
+) -> None:
+    a, b = replicas
+    for number in range(3):
+        kid = _ring(a).rotate()
+        token = a.tokens.mint_user_token(f"user-{number}", "org-1")
+        assert jwt.get_unverified_header(token)["kid"] == kid
+        assert b.tokens.verify(token).subject == f"user-{number}"
+    unknown = TokenSigner(SingleKey()).mint_user_token("attacker", "org-1")
+    with pytest.raises(ApiError) as refused:
+        b.tokens.verify(unknown)
+    assert refused.value.status == 401
+
+
 def test_a_retired_key_stops_verifying_when_its_time_is_up(replicas: tuple[Platform, Platform]) -> None:
     a, b = replicas
     old_token = a.tokens.mint_user_token("before", "org-1")
