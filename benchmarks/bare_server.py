@@ -1,6 +1,6 @@
 """A bare Starlette app answering one fixed JSON object, served by uvicorn exactly as the platform is
-served (``uvicorn.run`` with its default loop and HTTP implementations: uvloop and httptools when
-installed). The baseline of the concurrent state-read figure.
+served (uvicorn with its default loop and HTTP implementations: uvloop and httptools when installed;
+no WebSocket implementation, as ``flow local serve``). The baseline of the concurrent state-read figure.
 
 Run it as ``python -m benchmarks.bare_server --port N``; it prints ``PORT <n>`` once it listens.
 """
@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
     app = Starlette(routes=[Route("/state", state_entry)])
-    config = uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, ws="none"
+    )
     server = uvicorn.Server(config)
     print(f"PORT {args.port}", flush=True)
     server.run()

@@ -1,8 +1,11 @@
-"""The FastAPI application: the explicit route table, the component list and the lifespan.
+"""The platform's application: the explicit route table, the component list and the lifespan.
 
 The routes come from ``flow_local._generated.routers``, generated from the OpenAPI document: one router per
 tag, calling the backend that implements the tag's ``<Tag>Operations`` Protocol. Their routes go in the
-application's own route list, looked up through one index (:mod:`flow_local.route_index`). To add an area,
+application's own route list, looked up through one index (:mod:`flow_local.route_index`). The
+application is a plain Starlette one; what is not an operation of the document (the document itself at
+``/openapi.json``, the console's pages, the 404 of an unknown path) is served by a FastAPI application
+behind it (:func:`pages_app`), so no operation pays for FastAPI's layers. To add an area,
 tag its operations in the document, regenerate, write ``flow_local/areas/<area>.py`` with a backend
 class implementing the Protocol and add the pair to :func:`routers`. To run something alongside the
 server (NATS, runners, service hosts), append a factory returning a
@@ -21,7 +24,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Router, compile_path
 
@@ -137,11 +141,10 @@ def _jobs() -> type[JobsBackend]:
     return JobsBackend
 
 
-def routers() -> list[Router | APIRouter]:
-    """The route table: the document's own route, then each generated router with the backend that serves it."""
+def routers() -> list[Router]:
+    """The route table: each generated router with the backend that serves it."""
     access = PlatformAccess()
     return [
-        document_router(),
         system_router(backend_of(SystemBackend), access),
         auth_router(backend_of(AuthBackend), access),
         tenants_router(backend_of(TenantsBackend), access),
@@ -173,7 +176,7 @@ def needs_components(route: BaseRoute) -> bool:
     return isinstance(route, OperationRoute) and route.tag in COMPONENT_TAGS
 
 
-def add_routes(app: FastAPI, router: Router | APIRouter) -> None:
+def add_routes(app: Starlette, router: Router) -> None:
     """Put ``router``'s routes in the application's own route list, in order.
 
     Nesting the router would make every request that passes it match route by route twice; the
@@ -274,34 +277,40 @@ WARM_UP: tuple[Callable[[], object], ...] = (
 """Run (in a thread) before the components start: the imports no request should wait for."""
 
 
-def create_app(settings: Settings) -> FastAPI:
+def pages_app(platform: Platform) -> FastAPI:
+    """What the application serves besides the operations: the document at ``/openapi.json`` and the
+    console's pages (FastAPI routes), and the 404 of a path nothing takes."""
+    pages = FastAPI(title="Manifest Platform (local)", docs_url=None, redoc_url=None, openapi_url=None)
+    pages.state.platform = platform
+    install_error_handlers(pages)
+    add_routes(pages, document_router())
+    install_console(pages)
+    return pages
+
+
+def create_app(settings: Settings) -> Starlette:
     """Build the platform's application for ``settings`` (database ready, defaults bootstrapped)."""
     platform = Platform(settings)
     platform.extras["defaults"] = ensure_defaults(platform)
     starter = BackgroundStart(platform, COMPONENT_FACTORIES, WARM_UP)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         starter.begin()
         try:
             yield
         finally:
             await starter.stop()
 
-    app = FastAPI(
-        title="Manifest Platform (local)",
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-        lifespan=lifespan,
-    )
+    app = Starlette(lifespan=lifespan)
     app.state.platform = platform
     app.state.startup = starter
     install_error_handlers(app)
     for router in routers():
         wait_for_components([route for route in router.routes if needs_components(route)], starter)
         add_routes(app, router)
-    install_console(app)
+    # A request no operation takes, not even by its path alone (a 405), goes on to the pages.
+    app.router.default = pages_app(platform)
     RouteIndex.install(app.router)
     redact_access_log()
     app.add_middleware(

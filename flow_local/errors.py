@@ -1,18 +1,19 @@
 """Typed API errors and the one renderer that turns every failure into the spec's `Error` body.
 
 Areas raise :class:`ApiError` (or one of the helpers below); :func:`install_error_handlers` renders
-it, FastAPI validation errors (as 400 naming the field), unknown routes and unexpected exceptions
-(as 500), always with the request id.
+it, validation errors of parameters and bodies (as 400 naming the field) and HTTP errors (unknown
+routes, refused methods, bodies past their limit), always with the request id.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 _CODES = {
     400: "validation_error",
@@ -133,25 +134,34 @@ def _validation_detail(exc: RequestValidationError) -> tuple[str, str | None]:
     return f"field '{field}': {message}", field
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Register the renderers for ApiError, validation errors and HTTP errors.
+async def _api_error(request: Request, exc: Exception) -> Response:
+    """An :class:`ApiError` an area raised."""
+    assert isinstance(exc, ApiError)
+    return error_response(request, exc.status, exc.code, exc.detail, exc.field, exc.headers)
+
+
+async def _validation(request: Request, exc: Exception) -> Response:
+    """A parameter or body that failed its check in the document: 400 naming the field."""
+    assert isinstance(exc, RequestValidationError)
+    detail, field = _validation_detail(exc)
+    return error_response(request, 400, "validation_error", detail, field)
+
+
+async def _http(request: Request, exc: Exception) -> Response:
+    """An HTTP error raised by the routing or a layer (404, 405, 413, ...)."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = _CODES.get(exc.status_code, "error")
+    detail = str(exc.detail) if exc.detail else code
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"no route for {request.method} {request.url.path}"
+    return error_response(request, exc.status_code, code, detail, None, dict(exc.headers or {}))
+
+
+def install_error_handlers(app: Starlette) -> None:
+    """Register the renderers for ApiError, validation errors and HTTP errors on ``app``.
 
     Crashes are answered by :class:`flow_local.middleware.PlatformMiddleware` (a 500 `Error`).
     """
-
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(request, exc.status, exc.code, exc.detail, exc.field, exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        detail, field = _validation_detail(exc)
-        return error_response(request, 400, "validation_error", detail, field)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _CODES.get(exc.status_code, "error")
-        detail = str(exc.detail) if exc.detail else code
-        if exc.status_code == 404 and detail == "Not Found":
-            detail = f"no route for {request.method} {request.url.path}"
-        return error_response(request, exc.status_code, code, detail, None, dict(exc.headers or {}))
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)

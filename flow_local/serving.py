@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from flow_local.settings import Settings
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from starlette.applications import Starlette
 
 SERVER_FILE = "server.json"
 """The file of the data dir where a serving platform records its URL."""
@@ -56,7 +56,7 @@ def _stop_signal_seen(signum: int, frame: FrameType | None) -> None:
     """Takes the stop signal uvicorn raises again after its orderly shutdown."""
 
 
-def print_banner(app: FastAPI, settings: Settings, seconds: float) -> None:
+def print_banner(app: Starlette, settings: Settings, seconds: float) -> None:
     """Where the platform serves, its data dir and default tenants, and how to use and stop it."""
     defaults = app.state.platform.extras["defaults"]
     data_dir = shlex.quote(str(settings.data_dir))

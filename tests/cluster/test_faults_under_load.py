@@ -124,7 +124,7 @@ class Balancer:
                 self.load.failovers += 1
                 after = self.load.faults[-1].split(" after ")[0] if self.load.faults else "no fault yet"
                 status = exc.status_code if isinstance(exc, FlowSDKError) else None
-                self.load.failures[f"{after}: {status or type(exc).__name__}"] += 1
+                self.load.failures[f"{after}: " + (f"HTTP {status}" if status else "no response")] += 1
                 await asyncio.sleep(0.1)
 
 

@@ -234,3 +234,44 @@ def test_requests_right_after_a_postgres_restart_all_succeed(
     failed = [repr(result) for result in after if isinstance(result, BaseException)]
     assert failed == [], f"{len(failed)} of {RESTART_REQUESTS} calls failed after the restart: {failed[:3]}"
     assert after == [{"n": RESTART_REQUESTS + n} for n in range(RESTART_REQUESTS)]
+
+
+POOLED = 6
+
+
+def test_every_pooled_connection_a_restart_ended_is_replaced_unused(postgres: PostgresEngine) -> None:
+    """Several idle pooled connections die with the server; no statement afterwards runs on one of them."""
+    url = postgres.create_database("restart_pool")
+    db = PostgresDatabase(url)
+    try:
+        db.migrate("probe", ["CREATE TABLE kv (k TEXT PRIMARY KEY, n INTEGER)"])
+        barrier = threading.Barrier(POOLED)
+
+        def sleep_together() -> None:
+            barrier.wait()
+            db.query("SELECT pg_sleep(0.5)")
+
+        threads = [threading.Thread(target=sleep_together) for _ in range(POOLED)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with psycopg.connect(url) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = 'restart_pool'"
+            ).fetchone()
+        assert row is not None and row[0] > 2, "the pool should hold several connections before the restart"
+        postgres.restart()
+        failures: list[str] = []
+        for n in range(2 * POOLED):
+            try:
+                db.execute("INSERT INTO kv (k, n) VALUES (?, ?)", (f"k{n}", n))
+                assert db.query_one("SELECT n FROM kv WHERE k = ?", (f"k{n}",)) is not None
+            except Exception as exc:
+                failures.append(f"{type(exc).__name__}: {exc}")
+        assert failures == []
+        with db.transaction() as tx:
+            tx.execute("UPDATE kv SET n = n + 1")
+        assert [r[0] for r in db.query("SELECT n FROM kv ORDER BY n")] == list(range(1, 2 * POOLED + 1))
+    finally:
+        db.close()

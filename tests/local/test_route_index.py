@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.routing import Match, Route
 
 from flow_local._generated.routers._support import OperationRoute
@@ -21,7 +21,7 @@ PARAMETER = re.compile(r"\{(\w+)(?::(\w+))?\}")
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+def app(tmp_path_factory: pytest.TempPathFactory) -> Starlette:
     """The platform's application (no lifespan: only its routing is used)."""
     data_dir: Path = tmp_path_factory.mktemp("route-index")
     return create_app(Settings.load(data_dir, port=8080))
@@ -50,11 +50,11 @@ def _first_full(routes: list[Route], scope: dict[str, Any]) -> Route | None:
     return None
 
 
-def test_the_index_is_what_the_application_router_runs(app: FastAPI) -> None:
+def test_the_index_is_what_the_application_router_runs(app: Starlette) -> None:
     assert isinstance(app.router.middleware_stack, RouteIndex)
 
 
-def test_every_method_and_path_finds_the_route_the_router_would_pick(app: FastAPI) -> None:
+def test_every_method_and_path_finds_the_route_the_router_would_pick(app: Starlette) -> None:
     index = RouteIndex(app.router)
     routes = leading_routes(app.router.routes)
     operations = [route for route in routes if isinstance(route, OperationRoute)]
@@ -74,7 +74,7 @@ def test_every_method_and_path_finds_the_route_the_router_would_pick(app: FastAP
     assert checked > len(operations)
 
 
-def test_a_request_under_a_root_path_is_left_to_the_router(app: FastAPI) -> None:
+def test_a_request_under_a_root_path_is_left_to_the_router(app: Starlette) -> None:
     index = RouteIndex(app.router)
     scope = _scope("GET", "/api/v1/health")
     assert index.find(scope) is not None
