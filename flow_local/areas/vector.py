@@ -3,9 +3,9 @@
 On PostgreSQL the vectors live in a pgvector column and are searched there
 (:mod:`flow_local.areas.vector_pgvector`), so every API replica sees every write. On SQLite vectors
 are loaded into memory on first use of an index. Cosine indexes keep unit-normalised rows,
-euclidean indexes keep each row's squared norm, so a search is one float32 matrix-vector product
-(one BLAS call, threaded by the BLAS itself: splitting it into row blocks on threads of our own made
-those threads and the BLAS's fight over the cores), a selection of a few more candidates than asked,
+euclidean indexes keep each vector's squared norm, so a search is one float32 matrix-vector product
+over the vectors stored as columns (one BLAS call, threaded by the BLAS itself: splitting it into
+blocks on threads of our own made those threads and the BLAS's fight over the cores), a selection of a few more candidates than asked,
 and an exact float64 re-scoring of those candidates from the stored vectors, so answers equal a
 float64 brute force.
 Index records are cached after their first read (they never change), and the search handler parses
@@ -79,12 +79,17 @@ def candidate_positions(scores: np.ndarray, wanted: int) -> np.ndarray:
 
 
 class MatrixIndex:
-    """The in-memory rows of one index."""
+    """The in-memory vectors of one index, one column each.
+
+    Columns rather than rows: ``query @ columns`` (BLAS's plain matrix-vector kernel streaming each
+    dimension across all vectors) runs about one and a half times as fast here as ``rows @ query`` (a dot
+    product per row) over the same float32 values.
+    """
 
     def __init__(self, dimensions: int, metric: str) -> None:
         self.dimensions = dimensions
         self.metric = metric
-        self.matrix = np.zeros((0, dimensions), dtype=np.float32)
+        self.columns = np.zeros((dimensions, 0), dtype=np.float32)
         self.sq_norms = np.zeros(0, dtype=np.float32)
         self.size = 0
         self.ids: list[str] = []
@@ -104,17 +109,17 @@ class MatrixIndex:
 
     def _grow(self) -> None:
         capacity = max(16, self.size * 2)
-        grown = np.zeros((capacity, self.dimensions), dtype=np.float32)
-        grown[: self.size] = self.matrix[: self.size]
+        grown = np.zeros((self.dimensions, capacity), dtype=np.float32)
+        grown[:, : self.size] = self.columns[:, : self.size]
         norms = np.zeros(capacity, dtype=np.float32)
         norms[: self.size] = self.sq_norms[: self.size]
-        self.matrix, self.sq_norms = grown, norms
+        self.columns, self.sq_norms = grown, norms
 
     def put(self, item_id: str, vector: np.ndarray, metadata: dict[str, Any] | None) -> None:
         """Insert or replace one row."""
         position = self.positions.get(item_id)
         if position is None:
-            if self.size == self.matrix.shape[0]:
+            if self.size == self.columns.shape[1]:
                 self._grow()
             position = self.size
             self.size += 1
@@ -127,7 +132,7 @@ class MatrixIndex:
         else:
             self.metadata[position] = metadata
             self.raw[position] = vector
-        self.matrix[position] = self._prepare(vector)
+        self.columns[:, position] = self._prepare(vector)
         wide = vector.astype(np.float64)
         self.sq_norms[position] = wide @ wide
 
@@ -139,7 +144,7 @@ class MatrixIndex:
         last = self.size - 1
         if position != last:
             moved = self.ids[last]
-            self.matrix[position] = self.matrix[last]
+            self.columns[:, position] = self.columns[:, last]
             self.sq_norms[position] = self.sq_norms[last]
             self.ids[position], self.metadata[position], self.raw[position] = (
                 moved,
@@ -157,13 +162,13 @@ class MatrixIndex:
 
     def _fast_scores(self, query: np.ndarray) -> np.ndarray:
         """float32 scores, higher is better (for euclidean ``2x·q - ||x||²``, same order as the distance)."""
-        rows = self.matrix[: self.size]
+        columns = self.columns[:, : self.size]
         if self.metric == "euclidean":
-            scores: np.ndarray = rows @ query
+            scores: np.ndarray = query @ columns
             scores *= 2.0
             scores -= self.sq_norms[: self.size]
             return scores
-        similarities: np.ndarray = rows @ self._prepare(query)
+        similarities: np.ndarray = self._prepare(query) @ columns
         return similarities
 
     def exact_scores(self, positions: np.ndarray, query: np.ndarray) -> np.ndarray:

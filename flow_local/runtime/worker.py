@@ -244,14 +244,18 @@ class Spare:
         self.job_pipe = job_pipe
         self.lines = lines
         self.scratch = scratch
+        self.reaped = False
+        self.sent = False
 
     def waiting(self) -> bool:
         """Whether the child still waits for its job (it may have died, e.g. when confining it failed)."""
         pid, _status = os.waitpid(self.pid, os.WNOHANG)
-        return pid == 0
+        self.reaped = pid != 0
+        return not self.reaped
 
     def send(self, body: bytes) -> None:
         """Write the job and close the pipe; a child that died meanwhile is left to :func:`_relay`."""
+        self.sent = True
         try:
             view = memoryview(body)
             while view:
@@ -262,14 +266,19 @@ class Spare:
             os.close(self.job_pipe)
 
     def discard(self) -> None:
-        """Kill the child if it still waits, reap it, close its pipes and remove its scratch directory."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(self.pid, 0)
-        for fd in (self.job_pipe, self.lines):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        """Kill and reap the child unless it was reaped, close its pipes unless its job was sent (they
+        belong to :func:`handle` then), and remove its scratch directory."""
+        if not self.reaped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+            self.reaped = True
+        if not self.sent:
+            for fd in (self.job_pipe, self.lines):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self.sent = True
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
@@ -393,6 +402,7 @@ def handle(protocol: IO[str], request: dict[str, Any], spare: Spare) -> None:
     """In the worker: hand one job to its waiting child, relay the child's lines, report ``done``."""
     spare.send(json.dumps(request).encode())
     exit_code = _relay(spare.lines, protocol, spare.pid)
+    spare.reaped = True
     protocol.write(json.dumps({"kind": "done", "exit_code": exit_code}) + "\n")
     protocol.flush()
     shutil.rmtree(spare.scratch, ignore_errors=True)
