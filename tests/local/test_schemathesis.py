@@ -27,6 +27,9 @@ from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+# Loaded here, before the platform's background start loads it on its own thread: hypothesis looks up
+# numpy.ndarray whenever numpy is in sys.modules, and fails on a module another thread is still loading.
+import numpy  # noqa: F401
 import pytest
 import schemathesis
 from fastapi import FastAPI
