@@ -157,6 +157,8 @@ class RetryPolicy:
 
     def retry_after_response(self, request: httpx.Request, response: httpx.Response, attempt: int) -> bool:
         """Whether to send ``request`` again after ``response`` (see the module docstring)."""
+        if response.status_code < 400:  # a success or a redirect is never sent again
+            return False
         if attempt >= self.max_retries or _retry_mode(request) == "connect":
             return False
         hint = response.headers.get("x-should-retry")
