@@ -55,10 +55,13 @@ from flow_sdk.runtime_contract import (
     EVENTS_STREAM,
     HEARTBEAT_SUBJECT,
     INPUT_STREAM,
+    JOB_INPUT_BYTES,
     NATS_CREDENTIALS_VARIABLE,
     OUTPUT_STREAM,
     STATUS_STREAM,
     STREAM_SUBJECTS,
+    DispatchJob,
+    InputMessage,
     control_subject,
     dispatch_subject,
     input_subject,
@@ -116,6 +119,7 @@ class ExecutionEngine(ReplicaCoordination):
         self._last_seq_asking = False
         self._next_redispatch = 0.0
         self._undispatched: set[str] = set()
+        self._runner_shapes: dict[str, tuple[float, bool]] = {}
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -246,10 +250,16 @@ class ExecutionEngine(ReplicaCoordination):
             )
 
     async def _dispatch(self, record: dict[str, Any], spec: dict[str, Any]) -> None:
-        """Publish the input, then the job (the input is there before any runner can see the job)."""
+        """Publish the job with its input inside, or the input and then the job.
+
+        An input message of at most :data:`JOB_INPUT_BYTES` travels in the job while every live runner
+        reads it there: one publish, and nothing for the runner to read and remove. A larger one (or one
+        an older runner might take) is published first on ``exec.input.{execution_id}``, so it is there
+        before any runner can see the job.
+        """
         assert self.js is not None and self.store is not None
         execution_id = record["execution_id"]
-        message = {
+        message: InputMessage = {
             "execution_id": execution_id,
             "deployment_id": record.get("caller_deployment_id"),
             "input_data": record.get("input") or {},
@@ -267,12 +277,14 @@ class ExecutionEngine(ReplicaCoordination):
             )
             self.finish(execution_id, "failed", {"error": {"message": reason, "type": "PayloadTooLarge"}})
             return
-        envelope = {"execution_id": execution_id, "deployment_id": message["deployment_id"]}
-        body = await pack(self.js, f"input/{execution_id}/{record['attempt']}", body, envelope)
         # The message ids make JetStream drop a second dispatch of one attempt (two replicas recovering it).
         attempt = f"{execution_id}.{record['attempt']}"
-        await self.js.publish(input_subject(execution_id), body, headers={MSG_ID: f"input.{attempt}"})
-        job = {
+        in_job = len(body) <= JOB_INPUT_BYTES and self._runners_read_job_input()
+        if not in_job:
+            envelope = {"execution_id": execution_id, "deployment_id": message["deployment_id"]}
+            body = await pack(self.js, f"input/{execution_id}/{record['attempt']}", body, envelope)
+            await self.js.publish(input_subject(execution_id), body, headers={MSG_ID: f"input.{attempt}"})
+        job: DispatchJob = {
             "execution_id": execution_id,
             "component_type": record["component_type"],
             "component_id": record["component_id"],
@@ -283,8 +295,20 @@ class ExecutionEngine(ReplicaCoordination):
             "deployment_id": record.get("caller_deployment_id"),
             "attempt": record["attempt"],
         }
+        if in_job:
+            job["input"] = message
         await self.js.publish(dispatch_subject(execution_id), encode(job), headers={MSG_ID: f"job.{attempt}"})
         self.store.mark_dispatched(execution_id)
+
+    def _runners_read_job_input(self) -> bool:
+        """Whether every runner heard from lately reads an input carried in the job (and one was heard).
+
+        A runner of an older version does not say so in its heartbeats: while one is around, inputs go
+        on their own subject, where every runner looks for them.
+        """
+        since = time.monotonic() - self.lost_after
+        live = [reads for seen, reads in self._runner_shapes.values() if seen >= since]
+        return bool(live) and all(live)
 
     @staticmethod
     def check_input_size(input_data: Any) -> None:
@@ -461,8 +485,11 @@ class ExecutionEngine(ReplicaCoordination):
 
     async def _on_heartbeat(self, msg: Msg) -> None:
         now = time.monotonic()
-        for execution_id in decode(msg.data).get("executions") or []:
+        beat = decode(msg.data)
+        for execution_id in beat.get("executions") or []:
             self._last_seen[str(execution_id)] = now
+        if beat.get("workers"):  # a runner (replicas announce their inline executions with no workers)
+            self._runner_shapes[str(beat.get("runner_id"))] = (now, beat.get("job_input") is True)
 
     def _execution_grant(self, token: str) -> ExecutionGrant | None:
         """NATS rights for a connection presenting ``token``: only a live execution's own token gets any."""

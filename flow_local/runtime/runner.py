@@ -29,7 +29,7 @@ from nats.aio.msg import Msg
 from nats.errors import MaxPayloadError
 from nats.errors import TimeoutError as NatsTimeoutError
 
-from flow_local.runtime.inputs import StoredInput, read_input, remove_input
+from flow_local.runtime.inputs import StoredInput, complete_input, read_input, remove_input
 from flow_local.runtime.payloads import PAYLOAD_LIMIT_BYTES, PayloadMissing, discard, pack, unpack
 from flow_local.runtime.sandbox import die_with_parent, landlock_abi, warn_unconfined
 from flow_local.runtime.streams import decode, encode
@@ -41,6 +41,7 @@ from flow_sdk.runtime_contract import (
     HEARTBEAT_SUBJECT,
     RUNNERS_CONSUMER,
     EventMessage,
+    Heartbeat,
     OutputMessage,
     events_subject,
     output_subject,
@@ -201,7 +202,11 @@ class Runner:
         status = {"execution_id": execution_id, "status": "running", "timestamp": _now()}
         running = asyncio.ensure_future(self._publish(status_subject(execution_id), encode(status)))
         try:
-            message = await self._take_input(execution_id, deployment_id)
+            carried = job.get("input")
+            if isinstance(carried, dict):
+                message = complete_input(dict(carried), execution_id, deployment_id)
+            else:
+                message = await self._take_input(execution_id, deployment_id)
         except BaseException:
             running.cancel()
             raise
@@ -310,7 +315,12 @@ class Runner:
         """Announce the executions this runner holds (also right before it claims a job, so the
         platform never sees a claimed job as neither queued nor held)."""
         assert self._nc is not None
-        beat = {"runner_id": self.runner_id, "executions": list(self._claimed), "workers": len(self._workers)}
+        beat: Heartbeat = {
+            "runner_id": self.runner_id,
+            "executions": list(self._claimed),
+            "workers": len(self._workers),
+            "job_input": True,
+        }
         with contextlib.suppress(Exception):
             await self._nc.publish(HEARTBEAT_SUBJECT, encode(beat))
 
