@@ -9,9 +9,9 @@ or an agent needs once, and keeps one child forked ahead of the next job (a *spa
 3. is confined (:mod:`flow_local.runtime.sandbox`: Landlock, no capabilities, no new privileges), then
    waits for its job on a pipe of its own.
 
-For each job (one JSON line on stdin from its runner) the worker writes the job to the spare's pipe; the
-spare adds the execution's runtime variables and the job's address-space limit and runs the code block
-or agent, writing events and then its result as JSON lines, which the worker relays on the protocol
+For each job (one JSON line on stdin from its runner) the worker writes the line, undecoded, to the
+spare's pipe; the spare decodes it, adds the execution's runtime variables and the job's address-space
+limit and runs the code block or agent, writing events and then its result as JSON lines, which the worker relays on the protocol
 stream (its original stdout; fd 1 is pointed at stderr so stray prints cannot corrupt it). Fork and
 confinement thus happen before the job arrives, off the path from submit to result. A plain ``main``
 runs in the child's only thread with no event loop; an ``async def main``, a ``main`` taking ``flow``
@@ -426,9 +426,13 @@ def _forward(data: bytes, protocol: IO[str]) -> bytes:
     return rest
 
 
-def handle(protocol: IO[str], request: dict[str, Any], spare: Spare) -> None:
-    """In the worker: hand one job to its waiting child, relay the child's lines, report ``done``."""
-    spare.send(json.dumps(request).encode())
+def handle(protocol: IO[str], request: bytes, spare: Spare) -> None:
+    """In the worker: hand one job line to its waiting child, relay the child's lines, report ``done``.
+
+    The line goes to the child as it came (the child decodes it): a line that is not a job fails that
+    child, not the worker.
+    """
+    spare.send(request)
     exit_code = _relay(spare.lines, protocol, spare.pid)
     spare.reaped = True
     protocol.write(json.dumps({"kind": "done", "exit_code": exit_code}) + "\n")
@@ -466,13 +470,13 @@ def serve() -> None:
     spare = fork_spare(scratch_root, protocol, confinement)
     try:
         protocol.write(json.dumps({"ready": os.getpid(), "confined": sandbox.landlock_abi() > 0}) + "\n")
-        for line in sys.stdin:
+        for line in sys.stdin.buffer:
             if not line.strip():
                 continue
             if not spare.waiting():
                 spare.discard()
                 spare = fork_spare(scratch_root, protocol, confinement)
-            handle(protocol, json.loads(line), spare)
+            handle(protocol, line, spare)
             spare = fork_spare(scratch_root, protocol, confinement)
     finally:
         spare.discard()

@@ -170,8 +170,8 @@ async def test_sync_async_and_flow_taking_mains_all_run(worker: WorkerProcess) -
 
 async def test_a_job_line_that_is_not_a_job_fails_its_child_not_the_worker(worker: WorkerProcess) -> None:
     assert worker.process is not None and worker.process.stdin is not None
-    worker.process.stdin.write(b'["not", "an", "object"]\n')
-    line = await worker._read_line()
-    assert line == {"kind": "done", "exit_code": 1}
+    for line in (b"not JSON\n", b'["not", "an", "object"]\n'):
+        worker.process.stdin.write(line)
+        assert await worker._read_line() == {"kind": "done", "exit_code": 1}
     result, _code = await Job("def main() -> int:\n    return 7\n", {}).run(worker)
     assert result is not None and result["output"] == 7
