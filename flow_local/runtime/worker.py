@@ -407,7 +407,7 @@ def _relay(pipe: int, protocol: IO[str], pid: int) -> int:
         done, raw = os.waitpid(pid, 0 if readable else os.WNOHANG)
         if done:
             status = raw
-    reaper.kill_tree(os.getpid())
+    reaper.kill_own_tree()
     os.set_blocking(pipe, False)
     with contextlib.suppress(BlockingIOError, OSError):
         while chunk := os.read(pipe, 65536):
