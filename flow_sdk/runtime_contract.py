@@ -164,7 +164,12 @@ class DispatchJob(TypedDict):
 
 
 class OutputMessage(TypedDict):
-    """The result of an execution, on ``exec.output.{execution_id}`` (``error`` set when it failed)."""
+    """The result of an execution, on ``exec.output.{execution_id}`` (``error`` set when it failed).
+
+    ``events_seq`` is the ``EXEC_EVENTS`` sequence of the last event the runner published for this
+    attempt (0: none), so the platform stores those events before the end without asking the stream;
+    events that code in the execution published itself are not counted in it.
+    """
 
     execution_id: str
     deployment_id: str | None
@@ -174,6 +179,7 @@ class OutputMessage(TypedDict):
     state: dict[str, Any] | None
     error: str | None
     timestamp: str
+    events_seq: NotRequired[int]
 
 
 class EventMessage(TypedDict):

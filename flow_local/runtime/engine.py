@@ -120,6 +120,7 @@ class ExecutionEngine(ReplicaCoordination):
         self._next_redispatch = 0.0
         self._undispatched: set[str] = set()
         self._runner_shapes: dict[str, tuple[float, bool]] = {}
+        self.callout: AuthCallout | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -181,7 +182,8 @@ class ExecutionEngine(ReplicaCoordination):
             supervisor.nats_server.user_url(PLATFORM_USER), max_reconnect_attempts=-1, reconnect_time_wait=0.2
         )
         seed = supervisor.nats_server.credentials[ISSUER_SEED]
-        await AuthCallout(seed, self._execution_grant).serve(self.nc)
+        self.callout = AuthCallout(seed, self._execution_grant)
+        await self.callout.serve(self.nc)
         platform.extras["nats_url"] = self.nats_url
         platform.extras["runner_nats_url"] = supervisor.nats_server.user_url(RUNNER_USER)
         platform.extras["platform_nats_url"] = supervisor.nats_server.user_url(PLATFORM_USER)
@@ -427,7 +429,7 @@ class ExecutionEngine(ReplicaCoordination):
             self.finish(execution_id, "failed", {"error": {"message": str(exc), "type": "PayloadMissing"}})
             await msg.ack()
             return
-        await self._events_caught_up()
+        await self._events_before_output(execution_id, payload.get("events_seq"))
         stdout, stderr, error_event = self.store.captured(execution_id)
         fields: dict[str, Any] = {
             "stdout": stdout,
@@ -445,9 +447,27 @@ class ExecutionEngine(ReplicaCoordination):
         with contextlib.suppress(Exception):
             await discard(self.js, reference)
 
-    async def _events_caught_up(self, timeout: float = 1.0) -> None:
-        """Wait until every event published before now is stored (events travel in another stream)."""
-        last_seq = await self._events_last_seq()
+    async def _events_before_output(self, execution_id: str, events_seq: Any) -> None:
+        """Wait until the events published before an output are stored (they travel in another stream).
+
+        The output of a runner that names the sequence of its last event (``events_seq``) needs no
+        request: the wait is for that event, or none. Code in the execution may publish events of its
+        own, which the runner does not count: when it can have (its credentials connected to the
+        embedded server, or any execution on an external cluster), the stream is asked as for an
+        output that names no sequence.
+        """
+        if isinstance(events_seq, int) and not self._may_have_own_events(execution_id):
+            if events_seq > 0:
+                await self._events_stored(events_seq)
+            return
+        await self._events_stored(await self._events_last_seq())
+
+    def _may_have_own_events(self, execution_id: str) -> bool:
+        """Whether code in an execution may have published events itself (see :meth:`_events_before_output`)."""
+        return self.callout is None or execution_id in self.callout.connected
+
+    async def _events_stored(self, last_seq: int, timeout: float = 1.0) -> None:
+        """Wait until every event up to the stream sequence ``last_seq`` is stored (``timeout`` at most)."""
         if self.endpoint is not None:
             await self.events_stored_up_to(last_seq, timeout)
             return
@@ -516,6 +536,8 @@ class ExecutionEngine(ReplicaCoordination):
         if status == "completed" and fields.get("messages"):
             fields["conversation_id"] = self._save_conversation(execution_id, fields["messages"])
         changed = self.store.finish(execution_id, status, fields)
+        if self.callout is not None:
+            self.callout.connected.discard(execution_id)
         if changed:
             handle = self._deadlines.pop(execution_id, None)
             if handle is not None:
@@ -627,6 +649,8 @@ class ExecutionEngine(ReplicaCoordination):
             await self.start_execution(record, self._spec_of(record))
         else:
             self._last_seen[execution_id] = now
+            if self.callout is not None:
+                self.callout.connected.add(execution_id)  # its code may have connected before the restart
             if record["status"] == "running" and record.get("started_mono"):
                 remaining = float(record["started_mono"]) + float(record["timeout_seconds"]) - time.time()
                 self._schedule_deadline(execution_id, remaining)

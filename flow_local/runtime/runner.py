@@ -84,6 +84,7 @@ class Runner:
         self._claimed: dict[str, WorkerProcess] = {}
         self._kill_status: dict[str, str] = {}
         self._attempts: dict[str, int] = {}
+        self._events_seq: dict[str, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
         self._workers: set[WorkerProcess] = set()
@@ -184,6 +185,7 @@ class Runner:
         finally:
             self._claimed.pop(execution_id, None)
             self._attempts.pop(execution_id, None)
+            self._events_seq.pop(execution_id, None)
             self._kill_status.pop(execution_id, None)
         if replace:
             self._spawn(self._replace(worker))
@@ -213,7 +215,7 @@ class Runner:
 
         async def on_event(event_type: str, data: dict[str, Any]) -> None:
             await running
-            await self._publish(events_subject(execution_id), encode(_event(job, event_type, data)))
+            await self._publish_event(job, event_type, data)
 
         async def on_result(result: dict[str, Any]) -> None:
             await running
@@ -224,7 +226,7 @@ class Runner:
         if result is None:
             reason = f"the execution's process exited with code {exit_code} before returning a result"
             await on_event("error", {"message": reason, "type": "WorkerError"})
-            await self._publish(output_subject(execution_id), encode(_output(job, reason)))
+            await self._publish(output_subject(execution_id), encode(self._stamped(_output(job, reason))))
 
     async def _publish_result(self, job: dict[str, Any], result: dict[str, Any], on_event: OnEvent) -> None:
         """Publish the output message of the child's result line (by reference when it is large)."""
@@ -234,14 +236,14 @@ class Runner:
             output["output"] = result.get("output")
             output["usage"] = result.get("usage")
             output["messages"] = result.get("messages")
-        body = encode(output)
+        body = encode(self._stamped(output))
         if len(body) > PAYLOAD_LIMIT_BYTES:
             reason = (
                 f"the execution's output is {len(body)} bytes as JSON, over the limit of "
                 f"{PAYLOAD_LIMIT_BYTES} bytes; keep large results in storage"
             )
             await on_event("error", {"message": reason, "type": "PayloadTooLarge"})
-            body = encode(_output(job, reason))
+            body = encode(self._stamped(_output(job, reason)))
         await self._publish(output_subject(str(job["execution_id"])), await self._claim_check(job, body))
 
     async def _claim_check(self, job: dict[str, Any], body: bytes) -> bytes:
@@ -253,11 +255,23 @@ class Runner:
         envelope = {"execution_id": execution_id, "deployment_id": job.get("deployment_id")}
         return await _patiently(lambda: pack(js, name, body, envelope))
 
-    async def _publish(self, subject: str, body: bytes) -> None:
-        """Publish to a stream, retrying while NATS is away (a restart)."""
+    async def _publish(self, subject: str, body: bytes) -> int:
+        """Publish to a stream, retrying while NATS is away (a restart); return the stream sequence."""
         assert self._nc is not None
         nc = self._nc
-        await _patiently(lambda: nc.jetstream().publish(subject, body, timeout=PUBLISH_TIMEOUT_SECONDS))
+        ack = await _patiently(lambda: nc.jetstream().publish(subject, body, timeout=PUBLISH_TIMEOUT_SECONDS))
+        return int(ack.seq)
+
+    async def _publish_event(self, job: dict[str, Any], event_type: str, data: dict[str, Any]) -> None:
+        """Publish one event of a job and remember its sequence for the job's output."""
+        execution_id = str(job["execution_id"])
+        seq = await self._publish(events_subject(execution_id), encode(_event(job, event_type, data)))
+        self._events_seq[execution_id] = max(seq, self._events_seq.get(execution_id, 0))
+
+    def _stamped(self, output: OutputMessage) -> OutputMessage:
+        """``output`` with the sequence of the last event published for its execution (0: none)."""
+        output["events_seq"] = self._events_seq.get(output["execution_id"], 0)
+        return output
 
     async def _take_input(self, execution_id: str, deployment_id: str | None) -> dict[str, Any]:
         """The execution's input (waiting for it when it is not stored yet); it is removed from the work
@@ -293,8 +307,10 @@ class Runner:
         with contextlib.suppress(Exception):
             if status == "failed":
                 error = {"message": message, "type": "WorkerError"}
-                await self._publish(events_subject(execution_id), encode(_event(job, "error", error)))
-                await self._publish(output_subject(execution_id), encode(_output(job, message)))
+                await self._publish_event(job, "error", error)
+                await self._publish(
+                    output_subject(execution_id), encode(self._stamped(_output(job, message)))
+                )
             else:
                 payload = {"execution_id": execution_id, "status": status, "timestamp": _now()}
                 await self._publish(status_subject(execution_id), encode(payload))
