@@ -7,7 +7,8 @@ and p90 latency), then ``--bursts`` times ``--burst`` submitted at once (median 
 load moves single bursts a lot). The platform runs in its own process, as ``flow local serve`` does;
 ``--in-thread`` runs it in a thread of this process instead (as ``LocalPlatform()`` does in tests), where
 the client and the platform share one interpreter lock. On Linux the CPU time each process spent during
-the bursts is printed per execution.
+the bursts is printed per execution; the workers' children (one fresh child per execution, gone when
+the figures are read) are counted from the workers' reaped-children times.
 """
 
 from __future__ import annotations
@@ -26,15 +27,24 @@ from flow_local.harness import LocalPlatform
 
 TRIVIAL = "def main(x: int) -> int:\n    return x + 1\n"
 COMPONENT_ID = "bench-trivial"
+WORKERS = "workers"
+CHILDREN = "workers' children"
+"""The role of the children a worker forks (one per execution), counted once the worker has reaped them."""
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of one process (0 when it is gone)."""
+def _cpu_seconds(pid: int) -> tuple[float, float]:
+    """User + system CPU seconds of one process and of its children it has waited for (0 when gone).
+
+    The second figure is the kernel's ``cutime + cstime``: the CPU of every child (and of every
+    descendant those children waited for) that the process has reaped. A warm worker reaps the child
+    of each execution, so its children's CPU shows there once they are gone.
+    """
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0.0, 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks, (int(fields[13]) + int(fields[14])) / ticks
 
 
 def _process_tree(root: int) -> dict[int, str]:
@@ -64,7 +74,7 @@ def _role(command: str) -> str:
     for marker, role in (
         ("nats-server", "nats-server"),
         ("runtime.runner", "runner"),
-        ("runtime.worker", "workers"),
+        ("runtime.worker", WORKERS),
     ):
         if marker in command:
             return role
@@ -88,7 +98,10 @@ class CpuMeter:
         for pid, role in _process_tree(self.platform_pid).items():
             if pid == os.getpid():
                 continue
-            totals[role] = totals.get(role, 0.0) + _cpu_seconds(pid)
+            own, reaped = _cpu_seconds(pid)
+            totals[role] = totals.get(role, 0.0) + own
+            if role == WORKERS:
+                totals[CHILDREN] = totals.get(CHILDREN, 0.0) + reaped
         return totals
 
     def start(self) -> None:

@@ -5,7 +5,8 @@ all import these names; none of them spells a subject, a stream or a variable na
 
 JetStream streams (file storage):
 
-- ``EXEC_INPUT``    ``exec.input.{execution_id}``    work queue, the platform publishes an :class:`InputMessage`.
+- ``EXEC_INPUT``    ``exec.input.{execution_id}``    work queue, the platform publishes an :class:`InputMessage`
+  when it does not travel inside the job (see :data:`JOB_INPUT_BYTES`).
 - ``EXEC_DISPATCH`` ``exec.dispatch.{execution_id}`` work queue, one :class:`DispatchJob` per attempt, pulled by
   runners through the shared durable consumer ``runners``.
 - ``EXEC_OUTPUT``   ``exec.output.{execution_id}``   :class:`OutputMessage` from the runner.
@@ -18,7 +19,7 @@ Core NATS (not stored): ``exec.control.{execution_id}`` (:class:`ControlMessage`
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal, TypedDict
+from typing import Any, Final, Literal, NotRequired, TypedDict
 
 __all__ = [
     "CONTROL_WILDCARD",
@@ -28,6 +29,7 @@ __all__ = [
     "HEARTBEAT_SUBJECT",
     "INPUT_KEYS",
     "INPUT_STREAM",
+    "JOB_INPUT_BYTES",
     "NATS_CREDENTIALS_VARIABLE",
     "OUTPUT_STREAM",
     "RUNNERS_CONSUMER",
@@ -68,6 +70,9 @@ STREAM_SUBJECTS: Final[dict[str, str]] = {
 }
 """Each stream and the subjects it stores."""
 
+JOB_INPUT_BYTES: Final = 64 * 1024
+"""The largest encoded :class:`InputMessage` that travels inside its :class:`DispatchJob` (``input``)
+instead of on ``exec.input.{execution_id}``, when every live runner announces that it reads it there."""
 EVENT_TYPES: Final = frozenset({"message", "chunk", "tool_call", "done", "error"})
 INPUT_KEYS: Final = ("input_data", "session_id", "messages", "state", "config", "context")
 
@@ -140,7 +145,11 @@ class InputMessage(TypedDict):
 
 
 class DispatchJob(TypedDict):
-    """One attempt of one execution, on ``exec.dispatch.{execution_id}``."""
+    """One attempt of one execution, on ``exec.dispatch.{execution_id}``.
+
+    ``input`` holds the execution's input message when it is small (:data:`JOB_INPUT_BYTES`); without
+    it the input is on ``exec.input.{execution_id}``.
+    """
 
     execution_id: str
     component_type: str
@@ -151,10 +160,16 @@ class DispatchJob(TypedDict):
     memory_mb: int | None
     deployment_id: str | None
     attempt: int
+    input: NotRequired[InputMessage]
 
 
 class OutputMessage(TypedDict):
-    """The result of an execution, on ``exec.output.{execution_id}`` (``error`` set when it failed)."""
+    """The result of an execution, on ``exec.output.{execution_id}`` (``error`` set when it failed).
+
+    ``events_seq`` is the ``EXEC_EVENTS`` sequence of the last event the runner published for this
+    attempt (0: none), so the platform stores those events before the end without asking the stream;
+    events that code in the execution published itself are not counted in it.
+    """
 
     execution_id: str
     deployment_id: str | None
@@ -164,6 +179,7 @@ class OutputMessage(TypedDict):
     state: dict[str, Any] | None
     error: str | None
     timestamp: str
+    events_seq: NotRequired[int]
 
 
 class EventMessage(TypedDict):
@@ -193,11 +209,16 @@ class ControlMessage(TypedDict):
 
 
 class Heartbeat(TypedDict):
-    """A runner's announcement, on ``exec.runners.heartbeat``: the executions it holds."""
+    """A runner's announcement, on ``exec.runners.heartbeat``: the executions it holds.
+
+    ``job_input`` is true when the runner reads an input carried in the job (:attr:`DispatchJob.input`);
+    a runner that does not say so reads inputs only from ``exec.input.{execution_id}``.
+    """
 
     runner_id: str
     executions: list[str]
     workers: int
+    job_input: NotRequired[bool]
 
 
 def execution_inbox_prefix(execution_id: str) -> str:

@@ -4,6 +4,10 @@ A parameter named ``flow`` receives a ready ``FlowSDK()`` (configured from the r
 the other parameters are taken from the input by name (``**kwargs`` takes the rest). The return value
 must be JSON. Failures raise :class:`CodeBlockError` carrying the type, message and a traceback that
 shows only the code block's own frames.
+
+A plain function that takes no ``flow`` can be called in place (:func:`runs_in_place`,
+:func:`call_in_place`): in the calling thread, with no event loop. Everything else runs in an event
+loop (:func:`run_loaded`), a sync ``main`` in a thread of it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import inspect
 import json
 import linecache
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 FLOW_PARAMETER = "flow"
@@ -113,6 +117,46 @@ async def call_entrypoint(function: Callable[..., Any], arguments: dict[str, Any
                 result = await result
     except Exception as exc:
         raise failure(exc, filename) from exc
+    return _checked_json(result)
+
+
+def runs_in_place(function: Callable[..., Any]) -> bool:
+    """Whether ``function`` is a plain function taking no ``flow``: it needs no event loop to run."""
+    if inspect.iscoroutinefunction(function):
+        return False
+    return FLOW_PARAMETER not in inspect.signature(function).parameters
+
+
+def call_in_place(function: Callable[..., Any], inputs: dict[str, Any], filename: str) -> Any:
+    """Call a function of :func:`runs_in_place` in this thread and return its JSON result.
+
+    Should it return an awaitable anyway, that is awaited in an event loop of its own.
+
+    Raises:
+        CodeBlockError: A parameter is missing, it raised, or it returned something that is not JSON.
+    """
+    arguments = bind_arguments(function, inputs, _no_flow)
+    try:
+        result = function(**arguments)
+    except Exception as exc:
+        raise failure(exc, filename) from exc
+    if inspect.isawaitable(result):
+        result = asyncio.run(_settle(result, filename))
+    return _checked_json(result)
+
+
+def _no_flow() -> Any:
+    raise AssertionError("a function run in place takes no flow parameter")
+
+
+async def _settle(awaitable: Awaitable[Any], filename: str) -> Any:
+    try:
+        return await awaitable
+    except Exception as exc:
+        raise failure(exc, filename) from exc
+
+
+def _checked_json(result: Any) -> Any:
     try:
         json.dumps(result)
     except (TypeError, ValueError) as exc:
@@ -137,6 +181,17 @@ async def run_code_block(
         CodeBlockError: Any failure of the code block.
     """
     function, filename = load_entrypoint(source, entrypoint)
+    return await run_loaded(function, filename, inputs, flow_factory)
+
+
+async def run_loaded(
+    function: Callable[..., Any], filename: str, inputs: dict[str, Any], flow_factory: Callable[[], Any]
+) -> Any:
+    """Bind the parameters of a loaded entrypoint from ``inputs`` and run it; return its JSON result.
+
+    Raises:
+        CodeBlockError: Any failure of the code block.
+    """
     arguments = bind_arguments(function, inputs, flow_factory)
     try:
         return await call_entrypoint(function, arguments, filename)

@@ -55,10 +55,13 @@ from flow_sdk.runtime_contract import (
     EVENTS_STREAM,
     HEARTBEAT_SUBJECT,
     INPUT_STREAM,
+    JOB_INPUT_BYTES,
     NATS_CREDENTIALS_VARIABLE,
     OUTPUT_STREAM,
     STATUS_STREAM,
     STREAM_SUBJECTS,
+    DispatchJob,
+    InputMessage,
     control_subject,
     dispatch_subject,
     input_subject,
@@ -116,6 +119,8 @@ class ExecutionEngine(ReplicaCoordination):
         self._last_seq_asking = False
         self._next_redispatch = 0.0
         self._undispatched: set[str] = set()
+        self._runner_shapes: dict[str, tuple[float, bool]] = {}
+        self.callout: AuthCallout | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -177,7 +182,8 @@ class ExecutionEngine(ReplicaCoordination):
             supervisor.nats_server.user_url(PLATFORM_USER), max_reconnect_attempts=-1, reconnect_time_wait=0.2
         )
         seed = supervisor.nats_server.credentials[ISSUER_SEED]
-        await AuthCallout(seed, self._execution_grant).serve(self.nc)
+        self.callout = AuthCallout(seed, self._execution_grant)
+        await self.callout.serve(self.nc)
         platform.extras["nats_url"] = self.nats_url
         platform.extras["runner_nats_url"] = supervisor.nats_server.user_url(RUNNER_USER)
         platform.extras["platform_nats_url"] = supervisor.nats_server.user_url(PLATFORM_USER)
@@ -246,10 +252,16 @@ class ExecutionEngine(ReplicaCoordination):
             )
 
     async def _dispatch(self, record: dict[str, Any], spec: dict[str, Any]) -> None:
-        """Publish the input, then the job (the input is there before any runner can see the job)."""
+        """Publish the job with its input inside, or the input and then the job.
+
+        An input message of at most :data:`JOB_INPUT_BYTES` travels in the job while every live runner
+        reads it there: one publish, and nothing for the runner to read and remove. A larger one (or one
+        an older runner might take) is published first on ``exec.input.{execution_id}``, so it is there
+        before any runner can see the job.
+        """
         assert self.js is not None and self.store is not None
         execution_id = record["execution_id"]
-        message = {
+        message: InputMessage = {
             "execution_id": execution_id,
             "deployment_id": record.get("caller_deployment_id"),
             "input_data": record.get("input") or {},
@@ -267,12 +279,14 @@ class ExecutionEngine(ReplicaCoordination):
             )
             self.finish(execution_id, "failed", {"error": {"message": reason, "type": "PayloadTooLarge"}})
             return
-        envelope = {"execution_id": execution_id, "deployment_id": message["deployment_id"]}
-        body = await pack(self.js, f"input/{execution_id}/{record['attempt']}", body, envelope)
         # The message ids make JetStream drop a second dispatch of one attempt (two replicas recovering it).
         attempt = f"{execution_id}.{record['attempt']}"
-        await self.js.publish(input_subject(execution_id), body, headers={MSG_ID: f"input.{attempt}"})
-        job = {
+        in_job = len(body) <= JOB_INPUT_BYTES and self._runners_read_job_input()
+        if not in_job:
+            envelope = {"execution_id": execution_id, "deployment_id": message["deployment_id"]}
+            body = await pack(self.js, f"input/{execution_id}/{record['attempt']}", body, envelope)
+            await self.js.publish(input_subject(execution_id), body, headers={MSG_ID: f"input.{attempt}"})
+        job: DispatchJob = {
             "execution_id": execution_id,
             "component_type": record["component_type"],
             "component_id": record["component_id"],
@@ -283,8 +297,20 @@ class ExecutionEngine(ReplicaCoordination):
             "deployment_id": record.get("caller_deployment_id"),
             "attempt": record["attempt"],
         }
+        if in_job:
+            job["input"] = message
         await self.js.publish(dispatch_subject(execution_id), encode(job), headers={MSG_ID: f"job.{attempt}"})
         self.store.mark_dispatched(execution_id)
+
+    def _runners_read_job_input(self) -> bool:
+        """Whether every runner heard from lately reads an input carried in the job (and one was heard).
+
+        A runner of an older version does not say so in its heartbeats: while one is around, inputs go
+        on their own subject, where every runner looks for them.
+        """
+        since = time.monotonic() - self.lost_after
+        live = [reads for seen, reads in self._runner_shapes.values() if seen >= since]
+        return bool(live) and all(live)
 
     @staticmethod
     def check_input_size(input_data: Any) -> None:
@@ -403,7 +429,7 @@ class ExecutionEngine(ReplicaCoordination):
             self.finish(execution_id, "failed", {"error": {"message": str(exc), "type": "PayloadMissing"}})
             await msg.ack()
             return
-        await self._events_caught_up()
+        await self._events_before_output(execution_id, payload.get("events_seq"))
         stdout, stderr, error_event = self.store.captured(execution_id)
         fields: dict[str, Any] = {
             "stdout": stdout,
@@ -421,9 +447,27 @@ class ExecutionEngine(ReplicaCoordination):
         with contextlib.suppress(Exception):
             await discard(self.js, reference)
 
-    async def _events_caught_up(self, timeout: float = 1.0) -> None:
-        """Wait until every event published before now is stored (events travel in another stream)."""
-        last_seq = await self._events_last_seq()
+    async def _events_before_output(self, execution_id: str, events_seq: Any) -> None:
+        """Wait until the events published before an output are stored (they travel in another stream).
+
+        The output of a runner that names the sequence of its last event (``events_seq``) needs no
+        request: the wait is for that event, or none. Code in the execution may publish events of its
+        own, which the runner does not count: when it can have (its credentials connected to the
+        embedded server, or any execution on an external cluster), the stream is asked as for an
+        output that names no sequence.
+        """
+        if isinstance(events_seq, int) and not self._may_have_own_events(execution_id):
+            if events_seq > 0:
+                await self._events_stored(events_seq)
+            return
+        await self._events_stored(await self._events_last_seq())
+
+    def _may_have_own_events(self, execution_id: str) -> bool:
+        """Whether code in an execution may have published events itself (see :meth:`_events_before_output`)."""
+        return self.callout is None or execution_id in self.callout.connected
+
+    async def _events_stored(self, last_seq: int, timeout: float = 1.0) -> None:
+        """Wait until every event up to the stream sequence ``last_seq`` is stored (``timeout`` at most)."""
         if self.endpoint is not None:
             await self.events_stored_up_to(last_seq, timeout)
             return
@@ -461,8 +505,11 @@ class ExecutionEngine(ReplicaCoordination):
 
     async def _on_heartbeat(self, msg: Msg) -> None:
         now = time.monotonic()
-        for execution_id in decode(msg.data).get("executions") or []:
+        beat = decode(msg.data)
+        for execution_id in beat.get("executions") or []:
             self._last_seen[str(execution_id)] = now
+        if beat.get("workers"):  # a runner (replicas announce their inline executions with no workers)
+            self._runner_shapes[str(beat.get("runner_id"))] = (now, beat.get("job_input") is True)
 
     def _execution_grant(self, token: str) -> ExecutionGrant | None:
         """NATS rights for a connection presenting ``token``: only a live execution's own token gets any."""
@@ -489,6 +536,8 @@ class ExecutionEngine(ReplicaCoordination):
         if status == "completed" and fields.get("messages"):
             fields["conversation_id"] = self._save_conversation(execution_id, fields["messages"])
         changed = self.store.finish(execution_id, status, fields)
+        if self.callout is not None:
+            self.callout.connected.discard(execution_id)
         if changed:
             handle = self._deadlines.pop(execution_id, None)
             if handle is not None:
@@ -600,6 +649,8 @@ class ExecutionEngine(ReplicaCoordination):
             await self.start_execution(record, self._spec_of(record))
         else:
             self._last_seen[execution_id] = now
+            if self.callout is not None:
+                self.callout.connected.add(execution_id)  # its code may have connected before the restart
             if record["status"] == "running" and record.get("started_mono"):
                 remaining = float(record["started_mono"]) + float(record["timeout_seconds"]) - time.time()
                 self._schedule_deadline(execution_id, remaining)

@@ -1,5 +1,7 @@
 """Read an execution's input from ``EXEC_INPUT`` with two cheap stream requests instead of a consumer.
 
+A small input travels inside its job (``DispatchJob.input``) and is never on the stream; the rest of
+this module is for the others (large ones, and every input while a runner of an older version is live).
 The platform publishes the input on ``exec.input.{execution_id}`` before it publishes the job, so a
 runner holding the job finds the input already stored: it reads the last message of that subject
 (``STREAM.MSG.GET``) and removes it by purging the subject up to that sequence (``STREAM.PURGE``), which
@@ -39,12 +41,18 @@ async def read_input(
         raw = await js.get_last_msg(INPUT_STREAM, input_subject(execution_id))
     except NotFoundError:
         return None
-    message = decode(raw.data or b"")
+    return StoredInput(
+        complete_input(decode(raw.data or b""), execution_id, deployment_id), int(raw.seq or 0)
+    )
+
+
+def complete_input(message: dict[str, Any], execution_id: str, deployment_id: str | None) -> dict[str, Any]:
+    """An input message with every key of the contract (absent ones None), read from the stream or a job."""
     message.setdefault("execution_id", execution_id)
     message.setdefault("deployment_id", deployment_id)
     for key in INPUT_KEYS:
         message.setdefault(key, None)
-    return StoredInput(message, int(raw.seq or 0))
+    return message
 
 
 async def remove_input(js: JetStreamContext, execution_id: str, seq: int) -> None:

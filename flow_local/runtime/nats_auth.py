@@ -134,11 +134,15 @@ class AuthCallout:
     Attributes:
         seed: The issuer's account nkey seed (the server trusts its public key).
         verify: Checks an execution credential.
+        connected: The executions whose credentials were granted a connection since the platform
+            started: only these can have published events of their own (the engine forgets one
+            when it ends).
     """
 
     def __init__(self, seed: str, verify: Verifier) -> None:
         self.seed = seed
         self.verify = verify
+        self.connected: set[str] = set()
 
     async def serve(self, nc: NatsClient) -> None:
         """Answer authorization requests on ``nc`` (the platform's own connection) from now on."""
@@ -147,10 +151,16 @@ class AuthCallout:
     async def _on_request(self, msg: Msg) -> None:
         request = decode_claims(msg.data.decode(errors="replace"))
         try:
-            response = answer(request, self.verify, self.seed)
+            response = answer(request, self._verify_and_record, self.seed)
         except Exception:
             response = answer(request, _refuse, self.seed)
         await msg.respond(response.encode())
+
+    def _verify_and_record(self, token: str) -> ExecutionGrant | None:
+        grant = self.verify(token)
+        if grant is not None:
+            self.connected.add(grant.execution_id)
+        return grant
 
 
 def _refuse(_token: str) -> ExecutionGrant | None:

@@ -73,6 +73,25 @@ def descendants(root: int, table: dict[int, int] | None = None) -> list[int]:
     return found
 
 
+def has_children() -> bool:
+    """Whether this process has any child, running or exited but not yet waited for (none is reaped).
+
+    In a subreaper, no child means no descendant at all: a process that dies has its children handed
+    to the nearest subreaper above it before it can itself be waited for, so every living descendant
+    is a child, or below a child, still there to be found.
+    """
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return False
+    return True
+
+
+def kill_own_tree() -> int:
+    """:func:`kill_tree` of this process (a subreaper), without reading ``/proc`` when it has no child."""
+    return kill_tree(os.getpid()) if has_children() else 0
+
+
 def kill_tree(root: int) -> int:
     """SIGKILL every descendant of ``root``, round after round, and reap those that are its children.
 

@@ -29,7 +29,7 @@ from nats.aio.msg import Msg
 from nats.errors import MaxPayloadError
 from nats.errors import TimeoutError as NatsTimeoutError
 
-from flow_local.runtime.inputs import StoredInput, read_input, remove_input
+from flow_local.runtime.inputs import StoredInput, complete_input, read_input, remove_input
 from flow_local.runtime.payloads import PAYLOAD_LIMIT_BYTES, PayloadMissing, discard, pack, unpack
 from flow_local.runtime.sandbox import die_with_parent, landlock_abi, warn_unconfined
 from flow_local.runtime.streams import decode, encode
@@ -41,6 +41,7 @@ from flow_sdk.runtime_contract import (
     HEARTBEAT_SUBJECT,
     RUNNERS_CONSUMER,
     EventMessage,
+    Heartbeat,
     OutputMessage,
     events_subject,
     output_subject,
@@ -83,6 +84,7 @@ class Runner:
         self._claimed: dict[str, WorkerProcess] = {}
         self._kill_status: dict[str, str] = {}
         self._attempts: dict[str, int] = {}
+        self._events_seq: dict[str, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
         self._workers: set[WorkerProcess] = set()
@@ -183,6 +185,7 @@ class Runner:
         finally:
             self._claimed.pop(execution_id, None)
             self._attempts.pop(execution_id, None)
+            self._events_seq.pop(execution_id, None)
             self._kill_status.pop(execution_id, None)
         if replace:
             self._spawn(self._replace(worker))
@@ -201,14 +204,18 @@ class Runner:
         status = {"execution_id": execution_id, "status": "running", "timestamp": _now()}
         running = asyncio.ensure_future(self._publish(status_subject(execution_id), encode(status)))
         try:
-            message = await self._take_input(execution_id, deployment_id)
+            carried = job.get("input")
+            if isinstance(carried, dict):
+                message = complete_input(dict(carried), execution_id, deployment_id)
+            else:
+                message = await self._take_input(execution_id, deployment_id)
         except BaseException:
             running.cancel()
             raise
 
         async def on_event(event_type: str, data: dict[str, Any]) -> None:
             await running
-            await self._publish(events_subject(execution_id), encode(_event(job, event_type, data)))
+            await self._publish_event(job, event_type, data)
 
         async def on_result(result: dict[str, Any]) -> None:
             await running
@@ -219,7 +226,7 @@ class Runner:
         if result is None:
             reason = f"the execution's process exited with code {exit_code} before returning a result"
             await on_event("error", {"message": reason, "type": "WorkerError"})
-            await self._publish(output_subject(execution_id), encode(_output(job, reason)))
+            await self._publish(output_subject(execution_id), encode(self._stamped(_output(job, reason))))
 
     async def _publish_result(self, job: dict[str, Any], result: dict[str, Any], on_event: OnEvent) -> None:
         """Publish the output message of the child's result line (by reference when it is large)."""
@@ -229,14 +236,14 @@ class Runner:
             output["output"] = result.get("output")
             output["usage"] = result.get("usage")
             output["messages"] = result.get("messages")
-        body = encode(output)
+        body = encode(self._stamped(output))
         if len(body) > PAYLOAD_LIMIT_BYTES:
             reason = (
                 f"the execution's output is {len(body)} bytes as JSON, over the limit of "
                 f"{PAYLOAD_LIMIT_BYTES} bytes; keep large results in storage"
             )
             await on_event("error", {"message": reason, "type": "PayloadTooLarge"})
-            body = encode(_output(job, reason))
+            body = encode(self._stamped(_output(job, reason)))
         await self._publish(output_subject(str(job["execution_id"])), await self._claim_check(job, body))
 
     async def _claim_check(self, job: dict[str, Any], body: bytes) -> bytes:
@@ -248,11 +255,23 @@ class Runner:
         envelope = {"execution_id": execution_id, "deployment_id": job.get("deployment_id")}
         return await _patiently(lambda: pack(js, name, body, envelope))
 
-    async def _publish(self, subject: str, body: bytes) -> None:
-        """Publish to a stream, retrying while NATS is away (a restart)."""
+    async def _publish(self, subject: str, body: bytes) -> int:
+        """Publish to a stream, retrying while NATS is away (a restart); return the stream sequence."""
         assert self._nc is not None
         nc = self._nc
-        await _patiently(lambda: nc.jetstream().publish(subject, body, timeout=PUBLISH_TIMEOUT_SECONDS))
+        ack = await _patiently(lambda: nc.jetstream().publish(subject, body, timeout=PUBLISH_TIMEOUT_SECONDS))
+        return int(ack.seq)
+
+    async def _publish_event(self, job: dict[str, Any], event_type: str, data: dict[str, Any]) -> None:
+        """Publish one event of a job and remember its sequence for the job's output."""
+        execution_id = str(job["execution_id"])
+        seq = await self._publish(events_subject(execution_id), encode(_event(job, event_type, data)))
+        self._events_seq[execution_id] = max(seq, self._events_seq.get(execution_id, 0))
+
+    def _stamped(self, output: OutputMessage) -> OutputMessage:
+        """``output`` with the sequence of the last event published for its execution (0: none)."""
+        output["events_seq"] = self._events_seq.get(output["execution_id"], 0)
+        return output
 
     async def _take_input(self, execution_id: str, deployment_id: str | None) -> dict[str, Any]:
         """The execution's input (waiting for it when it is not stored yet); it is removed from the work
@@ -288,8 +307,10 @@ class Runner:
         with contextlib.suppress(Exception):
             if status == "failed":
                 error = {"message": message, "type": "WorkerError"}
-                await self._publish(events_subject(execution_id), encode(_event(job, "error", error)))
-                await self._publish(output_subject(execution_id), encode(_output(job, message)))
+                await self._publish_event(job, "error", error)
+                await self._publish(
+                    output_subject(execution_id), encode(self._stamped(_output(job, message)))
+                )
             else:
                 payload = {"execution_id": execution_id, "status": status, "timestamp": _now()}
                 await self._publish(status_subject(execution_id), encode(payload))
@@ -310,7 +331,12 @@ class Runner:
         """Announce the executions this runner holds (also right before it claims a job, so the
         platform never sees a claimed job as neither queued nor held)."""
         assert self._nc is not None
-        beat = {"runner_id": self.runner_id, "executions": list(self._claimed), "workers": len(self._workers)}
+        beat: Heartbeat = {
+            "runner_id": self.runner_id,
+            "executions": list(self._claimed),
+            "workers": len(self._workers),
+            "job_input": True,
+        }
         with contextlib.suppress(Exception):
             await self._nc.publish(HEARTBEAT_SUBJECT, encode(beat))
 

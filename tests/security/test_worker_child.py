@@ -1,0 +1,183 @@
+"""A warm worker's fresh child, driven through the runner's own handle on the worker process.
+
+Each test starts a real ``python -m flow_local.runtime.worker`` (confined children, subreaper) and hands
+it jobs the way a runner does, without the platform around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flow_local.runtime.worker import WRITABLE_ENV
+from flow_local.runtime.worker_process import WorkerProcess
+
+ESCAPE = """
+import os, time
+
+def main() -> int:
+    read, write = os.pipe()
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.write(write, str(os.getpid()).encode())
+            time.sleep(600)
+            os._exit(0)
+        os._exit(0)
+    os.close(write)
+    return int(os.read(read, 32))
+"""
+
+DESCRIPTORS = """
+import os
+
+def main() -> dict:
+    found = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            found[name] = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:
+            pass  # the descriptor listdir itself used, closed meanwhile
+    return found
+"""
+
+PRINT_TWO_THEN_WAIT = """
+import os, time
+
+def main(go: str) -> dict:
+    print("one")
+    print("two")
+    deadline = time.monotonic() + 60
+    while not os.path.exists(go) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return {"saw_go": os.path.exists(go)}
+"""
+
+
+class Job:
+    """One job handed to a worker: its events as they come, its result and exit code at the end."""
+
+    def __init__(self, source: str, inputs: dict[str, Any], number: int = 1) -> None:
+        self.job = {
+            "execution_id": f"exec-{number}",
+            "component_type": "code_block",
+            "spec": {"source": source},
+            "env": {},
+        }
+        self.message = {"input_data": inputs}
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.seen = asyncio.Event()
+
+    def text(self) -> str:
+        """The stdout sent so far."""
+        return "".join(str(data.get("text")) for kind, data in self.events if kind == "message")
+
+    async def on_event(self, event_type: str, data: dict[str, Any]) -> None:
+        self.events.append((event_type, data))
+        self.seen.set()
+
+    async def on_result(self, _result: dict[str, Any]) -> None:
+        return None
+
+    async def run(self, worker: WorkerProcess) -> tuple[dict[str, Any] | None, int]:
+        return await worker.run(self.job, self.message, self.on_event, self.on_result)
+
+
+@pytest.fixture
+def side_dir(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A directory the worker's children may write (their side channel with the test)."""
+    directory = Path(tempfile.mkdtemp(prefix="flow-worker-test-"))
+    monkeypatch.setenv(WRITABLE_ENV, str(directory))
+    return directory
+
+
+@pytest.fixture
+async def worker(side_dir: Path) -> AsyncIterator[WorkerProcess]:
+    process = WorkerProcess()
+    await process.start()
+    try:
+        yield process
+    finally:
+        await process.stop()
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+async def test_a_detached_grandchild_is_gone_when_the_worker_reports_the_end(worker: WorkerProcess) -> None:
+    result, exit_code = await Job(ESCAPE, {}).run(worker)
+    assert result is not None and result["error"] is None and exit_code == 0
+    grandchild = int(result["output"])
+    assert not _alive(grandchild), "the setsid grandchild outlived its execution"
+    # The worker still serves the next job once the tree is gone.
+    again, _code = await Job(ESCAPE, {}, number=2).run(worker)
+    assert again is not None and not _alive(int(again["output"]))
+
+
+async def test_a_child_holds_no_descriptor_but_its_stdio_and_result_pipe(worker: WorkerProcess) -> None:
+    result, _code = await Job(DESCRIPTORS, {}).run(worker)
+    assert result is not None and result["error"] is None, result
+    found: dict[str, str] = result["output"]
+    extra = {fd: target for fd, target in found.items() if fd not in ("0", "1", "2")}
+    assert found["0"] == os.devnull
+    assert len(extra) == 1 and next(iter(extra.values())).startswith("pipe:"), found
+
+
+async def test_a_sync_main_streams_held_back_output_while_it_runs(
+    worker: WorkerProcess, side_dir: Path
+) -> None:
+    go = side_dir / "go"
+    job = Job(PRINT_TWO_THEN_WAIT, {"go": str(go)})
+    running = asyncio.ensure_future(job.run(worker))
+    try:
+        # "two" follows "one" at once, so it is held back: only the flusher can send it before the end.
+        while "two" not in job.text():
+            job.seen.clear()
+            await asyncio.wait_for(job.seen.wait(), 30)
+            assert not running.done(), job.events
+        go.touch()
+        result, exit_code = await running
+    finally:
+        go.touch()
+    assert result is not None and result["output"] == {"saw_go": True} and exit_code == 0
+    assert job.text() == "one\ntwo\n"
+
+
+async def test_sync_async_and_flow_taking_mains_all_run(worker: WorkerProcess) -> None:
+    sources = {
+        "def main(x: int) -> int:\n    return x + 1\n": 2,
+        "async def main(x: int) -> int:\n    return x + 2\n": 3,
+        "def main(x: int, flow) -> str:\n    return type(flow).__name__\n": "FlowSDK",
+        "import asyncio\n\ndef main(x: int):\n    return asyncio.sleep(0, result=x + 3)\n": 4,
+    }
+    for number, (source, expected) in enumerate(sources.items()):
+        result, _code = await Job(source, {"x": 1}, number).run(worker)
+        assert result is not None and result["error"] is None, (source, result)
+        assert result["output"] == expected
+
+
+async def test_a_child_inherits_the_worker_s_objects_frozen(worker: WorkerProcess) -> None:
+    source = "import gc\n\ndef main() -> int:\n    return gc.get_freeze_count()\n"
+    result, _code = await Job(source, {}).run(worker)
+    assert result is not None and result["output"] > 1000, result
+
+
+async def test_a_job_line_that_is_not_a_job_fails_its_child_not_the_worker(worker: WorkerProcess) -> None:
+    assert worker.process is not None and worker.process.stdin is not None
+    for line in (b"not JSON\n", b'["not", "an", "object"]\n'):
+        worker.process.stdin.write(line)
+        assert await worker._read_line() == {"kind": "done", "exit_code": 1}
+    result, _code = await Job("def main() -> int:\n    return 7\n", {}).run(worker)
+    assert result is not None and result["output"] == 7
