@@ -504,6 +504,7 @@ def serve() -> None:
     scratch_root = Path(tempfile.mkdtemp(prefix="flow-worker-"))
     confinement = Confinement()
     keep_base_environment()
+    sandbox.drop_bounding_set()
     freeze_heap()
     spare = fork_spare(scratch_root, protocol, confinement)
     try:

@@ -189,6 +189,22 @@ async def test_a_child_sees_the_base_variables_its_scratch_and_its_runtime_varia
     assert Path(environment["HOME"]).name.startswith("exec-")
 
 
+async def test_a_child_has_no_capability(worker: WorkerProcess) -> None:
+    source = (
+        "def main() -> dict:\n"
+        "    lines = open('/proc/self/status').read().splitlines()\n"
+        "    return dict(line.split(':\\t') for line in lines if line.startswith('Cap'))\n"
+    )
+    result, _code = await Job(source, {}).run(worker)
+    assert result is not None and result["error"] is None, result
+    sets = {name: int(value, 16) for name, value in result["output"].items()}
+    assert {name: sets[name] for name in ("CapInh", "CapPrm", "CapEff", "CapAmb")} == dict.fromkeys(
+        ("CapInh", "CapPrm", "CapEff", "CapAmb"), 0
+    )
+    if os.geteuid() == 0:
+        assert sets["CapBnd"] == 0, sets
+
+
 async def test_a_child_inherits_the_worker_s_objects_frozen(worker: WorkerProcess) -> None:
     source = "import gc\n\ndef main() -> int:\n    return gc.get_freeze_count()\n"
     result, _code = await Job(source, {}).run(worker)
