@@ -343,11 +343,13 @@ class Confinement:
 
     Attributes:
         roots: The directories a child may read (:func:`flow_local.runtime.sandbox.read_roots`).
+        rules: The roots and devices opened once (``O_PATH``); each child closes its copies once confined.
         writable: The extra directories it may write (``FLOW_LOCAL_RUNNER_WRITABLE``).
     """
 
     def __init__(self) -> None:
         self.roots = sandbox.read_roots()
+        self.rules = sandbox.OpenedRules(self.roots)
         self.writable = extra_writable()
 
 
@@ -384,7 +386,11 @@ def run_child(job_pipe: int, lines_pipe: int, scratch: Path, confinement: Confin
         os.close(null)
         os.chdir(scratch)
         os.environ.update(scratch_environment(scratch))  # onto keep_base_environment() of the worker
-        if not sandbox.confine([scratch, *confinement.writable], roots=confinement.roots):
+        try:
+            confined = sandbox.confine([scratch, *confinement.writable], opened=confinement.rules)
+        finally:
+            confinement.rules.close()  # the child holds none of the worker's descriptors
+        if not confined:
             sandbox.warn_unconfined()
         request = _read_job(job_pipe)
         job = dict(request["job"])
