@@ -194,10 +194,10 @@ class Child:
     ``main`` that prints nothing or prints rarely costs no thread.
     """
 
-    def __init__(self, protocol: IO[str], job: dict[str, Any], message: dict[str, Any]) -> None:
+    def __init__(self, protocol: IO[str]) -> None:
         self.protocol = protocol
-        self.job = job
-        self.message = message
+        self.job: dict[str, Any] = {}
+        self.message: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._flusher_lock = threading.Lock()
         self._flusher: threading.Thread | None = None
@@ -216,8 +216,10 @@ class Child:
         """Send one event of the execution to the runner."""
         self.write({"kind": "event", "event_type": event_type, "event_data": data})
 
-    def run(self) -> None:
+    def run(self, job: dict[str, Any], message: dict[str, Any]) -> None:
         """Run the job with its output sent as it is written, then send the error and the result."""
+        self.job = job
+        self.message = message
         result: dict[str, Any] = {}
         error: dict[str, Any] | None = None
         try:
@@ -392,12 +394,12 @@ def run_child(job_pipe: int, lines_pipe: int, scratch: Path, confinement: Confin
             confinement.rules.close()  # the child holds none of the worker's descriptors
         if not confined:
             sandbox.warn_unconfined()
+        child = Child(os.fdopen(lines_pipe, "w"))
         request = _read_job(job_pipe)
         job = dict(request["job"])
         os.environ.update(runtime_environment(job.get("env") or {}))
         limit_memory(job.get("memory_mb"))
-        protocol = os.fdopen(lines_pipe, "w")
-        Child(protocol, job, dict(request.get("input") or {})).run()
+        child.run(job, dict(request.get("input") or {}))
     except BaseException as exc:
         code = 1
         with contextlib.suppress(Exception):
