@@ -67,6 +67,8 @@ STREAM_BATCH_CHARS = 64 * 1024
 """Held-back text that is sent at once, whatever the gap."""
 RELAY_POLL_SECONDS = 0.2
 MEGABYTE = 1024 * 1024
+JOB_READ_BYTES = 64 * 1024
+"""Bytes asked for per read of the job pipe (a larger buffer costs a fresh child more than the extra reads)."""
 PRELOADED = (flow_sdk, httpx, concurrent.futures.thread)
 """Modules imported once in the worker, so no child imports them again (``asyncio.to_thread`` needs
 the thread pool)."""
@@ -411,7 +413,7 @@ def run_child(job_pipe: int, lines_pipe: int, scratch: Path, confinement: Confin
 def _read_job(pipe: int) -> dict[str, Any]:
     """The job the worker writes on ``pipe`` (all of it, up to the pipe's end)."""
     chunks: list[bytes] = []
-    while chunk := os.read(pipe, MEGABYTE):
+    while chunk := os.read(pipe, JOB_READ_BYTES):
         chunks.append(chunk)
     os.close(pipe)
     request = json.loads(b"".join(chunks))
