@@ -67,6 +67,8 @@ STREAM_BATCH_CHARS = 64 * 1024
 """Held-back text that is sent at once, whatever the gap."""
 RELAY_POLL_SECONDS = 0.2
 MEGABYTE = 1024 * 1024
+CHILD_THREADS = 2
+"""Threads a child may start for itself after its memory limit is set (see :func:`limit_memory`)."""
 JOB_READ_BYTES = 64 * 1024
 """Bytes asked for per read of the job pipe (a larger buffer costs a fresh child more than the extra reads)."""
 PRELOADED = (flow_sdk, httpx, concurrent.futures.thread)
@@ -118,12 +120,27 @@ def _address_space_bytes() -> int:
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 
+def _thread_stack_bytes() -> int:
+    """The address space a new thread's stack takes (the C library sizes it from RLIMIT_STACK)."""
+    size = threading.stack_size()
+    if size:
+        return size
+    soft, _hard = resource.getrlimit(resource.RLIMIT_STACK)
+    return soft if soft != resource.RLIM_INFINITY else 8 * MEGABYTE
+
+
 def limit_memory(memory_mb: int | None) -> None:
-    """Limit the address space to the current size plus ``memory_mb`` (RLIMIT_AS), for good."""
+    """Limit the address space to the current size plus ``memory_mb`` (RLIMIT_AS), for good.
+
+    The stacks of the threads the child itself may start later (:data:`CHILD_THREADS`: the output
+    flusher, the thread of a sync ``main`` taking ``flow``) are added, so they do not count against
+    the job's ``memory_mb``.
+    """
     if not memory_mb:
         return
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = _address_space_bytes() + int(memory_mb) * MEGABYTE
+    headroom = CHILD_THREADS * _thread_stack_bytes()
+    limit = _address_space_bytes() + headroom + int(memory_mb) * MEGABYTE
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
@@ -258,7 +275,8 @@ class Child:
         with self._flusher_lock:
             if self._flusher is None:
                 self._flusher = threading.Thread(target=self._flush_every, name="output-flusher", daemon=True)
-                self._flusher.start()
+                with contextlib.suppress(RuntimeError):  # no room left for a thread: output goes at the end
+                    self._flusher.start()
 
     def _flush_every(self) -> None:
         while True:
