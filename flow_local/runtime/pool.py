@@ -1,29 +1,32 @@
-"""How many warm workers a runner keeps: its warm size at rest, more while jobs queue up, back after idling.
+"""How many warm workers a runner keeps: its warm size at rest, more while long jobs hold every worker.
 
-A worker runs one job at a time, and between two jobs it forks and confines the child of the next one; a
-trivial job spends most of its time in hops (NATS, pipes, the fork) rather than on a core. So a burst of
-jobs is served faster by more workers than cores: on 2 cores a pool of 16 ran about 1.6 times as many
-trivial jobs per second as a pool of 4 (``python -m flow_local.bench --workers N``). Each worker and its
-waiting child hold about 55 MB, so the pool only grows while jobs wait: by one worker at a time, up to
-:func:`default_ceiling`, and shrinks back to its warm size one worker per second after
-:data:`IDLE_SECONDS` without a job.
+A worker runs one job at a time. When every worker has been on its job for :data:`GROW_AFTER_SECONDS`
+and more jobs wait in the queue (code blocks waiting on a network call, agents waiting on a model), more
+workers serve the backlog sooner: the pool grows by one worker per heartbeat, up to
+:func:`default_ceiling`, and shrinks back to its warm size one worker at a time after
+:data:`IDLE_SECONDS` without a job. A burst of short jobs does not grow it: starting a worker costs about
+0.2 s of CPU, more than such a burst gains from it on a machine with few cores. Each worker and its
+waiting child hold about 55 MB.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 
 MAX_WORKERS_ENV = "FLOW_LOCAL_RUNNER_MAX_WORKERS"
 """The ceiling of the pool (at least its warm size); by default :func:`default_ceiling`."""
-WORKERS_PER_CORE = 8
+WORKERS_PER_CORE = 4
 CEILING_CAP = 16
+GROW_AFTER_SECONDS = 1.0
+"""How long every worker must have been on its current job before the pool grows."""
 IDLE_SECONDS = 30.0
 """How long a grown pool stays grown without any job."""
 
 
 def default_ceiling(size: int) -> int:
-    """``FLOW_LOCAL_RUNNER_MAX_WORKERS``, else 8 per core up to 16; never below the warm ``size``."""
+    """``FLOW_LOCAL_RUNNER_MAX_WORKERS``, else 4 per core up to 16; never below the warm ``size``."""
     configured = os.environ.get(MAX_WORKERS_ENV, "").strip()
     if configured:
         return max(size, int(configured))
@@ -36,6 +39,7 @@ class PoolSize:
     Attributes:
         size: The warm size, kept at rest.
         ceiling: The most workers the pool grows to.
+        starting: Workers started for growth and not ready yet.
     """
 
     def __init__(self, size: int, ceiling: int) -> None:
@@ -44,18 +48,23 @@ class PoolSize:
         self.starting = 0
         self._last_job = time.monotonic()
 
-    def took_jobs(self, jobs: int, offered: int, workers: int) -> bool:
-        """Note that ``jobs`` were taken for ``offered`` idle workers; whether to start one more worker.
-
-        A fetch that fills every idle worker means jobs may be waiting: grow by one, unless a worker is
-        already starting or the pool is at its ceiling.
-        """
+    def took_jobs(self, jobs: int) -> None:
+        """Note that ``jobs`` jobs were just taken (the pool is not idle)."""
         if jobs:
             self._last_job = time.monotonic()
-        if jobs < offered or self.starting or workers >= self.ceiling:
+
+    def saturated(self, workers: int, job_starts: Iterable[float]) -> bool:
+        """Whether every one of ``workers`` has been on its job (started at ``job_starts``, monotonic)
+        for :data:`GROW_AFTER_SECONDS`, with room to grow and no worker starting already."""
+        if self.starting or workers >= self.ceiling:
             return False
+        starts = list(job_starts)
+        since = time.monotonic() - GROW_AFTER_SECONDS
+        return len(starts) >= workers and all(start <= since for start in starts)
+
+    def grow(self) -> None:
+        """A worker is being started for growth."""
         self.starting += 1
-        return True
 
     def started(self) -> None:
         """A worker started for growth is ready (or failed to start)."""

@@ -87,6 +87,7 @@ class Runner:
         self._nc: NatsClient | None = None
         self._idle: asyncio.Queue[WorkerProcess] = asyncio.Queue()
         self._claimed: dict[str, WorkerProcess] = {}
+        self._job_starts: dict[str, float] = {}
         self._kill_status: dict[str, str] = {}
         self._attempts: dict[str, int] = {}
         self._events_seq: dict[str, int] = {}
@@ -120,8 +121,29 @@ class Runner:
         self._workers.add(worker)
         await self._idle.put(worker)
 
+    async def _grow_when_saturated(self) -> None:
+        """Start one more worker when every worker has been on its job for a while and jobs still wait."""
+        starts = [
+            self._job_starts[execution_id]
+            for execution_id in self._claimed
+            if execution_id in self._job_starts
+        ]
+        if not self._pool.saturated(len(self._workers), starts) or not await self._jobs_waiting():
+            return
+        self._pool.grow()
+        self._spawn(self._grow())
+
+    async def _jobs_waiting(self) -> bool:
+        """Whether the queue holds jobs no runner has taken yet."""
+        assert self._nc is not None
+        try:
+            info = await self._nc.jetstream().consumer_info(DISPATCH_STREAM, RUNNERS_CONSUMER)
+        except Exception:
+            return False
+        return int(info.num_pending or 0) > 0
+
     async def _grow(self) -> None:
-        """Start one more worker while jobs wait (a failure to start one is reported, not fatal)."""
+        """Start one more worker (a failure to start one is reported, not fatal)."""
         try:
             await self._add_worker()
         except Exception as exc:
@@ -148,14 +170,12 @@ class Runner:
             while not self._idle.empty():
                 workers.append(self._idle.get_nowait())
             messages = await self._next_messages(subscription, len(workers))
-            offered = len(workers)
             claimed = [(message, workers.pop()) for message in messages]
             if not claimed and self._pool.shrink_now(len(self._workers), len(workers)):
                 self._spawn(self._retire(workers.pop()))
             for worker in workers:
                 await self._idle.put(worker)
-            if self._pool.took_jobs(len(claimed), offered, len(self._workers)):
-                self._spawn(self._grow())
+            self._pool.took_jobs(len(claimed))
             if claimed:
                 await self._claim(claimed)
 
@@ -164,6 +184,7 @@ class Runner:
         jobs = [decode(message.data) for message, _worker in claimed]
         for job, (_message, worker) in zip(jobs, claimed, strict=True):
             self._claimed[str(job.get("execution_id", ""))] = worker
+            self._job_starts[str(job.get("execution_id", ""))] = time.monotonic()
         await self._beat()
         acks = await asyncio.gather(
             *(message.ack_sync() for message, _worker in claimed), return_exceptions=True
@@ -172,6 +193,7 @@ class Runner:
             execution_id = str(job.get("execution_id", ""))
             if isinstance(ack, BaseException):
                 self._claimed.pop(execution_id, None)
+                self._job_starts.pop(execution_id, None)
                 await self._idle.put(worker)
                 continue
             self._attempts[execution_id] = int(job.get("attempt") or 1)
@@ -212,6 +234,7 @@ class Runner:
             await self._publish_end(job, "failed", f"the runner could not run it: {exc}")
         finally:
             self._claimed.pop(execution_id, None)
+            self._job_starts.pop(execution_id, None)
             self._attempts.pop(execution_id, None)
             self._events_seq.pop(execution_id, None)
             self._kill_status.pop(execution_id, None)
@@ -372,6 +395,7 @@ class Runner:
         assert self._nc is not None
         while not self._stopping.is_set():
             await self._beat()
+            await self._grow_when_saturated()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), HEARTBEAT_SECONDS)
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from flow_local.harness import LocalPlatform
+from flow_local.runtime.pool import MAX_WORKERS_ENV
 from flow_sdk import FlowSDK
 
 WORKERS = "3"
@@ -29,16 +30,19 @@ def side_dir() -> Path:
 
 
 def start_platform(**kwargs: Any) -> LocalPlatform:
-    """A started LocalPlatform with a small warm pool."""
-    previous = os.environ.get("FLOW_LOCAL_RUNNER_WORKERS")
-    os.environ["FLOW_LOCAL_RUNNER_WORKERS"] = kwargs.pop("workers", WORKERS)
+    """A started LocalPlatform with a small warm pool that does not grow."""
+    workers = kwargs.pop("workers", WORKERS)
+    names = ("FLOW_LOCAL_RUNNER_WORKERS", MAX_WORKERS_ENV)
+    previous = {name: os.environ.get(name) for name in names}
+    os.environ.update({name: workers for name in names})  # a fixed pool: the tests count on its size
     try:
         return LocalPlatform(**kwargs).start()
     finally:
-        if previous is None:
-            os.environ.pop("FLOW_LOCAL_RUNNER_WORKERS", None)
-        else:
-            os.environ["FLOW_LOCAL_RUNNER_WORKERS"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @pytest.fixture(scope="module")
