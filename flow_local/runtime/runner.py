@@ -204,9 +204,9 @@ class Runner:
         status = {"execution_id": execution_id, "status": "running", "timestamp": _now()}
         running = asyncio.ensure_future(self._publish(status_subject(execution_id), encode(status)))
         try:
-            carried = job.get("input")
+            carried = job.pop("input", None)  # the worker gets it once, as the input
             if isinstance(carried, dict):
-                message = complete_input(dict(carried), execution_id, deployment_id)
+                message = complete_input(carried, execution_id, deployment_id)
             else:
                 message = await self._take_input(execution_id, deployment_id)
         except BaseException:
