@@ -93,6 +93,16 @@ def request_id_of(request: Request) -> str:
     return str(scope_state.get("request_id") or getattr(request.state, "request_id", "") or "req_unknown")
 
 
+def _error_fields(code: str, detail: str, request_id: str, field: str | None) -> dict[str, Any]:
+    """The spec's `Error` object; the one place an error body is built."""
+    return {"detail": detail, "code": code, "request_id": request_id, "field": field}
+
+
+def error_body(exc: ApiError, request_id: str) -> dict[str, Any]:
+    """The `Error` object of ``exc`` where it is part of an answer (one item of a batch)."""
+    return _error_fields(exc.code, exc.detail, request_id, exc.field)
+
+
 def error_response(
     request: Request,
     status: int,
@@ -101,9 +111,9 @@ def error_response(
     field: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    """Render the spec's `Error` object; the one place an error body is built."""
+    """Render the spec's `Error` object as an answer."""
     request_id = request_id_of(request)
-    body: dict[str, Any] = {"detail": detail, "code": code, "request_id": request_id, "field": field}
+    body = _error_fields(code, detail, request_id, field)
     all_headers = {"X-Request-Id": request_id, **(headers or {})}
     hint = retry_hint(status)
     if hint is not None:

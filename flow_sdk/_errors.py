@@ -51,6 +51,7 @@ __all__ = [
     "PlatformNotFoundError",
     "PlatformPermissionError",
     "error_class_for",
+    "error_from_item",
     "error_from_response",
     "error_from_transport",
     "map_http_error",
@@ -272,18 +273,53 @@ def error_from_response(response: httpx.Response, family: ErrorFamily = "platfor
         The exception instance; the caller raises it ``from`` the original error.
     """
     detail, code = _parse_error_body(response)
-    request_id = response.headers.get("x-request-id")
     method, path = _request_line(response)
-    cls = error_class_for(response.status_code, family)
+    request_id = response.headers.get("x-request-id")
+    return _typed_error(response.status_code, detail, code, request_id, method, path, family)
+
+
+def error_from_item(status_code: int, error: Mapping[str, Any] | None, where: str) -> FlowSDKError:
+    """Build the typed exception of one failed item of a batch answer (its status and `Error` object).
+
+    Args:
+        status_code: The status the item would have been answered with on its own.
+        error: The item's `Error` object, if it has one.
+        where: ``METHOD path`` of the batch request.
+    """
+    fields = dict(error or {})
+    detail = str(fields.get("detail") or "the submission was refused")
+    code, request_id = fields.get("code"), fields.get("request_id")
+    method, _, path = where.partition(" ")
+    return _typed_error(
+        status_code,
+        detail,
+        code if isinstance(code, str) else None,
+        request_id if isinstance(request_id, str) else None,
+        method or None,
+        path or None,
+    )
+
+
+def _typed_error(
+    status_code: int,
+    detail: str,
+    code: str | None,
+    request_id: str | None,
+    method: str | None,
+    path: str | None,
+    family: ErrorFamily = "platform",
+) -> FlowSDKError:
+    """The documented exception for a failed answer, with the one message format of every such error."""
+    cls = error_class_for(status_code, family)
     where = f"{method} {path}" if method else "request"
-    message = f"{where} failed with HTTP {response.status_code}: {detail}"
+    message = f"{where} failed with HTTP {status_code}: {detail}"
     if code:
         message += f" [code={code}]"
     if request_id:
         message += f" (request_id={request_id})"
     return cls(
         message,
-        status_code=response.status_code,
+        status_code=status_code,
         detail=detail,
         code=code,
         request_id=request_id,

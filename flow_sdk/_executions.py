@@ -19,6 +19,7 @@ from flow_sdk._generated.client.enums import (
 from flow_sdk._generated.client.executions import (
     build_list_executions_request,
     build_submit_execution_request,
+    build_submit_executions_request,
 )
 from flow_sdk._generated.client.request import ApiRequest
 from flow_sdk._generated.types import (
@@ -27,12 +28,14 @@ from flow_sdk._generated.types import (
     Execution,
     ExecutionHandle,
     ExecutionStatusValue,
+    ExecutionSubmission,
+    ExecutionSubmissionResults,
     ExecutionSubmit,
 )
 from flow_sdk._pages import PageBuilder
 from flow_sdk._requests import choose, new_idempotency_key
 
-__all__ = ["list_pages", "submit_request"]
+__all__ = ["batch_request", "list_pages", "single_request", "submission"]
 
 
 def list_pages(
@@ -73,9 +76,7 @@ def list_pages(
     return page
 
 
-def submit_request(
-    org_id: str,
-    workspace_id: str,
+def submission(
     component_type: str,
     component_id: str | UUID,
     input_data: dict[str, Any] | None,
@@ -87,8 +88,9 @@ def submit_request(
     context: dict[str, Any] | None = None,
     caller_deployment_id: str | UUID | None = None,
     execution_mode: str | None = None,
-) -> ApiRequest[ExecutionHandle]:
-    """Build ``POST .../executions`` with a fresh Idempotency-Key, so a retried submission runs once.
+) -> ExecutionSubmission:
+    """One submission (the body of ``POST .../executions``) with a fresh idempotency key, so a retried
+    submission runs once.
 
     Raises:
         FlowSDKError: The component type or execution mode is not one the document allows, or the
@@ -115,6 +117,18 @@ def submit_request(
     mode = execution_mode or ("isolated" if kind == "agent" else None)
     if mode is not None:
         body["execution_mode"] = choose(mode, EXECUTION_SUBMIT_EXECUTION_MODE, "execution_mode")
+    return {"idempotency_key": new_idempotency_key(), "execution": body}
+
+
+def single_request(org_id: str, workspace_id: str, item: ExecutionSubmission) -> ApiRequest[ExecutionHandle]:
+    """``POST .../executions`` of one submission, its key as the Idempotency-Key header."""
     return build_submit_execution_request(
-        org_id, workspace_id, body=body, idempotency_key=new_idempotency_key()
+        org_id, workspace_id, body=item["execution"], idempotency_key=item["idempotency_key"]
     )
+
+
+def batch_request(
+    org_id: str, workspace_id: str, items: list[ExecutionSubmission]
+) -> ApiRequest[ExecutionSubmissionResults]:
+    """``POST .../execution-submissions`` of several submissions (each keeps its own key)."""
+    return build_submit_executions_request(org_id, workspace_id, body={"submissions": items})

@@ -40,8 +40,10 @@ __all__ = [
 ]
 
 ResultT = TypeVar("ResultT")
-RetryMode = Literal["safe", "connect"]
-"""``safe``: retry idempotent requests and POSTs with an Idempotency-Key; ``connect``: only failures to connect."""
+RetryMode = Literal["safe", "connect", "resend"]
+"""``safe``: retry idempotent requests and POSTs with an Idempotency-Key; ``connect``: only failures to
+connect; ``resend``: any request the document says may be sent again as it is (a batch of submissions,
+each with its own idempotency key)."""
 RETRY_EXTENSION = "flow_retry"
 RECORDED_RESPONSES: ContextVar[list[httpx.Response] | None] = ContextVar(
     "flow_sdk_raw_responses", default=None

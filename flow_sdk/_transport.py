@@ -10,7 +10,8 @@ request of every client gets the same policy, and only what is safe to send agai
   (GET, PUT, DELETE, ...) and for requests carrying an ``Idempotency-Key`` (the submissions whose
   operations declare that header; the platform runs them once however often they arrive);
 - a request marked ``retry="connect"`` (a call to a user's hosted service) is retried only when the
-  connection failed;
+  connection failed, and one marked ``retry="resend"`` (a batch of submissions, each carrying its own
+  idempotency key) like an idempotent one;
 - an ``x-should-retry: true`` / ``false`` answer header overrides the status rule.
 
 Waits use exponential backoff with full jitter, honouring ``Retry-After``. A retried request is the very
@@ -153,7 +154,7 @@ class RetryPolicy:
             return False
         if isinstance(error, CONNECT_ERRORS):
             return True
-        return _retry_mode(request) == "safe" and _may_resend(request)
+        return _retry_mode(request) != "connect" and _may_resend(request)
 
     def retry_after_response(self, request: httpx.Request, response: httpx.Response, attempt: int) -> bool:
         """Whether to send ``request`` again after ``response`` (see the module docstring)."""
@@ -211,6 +212,8 @@ def _may_resend(request: httpx.Request) -> bool:
     """An idempotent method, or a request the server deduplicates by its Idempotency-Key."""
     from flow_sdk._generated.client.request import IDEMPOTENT_METHODS  # asked only after a failure
 
+    if _retry_mode(request) == "resend":
+        return True
     return request.method in IDEMPOTENT_METHODS or IDEMPOTENCY_HEADER in request.headers
 
 

@@ -22,7 +22,7 @@ from flow_sdk._errors import (
     CLIClientError,
     FlowSDKError,
 )
-from flow_sdk._executions import list_pages, submit_request
+from flow_sdk._executions import list_pages, single_request, submission
 from flow_sdk._generated.client.auth import (
     build_create_cli_login_request_request,
     build_get_current_user_request,
@@ -422,9 +422,7 @@ class CLIClient:
         org_id, workspace_id = self._tenant()
         ring = ring_id or self._config.ring_id or self._default_ring()
         try:
-            request = submit_request(
-                org_id,
-                workspace_id,
+            item = submission(
                 component_type,
                 component_id,
                 input_data,
@@ -435,7 +433,7 @@ class CLIClient:
             )
         except FlowSDKError as exc:
             raise CLIClientError(exc.message, code="invalid_request") from None
-        return self.send_request(request)
+        return self.send_request(single_request(org_id, workspace_id, item))
 
     def _default_ring(self) -> str:
         """The workspace's ring named ``dev``, or its only ring; else a clear error."""

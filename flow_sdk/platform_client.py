@@ -19,7 +19,7 @@ from flow_sdk._errors import (
     PlatformNotFoundError,
     PlatformPermissionError,
 )
-from flow_sdk._executions import list_pages, submit_request
+from flow_sdk._executions import batch_request, list_pages, single_request, submission
 from flow_sdk._generated.client.executions import (
     build_await_execution_results_request,
     build_cancel_execution_request,
@@ -35,6 +35,8 @@ from flow_sdk._generated.types import (
     ExecutionResult,
     ExecutionResults,
     ExecutionResultsWait,
+    ExecutionSubmission,
+    ExecutionSubmissionResults,
     ServiceSkills,
     TransformExecute,
     TransformResult,
@@ -42,8 +44,9 @@ from flow_sdk._generated.types import (
 from flow_sdk._nats import ExecutionTransport
 from flow_sdk._pages import iterate_pages
 from flow_sdk._polling import PollSettings, await_terminal, unwrap_result
-from flow_sdk._requests import RetryMode, send
+from flow_sdk._requests import RECORDED_RESPONSES, RetryMode, send
 from flow_sdk._result_waiter import ResultWaiter
+from flow_sdk._submit_batcher import SubmitBatcher
 from flow_sdk._transport import AsyncHttpSession, TokenRefresher, resolve_timeout
 from flow_sdk.raw_response import RawResponseView
 
@@ -107,6 +110,7 @@ class PlatformClient:
         self._owns_session = True
         self._execution_transport: ExecutionTransport | None = None
         self._waiters: dict[asyncio.AbstractEventLoop, ResultWaiter] = {}
+        self._batchers: dict[asyncio.AbstractEventLoop, SubmitBatcher] = {}
 
     @property
     def with_raw_response(self) -> RawResponseView:
@@ -224,11 +228,14 @@ class PlatformClient:
         caller_deployment_id: str | UUID | None = None,
         execution_mode: str | None = None,
     ) -> ExecutionHandle:
-        """Submit a durable execution (``POST .../executions``) with a fresh Idempotency-Key."""
+        """Submit a durable execution (``POST .../executions``) with a fresh Idempotency-Key.
+
+        Submissions made while others are under way go together in one request (``POST
+        .../execution-submissions``, see :mod:`flow_sdk._submit_batcher`), except those of a
+        ``with_raw_response`` call or of a client with a caller-chosen idempotency key.
+        """
         org_id, workspace_id = self._workspace()
-        request = submit_request(
-            org_id,
-            workspace_id,
+        item = submission(
             component_type,
             component_id,
             input_data,
@@ -240,7 +247,29 @@ class PlatformClient:
             caller_deployment_id=caller_deployment_id,
             execution_mode=execution_mode,
         )
-        return await self.send_request(request)
+        if RECORDED_RESPONSES.get() is not None or self._session.idempotency_key is not None:
+            return await self.send_request(single_request(org_id, workspace_id, item))
+        return await self._submit_batcher().submit(item)
+
+    def _submit_batcher(self) -> SubmitBatcher:
+        """This client's batcher of submissions in the running event loop."""
+        loop = asyncio.get_running_loop()
+        batcher = self._batchers.get(loop)
+        if batcher is None:
+            self._batchers = {known: b for known, b in self._batchers.items() if not known.is_closed()}
+            batcher = self._batchers[loop] = SubmitBatcher(self._send_submission, self._send_submissions)
+        return batcher
+
+    async def _send_submission(self, item: ExecutionSubmission) -> ExecutionHandle:
+        org_id, workspace_id = self._workspace()
+        return await self.send_request(single_request(org_id, workspace_id, item))
+
+    async def _send_submissions(
+        self, items: list[ExecutionSubmission]
+    ) -> tuple[ExecutionSubmissionResults, str]:
+        org_id, workspace_id = self._workspace()
+        request = batch_request(org_id, workspace_id, items)
+        return await self.send_request(request, retry="resend"), f"{request.method} {request.path}"
 
     async def get_service_skills(
         self, service_id: str | UUID, *, version: int | None = None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from flow_local._generated.models import (
+    Error,
     Execution,
     ExecutionEvent,
     ExecutionHandle,
@@ -21,6 +22,10 @@ from flow_local._generated.models import (
     ExecutionResult,
     ExecutionResults,
     ExecutionResultsWait,
+    ExecutionSubmission,
+    ExecutionSubmissionResult,
+    ExecutionSubmissionResults,
+    ExecutionSubmissions,
     ExecutionSubmit,
     TransformExecute,
     TransformResult,
@@ -31,7 +36,7 @@ from flow_local.areas.catalog import CatalogBackend
 from flow_local.areas.resources import ResourcesBackend
 from flow_local.call import Call
 from flow_local.core import Platform
-from flow_local.errors import ApiError, bad_request, not_found
+from flow_local.errors import ApiError, bad_request, error_body, not_found
 from flow_local.paging import announce
 from flow_local.runtime.agent import tool_definition
 from flow_local.runtime.store import TERMINAL
@@ -308,6 +313,40 @@ class ExecutionsBackend(ExecutionsOperations[Call]):
             subject=call.principal.subject,
         )
         return ExecutionHandle.model_validate(record)
+
+    async def submit_executions(
+        self,
+        call: Call,
+        *,
+        org_id: str,
+        workspace_id: str,
+        x_parent_billing_txn_id: str | None,
+        x_lifecycle_event: str | None,
+        body: ExecutionSubmissions,
+    ) -> ExecutionSubmissionResults:
+        """Check, store and start each submission as :meth:`submit_execution` would; a wrong one gets its
+        error in its place and the others still start."""
+        subject = call.principal.subject
+
+        async def submit_one(item: ExecutionSubmission) -> ExecutionSubmissionResult:
+            try:
+                record = await submit_record(
+                    self.platform,
+                    org_id,
+                    workspace_id,
+                    item.execution.model_dump(mode="json", exclude_unset=True),
+                    idempotency_key=item.idempotency_key,
+                    parent_billing_txn_id=x_parent_billing_txn_id,
+                    lifecycle_header=x_lifecycle_event,
+                    subject=subject,
+                )
+            except ApiError as exc:
+                error = Error.model_validate(error_body(exc, call.request_id))
+                return ExecutionSubmissionResult(status=exc.status, error=error)
+            return ExecutionSubmissionResult(status=202, handle=ExecutionHandle.model_validate(record))
+
+        results = await asyncio.gather(*(submit_one(item) for item in body.submissions))
+        return ExecutionSubmissionResults(results=list(results))
 
     async def get_execution(
         self, call: Call, *, org_id: str, workspace_id: str, execution_id: str

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures.thread
 import contextlib
+import gc
 import io
 import json
 import os
@@ -453,6 +454,17 @@ def _terminate(_signum: int, _frame: Any) -> None:
     os._exit(128 + signal.SIGTERM)
 
 
+def freeze_heap() -> None:
+    """Move every object the worker holds now out of the collector's reach, for good (``gc.freeze``).
+
+    A child's collections then walk only the objects the child made. Without this, the first full
+    collection in a child walks every object it inherited and so writes to, and copies, nearly every
+    page of the worker's heap: a job making 60,000 lists cost about twice the CPU.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def serve() -> None:
     """Announce readiness, then run jobs one at a time until stdin closes (its runner is gone).
 
@@ -467,6 +479,7 @@ def serve() -> None:
     protocol = _protocol_stream()
     scratch_root = Path(tempfile.mkdtemp(prefix="flow-worker-"))
     confinement = Confinement()
+    freeze_heap()
     spare = fork_spare(scratch_root, protocol, confinement)
     try:
         protocol.write(json.dumps({"ready": os.getpid(), "confined": sandbox.landlock_abi() > 0}) + "\n")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +88,37 @@ def create_ring(lp: LocalPlatform, ring_id: str) -> None:
     with api(lp) as client:
         response = client.post("/resources/ring", json={"id": ring_id, "name": ring_id})
         assert response.status_code in (201, 409), response.text
+
+
+class CountingTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport, noting how many requests of each path are in flight at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_flight: Counter[str] = Counter()
+        self.peak: Counter[str] = Counter()
+        self.sent: Counter[str] = Counter()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        kind = request.url.path.rsplit("/", 1)[-1]
+        self.sent[kind] += 1
+        self.in_flight[kind] += 1
+        self.peak[kind] = max(self.peak[kind], self.in_flight[kind])
+        try:
+            response = await super().handle_async_request(request)
+            await response.aread()
+            return response
+        finally:
+            self.in_flight[kind] -= 1
+
+
+@asynccontextmanager
+async def counted_flow(**options: Any) -> AsyncIterator[tuple[FlowSDK, CountingTransport]]:
+    """A FlowSDK from the environment sending through a :class:`CountingTransport` (closed after)."""
+    counting = CountingTransport()
+    async with httpx.AsyncClient(transport=counting) as brought:
+        flow = FlowSDK().with_options(http_client=brought, **options)
+        try:
+            yield flow, counting
+        finally:
+            await flow.close()

@@ -3,40 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 
 import httpx
 
 from flow_local.harness import LocalPlatform
-from flow_sdk import FlowSDK
 
-from .conftest import api, create_component
+from .conftest import api, counted_flow, create_component
 
 DOUBLE = "def main(x: int) -> dict:\n    return {'double': 2 * x}\n"
 SLEEPY = "import time\n\n\ndef main(seconds: float) -> dict:\n    time.sleep(seconds)\n    return {'slept': seconds}\n"
 RESULTS = "/execution-results"
-
-
-class CountingTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport, noting how many requests of each path are in flight at once."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.in_flight: Counter[str] = Counter()
-        self.peak: Counter[str] = Counter()
-        self.sent: Counter[str] = Counter()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        kind = request.url.path.rsplit("/", 1)[-1]
-        self.sent[kind] += 1
-        self.in_flight[kind] += 1
-        self.peak[kind] = max(self.peak[kind], self.in_flight[kind])
-        try:
-            response = await super().handle_async_request(request)
-            await response.aread()
-            return response
-        finally:
-            self.in_flight[kind] -= 1
 
 
 def submit(client: httpx.Client, ring_id: str, component_id: str, value: object) -> str:
@@ -86,15 +62,10 @@ async def test_awaiting_many_results_holds_one_request_at_a_time(
     lp: LocalPlatform, runtime_env: dict[str, str]
 ) -> None:
     create_component(lp, "code_block", "waits-double", {"source": DOUBLE})
-    counting = CountingTransport()
-    async with httpx.AsyncClient(transport=counting) as brought:
-        flow = FlowSDK().with_options(http_client=brought)
-        try:
-            outputs = await asyncio.gather(
-                *(flow.code_blocks.run("waits-double", {"x": x}, result_mode="output") for x in range(30))
-            )
-        finally:
-            await flow.close()
+    async with counted_flow() as (flow, counting):
+        outputs = await asyncio.gather(
+            *(flow.code_blocks.run("waits-double", {"x": x}, result_mode="output") for x in range(30))
+        )
     assert outputs == [{"double": 2 * x} for x in range(30)]
     assert counting.peak["execution-results"] == 1, counting.peak
     assert counting.sent["result"] == 0, "no execution needed a request of its own"

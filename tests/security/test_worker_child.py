@@ -168,6 +168,12 @@ async def test_sync_async_and_flow_taking_mains_all_run(worker: WorkerProcess) -
         assert result["output"] == expected
 
 
+async def test_a_child_inherits_the_worker_s_objects_frozen(worker: WorkerProcess) -> None:
+    source = "import gc\n\ndef main() -> int:\n    return gc.get_freeze_count()\n"
+    result, _code = await Job(source, {}).run(worker)
+    assert result is not None and result["output"] > 1000, result
+
+
 async def test_a_job_line_that_is_not_a_job_fails_its_child_not_the_worker(worker: WorkerProcess) -> None:
     assert worker.process is not None and worker.process.stdin is not None
     for line in (b"not JSON\n", b'["not", "an", "object"]\n'):

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from flow_sdk._errors import FlowSDKError
-from flow_sdk._executions import submit_request
+from flow_sdk._executions import batch_request, single_request, submission
 from flow_sdk._generated.client.enums import COMPONENT_TYPE
 from flow_sdk._generated.client.executions import build_get_execution_result_request
 from flow_sdk._generated.client.state import build_get_state_value_request, build_set_state_value_request
@@ -70,14 +70,24 @@ def test_query_parameters_carry_the_documents_defaults() -> None:
 
 
 def test_submissions_carry_an_idempotency_key_and_agents_run_isolated() -> None:
-    agent = submit_request("o", "w", "agent", "a1", {"x": 1}, ring_id="r", lifecycle_event="agent_run")
-    block = submit_request("o", "w", "code_block", "c1", None, ring_id="r", lifecycle_event="workflow")
-    inline = submit_request(
-        "o", "w", "agent", "a1", None, ring_id="r", lifecycle_event="agent_run", execution_mode="inline"
+    agent = single_request(
+        "o", "w", submission("agent", "a1", {"x": 1}, ring_id="r", lifecycle_event="agent_run")
+    )
+    block_item = submission("code_block", "c1", None, ring_id="r", lifecycle_event="workflow")
+    block = single_request("o", "w", block_item)
+    inline = submission(
+        "agent", "a1", None, ring_id="r", lifecycle_event="agent_run", execution_mode="inline"
     )
     assert agent.json["execution_mode"] == "isolated" and "execution_mode" not in block.json
-    assert inline.json["execution_mode"] == "inline"
+    assert inline["execution"]["execution_mode"] == "inline"
     assert agent.headers is not None and len(agent.headers["Idempotency-Key"]) == 32
     assert block.headers is not None and block.headers["Idempotency-Key"] != agent.headers["Idempotency-Key"]
+    assert block.headers["Idempotency-Key"] == block_item["idempotency_key"]
+    batch = batch_request("o", "w", [block_item, inline])
+    assert batch.path == "/api/v1/orgs/o/workspaces/w/execution-submissions"
+    assert [entry["idempotency_key"] for entry in batch.json["submissions"]] == [
+        block_item["idempotency_key"],
+        inline["idempotency_key"],
+    ]
     with pytest.raises(FlowSDKError, match="component_type must be one of"):
-        submit_request("o", "w", "tool", "t1", None, ring_id="r", lifecycle_event="workflow")
+        submission("tool", "t1", None, ring_id="r", lifecycle_event="workflow")

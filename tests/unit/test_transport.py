@@ -348,3 +348,22 @@ async def test_hosted_service_calls_are_retried_only_when_the_caller_opts_in(sle
         await flow.with_options(retry_service_calls=True).services.get("/report")
     assert calls == 1 + DEFAULT_MAX_RETRIES + 1
     await flow.close()
+
+
+def test_resend_mode_sends_a_keyless_post_again_like_an_idempotent_request(sleeps: list[float]) -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if len(seen) == 1:
+            raise httpx.ReadTimeout("no answer", request=request)
+        if len(seen) == 2:
+            return httpx.Response(503)
+        return httpx.Response(200, json={"results": []})
+
+    client = build_sync_client(
+        "http://platform.test", BearerAuth(TOKEN), transport=httpx.MockTransport(handler)
+    )
+    response = client.post("/batch", json={}, extensions={"flow_retry": "resend"})
+    client.close()
+    assert response.status_code == 200 and seen == ["/batch"] * 3

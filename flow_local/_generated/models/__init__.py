@@ -352,6 +352,30 @@ class ExecutionTimings(BaseModel):
     total_ms: float | None = None
 
 
+class ExecutionSubmission(BaseModel):
+    idempotency_key: Annotated[
+        str,
+        Field(
+            description="Plays the part of `submitExecution`'s `Idempotency-Key` header for this submission.",
+            max_length=200,
+            min_length=1,
+        ),
+    ]
+    execution: ExecutionSubmit
+
+
+class ExecutionSubmissionResult(BaseModel):
+    """
+    What `submitExecution` would have answered for one submission: `status` 202 with the
+    execution's `handle`, or a 4xx status with the `error`.
+
+    """
+
+    status: Annotated[int, Field(examples=[202], ge=200, le=599)]
+    handle: ExecutionHandle | None = None
+    error: Error | None = None
+
+
 class ExecutionId(RootModel[str]):
     root: Annotated[str, Field(max_length=200, min_length=1, pattern="^[A-Za-z0-9_.:-]+$")]
 
@@ -956,6 +980,16 @@ class ExecutionResult(BaseModel):
     stdout: Annotated[str | None, Field(...)]
     stderr: Annotated[str | None, Field(...)]
     finished_at: AwareDatetime | None = None
+
+
+class ExecutionSubmissions(BaseModel):
+    submissions: Annotated[list[ExecutionSubmission], Field(max_length=100, min_length=1)]
+
+
+class ExecutionSubmissionResults(BaseModel):
+    results: Annotated[
+        list[ExecutionSubmissionResult], Field(description="One per submission, in the order submitted.")
+    ]
 
 
 class ExecutionResults(BaseModel):

@@ -22,6 +22,8 @@ from flow_local._generated.models import (
     ExecutionResult,
     ExecutionResults,
     ExecutionResultsWait,
+    ExecutionSubmissionResults,
+    ExecutionSubmissions,
     ExecutionSubmit,
     TransformExecute,
     TransformResult,
@@ -38,6 +40,7 @@ from flow_local._generated.routers.types import ComponentType, ExecutionStatusVa
 
 LIST_EXECUTIONS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions"
 SUBMIT_EXECUTION_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions"
+SUBMIT_EXECUTIONS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/execution-submissions"
 AWAIT_EXECUTION_RESULTS_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/execution-results"
 GET_EXECUTION_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}"
 CANCEL_EXECUTION_PATH = "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions/{execution_id}/cancel"
@@ -83,6 +86,19 @@ class ExecutionsOperations(Protocol[CallT]):
         body: ExecutionSubmit,
     ) -> ExecutionHandle:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/executions``: Submit a durable execution of a code block, agent or workflow."""
+        ...
+
+    async def submit_executions(
+        self,
+        call: CallT,
+        *,
+        org_id: str,
+        workspace_id: str,
+        x_parent_billing_txn_id: str | None,
+        x_lifecycle_event: str | None,
+        body: ExecutionSubmissions,
+    ) -> ExecutionSubmissionResults:
+        """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/execution-submissions``: Submit several durable executions in one request."""
         ...
 
     async def await_execution_results(
@@ -219,6 +235,26 @@ class SubmitExecutionParameters(Parameters):
     x_lifecycle_event: Annotated[str | None, Field(alias="X-Lifecycle-Event", max_length=64)] = None
 
 
+class SubmitExecutionsParameters(Parameters):
+    """The parameters of ``submitExecutions``."""
+
+    PATH: ClassVar[tuple[str, ...]] = (
+        "org_id",
+        "workspace_id",
+    )
+    HEADER: ClassVar[tuple[str, ...]] = (
+        "X-Parent-Billing-Txn-Id",
+        "X-Lifecycle-Event",
+    )
+
+    org_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
+    workspace_id: Annotated[str, Field(min_length=1, max_length=64, pattern="^[A-Za-z0-9_-]+$")]
+    x_parent_billing_txn_id: Annotated[str | None, Field(alias="X-Parent-Billing-Txn-Id", max_length=200)] = (
+        None
+    )
+    x_lifecycle_event: Annotated[str | None, Field(alias="X-Lifecycle-Event", max_length=64)] = None
+
+
 class AwaitExecutionResultsParameters(Parameters):
     """The parameters of ``awaitExecutionResults``."""
 
@@ -325,6 +361,7 @@ class ExecuteTransformParameters(Parameters):
 
 _LIST_EXECUTIONS_ANSWER = TypeAdapter(list[Execution])
 _SUBMIT_EXECUTION_ANSWER = TypeAdapter(ExecutionHandle)
+_SUBMIT_EXECUTIONS_ANSWER = TypeAdapter(ExecutionSubmissionResults)
 _AWAIT_EXECUTION_RESULTS_ANSWER = TypeAdapter(ExecutionResults)
 _GET_EXECUTION_ANSWER = TypeAdapter(Execution)
 _CANCEL_EXECUTION_ANSWER = TypeAdapter(Execution)
@@ -368,6 +405,20 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
             body=await json_body(request, ExecutionSubmit),
         )
         return json_answer(_SUBMIT_EXECUTION_ANSWER, result, 202, call.answer_headers)
+
+    async def submit_executions(request: Request) -> Response:
+        """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/execution-submissions``: Submit several durable executions in one request."""
+        call = await access.workspace(request)
+        parameters = SubmitExecutionsParameters.read(request)
+        result = await backend(request).submit_executions(
+            call,
+            org_id=parameters.org_id,
+            workspace_id=parameters.workspace_id,
+            x_parent_billing_txn_id=parameters.x_parent_billing_txn_id,
+            x_lifecycle_event=parameters.x_lifecycle_event,
+            body=await json_body(request, ExecutionSubmissions),
+        )
+        return json_answer(_SUBMIT_EXECUTIONS_ANSWER, result, 200, call.answer_headers)
 
     async def await_execution_results(request: Request) -> Response:
         """POST ``/api/v1/orgs/{org_id}/workspaces/{workspace_id}/execution-results``: The result envelopes of several executions, held until one of them ends."""
@@ -471,6 +522,13 @@ def executions_router(backend: Callable[[Request], ExecutionsOperations[C]], acc
                 submit_execution,
                 "POST",
                 "submitExecution",
+                "executions",
+            ),
+            OperationRoute(
+                "/api/v1/orgs/{org_id}/workspaces/{workspace_id}/execution-submissions",
+                submit_executions,
+                "POST",
+                "submitExecutions",
                 "executions",
             ),
             OperationRoute(

@@ -14,6 +14,8 @@ from flow_sdk._generated.types import (
     ExecutionResults,
     ExecutionResultsWait,
     ExecutionStatusValue,
+    ExecutionSubmissionResults,
+    ExecutionSubmissions,
     ExecutionSubmit,
     TransformExecute,
     TransformResult,
@@ -29,6 +31,7 @@ __all__ = [
     "build_list_execution_events_request",
     "build_list_executions_request",
     "build_submit_execution_request",
+    "build_submit_executions_request",
 ]
 
 
@@ -82,6 +85,28 @@ def build_submit_execution_request(
                 "X-Parent-Billing-Txn-Id": x_parent_billing_txn_id,
                 "X-Lifecycle-Event": x_lifecycle_event,
             }
+        ),
+        json=body,
+        has_json=True,
+        response="json",
+    )
+
+
+def build_submit_executions_request(
+    org_id: str,
+    workspace_id: str,
+    *,
+    body: ExecutionSubmissions,
+    x_parent_billing_txn_id: str | None = None,
+    x_lifecycle_event: str | None = None,
+) -> ApiRequest[ExecutionSubmissionResults]:
+    """Submit several durable executions in one request: ``POST /api/v1/orgs/{org_id}/workspaces/{workspace_id}/execution-submissions`` (submitExecutions)."""
+    return ApiRequest(
+        "submitExecutions",
+        "POST",
+        f"/api/v1/orgs/{quote(str(org_id), safe='')}/workspaces/{quote(str(workspace_id), safe='')}/execution-submissions",
+        headers=drop_none(
+            {"X-Parent-Billing-Txn-Id": x_parent_billing_txn_id, "X-Lifecycle-Event": x_lifecycle_event}
         ),
         json=body,
         has_json=True,

@@ -318,6 +318,23 @@ class ExecutionTimings(TypedDict):
     total_ms: NotRequired[float]
 
 
+class ExecutionSubmission(TypedDict):
+    idempotency_key: str
+    execution: ExecutionSubmit
+
+
+class ExecutionSubmissionResult(TypedDict):
+    """
+    What `submitExecution` would have answered for one submission: `status` 202 with the
+    execution's `handle`, or a 4xx status with the `error`.
+
+    """
+
+    status: int
+    handle: NotRequired[ExecutionHandle | None]
+    error: NotRequired[Error | None]
+
+
 ExecutionId: TypeAlias = str
 
 
@@ -888,6 +905,14 @@ class ExecutionResult(TypedDict):
     stdout: str | None
     stderr: str | None
     finished_at: NotRequired[str | None]
+
+
+class ExecutionSubmissions(TypedDict):
+    submissions: list[ExecutionSubmission]
+
+
+class ExecutionSubmissionResults(TypedDict):
+    results: list[ExecutionSubmissionResult]
 
 
 class ExecutionResults(TypedDict):
