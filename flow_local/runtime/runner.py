@@ -32,6 +32,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 
 from flow_local.runtime.inputs import StoredInput, complete_input, read_input, remove_input
 from flow_local.runtime.payloads import PAYLOAD_LIMIT_BYTES, PayloadMissing, discard, pack, unpack
+from flow_local.runtime.pool import PoolSize, default_ceiling
 from flow_local.runtime.sandbox import die_with_parent, landlock_abi, warn_unconfined
 from flow_local.runtime.streams import decode, encode
 from flow_local.runtime.worker_process import OnEvent, WorkerDied, WorkerProcess
@@ -63,7 +64,8 @@ class Runner:
 
     Attributes:
         nats_url: The NATS server of the platform.
-        size: Number of warm worker processes.
+        size: Number of warm worker processes (kept at rest; the pool grows while jobs wait).
+        ceiling: The most workers the pool grows to (see :mod:`flow_local.runtime.pool`).
         runner_id: This runner's id in heartbeats.
         connect_options: Keyword arguments for ``nats.connect`` (servers and credentials of a cluster);
             by default the one server of ``nats_url``.
@@ -75,10 +77,13 @@ class Runner:
         size: int = DEFAULT_WORKERS,
         runner_id: str | None = None,
         connect_options: Mapping[str, Any] | None = None,
+        ceiling: int | None = None,
     ) -> None:
         self.nats_url = nats_url
         self.connect_options = dict(connect_options or {"servers": nats_url})
         self.size = max(1, size)
+        self.ceiling = default_ceiling(self.size) if ceiling is None else max(self.size, ceiling)
+        self._pool = PoolSize(self.size, self.ceiling)
         self.runner_id = runner_id or f"runner-{uuid.uuid4().hex[:8]}"
         self._nc: NatsClient | None = None
         self._idle: asyncio.Queue[WorkerProcess] = asyncio.Queue()
@@ -119,6 +124,24 @@ class Runner:
         self._workers.add(worker)
         await self._idle.put(worker)
 
+    async def _grow(self) -> None:
+        """Start one more worker while jobs wait (a failure to start one is reported, not fatal)."""
+        try:
+            await self._add_worker()
+        except Exception as exc:
+            print(
+                f"runner {self.runner_id}: starting another worker failed ({exc})",
+                file=sys.stderr,
+                flush=True,
+            )
+        finally:
+            self._pool.started()
+
+    async def _retire(self, worker: WorkerProcess) -> None:
+        """Stop an idle worker of a pool grown past its warm size that has had no job for a while."""
+        self._workers.discard(worker)
+        await worker.stop()
+
     async def _pull_loop(self) -> None:
         assert self._nc is not None
         subscription = await self._nc.jetstream().pull_subscribe_bind(
@@ -129,9 +152,14 @@ class Runner:
             while not self._idle.empty():
                 workers.append(self._idle.get_nowait())
             messages = await self._next_messages(subscription, len(workers))
+            offered = len(workers)
             claimed = [(message, workers.pop()) for message in messages]
+            if not claimed and self._pool.shrink_now(len(self._workers), len(workers)):
+                self._spawn(self._retire(workers.pop()))
             for worker in workers:
                 await self._idle.put(worker)
+            if self._pool.took_jobs(len(claimed), offered, len(self._workers)):
+                self._spawn(self._grow())
             if claimed:
                 await self._claim(claimed)
 
@@ -427,7 +455,10 @@ async def run_runner(
     runner = Runner(nats_url, size, connect_options=connect_options)
     await runner.start()
     where = nats_url.rsplit("@", 1)[-1]
-    print(f"runner {runner.runner_id} ready with {runner.size} workers on {where}", flush=True)
+    print(
+        f"runner {runner.runner_id} ready with {runner.size} workers (up to {runner.ceiling}) on {where}",
+        flush=True,
+    )
     try:
         if exit_on_stdin_close:
             await asyncio.to_thread(sys.stdin.read)

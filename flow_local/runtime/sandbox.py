@@ -19,6 +19,7 @@ import logging
 import os
 import platform
 import signal
+import stat
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -118,28 +119,83 @@ def exposed(path: Path) -> list[Path]:
     return [root for root in read_roots() if target == root or root in target.parents]
 
 
-def _add_rule(libc: ctypes.CDLL, ruleset: int, path: str, access: int) -> None:
-    flags = os.O_PATH | os.O_CLOEXEC
+def _open_rule(path: str, access: int) -> tuple[int, int] | None:
+    """An ``O_PATH`` descriptor of ``path`` and the access to grant beneath it (None when it is missing)."""
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     except OSError:
+        return None
+    if not stat.S_ISDIR(os.fstat(fd).st_mode):
+        access &= EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV
+    return fd, access
+
+
+def _add_fd_rule(libc: ctypes.CDLL, ruleset: int, fd: int, access: int) -> None:
+    attr = _PathBeneathAttr(allowed_access=access, parent_fd=fd)
+    if libc.syscall(_SYS_ADD_RULE, ruleset, _RULE_PATH_BENEATH, ctypes.byref(attr), 0) != 0:
+        raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for descriptor {fd}")
+
+
+def _add_rule(libc: ctypes.CDLL, ruleset: int, path: str, access: int) -> None:
+    opened = _open_rule(path, access)
+    if opened is None:
         return
     try:
-        if not os.path.isdir(path):
-            access &= EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV
-        attr = _PathBeneathAttr(allowed_access=access, parent_fd=fd)
-        if libc.syscall(_SYS_ADD_RULE, ruleset, _RULE_PATH_BENEATH, ctypes.byref(attr), 0) != 0:
-            raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path}")
+        _add_fd_rule(libc, ruleset, *opened)
     finally:
-        os.close(fd)
+        os.close(opened[0])
+
+
+class OpenedRules:
+    """The rules every process a warm worker forks shares, opened once: the read roots and the devices.
+
+    Each rule is an ``O_PATH`` descriptor (it grants nothing by itself: no read, no write, no listing)
+    with its access. Every forked child inherits the descriptors, adds them to its ruleset in
+    :func:`confine` and must then :meth:`close` them, so that a confined process holds none.
+    """
+
+    def __init__(self, roots: Sequence[Path]) -> None:
+        wanted = [(str(root), READ) for root in roots]
+        wanted += [(device, READ_FILE | WRITE_FILE) for device in DEVICES]
+        self.rules = [rule for path, access in wanted if (rule := _open_rule(path, access)) is not None]
+
+    def add_to(self, libc: ctypes.CDLL, ruleset: int) -> None:
+        """Add every rule to ``ruleset``."""
+        for fd, access in self.rules:
+            _add_fd_rule(libc, ruleset, fd, access)
+
+    def close(self) -> None:
+        """Close the descriptors (in a child once it is confined, or when confining failed)."""
+        for fd, _access in self.rules:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.rules = []
+
+
+_bounding_set_dropped: list[bool] = []
+
+
+def drop_bounding_set() -> None:
+    """Empty the capability bounding set of this process, and so of all it forks later (as root only).
+
+    The process keeps the capabilities it has, but none can be gained again by ``execve``. A warm
+    worker does it once, so that :func:`confine` in each child it forks skips those 64 calls.
+    """
+    if os.geteuid() != 0:
+        return
+    libc = _libc()
+    for capability in range(_LAST_CAP + 1):
+        libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0)
+    _bounding_set_dropped.append(True)
 
 
 def _drop_capabilities(libc: ctypes.CDLL) -> None:
     """Drop every capability (bounding set, then effective/permitted/inheritable) when running as root."""
     if os.geteuid() != 0:
         return
-    for capability in range(_LAST_CAP + 1):
-        libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0)
+    if not _bounding_set_dropped:
+        for capability in range(_LAST_CAP + 1):
+            libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0)
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)
     data = (ctypes.c_uint32 * 6)()
     if libc.capset(ctypes.byref(header), ctypes.byref(data)) != 0:
@@ -147,7 +203,10 @@ def _drop_capabilities(libc: ctypes.CDLL) -> None:
 
 
 def confine(
-    writable: Iterable[Path], readable: Iterable[Path] = (), roots: Sequence[Path] | None = None
+    writable: Iterable[Path],
+    readable: Iterable[Path] = (),
+    roots: Sequence[Path] | None = None,
+    opened: OpenedRules | None = None,
 ) -> bool:
     """Confine this process for good: read the roots of :func:`read_roots`, write only in ``writable``.
 
@@ -156,6 +215,8 @@ def confine(
         readable: Extra directories or files it may read (a hosted service's source).
         roots: :func:`read_roots` as computed before (a warm worker computes them once, not in every
             child it forks); computed now when not given.
+        opened: The roots and devices opened before (:class:`OpenedRules`), used instead of ``roots``;
+            the caller closes them once this returns or raises.
 
     Returns:
         True when Landlock confines the process; False when the kernel has no Landlock (nothing changed
@@ -182,11 +243,17 @@ def confine(
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
-        for root in [*(read_roots() if roots is None else roots), *readable]:
-            _add_rule(libc, ruleset, str(root), READ)
+        if opened is None:
+            opened = OpenedRules(read_roots() if roots is None else roots)
+            try:
+                opened.add_to(libc, ruleset)
+            finally:
+                opened.close()
+        else:
+            opened.add_to(libc, ruleset)
+        for path in readable:
+            _add_rule(libc, ruleset, str(path), READ)
         _add_rule(libc, ruleset, f"/proc/{os.getpid()}", READ_FILE | READ_DIR)
-        for device in DEVICES:
-            _add_rule(libc, ruleset, device, READ_FILE | WRITE_FILE)
         for directory in writable:
             _add_rule(libc, ruleset, str(directory), handled)
         if libc.syscall(_SYS_RESTRICT_SELF, ruleset, 0) != 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from typing import Any
 
 from flow_local.runtime.store import TERMINAL, ExecutionStore
@@ -72,20 +73,29 @@ class Waiters:
             await asyncio.wait_for(event.wait(), timeout)
         return self.store.get(execution_id)
 
-    async def wait_any_terminal(
+    def wait_any_terminal(
         self, execution_ids: list[str], timeout: float, linger: float = 0.0
-    ) -> list[str]:
+    ) -> Awaitable[list[str]]:
         """The ids among ``execution_ids`` that end within ``timeout`` seconds: once one has ended, those
         that end in the next ``linger`` seconds too (so a burst of ends is answered together).
 
         The caller has just read them, with no ``await`` since, and found none terminal (the engine
-        stores ends on this loop, so none can end unseen in between).
+        stores ends on this loop). The listener is registered by this call itself, not when the
+        returned awaitable first runs: an end stored before then (by a task that runs first once the
+        caller yields) is not missed.
         """
+        listener = EndListener()
+        if timeout > 0:
+            for execution_id in execution_ids:
+                self._any.setdefault(execution_id, []).append(listener)
+        return self._ends_of(listener, execution_ids, timeout, linger)
+
+    async def _ends_of(
+        self, listener: EndListener, execution_ids: list[str], timeout: float, linger: float
+    ) -> list[str]:
+        """Wait on ``listener`` (see :meth:`wait_any_terminal`), then stop listening."""
         if timeout <= 0:
             return []
-        listener = EndListener()
-        for execution_id in execution_ids:
-            self._any.setdefault(execution_id, []).append(listener)
         try:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(listener.woken.wait(), timeout)

@@ -81,12 +81,32 @@ def extra_writable() -> list[Path]:
     return [Path(part) for part in value.split(os.pathsep) if part and Path(part).is_dir()]
 
 
-def job_environment(env: dict[str, str], scratch: Path) -> dict[str, str]:
-    """The whole environment of a child: a few base variables, the scratch paths and the runtime variables."""
+def base_environment() -> dict[str, str]:
+    """What every child's environment starts from: a few base variables of this process's environment."""
     result = {name: os.environ[name] for name in sandbox.BASE_ENVIRONMENT if name in os.environ}
-    result.update({"HOME": str(scratch), "TMPDIR": str(scratch), "PYTHONUNBUFFERED": "1"})
-    result.update({name: str(env[name]) for name in RUNTIME_VARIABLES if env.get(name)})
+    result["PYTHONUNBUFFERED"] = "1"
     return result
+
+
+def scratch_environment(scratch: Path) -> dict[str, str]:
+    """The variables naming a child's scratch directory."""
+    return {"HOME": str(scratch), "TMPDIR": str(scratch)}
+
+
+def runtime_environment(env: dict[str, str]) -> dict[str, str]:
+    """The runtime variables a job carries (empty ones left out)."""
+    return {name: str(env[name]) for name in RUNTIME_VARIABLES if env.get(name)}
+
+
+def keep_base_environment() -> None:
+    """Reduce this process's environment to :func:`base_environment`, the start of every child's.
+
+    The worker calls it once it has read what it needs (its writable directories, its temporary
+    directory), so that a child only adds its scratch paths and its runtime variables.
+    """
+    environment = base_environment()
+    os.environ.clear()
+    os.environ.update(environment)
 
 
 def _address_space_bytes() -> int:
@@ -323,11 +343,13 @@ class Confinement:
 
     Attributes:
         roots: The directories a child may read (:func:`flow_local.runtime.sandbox.read_roots`).
+        rules: The roots and devices opened once (``O_PATH``); each child closes its copies once confined.
         writable: The extra directories it may write (``FLOW_LOCAL_RUNNER_WRITABLE``).
     """
 
     def __init__(self) -> None:
         self.roots = sandbox.read_roots()
+        self.rules = sandbox.OpenedRules(self.roots)
         self.writable = extra_writable()
 
 
@@ -363,14 +385,16 @@ def run_child(job_pipe: int, lines_pipe: int, scratch: Path, confinement: Confin
         os.dup2(null, 0)
         os.close(null)
         os.chdir(scratch)
-        environment = job_environment({}, scratch)
-        os.environ.clear()
-        os.environ.update(environment)
-        if not sandbox.confine([scratch, *confinement.writable], roots=confinement.roots):
+        os.environ.update(scratch_environment(scratch))  # onto keep_base_environment() of the worker
+        try:
+            confined = sandbox.confine([scratch, *confinement.writable], opened=confinement.rules)
+        finally:
+            confinement.rules.close()  # the child holds none of the worker's descriptors
+        if not confined:
             sandbox.warn_unconfined()
         request = _read_job(job_pipe)
         job = dict(request["job"])
-        os.environ.update(job_environment(job.get("env") or {}, scratch))
+        os.environ.update(runtime_environment(job.get("env") or {}))
         limit_memory(job.get("memory_mb"))
         protocol = os.fdopen(lines_pipe, "w")
         Child(protocol, job, dict(request.get("input") or {})).run()
@@ -479,6 +503,8 @@ def serve() -> None:
     protocol = _protocol_stream()
     scratch_root = Path(tempfile.mkdtemp(prefix="flow-worker-"))
     confinement = Confinement()
+    keep_base_environment()
+    sandbox.drop_bounding_set()
     freeze_heap()
     spare = fork_spare(scratch_root, protocol, confinement)
     try:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from flow_local.runtime.sandbox import BASE_ENVIRONMENT
 from flow_local.runtime.worker import WRITABLE_ENV
 from flow_local.runtime.worker_process import WorkerProcess
 
@@ -166,6 +167,42 @@ async def test_sync_async_and_flow_taking_mains_all_run(worker: WorkerProcess) -
         result, _code = await Job(source, {"x": 1}, number).run(worker)
         assert result is not None and result["error"] is None, (source, result)
         assert result["output"] == expected
+
+
+async def test_a_child_sees_the_base_variables_its_scratch_and_its_runtime_variables_only(
+    worker: WorkerProcess,
+) -> None:
+    job = Job("import os\n\ndef main() -> dict:\n    return dict(os.environ)\n", {})
+    job.job["env"] = {"AUTH_TOKEN": "a-token", "ORG_ID": "org-1", "NOT_A_RUNTIME_VARIABLE": "x"}
+    result, _code = await job.run(worker)
+    assert result is not None and result["error"] is None, result
+    environment: dict[str, str] = result["output"]
+    base = {name: os.environ[name] for name in BASE_ENVIRONMENT if name in os.environ}
+    assert environment == {
+        **base,
+        "PYTHONUNBUFFERED": "1",
+        "HOME": environment["HOME"],
+        "TMPDIR": environment["HOME"],
+        "AUTH_TOKEN": "a-token",
+        "ORG_ID": "org-1",
+    }
+    assert Path(environment["HOME"]).name.startswith("exec-")
+
+
+async def test_a_child_has_no_capability(worker: WorkerProcess) -> None:
+    source = (
+        "def main() -> dict:\n"
+        "    lines = open('/proc/self/status').read().splitlines()\n"
+        "    return dict(line.split(':\\t') for line in lines if line.startswith('Cap'))\n"
+    )
+    result, _code = await Job(source, {}).run(worker)
+    assert result is not None and result["error"] is None, result
+    sets = {name: int(value, 16) for name, value in result["output"].items()}
+    assert {name: sets[name] for name in ("CapInh", "CapPrm", "CapEff", "CapAmb")} == dict.fromkeys(
+        ("CapInh", "CapPrm", "CapEff", "CapAmb"), 0
+    )
+    if os.geteuid() == 0:
+        assert sets["CapBnd"] == 0, sets
 
 
 async def test_a_child_inherits_the_worker_s_objects_frozen(worker: WorkerProcess) -> None:
