@@ -67,6 +67,10 @@ STREAM_BATCH_CHARS = 64 * 1024
 """Held-back text that is sent at once, whatever the gap."""
 RELAY_POLL_SECONDS = 0.2
 MEGABYTE = 1024 * 1024
+CHILD_THREADS = 2
+"""Threads a child may start for itself after its memory limit is set (see :func:`limit_memory`)."""
+JOB_READ_BYTES = 64 * 1024
+"""Bytes asked for per read of the job pipe (a larger buffer costs a fresh child more than the extra reads)."""
 PRELOADED = (flow_sdk, httpx, concurrent.futures.thread)
 """Modules imported once in the worker, so no child imports them again (``asyncio.to_thread`` needs
 the thread pool)."""
@@ -116,12 +120,27 @@ def _address_space_bytes() -> int:
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 
+def _thread_stack_bytes() -> int:
+    """The address space a new thread's stack takes (the C library sizes it from RLIMIT_STACK)."""
+    size = threading.stack_size()
+    if size:
+        return size
+    soft, _hard = resource.getrlimit(resource.RLIMIT_STACK)
+    return soft if soft != resource.RLIM_INFINITY else 8 * MEGABYTE
+
+
 def limit_memory(memory_mb: int | None) -> None:
-    """Limit the address space to the current size plus ``memory_mb`` (RLIMIT_AS), for good."""
+    """Limit the address space to the current size plus ``memory_mb`` (RLIMIT_AS), for good.
+
+    The stacks of the threads the child itself may start later (:data:`CHILD_THREADS`: the output
+    flusher, the thread of a sync ``main`` taking ``flow``) are added, so they do not count against
+    the job's ``memory_mb``.
+    """
     if not memory_mb:
         return
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = _address_space_bytes() + int(memory_mb) * MEGABYTE
+    headroom = CHILD_THREADS * _thread_stack_bytes()
+    limit = _address_space_bytes() + headroom + int(memory_mb) * MEGABYTE
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
@@ -194,10 +213,10 @@ class Child:
     ``main`` that prints nothing or prints rarely costs no thread.
     """
 
-    def __init__(self, protocol: IO[str], job: dict[str, Any], message: dict[str, Any]) -> None:
+    def __init__(self, protocol: IO[str]) -> None:
         self.protocol = protocol
-        self.job = job
-        self.message = message
+        self.job: dict[str, Any] = {}
+        self.message: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._flusher_lock = threading.Lock()
         self._flusher: threading.Thread | None = None
@@ -216,8 +235,10 @@ class Child:
         """Send one event of the execution to the runner."""
         self.write({"kind": "event", "event_type": event_type, "event_data": data})
 
-    def run(self) -> None:
+    def run(self, job: dict[str, Any], message: dict[str, Any]) -> None:
         """Run the job with its output sent as it is written, then send the error and the result."""
+        self.job = job
+        self.message = message
         result: dict[str, Any] = {}
         error: dict[str, Any] | None = None
         try:
@@ -254,7 +275,8 @@ class Child:
         with self._flusher_lock:
             if self._flusher is None:
                 self._flusher = threading.Thread(target=self._flush_every, name="output-flusher", daemon=True)
-                self._flusher.start()
+                with contextlib.suppress(RuntimeError):  # no room left for a thread: output goes at the end
+                    self._flusher.start()
 
     def _flush_every(self) -> None:
         while True:
@@ -392,12 +414,12 @@ def run_child(job_pipe: int, lines_pipe: int, scratch: Path, confinement: Confin
             confinement.rules.close()  # the child holds none of the worker's descriptors
         if not confined:
             sandbox.warn_unconfined()
+        child = Child(os.fdopen(lines_pipe, "w"))
         request = _read_job(job_pipe)
         job = dict(request["job"])
         os.environ.update(runtime_environment(job.get("env") or {}))
         limit_memory(job.get("memory_mb"))
-        protocol = os.fdopen(lines_pipe, "w")
-        Child(protocol, job, dict(request.get("input") or {})).run()
+        child.run(job, dict(request.get("input") or {}))
     except BaseException as exc:
         code = 1
         with contextlib.suppress(Exception):
@@ -409,7 +431,7 @@ def run_child(job_pipe: int, lines_pipe: int, scratch: Path, confinement: Confin
 def _read_job(pipe: int) -> dict[str, Any]:
     """The job the worker writes on ``pipe`` (all of it, up to the pipe's end)."""
     chunks: list[bytes] = []
-    while chunk := os.read(pipe, MEGABYTE):
+    while chunk := os.read(pipe, JOB_READ_BYTES):
         chunks.append(chunk)
     os.close(pipe)
     request = json.loads(b"".join(chunks))

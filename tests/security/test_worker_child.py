@@ -156,6 +156,32 @@ async def test_a_sync_main_streams_held_back_output_while_it_runs(
     assert job.text() == "one\ntwo\n"
 
 
+FILL_THEN_PRINT = """
+def main() -> int:
+    held = []
+    try:
+        while True:
+            held.append(bytearray(1024 * 1024))
+    except MemoryError:
+        del held[-2:]  # room for small objects, none for a thread's stack
+    print("one")
+    print("two")
+    return len(held)
+"""
+
+
+async def test_a_child_at_its_memory_limit_still_prints_when_no_flusher_thread_fits(
+    worker: WorkerProcess,
+) -> None:
+    job = Job(FILL_THEN_PRINT, {})
+    job.job["spec"] = {"source": FILL_THEN_PRINT, "memory_mb": 32}
+    job.job["memory_mb"] = 32
+    result, exit_code = await job.run(worker)
+    assert result is not None and result["error"] is None and exit_code == 0, result
+    assert 16 <= result["output"] <= 64, "the limit is the job's 32 MiB and the threads' stacks"
+    assert job.text() == "one\ntwo\n"
+
+
 async def test_sync_async_and_flow_taking_mains_all_run(worker: WorkerProcess) -> None:
     sources = {
         "def main(x: int) -> int:\n    return x + 1\n": 2,
