@@ -168,7 +168,9 @@ class OutputMessage(TypedDict):
 
     ``events_seq`` is the ``EXEC_EVENTS`` sequence of the last event the runner published for this
     attempt (0: none), so the platform stores those events before the end without asking the stream;
-    events that code in the execution published itself are not counted in it.
+    events that code in the execution published itself are not counted in it. ``started_at`` is when
+    the runner started the job (ISO 8601, the runner's clock): the platform stores it as the start of
+    an execution it has not seen start (it missed the runner's heartbeats).
     """
 
     execution_id: str
@@ -180,6 +182,7 @@ class OutputMessage(TypedDict):
     error: str | None
     timestamp: str
     events_seq: NotRequired[int]
+    started_at: NotRequired[str]
 
 
 class EventMessage(TypedDict):
@@ -193,7 +196,9 @@ class EventMessage(TypedDict):
 
 
 class StatusMessage(TypedDict):
-    """A status change reported by a runner, on ``exec.status.{execution_id}``."""
+    """A status change reported by a runner, on ``exec.status.{execution_id}``: ``timeout`` or ``cancelled``
+    when the runner ended the execution itself; ``running`` only from runners of an older version (a runner
+    now announces a job it claims in a :class:`Heartbeat`)."""
 
     execution_id: str
     status: str
@@ -210,6 +215,9 @@ class ControlMessage(TypedDict):
 
 class Heartbeat(TypedDict):
     """A runner's announcement, on ``exec.runners.heartbeat``: the executions it holds.
+
+    A runner sends one right before it claims jobs, naming them; the platform stores an execution as
+    ``running`` when a heartbeat first names it.
 
     ``job_input`` is true when the runner reads an input carried in the job (:attr:`DispatchJob.input`);
     a runner that does not say so reads inputs only from ``exec.input.{execution_id}``.

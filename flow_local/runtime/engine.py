@@ -20,6 +20,7 @@ import logging
 import os
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import nats
@@ -121,6 +122,8 @@ class ExecutionEngine(ReplicaCoordination):
         self._undispatched: set[str] = set()
         self._runner_shapes: dict[str, tuple[float, bool]] = {}
         self.callout: AuthCallout | None = None
+        self._held: dict[str, float] = {}
+        """Executions runners announced (when each was last named): stored as running once."""
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -432,6 +435,7 @@ class ExecutionEngine(ReplicaCoordination):
         await self._events_before_output(execution_id, payload.get("events_seq"))
         stdout, stderr, error_event = self.store.captured(execution_id)
         fields: dict[str, Any] = {
+            "started_at": _start_time(payload.get("started_at")),
             "stdout": stdout,
             "stderr": stderr,
             "usage": payload.get("usage"),
@@ -510,6 +514,16 @@ class ExecutionEngine(ReplicaCoordination):
             self._last_seen[str(execution_id)] = now
         if beat.get("workers"):  # a runner (replicas announce their inline executions with no workers)
             self._runner_shapes[str(beat.get("runner_id"))] = (now, beat.get("job_input") is True)
+            await self._mark_held(beat.get("executions") or [], now)
+
+    async def _mark_held(self, execution_ids: list[Any], now: float) -> None:
+        """Store as running the executions a runner names for the first time (it claims them now)."""
+        for name in execution_ids:
+            execution_id = str(name)
+            first = execution_id not in self._held
+            self._held[execution_id] = now
+            if first:
+                await self._mark_running(execution_id)
 
     def _execution_grant(self, token: str) -> ExecutionGrant | None:
         """NATS rights for a connection presenting ``token``: only a live execution's own token gets any."""
@@ -663,10 +677,18 @@ class ExecutionEngine(ReplicaCoordination):
                 if self.supervisor is not None and await self.supervisor.check_nats():
                     self._seen_all_now()
                 await self._check_lost()
+                self._forget_unheld()
                 await self._redispatch()
                 await self.sweep()
             except Exception:
                 logger.exception("checking for lost executions failed")
+
+    def _forget_unheld(self) -> None:
+        """Forget executions no runner named for a while (named again, one is marked again: a no-op)."""
+        since = time.monotonic() - self.lost_after
+        for execution_id, named in list(self._held.items()):
+            if named < since:
+                del self._held[execution_id]
 
     def _seen_all_now(self) -> None:
         """Give every watched execution a fresh grace period (its runner could not report meanwhile)."""
@@ -745,6 +767,7 @@ class ExecutionEngine(ReplicaCoordination):
             return
         if record["execution_mode"] != "inline":
             await self.kill(execution_id, "failed", attempt=int(record["attempt"]))
+        self._held.pop(execution_id, None)
         await self._drop_input_consumers(execution_id)
         if self.store.retry(execution_id, int(record["attempt"])):
             await self.start_execution(self.store.get(execution_id), self._spec_of(record))
@@ -761,6 +784,19 @@ class ExecutionEngine(ReplicaCoordination):
     def _spec_of(self, record: dict[str, Any]) -> dict[str, Any]:
         assert self.platform is not None
         return self.collaborators.resolve_spec(self.platform, record)
+
+
+def _start_time(value: Any) -> str | None:
+    """The start a runner reports (ISO 8601), never later than now (its clock may be ahead), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        started = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if started.tzinfo is None:
+        return None
+    return min(started, datetime.now(UTC)).isoformat(timespec="microseconds")
 
 
 def new_billing_txn_id() -> str:

@@ -2,8 +2,9 @@
 
 Any number of runners share the durable consumer ``runners``, so a runner started from another shell
 (``flow local runner --nats nats://runner:PASSWORD@127.0.0.1:PORT``) takes its part of the queue. A
-runner claims a job (acknowledges it) only when one of its workers is idle, publishes ``running``, reads
-the input and hands both to the worker, then publishes the events and the output the worker's confined
+runner claims a job (acknowledges it) only when one of its workers is idle, after announcing it in a
+heartbeat (the platform marks it running then), takes the input (inside the job, or from
+``exec.input.{execution_id}``) and hands both to the worker, then publishes the events and the output the worker's confined
 child produces, on that execution's subjects only: user code never holds NATS credentials. It enforces
 the job's deadline as a fallback to the platform's, kills a worker on request
 (``exec.control.{execution_id}``: cancel or timeout) and replaces it, and announces the executions it
@@ -89,8 +90,11 @@ class Runner:
         self._claimed: dict[str, WorkerProcess] = {}
         self._job_starts: dict[str, float] = {}
         self._kill_status: dict[str, str] = {}
+        self._handed: set[str] = set()
+        """Claimed executions whose job is in a worker (a kill before that stops the job from starting)."""
         self._attempts: dict[str, int] = {}
         self._events_seq: dict[str, int] = {}
+        self._started_at: dict[str, str] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
         self._workers: set[WorkerProcess] = set()
@@ -194,6 +198,7 @@ class Runner:
             if isinstance(ack, BaseException):
                 self._claimed.pop(execution_id, None)
                 self._job_starts.pop(execution_id, None)
+                self._kill_status.pop(execution_id, None)
                 await self._idle.put(worker)
                 continue
             self._attempts[execution_id] = int(job.get("attempt") or 1)
@@ -237,43 +242,43 @@ class Runner:
             self._job_starts.pop(execution_id, None)
             self._attempts.pop(execution_id, None)
             self._events_seq.pop(execution_id, None)
+            self._started_at.pop(execution_id, None)
             self._kill_status.pop(execution_id, None)
+            self._handed.discard(execution_id)
         if replace:
             self._spawn(self._replace(worker))
         else:
             await self._idle.put(worker)
 
     async def _run(self, worker: WorkerProcess, job: dict[str, Any]) -> None:
-        """Publish ``running``, take the input, run the job in the worker and publish what it produced.
+        """Take the input, run the job in the worker and publish what it produced.
 
-        ``running`` is published while the input is read; it is stored before any event or the output
-        of the execution is published.
+        No ``running`` message: the heartbeat sent before the job was claimed told the platform, which
+        stores the execution as running when a heartbeat first names it. The output carries the time
+        the job started here, for a platform that missed that heartbeat.
         """
         assert self._nc is not None
         execution_id = str(job["execution_id"])
         deployment_id = job.get("deployment_id")
-        status = {"execution_id": execution_id, "status": "running", "timestamp": _now()}
-        running = asyncio.ensure_future(self._publish(status_subject(execution_id), encode(status)))
-        try:
-            carried = job.get("input")
-            if isinstance(carried, dict):
-                message = complete_input(dict(carried), execution_id, deployment_id)
-            else:
-                message = await self._take_input(execution_id, deployment_id)
-        except BaseException:
-            running.cancel()
-            raise
+        self._started_at[execution_id] = _now()
+        carried = job.pop("input", None)  # the worker gets it once, as the input
+        if isinstance(carried, dict):
+            message = complete_input(carried, execution_id, deployment_id)
+        else:
+            message = await self._take_input(execution_id, deployment_id)
 
         async def on_event(event_type: str, data: dict[str, Any]) -> None:
-            await running
             await self._publish_event(job, event_type, data)
 
         async def on_result(result: dict[str, Any]) -> None:
-            await running
             await self._publish_result(job, result, on_event)
 
+        killed = self._kill_status.get(execution_id)
+        if killed is not None:  # cancelled (or timed out) while it was being claimed: never started
+            await self._publish_end(job, killed, f"the execution was {killed}")
+            return
+        self._handed.add(execution_id)
         result, exit_code = await worker.run(job, message, on_event, on_result)
-        await running
         if result is None:
             reason = f"the execution's process exited with code {exit_code} before returning a result"
             await on_event("error", {"message": reason, "type": "WorkerError"})
@@ -320,8 +325,12 @@ class Runner:
         self._events_seq[execution_id] = max(seq, self._events_seq.get(execution_id, 0))
 
     def _stamped(self, output: OutputMessage) -> OutputMessage:
-        """``output`` with the sequence of the last event published for its execution (0: none)."""
-        output["events_seq"] = self._events_seq.get(output["execution_id"], 0)
+        """``output`` with the sequence of the last event published for its execution (0: none) and
+        the time its job started here."""
+        execution_id = output["execution_id"]
+        output["events_seq"] = self._events_seq.get(execution_id, 0)
+        if execution_id in self._started_at:
+            output["started_at"] = self._started_at[execution_id]
         return output
 
     async def _take_input(self, execution_id: str, deployment_id: str | None) -> dict[str, Any]:
@@ -376,7 +385,8 @@ class Runner:
         if attempt is not None and int(self._attempts.get(execution_id, 1)) > int(attempt):
             return
         self._kill_status[execution_id] = str(request.get("status") or "cancelled")
-        worker.kill()
+        if execution_id in self._handed:
+            worker.kill()
 
     async def _beat(self) -> None:
         """Announce the executions this runner holds (also right before it claims a job, so the

@@ -203,9 +203,13 @@ class ExecutionStore:
         self.db.execute("UPDATE executions SET cancel_requested=1 WHERE execution_id=?", (execution_id,))
 
     def finish(self, execution_id: str, status: str, fields: dict[str, Any]) -> bool:
-        """Move a non-terminal execution to a terminal ``status`` with result ``fields``; False if already terminal."""
+        """Move a non-terminal execution to a terminal ``status`` with result ``fields``; False if already terminal.
+
+        A ``started_at`` among the fields is stored only when the execution has no start yet (its runner
+        ended it before the platform heard it had started it): start and end in one write.
+        """
         values = {k: (to_json(v) if k in JSON_COLUMNS else v) for k, v in fields.items()}
-        assignments = "".join(f", {k}=?" for k in values)
+        assignments = "".join(f", {k}=COALESCE({k}, ?)" if k == "started_at" else f", {k}=?" for k in values)
         rows = self._change(
             f"UPDATE executions SET status=?, finished_at=?{assignments}"
             " WHERE execution_id=? AND status IN ('pending','running') RETURNING 1",

@@ -1,4 +1,9 @@
-"""Small inputs travel inside the job; large ones, and every one while an older runner is live, on their own subject."""
+"""What travels between the platform and its runners.
+
+Small inputs travel inside the job; large ones, and every one while an older runner is live, on their
+own subject. A runner's heartbeat before it claims a job marks it running (no status message); an end
+that arrives before the platform heard of the start stores both in one write.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -24,7 +30,11 @@ from flow_sdk.runtime_contract import (
     HEARTBEAT_SUBJECT,
     INPUT_STREAM,
     JOB_INPUT_BYTES,
+    RUNNERS_CONSUMER,
+    STATUS_STREAM,
     dispatch_subject,
+    output_subject,
+    status_subject,
 )
 
 from .conftest import create_component, start_platform
@@ -147,3 +157,56 @@ async def test_a_large_input_and_an_older_runner_use_the_input_subject(
     for execution_id, size, result in ((large_id, len(large), results[0]), (small_id, 3, results[1])):
         assert (result["status"], result["output"]) == ("completed", {"size": size})
         assert await read_input(js, execution_id, None) is None
+
+
+async def test_a_claimed_job_is_running_without_a_status_message(idle: LocalPlatform, nc: NatsClient) -> None:
+    js = nc.jetstream()
+    execution_id = await asyncio.to_thread(_submit, idle, "abc")
+    async with _runner(idle):
+        result = await asyncio.to_thread(_result, idle, execution_id)
+    assert result["status"] == "completed"
+    info = await js.stream_info(STATUS_STREAM, subjects_filter=status_subject(execution_id))
+    assert not info.state.subjects
+    record = await asyncio.to_thread(_record, idle, execution_id)
+    assert record["created_at"] <= record["started_at"] <= record["finished_at"]
+    assert set(result["timings"]) == {"total_ms", "queued_ms", "run_ms"}
+
+
+async def test_an_end_before_any_heartbeat_stores_the_start_with_it(
+    idle: LocalPlatform, nc: NatsClient
+) -> None:
+    """A runner the platform never heard (its heartbeats lost) ends a job: start and end in one write."""
+    js = nc.jetstream()
+    execution_id = await asyncio.to_thread(_submit, idle, "abc")
+    queue = await js.pull_subscribe_bind(RUNNERS_CONSUMER, stream=DISPATCH_STREAM)
+    job = json.loads((await queue.fetch(1, timeout=10))[0].data)
+    assert job["execution_id"] == execution_id
+    assert (await asyncio.to_thread(_record, idle, execution_id))["status"] == "pending"
+    started_at = datetime.now(UTC).isoformat(timespec="microseconds")
+    output = {
+        "execution_id": execution_id,
+        "deployment_id": None,
+        "output": {"size": 3},
+        "usage": None,
+        "messages": None,
+        "state": None,
+        "error": None,
+        "timestamp": started_at,
+        "events_seq": 0,
+        "started_at": started_at,
+    }
+    await js.publish(output_subject(execution_id), json.dumps(output).encode())
+    result = await asyncio.to_thread(_result, idle, execution_id)
+    assert (result["status"], result["output"]) == ("completed", {"size": 3})
+    record = await asyncio.to_thread(_record, idle, execution_id)
+    started, finished = (datetime.fromisoformat(record[k]) for k in ("started_at", "finished_at"))
+    assert started == datetime.fromisoformat(started_at) <= finished
+    assert "run_ms" in result["timings"]
+
+
+def _record(lp: LocalPlatform, execution_id: str) -> dict[str, Any]:
+    base = f"{lp.url}/api/v1/orgs/{lp.org_id}/workspaces/{lp.workspace_id}"
+    headers = {"Authorization": f"Bearer {lp.admin_token}"}
+    response = httpx.get(f"{base}/executions/{execution_id}", headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
