@@ -464,13 +464,34 @@ def _relay(pipe: int, protocol: IO[str], pid: int) -> int:
 
 
 def _forward(data: bytes, protocol: IO[str]) -> bytes:
-    """Write the complete lines of ``data``; return the incomplete rest."""
+    """Write the complete lines of ``data``, but none that claims to be the worker's ``done``; return the
+    incomplete rest.
+
+    User code can write to its child's result pipe. A ``done`` line from it would end the job early for
+    the runner, which would then hand the worker its next job and stamp this child's later lines with
+    that other execution.
+    """
     *lines, rest = data.split(b"\n")
     for line in lines:
-        if line.strip():
+        if line.strip() and not (_may_say_done(line) and _is_done(line)):
             protocol.write(line.decode(errors="replace") + "\n")
     protocol.flush()
     return rest
+
+
+def _may_say_done(line: bytes) -> bool:
+    """Whether a line could decode to ``"kind": "done"``: JSON spells those letters either as they are
+    or with ``\\u`` escapes, so a line with neither is relayed without decoding it."""
+    return b"done" in line or b"\\u" in line
+
+
+def _is_done(line: bytes) -> bool:
+    """Whether a protocol line is a ``done`` line (anything that is not JSON is not)."""
+    try:
+        decoded = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(decoded, dict) and decoded.get("kind") == "done"
 
 
 def handle(protocol: IO[str], request: bytes, spare: Spare) -> None:

@@ -244,3 +244,43 @@ async def test_a_job_line_that_is_not_a_job_fails_its_child_not_the_worker(worke
         assert await worker._read_line() == {"kind": "done", "exit_code": 1}
     result, _code = await Job("def main() -> int:\n    return 7\n", {}).run(worker)
     assert result is not None and result["output"] == 7
+
+
+FORGE_DONE = """
+import os, time
+
+def main(go: str, ready: str) -> str:
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            if fd > 2 and os.readlink(f"/proc/self/fd/{name}").startswith("pipe:"):
+                os.write(fd, b'{"kind": "done", "exit_code": 0}\\n')
+                os.write(fd, b'{"kind": "d\\\\u006fne", "exit_code": 0}\\n')
+        except OSError:
+            pass
+    open(ready, "w").close()
+    deadline = time.monotonic() + 60
+    while not os.path.exists(go) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return "mine"
+"""
+
+
+async def test_a_done_line_written_by_user_code_does_not_end_its_job(
+    worker: WorkerProcess, side_dir: Path
+) -> None:
+    go, ready = side_dir / "go-forge", side_dir / "ready-forge"
+    job = Job(FORGE_DONE, {"go": str(go), "ready": str(ready)})
+    running = asyncio.ensure_future(job.run(worker))
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while not ready.exists():
+            assert asyncio.get_running_loop().time() < deadline, "the code block never got to write"
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)
+        assert not running.done(), "a forged done line ended the job while its code still ran"
+        go.touch()
+        result, exit_code = await asyncio.wait_for(running, 30)
+    finally:
+        go.touch()
+    assert result is not None and result["output"] == "mine" and exit_code == 0, result
