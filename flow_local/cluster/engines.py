@@ -431,6 +431,10 @@ class SeaweedEngine(Engine):
         return True
 
 
+READY_PROBE = "FLOW_CLUSTER_READY_PROBE"
+"""The stream made and removed to tell that the cluster places replicated streams."""
+
+
 class NatsCluster(Engine):
     """A JetStream cluster of ``size`` ``nats-server`` nodes on loopback, routed to each other.
 
@@ -466,7 +470,7 @@ class NatsCluster(Engine):
         return [url.replace("://", f"://{user}:{self.credentials[user]}@", 1) for url in self.urls]
 
     def start(self) -> None:
-        """Start every node and wait until JetStream has a meta leader."""
+        """Start every node and wait until JetStream places a stream replicated on every node."""
         if not self.client_ports:
             self.client_ports = [free_port(self.host) for _ in range(self.size)]
             self.cluster_ports = [free_port(self.host) for _ in range(self.size)]
@@ -548,8 +552,12 @@ class NatsCluster(Engine):
         except (OSError, NatsError):
             return False
         try:
-            info = await client.jetstream().account_info()
-            return info is not None
+            js = client.jetstream()
+            # A meta leader alone is not enough: a stream replicated on every node is placed only once
+            # every node has joined the meta group ("no suitable peers for placement" before that).
+            await js.add_stream(name=READY_PROBE, subjects=[f"{READY_PROBE}.probe"], num_replicas=self.size)
+            await js.delete_stream(READY_PROBE)
+            return True
         except Exception:
             return False
         finally:
