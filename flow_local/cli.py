@@ -82,6 +82,9 @@ def serve(
     direct: bool = typer.Option(
         False, "--direct", hidden=True, help="Serve in this process, without a supervising parent."
     ),
+    exit_on_stdin_close: bool = typer.Option(
+        False, "--exit-on-stdin-close", hidden=True, help="With --direct: stop when stdin closes."
+    ),
 ) -> None:
     """Start the local platform in the foreground (Ctrl+C stops it).
 
@@ -91,7 +94,7 @@ def serve(
         from flow_local.supervisor import Supervisor
 
         raise typer.Exit(Supervisor(child_arguments(host, port, data_dir, quiet)).run())
-    serve_here(host, port, data_dir, quiet)
+    serve_here(host, port, data_dir, quiet, exit_on_stdin_close)
 
 
 @local_app.command()

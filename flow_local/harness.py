@@ -101,8 +101,10 @@ class LocalPlatform:
     def _start_process(self) -> None:
         log = (self.data_dir / "server.log").open("ab")
         command = [sys.executable, "-m", "flow_local", "serve", "--host", self.host, "--port", str(self.port)]
-        command += ["--data-dir", str(self.data_dir), "--quiet", "--direct"]
-        self.process = sp.Popen(command, stdout=log, stderr=sp.STDOUT, start_new_session=True)
+        command += ["--data-dir", str(self.data_dir), "--quiet", "--direct", "--exit-on-stdin-close"]
+        # This process holds the only write end of the server's stdin: when it ends, killed or not, the
+        # server reads the end of its stdin and shuts down (NATS, runners and services with it).
+        self.process = sp.Popen(command, stdin=sp.PIPE, stdout=log, stderr=sp.STDOUT, start_new_session=True)
         log.close()
 
     def _wait_ready(self) -> None:
@@ -170,6 +172,8 @@ class LocalPlatform:
                 except sp.TimeoutExpired:
                     self.process.kill()
                     self.process.wait()
+            if self.process.stdin is not None:
+                self.process.stdin.close()
             self.process = None
         if self._tmp_dir is not None:
             shutil.rmtree(self._tmp_dir, ignore_errors=True)
@@ -181,6 +185,8 @@ class LocalPlatform:
             raise RuntimeError("kill() needs LocalPlatform(subprocess=True)")
         os.kill(self.process.pid, signal.SIGKILL)
         self.process.wait()
+        if self.process.stdin is not None:
+            self.process.stdin.close()
         self.process = None
 
     def __enter__(self) -> LocalPlatform:

@@ -8,9 +8,11 @@ so the child goes straight to the platform. ``flow local serve --direct`` calls 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from types import FrameType
@@ -25,8 +27,14 @@ SERVER_FILE = "server.json"
 """The file of the data dir where a serving platform records its URL."""
 
 
-def serve_here(host: str, port: int, data_dir: Path | None, quiet: bool) -> None:
-    """Build the app, print the banner, serve until SIGTERM, then close the database."""
+def serve_here(
+    host: str, port: int, data_dir: Path | None, quiet: bool, exit_on_stdin_close: bool = False
+) -> None:
+    """Build the app, print the banner, serve until SIGTERM, then close the database.
+
+    With ``exit_on_stdin_close`` the end of stdin stops it as SIGTERM does: a parent that holds the other
+    end of the pipe (a test's platform) takes the platform down with it even when it is killed.
+    """
     started = time.monotonic()
     import uvicorn
 
@@ -43,6 +51,8 @@ def serve_here(host: str, port: int, data_dir: Path | None, quiet: bool) -> None
         # uvicorn raises the signal that stopped it once more after its shutdown; a handler of
         # ours takes it, so the database below is still closed and the exit code stays 0.
         signal.signal(signum, _stop_signal_seen)
+    if exit_on_stdin_close:
+        threading.Thread(target=_stop_at_end_of_stdin, name="flow-stdin-watch", daemon=True).start()
     try:
         # No route takes a WebSocket: ws="none" spares loading a WebSocket implementation.
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, ws="none")
@@ -50,6 +60,12 @@ def serve_here(host: str, port: int, data_dir: Path | None, quiet: bool) -> None
         app.state.platform.close()
         if not quiet:
             print("stopped database", file=sys.stderr, flush=True)
+
+
+def _stop_at_end_of_stdin() -> None:
+    """Read stdin to its end (the parent closed it or died), then stop the platform with SIGTERM."""
+    sys.stdin.buffer.read()
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _stop_signal_seen(signum: int, frame: FrameType | None) -> None:

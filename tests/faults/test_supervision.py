@@ -286,3 +286,38 @@ def test_a_killed_platform_takes_every_child_with_it_and_restarts_clean(tmp_path
             time.sleep(0.1)
     finally:
         second.stop()
+
+
+HOLDER = """
+import sys, time
+from flow_local.harness import LocalPlatform
+
+platform = LocalPlatform(sys.argv[1], subprocess=True).start()
+print(platform.process.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_platform_started_by_a_killed_test_process_goes_with_it(tmp_path: Path) -> None:
+    """A test process killed outright (no stop(), no finally) leaves no platform, runner or worker behind."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path / "data")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        server = int(holder.stdout.readline())
+        deadline = time.monotonic() + 30
+        while len(_descendants(server)) < 3:  # nats-server, the runner and its workers
+            assert time.monotonic() < deadline, "the platform's children did not start"
+            time.sleep(0.1)
+        started = {server, *_descendants(server)}
+    finally:
+        holder.kill()
+        holder.wait()
+    deadline = time.monotonic() + 30
+    while [pid for pid in started if _alive(pid)]:
+        assert time.monotonic() < deadline, f"survivors: {[pid for pid in started if _alive(pid)]}"
+        time.sleep(0.1)
