@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -57,3 +58,33 @@ def run_code(lp: LocalPlatform, source: str, inputs: dict[str, Any], name: str) 
         result = client.get(f"/executions/{execution_id}/result", params={"wait_seconds": 60}).json()
         assert result["status"] in ("completed", "failed"), result
         return dict(result)
+
+
+ESCAPE = """
+import os, time
+
+def main(wait: float) -> int:
+    read, write = os.pipe()
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.write(write, str(os.getpid()).encode())
+            time.sleep(600)
+            os._exit(0)
+        os._exit(0)
+    os.close(write)
+    pid = int(os.read(read, 32))
+    print(f"escaped {pid}", flush=True)
+    time.sleep(wait)
+    return pid
+"""
+"""A code block whose grandchild escapes into its own session and sleeps; returns the grandchild's pid."""
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"

@@ -8,48 +8,19 @@ grandchild must be gone afterwards.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 from flow_local.harness import LocalPlatform
 
-from .conftest import workspace_api
-
-ESCAPE = """
-import os, time
-
-def main(wait: float) -> int:
-    read, write = os.pipe()
-    if os.fork() == 0:
-        os.setsid()
-        if os.fork() == 0:
-            os.write(write, str(os.getpid()).encode())
-            time.sleep(600)
-            os._exit(0)
-        os._exit(0)
-    os.close(write)
-    pid = int(os.read(read, 32))
-    print(f"escaped {pid}", flush=True)
-    time.sleep(wait)
-    return pid
-"""
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie waiting to be reaped counts as gone)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
+from .conftest import ESCAPE, alive, workspace_api
 
 
 def _gone_soon(pid: int) -> bool:
     """Whether ``pid`` is gone now or within a few seconds (the kill follows the end)."""
     deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    return not _alive(pid)
+    return not alive(pid)
 
 
 def _escaped_pid(lp: LocalPlatform, execution_id: str) -> int:

@@ -19,21 +19,7 @@ from flow_local.runtime.sandbox import BASE_ENVIRONMENT
 from flow_local.runtime.worker import WRITABLE_ENV
 from flow_local.runtime.worker_process import WorkerProcess
 
-ESCAPE = """
-import os, time
-
-def main() -> int:
-    read, write = os.pipe()
-    if os.fork() == 0:
-        os.setsid()
-        if os.fork() == 0:
-            os.write(write, str(os.getpid()).encode())
-            time.sleep(600)
-            os._exit(0)
-        os._exit(0)
-    os.close(write)
-    return int(os.read(read, 32))
-"""
+from .conftest import ESCAPE, alive
 
 DESCRIPTORS = """
 import os
@@ -108,23 +94,14 @@ async def worker(side_dir: Path) -> AsyncIterator[WorkerProcess]:
         await process.stop()
 
 
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie counts as gone)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
 async def test_a_detached_grandchild_is_gone_when_the_worker_reports_the_end(worker: WorkerProcess) -> None:
-    result, exit_code = await Job(ESCAPE, {}).run(worker)
+    result, exit_code = await Job(ESCAPE, {"wait": 0}).run(worker)
     assert result is not None and result["error"] is None and exit_code == 0
     grandchild = int(result["output"])
-    assert not _alive(grandchild), "the setsid grandchild outlived its execution"
+    assert not alive(grandchild), "the setsid grandchild outlived its execution"
     # The worker still serves the next job once the tree is gone.
-    again, _code = await Job(ESCAPE, {}, number=2).run(worker)
-    assert again is not None and not _alive(int(again["output"]))
+    again, _code = await Job(ESCAPE, {"wait": 0}, number=2).run(worker)
+    assert again is not None and not alive(int(again["output"]))
 
 
 async def test_a_child_holds_no_descriptor_but_its_stdio_and_result_pipe(worker: WorkerProcess) -> None:
