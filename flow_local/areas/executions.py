@@ -123,14 +123,39 @@ async def submit_record(
     lifecycle_header: str | None = None,
     subject: str | None = None,
 ) -> dict[str, Any]:
-    """Check, store and start an execution; the same idempotency key returns the first one."""
+    """Check, store and start an execution given as a plain dict (a workflow step's child): see
+    :func:`submit_checked`."""
+    return await submit_checked(
+        platform,
+        org_id,
+        workspace_id,
+        _checked(submission),
+        idempotency_key=idempotency_key,
+        parent_billing_txn_id=parent_billing_txn_id,
+        lifecycle_header=lifecycle_header,
+        subject=subject,
+    )
+
+
+async def submit_checked(
+    platform: Platform,
+    org_id: str,
+    workspace_id: str,
+    checked: ExecutionSubmit,
+    *,
+    idempotency_key: str | None = None,
+    parent_billing_txn_id: str | None = None,
+    lifecycle_header: str | None = None,
+    subject: str | None = None,
+) -> dict[str, Any]:
+    """Store and start an execution already checked against the document (a request body); the same
+    idempotency key returns the first one."""
     service = service_of(platform)
     assert service.store is not None
     existing = service.store.find_by_key(org_id, workspace_id, idempotency_key)
     if existing is not None:
         return existing
-    service.check_input_size(submission.get("input"))
-    checked = _checked(submission)
+    service.check_input_size(checked.input)
     _check_ring(platform, org_id, workspace_id, checked.ring_id)
     kind = checked.component_type
     mode = {"code_block": "isolated", "workflow": "inline"}.get(kind, checked.execution_mode)
@@ -302,11 +327,11 @@ class ExecutionsBackend(ExecutionsOperations[Call]):
         body: ExecutionSubmit,
     ) -> ExecutionHandle:
         """Check, store and start an execution (the same one again for a repeated Idempotency-Key)."""
-        record = await submit_record(
+        record = await submit_checked(
             self.platform,
             org_id,
             workspace_id,
-            body.model_dump(mode="json", exclude_unset=True),
+            body,
             idempotency_key=idempotency_key,
             parent_billing_txn_id=x_parent_billing_txn_id,
             lifecycle_header=x_lifecycle_event,
@@ -330,11 +355,11 @@ class ExecutionsBackend(ExecutionsOperations[Call]):
 
         async def submit_one(item: ExecutionSubmission) -> ExecutionSubmissionResult:
             try:
-                record = await submit_record(
+                record = await submit_checked(
                     self.platform,
                     org_id,
                     workspace_id,
-                    item.execution.model_dump(mode="json", exclude_unset=True),
+                    item.execution,
                     idempotency_key=item.idempotency_key,
                     parent_billing_txn_id=x_parent_billing_txn_id,
                     lifecycle_header=x_lifecycle_event,
