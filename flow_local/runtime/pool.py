@@ -54,12 +54,12 @@ class PoolSize:
             self._last_job = time.monotonic()
 
     def saturated(self, workers: int, job_starts: Iterable[float]) -> bool:
-        """Whether every one of ``workers`` has been on its job (started at ``job_starts``, monotonic)
-        for :data:`GROW_AFTER_SECONDS`, with room to grow and no worker starting already."""
+        """Whether every one of ``workers`` has been on its job (started at ``job_starts``, seconds since
+        the epoch) for :data:`GROW_AFTER_SECONDS`, with room to grow and no worker starting already."""
         if self.starting or workers >= self.ceiling:
             return False
         starts = list(job_starts)
-        since = time.monotonic() - GROW_AFTER_SECONDS
+        since = time.time() - GROW_AFTER_SECONDS
         return len(starts) >= workers and all(start <= since for start in starts)
 
     def grow(self) -> None:

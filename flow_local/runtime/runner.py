@@ -88,13 +88,12 @@ class Runner:
         self._nc: NatsClient | None = None
         self._idle: asyncio.Queue[WorkerProcess] = asyncio.Queue()
         self._claimed: dict[str, WorkerProcess] = {}
-        self._job_starts: dict[str, float] = {}
         self._kill_status: dict[str, str] = {}
         self._handed: set[str] = set()
         """Claimed executions whose job is in a worker (a kill before that stops the job from starting)."""
         self._attempts: dict[str, int] = {}
         self._events_seq: dict[str, int] = {}
-        self._started_at: dict[str, str] = {}
+        self._started_at: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = asyncio.Event()
         self._workers: set[WorkerProcess] = set()
@@ -128,9 +127,9 @@ class Runner:
     async def _grow_when_saturated(self) -> None:
         """Start one more worker when every worker has been on its job for a while and jobs still wait."""
         starts = [
-            self._job_starts[execution_id]
+            self._started_at[execution_id]
             for execution_id in self._claimed
-            if execution_id in self._job_starts
+            if execution_id in self._started_at
         ]
         if not self._pool.saturated(len(self._workers), starts) or not await self._jobs_waiting():
             return
@@ -188,7 +187,6 @@ class Runner:
         jobs = [decode(message.data) for message, _worker in claimed]
         for job, (_message, worker) in zip(jobs, claimed, strict=True):
             self._claimed[str(job.get("execution_id", ""))] = worker
-            self._job_starts[str(job.get("execution_id", ""))] = time.monotonic()
         await self._beat()
         acks = await asyncio.gather(
             *(message.ack_sync() for message, _worker in claimed), return_exceptions=True
@@ -197,7 +195,6 @@ class Runner:
             execution_id = str(job.get("execution_id", ""))
             if isinstance(ack, BaseException):
                 self._claimed.pop(execution_id, None)
-                self._job_starts.pop(execution_id, None)
                 self._kill_status.pop(execution_id, None)
                 await self._idle.put(worker)
                 continue
@@ -239,7 +236,6 @@ class Runner:
             await self._publish_end(job, "failed", f"the runner could not run it: {exc}")
         finally:
             self._claimed.pop(execution_id, None)
-            self._job_starts.pop(execution_id, None)
             self._attempts.pop(execution_id, None)
             self._events_seq.pop(execution_id, None)
             self._started_at.pop(execution_id, None)
@@ -260,7 +256,7 @@ class Runner:
         assert self._nc is not None
         execution_id = str(job["execution_id"])
         deployment_id = job.get("deployment_id")
-        self._started_at[execution_id] = _now()
+        self._started_at[execution_id] = time.time()
         carried = job.pop("input", None)  # the worker gets it once, as the input
         if isinstance(carried, dict):
             message = complete_input(carried, execution_id, deployment_id)
@@ -330,7 +326,7 @@ class Runner:
         execution_id = output["execution_id"]
         output["events_seq"] = self._events_seq.get(execution_id, 0)
         if execution_id in self._started_at:
-            output["started_at"] = self._started_at[execution_id]
+            output["started_at"] = datetime.fromtimestamp(self._started_at[execution_id], UTC).isoformat()
         return output
 
     async def _take_input(self, execution_id: str, deployment_id: str | None) -> dict[str, Any]:
